@@ -1,0 +1,32 @@
+# Thin wrapper over CMake and the scripts: the README's two commands live here.
+BUILD ?= build
+JOBS  ?= $(shell nproc)
+LISTEN ?= 127.0.0.1:8080
+
+.PHONY: all deps build run test bench format clean
+
+all: build
+
+deps:
+	@scripts/install-deps
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j$(JOBS)
+
+# Builds and starts rtauthd with its embedded default (SQLite under ./var).
+run: build
+	./$(BUILD)/rtauthd --listen $(LISTEN) --data-dir var
+
+# Normal and ASan+UBSan builds, unit/server/sdk/interop tests, valgrind, fuzz smoke.
+test: deps
+	@scripts/test
+
+bench: build
+	@scripts/bench
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-asan
