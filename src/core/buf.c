@@ -17,10 +17,14 @@ char *rta_buf_reserve(rta_buf *b, size_t n)
     if (need > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap < need) cap *= 2;
-        char *p = realloc(b->data, cap);
+        char *p = b->borrowed ? malloc(cap) : realloc(b->data, cap);
         if (!p) {
             b->oom = 1;
             return NULL;
+        }
+        if (b->borrowed) {
+            if (b->len) memcpy(p, b->data, b->len);
+            b->borrowed = 0;
         }
         b->data = p;
         b->cap = cap;
@@ -32,6 +36,16 @@ void rta_buf_commit(rta_buf *b, size_t n)
 {
     b->len += n;
     b->data[b->len] = '\0';
+}
+
+void rta_buf_init_borrowed(rta_buf *b, char *mem, size_t size)
+{
+    b->data = mem;
+    b->len = 0;
+    b->cap = size;
+    b->oom = 0;
+    b->borrowed = 1;
+    mem[0] = '\0';
 }
 
 void rta_buf_append(rta_buf *b, const void *p, size_t n)
@@ -81,7 +95,8 @@ void rta_buf_reset(rta_buf *b)
 
 void rta_buf_free(rta_buf *b)
 {
-    free(b->data);
+    if (!b->borrowed) free(b->data);
+    b->borrowed = 0;
     b->data = NULL;
     b->len = b->cap = 0;
     b->oom = 0;
@@ -92,6 +107,13 @@ char *rta_buf_detach(rta_buf *b, size_t *len)
     if (b->oom) {
         rta_buf_free(b);
         return NULL;
+    }
+    if (b->borrowed) { /* hand out heap memory, never the caller's */
+        char *p = malloc(b->len + 1);
+        if (p) memcpy(p, b->data, b->len + 1);
+        if (len) *len = b->len;
+        rta_buf_free(b);
+        return p;
     }
     if (!b->data) rta_buf_append(b, "", 0);
     char *p = b->data;

@@ -15,9 +15,14 @@ typedef struct rta_buf {
     size_t len;
     size_t cap;
     int oom; /* set when an allocation failed; the content is then incomplete */
+    int borrowed; /* data is caller memory (e.g. a stack array): moved to the heap on growth */
 } rta_buf;
 
-#define RTA_BUF_INIT {NULL, 0, 0, 0}
+#define RTA_BUF_INIT {NULL, 0, 0, 0, 0}
+
+/* Starts b on caller memory (size >= 1): no allocation until the content outgrows it.
+ * rta_buf_free() is still required, and frees only what the buffer allocated. */
+void rta_buf_init_borrowed(rta_buf *b, char *mem, size_t size);
 
 void rta_buf_append(rta_buf *b, const void *p, size_t n);
 void rta_buf_puts(rta_buf *b, const char *s);
