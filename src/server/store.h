@@ -1,0 +1,119 @@
+/* store.h: rtauthd's storage interface: apps, keys, server secrets, revocations and used
+ * TokenRequest nonces. Nothing above this interface knows which implementation runs: SQLite
+ * (store_sqlite.c, the embedded default) or Redis (scale-out).
+ *
+ * Contract for every implementation:
+ *   - Durability: when a write call returns 0, the data survives a kill -9 of the process
+ *     at any later moment (SQLite: WAL, committed before returning). Acknowledge nothing
+ *     before it is durable: callers reply to clients only after the call returns.
+ *   - Blocking: calls block on I/O. rtauthd makes them from its store thread, never from
+ *     the event loop. A store handle is used by one thread at a time.
+ *   - Errors: 0, or an Ably code (50000 for I/O or database errors) with err filled; the
+ *     message never contains a key secret or server secret.
+ *   - Ownership: records passed in are only read. Records passed to callbacks are valid only
+ *     during the callback; copy what you keep.
+ *   - Expiry: nonces and revocations carry an expiry time; load_* skip expired rows and
+ *     purge() deletes them.
+ */
+#ifndef RTA_SERVER_STORE_H
+#define RTA_SERVER_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/key.h"
+#include "rtauth/error.h"
+
+#define RTA_SERVER_SECRET_LEN 32
+
+typedef struct rta_app_record {
+    const char *app_id;
+    const char *account_id;
+    int64_t created; /* ms */
+    int sandbox;     /* created through the --sandbox provisioning API */
+} rta_app_record;
+
+typedef struct rta_key_record {
+    const char *key_name; /* "appId.keyId" */
+    const char *app_id;
+    const char *secret;
+    const char *capability; /* canonical JSON text */
+    int revocable_tokens;
+    int enabled;
+    int64_t created; /* ms */
+} rta_key_record;
+
+typedef struct rta_revocation_record {
+    const char *key_name;
+    const char *target; /* "type:value", e.g. "clientId:bob", "token:<tokenId hex>" */
+    int64_t issued_before;
+    int64_t applies_at;
+    int64_t expires; /* when the record can be forgotten (no matching token can be alive) */
+} rta_revocation_record;
+
+typedef struct rta_nonce_record {
+    const char *key_name;
+    const char *nonce;
+    int64_t expires; /* end of the replay window for this nonce */
+} rta_nonce_record;
+
+typedef struct rta_secret_record {
+    uint32_t id;
+    unsigned char secret[RTA_SERVER_SECRET_LEN];
+    int64_t created;
+} rta_secret_record;
+
+typedef struct rta_store rta_store;
+
+typedef struct rta_store_ops {
+    /* Creates the app and its keys atomically (all or nothing). 40003 if the app exists. */
+    int (*create_app)(rta_store *s, const rta_app_record *app, const rta_key_record *keys,
+                      size_t key_count, rta_error *err);
+    /* Deletes the app, its keys, and their revocations and nonces. 40400 if unknown. */
+    int (*delete_app)(rta_store *s, const char *app_id, rta_error *err);
+    /* Adds a key to an existing app (40400 if the app is unknown). */
+    int (*add_key)(rta_store *s, const rta_key_record *key, rta_error *err);
+    /* Enables or disables a key (40400 if unknown). */
+    int (*set_key_enabled)(rta_store *s, const char *key_name, int enabled, rta_error *err);
+    int (*list_apps)(rta_store *s, void (*cb)(void *ctx, const rta_app_record *app), void *ctx,
+                     rta_error *err);
+    int (*list_keys)(rta_store *s, void (*cb)(void *ctx, const rta_key_record *key), void *ctx,
+                     rta_error *err);
+
+    /* Server secrets for token tags (docs/token-format.md). */
+    int (*add_secret)(rta_store *s, const rta_secret_record *secret, rta_error *err);
+    int (*list_secrets)(rta_store *s, void (*cb)(void *ctx, const rta_secret_record *secret),
+                        void *ctx, rta_error *err);
+
+    /* Revocations: durable before the call returns (issue 3: persisted before acknowledged). */
+    int (*add_revocations)(rta_store *s, const rta_revocation_record *r, size_t count,
+                           rta_error *err);
+    int (*list_revocations)(rta_store *s, int64_t now,
+                            void (*cb)(void *ctx, const rta_revocation_record *r), void *ctx,
+                            rta_error *err);
+
+    /* Used nonces: a batch in one transaction (many requests share one commit). Each nonce
+     * already present for its key and not expired is left alone and flagged replayed[i] = 1;
+     * the others are written and flagged 0. */
+    int (*add_nonces)(rta_store *s, const rta_nonce_record *n, size_t count,
+                      unsigned char *replayed, rta_error *err);
+    int (*list_nonces)(rta_store *s, int64_t now, void (*cb)(void *ctx, const rta_nonce_record *n),
+                       void *ctx, rta_error *err);
+
+    /* Deletes nonces and revocations that expired before now. */
+    int (*purge)(rta_store *s, int64_t now, rta_error *err);
+    /* Sets *changed to 1 when another process (the rtauth CLI) changed apps, keys or
+     * revocations since the last call, so the server reloads them. */
+    int (*poll_changes)(rta_store *s, int *changed, rta_error *err);
+    void (*close)(rta_store *s);
+} rta_store_ops;
+
+struct rta_store {
+    const rta_store_ops *ops;
+};
+
+/* Opens (creating if needed) the SQLite store in dir (created with mode 0700 if missing):
+ * dir/rtauth.db, WAL mode. Returns 0 and *out, or 50000. */
+int rta_store_sqlite_open(const char *dir, rta_store **out, rta_error *err);
+
+#endif
