@@ -174,8 +174,10 @@ int rta_doc_parse(rta_doc **out, rta_format fmt, const void *data, size_t len,
         doc->json = json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
         if (!doc->json) {
             free(doc);
-            return rta_error_set(err, RTA_ERR_INVALID_BODY, "Malformed JSON at byte %d: %s",
-                                 jerr.position, jerr.text);
+            /* jansson's text may quote the input ("near '...'"): never echo a body, it can
+             * hold a MAC or a token. Position only. */
+            return rta_error_set(err, RTA_ERR_INVALID_BODY, "Malformed JSON at line %d, column %d",
+                                 jerr.line, jerr.column);
         }
         if (!json_depth_ok(doc->json, max_depth)) {
             rta_doc_free(doc);
