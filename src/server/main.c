@@ -1,22 +1,44 @@
-/* main.c: rtauthd entry point. The token service and realtime gateway arrive with their
- * issues; for now it only knows its usage. */
+/* main.c: rtauthd's entry point: configuration, signals, the server loop. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
-static void usage(FILE *out)
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+static rta_server server;
+
+static void on_signal(int sig)
 {
-    fprintf(out, "usage: rtauthd [--listen HOST:PORT] [--data-dir DIR] [--tls-cert FILE --tls-key FILE]\n"
-                 "               [--sandbox] [--log-level LEVEL]\n"
-                 "rtauthd issues, verifies and revokes Ably-compatible tokens and runs the realtime\n"
-                 "gateway. (The server itself is not built yet: see the open issues.)\n");
+    (void)sig;
+    rta_server_stop(&server);
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
+    rta_config cfg;
+    rta_error err;
+    rta_config_defaults(&cfg);
+    int rc = rta_config_load(&cfg, argc, argv, &err);
+    if (rc == 1) return 0;
+    if (rc) {
+        fprintf(stderr, "rtauthd: %s (try --help)\n", err.message);
+        return 2;
     }
-    usage(stderr);
-    return 2;
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (rta_server_init(&server, &cfg, &err)) {
+        rta_log_error("cannot start: %s", err.message);
+        rta_server_free(&server);
+        return 1;
+    }
+    rta_server_run(&server);
+    rta_log_info("shutting down");
+    rta_server_free(&server);
+    return 0;
 }

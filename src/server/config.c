@@ -1,0 +1,195 @@
+/* config.c: defaults, config file, environment and flags; see config.h. */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+void rta_config_defaults(rta_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    strcpy(c->listen_host, "127.0.0.1");
+    c->port = 8080;
+    strcpy(c->data_dir, "./var");
+    c->log_level = RTA_LOG_INFO;
+    c->basic_over_http = RTA_BASIC_HTTP_LOOPBACK;
+    c->max_body = 64 * 1024;
+    rta_token_limits_default(&c->limits);
+}
+
+void rta_config_usage(void)
+{
+    printf("usage: rtauthd [options]\n"
+           "  --listen HOST:PORT      address to serve REST and WebSocket on (127.0.0.1:8080)\n"
+           "  --data-dir DIR          SQLite store directory (./var)\n"
+           "  --tls-cert FILE         PEM certificate: serve HTTPS and WSS\n"
+           "  --tls-key FILE          PEM private key for --tls-cert\n"
+           "  --sandbox               enable POST /apps provisioning (test suites, CI)\n"
+           "  --log-level LEVEL       error | warn | info | debug (info)\n"
+           "  --basic-over-http MODE  Basic auth without TLS: loopback | always | never\n"
+           "                          (loopback)\n"
+           "  --max-body BYTES        largest request body accepted (65536)\n"
+           "  --config FILE           key = value settings (same names, underscores)\n"
+           "Environment: RTAUTHD_LISTEN, RTAUTHD_DATA_DIR, RTAUTHD_TLS_CERT, RTAUTHD_TLS_KEY,\n"
+           "RTAUTHD_SANDBOX, RTAUTHD_LOG_LEVEL, RTAUTHD_BASIC_OVER_HTTP, RTAUTHD_MAX_BODY,\n"
+           "RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n");
+}
+
+static int copy_str(char *dst, size_t size, const char *v, const char *name, rta_error *err)
+{
+    if (strlen(v) >= size)
+        return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "%s is too long", name);
+    strcpy(dst, v);
+    return 0;
+}
+
+static int parse_bool(const char *v)
+{
+    return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on");
+}
+
+/* One setting by its config-file name. */
+static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
+{
+    if (!strcmp(name, "listen")) {
+        const char *colon = strrchr(v, ':');
+        char *end;
+        long port = colon ? strtol(colon + 1, &end, 10) : -1;
+        if (!colon || colon == v || *end || port < 0 || port > 65535 ||
+            (size_t)(colon - v) >= sizeof(c->listen_host))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "listen must be HOST:PORT, got \"%s\"", v);
+        memcpy(c->listen_host, v, (size_t)(colon - v));
+        c->listen_host[colon - v] = '\0';
+        c->port = (int)port;
+        return 0;
+    }
+    if (!strcmp(name, "data_dir")) return copy_str(c->data_dir, sizeof(c->data_dir), v, name, err);
+    if (!strcmp(name, "tls_cert")) return copy_str(c->tls_cert, sizeof(c->tls_cert), v, name, err);
+    if (!strcmp(name, "tls_key")) return copy_str(c->tls_key, sizeof(c->tls_key), v, name, err);
+    if (!strcmp(name, "sandbox")) {
+        c->sandbox = parse_bool(v);
+        return 0;
+    }
+    if (!strcmp(name, "log_level")) {
+        int l = rta_log_level_parse(v);
+        if (l < 0)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "log_level must be error, warn, info or debug");
+        c->log_level = l;
+        return 0;
+    }
+    if (!strcmp(name, "basic_over_http")) {
+        if (!strcmp(v, "loopback"))
+            c->basic_over_http = RTA_BASIC_HTTP_LOOPBACK;
+        else if (!strcmp(v, "always"))
+            c->basic_over_http = RTA_BASIC_HTTP_ALWAYS;
+        else if (!strcmp(v, "never"))
+            c->basic_over_http = RTA_BASIC_HTTP_NEVER;
+        else
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "basic_over_http must be loopback, always or never");
+        return 0;
+    }
+    if (!strcmp(name, "max_body")) {
+        char *end;
+        long long n = strtoll(v, &end, 10);
+        if (*end || n < 1024 || n > 64 * 1024 * 1024)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "max_body must be 1024..67108864 bytes");
+        c->max_body = (size_t)n;
+        return 0;
+    }
+    return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Unknown setting \"%s\"", name);
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s)) s++;
+    char *e = s + strlen(s);
+    while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
+    return s;
+}
+
+static int load_file(rta_config *c, const char *path, rta_error *err)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Cannot open config %s", path);
+    char line[2048];
+    int lineno = 0, rc = 0;
+    while (!rc && fgets(line, sizeof(line), f)) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash) *hash = '\0';
+        char *s = trim(line);
+        if (!*s) continue;
+        char *eq = strchr(s, '=');
+        if (!eq) {
+            rc = rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "%s:%d: expected key = value",
+                               path, lineno);
+            break;
+        }
+        *eq = '\0';
+        rc = apply(c, trim(s), trim(eq + 1), err);
+    }
+    fclose(f);
+    return rc;
+}
+
+static const struct {
+    const char *flag, *env, *name;
+    int is_bool;
+} settings[] = {
+    {"--listen", "RTAUTHD_LISTEN", "listen", 0},
+    {"--data-dir", "RTAUTHD_DATA_DIR", "data_dir", 0},
+    {"--tls-cert", "RTAUTHD_TLS_CERT", "tls_cert", 0},
+    {"--tls-key", "RTAUTHD_TLS_KEY", "tls_key", 0},
+    {"--sandbox", "RTAUTHD_SANDBOX", "sandbox", 1},
+    {"--log-level", "RTAUTHD_LOG_LEVEL", "log_level", 0},
+    {"--basic-over-http", "RTAUTHD_BASIC_OVER_HTTP", "basic_over_http", 0},
+    {"--max-body", "RTAUTHD_MAX_BODY", "max_body", 0},
+};
+#define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err)
+{
+    const char *file = getenv("RTAUTHD_CONFIG");
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            rta_config_usage();
+            return 1;
+        }
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) file = argv[i + 1];
+    }
+    int rc;
+    if (file && (rc = load_file(c, file, err))) return rc;
+    for (size_t s = 0; s < NSETTINGS; s++) {
+        const char *v = getenv(settings[s].env);
+        if (v && *v && (rc = apply(c, settings[s].name, v, err))) return rc;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--config")) {
+            i++;
+            continue;
+        }
+        size_t s = 0;
+        while (s < NSETTINGS && strcmp(argv[i], settings[s].flag)) s++;
+        if (s == NSETTINGS)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Unknown option %s", argv[i]);
+        if (settings[s].is_bool) {
+            rc = apply(c, settings[s].name, "true", err);
+        } else {
+            if (i + 1 >= argc)
+                return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "%s needs a value", argv[i]);
+            rc = apply(c, settings[s].name, argv[++i], err);
+        }
+        if (rc) return rc;
+    }
+    if (!c->tls_cert[0] != !c->tls_key[0])
+        return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                             "--tls-cert and --tls-key go together");
+    return 0;
+}

@@ -1,0 +1,55 @@
+/* config.h: rtauthd's settings, from (lowest to highest precedence) built-in defaults, a
+ * config file, environment variables and command-line flags. Every limit the server applies
+ * is here, with its default.
+ *
+ *   flag                   environment              config file key     default
+ *   --listen HOST:PORT     RTAUTHD_LISTEN           listen              127.0.0.1:8080
+ *   --data-dir DIR         RTAUTHD_DATA_DIR         data_dir            ./var
+ *   --tls-cert FILE        RTAUTHD_TLS_CERT         tls_cert            (none: plain HTTP/WS)
+ *   --tls-key FILE         RTAUTHD_TLS_KEY          tls_key
+ *   --sandbox              RTAUTHD_SANDBOX=1        sandbox = true      off
+ *   --log-level LEVEL      RTAUTHD_LOG_LEVEL        log_level           info
+ *   --basic-over-http M    RTAUTHD_BASIC_OVER_HTTP  basic_over_http     loopback
+ *                          (M: loopback | always | never; Basic auth without TLS, S-2)
+ *   --max-body BYTES       RTAUTHD_MAX_BODY         max_body            65536
+ *   --config FILE          RTAUTHD_CONFIG           -                   (none)
+ *
+ * The config file has one `key = value` per line; '#' starts a comment.
+ */
+#ifndef RTA_SERVER_CONFIG_H
+#define RTA_SERVER_CONFIG_H
+
+#include <stddef.h>
+
+#include "rtauth/error.h"
+#include "token_service.h"
+
+typedef enum {
+    RTA_BASIC_HTTP_LOOPBACK = 0, /* allowed from loopback peers only */
+    RTA_BASIC_HTTP_ALWAYS,
+    RTA_BASIC_HTTP_NEVER,
+} rta_basic_over_http;
+
+typedef struct rta_config {
+    char listen_host[256];
+    int port;
+    char data_dir[1024];
+    char tls_cert[1024];
+    char tls_key[1024];
+    int sandbox;
+    int log_level; /* rta_log_level */
+    rta_basic_over_http basic_over_http;
+    size_t max_body;
+    rta_token_limits limits;
+} rta_config;
+
+void rta_config_defaults(rta_config *c);
+
+/* Applies the config file named by --config or RTAUTHD_CONFIG, then the environment, then
+ * argv. Returns 0; 1 when --help was asked (usage already printed to stdout); or 40003 with
+ * err naming the bad setting. */
+int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err);
+
+void rta_config_usage(void);
+
+#endif

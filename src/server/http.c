@@ -1,0 +1,294 @@
+/* http.c: HTTP sessions over libwebsockets; see http.h. Never logs request bodies or
+ * Authorization headers. */
+#include "http.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base64.h"
+#include "core/protocol.h"
+#include "log.h"
+#include "rest.h"
+#include "server.h"
+
+#define MAX_HEADER 16384
+#define EARLY_REJECT_FACTOR 16 /* bodies announced this far over the limit are not even read */
+
+static char *copy_header(struct lws *wsi, enum lws_token_indexes h)
+{
+    int n = lws_hdr_total_length(wsi, h);
+    if (n <= 0 || n > MAX_HEADER) return NULL;
+    char *v = malloc((size_t)n + 1);
+    if (v && lws_hdr_copy(wsi, v, n + 1, h) < 0) {
+        free(v);
+        v = NULL;
+    }
+    return v;
+}
+
+static void reset(rta_http_session *s)
+{
+    free(s->authorization);
+    free(s->client_id_header);
+    rta_buf_free(&s->body);
+    rta_buf_free(&s->reply);
+    if (s->route_state_free) s->route_state_free(s->route_state);
+    if (s->pending) s->pending->session = NULL;
+    rta_server *srv = s->server;
+    memset(s, 0, sizeof(*s));
+    s->server = srv;
+}
+
+static int is_loopback(struct lws *wsi)
+{
+    char ip[64];
+    const char *peer = lws_get_peer_simple(wsi, ip, sizeof(ip));
+    if (!peer) return 0;
+    return !strncmp(peer, "127.", 4) || !strcmp(peer, "::1") || !strncmp(peer, "::ffff:127.", 11);
+}
+
+static void read_headers(rta_http_session *s, struct lws *wsi)
+{
+    s->authorization = copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    char ct[256] = "", accept[512] = "";
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE) < (int)sizeof(ct))
+        lws_hdr_copy(wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE);
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_ACCEPT) < (int)sizeof(accept))
+        lws_hdr_copy(wsi, accept, sizeof(accept), WSI_TOKEN_HTTP_ACCEPT);
+    s->body_format = RTA_FORMAT_JSON;
+    s->body_format_known = 1;
+    if (strstr(ct, "application/x-msgpack"))
+        s->body_format = RTA_FORMAT_MSGPACK;
+    else if (ct[0] && !strstr(ct, "application/json"))
+        s->body_format_known = 0;
+    s->reply_format = strstr(accept, "application/x-msgpack") ? RTA_FORMAT_MSGPACK : RTA_FORMAT_JSON;
+
+    /* X-Ably-ClientId: base64 of the UTF-8 clientId (RSA7e2, S-6) */
+    static const char name[] = "x-ably-clientid:";
+    int n = lws_hdr_custom_length(wsi, name, (int)sizeof(name) - 1);
+    if (n > 0 && n < 4096) {
+        char enc[4096];
+        lws_hdr_custom_copy(wsi, enc, sizeof(enc), name, (int)sizeof(name) - 1);
+        char *dec = malloc(rta_base64_decoded_max((size_t)n) + 1);
+        long len = dec ? rta_base64_decode(enc, (size_t)n, dec, RTA_BASE64_STD) : -1;
+        if (len > 0 && !memchr(dec, '\0', (size_t)len) && rta_utf8_valid(dec, (size_t)len)) {
+            dec[len] = '\0';
+            s->client_id_header = dec;
+        } else {
+            free(dec);
+            s->client_id_header_bad = 1;
+        }
+    } else if (n >= 4096) {
+        s->client_id_header_bad = 1;
+    }
+    int q = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+    if (q > 0 && q < (int)sizeof(s->query)) lws_hdr_copy(wsi, s->query, sizeof(s->query),
+                                                         WSI_TOKEN_HTTP_URI_ARGS);
+}
+
+static rta_http_method method_of(struct lws *wsi)
+{
+    char *uri;
+    int len;
+    switch (lws_http_get_uri_and_method(wsi, &uri, &len)) {
+    case LWSHUMETH_GET: return RTA_HTTP_GET;
+    case LWSHUMETH_POST: return RTA_HTTP_POST;
+    case LWSHUMETH_DELETE: return RTA_HTTP_DELETE;
+    case LWSHUMETH_PUT: return RTA_HTTP_PUT;
+    case LWSHUMETH_OPTIONS: return RTA_HTTP_OPTIONS;
+    default: return RTA_HTTP_OTHER;
+    }
+}
+
+/* x-ably-errormessage must be a single printable ASCII line. */
+static void header_safe(const char *in, char *out, size_t size)
+{
+    size_t j = 0;
+    for (size_t i = 0; in[i] && j + 1 < size; i++) {
+        unsigned char c = (unsigned char)in[i];
+        out[j++] = (c >= 0x20 && c < 0x7f) ? (char)c : ' ';
+    }
+    out[j] = '\0';
+}
+
+/* Writes the reply. Returns -1 when the connection must close. */
+static int write_reply(rta_http_session *s)
+{
+    struct lws *wsi = s->wsi;
+    unsigned char hdr[LWS_PRE + 2048];
+    unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
+    size_t body_len = s->reply.len > LWS_PRE ? s->reply.len - LWS_PRE : 0;
+    s->replied = 1;
+    if (lws_add_http_common_headers(wsi, (unsigned)s->status, s->content_type, body_len, &p, end))
+        return -1;
+    if (s->error_code) {
+        char code[16], msg[RTA_ERROR_MESSAGE_MAX];
+        int n = snprintf(code, sizeof(code), "%d", s->error_code);
+        header_safe(s->error_message, msg, sizeof(msg));
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-ably-errorcode:",
+                                        (unsigned char *)code, n, &p, end) ||
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"x-ably-errormessage:",
+                                        (unsigned char *)msg, (int)strlen(msg), &p, end))
+            return -1;
+    }
+    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-allow-origin:",
+                                    (const unsigned char *)"*", 1, &p, end))
+        return -1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
+    if (body_len &&
+        lws_write(wsi, (unsigned char *)s->reply.data + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL) <
+            (int)body_len)
+        return -1;
+    int close_after = s->body_too_large == 2; /* body not read: the stream is unusable */
+    reset(s);
+    if (close_after) return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int dispatch(rta_http_session *s)
+{
+    if (s->body_too_large) {
+        rta_http_reply_code(s, RTA_ERR_BODY_TOO_LARGE, NULL);
+    } else {
+        rta_rest_dispatch(s);
+    }
+    if (s->pending) return 0; /* async: written when it finishes */
+    if (!s->status) rta_http_reply_code(s, RTA_ERR_INTERNAL, "No reply");
+    return write_reply(s);
+}
+
+int rta_http_callback(rta_server *srv, struct lws *wsi, enum lws_callback_reasons reason,
+                      void *user, void *in, size_t len)
+{
+    rta_http_session *s = user;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP: {
+        reset(s);
+        s->server = srv;
+        s->wsi = wsi;
+        s->method = method_of(wsi);
+        size_t n = len < sizeof(s->path) - 1 ? len : sizeof(s->path) - 1;
+        memcpy(s->path, in, n);
+        s->path[n] = '\0';
+        s->tls = lws_is_ssl(wsi);
+        s->loopback = is_loopback(wsi);
+        read_headers(s, wsi);
+        if (s->method != RTA_HTTP_POST && s->method != RTA_HTTP_PUT) return dispatch(s);
+        char cl[32] = "";
+        if (lws_hdr_copy(wsi, cl, sizeof(cl), WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+            unsigned long long announced = strtoull(cl, NULL, 10);
+            if (announced > srv->cfg.max_body * EARLY_REJECT_FACTOR) {
+                s->body_too_large = 2;
+                return dispatch(s);
+            }
+            if (announced == 0) return dispatch(s);
+        }
+        return 0; /* the body follows */
+    }
+    case LWS_CALLBACK_HTTP_BODY:
+        if (s->body_too_large) return 0;
+        if (s->body.len + len > srv->cfg.max_body) {
+            s->body_too_large = 1; /* keep reading (and dropping) so the reply can be sent */
+            rta_buf_free(&s->body);
+            return 0;
+        }
+        rta_buf_append(&s->body, in, len);
+        return s->body.oom ? -1 : 0;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return dispatch(s);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        if (s->status && !s->pending && !s->replied) return write_reply(s);
+        return 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        reset(s);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static void set_reply_start(rta_http_session *s)
+{
+    rta_buf_free(&s->reply);
+    char *room = rta_buf_reserve(&s->reply, LWS_PRE);
+    if (room) {
+        memset(room, 0, LWS_PRE);
+        rta_buf_commit(&s->reply, LWS_PRE);
+    }
+}
+
+void rta_http_reply_body(rta_http_session *s, int status, const char *content_type,
+                         const void *body, size_t len)
+{
+    set_reply_start(s);
+    rta_buf_append(&s->reply, body, len);
+    s->status = status;
+    s->content_type = content_type;
+}
+
+rta_writer *rta_http_begin_reply(rta_http_session *s, rta_writer *w)
+{
+    set_reply_start(s);
+    rta_writer_init(w, s->reply_format, &s->reply);
+    return w;
+}
+
+static const char *mime(rta_format f)
+{
+    return f == RTA_FORMAT_MSGPACK ? "application/x-msgpack" : "application/json";
+}
+
+void rta_http_reply_encoded(rta_http_session *s, int status)
+{
+    if (s->reply.oom) {
+        rta_http_reply_code(s, RTA_ERR_INTERNAL, "Out of memory");
+        return;
+    }
+    s->status = status;
+    s->content_type = mime(s->reply_format);
+}
+
+void rta_http_reply_error(rta_http_session *s, const rta_error *e)
+{
+    rta_writer w;
+    rta_http_begin_reply(s, &w);
+    rta_w_map(&w, 1);
+    rta_w_key(&w, "error");
+    rta_error_info_write(e, &w);
+    rta_w_map_end(&w);
+    s->status = e->status_code ? e->status_code : rta_error_status(e->code);
+    s->content_type = mime(s->reply_format);
+    s->error_code = e->code;
+    snprintf(s->error_message, sizeof(s->error_message), "%s", e->message);
+    if (s->status < 400) s->status = 500;
+    rta_log_debug("%s %s -> %d %d %s", s->method == RTA_HTTP_GET ? "GET" : "POST", s->path,
+                  s->status, e->code, e->message);
+}
+
+void rta_http_reply_code(rta_http_session *s, int code, const char *message)
+{
+    rta_error e;
+    rta_error_set(&e, code, message ? "%s" : NULL, message);
+    rta_http_reply_error(s, &e);
+}
+
+rta_http_pending *rta_http_go_async(rta_http_session *s)
+{
+    rta_http_pending *p = calloc(1, sizeof(*p));
+    if (!p) return NULL;
+    p->session = s;
+    s->pending = p;
+    return p;
+}
+
+void rta_http_finish(rta_http_pending *p)
+{
+    rta_http_session *s = p->session;
+    if (s) {
+        s->pending = NULL;
+        if (!s->status) rta_http_reply_code(s, RTA_ERR_INTERNAL, "No reply");
+        lws_callback_on_writable(s->wsi);
+    }
+    free(p);
+}

@@ -1,0 +1,334 @@
+/* server.c: rtauthd's lifecycle: load state from the store, serve on one libwebsockets
+ * context, housekeeping once a second, clean shutdown on SIGTERM. See server.h. */
+#include "server.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "http.h"
+#include "log.h"
+#include "provision.h"
+
+#define HOUSEKEEPING_US (1000 * 1000)
+
+int64_t rta_server_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void rta_server_submit(rta_server *srv, rta_store_job *job)
+{
+    rta_store_thread_submit(&srv->store_thread, job);
+}
+
+static void wake_loop(void *ctx)
+{
+    rta_server *srv = ctx;
+    if (srv->lws) lws_cancel_service(srv->lws);
+}
+
+/* ---- the libwebsockets callback ---------------------------------------------------------- */
+
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len)
+{
+    rta_server *srv = lws_context_user(lws_get_context(wsi));
+    switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        rta_store_thread_drain(&srv->store_thread);
+        return 0;
+    default:
+        return rta_http_callback(srv, wsi, reason, user, in, len);
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"rtauth", callback, sizeof(rta_http_session), 0, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* ---- loading state ---------------------------------------------------------------------- */
+
+typedef struct {
+    rta_secret_record recs[RTA_KEYRING_MAX];
+    size_t n;
+} secret_list;
+
+static void collect_secret(void *ctx, const rta_secret_record *s)
+{
+    secret_list *l = ctx;
+    if (l->n < RTA_KEYRING_MAX) l->recs[l->n++] = *s;
+}
+
+static int load_secrets(rta_server *srv, int *first_start, rta_error *err)
+{
+    secret_list l = {0};
+    int rc = srv->store->ops->list_secrets(srv->store, collect_secret, &l, err);
+    if (rc) return rc;
+    *first_start = l.n == 0;
+    if (l.n == 0) {
+        rta_secret_record s = {.id = 1, .created = rta_server_now()};
+        if (rta_random_bytes(s.secret, sizeof(s.secret)))
+            return rta_error_set(err, RTA_ERR_INTERNAL, "CSPRNG unavailable");
+        if ((rc = srv->store->ops->add_secret(srv->store, &s, err))) return rc;
+        l.recs[l.n++] = s;
+    }
+    /* oldest first, so the newest becomes current */
+    for (size_t i = 1; i < l.n; i++)
+        for (size_t j = i; j > 0 && l.recs[j - 1].id > l.recs[j].id; j--) {
+            rta_secret_record t = l.recs[j];
+            l.recs[j] = l.recs[j - 1];
+            l.recs[j - 1] = t;
+        }
+    for (size_t i = 0; i < l.n; i++)
+        if ((rc = rta_keyring_add(&srv->tokens.keyring, l.recs[i].id, l.recs[i].secret,
+                                  RTA_SERVER_SECRET_LEN)))
+            return rta_error_set(err, rc, "Cannot load server secret %u", l.recs[i].id);
+    OPENSSL_cleanse(&l, sizeof(l));
+    return 0;
+}
+
+static void load_nonce(void *ctx, const rta_nonce_record *n)
+{
+    rta_server *srv = ctx;
+    rta_nonce_cache_add(&srv->tokens.nonces, n->key_name, n->nonce, n->expires, rta_server_now(),
+                        NULL);
+}
+
+static void load_revocation(void *ctx, const rta_revocation_record *r)
+{
+    rta_server *srv = ctx;
+    rta_revocations_add(&srv->tokens.revocations, r->key_name, r->target, r->issued_before,
+                        r->applies_at, r->expires);
+}
+
+/* First start: a dev app whose key can do everything, shown once and kept in
+ * <data-dir>/dev-key (mode 0600) so `make run` can show it again. */
+static int create_dev_app(rta_server *srv, rta_error *err)
+{
+    rta_key_spec spec = {RTA_DEFAULT_CAPABILITY, 0};
+    rta_new_app app;
+    int rc = rta_new_app_prepare("dev", &spec, 1, 0, rta_server_now(), &app, err);
+    if (!rc) rc = rta_new_app_store(srv->store, &app, err);
+    if (!rc) rc = rta_new_app_register(&srv->registry, &app, err);
+    if (!rc) {
+        char path[1100];
+        snprintf(path, sizeof(path), "%s/dev-key", srv->cfg.data_dir);
+        FILE *f = fopen(path, "wx");
+        if (f) {
+            chmod(path, 0600);
+            fprintf(f, "%s:%s\n", app.keys[0].key_name, app.keys[0].secret);
+            fclose(f);
+        }
+        printf("rtauthd: first start: created app \"dev\" with a key that can do everything:\n\n"
+               "  %s:%s\n\n(also saved in %s)\n",
+               app.keys[0].key_name, app.keys[0].secret, path);
+    }
+    rta_new_app_clear(&app);
+    return rc;
+}
+
+static void print_hint(rta_server *srv)
+{
+    char path[1100];
+    snprintf(path, sizeof(path), "%s/dev-key", srv->cfg.data_dir);
+    FILE *f = fopen(path, "r");
+    char key[512] = "";
+    if (!f) return;
+    if (!fgets(key, sizeof(key), f)) key[0] = '\0';
+    fclose(f);
+    char *colon = strchr(key, ':');
+    if (!colon) return;
+    *colon = '\0';
+    const char *scheme = srv->cfg.tls_cert[0] ? "https" : "http";
+    printf("\nRequest a token with the dev key:\n\n"
+           "  curl -s -u \"$(cat %s)\" -H 'content-type: application/json' \\\n"
+           "       -d '{\"clientId\":\"alice\",\"ttl\":3600000}' \\\n"
+           "       %s://%s:%d/keys/%s/requestToken\n\n",
+           path, scheme, srv->cfg.listen_host, srv->port, key);
+    fflush(stdout);
+}
+
+/* ---- housekeeping ----------------------------------------------------------------------- */
+
+typedef struct reload_job {
+    rta_store_job job;
+    rta_server *srv;
+    int changed;
+    rta_registry fresh;
+    int loaded;
+} reload_job;
+
+static void reload_run(rta_store_job *job, rta_store *store)
+{
+    reload_job *j = (reload_job *)job;
+    job->rc = store->ops->poll_changes(store, &j->changed, &job->err);
+    if (job->rc || !j->changed) return;
+    if (rta_registry_init(&j->fresh)) return;
+    job->rc = rta_registry_load(&j->fresh, store, &job->err);
+    j->loaded = 1;
+}
+
+static void reload_done(rta_store_job *job)
+{
+    reload_job *j = (reload_job *)job;
+    if (j->loaded && !job->rc) {
+        /* Swap in place: the token service points at srv->registry. */
+        rta_registry_free(&j->srv->registry);
+        j->srv->registry = j->fresh;
+        rta_log_info("apps and keys reloaded after a change in the store");
+    } else if (j->loaded) {
+        rta_registry_free(&j->fresh);
+        rta_log_error("reloading apps and keys failed: %s", job->err.message);
+    }
+    j->srv->reload_in_flight = 0;
+    free(j);
+}
+
+static void purge_run(rta_store_job *job, rta_store *store)
+{
+    job->rc = store->ops->purge(store, rta_server_now(), &job->err);
+}
+
+static void purge_done(rta_store_job *job)
+{
+    if (job->rc) rta_log_warn("store purge failed: %s", job->err.message);
+    free(job);
+}
+
+static void housekeeping(lws_sorted_usec_list_t *sul)
+{
+    rta_server *srv = lws_container_of(sul, rta_server, housekeeping);
+    static unsigned ticks;
+    int64_t now = rta_server_now();
+    rta_nonce_cache_purge(&srv->tokens.nonces, now);
+    rta_revocations_purge(&srv->tokens.revocations, now);
+    if (!srv->reload_in_flight) {
+        reload_job *j = calloc(1, sizeof(*j));
+        if (j) {
+            j->srv = srv;
+            j->job.run = reload_run;
+            j->job.done = reload_done;
+            srv->reload_in_flight = 1;
+            rta_server_submit(srv, &j->job);
+        }
+    }
+    if (++ticks % 60 == 0) {
+        rta_store_job *p = calloc(1, sizeof(*p));
+        if (p) {
+            p->run = purge_run;
+            p->done = purge_done;
+            rta_server_submit(srv, p);
+        }
+    }
+    lws_sul_schedule(srv->lws, 0, &srv->housekeeping, housekeeping, HOUSEKEEPING_US);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+static void lws_logger(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
+    rta_log(level == LLL_ERR ? RTA_LOG_ERROR : RTA_LOG_WARN, "lws: %.*s", (int)n, line);
+}
+
+int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
+{
+    memset(srv, 0, sizeof(*srv));
+    srv->cfg = *cfg;
+    rta_log_set_level((rta_log_level)cfg->log_level);
+    lws_set_log_level(cfg->log_level >= RTA_LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR, lws_logger);
+
+    /* Many connections need many descriptors: raise the soft limit to the hard one. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+
+    int rc;
+    if ((rc = rta_registry_init(&srv->registry)) ||
+        (rc = rta_token_service_init(&srv->tokens, &srv->registry, &cfg->limits)))
+        return rta_error_set(err, rc, "Cannot initialise");
+    if ((rc = rta_store_sqlite_open(cfg->data_dir, &srv->store, err))) return rc;
+    int first_start = 0;
+    if ((rc = load_secrets(srv, &first_start, err))) return rc;
+    if ((rc = rta_registry_load(&srv->registry, srv->store, err))) return rc;
+    int64_t now = rta_server_now();
+    if ((rc = srv->store->ops->list_nonces(srv->store, now, load_nonce, srv, err)) ||
+        (rc = srv->store->ops->list_revocations(srv->store, now, load_revocation, srv, err)))
+        return rc;
+    int changed;
+    srv->store->ops->poll_changes(srv->store, &changed, NULL); /* baseline for reloads */
+    if (first_start && (rc = create_dev_app(srv, err))) return rc;
+    rta_random_alnum(srv->server_id, 12);
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof(info));
+    info.port = cfg->port;
+    info.iface = cfg->listen_host;
+    info.protocols = protocols;
+    info.user = srv;
+    info.server_string = "rtauthd";
+    info.max_http_header_data = 32768;
+    info.max_http_header_pool = 1024;
+    info.pt_serv_buf_size = 32768;
+    info.keepalive_timeout = 60;
+    info.timeout_secs = 20;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (cfg->tls_cert[0]) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+    }
+    srv->lws = lws_create_context(&info);
+    if (!srv->lws)
+        return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot listen on %s:%d%s", cfg->listen_host,
+                             cfg->port, cfg->tls_cert[0] ? " (check the TLS files)" : "");
+    struct lws_vhost *vh = lws_get_vhost_by_name(srv->lws, "default");
+    srv->port = vh ? lws_get_vhost_listen_port(vh) : cfg->port;
+    if ((rc = rta_store_thread_start(&srv->store_thread, srv->store, wake_loop, srv)))
+        return rta_error_set(err, rc, "Cannot start the store thread");
+    lws_sul_schedule(srv->lws, 0, &srv->housekeeping, housekeeping, HOUSEKEEPING_US);
+    rta_log_info("rtauthd listening on %s://%s:%d (data in %s)",
+                 cfg->tls_cert[0] ? "https" : "http", cfg->listen_host, srv->port, cfg->data_dir);
+    print_hint(srv);
+    return 0;
+}
+
+int rta_server_run(rta_server *srv)
+{
+    while (!srv->stop_requested)
+        if (lws_service(srv->lws, 0) < 0) break;
+    return 0;
+}
+
+void rta_server_stop(rta_server *srv)
+{
+    srv->stop_requested = 1;
+    if (srv->lws) lws_cancel_service(srv->lws);
+}
+
+void rta_server_free(rta_server *srv)
+{
+    /* Finish what the store thread holds, so every acknowledged write is durable and every
+     * pending reply is released, then close the listener and the store. */
+    rta_store_thread_stop(&srv->store_thread);
+    if (srv->lws) {
+        lws_sul_cancel(&srv->housekeeping);
+        lws_context_destroy(srv->lws);
+        srv->lws = NULL;
+    }
+    rta_token_service_free(&srv->tokens);
+    rta_registry_free(&srv->registry);
+    if (srv->store) srv->store->ops->close(srv->store);
+    srv->store = NULL;
+}

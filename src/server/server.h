@@ -1,0 +1,47 @@
+/* server.h: the rtauthd process: configuration, store and its thread, the in-memory
+ * registry and token service, and the libwebsockets context serving REST (and, with the
+ * realtime gateway, WebSocket) on one port. Single event loop thread; the store thread is
+ * the only other thread. */
+#ifndef RTA_SERVER_SERVER_H
+#define RTA_SERVER_SERVER_H
+
+#include <libwebsockets.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "registry.h"
+#include "store.h"
+#include "store_thread.h"
+#include "token_service.h"
+
+typedef struct rta_server rta_server;
+
+struct rta_server {
+    rta_config cfg;
+    rta_store *store;
+    rta_store_thread store_thread;
+    rta_registry registry;
+    rta_token_service tokens;
+    struct lws_context *lws;
+    lws_sorted_usec_list_t housekeeping;
+    int reload_in_flight;
+    volatile int stop_requested;
+    char server_id[32];
+    int port; /* the bound port (cfg.port may be 0: any free port) */
+};
+
+/* Milliseconds since the epoch, the server's clock for every token decision. */
+int64_t rta_server_now(void);
+
+/* Opens the store, loads state, creates the dev app on first start (printing its key),
+ * and binds the listener. Returns 0 or an Ably code with err filled. */
+int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err);
+/* Runs the loop until rta_server_stop() (async-signal-safe) is called. */
+int rta_server_run(rta_server *srv);
+void rta_server_stop(rta_server *srv);
+void rta_server_free(rta_server *srv);
+
+/* Submits a store job (loop thread). */
+void rta_server_submit(rta_server *srv, rta_store_job *job);
+
+#endif
