@@ -1,19 +1,92 @@
-/* main.c: the rtauth command-line tool. Subcommands arrive with their issues. */
+/* main.c: the rtauth command-line tool: dispatch to the command groups. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "cli.h"
+#include "core/buf.h"
+#include "core/codec.h"
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: rtauth <command> [options]\n"
-                 "commands (coming): app, key, token, time, subscribe, publish\n");
+    fprintf(out,
+            "usage: rtauth <command> [options]\n"
+            "\n"
+            "operators (work on an rtauthd data directory; a running rtauthd picks changes up\n"
+            "within a second):\n"
+            "  app create [--capability JSON] [--revocable]   new app with one key (secret shown once)\n"
+            "  app list\n"
+            "  key create APP_ID [--capability JSON] [--revocable]\n"
+            "  key list [APP_ID]\n"
+            "  key disable KEY_NAME | key enable KEY_NAME\n"
+            "\n"
+            "common options: --data-dir DIR (default ./var, or RTAUTHD_DATA_DIR), --json\n");
+}
+
+const char *rta_cli_take(rta_cli *c, const char *name)
+{
+    for (int i = 0; i < c->argc; i++) {
+        if (strcmp(c->argv[i], name) != 0) continue;
+        if (i + 1 >= c->argc) return NULL;
+        const char *v = c->argv[i + 1];
+        memmove(&c->argv[i], &c->argv[i + 2], (size_t)(c->argc - i - 2) * sizeof(char *));
+        c->argc -= 2;
+        return v;
+    }
+    return NULL;
+}
+
+int rta_cli_flag(rta_cli *c, const char *name)
+{
+    for (int i = 0; i < c->argc; i++) {
+        if (strcmp(c->argv[i], name) != 0) continue;
+        memmove(&c->argv[i], &c->argv[i + 1], (size_t)(c->argc - i - 1) * sizeof(char *));
+        c->argc--;
+        return 1;
+    }
+    return 0;
+}
+
+int rta_cli_no_more_options(const rta_cli *c)
+{
+    for (int i = 0; i < c->argc; i++)
+        if (!strncmp(c->argv[i], "--", 2)) {
+            fprintf(stderr, "rtauth: unknown option %s\n", c->argv[i]);
+            return 2;
+        }
+    return 0;
+}
+
+int rta_cli_fail(const rta_cli *c, const rta_error *err)
+{
+    if (c->json) {
+        rta_buf msg = RTA_BUF_INIT;
+        rta_json_quote(&msg, err->message, strlen(err->message));
+        printf("{\"error\":{\"code\":%d,\"statusCode\":%d,\"message\":%s}}\n", err->code,
+               err->status_code, msg.data);
+        rta_buf_free(&msg);
+    } else
+        fprintf(stderr, "rtauth: error %d: %s\n", err->code, err->message);
+    return 1;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
     }
+    rta_cli c = {argc - 1, argv + 1, 0, NULL};
+    c.json = rta_cli_flag(&c, "--json");
+    c.data_dir = rta_cli_take(&c, "--data-dir");
+    if (!c.data_dir) c.data_dir = getenv("RTAUTHD_DATA_DIR");
+    if (!c.data_dir) c.data_dir = "./var";
+    const char *cmd = c.argv[0];
+    c.argc--, c.argv++;
+    if (!strcmp(cmd, "app")) return rta_cmd_app(&c);
+    if (!strcmp(cmd, "key")) return rta_cmd_key(&c);
+    fprintf(stderr, "rtauth: unknown command %s\n", cmd);
     usage(stderr);
     return 2;
 }

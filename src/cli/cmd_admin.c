@@ -1,0 +1,191 @@
+/* cmd_admin.c: `rtauth app ...` and `rtauth key ...`: operators' commands on a data
+ * directory's store. A key secret is printed once, when the key is created, and never again
+ * (key list shows key names, capabilities and flags only). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "core/buf.h"
+#include "core/codec.h"
+#include "server/provision.h"
+#include "server/store.h"
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void print_json_string(const char *s)
+{
+    rta_buf b = RTA_BUF_INIT;
+    rta_json_quote(&b, s, strlen(s));
+    fputs(b.data, stdout);
+    rta_buf_free(&b);
+}
+
+static void print_new_key(const rta_cli *c, const rta_new_key *k, int last)
+{
+    if (c->json) {
+        printf("{\"keyName\":");
+        print_json_string(k->key_name);
+        printf(",\"key\":\"%s:%s\",\"capability\":", k->key_name, k->secret);
+        print_json_string(k->capability);
+        printf(",\"revocableTokens\":%s}%s", k->revocable ? "true" : "false", last ? "" : ",");
+    } else {
+        printf("key      %s:%s\ncapability %s%s\n", k->key_name, k->secret, k->capability,
+               k->revocable ? "  (revocable tokens)" : "");
+    }
+}
+
+static int open_store(const rta_cli *c, rta_store **store, rta_error *err)
+{
+    return rta_store_sqlite_open(c->data_dir, store, err);
+}
+
+static int app_create(rta_cli *c)
+{
+    rta_key_spec spec = {rta_cli_take(c, "--capability"), rta_cli_flag(c, "--revocable")};
+    int rc = rta_cli_no_more_options(c);
+    if (rc) return rc;
+    rta_error err;
+    rta_store *store = NULL;
+    rta_new_app app = {0};
+    rc = open_store(c, &store, &err);
+    if (!rc) rc = rta_new_app_prepare(NULL, &spec, 1, 0, now_ms(), &app, &err);
+    if (!rc) rc = rta_new_app_store(store, &app, &err);
+    if (!rc) {
+        if (c->json) {
+            printf("{\"appId\":\"%s\",\"keys\":[", app.app_id);
+            print_new_key(c, &app.keys[0], 1);
+            printf("]}\n");
+        } else {
+            printf("app      %s\n", app.app_id);
+            print_new_key(c, &app.keys[0], 1);
+            printf("(the secret is shown only now)\n");
+        }
+    }
+    rta_new_app_clear(&app);
+    if (store) store->ops->close(store);
+    return rc ? rta_cli_fail(c, &err) : 0;
+}
+
+typedef struct {
+    const rta_cli *c;
+    const char *filter;
+    int n;
+} list_ctx;
+
+static void print_app(void *ctx, const rta_app_record *a)
+{
+    list_ctx *l = ctx;
+    if (l->c->json)
+        printf("%s{\"appId\":\"%s\",\"created\":%lld,\"sandbox\":%s}", l->n ? "," : "", a->app_id,
+               (long long)a->created, a->sandbox ? "true" : "false");
+    else
+        printf("%-12s created %lld%s\n", a->app_id, (long long)a->created,
+               a->sandbox ? "  (sandbox)" : "");
+    l->n++;
+}
+
+static void print_key(void *ctx, const rta_key_record *k)
+{
+    list_ctx *l = ctx;
+    if (l->filter && strcmp(k->app_id, l->filter) != 0) return;
+    if (l->c->json) {
+        printf("%s{\"keyName\":\"%s\",\"appId\":\"%s\",\"capability\":", l->n ? "," : "",
+               k->key_name, k->app_id);
+        print_json_string(k->capability);
+        printf(",\"revocableTokens\":%s,\"enabled\":%s}", k->revocable_tokens ? "true" : "false",
+               k->enabled ? "true" : "false");
+    } else {
+        printf("%-20s %-8s %s%s\n", k->key_name, k->enabled ? "enabled" : "DISABLED",
+               k->capability, k->revocable_tokens ? "  (revocable tokens)" : "");
+    }
+    l->n++;
+}
+
+static int list(rta_cli *c, int keys)
+{
+    list_ctx l = {c, keys && c->argc > 1 ? c->argv[1] : NULL, 0};
+    int rc = rta_cli_no_more_options(c);
+    if (rc) return rc;
+    rta_error err;
+    rta_store *store = NULL;
+    rc = open_store(c, &store, &err);
+    if (c->json && !rc) printf("[");
+    if (!rc && keys) rc = store->ops->list_keys(store, print_key, &l, &err);
+    if (!rc && !keys) rc = store->ops->list_apps(store, print_app, &l, &err);
+    if (c->json && !rc) printf("]\n");
+    if (store) store->ops->close(store);
+    return rc ? rta_cli_fail(c, &err) : 0;
+}
+
+int rta_cmd_app(rta_cli *c)
+{
+    const char *sub = c->argc ? c->argv[0] : "";
+    if (!strcmp(sub, "create")) return app_create(c);
+    if (!strcmp(sub, "list")) return list(c, 0);
+    fprintf(stderr, "usage: rtauth app create|list [--data-dir DIR] [--json]\n");
+    return 2;
+}
+
+static int key_create(rta_cli *c)
+{
+    rta_key_spec spec = {rta_cli_take(c, "--capability"), rta_cli_flag(c, "--revocable")};
+    int rc = rta_cli_no_more_options(c);
+    if (rc) return rc;
+    if (c->argc < 2) {
+        fprintf(stderr, "usage: rtauth key create APP_ID [--capability JSON] [--revocable]\n");
+        return 2;
+    }
+    rta_error err;
+    rta_store *store = NULL;
+    rta_new_key key = {0};
+    rc = open_store(c, &store, &err);
+    if (!rc) rc = rta_new_key_prepare(c->argv[1], &spec, &key, &err);
+    if (!rc) {
+        rta_key_record rec = rta_new_key_record(&key, c->argv[1], now_ms());
+        rc = store->ops->add_key(store, &rec, &err);
+    }
+    if (!rc) {
+        print_new_key(c, &key, 1);
+        if (c->json) printf("\n");
+    }
+    rta_new_key_clear(&key);
+    if (store) store->ops->close(store);
+    return rc ? rta_cli_fail(c, &err) : 0;
+}
+
+static int key_enable(rta_cli *c, int enabled)
+{
+    int rc = rta_cli_no_more_options(c);
+    if (rc) return rc;
+    if (c->argc < 2) {
+        fprintf(stderr, "usage: rtauth key %s KEY_NAME\n", enabled ? "enable" : "disable");
+        return 2;
+    }
+    rta_error err;
+    rta_store *store = NULL;
+    rc = open_store(c, &store, &err);
+    if (!rc) rc = store->ops->set_key_enabled(store, c->argv[1], enabled, &err);
+    if (!rc && !c->json) printf("key %s %s\n", c->argv[1], enabled ? "enabled" : "disabled");
+    if (!rc && c->json) printf("{\"keyName\":\"%s\",\"enabled\":%s}\n", c->argv[1],
+                               enabled ? "true" : "false");
+    if (store) store->ops->close(store);
+    return rc ? rta_cli_fail(c, &err) : 0;
+}
+
+int rta_cmd_key(rta_cli *c)
+{
+    const char *sub = c->argc ? c->argv[0] : "";
+    if (!strcmp(sub, "create")) return key_create(c);
+    if (!strcmp(sub, "list")) return list(c, 1);
+    if (!strcmp(sub, "disable")) return key_enable(c, 0);
+    if (!strcmp(sub, "enable")) return key_enable(c, 1);
+    fprintf(stderr, "usage: rtauth key create|list|disable|enable ...\n");
+    return 2;
+}
