@@ -18,6 +18,7 @@ struct rta_doc {
     int fmt;
     json_t *json;
     msgpack_unpacked mp;
+    char *input; /* msgpack: a copy of the body; msgpack-c's strings point into it */
 };
 
 int rta_utf8_valid(const char *str, size_t n)
@@ -189,9 +190,18 @@ int rta_doc_parse(rta_doc **out, rta_format fmt, const void *data, size_t len,
             free(doc);
             return rc;
         }
+        /* msgpack_unpack_next() leaves str/bin/map-key objects pointing into the buffer it
+         * was given; the doc keeps its own copy so nodes stay valid until rta_doc_free()
+         * even after the caller reuses or frees its input (e.g. a WebSocket frame). */
+        doc->input = malloc(len ? len : 1);
+        if (!doc->input) {
+            free(doc);
+            return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
+        }
+        if (len) memcpy(doc->input, data, len);
         msgpack_unpacked_init(&doc->mp);
         size_t off = 0;
-        msgpack_unpack_return r = msgpack_unpack_next(&doc->mp, data, len, &off);
+        msgpack_unpack_return r = msgpack_unpack_next(&doc->mp, doc->input, len, &off);
         if (r != MSGPACK_UNPACK_SUCCESS || off != len) {
             rta_doc_free(doc);
             return rta_error_set(err, RTA_ERR_INVALID_BODY, "Malformed msgpack");
@@ -208,6 +218,7 @@ void rta_doc_free(rta_doc *doc)
         json_decref(doc->json);
     else
         msgpack_unpacked_destroy(&doc->mp);
+    free(doc->input);
     free(doc);
 }
 

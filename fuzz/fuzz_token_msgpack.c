@@ -1,0 +1,10 @@
+/* fuzz_token_msgpack.c: libFuzzer target for the token codecs' msgpack decoders; every body
+ * that decodes must round-trip through both formats (see token_roundtrip.h). */
+#include "token_roundtrip.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    return rta_fuzz_token_roundtrip(data, size, RTA_FORMAT_MSGPACK);
+}

@@ -1,0 +1,123 @@
+/* token.c: lifetime of the token types declared in rtauth/token.h: _clear() frees the strings a
+ * struct owns and zeroes it; _copy() makes a deep copy that owns its own strings.
+ * No parsing or encoding here (that is token_codec.c and revocation_codec.c). */
+#include "rtauth/token.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtauth/error.h"
+
+/* A NULL source stays NULL ("absent"); returns 0, or -1 when out of memory. */
+static int dup_opt(const char *s, char **out)
+{
+    *out = NULL;
+    if (!s) return 0;
+    size_t n = strlen(s) + 1;
+    char *p = malloc(n);
+    if (!p) return -1;
+    memcpy(p, s, n);
+    *out = p;
+    return 0;
+}
+
+void rta_token_params_clear(rta_token_params *p)
+{
+    if (!p) return;
+    free(p->capability);
+    free(p->client_id);
+    memset(p, 0, sizeof(*p));
+}
+
+void rta_token_request_clear(rta_token_request *r)
+{
+    if (!r) return;
+    free(r->key_name);
+    free(r->capability);
+    free(r->client_id);
+    free(r->nonce);
+    free(r->mac);
+    memset(r, 0, sizeof(*r));
+}
+
+void rta_token_details_clear(rta_token_details *d)
+{
+    if (!d) return;
+    free(d->token);
+    free(d->key_name);
+    free(d->capability);
+    free(d->client_id);
+    memset(d, 0, sizeof(*d));
+}
+
+void rta_revocation_target_clear(rta_revocation_target *t)
+{
+    if (!t) return;
+    free(t->type);
+    free(t->value);
+    memset(t, 0, sizeof(*t));
+}
+
+void rta_revoke_request_clear(rta_revoke_request *r)
+{
+    if (!r) return;
+    for (size_t i = 0; r->targets && i < r->target_count; i++)
+        free(r->targets[i]);
+    free(r->targets);
+    memset(r, 0, sizeof(*r));
+}
+
+void rta_revocation_batch_clear(rta_revocation_batch *b)
+{
+    if (!b) return;
+    for (size_t i = 0; b->results && i < b->result_count; i++) {
+        free(b->results[i].target);
+        free(b->results[i].error_message);
+    }
+    free(b->results);
+    memset(b, 0, sizeof(*b));
+}
+
+/* Each copy is built in a local first, so src may alias dst and a failed copy leaves dst
+ * empty rather than half-filled. The dup_opt() calls are joined with a bitwise | rather than
+ * ||, so every one runs and each pointer in the local is either a fresh copy or NULL before
+ * a failure clears it. */
+
+int rta_token_params_copy(const rta_token_params *src, rta_token_params *dst)
+{
+    rta_token_params t = *src;
+    if (dup_opt(src->capability, &t.capability) | dup_opt(src->client_id, &t.client_id)) {
+        rta_token_params_clear(&t);
+        memset(dst, 0, sizeof(*dst));
+        return RTA_ERR_INTERNAL;
+    }
+    *dst = t;
+    return 0;
+}
+
+int rta_token_request_copy(const rta_token_request *src, rta_token_request *dst)
+{
+    rta_token_request t = *src;
+    if (dup_opt(src->key_name, &t.key_name) | dup_opt(src->capability, &t.capability) |
+        dup_opt(src->client_id, &t.client_id) | dup_opt(src->nonce, &t.nonce) |
+        dup_opt(src->mac, &t.mac)) {
+        rta_token_request_clear(&t);
+        memset(dst, 0, sizeof(*dst));
+        return RTA_ERR_INTERNAL;
+    }
+    *dst = t;
+    return 0;
+}
+
+int rta_token_details_copy(const rta_token_details *src, rta_token_details *dst)
+{
+    rta_token_details t = *src;
+    if (dup_opt(src->token, &t.token) | dup_opt(src->key_name, &t.key_name) |
+        dup_opt(src->capability, &t.capability) | dup_opt(src->client_id, &t.client_id)) {
+        rta_token_details_clear(&t);
+        memset(dst, 0, sizeof(*dst));
+        return RTA_ERR_INTERNAL;
+    }
+    *dst = t;
+    return 0;
+}
