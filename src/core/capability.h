@@ -7,8 +7,10 @@
  *
  * Canonical form (S-38, RSA9f): no whitespace, resources sorted, each operation list sorted,
  * strings escaped as JSON.stringify does; sorting compares UTF-16 code units as JavaScript's
- * default sort does, so our text equals ably-js's c14n() byte for byte. This is the text that
- * goes into a TokenRequest MAC and into TokenDetails.capability.
+ * default sort does, so our text equals ably-js's c14n() byte for byte. One JavaScript quirk is
+ * kept for the same reason: JSON.stringify emits keys that are array indices (canonical decimal
+ * integers 0..4294967294, e.g. "5") first, in numeric order, whatever order they were set in.
+ * This is the text that goes into a TokenRequest MAC and into TokenDetails.capability.
  *
  * Resource patterns (S-41, checklist decision D.11):
  *   - an optional qualifier: "[*]" any channel type, "[queue]", "[meta]", or "[?params]"
@@ -19,6 +21,8 @@
  *   - "*" alone matches every ordinary channel; "[*]*" matches everything.
  *
  * Ownership: rta_capability owns its entries and strings; free with rta_capability_free().
+ * The entries and their strings share one allocation, so build capabilities only through the
+ * functions below (parse, copy, intersect), never by filling the struct by hand.
  * Thread-safety: a built capability is immutable and may be shared across threads.
  */
 #ifndef RTA_CORE_CAPABILITY_H
