@@ -132,7 +132,7 @@ static void test_cli_and_live_reload(void **state)
     assert_int_equal(request_token(&s, key), 0);
 
     /* a second key made while the server runs, then disabling the first: both seen live */
-    char args[128];
+    char args[256];
     snprintf(args, sizeof(args), "key create %s --json", app);
     out = cli(args, &st);
     assert_int_equal(st, 0);
