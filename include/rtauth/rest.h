@@ -1,0 +1,84 @@
+/* rtauth/rest.h: the REST client (spec RSC): holds the options, the HTTP connections (libcurl,
+ * reused across requests), the Auth object and the worker thread of the _async calls.
+ *
+ * Lifetime: rta_rest_create / rta_rest_destroy. The rta_auth from rta_rest_auth() lives as
+ * long as the client. Threads, ownership and errors follow the rules in auth.h: blocking forms
+ * run on the caller's thread, callbacks of the _async forms run on the client's worker thread,
+ * a blocking call from a callback of the same client returns 40000.
+ *
+ * Authenticated requests (RSC9, RSC10): every request but /time and requestToken carries
+ * Authorization (Basic base64(key), or Bearer base64(token), RSA11, RSA3b), X-Ably-Version 6
+ * (RSC7e) and, when a clientId is configured, X-Ably-ClientId base64(clientId) (RSA7e2). With
+ * token auth the token is obtained on first use; a 401 with a token error (40140-40149) makes
+ * the client obtain a new token once and retry once (RSA4b); with no key, authCallback or
+ * authUrl to renew, the call fails with 40171 (RSA4a2).
+ */
+#ifndef RTAUTH_REST_H
+#define RTAUTH_REST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rtauth/auth.h"
+#include "rtauth/error.h"
+#include "rtauth/options.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct rta_rest rta_rest;
+
+/* Creates a client from options (copied). Chooses the auth method (RSA1-RSA4, RSA14, RSC1):
+ * token auth when use_token_auth is 1, or unset and a token, token_details, auth_url or
+ * auth_callback is given; otherwise Basic with the key. Makes no request.
+ * Errors: 40106 no usable way to authenticate (RSC1b, RSA14); 40005 malformed key; 40012
+ * client_id "" or "*" (RSA7c); 40102 token_details' clientId differs from client_id (RSA15a);
+ * 40003 an invalid option (auth_url not http(s), a header with CR/LF, a bad port);
+ * 50000 out of memory. On success *out is the new client. */
+int rta_rest_create(const rta_client_options *options, rta_rest **out, rta_error *err);
+
+/* Destroys the client. Queued _async calls run to completion first (their callbacks run), then
+ * the worker thread is joined. Called from one of this client's callbacks, the destruction is
+ * finished by the worker thread once that callback returns. Don't use the client afterwards.
+ * NULL is a no-op. */
+void rta_rest_destroy(rta_rest *rest);
+
+/* The client's Auth object (RSC5). Never NULL for a valid client; don't free it. */
+rta_auth *rta_rest_auth(rta_rest *rest);
+
+/* time (RSC16): GET /time, the server's clock in ms since the epoch. No authentication.
+ * Also sets the client's server-time offset used by query_time (RSA10k). */
+typedef void (*rta_time_callback)(int rc, int64_t time_ms, const rta_error *err, void *user_data);
+int rta_rest_time(rta_rest *rest, int64_t *time_ms, rta_error *err);
+int rta_rest_time_async(rta_rest *rest, rta_time_callback cb, void *user_data);
+
+/* A REST response: status and body. body is NUL-terminated text: JSON, converted from msgpack
+ * when the server answered in msgpack, else the raw body. Owned by whoever holds the struct:
+ * rta_rest_response_clear() frees it. */
+typedef struct rta_rest_response {
+    int status_code;
+    char *body;
+    size_t body_len;
+} rta_rest_response;
+
+void rta_rest_response_clear(rta_rest_response *resp);
+
+/* request (RSC19): an authenticated request with the configured auth method (RSC19b) and the
+ * renewal rule above. method is "GET", "POST", "PUT", "PATCH" or "DELETE"; path starts with '/'
+ * (the query string, if any, already encoded). json_body (may be NULL) is JSON text, sent as is
+ * or as msgpack per use_binary_protocol. Returns 0 for a 2xx reply; otherwise the Ably error
+ * (from the error body, else the x-ably-errorcode header, else status * 100) and *resp still
+ * holds the reply when one arrived. resp may be NULL. */
+int rta_rest_request(rta_rest *rest, const char *method, const char *path, const char *json_body,
+                     rta_rest_response *resp, rta_error *err);
+/* Callback form: resp is NULL only when no reply arrived (network failure, timeout, auth). */
+typedef void (*rta_response_callback)(int rc, const rta_rest_response *resp, const rta_error *err,
+                                      void *user_data);
+int rta_rest_request_async(rta_rest *rest, const char *method, const char *path,
+                           const char *json_body, rta_response_callback cb, void *user_data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
