@@ -172,15 +172,18 @@ static void end_renewal(rta_auth *a, int rc, const rta_error *e)
     pthread_cond_broadcast(&a->cv);
 }
 
-/* Obtains the client's token with params/opts (owned by the caller) and adopts it. Called with
- * mu held and renewing set by the caller; returns with mu held and renewing cleared. */
-static int renew_locked(rta_auth *a, rta_token_params *params, rta__auth_opts *opts, rta_error *err)
+/* Obtains the client's token with params/opts (owned by the caller) and adopts it; with
+ * use_given, a token in opts is adopted as is (RSA10e: only one passed to this authorize, never
+ * the stored one, which may be the very token being replaced). Called with mu held and renewing
+ * set by the caller; returns with mu held and renewing cleared. */
+static int renew_locked(rta_auth *a, rta_token_params *params, rta__auth_opts *opts, int use_given,
+                        rta_error *err)
 {
     rta_token_details d;
     rta_error e = {0};
     pthread_mutex_unlock(&a->mu);
     int rc;
-    if (opts->token || opts->token_details.token) { /* RSA10e: a token given is used as is */
+    if (use_given && (opts->token || opts->token_details.token)) {
         memset(&d, 0, sizeof(d));
         rc = opts->token_details.token         ? rta_token_details_copy(&opts->token_details, &d)
              : (d.token = strdup(opts->token)) ? 0
@@ -218,8 +221,11 @@ static int snapshot(rta_auth *a, rta_token_params *p, rta__auth_opts *o, rta_err
 static int current_token(rta_auth *a, uint64_t stale_gen, char **token, uint64_t *gen,
                          rta_error *err)
 {
+    /* RSA4b1 applies to the token we found, not to one just obtained: a token source that
+     * hands out tokens already past their expiry must not make us loop; the server judges. */
+    int check_expiry = 1;
     for (;;) {
-        if (a->token.token && (a->token_gen == stale_gen || locally_expired(a))) {
+        if (a->token.token && (a->token_gen == stale_gen || (check_expiry && locally_expired(a)))) {
             rta_token_details_clear(&a->token); /* RSA16d */
             a->token_gen++;
         }
@@ -236,6 +242,7 @@ static int current_token(rta_auth *a, uint64_t stale_gen, char **token, uint64_t
                 if (err) *err = a->renew_err;
                 return a->renew_rc;
             }
+            check_expiry = 0;
             continue;
         }
         if (!rta__auth_opts_can_renew(&a->opts)) /* RSA4a2 */
@@ -247,10 +254,11 @@ static int current_token(rta_auth *a, uint64_t stale_gen, char **token, uint64_t
         int rc = snapshot(a, &p, &o, err);
         if (rc) return rc;
         a->renewing = 1;
-        rc = renew_locked(a, &p, &o, err);
+        rc = renew_locked(a, &p, &o, 0, err);
         rta_token_params_clear(&p);
         rta__auth_opts_clear(&o);
         if (rc) return rc;
+        check_expiry = 0;
     }
 }
 
@@ -347,7 +355,7 @@ int rta__auth_authorize(rta_auth *a, const rta_token_params *params, const rta__
         a->token_gen++;
     }
     a->renewing = 1;
-    int rc = renew_locked(a, &p, &o, err);
+    int rc = renew_locked(a, &p, &o, opts != NULL, err);
     if (!rc && out && rta_token_details_copy(&a->token, out))
         rc = rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     pthread_mutex_unlock(&a->mu);
