@@ -161,6 +161,7 @@ int rta_http_callback(rta_server *srv, struct lws *wsi, enum lws_callback_reason
                       void *user, void *in, size_t len)
 {
     rta_http_session *s = user;
+    if (!s) return 0; /* not a connection with session data (vhost/protocol events) */
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
         reset(s);
