@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import {
   FORMATS,
   assertErrorReply,
+  basicAuth,
   bearer,
   parseCap,
   probeToken,
@@ -309,5 +310,31 @@ describe('token acceptance through raw HTTP (S-3, S-27)', () => {
     assert.equal(r.contentType, 'application/json');
     assertTokenDetails(r.body, { keyName: k0.keyName, clientId: 'eve', capability: { foo: ['subscribe'] } });
     assert.deepEqual(parseCap(r.body.capability), { foo: ['subscribe'] });
+  });
+
+  it('50 concurrent requestToken calls from ably-js all succeed with distinct tokens (async nonce store)', async () => {
+    const rest = restClient(server, { key: k0.keyStr }, true);
+    const all = await Promise.all(Array.from({ length: 50 }, (_, i) => rest.auth.requestToken({ clientId: `c${i}`, ttl: 60000 + i })));
+    all.forEach((td, i) => assertTokenDetails(td, { keyName: k0.keyName, ttl: 60000 + i, clientId: `c${i}` }));
+    assert.equal(new Set(all.map((td) => td.token)).size, 50);
+  });
+
+  it('unsigned TokenParams with Basic auth (S-17, S-25): token issued; X-Ably-ClientId used, a mismatch -> 401/40102', async () => {
+    const headers = { authorization: basicAuth(k0.keyStr) };
+    const path = `/keys/${k0.keyName}/requestToken`;
+    for (const format of ['json', 'msgpack']) {
+      const r = await raw(server, 'POST', path, { format, headers, body: { ttl: 30000, clientId: 'basic-user' } });
+      assert.ok(r.status >= 200 && r.status < 300, `status ${r.status} ${JSON.stringify(r.body)}`);
+      assertTokenDetails(r.body, { keyName: k0.keyName, ttl: 30000, clientId: 'basic-user', capability: { '*': ['*'] } });
+    }
+    const idHeader = { ...headers, 'x-ably-clientid': Buffer.from('hdr-user').toString('base64') };
+    const r2 = await raw(server, 'POST', path, { headers: idHeader, body: {} });
+    assert.ok(r2.status >= 200 && r2.status < 300, `status ${r2.status} ${JSON.stringify(r2.body)}`);
+    assert.equal(r2.body.clientId, 'hdr-user');
+    const r3 = await raw(server, 'POST', path, { headers: idHeader, body: { clientId: 'someone-else' } });
+    assertErrorReply(r3, { status: 401, code: 40102 }, 'X-Ably-ClientId vs body clientId');
+    const r4 = await raw(server, 'POST', path, { body: { ttl: 30000 } });
+    const e = assertErrorReply(r4, { status: 401 }, 'unsigned, no credentials');
+    assert.ok(e.code < 40140 || e.code > 40149, `code ${e.code} must not be a token error`);
   });
 });
