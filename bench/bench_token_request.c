@@ -4,8 +4,10 @@
  *
  * Each round times N calls of every contender in turn, so machine noise hits all of them
  * alike; the figure reported is the median per-call time over the rounds.
- *   bare_hmac      rta_hmac_compute() on the signing text (a key prepared once: the fastest
- *                  HMAC OpenSSL offers, and the floor for signing)
+ *   bare_hmac      OpenSSL's HMAC-SHA256 through EVP_MAC, keyed once and re-armed per message:
+ *                  the fastest non-deprecated OpenSSL HMAC call, the issue's "bare HMAC"
+ *   hmac_midstate  rta_hmac_compute(): the HMAC the signer itself uses (precomputed SHA-256
+ *                  midstates), the true floor of sign()
  *   sign           rta_token_signer_sign(): nonce, timestamp, canonical capability (memoised,
  *                  as an application signs the same capability again and again), MAC,
  *                  and the owned TokenRequest strings, then rta_token_request_clear()
@@ -13,6 +15,8 @@
  *                  of canonicalising every time
  * Usage: bench_token_request [N] [ROUNDS]
  */
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,16 +86,31 @@ int main(int argc, char **argv)
            sample.nonce, sample.capability);
     rta_token_request_clear(&sample);
 
-    double t_hmac[MAX_ROUNDS], t_sign[MAX_ROUNDS], t_uncached[MAX_ROUNDS];
+    EVP_MAC *evp = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(evp);
+    OSSL_PARAM mp[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, "SHA256", 0),
+                       OSSL_PARAM_construct_end()};
+    EVP_MAC_init(ctx, (const unsigned char *)key.secret, key.secret_len, mp);
+    double t_hmac[MAX_ROUNDS], t_mid[MAX_ROUNDS], t_sign[MAX_ROUNDS], t_uncached[MAX_ROUNDS];
     unsigned char digest[RTA_SHA256_LEN];
     unsigned sink = 0;
     for (int r = 0; r < rounds; r++) {
         double t0 = now_s();
         for (int i = 0; i < n; i++) {
-            rta_hmac_compute(hmac, text.data, text.len, digest);
+            size_t len;
+            EVP_MAC_init(ctx, NULL, 0, NULL);
+            EVP_MAC_update(ctx, (const unsigned char *)text.data, text.len);
+            EVP_MAC_final(ctx, digest, &len, sizeof(digest));
             sink += digest[0];
         }
         t_hmac[r] = (now_s() - t0) / n * 1e6;
+
+        t0 = now_s();
+        for (int i = 0; i < n; i++) {
+            rta_hmac_compute(hmac, text.data, text.len, digest);
+            sink += digest[0];
+        }
+        t_mid[r] = (now_s() - t0) / n * 1e6;
 
         t0 = now_s();
         for (int i = 0; i < n; i++) {
@@ -115,8 +134,12 @@ int main(int argc, char **argv)
     }
     printf("method: %d rounds x %d calls each, contenders interleaved per round; medians\n",
            rounds, n);
-    printf("bare_hmac_us %.4f\nsign_us %.4f\nsign_uncached_us %.4f\n(sink %u)\n",
-           median(t_hmac, rounds), median(t_sign, rounds), median(t_uncached, rounds), sink);
+    printf("bare_hmac_us %.4f\nhmac_midstate_us %.4f\nsign_us %.4f\nsign_uncached_us %.4f\n"
+           "(sink %u)\n",
+           median(t_hmac, rounds), median(t_mid, rounds), median(t_sign, rounds),
+           median(t_uncached, rounds), sink);
+    EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(evp);
     rta_buf_free(&text);
     rta_hmac_free(hmac);
     rta_token_signer_free(signer);

@@ -95,7 +95,9 @@ typedef struct rta_writer {
     rta_format fmt;
     rta_buf *out;
     int depth;
-    uint8_t first[RTA_WRITER_MAX_DEPTH]; /* JSON: no comma needed before the next element */
+    /* JSON: no comma needed before the next element; [0] is the top level, so up to
+     * RTA_WRITER_MAX_DEPTH nested containers (the reader's default depth) fit. */
+    uint8_t first[RTA_WRITER_MAX_DEPTH + 1];
     uint8_t after_key;                   /* JSON: the next value follows a key */
     int overflow;                        /* nesting deeper than RTA_WRITER_MAX_DEPTH */
 } rta_writer;

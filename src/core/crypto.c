@@ -1,4 +1,5 @@
 /* crypto.c: OpenSSL-backed primitives; see crypto.h. */
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA256_* midstates, see rta_hmac below */
 #include "crypto.h"
 
 #include <openssl/core_names.h>
@@ -6,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,42 +22,51 @@ int rta_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg
     return 0;
 }
 
+/* HMAC with precomputed midstates (RFC 2104): the SHA-256 states after absorbing
+ * key^ipad and key^opad are computed once per key; each message then costs only its own
+ * blocks plus one outer block, with no allocation and no EVP dispatch. OpenSSL 3 marks the
+ * SHA256_* functions deprecated in favour of EVP, whose per-call overhead is what this
+ * avoids; they remain supported, so the deprecation warning is silenced for this file. */
 struct rta_hmac {
-    EVP_MAC_CTX *ctx;
+    SHA256_CTX inner;
+    SHA256_CTX outer;
 };
 
 rta_hmac *rta_hmac_new(const void *key, size_t key_len)
 {
     rta_hmac *h = calloc(1, sizeof(*h));
     if (!h) return NULL;
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    if (mac) h->ctx = EVP_MAC_CTX_new(mac);
-    EVP_MAC_free(mac); /* the context keeps its own reference */
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-        OSSL_PARAM_construct_end(),
-    };
-    if (!h->ctx || !EVP_MAC_init(h->ctx, key, key_len, params)) {
-        rta_hmac_free(h);
-        return NULL;
-    }
+    unsigned char k[SHA256_CBLOCK] = {0}, pad[SHA256_CBLOCK];
+    if (key_len > SHA256_CBLOCK)
+        SHA256(key, key_len, k); /* long keys are hashed first */
+    else if (key_len)
+        memcpy(k, key, key_len);
+    for (int i = 0; i < SHA256_CBLOCK; i++) pad[i] = k[i] ^ 0x36;
+    SHA256_Init(&h->inner);
+    SHA256_Update(&h->inner, pad, sizeof(pad));
+    for (int i = 0; i < SHA256_CBLOCK; i++) pad[i] = k[i] ^ 0x5c;
+    SHA256_Init(&h->outer);
+    SHA256_Update(&h->outer, pad, sizeof(pad));
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
     return h;
 }
 
 int rta_hmac_compute(rta_hmac *h, const void *msg, size_t msg_len, unsigned char out[RTA_SHA256_LEN])
 {
-    size_t len = 0;
-    /* A NULL key re-arms the context with the key it already holds. */
-    if (!EVP_MAC_init(h->ctx, NULL, 0, NULL) || !EVP_MAC_update(h->ctx, msg, msg_len) ||
-        !EVP_MAC_final(h->ctx, out, &len, RTA_SHA256_LEN) || len != RTA_SHA256_LEN)
-        return RTA_ERR_INTERNAL;
+    SHA256_CTX c = h->inner;
+    unsigned char inner[RTA_SHA256_LEN];
+    if (!SHA256_Update(&c, msg, msg_len) || !SHA256_Final(inner, &c)) return RTA_ERR_INTERNAL;
+    c = h->outer;
+    if (!SHA256_Update(&c, inner, sizeof(inner)) || !SHA256_Final(out, &c)) return RTA_ERR_INTERNAL;
+    OPENSSL_cleanse(&c, sizeof(c));
     return 0;
 }
 
 void rta_hmac_free(rta_hmac *h)
 {
     if (!h) return;
-    EVP_MAC_CTX_free(h->ctx);
+    OPENSSL_cleanse(h, sizeof(*h));
     free(h);
 }
 

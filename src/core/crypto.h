@@ -4,8 +4,9 @@
  *
  * Why a keyed HMAC object: OpenSSL 3's one-shot HMAC() fetches the algorithm and derives
  * the key pads on every call (about 2.5 us here); an EVP_MAC_CTX keyed once and re-armed per
- * message costs about 0.4 us. createTokenRequest and token verification sign with the same
- * key again and again, so they keep an rta_hmac per key.
+ * message costs about 0.4 us; rta_hmac keeps the SHA-256 midstates of the padded key and
+ * costs about 0.2 us for a 109-byte TokenRequest. createTokenRequest and token verification
+ * sign with the same key again and again, so they keep an rta_hmac per key.
  */
 #ifndef RTA_CORE_CRYPTO_H
 #define RTA_CORE_CRYPTO_H

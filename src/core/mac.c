@@ -8,16 +8,25 @@
 
 static void put_field(rta_buf *out, const char *s)
 {
-    if (s) rta_buf_puts(out, s);
-    rta_buf_putc(out, '\n');
+    size_t n = s ? strlen(s) : 0;
+    char *dst = rta_buf_reserve(out, n + 1);
+    if (!dst) return;
+    if (n) memcpy(dst, s, n);
+    dst[n] = '\n';
+    rta_buf_commit(out, n + 1);
 }
 
+/* Decimal as JavaScript's String(n) writes an integer; 0 is written as "" (ably-js signs
+ * `ttl || ''`). Hand-rolled: snprintf was a fifth of the signing time. */
 static void put_int_field(rta_buf *out, int64_t v)
 {
     char tmp[24];
-    int n = v ? snprintf(tmp, sizeof(tmp), "%lld", (long long)v) : 0;
-    rta_buf_append(out, tmp, (size_t)n);
-    rta_buf_putc(out, '\n');
+    char *p = tmp + sizeof(tmp);
+    *--p = '\n';
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    while (u) *--p = (char)('0' + u % 10), u /= 10;
+    if (v < 0) *--p = '-';
+    rta_buf_append(out, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void rta_token_request_sign_text(const rta_token_request *r, rta_buf *out)

@@ -13,6 +13,19 @@
 #define REAUTH_MARGIN_MS 30000 /* allowReauthMargin (S-67, RSA17f) */
 #define REVOKE_MAX_AGE_MS 3600000 /* issuedBefore at most an hour ago (S-67) */
 #define MIN_NONCE_LEN 16          /* RSA9c */
+/* Intersection compares every requested entry with every key entry: bound the product so a
+ * key holder cannot make one request cost seconds (two 1000-entry capabilities: ~0.5 s). */
+#define MAX_INTERSECT_PAIRS 100000
+
+static int intersect_bounded(const rta_capability *key, const rta_capability *req,
+                             rta_capability *out, rta_error *err)
+{
+    if (key->count * req->count > MAX_INTERSECT_PAIRS)
+        return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                             "Capability has too many resources for this key (%zu x %zu)",
+                             req->count, key->count);
+    return rta_capability_intersect(key, req, out, err);
+}
 
 void rta_token_limits_default(rta_token_limits *l)
 {
@@ -200,7 +213,7 @@ static int verify_jwt(rta_token_service *ts, const char *token, size_t len, int6
             rc = rta_error_set(err, RTA_ERR_INVALID_JWT, "Invalid x-ably-capability: %s",
                                err ? err->message : "");
         } else {
-            rc = rta_capability_intersect(&k->capability, &claimed, &out->capability, err);
+            rc = intersect_bounded(&k->capability, &claimed, &out->capability, err);
             rta_capability_free(&claimed);
         }
     } else {
@@ -279,7 +292,7 @@ static int issue(rta_token_service *ts, const rta_key_entry *k, const char *capa
             rta_capability_free(&requested);
             return rta_error_set(err, RTA_ERR_BAD_REQUEST, "Capability must not be empty");
         }
-        rc = rta_capability_intersect(&k->capability, &requested, &granted, err);
+        rc = intersect_bounded(&k->capability, &requested, &granted, err);
         rta_capability_free(&requested);
         if (rc) return rc;
     }
