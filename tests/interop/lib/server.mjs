@@ -19,8 +19,8 @@ const START_TIMEOUT_MS = 15000;
 const STOP_TIMEOUT_MS = 5000;
 const OUTPUT_LIMIT = 64 * 1024;
 
-const live = new Set(); // servers not yet stopped, for the exit hook
-process.on('exit', () => {
+const live = new Set(); // servers not yet stopped, for the exit hooks
+function killAll() {
   for (const s of live) {
     try {
       s.proc.kill('SIGKILL');
@@ -29,7 +29,16 @@ process.on('exit', () => {
       fs.rmSync(s.dataDir, { recursive: true, force: true });
     } catch {}
   }
-});
+  live.clear();
+}
+process.on('exit', killAll);
+// A signal (e.g. the test runner giving up on this file) skips 'exit': clean up, then die.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    killAll();
+    process.kill(process.pid, sig);
+  });
+}
 
 /** A TCP port that was free a moment ago on 127.0.0.1. */
 export function freePort() {
@@ -88,6 +97,8 @@ class RunningServer {
    * died before stop() was called, so a crash during the tests shows up as a failure.
    */
   async stop({ keepData = false } = {}) {
+    if (this.stopped) return;
+    this.stopped = true;
     const diedEarly = this.exited !== null;
     const earlyExit = this.describeExit();
     if (!diedEarly) {
