@@ -130,11 +130,11 @@ static size_t on_header(char *p, size_t size, size_t n, void *ctx)
     char *end = strpbrk(line, "\r\n");
     if (end) *end = '\0';
     if (!strncasecmp(line, "content-type: ", 14))
-        snprintf(r->content_type, sizeof(r->content_type), "%s", line + 14);
+        snprintf(r->content_type, sizeof(r->content_type), "%.127s", line + 14);
     else if (!strncasecmp(line, "x-ably-errorcode: ", 18))
         r->error_code = atoi(line + 18);
     else if (!strncasecmp(line, "x-ably-errormessage: ", 21))
-        snprintf(r->error_message, sizeof(r->error_message), "%s", line + 21);
+        snprintf(r->error_message, sizeof(r->error_message), "%.255s", line + 21);
     return len;
 }
 
