@@ -1,6 +1,7 @@
 /* cmd_admin.c: `rtauth app ...` and `rtauth key ...`: operators' commands on a data
  * directory's store. A key secret is printed once, when the key is created, and never again
  * (key list shows key names, capabilities and flags only). */
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "cli.h"
 #include "core/buf.h"
 #include "core/codec.h"
+#include "core/crypto.h"
+#include "core/native_token.h"
 #include "server/provision.h"
 #include "server/store.h"
 
@@ -188,4 +191,51 @@ int rta_cmd_key(rta_cli *c)
     if (!strcmp(sub, "enable")) return key_enable(c, 1);
     fprintf(stderr, "usage: rtauth key create|list|disable|enable ...\n");
     return 2;
+}
+
+typedef struct {
+    uint32_t max_id;
+    int n;
+} secret_scan;
+
+static void scan_secret(void *ctx, const rta_secret_record *s)
+{
+    secret_scan *sc = ctx;
+    if (s->id > sc->max_id) sc->max_id = s->id;
+    sc->n++;
+}
+
+/* `rtauth secret rotate`: a new server secret signs every token issued from now on; tokens
+ * signed with older secrets keep verifying (docs/token-format.md). */
+int rta_cmd_secret(rta_cli *c)
+{
+    const char *sub = c->argc ? c->argv[0] : "";
+    int rc = rta_cli_no_more_options(c);
+    if (rc) return rc;
+    if (strcmp(sub, "rotate") != 0) {
+        fprintf(stderr, "usage: rtauth secret rotate [--data-dir DIR]\n");
+        return 2;
+    }
+    rta_error err;
+    rta_store *store = NULL;
+    secret_scan sc = {0, 0};
+    rc = open_store(c, &store, &err);
+    if (!rc) rc = store->ops->list_secrets(store, scan_secret, &sc, &err);
+    if (!rc && sc.n >= RTA_KEYRING_MAX)
+        rc = rta_error_set(&err, RTA_ERR_INVALID_PARAMETER,
+                           "%d server secrets already: the limit is %d", sc.n, RTA_KEYRING_MAX);
+    rta_secret_record s = {.id = sc.max_id + 1, .created = now_ms()};
+    if (!rc && rta_random_bytes(s.secret, sizeof(s.secret)))
+        rc = rta_error_set(&err, RTA_ERR_INTERNAL, "CSPRNG unavailable");
+    if (!rc) rc = store->ops->add_secret(store, &s, &err);
+    OPENSSL_cleanse(&s, sizeof(s));
+    if (!rc) {
+        if (c->json)
+            printf("{\"secretId\":%u}\n", sc.max_id + 1);
+        else
+            printf("server secret %u added; rtauthd signs new tokens with it within a second\n",
+                   sc.max_id + 1);
+    }
+    if (store) store->ops->close(store);
+    return rc ? rta_cli_fail(c, &err) : 0;
 }

@@ -19,6 +19,7 @@ static void usage(FILE *out)
             "  key create APP_ID [--capability JSON] [--revocable]\n"
             "  key list [APP_ID]\n"
             "  key disable KEY_NAME | key enable KEY_NAME\n"
+            "  secret rotate                                 new server secret for new tokens\n"
             "\n"
             "common options: --data-dir DIR (default ./var, or RTAUTHD_DATA_DIR), --json\n");
 }
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
     c.argc--, c.argv++;
     if (!strcmp(cmd, "app")) return rta_cmd_app(&c);
     if (!strcmp(cmd, "key")) return rta_cmd_key(&c);
+    if (!strcmp(cmd, "secret")) return rta_cmd_secret(&c);
     fprintf(stderr, "rtauth: unknown command %s\n", cmd);
     usage(stderr);
     return 2;

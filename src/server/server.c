@@ -164,6 +164,7 @@ typedef struct reload_job {
     int changed;
     rta_registry fresh;
     int loaded;
+    secret_list secrets; /* server secrets now in the store (rotation adds one) */
 } reload_job;
 
 static void reload_run(rta_store_job *job, rta_store *store)
@@ -174,6 +175,20 @@ static void reload_run(rta_store_job *job, rta_store *store)
     if (rta_registry_init(&j->fresh)) return;
     job->rc = rta_registry_load(&j->fresh, store, &job->err);
     j->loaded = 1;
+    if (!job->rc) job->rc = store->ops->list_secrets(store, collect_secret, &j->secrets, &job->err);
+}
+
+/* A secret added with `rtauth secret rotate` becomes current for new tokens. */
+static void adopt_new_secrets(rta_server *srv, const secret_list *l)
+{
+    rta_keyring *ring = &srv->tokens.keyring;
+    for (size_t i = 0; i < l->n; i++) {
+        int known = 0;
+        for (size_t k = 0; k < ring->count; k++) known |= ring->ids[k] == l->recs[i].id;
+        if (known || l->recs[i].id < ring->current) continue;
+        if (rta_keyring_add(ring, l->recs[i].id, l->recs[i].secret, RTA_SERVER_SECRET_LEN) == 0)
+            rta_log_info("server secret %u is now current", l->recs[i].id);
+    }
 }
 
 static void reload_done(rta_store_job *job)
@@ -183,12 +198,14 @@ static void reload_done(rta_store_job *job)
         /* Swap in place: the token service points at srv->registry. */
         rta_registry_free(&j->srv->registry);
         j->srv->registry = j->fresh;
+        adopt_new_secrets(j->srv, &j->secrets);
         rta_log_info("apps and keys reloaded after a change in the store");
     } else if (j->loaded) {
         rta_registry_free(&j->fresh);
         rta_log_error("reloading apps and keys failed: %s", job->err.message);
     }
     j->srv->reload_in_flight = 0;
+    OPENSSL_cleanse(&j->secrets, sizeof(j->secrets));
     free(j);
 }
 

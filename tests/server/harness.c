@@ -71,11 +71,9 @@ int rta_test_server_start(rta_test_server *s, const char *data_dir, const char *
     }
     for (int i = 0; i < 200; i++) { /* up to 10 s */
         rta_test_response r;
-        if (rta_test_http(s, "GET", "/time", NULL, NULL, 0, &r) == 0) {
-            long status = r.status;
-            rta_test_response_free(&r);
-            if (status == 200) return 0;
-        }
+        int ok = rta_test_http(s, "GET", "/time", NULL, NULL, 0, &r) == 0 && r.status == 200;
+        rta_test_response_free(&r);
+        if (ok) return 0;
         int st;
         if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
             s->pid = 0;
