@@ -9,7 +9,7 @@
 #include "rtauth/error.h"
 
 /* The schema version this build writes and understands (PRAGMA user_version). */
-#define RTA_SQLITE_SCHEMA_VERSION 1
+#define RTA_SQLITE_SCHEMA_VERSION 2
 
 /* The file inside the data directory. */
 #define RTA_SQLITE_DB_FILE "rtauth.db"
@@ -18,5 +18,11 @@
  * connection (WAL, busy timeout, foreign keys, synchronous=FULL) and migrates the schema to
  * RTA_SQLITE_SCHEMA_VERSION. Returns 0 and *out, or 50000 with err filled and nothing open. */
 int rta__sqlite_open_db(const char *dir, sqlite3 **out, rta_error *err);
+
+/* WAL checkpoints on a thread of their own (store_sqlite_checkpoint.c). start returns NULL
+ * if it cannot run, in which case SQLite's automatic checkpoints stay on. */
+typedef struct rta__checkpointer rta__checkpointer;
+rta__checkpointer *rta__checkpointer_start(const char *dir, sqlite3 *writer);
+void rta__checkpointer_stop(rta__checkpointer *c, sqlite3 *writer);
 
 #endif
