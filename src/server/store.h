@@ -105,8 +105,9 @@ typedef struct rta_store_ops {
 
     /* Deletes nonces and revocations that expired before now. */
     int (*purge)(rta_store *s, int64_t now, rta_error *err);
-    /* Sets *changed to 1 when another process (the rtauth CLI) changed apps, keys or
-     * revocations since the last call, so the server reloads them. */
+    /* Sets *changed to 1 when apps, keys or server secrets changed since the last call (or
+     * since open), by any connection or process (the rtauth CLI), so the server reloads
+     * them. Nonce and revocation writes do not count. */
     int (*poll_changes)(rta_store *s, int *changed, rta_error *err);
     void (*close)(rta_store *s);
 } rta_store_ops;

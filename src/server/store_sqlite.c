@@ -100,7 +100,7 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_NONCE_PURGE] = "DELETE FROM nonces WHERE expires <= ?1",
     [ST_NONCE_DELETE_APP] = "DELETE FROM nonces WHERE " APP_KEYS_RANGE,
     /* Moves when another connection commits; never for our own writes. */
-    [ST_DATA_VERSION] = "PRAGMA data_version",
+    [ST_DATA_VERSION] = "SELECT admin_version FROM meta WHERE id = 1",
 };
 
 typedef struct rta_sqlite_store {
@@ -440,8 +440,8 @@ static int read_data_version(rta_sqlite_store *s, int64_t *out, rta_error *err)
     return ret;
 }
 
-/* Any commit by another connection counts, nonces included: the CLI writes no nonces, and a
- * needless reload is harmless where a missed one is not. */
+/* admin_version is bumped by triggers on apps, keys and secrets (schema v2), whoever writes:
+ * a needless reload after our own change is harmless where a missed one is not. */
 static int sq_poll_changes(rta_store *st, int *changed, rta_error *err)
 {
     rta_sqlite_store *s = impl(st);

@@ -82,7 +82,24 @@ static const char *const migrations[RTA_SQLITE_SCHEMA_VERSION] = {
     "  nonce TEXT NOT NULL,"
     "  expires INTEGER NOT NULL);"
     "CREATE INDEX nonces_by_expiry ON nonces(expires);"
-    "CREATE INDEX nonces_by_key ON nonces(key_name);",
+    "CREATE INDEX nonces_by_key ON nonces(key_name);"
+    /* poll_changes reads admin_version, which triggers bump on every change to apps, keys or
+     * secrets, by any process. (PRAGMA data_version also counts nonce writes, and stopped
+     * reporting the CLI's commits once a second connection ran WAL checkpoints.) */
+    "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), admin_version INTEGER NOT NULL);"
+    "INSERT INTO meta VALUES (1, 0);"
+    "CREATE TRIGGER apps_ins AFTER INSERT ON apps BEGIN"
+    "  UPDATE meta SET admin_version = admin_version + 1; END;"
+    "CREATE TRIGGER apps_del AFTER DELETE ON apps BEGIN"
+    "  UPDATE meta SET admin_version = admin_version + 1; END;"
+    "CREATE TRIGGER keys_ins AFTER INSERT ON keys BEGIN"
+    "  UPDATE meta SET admin_version = admin_version + 1; END;"
+    "CREATE TRIGGER keys_upd AFTER UPDATE ON keys BEGIN"
+    "  UPDATE meta SET admin_version = admin_version + 1; END;"
+    "CREATE TRIGGER keys_del AFTER DELETE ON keys BEGIN"
+    "  UPDATE meta SET admin_version = admin_version + 1; END;"
+    "CREATE TRIGGER secrets_ins AFTER INSERT ON secrets BEGIN"
+    "  UPDATE meta SET admin_version = admin_version + 1; END;",
 };
 
 static int db_error(sqlite3 *db, rta_error *err, const char *what)
