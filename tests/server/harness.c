@@ -80,9 +80,9 @@ int rta_test_server_spawn(rta_test_server *s, const char *data_dir, const char *
     s->port = free_port();
     if (s->port < 0) return -1;
     snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%d", s->port);
-    const char *dir = getenv("RTA_BUILD_DIR");
+    const char *build = getenv("RTA_BUILD_DIR");
     char bin[512], listen[64];
-    snprintf(bin, sizeof(bin), "%s/rtauthd", dir ? dir : "build");
+    snprintf(bin, sizeof(bin), "%s/rtauthd", build ? build : "build");
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", s->port);
     const char *level = getenv("RTA_TEST_LOG_LEVEL"); /* e.g. debug, to see what a test did */
     const char *argv[32] = {bin, "--listen", listen, "--data-dir", s->data_dir, "--sandbox",
