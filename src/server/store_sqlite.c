@@ -108,7 +108,6 @@ typedef struct rta_sqlite_store {
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
     int64_t data_version; /* at open or the last poll_changes */
-    rta__checkpointer *checkpointer;
 } rta_sqlite_store;
 
 static rta_sqlite_store *impl(rta_store *s)
@@ -458,7 +457,6 @@ static void sq_close(rta_store *st)
 {
     if (!st) return;
     rta_sqlite_store *s = impl(st);
-    rta__checkpointer_stop(s->checkpointer, s->db);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]); /* NULL is a no-op */
     sqlite3_close(s->db);
@@ -502,8 +500,6 @@ int rta_store_sqlite_open(const char *dir, rta_store **out, rta_error *err)
             rc = db_fail(s, err, "prepare");
     /* The baseline is taken now, not at the first poll: a CLI change made between the
      * server's initial load and its first poll must still be reported. */
-    /* The checkpointer first: opening its connection must not count as someone's change. */
-    if (rc == 0) s->checkpointer = rta__checkpointer_start(dir, db);
     if (rc == 0) rc = read_data_version(s, &s->data_version, err);
     if (rc) {
         sq_close(&s->base);

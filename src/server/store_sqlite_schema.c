@@ -84,8 +84,7 @@ static const char *const migrations[RTA_SQLITE_SCHEMA_VERSION] = {
     "CREATE INDEX nonces_by_expiry ON nonces(expires);"
     "CREATE INDEX nonces_by_key ON nonces(key_name);"
     /* poll_changes reads admin_version, which triggers bump on every change to apps, keys or
-     * secrets, by any process. (PRAGMA data_version also counts nonce writes, and stopped
-     * reporting the CLI's commits once a second connection ran WAL checkpoints.) */
+     * secrets, by any process. (PRAGMA data_version also counts every nonce write.) */
     "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), admin_version INTEGER NOT NULL);"
     "INSERT INTO meta VALUES (1, 0);"
     "CREATE TRIGGER apps_ins AFTER INSERT ON apps BEGIN"

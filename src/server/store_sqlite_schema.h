@@ -19,10 +19,4 @@
  * RTA_SQLITE_SCHEMA_VERSION. Returns 0 and *out, or 50000 with err filled and nothing open. */
 int rta__sqlite_open_db(const char *dir, sqlite3 **out, rta_error *err);
 
-/* WAL checkpoints on a thread of their own (store_sqlite_checkpoint.c). start returns NULL
- * if it cannot run, in which case SQLite's automatic checkpoints stay on. */
-typedef struct rta__checkpointer rta__checkpointer;
-rta__checkpointer *rta__checkpointer_start(const char *dir, sqlite3 *writer);
-void rta__checkpointer_stop(rta__checkpointer *c, sqlite3 *writer);
-
 #endif
