@@ -35,8 +35,10 @@ static void reset(rta_http_session *s)
     if (s->route_state_free) s->route_state_free(s->route_state);
     if (s->pending) s->pending->session = NULL;
     rta_server *srv = s->server;
+    struct rta_conn *ws = s->ws; /* owned by the gateway, which clears it on close */
     memset(s, 0, sizeof(*s));
     s->server = srv;
+    s->ws = ws;
 }
 
 static int is_loopback(struct lws *wsi)
