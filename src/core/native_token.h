@@ -30,7 +30,9 @@
 #define RTA_TOKEN_VERSION 1
 #define RTA_TOKEN_ID_LEN 12
 #define RTA_TOKEN_TAG_LEN 16
-#define RTA_TOKEN_MAX_CAPABILITY (8 * 1024) /* canonical capability bytes inside a token */
+#define RTA_TOKEN_MAX_CAPABILITY (4 * 1024) /* canonical capability bytes inside a token: the
+                                              * token must fit in a WebSocket URL (8 KiB of
+                                              * headers in rtauthd) */
 #define RTA_TOKEN_MAX_LEN 16384               /* longest token string we issue or accept */
 
 #define RTA_TOKEN_FLAG_REVOCABLE 0x01

@@ -35,8 +35,10 @@ static void reset(rta_http_session *s)
     if (s->route_state_free) s->route_state_free(s->route_state);
     if (s->pending) s->pending->session = NULL;
     rta_server *srv = s->server;
+    struct rta_conn *ws = s->ws; /* owned by the gateway, which clears it on close */
     memset(s, 0, sizeof(*s));
     s->server = srv;
+    s->ws = ws;
 }
 
 static int is_loopback(struct lws *wsi)
@@ -161,6 +163,7 @@ int rta_http_callback(rta_server *srv, struct lws *wsi, enum lws_callback_reason
                       void *user, void *in, size_t len)
 {
     rta_http_session *s = user;
+    if (!s) return 0; /* not a connection with session data (vhost/protocol events) */
     switch (reason) {
     case LWS_CALLBACK_HTTP: {
         reset(s);

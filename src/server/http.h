@@ -62,6 +62,7 @@ struct rta_http_session {
     rta_http_pending *pending; /* set while an async operation runs */
     void *route_state;         /* route-private, freed by route_state_free */
     void (*route_state_free)(void *state);
+    struct rta_conn *ws;       /* after a WebSocket upgrade: the gateway's connection */
 };
 
 /* The lws protocol callback's HTTP part; returns what the callback must return. */

@@ -226,6 +226,7 @@ static void revoke_job_done(rta_store_job *job)
         /* Durable now: enforce it (and, with the gateway, act on live connections). */
         rta_token_service_apply_revocations(&j->server->tokens, j->key_name, j->plans,
                                             j->plan_count);
+        rta_gateway_revoked(&j->server->gateway, j->key_name); /* live connections too */
         rta_log_info("revoked %zu target(s) of key %s", j->plan_count, j->key_name);
     }
     rta_http_session *s = j->pending->session;

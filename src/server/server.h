@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "gateway.h"
 #include "registry.h"
 #include "store.h"
 #include "store_thread.h"
@@ -22,6 +23,7 @@ struct rta_server {
     rta_store_thread store_thread;
     rta_registry registry;
     rta_token_service tokens;
+    rta_gateway gateway;
     struct lws_context *lws;
     lws_sorted_usec_list_t housekeeping;
     int reload_in_flight;

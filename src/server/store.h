@@ -92,9 +92,12 @@ typedef struct rta_store_ops {
                             void (*cb)(void *ctx, const rta_revocation_record *r), void *ctx,
                             rta_error *err);
 
-    /* Used nonces: a batch in one transaction (many requests share one commit). Each nonce
-     * already present for its key and not expired is left alone and flagged replayed[i] = 1;
-     * the others are written and flagged 0. */
+    /* Used nonces: a batch in one transaction (many requests share one commit). Durable on
+     * return like every write. replayed[i] = 1 flags a nonce that another writer already
+     * recorded and that has not expired: a store shared by several rtauthd nodes (Redis)
+     * must detect that atomically. The SQLite store serves a single rtauthd, whose in-memory
+     * cache (filled from list_nonces at start) is authoritative, so it always answers 0.
+     * list_nonces returns each (key, nonce) once, with its latest expiry. */
     int (*add_nonces)(rta_store *s, const rta_nonce_record *n, size_t count,
                       unsigned char *replayed, rta_error *err);
     int (*list_nonces)(rta_store *s, int64_t now, void (*cb)(void *ctx, const rta_nonce_record *n),
@@ -102,8 +105,9 @@ typedef struct rta_store_ops {
 
     /* Deletes nonces and revocations that expired before now. */
     int (*purge)(rta_store *s, int64_t now, rta_error *err);
-    /* Sets *changed to 1 when another process (the rtauth CLI) changed apps, keys or
-     * revocations since the last call, so the server reloads them. */
+    /* Sets *changed to 1 when apps, keys or server secrets changed since the last call (or
+     * since open), by any connection or process (the rtauth CLI), so the server reloads
+     * them. Nonce and revocation writes do not count. */
     int (*poll_changes)(rta_store *s, int *changed, rta_error *err);
     void (*close)(rta_store *s);
 } rta_store_ops;

@@ -39,6 +39,7 @@ typedef struct rta_store_thread {
     rta_store_job *done, *done_tail;   /* run, waiting for the loop */
     int stopping;
     int started;
+    int idle; /* waiting on cond: submit must signal */
     void (*wake)(void *ctx);
     void *wake_ctx;
 } rta_store_thread;

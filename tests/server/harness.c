@@ -40,11 +40,39 @@ static int free_port(void)
     return port;
 }
 
-int rta_test_server_start(rta_test_server *s, const char *data_dir, const char *const *extra)
+/* Servers still running when the test process exits (an assertion failed before its stop)
+ * are killed, so a failing test never leaves a server holding CTest's output pipe open. */
+#define MAX_SERVERS 16
+static pid_t live[MAX_SERVERS];
+
+static void kill_leftovers(void)
 {
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (live[i] > 0) {
+            kill(live[i], SIGKILL);
+            waitpid(live[i], NULL, 0);
+            live[i] = 0;
+        }
+}
+
+static void track(pid_t pid, int add)
+{
+    static int registered;
+    if (!registered) registered = atexit(kill_leftovers) == 0;
+    for (int i = 0; i < MAX_SERVERS; i++)
+        if (add ? live[i] == 0 : live[i] == pid) {
+            live[i] = add ? pid : 0;
+            return;
+        }
+}
+
+int rta_test_server_spawn(rta_test_server *s, const char *data_dir, const char *const *extra)
+{
+    char dir[sizeof(s->data_dir)] = "";
+    if (data_dir) snprintf(dir, sizeof(dir), "%s", data_dir); /* may point into *s */
     memset(s, 0, sizeof(*s));
     if (data_dir) {
-        snprintf(s->data_dir, sizeof(s->data_dir), "%s", data_dir);
+        snprintf(s->data_dir, sizeof(s->data_dir), "%s", dir);
     } else {
         snprintf(s->data_dir, sizeof(s->data_dir), "/tmp/rtauth-test-XXXXXX");
         if (!mkdtemp(s->data_dir)) return -1;
@@ -52,12 +80,13 @@ int rta_test_server_start(rta_test_server *s, const char *data_dir, const char *
     s->port = free_port();
     if (s->port < 0) return -1;
     snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%d", s->port);
-    const char *dir = getenv("RTA_BUILD_DIR");
+    const char *build = getenv("RTA_BUILD_DIR");
     char bin[512], listen[64];
-    snprintf(bin, sizeof(bin), "%s/rtauthd", dir ? dir : "build");
+    snprintf(bin, sizeof(bin), "%s/rtauthd", build ? build : "build");
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", s->port);
+    const char *level = getenv("RTA_TEST_LOG_LEVEL"); /* e.g. debug, to see what a test did */
     const char *argv[32] = {bin, "--listen", listen, "--data-dir", s->data_dir, "--sandbox",
-                            "--log-level", "warn"};
+                            "--log-level", level ? level : "warn"};
     int argc = 8;
     for (int i = 0; extra && extra[i] && argc < 31; i++) argv[argc++] = extra[i];
     argv[argc] = NULL;
@@ -69,6 +98,13 @@ int rta_test_server_start(rta_test_server *s, const char *data_dir, const char *
         execv(bin, (char *const *)argv);
         _exit(127);
     }
+    track(s->pid, 1);
+    return 0;
+}
+
+int rta_test_server_start(rta_test_server *s, const char *data_dir, const char *const *extra)
+{
+    if (rta_test_server_spawn(s, data_dir, extra)) return -1;
     for (int i = 0; i < 200; i++) { /* up to 10 s */
         rta_test_response r;
         int ok = rta_test_http(s, "GET", "/time", NULL, NULL, 0, &r) == 0 && r.status == 200;
@@ -76,6 +112,7 @@ int rta_test_server_start(rta_test_server *s, const char *data_dir, const char *
         if (ok) return 0;
         int st;
         if (waitpid(s->pid, &st, WNOHANG) == s->pid) {
+            track(s->pid, 0);
             s->pid = 0;
             return -1;
         }
@@ -90,6 +127,7 @@ int rta_test_server_stop(rta_test_server *s)
     kill(s->pid, SIGTERM);
     int st = 0;
     waitpid(s->pid, &st, 0);
+    track(s->pid, 0);
     s->pid = 0;
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
@@ -99,6 +137,7 @@ void rta_test_server_kill(rta_test_server *s)
     if (s->pid <= 0) return;
     kill(s->pid, SIGKILL);
     waitpid(s->pid, NULL, 0);
+    track(s->pid, 0);
     s->pid = 0;
 }
 

@@ -15,6 +15,8 @@ typedef struct rta_test_server {
 /* Starts build/rtauthd --sandbox on a free port with data_dir (created if NULL) and waits
  * until GET /time answers. extra_args: NULL-terminated, may be NULL. Returns 0 or -1. */
 int rta_test_server_start(rta_test_server *s, const char *data_dir, const char *const *extra_args);
+/* Starts it without waiting (e.g. for a TLS listener, which plain-HTTP polling can't see). */
+int rta_test_server_spawn(rta_test_server *s, const char *data_dir, const char *const *extra_args);
 /* SIGTERM and wait (clean shutdown). Returns the exit status. */
 int rta_test_server_stop(rta_test_server *s);
 /* SIGKILL and wait. */

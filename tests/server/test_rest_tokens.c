@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "core/crypto.h"
@@ -555,6 +558,31 @@ static void test_sandbox_apps(void **state)
     rta_test_response_free(&r);
 }
 
+/* Regression: clients that connect and leave without a request, or send garbage, or hang up
+ * mid-body, must not take the server down (a NULL session once crashed it under wrk). */
+static void test_abrupt_clients(void **state)
+{
+    (void)state;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server.port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    static const char *sends[] = {"", "GARBAGE\r\n\r\n", "POST /time HTTP/1.1\r\nContent-Length: 100\r\n\r\n{",
+                                  "GET /time HTTP/1.1\r\nHost: x\r\n"};
+    for (int round = 0; round < 50; round++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+            const char *msg = sends[round % 4];
+            if (*msg && write(fd, msg, strlen(msg)) < 0) fprintf(stderr, "write failed\n");
+        }
+        close(fd);
+    }
+    usleep(100 * 1000);
+    rta_test_response r;
+    assert_int_equal(rta_test_http(&server, "GET", "/time", NULL, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    rta_test_response_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -567,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_bearer_tokens),
         cmocka_unit_test(test_revocation),
         cmocka_unit_test(test_sandbox_apps),
+        cmocka_unit_test(test_abrupt_clients),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

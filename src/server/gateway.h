@@ -1,0 +1,47 @@
+/* gateway.h: the realtime gateway: Ably protocol v6 over WebSocket on the REST port
+ * (wire protocol sections 1-3; issue 5). A connection authenticates once at the upgrade
+ * (key, access_token/accessToken, JWT), then every ATTACH and MESSAGE is checked against its
+ * capability and clientId; AUTH swaps its token in place (RTC8); expiry (RTN22, 40142) and
+ * revocation (40141) end it.
+ *
+ * This first slice covers: connect with the clientId rules (3.1), CONNECTED with
+ * connectionDetails, HEARTBEAT, CLOSE, ATTACH/DETACH with modes intersected with the
+ * capability, MESSAGE with ACK/NACK and fan-out (echo), in-band AUTH with capability
+ * downgrade, expiry and revocation. Not yet: resume, presence, REST channel endpoints,
+ * limits beyond message size (see issue 5).
+ */
+#ifndef RTA_SERVER_GATEWAY_H
+#define RTA_SERVER_GATEWAY_H
+
+#include <libwebsockets.h>
+#include <stdint.h>
+
+#include "core/hmap.h"
+#include "token_service.h"
+
+typedef struct rta_server rta_server;
+typedef struct rta_conn rta_conn;
+
+typedef struct rta_gateway {
+    rta_server *srv;
+    rta_hmap channels;  /* name -> rta_channel* */
+    rta_conn *conns;    /* every live connection (doubly linked) */
+    size_t conn_count;
+    uint64_t next_id;
+    int64_t max_message_size;
+    int64_t max_idle_interval;
+    int64_t connection_state_ttl;
+} rta_gateway;
+
+int rta_gateway_init(rta_gateway *gw, rta_server *srv);
+void rta_gateway_free(rta_gateway *gw);
+
+/* The WebSocket part of the lws protocol callback. *conn_slot lives in the wsi's session. */
+int rta_gateway_callback(rta_gateway *gw, struct lws *wsi, enum lws_callback_reasons reason,
+                         rta_conn **conn_slot, void *in, size_t len);
+
+/* Called after revocations are durable: matching live connections are disconnected with
+ * 40141 (or told to reauthenticate first when applies_at is in the future). */
+void rta_gateway_revoked(rta_gateway *gw, const char *key_name);
+
+#endif

@@ -1,0 +1,281 @@
+/* gateway_channels.c: channels on the realtime gateway: ATTACH with modes intersected with
+ * the capability (wire protocol 2.7, S-46, S-63), DETACH, and MESSAGE: capability and
+ * clientId checks (S-51..S-53), ACK/NACK (2.6), and fan-out to attached subscribers, encoded
+ * once per wire format. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/capability.h"
+#include "gateway_internal.h"
+#include "server.h"
+
+#define MAX_CHANNEL_NAME 1024
+#define ALL_MODES                                                                                  \
+    (RTA_MODE_PRESENCE | RTA_MODE_PUBLISH | RTA_MODE_SUBSCRIBE | RTA_MODE_PRESENCE_SUBSCRIBE |     \
+     RTA_MODE_ANNOTATION_PUBLISH | RTA_MODE_ANNOTATION_SUBSCRIBE | RTA_MODE_OBJECT_SUBSCRIBE |     \
+     RTA_MODE_OBJECT_PUBLISH)
+
+static int name_ok(const char *n)
+{
+    size_t len = strlen(n);
+    if (!len || len > MAX_CHANNEL_NAME || n[0] == ':') return 0; /* ":hell" is invalid (2.7) */
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)n[i] < 0x20) return 0;
+    return 1;
+}
+
+/* The modes a capability permits on a channel. */
+static uint32_t allowed_modes(const rta_capability *cap, const char *name)
+{
+    uint32_t ops = rta_capability_ops_for(cap, name, strlen(name));
+    if (ops & RTA_OP_ALL) return ALL_MODES;
+    uint32_t m = 0;
+    if (ops & RTA_OP_SUBSCRIBE) m |= RTA_MODE_SUBSCRIBE | RTA_MODE_PRESENCE_SUBSCRIBE;
+    if (ops & RTA_OP_PUBLISH) m |= RTA_MODE_PUBLISH;
+    if (ops & RTA_OP_PRESENCE) m |= RTA_MODE_PRESENCE;
+    if (ops & RTA_OP_ANNOTATION_PUBLISH) m |= RTA_MODE_ANNOTATION_PUBLISH;
+    if (ops & RTA_OP_ANNOTATION_SUBSCRIBE) m |= RTA_MODE_ANNOTATION_SUBSCRIBE;
+    if (ops & RTA_OP_OBJECT_PUBLISH) m |= RTA_MODE_OBJECT_PUBLISH;
+    if (ops & RTA_OP_OBJECT_SUBSCRIBE) m |= RTA_MODE_OBJECT_SUBSCRIBE;
+    return m;
+}
+
+static rta_channel *channel_get(rta_gateway *gw, const char *name, int create)
+{
+    rta_channel *ch = rta_hmap_get(&gw->channels, name, strlen(name));
+    if (ch || !create) return ch;
+    ch = calloc(1, sizeof(*ch));
+    if (!ch || !(ch->name = strdup(name)) ||
+        rta_hmap_put(&gw->channels, name, strlen(name), ch, NULL)) {
+        if (ch) free(ch->name);
+        free(ch);
+        return NULL;
+    }
+    return ch;
+}
+
+static void channel_free(rta_channel *ch)
+{
+    free(ch->name);
+    free(ch->members);
+    free(ch->modes);
+    free(ch);
+}
+
+static long member_index(const rta_channel *ch, const rta_conn *c)
+{
+    for (size_t i = 0; i < ch->count; i++)
+        if (ch->members[i] == c) return (long)i;
+    return -1;
+}
+
+/* Records c on ch (or updates its modes). Returns 0 or -1 (out of memory). */
+static int join(rta_conn *c, rta_channel *ch, uint32_t modes)
+{
+    long i = member_index(ch, c);
+    if (i >= 0) {
+        ch->modes[i] = modes;
+        return 0;
+    }
+    if (ch->count == ch->cap) {
+        size_t cap = ch->cap ? ch->cap * 2 : 4;
+        rta_conn **m = realloc(ch->members, cap * sizeof(*m));
+        if (m) ch->members = m;
+        uint32_t *md = m ? realloc(ch->modes, cap * sizeof(*md)) : NULL;
+        if (!md) return -1;
+        ch->modes = md;
+        ch->cap = cap;
+    }
+    if (c->attached_count == c->attached_cap) {
+        size_t cap = c->attached_cap ? c->attached_cap * 2 : 4;
+        rta_channel **a = realloc(c->attached, cap * sizeof(*a));
+        if (!a) return -1;
+        c->attached = a;
+        c->attached_cap = cap;
+    }
+    ch->members[ch->count] = c;
+    ch->modes[ch->count++] = modes;
+    c->attached[c->attached_count++] = ch;
+    return 0;
+}
+
+static void leave(rta_conn *c, rta_channel *ch)
+{
+    long i = member_index(ch, c);
+    if (i >= 0) {
+        ch->members[i] = ch->members[ch->count - 1];
+        ch->modes[i] = ch->modes[ch->count - 1];
+        ch->count--;
+    }
+    for (size_t k = 0; k < c->attached_count; k++)
+        if (c->attached[k] == ch) {
+            c->attached[k] = c->attached[--c->attached_count];
+            break;
+        }
+    if (ch->count == 0) { /* nobody left: forget the channel */
+        rta_hmap_del(&c->gw->channels, ch->name, strlen(ch->name));
+        channel_free(ch);
+    }
+}
+
+void rta__channels_leave_all(rta_conn *c)
+{
+    while (c->attached_count) leave(c, c->attached[c->attached_count - 1]);
+}
+
+void rta__channels_free(rta_gateway *gw)
+{
+    for (size_t i = 0; i < gw->channels.cap; i++)
+        if (gw->channels.slots[i].key) channel_free(gw->channels.slots[i].value);
+    rta_hmap_free(&gw->channels);
+}
+
+static void channel_error(rta_conn *c, const char *channel, int code, const char *msg)
+{
+    rta_error e;
+    rta_error_set(&e, code, msg ? "%s" : NULL, msg);
+    rta__conn_send_error(c, RTA_ACTION_ERROR, channel, &e);
+}
+
+void rta__channel_attach(rta_conn *c, const rta_protocol_message *m)
+{
+    if (!m->channel || !name_ok(m->channel)) {
+        channel_error(c, m->channel ? m->channel : "", RTA_ERR_INVALID_CHANNEL, NULL);
+        return;
+    }
+    uint32_t allowed = allowed_modes(&c->auth.capability, m->channel);
+    uint32_t requested = (m->has & RTA_PM_HAS_FLAGS) && (m->flags & ALL_MODES)
+                             ? m->flags & ALL_MODES
+                             : RTA_MODES_DEFAULT;
+    uint32_t granted = requested & allowed;
+    if (!granted) { /* S-63: channel ERROR, the connection stays up */
+        channel_error(c, m->channel, RTA_ERR_CAPABILITY_DENIED,
+                      "Channel denied access based on given capability");
+        return;
+    }
+    rta_channel *ch = channel_get(c->gw, m->channel, 1);
+    if (!ch || join(c, ch, granted)) {
+        channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
+        return;
+    }
+    char serial[32];
+    snprintf(serial, sizeof(serial), "%llu", (unsigned long long)ch->serial);
+    rta_protocol_message r = {.action = RTA_ACTION_ATTACHED, .has = RTA_PM_HAS_FLAGS,
+                              .flags = granted, .channel = m->channel, .channel_serial = serial};
+    rta__conn_send(c, &r);
+}
+
+void rta__channel_detach(rta_conn *c, const rta_protocol_message *m)
+{
+    if (!m->channel) return;
+    rta_channel *ch = channel_get(c->gw, m->channel, 0);
+    if (ch) leave(c, ch);
+    rta_protocol_message r = {.action = RTA_ACTION_DETACHED, .channel = m->channel};
+    rta__conn_send(c, &r);
+}
+
+void rta__channels_recheck(rta_conn *c)
+{
+    for (size_t k = c->attached_count; k-- > 0;) {
+        rta_channel *ch = c->attached[k];
+        long i = member_index(ch, c);
+        uint32_t granted = i >= 0 ? ch->modes[i] & allowed_modes(&c->auth.capability, ch->name)
+                                  : 0;
+        if (granted && i >= 0) {
+            ch->modes[i] = granted;
+            continue;
+        }
+        char *name = strdup(ch->name);
+        leave(c, ch); /* may free ch */
+        if (name) channel_error(c, name, RTA_ERR_CAPABILITY_DENIED, /* RTC8a1 */
+                                "Capability no longer allows this channel");
+        free(name);
+    }
+}
+
+static void nack(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
+{
+    rta_protocol_message r = {.action = RTA_ACTION_NACK,
+                              .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT | RTA_PM_HAS_ERROR,
+                              .msg_serial = m->msg_serial,
+                              .count = 1};
+    rta_error_set(&r.error, code, "%s", msg);
+    if (m->has & RTA_PM_HAS_MSG_SERIAL) rta__conn_send(c, &r);
+}
+
+void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
+{
+    rta_protocol_message *m = (rta_protocol_message *)in; /* ours to annotate: decoded for us */
+    if (!m->channel || !name_ok(m->channel)) {
+        nack(c, m, RTA_ERR_INVALID_CHANNEL, "Invalid channel name");
+        return;
+    }
+    if (!rta_capability_allows(&c->auth.capability, m->channel, strlen(m->channel),
+                               RTA_OP_PUBLISH)) {
+        nack(c, m, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no publish capability");
+        return;
+    }
+    /* S-51..S-53: identified connections stamp their clientId and may not use another;
+     * anonymous token connections may not assert one; wildcard and unidentified Basic
+     * connections may set any. */
+    const char *cid = c->client_id && strcmp(c->client_id, "*") ? c->client_id : NULL;
+    int may_choose = !cid && (c->auth.method == RTA_AUTH_BASIC ||
+                              (c->client_id && !strcmp(c->client_id, "*")));
+    for (size_t i = 0; i < m->message_count; i++) {
+        rta_message *msg = &m->messages[i];
+        if (msg->client_id && !may_choose && (!cid || strcmp(msg->client_id, cid))) {
+            nack(c, m, RTA_ERR_INVALID_CLIENT_ID, "Message clientId does not match the connection");
+            return;
+        }
+        if (!msg->client_id && cid) msg->client_id = strdup(cid);
+    }
+    rta_channel *ch = channel_get(c->gw, m->channel, 0);
+    uint64_t serial = ch ? ++ch->serial : 0;
+    char id[64], chan_serial[32];
+    snprintf(id, sizeof(id), "%s:%lld", c->id, (long long)m->msg_serial);
+    snprintf(chan_serial, sizeof(chan_serial), "%llu", (unsigned long long)serial);
+
+    /* ACK first (2.6): res[0].serials, one per message */
+    char **serials = calloc(m->message_count ? m->message_count : 1, sizeof(char *));
+    rta_publish_result res = {serials, m->message_count};
+    for (size_t i = 0; serials && i < m->message_count; i++) {
+        char s[96];
+        snprintf(s, sizeof(s), "%s:%zu", id, i);
+        serials[i] = strdup(s);
+    }
+    if (m->has & RTA_PM_HAS_MSG_SERIAL) {
+        rta_protocol_message ack = {.action = RTA_ACTION_ACK,
+                                    .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT,
+                                    .msg_serial = m->msg_serial,
+                                    .count = 1,
+                                    .res = serials ? &res : NULL,
+                                    .res_count = serials ? 1 : 0};
+        rta__conn_send(c, &ack);
+    }
+    for (size_t i = 0; serials && i < m->message_count; i++) free(serials[i]);
+    free(serials);
+    if (!ch) return; /* nobody attached */
+
+    /* Fan-out: one encoding per format, shared by every subscriber. */
+    rta_protocol_message out = {.action = RTA_ACTION_MESSAGE, .has = RTA_PM_HAS_TIMESTAMP,
+                                .timestamp = rta_server_now(), .id = id,
+                                .channel = m->channel, .channel_serial = chan_serial,
+                                .connection_id = c->id, .messages = m->messages,
+                                .message_count = m->message_count};
+    rta_buf enc[2] = {RTA_BUF_INIT, RTA_BUF_INIT}; /* by rta_format */
+    int done[2] = {0, 0};
+    for (size_t i = 0; i < ch->count; i++) {
+        rta_conn *to = ch->members[i];
+        if (!(ch->modes[i] & RTA_MODE_SUBSCRIBE) || to->closing || (to == c && !c->echo))
+            continue;
+        if (!done[to->fmt]) {
+            done[to->fmt] = 1;
+            rta_protocol_message_encode(&out, to->fmt, &enc[to->fmt]);
+        }
+        if (!enc[to->fmt].oom && enc[to->fmt].len)
+            rta__conn_send_encoded(to, enc[to->fmt].data, enc[to->fmt].len);
+    }
+    rta_buf_free(&enc[0]);
+    rta_buf_free(&enc[1]);
+}
