@@ -25,5 +25,7 @@ int rta_cli_no_more_options(const rta_cli *c);
 int rta_cmd_app(rta_cli *c);
 int rta_cmd_key(rta_cli *c);
 int rta_cmd_secret(rta_cli *c);
+int rta_cmd_token(rta_cli *c);
+int rta_cmd_time(rta_cli *c);
 
 #endif
