@@ -390,26 +390,5 @@ int rta__auth_create_token_request(rta_auth *a, const rta_token_params *params,
                                    const rta__auth_opts *opts, rta_token_request *out,
                                    rta_error *err)
 {
-    memset(out, 0, sizeof(*out));
-    if (opts && params) return rta__sign_token_request(a, params, opts, out, err); /* no state */
-    /* Borrow the stored key for this one call: a stack copy, wiped afterwards. */
-    char key_text[RTA_KEY_NAME_MAX + RTA_KEY_SECRET_MAX + 2];
-    rta__auth_opts k = {0};
-    rta_token_params p = {0};
-    int rc = 0;
-    pthread_mutex_lock(&a->mu);
-    if (!opts && a->opts.key) {
-        snprintf(key_text, sizeof(key_text), "%s", a->opts.key);
-        k.key = key_text;
-        k.parsed_key = a->opts.parsed_key;
-        k.query_time = a->opts.query_time;
-    }
-    if (!params && rta_token_params_copy(&a->params, &p))
-        rc = rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
-    pthread_mutex_unlock(&a->mu);
-    if (!rc) rc = rta__sign_token_request(a, params ? params : &p, opts ? opts : &k, out, err);
-    rta_token_params_clear(&p);
-    rta_key_wipe(&k.parsed_key);
-    memset(key_text, 0, sizeof(key_text));
-    return rc;
+    return rta__sign_token_request(a, params, opts, out, err); /* NULLs: the stored ones */
 }

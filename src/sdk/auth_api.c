@@ -44,7 +44,7 @@ static int check_params(const rta_token_params *p, rta_error *err)
 static int prologue(rta_auth *a, const rta_token_params *params, const rta_auth_options *opts,
                     rta__auth_opts *o, rta_error *err)
 {
-    memset(o, 0, sizeof(*o));
+    if (opts) memset(o, 0, sizeof(*o)); /* untouched otherwise: the fast path stays fast */
     if (!a) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL auth");
     int rc = rta__check_not_in_callback(a->client, err);
     if (!rc) rc = check_params(params, err);
@@ -59,7 +59,7 @@ int rta_auth_authorize(rta_auth *a, const rta_token_params *params, const rta_au
     rta__auth_opts o;
     int rc = prologue(a, params, opts, &o, err);
     if (!rc) rc = rta__auth_authorize(a, params, opts ? &o : NULL, details, err);
-    rta__auth_opts_clear(&o);
+    if (opts) rta__auth_opts_clear(&o); /* only imported ones hold anything */
     return rc;
 }
 
@@ -72,7 +72,7 @@ int rta_auth_create_token_request(rta_auth *a, const rta_token_params *params,
     rta__auth_opts o;
     int rc = prologue(a, params, opts, &o, err);
     if (!rc) rc = rta__auth_create_token_request(a, params, opts ? &o : NULL, request, err);
-    rta__auth_opts_clear(&o);
+    if (opts) rta__auth_opts_clear(&o); /* only imported ones hold anything */
     return rc;
 }
 
@@ -84,7 +84,7 @@ int rta_auth_request_token(rta_auth *a, const rta_token_params *params,
     rta__auth_opts o;
     int rc = prologue(a, params, opts, &o, err);
     if (!rc) rc = rta__auth_request_token(a, params, opts ? &o : NULL, details, err);
-    rta__auth_opts_clear(&o);
+    if (opts) rta__auth_opts_clear(&o); /* only imported ones hold anything */
     return rc;
 }
 

@@ -121,7 +121,7 @@ void rta__auth_value_clear(rta__auth_value *v);
 /* RSA8 with resolved (non-NULL) params and options. */
 int rta__obtain_token(rta_auth *a, const rta_token_params *params, const rta__auth_opts *opts,
                       rta_token_details *out, rta_error *err);
-/* RSA9 with a resolved key source; params NULL means none. */
+/* RSA9; a NULL params or opts means the stored ones. */
 int rta__sign_token_request(rta_auth *a, const rta_token_params *params, const rta__auth_opts *opts,
                             rta_token_request *out, rta_error *err);
 

@@ -62,20 +62,30 @@ int rta__sign_token_request(rta_auth *a, const rta_token_params *params, const r
                             rta_token_request *out, rta_error *err)
 {
     memset(out, 0, sizeof(*out));
-    if (!opts->key) /* RSA9g needs a key; ably-js says 40101 too */
-        return rta_error_set(err, RTA_ERR_INVALID_CREDENTIALS,
-                             "createTokenRequest needs a key: none in the AuthOptions or the "
-                             "ClientOptions (a passed AuthOptions replaces the stored one)");
-    rta_token_params q = {0};
-    if (params) q = *params;                                 /* shallow: only read */
-    if (!q.client_id) q.client_id = a->configured_client_id; /* RSA7d */
-    int rc;
-    if (!q.timestamp &&
-        (rc = rta__client_timestamp(a->client, opts->query_time, &q.timestamp, err)))
-        return rc;
+    /* The timestamp first: with queryTime it may need GET /time, never under the lock. The
+     * stored params never hold a timestamp (RSA10g). */
+    int64_t ts = params ? params->timestamp : 0;
+    int rc, query_time;
+    if (opts) {
+        query_time = opts->query_time;
+    } else {
+        pthread_mutex_lock(&a->mu);
+        query_time = a->opts.query_time;
+        pthread_mutex_unlock(&a->mu);
+    }
+    if (!ts && (rc = rta__client_timestamp(a->client, query_time, &ts, err))) return rc;
+    /* Then sign under the lock, reading the stored key and params in place (no copies). */
     pthread_mutex_lock(&a->mu);
-    rc = ensure_signer(a, opts, err);
-    if (!rc) rc = rta_token_signer_sign(a->signer, &q, q.timestamp, out, err);
+    const rta__auth_opts *src = opts ? opts : &a->opts;
+    rta_token_params q = params ? *params : a->params;       /* shallow: only read */
+    if (!q.client_id) q.client_id = a->configured_client_id; /* RSA7d */
+    q.timestamp = ts;
+    if (!src->key) /* RSA9g needs a key; ably-js says 40101 too */
+        rc = rta_error_set(err, RTA_ERR_INVALID_CREDENTIALS,
+                           "createTokenRequest needs a key: none in the AuthOptions or the "
+                           "ClientOptions (a passed AuthOptions replaces the stored one)");
+    else if (!(rc = ensure_signer(a, src, err)))
+        rc = rta_token_signer_sign(a->signer, &q, ts, out, err);
     pthread_mutex_unlock(&a->mu);
     return rc;
 }

@@ -10,7 +10,7 @@
 
 /* Handles kept for reuse; more concurrent requests than this still work, their extra handles
  * are just closed afterwards. */
-#define POOL_MAX 8
+#define POOL_MAX 16
 
 struct rta__http {
     pthread_mutex_t mu;
