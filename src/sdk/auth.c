@@ -106,7 +106,7 @@ int rta__auth_init(rta_auth *a, rta__client *c, const rta_client_options *o, rta
         a->client_id = intern(a, o->client_id);
     }
     if (ao->key && !(a->basic_header = make_header("Authorization: Basic ", ao->key))) goto oom;
-    if (has_token) { /* RSA16b, RSA16c */
+    if (has_token && a->token_mode) { /* RSA16b, RSA16c; RSA16d: none under Basic */
         rta_token_details d = {0};
         if (ao->token_details.token ? rta_token_details_copy(&ao->token_details, &d)
                                     : !(d.token = strdup(ao->token)))
