@@ -241,8 +241,22 @@ static void test_jwt(void **state)
     rta_token_details d;
     assert_int_equal(rta_auth_request_token(rta_rest_auth(r), NULL, NULL, &d, NULL), 0);
     assert_int_equal(sdk_probe_token(key_name, d.token), RTA_ERR_REQUIRES_BASIC);
-    rta_token_details_clear(&d);
     rta_rest_destroy(r);
+    /* RSA3d, RSC1c: the JWT as a token literal authenticates the client's own requests */
+    rta_client_options o;
+    rta_client_options_init_string(&o, d.token);
+    o.endpoint = "127.0.0.1";
+    o.port = sdk_server.port;
+    o.tls = 0;
+    r = sdk_rest(&o);
+    char path[300];
+    snprintf(path, sizeof(path), "/keys/%s/revokeTokens", key_name);
+    rta_error err;
+    assert_int_equal(
+        rta_rest_request(r, "POST", path, "{\"targets\":[\"clientId:x\"]}", NULL, &err),
+        RTA_ERR_REQUIRES_BASIC); /* accepted, then refused for needing Basic */
+    rta_rest_destroy(r);
+    rta_token_details_clear(&d);
 }
 
 /* The callback sees the capability canonicalised and the configured clientId (RSA7d). */
@@ -255,6 +269,7 @@ static void test_callback_params(void **state)
     o.auth.auth_callback_data = &cb;
     o.client_id = "frank";
     o.default_token_params.ttl = 45000;
+    o.default_token_params.client_id = "not-frank"; /* RSA7a4: ClientOptions.clientId wins */
     rta_rest *r = sdk_rest(&o);
     cb.kind = GIVE_ERROR;
     cb.calls = 0;
