@@ -128,7 +128,7 @@ static void *conn_main(void *arg)
 static void *accept_main(void *arg)
 {
     stub_server *s = arg;
-    while (!s->stop) {
+    while (!atomic_load(&s->stop)) {
         struct pollfd p = {s->fd, POLLIN, 0};
         if (poll(&p, 1, 50) <= 0) continue;
         int fd = accept(s->fd, NULL, NULL);
@@ -178,7 +178,7 @@ int stub_start(stub_server *s, stub_handler h, void *ctx)
 
 void stub_stop(stub_server *s)
 {
-    s->stop = 1;
+    atomic_store(&s->stop, 1);
     pthread_join(s->thread, NULL);
     close(s->fd);
     pthread_mutex_lock(&s->mu);

@@ -7,6 +7,7 @@
 #define RTA_TEST_STUB_HTTP_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 typedef struct stub_request {
@@ -34,7 +35,7 @@ typedef struct stub_server {
     int port;
     char url[64]; /* "http://127.0.0.1:<port>" */
     pthread_t thread;
-    volatile int stop;
+    atomic_int stop;
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int active; /* connection threads running */

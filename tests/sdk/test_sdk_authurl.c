@@ -2,6 +2,7 @@
  * (RSA8c, RSA8c1a-c, RSA8c2, RSA8c3, RSA8g, RSA4e, RSA4f; wire protocol 4.3): GET and POST,
  * headers, params, each reply type, 404, 500, wrong or missing Content-Type, too large, and
  * timeout. The app's "backend" signs with a key client, as examples/auth_server.c does. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,23 +24,38 @@ typedef enum {
     REPLY_CANNED,  /* status/content type/body below */
 } reply_kind;
 
-static struct {
+typedef struct reply_cfg {
     reply_kind kind;
     int status;
     const char *content_type;
     const char *body;
     int delay_ms;
     size_t big; /* a body of this many bytes */
-} reply;
+} reply_cfg;
+static reply_cfg reply;
+
+/* The stub's threads read `reply` while a test may already set up the next one (a slow reply
+ * outlives the client that timed out): copy it under this lock. */
+static pthread_mutex_t reply_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void set_reply(reply_kind kind)
+{
+    pthread_mutex_lock(&reply_mu);
+    reply.kind = kind;
+    pthread_mutex_unlock(&reply_mu);
+}
 
 static void handler(const stub_request *req, stub_reply *rep, void *ctx)
 {
     (void)req, (void)ctx;
+    pthread_mutex_lock(&reply_mu);
+    reply_cfg cfg = reply;
+    pthread_mutex_unlock(&reply_mu);
     rta_token_request tr;
     rta_token_details d;
     char *json = NULL;
-    rep->delay_ms = reply.delay_ms;
-    switch (reply.kind) {
+    rep->delay_ms = cfg.delay_ms;
+    switch (cfg.kind) {
     case REPLY_REQUEST:
         if (rta_auth_create_token_request(rta_rest_auth(backend), NULL, NULL, &tr, NULL) == 0) {
             rta_token_request_to_json(&tr, &json);
@@ -51,15 +67,15 @@ static void handler(const stub_request *req, stub_reply *rep, void *ctx)
     case REPLY_TEXT:
         if (rta_auth_request_token(rta_rest_auth(backend), NULL, NULL, &d, NULL) == 0) {
             sdk_add_secret(d.token);
-            if (reply.kind == REPLY_DETAILS)
+            if (cfg.kind == REPLY_DETAILS)
                 rta_token_details_to_json(&d, &json);
             else
                 json = strdup(d.token);
             rta_token_details_clear(&d);
         }
-        stub_reply_set(
-            rep, 200,
-            reply.kind == REPLY_DETAILS ? "application/json; charset=utf-8" : "text/plain", json);
+        stub_reply_set(rep, 200,
+                       cfg.kind == REPLY_DETAILS ? "application/json; charset=utf-8" : "text/plain",
+                       json);
         break;
     case REPLY_JWT: {
         rta_key k;
@@ -74,12 +90,12 @@ static void handler(const stub_request *req, stub_reply *rep, void *ctx)
         break;
     }
     case REPLY_CANNED:
-        stub_reply_set(rep, reply.status, reply.content_type, reply.body);
-        if (reply.big) {
+        stub_reply_set(rep, cfg.status, cfg.content_type, cfg.body);
+        if (cfg.big) {
             free(rep->body);
-            rep->body = malloc(reply.big);
-            memset(rep->body, 'x', reply.big);
-            rep->body_len = reply.big;
+            rep->body = malloc(cfg.big);
+            memset(rep->body, 'x', cfg.big);
+            rep->body_len = cfg.big;
         }
         break;
     }
@@ -134,7 +150,7 @@ static void test_reply_types(void **state)
             char url[256];
             url_options(&o, url, sizeof(url), "/auth");
             o.auth.auth_method = post ? RTA_AUTH_POST : RTA_AUTH_GET;
-            reply.kind = kinds[i];
+            set_reply(kinds[i]);
             rta_token_details d;
             rta_error err;
             int rc = fetch(&o, NULL, &d, &err);
@@ -166,7 +182,7 @@ static void test_get_params_and_headers(void **state)
     o.auth.auth_param_count = 3;
     o.auth.auth_headers = headers;
     o.auth.auth_header_count = 1;
-    reply.kind = REPLY_REQUEST;
+    set_reply(REPLY_REQUEST);
     rta_token_params p = {
         .ttl = 60000, .client_id = "tokenparam", .capability = "{\"x\":[\"subscribe\"]}"};
     rta_token_details d;
@@ -201,7 +217,7 @@ static void test_post_form(void **state)
     o.auth.auth_param_count = 1;
     o.auth.auth_headers = headers;
     o.auth.auth_header_count = 1;
-    reply.kind = REPLY_REQUEST;
+    set_reply(REPLY_REQUEST);
     rta_token_params p = {.client_id = "cid"};
     rta_token_details d;
     assert_int_equal(fetch(&o, &p, &d, NULL), 0);
@@ -228,7 +244,7 @@ static void test_auth_options_replace_params(void **state)
     rta_name_value params[] = {{"old", "1"}};
     o.auth.auth_params = params;
     o.auth.auth_param_count = 1;
-    reply.kind = REPLY_REQUEST;
+    set_reply(REPLY_REQUEST);
     rta_rest *r = sdk_rest(&o);
     rta_auth_options ao;
     rta_auth_options_init(&ao);
@@ -252,15 +268,19 @@ static int canned(int status, const char *ct, const char *body, rta_error *err)
     char url[256];
     url_options(&o, url, sizeof(url), "/auth");
     o.timeouts.auth_request_ms = 500;
+    pthread_mutex_lock(&reply_mu);
     reply.kind = REPLY_CANNED;
     reply.status = status;
     reply.content_type = ct;
     reply.body = body;
+    pthread_mutex_unlock(&reply_mu);
     rta_token_details d;
     int rc = fetch(&o, NULL, &d, err);
     assert_null(d.token);
+    pthread_mutex_lock(&reply_mu);
     reply.delay_ms = 0;
     reply.big = 0;
+    pthread_mutex_unlock(&reply_mu);
     return rc;
 }
 
@@ -302,7 +322,9 @@ static void test_bad_replies(void **state)
     assert_int_equal(canned(200, "text/plain", "", &err), RTA_ERR_AUTH_CALLBACK);
     assert_int_equal(canned(200, "text/plain", "{\"token\":\"x.y\"}", &err),
                      RTA_ERR_AUTH_CALLBACK); /* double-encoded */
+    pthread_mutex_lock(&reply_mu);
     reply.big = 129 * 1024;
+    pthread_mutex_unlock(&reply_mu);
     assert_int_equal(canned(200, "text/plain", "x", &err), RTA_ERR_AUTH_CALLBACK);
     assert_non_null(strstr(err.message, "128 KiB"));
     assert_int_equal(err.cause_code, RTA_ERR_MESSAGE_TOO_LARGE);
@@ -312,10 +334,12 @@ static void test_bad_replies(void **state)
     rta_client_options o;
     char url[256];
     url_options(&o, url, sizeof(url), "/auth");
+    pthread_mutex_lock(&reply_mu);
     reply.kind = REPLY_CANNED;
     reply.status = 200;
     reply.content_type = "text/plain";
     reply.body = "app.forged\r\n";
+    pthread_mutex_unlock(&reply_mu);
     assert_int_equal(fetch(&o, NULL, &d, &err), 0);
     assert_string_equal(d.token, "app.forged");
     assert_true(rta_error_is_token_error(sdk_probe_token(key_name, d.token)));
@@ -328,7 +352,9 @@ static void test_timeout_and_unreachable(void **state)
 {
     (void)state;
     rta_error err;
+    pthread_mutex_lock(&reply_mu);
     reply.delay_ms = 1500;
+    pthread_mutex_unlock(&reply_mu);
     assert_int_equal(canned(200, "text/plain", "app.slow", &err), RTA_ERR_AUTH_CALLBACK);
     assert_int_equal(err.cause_code, RTA_ERR_TIMEOUT);
 

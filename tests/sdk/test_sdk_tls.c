@@ -34,8 +34,8 @@ static int setup(void **state)
              "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
              keyfile, cert);
     if (system(cmd) != 0) return -1;
-    const char *extra[] = {"--tls-cert", cert, "--tls-key", keyfile, "--basic-over-http",
-                           "never", NULL};
+    const char *extra[] = {"--tls-cert",        cert,    "--tls-key", keyfile,
+                           "--basic-over-http", "never", NULL};
     return rta_test_server_spawn(&tls_server, dir, extra);
 }
 
@@ -63,10 +63,9 @@ static void test_https(void **state)
 
     /* provision an app through the SDK's own request() (the sandbox ignores the credentials) */
     rta_rest_response resp;
-    assert_int_equal(
-        rta_rest_request(boot, "POST", "/apps", "{\"keys\":[{\"revocableTokens\":true}]}", &resp,
-                         &err),
-        0);
+    assert_int_equal(rta_rest_request(boot, "POST", "/apps",
+                                      "{\"keys\":[{\"revocableTokens\":true}]}", &resp, &err),
+                     0);
     const char *ks = strstr(resp.body, "\"keyStr\":\"");
     assert_non_null(ks);
     ks += 10;
