@@ -42,15 +42,18 @@ int rta__request(rta_auth *a, const char *method, const char *path, const void *
         rta__log(c, RTA_CLIENT_LOG_DEBUG, "%s %s -> %ld", method, path, rc ? 0L : resp->status);
         if (rc) break;
         if (resp->status >= 200 && resp->status < 300) break;
-        rc = rta__error_from_response(resp, err);
+        rta_error e = {0};
+        rc = rta__error_from_response(resp, &e);
+        if (err) *err = e;
         if (!gen || !rta_error_is_token_error(rc)) break; /* RSC10b: only token errors renew */
-        if (!rta__auth_token_rejected(a, gen)) {          /* RSA4a2 */
-            rta_error cause = err ? *err : (rta_error){0};
+        int can_renew = rta__auth_token_rejected(a, gen); /* RSA16d: forgotten either way */
+        if (attempt == 1) break; /* RSA4b: renewed once already; the error stands */
+        if (!can_renew) {        /* RSA4a2 */
             rc = rta_error_set_status(err, RTA_ERR_NO_RENEWAL, 403,
                                       "Token rejected (%d) and no key, authCallback or authUrl "
                                       "to obtain a new one",
-                                      cause.code);
-            rta_error_set_cause(err, &cause);
+                                      e.code);
+            rta_error_set_cause(err, &e);
             break;
         }
         rta__log(c, RTA_CLIENT_LOG_INFO, "token rejected with %d: renewing once (RSA4b)", rc);
