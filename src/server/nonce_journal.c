@@ -33,6 +33,28 @@ static int fail(rta_error *err, const char *what)
     return rta_error_set(err, RTA_ERR_INTERNAL, "nonce journal: %s: %s", what, strerror(errno));
 }
 
+/* Cuts a segment at its first torn or invalid record, so that records appended later
+ * (after an OS crash left half a record) are not hidden behind it. Returns 0 or -1. */
+static int repair_segment(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    if (fseek(f, 0, SEEK_END)) {
+        fclose(f);
+        return -1;
+    }
+    long size = ftell(f), good = 0;
+    rewind(f);
+    unsigned char h[HEADER];
+    while (good + HEADER <= size && fread(h, 1, HEADER, f) == HEADER && h[0] == MAGIC && h[1]) {
+        long end = good + HEADER + h[1] + ((long)h[2] << 8 | h[3]);
+        if (end > size || fseek(f, end, SEEK_SET)) break;
+        good = end;
+    }
+    fclose(f);
+    return size > good ? truncate(path, good) : 0;
+}
+
 int rta_nonce_journal_open(const char *dir, rta_nonce_journal **out, rta_error *err)
 {
     *out = NULL;
@@ -44,6 +66,16 @@ int rta_nonce_journal_open(const char *dir, rta_nonce_journal **out, rta_error *
         return fail(err, "mkdir");
     }
     for (int i = 0; i < OPEN_SEGMENTS; i++) j->open[i].fd = -1;
+    DIR *d = opendir(j->dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n < 5 || strcmp(e->d_name + n - 4, ".log") != 0) continue;
+        char path[1400];
+        snprintf(path, sizeof(path), "%s/%s", j->dir, e->d_name);
+        repair_segment(path);
+    }
+    if (d) closedir(d);
     *out = j;
     return 0;
 }

@@ -13,8 +13,9 @@
  * keys, secrets and revocations stay in SQLite with synchronous=FULL.
  *
  * Records: 0xA5, keyLen (1 byte), nonceLen (2, big-endian), expires (8, big-endian), key,
- * nonce. A torn record at the end of a segment (a crash mid-write) ends the reading of that
- * segment. Appends use O_APPEND, so two processes may add to one segment.
+ * nonce. Opening the journal cuts each segment at its first torn or invalid record (an OS
+ * crash mid-write), so later appends are never hidden behind it. Appends use O_APPEND, so
+ * two processes may add to one segment.
  */
 #ifndef RTA_SERVER_NONCE_JOURNAL_H
 #define RTA_SERVER_NONCE_JOURNAL_H
