@@ -70,19 +70,9 @@ static const char *const migrations[RTA_SQLITE_SCHEMA_VERSION] = {
     "  PRIMARY KEY (key_name, nonce)) WITHOUT ROWID;"
     "CREATE INDEX nonces_by_expiry ON nonces(expires);",
 
-    /* Version 2: nonces become an append-only rowid table. Keyed by (key_name, nonce), every
-     * insert landed on a random leaf page: ~60 dirty 4 KiB pages per commit, tens of MB/s of
-     * WAL at 20k tokens/s, and checkpoints to match. Both indexes below grow at their end
-     * (expires rises with time; one key's rows are in rowid order), so a batch dirties a
-     * few pages. Replay detection lives in rtauthd's memory, loaded from here at start (the
-     * SQLite store serves a single rtauthd; see store.h). */
+    /* Version 2: nonces leave SQLite for append-only segment files (nonce_journal.h: as
+     * rows they cost index pages, WAL frames and checkpoint fsyncs on every requestToken). */
     "DROP TABLE nonces;"
-    "CREATE TABLE nonces ("
-    "  key_name TEXT NOT NULL,"
-    "  nonce TEXT NOT NULL,"
-    "  expires INTEGER NOT NULL);"
-    "CREATE INDEX nonces_by_expiry ON nonces(expires);"
-    "CREATE INDEX nonces_by_key ON nonces(key_name);"
     /* poll_changes reads admin_version, which triggers bump on every change to apps, keys or
      * secrets, by any process. (PRAGMA data_version also counts every nonce write.) */
     "CREATE TABLE meta (id INTEGER PRIMARY KEY CHECK (id = 1), admin_version INTEGER NOT NULL);"
