@@ -192,16 +192,16 @@ static int renew_locked(rta_auth *a, rta_token_params *params, rta__auth_opts *o
     } else {
         rc = rta__obtain_token(a, params, opts, &d, &e);
     }
-    pthread_mutex_lock(&a->mu);
-    if (!rc && (rc = client_id_check(a, d.client_id, &e))) rta_token_details_clear(&d);
-    if (!rc) {
-        adopt_token(a, &d);
-        rta__log(a->client, RTA_CLIENT_LOG_DEBUG, "auth: new token (clientId %s, expires %lld)",
-                 a->token.client_id ? a->token.client_id : "none", (long long)a->token.expires);
-    } else {
+    /* Logged before taking the lock: the log handler may call rta_auth_client_id(). */
+    if (rc)
         rta__log(a->client, RTA_CLIENT_LOG_WARN, "auth: could not obtain a token: %d %s", rc,
                  e.message);
-    }
+    else
+        rta__log(a->client, RTA_CLIENT_LOG_DEBUG, "auth: new token (clientId %s, expires %lld)",
+                 d.client_id ? d.client_id : "none", (long long)d.expires);
+    pthread_mutex_lock(&a->mu);
+    if (!rc && (rc = client_id_check(a, d.client_id, &e))) rta_token_details_clear(&d);
+    if (!rc) adopt_token(a, &d);
     end_renewal(a, rc, &e);
     if (rc && err) *err = e;
     return rc;

@@ -39,7 +39,8 @@ int rta__request(rta_auth *a, const char *method, const char *path, const void *
                              0};
         rc = rta__http_perform(c->http, &req, resp, err);
         rta__headers_free(&h);
-        rta__log(c, RTA_CLIENT_LOG_DEBUG, "%s %s -> %ld", method, path, rc ? 0L : resp->status);
+        rta__log(c, RTA_CLIENT_LOG_DEBUG, "%s %.*s -> %ld", method, (int)strcspn(path, "?"), path,
+                 rc ? 0L : resp->status); /* no query string: it is the app's */
         if (rc) break;
         if (resp->status >= 200 && resp->status < 300) break;
         rta_error e = {0};

@@ -294,6 +294,45 @@ static void test_destroy_from_callback(void **state)
     assert_int_equal(res[1].rc, 0);
 }
 
+/* The log handler may use the client's non-blocking getters (no lock is held while logging);
+ * a blocking call from it is refused with 40000. */
+static rta_rest *logging_client;
+static int log_calls, log_nested_rc;
+
+static void reentrant_log(rta_client_log_level level, const char *msg, void *data)
+{
+    (void)level, (void)msg, (void)data;
+    if (!logging_client) return;
+    log_calls++;
+    (void)rta_auth_client_id(rta_rest_auth(logging_client));
+    rta_token_details d;
+    assert_int_equal(rta_auth_token_details(rta_rest_auth(logging_client), &d, NULL), 0);
+    rta_token_details_clear(&d);
+    int64_t t;
+    log_nested_rc = rta_rest_time(logging_client, &t, NULL);
+}
+
+static void test_log_handler_reentry(void **state)
+{
+    (void)state;
+    rta_client_options o;
+    sdk_options(&o);
+    o.auth.key = keys[0];
+    o.auth.use_token_auth = 1;
+    o.log_handler = reentrant_log;
+    logging_client = NULL;
+    rta_rest *r = sdk_rest(&o);
+    logging_client = r;
+    rta_token_details d;
+    assert_int_equal(rta_auth_authorize(rta_rest_auth(r), NULL, NULL, &d, NULL), 0);
+    sdk_add_secret(d.token);
+    rta_token_details_clear(&d);
+    assert_true(log_calls > 0);
+    assert_int_equal(log_nested_rc, RTA_ERR_BAD_REQUEST);
+    logging_client = NULL;
+    rta_rest_destroy(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_blocking_call_from_completion_callback),
         cmocka_unit_test(test_destroy_drains_queue),
         cmocka_unit_test(test_destroy_from_callback),
+        cmocka_unit_test(test_log_handler_reentry),
     };
     return cmocka_run_group_tests(tests, group_setup, sdk_teardown);
 }
