@@ -135,8 +135,9 @@ int rta__authurl_fetch(rta_auth *a, const rta__auth_opts *opts, const rta_token_
 /* ---- the authCallback's result object (auth_result.c) ------------------------------------ */
 
 rta_auth_result *rta__auth_result_new(void);
-/* Waits up to timeout_ms for the callback to complete r; moves the value into *out and
- * returns 0, or returns 1 on timeout. */
+/* Waits until timeout_ms after r was created (just before the callback was invoked) for the
+ * callback to complete r; moves the value into *out and returns 0, or returns 1 on timeout.
+ * A result already completed is taken even past the deadline (a slow synchronous callback). */
 int rta__auth_result_wait(rta_auth_result *r, int64_t timeout_ms, rta__auth_value *out);
 /* Drops the library's reference (the callback holds the other until it completes r). */
 void rta__auth_result_release(rta_auth_result *r);

@@ -18,6 +18,7 @@ struct rta_auth_result {
     pthread_cond_t cv;
     int refs;
     int done;
+    struct timespec created; /* the timeout counts from the callback's invocation */
     rta__auth_value value;
 };
 
@@ -43,6 +44,7 @@ rta_auth_result *rta__auth_result_new(void)
     pthread_cond_init(&r->cv, &ca);
     pthread_condattr_destroy(&ca);
     r->refs = 2;
+    clock_gettime(CLOCK_MONOTONIC, &r->created);
     return r;
 }
 
@@ -65,8 +67,7 @@ void rta__auth_result_release(rta_auth_result *r)
 
 int rta__auth_result_wait(rta_auth_result *r, int64_t timeout_ms, rta__auth_value *out)
 {
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl);
+    struct timespec dl = r->created;
     dl.tv_sec += timeout_ms / 1000;
     dl.tv_nsec += (timeout_ms % 1000) * 1000000;
     if (dl.tv_nsec >= 1000000000) {
