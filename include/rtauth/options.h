@@ -78,8 +78,9 @@ typedef enum {
 } rta_client_log_level;
 
 /* Receives one log line (no trailing newline), never containing a key secret, token or MAC.
- * message is valid only during the call. Runs on whichever thread logs: keep it short, don't
- * call the client from it (blocking calls return 40000 there). */
+ * message is valid only during the call. Runs on whichever thread logs, with no library lock
+ * held: keep it short; rta_auth_client_id/rta_auth_token_details are fine there, blocking calls
+ * on the same client return 40000. */
 typedef void (*rta_log_handler)(rta_client_log_level level, const char *message, void *user_data);
 
 typedef struct rta_timeouts {
