@@ -21,21 +21,21 @@ extern "C" {
 
 /* TokenParams (TK2). */
 typedef struct rta_token_params {
-    int64_t ttl;       /* ms; 0 = absent: the server applies 60 minutes (RSA5, TK2a) */
-    char *capability;  /* JSON text; NULL = absent: the key's capability (RSA6, TK2b) */
-    char *client_id;   /* NULL = anonymous token; "*" = wildcard (TK2c) */
+    int64_t ttl;      /* ms; 0 = absent: the server applies 60 minutes (RSA5, TK2a) */
+    char *capability; /* JSON text; NULL = absent: the key's capability (RSA6, TK2b) */
+    char *client_id;  /* NULL = anonymous token; "*" = wildcard (TK2c) */
     int64_t timestamp; /* ms; 0 = absent: now (TK2d); never kept as a default (RSA10g) */
 } rta_token_params;
 
 /* TokenRequest (TE1-TE6): a signed request a key holder makes for somebody else. */
 typedef struct rta_token_request {
-    char *key_name;    /* "appId.keyId" */
-    int64_t ttl;       /* 0 = absent */
-    char *capability;  /* canonical JSON text exactly as signed; NULL = absent */
-    char *client_id;   /* NULL = absent */
+    char *key_name;   /* "appId.keyId" */
+    int64_t ttl;      /* 0 = absent */
+    char *capability; /* canonical JSON text exactly as signed; NULL = absent */
+    char *client_id;  /* NULL = absent */
     int64_t timestamp; /* ms */
-    char *nonce;       /* at least 16 characters (RSA9c) */
-    char *mac;         /* base64 HMAC-SHA256 (RSA9g) */
+    char *nonce;      /* at least 16 characters (RSA9c) */
+    char *mac;        /* base64 HMAC-SHA256 (RSA9g) */
 } rta_token_request;
 
 /* TokenDetails (TD1-TD7): what requestToken returns. */
