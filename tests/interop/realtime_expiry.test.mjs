@@ -64,9 +64,9 @@ for (const { name, binary } of FORMATS) {
       assertReason(disc.reason, { code: 40142, statusCode: 401 }, 'expiry');
       assert.ok(disc.at >= first.expires - EARLY_SLACK_MS, `disconnected ${first.expires - disc.at} ms before expires`);
       assert.ok(disc.at <= first.expires + 2000, `disconnected ${disc.at - first.expires} ms after expires`);
-      const before = conn.items.slice(0, conn.items.indexOf(disc));
+      const beforeExpiry = conn.items.slice(0, conn.items.indexOf(disc));
       assert.deepEqual(
-        before.map((e) => e.current),
+        beforeExpiry.map((e) => e.current),
         ['connecting', 'connected'],
         `no AUTH hint (expiry - 30 s is in the past): ${conn.describe()}`,
       );
