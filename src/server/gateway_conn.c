@@ -162,6 +162,16 @@ static void arm_timers(rta_conn *c)
         schedule(c, &c->hint_timer, on_hint, c->auth.expires - AUTH_HINT_BEFORE_MS);
 }
 
+/* The appliesAt of a revocation that matches c's token but applies later (allowReauthMargin),
+ * or 0. A token can be under one when it connects or arrives in an AUTH (e.g. the client
+ * answered the AUTH hint with the same token): the disconnect at appliesAt still applies. */
+static int64_t pending_revocation(rta_conn *c)
+{
+    int64_t pending = 0;
+    rta_token_service_is_revoked(&c->gw->srv->tokens, &c->auth, rta_server_now(), &pending);
+    return pending;
+}
+
 void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
 {
     int64_t now = rta_server_now();
@@ -284,6 +294,7 @@ static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
         return;
     }
     rta_log_debug("connection %s open (key %s)", c->id, c->auth.key_name);
+    c->revoke_at = pending_revocation(c);
     send_connected(c);
     arm_timers(c);
 }
@@ -352,7 +363,7 @@ static void reauth(rta_conn *c, const rta_protocol_message *m)
     }
     rta_auth_context_clear(&c->auth);
     c->auth = fresh; /* capability, expiry and key swapped in place */
-    c->revoke_at = 0;
+    c->revoke_at = pending_revocation(c);
     arm_timers(c);
     send_connected(c); /* same connectionId and key: the client sees an update (RTN24) */
     rta__channels_recheck(c);
