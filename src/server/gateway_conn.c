@@ -118,6 +118,9 @@ static void send_connected(rta_conn *c)
 
 /* ---- timers: expiry, reauth hint, revocation ------------------------------------------------ */
 
+static void arm_timers(rta_conn *c);
+static int64_t pending_revocation(rta_conn *c);
+
 static void on_expiry(lws_sorted_usec_list_t *sul)
 {
     rta_conn *c = lws_container_of(sul, rta_conn, expiry_timer);
@@ -130,6 +133,11 @@ static void on_expiry(lws_sorted_usec_list_t *sul)
     } else if (c->auth.expires && now >= c->auth.expires) {
         rta_error_set(&e, RTA_ERR_TOKEN_EXPIRED, NULL); /* RTN22a, S-58 */
         rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
+    } else {
+        /* Woken early (the wall clock stepped back, or the revocation was purged): keep the
+         * deadlines that remain, so the expiry disconnect is never lost. */
+        c->revoke_at = pending_revocation(c);
+        arm_timers(c);
     }
 }
 
