@@ -1,4 +1,5 @@
 # Thin wrapper over CMake and the scripts: the README's two commands live here.
+MAKEFLAGS += --no-print-directory
 BUILD ?= build
 JOBS  ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
