@@ -49,6 +49,7 @@ extern "C" {
     X(RTA_ERR_IDENTIFIED_ONLY, 40161, 401, "Operation requires an identified client")              \
     X(RTA_ERR_REQUIRES_BASIC, 40162, 401, "Operation requires Basic authentication")               \
     X(RTA_ERR_NOT_REVOCABLE, 40163, 401, "Key does not have revocable tokens enabled")             \
+    X(RTA_ERR_MODE_NOT_REQUESTED, 40165, 401, "Channel mode not requested at attach")             \
     X(RTA_ERR_AUTH_CALLBACK, 40170, 401, "Error from client token callback")                       \
     X(RTA_ERR_NO_RENEWAL, 40171, 403, "No means provided to renew auth token")                     \
     X(RTA_ERR_FORBIDDEN, 40300, 403, "Forbidden")                                                  \

@@ -216,6 +216,15 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
         nack(c, m, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no publish capability");
         return;
     }
+    /* S-46: attached without the publish mode (modes narrow, they are not a security
+     * boundary, but a client that asked for none may not publish). Publishing without
+     * attaching at all stays allowed (2.6). */
+    rta_channel *attached = channel_get(c->gw, m->channel, 0);
+    long at = attached ? member_index(attached, c) : -1;
+    if (at >= 0 && !(attached->modes[at] & RTA_MODE_PUBLISH)) {
+        nack(c, m, RTA_ERR_MODE_NOT_REQUESTED, "Channel attached without the publish mode");
+        return;
+    }
     /* S-51..S-53: identified connections stamp their clientId and may not use another;
      * anonymous token connections may not assert one; wildcard and unidentified Basic
      * connections may set any. */

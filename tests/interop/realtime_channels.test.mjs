@@ -110,6 +110,19 @@ for (const { name, binary } of FORMATS) {
       await attachDenied(rt, 'channel0', { code: 40160, statusCode: 401 }, { modes: ['subscribe'] });
     });
 
+    it('publishing on a channel attached without the publish mode is NACKed 40165 (S-46)', async () => {
+      const { rt } = await connect({ key: k0.keyStr });
+      const chName = randomId('modes');
+      assert.deepEqual(await attachModes(rt, chName, { modes: ['subscribe'] }), ['subscribe']);
+      await assert.rejects(rt.channels.get(chName).publish('x', 'y'), (e) => {
+        assertReason(e, { code: 40165, statusCode: 401 }, 'publish without the mode');
+        return true;
+      });
+      // the capability allows publishing: without attaching, or attached with the mode, it works
+      await rt.channels.get(randomId('unattached')).publish('x', 'y');
+      assert.equal(rt.connection.state, 'connected');
+    });
+
     it('an invalid channel name (":hell") gets channel ERROR 40010/400 (RSL4, 2.7)', async () => {
       const { rt } = await connect({ key: k0.keyStr });
       await attachDenied(rt, ':hell', { code: 40010, statusCode: 400 });
