@@ -60,6 +60,7 @@ static void channel_free(rta_channel *ch)
     free(ch->name);
     free(ch->members);
     free(ch->modes);
+    free(ch->requested);
     free(ch);
 }
 
@@ -71,11 +72,12 @@ static long member_index(const rta_channel *ch, const rta_conn *c)
 }
 
 /* Records c on ch (or updates its modes). Returns 0 or -1 (out of memory). */
-static int join(rta_conn *c, rta_channel *ch, uint32_t modes)
+static int join(rta_conn *c, rta_channel *ch, uint32_t modes, uint32_t requested)
 {
     long i = member_index(ch, c);
     if (i >= 0) {
         ch->modes[i] = modes;
+        ch->requested[i] = requested;
         return 0;
     }
     if (ch->count == ch->cap) {
@@ -83,8 +85,10 @@ static int join(rta_conn *c, rta_channel *ch, uint32_t modes)
         rta_conn **m = realloc(ch->members, cap * sizeof(*m));
         if (m) ch->members = m;
         uint32_t *md = m ? realloc(ch->modes, cap * sizeof(*md)) : NULL;
-        if (!md) return -1;
-        ch->modes = md;
+        if (md) ch->modes = md;
+        uint32_t *rq = md ? realloc(ch->requested, cap * sizeof(*rq)) : NULL;
+        if (!rq) return -1;
+        ch->requested = rq;
         ch->cap = cap;
     }
     if (c->attached_count == c->attached_cap) {
@@ -95,6 +99,7 @@ static int join(rta_conn *c, rta_channel *ch, uint32_t modes)
         c->attached_cap = cap;
     }
     ch->members[ch->count] = c;
+    ch->requested[ch->count] = requested;
     ch->modes[ch->count++] = modes;
     c->attached[c->attached_count++] = ch;
     return 0;
@@ -106,6 +111,7 @@ static void leave(rta_conn *c, rta_channel *ch)
     if (i >= 0) {
         ch->members[i] = ch->members[ch->count - 1];
         ch->modes[i] = ch->modes[ch->count - 1];
+        ch->requested[i] = ch->requested[ch->count - 1];
         ch->count--;
     }
     for (size_t k = 0; k < c->attached_count; k++)
@@ -155,7 +161,7 @@ void rta__channel_attach(rta_conn *c, const rta_protocol_message *m)
         return;
     }
     rta_channel *ch = channel_get(c->gw, m->channel, 1);
-    if (!ch || join(c, ch, granted)) {
+    if (!ch || join(c, ch, granted, requested)) {
         channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
         return;
     }
@@ -180,8 +186,9 @@ void rta__channels_recheck(rta_conn *c)
     for (size_t k = c->attached_count; k-- > 0;) {
         rta_channel *ch = c->attached[k];
         long i = member_index(ch, c);
-        uint32_t granted = i >= 0 ? ch->modes[i] & allowed_modes(&c->auth.capability, ch->name)
-                                  : 0;
+        /* re-grant from what was requested: an upgrade widens, a downgrade narrows (RTC8a) */
+        uint32_t granted =
+            i >= 0 ? ch->requested[i] & allowed_modes(&c->auth.capability, ch->name) : 0;
         if (granted && i >= 0) {
             ch->modes[i] = granted;
             continue;
@@ -216,12 +223,11 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
         nack(c, m, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no publish capability");
         return;
     }
-    /* S-46: attached without the publish mode (modes narrow, they are not a security
-     * boundary, but a client that asked for none may not publish). Publishing without
-     * attaching at all stays allowed (2.6). */
+    /* S-46: attached without *requesting* the publish mode (the capability was checked just
+     * above). Publishing without attaching at all stays allowed (2.6). */
     rta_channel *attached = channel_get(c->gw, m->channel, 0);
     long at = attached ? member_index(attached, c) : -1;
-    if (at >= 0 && !(attached->modes[at] & RTA_MODE_PUBLISH)) {
+    if (at >= 0 && !(attached->requested[at] & RTA_MODE_PUBLISH)) {
         nack(c, m, RTA_ERR_MODE_NOT_REQUESTED, "Channel attached without the publish mode");
         return;
     }

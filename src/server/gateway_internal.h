@@ -16,7 +16,8 @@ typedef struct rta_frame {
 typedef struct rta_channel {
     char *name;
     rta_conn **members; /* attached connections */
-    uint32_t *modes;    /* granted modes, parallel to members */
+    uint32_t *modes;    /* granted modes (requested ∩ capability), parallel to members */
+    uint32_t *requested; /* requested modes, parallel to members: a new capability re-grants */
     size_t count, cap;
     uint64_t serial;
 } rta_channel;
