@@ -45,6 +45,10 @@ typedef struct rta_config {
 
 void rta_config_defaults(rta_config *c);
 
+/* S-2: may Basic auth be used on this connection? Always over TLS; without it, as
+ * basic_over_http says (by default only from loopback peers). REST and WebSocket alike. */
+int rta_config_basic_allowed(const rta_config *c, int tls, int loopback);
+
 /* Applies the config file named by --config or RTAUTHD_CONFIG, then the environment, then
  * argv. Returns 0; 1 when --help was asked (usage already printed to stdout); or 40003 with
  * err naming the bad setting. */

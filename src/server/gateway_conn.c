@@ -8,6 +8,7 @@
 
 #include "core/native_token.h"
 #include "gateway_internal.h"
+#include "http.h"
 #include "log.h"
 #include "provision.h"
 #include "server.h"
@@ -212,16 +213,6 @@ static char *query_arg(struct lws *wsi, const char *name)
     return out;
 }
 
-static int basic_allowed(rta_server *srv, struct lws *wsi)
-{
-    if (lws_is_ssl(wsi) || srv->cfg.basic_over_http == RTA_BASIC_HTTP_ALWAYS) return 1;
-    if (srv->cfg.basic_over_http == RTA_BASIC_HTTP_NEVER) return 0;
-    char ip[64];
-    const char *peer = lws_get_peer_simple(wsi, ip, sizeof(ip));
-    return peer && (!strncmp(peer, "127.", 4) || !strcmp(peer, "::1") ||
-                    !strncmp(peer, "::ffff:127.", 11));
-}
-
 /* Credentials and the clientId parameter into c->auth and c->client_id (S-48). Returns 0,
  * or the action to fail with (ERROR or DISCONNECTED) with e filled. */
 static int authenticate(rta_conn *c, rta_error *e)
@@ -234,7 +225,8 @@ static int authenticate(rta_conn *c, rta_error *e)
     int action = 0;
     if (key) {
         const char *colon = strchr(key, ':');
-        if (!basic_allowed(srv, c->wsi)) {
+        if (!rta_config_basic_allowed(&srv->cfg, lws_is_ssl(c->wsi),
+                                      rta_http_peer_is_loopback(c->wsi))) {
             rta_error_set(e, RTA_ERR_BASIC_OVER_NON_TLS, NULL);
             action = RTA_ACTION_ERROR;
         } else if (!colon) {

@@ -41,7 +41,7 @@ static void reset(rta_http_session *s)
     s->ws = ws;
 }
 
-static int is_loopback(struct lws *wsi)
+int rta_http_peer_is_loopback(struct lws *wsi)
 {
     char ip[64];
     const char *peer = lws_get_peer_simple(wsi, ip, sizeof(ip));
@@ -174,7 +174,7 @@ int rta_http_callback(rta_server *srv, struct lws *wsi, enum lws_callback_reason
         memcpy(s->path, in, n);
         s->path[n] = '\0';
         s->tls = lws_is_ssl(wsi);
-        s->loopback = is_loopback(wsi);
+        s->loopback = rta_http_peer_is_loopback(wsi);
         read_headers(s, wsi);
         if (s->method != RTA_HTTP_POST && s->method != RTA_HTTP_PUT) return dispatch(s);
         char cl[32] = "";

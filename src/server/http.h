@@ -65,6 +65,9 @@ struct rta_http_session {
     struct rta_conn *ws;       /* after a WebSocket upgrade: the gateway's connection */
 };
 
+/* 1 when the peer of wsi is a loopback address (IPv4, IPv6, or IPv4-mapped). */
+int rta_http_peer_is_loopback(struct lws *wsi);
+
 /* The lws protocol callback's HTTP part; returns what the callback must return. */
 int rta_http_callback(rta_server *srv, struct lws *wsi, enum lws_callback_reasons reason,
                       void *user, void *in, size_t len);

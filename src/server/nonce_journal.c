@@ -190,9 +190,9 @@ static void read_segment(const char *path, int64_t now, rta_hmap *seen)
     fclose(f);
 }
 
-int rta_nonce_journal_list(rta_nonce_journal *j, int64_t now, int (*keep)(void *ctx, const char *key),
-                           void *keep_ctx, void (*cb)(void *ctx, const rta_nonce_record *n),
-                           void *ctx, rta_error *err)
+int rta_nonce_journal_list(rta_nonce_journal *j, int64_t now,
+                           void (*cb)(void *ctx, const rta_nonce_record *n), void *ctx,
+                           rta_error *err)
 {
     DIR *d = opendir(j->dir);
     if (!d) return fail(err, "opendir");
@@ -215,11 +215,9 @@ int rta_nonce_journal_list(rta_nonce_journal *j, int64_t now, int (*keep)(void *
     for (size_t i = 0; i < seen.cap; i++) {
         rta_hmap_slot *s = &seen.slots[i];
         if (!s->key) continue;
-        if (!keep || keep(keep_ctx, s->key)) {
-            rta_nonce_record r = {s->key, s->key + strlen(s->key) + 1,
-                                  ((seen_nonce *)s->value)->expires};
-            cb(ctx, &r);
-        }
+        rta_nonce_record r = {s->key, s->key + strlen(s->key) + 1,
+                              ((seen_nonce *)s->value)->expires};
+        cb(ctx, &r);
         free(s->value);
     }
     rta_hmap_free(&seen);

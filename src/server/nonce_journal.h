@@ -34,11 +34,10 @@ void rta_nonce_journal_close(rta_nonce_journal *j);
 
 int rta_nonce_journal_add(rta_nonce_journal *j, const rta_nonce_record *n, size_t count,
                           rta_error *err);
-/* Each unexpired (key, nonce) once, with its latest expiry, for which keep(ctx, key) says 1
- * (keep may be NULL: all). */
-int rta_nonce_journal_list(rta_nonce_journal *j, int64_t now, int (*keep)(void *ctx, const char *key),
-                           void *keep_ctx, void (*cb)(void *ctx, const rta_nonce_record *n),
-                           void *ctx, rta_error *err);
+/* Each unexpired (key, nonce) once, with its latest expiry. */
+int rta_nonce_journal_list(rta_nonce_journal *j, int64_t now,
+                           void (*cb)(void *ctx, const rta_nonce_record *n), void *ctx,
+                           rta_error *err);
 /* Deletes segments whose every record has expired by now. */
 int rta_nonce_journal_purge(rta_nonce_journal *j, int64_t now, rta_error *err);
 

@@ -12,16 +12,6 @@
 
 /* ---- credentials -------------------------------------------------------------------- */
 
-static int basic_allowed(rta_http_session *s)
-{
-    if (s->tls) return 1;
-    switch (s->server->cfg.basic_over_http) {
-    case RTA_BASIC_HTTP_ALWAYS: return 1;
-    case RTA_BASIC_HTTP_LOOPBACK: return s->loopback;
-    default: return 0;
-    }
-}
-
 int rta_rest_authenticate(rta_http_session *s, rta_auth_context *out)
 {
     rta_error err;
@@ -38,7 +28,7 @@ int rta_rest_authenticate(rta_http_session *s, rta_auth_context *out)
         const char *colon = len > 0 ? memchr(dec, ':', (size_t)len) : NULL;
         if (!colon) {
             rc = rta_error_set(&err, RTA_ERR_INVALID_CREDENTIAL, "Invalid Basic credentials");
-        } else if (!basic_allowed(s)) {
+        } else if (!rta_config_basic_allowed(&s->server->cfg, s->tls, s->loopback)) {
             rc = rta_error_set(&err, RTA_ERR_BASIC_OVER_NON_TLS, NULL);
         } else {
             size_t name_len = (size_t)(colon - dec);

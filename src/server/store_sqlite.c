@@ -39,7 +39,7 @@ enum {
     ST_REV_LIST,
     ST_REV_PURGE,
     ST_REV_DELETE_APP,
-    ST_DATA_VERSION,
+    ST_ADMIN_VERSION,
     ST_COUNT
 };
 
@@ -78,14 +78,14 @@ static const char *const sql_text[ST_COUNT] = {
     /* One statement decides and writes: a live row is left alone (0 rows changed = replay);
      * a missing or expired one is inserted or refreshed (1 row changed). */
     /* Moves when another connection commits; never for our own writes. */
-    [ST_DATA_VERSION] = "SELECT admin_version FROM meta WHERE id = 1",
+    [ST_ADMIN_VERSION] = "SELECT admin_version FROM meta WHERE id = 1",
 };
 
 typedef struct rta_sqlite_store {
     rta_store base; /* first, so an rta_store * is an rta_sqlite_store * */
     sqlite3 *db;
     sqlite3_stmt *st[ST_COUNT];
-    int64_t data_version; /* at open or the last poll_changes */
+    int64_t admin_version; /* at open or the last poll_changes */
     rta_nonce_journal *journal; /* used nonces live here, not in the database */
 } rta_sqlite_store;
 
@@ -376,7 +376,7 @@ static int sq_list_nonces(rta_store *st, int64_t now,
                           rta_error *err)
 {
     rta_sqlite_store *s = impl(st);
-    return rta_nonce_journal_list(s->journal, now, NULL, NULL, cb, ctx, err);
+    return rta_nonce_journal_list(s->journal, now, cb, ctx, err);
 }
 
 static int sq_purge(rta_store *st, int64_t now, rta_error *err)
@@ -390,12 +390,12 @@ static int sq_purge(rta_store *st, int64_t now, rta_error *err)
     return finish(s, rc, err);
 }
 
-static int read_data_version(rta_sqlite_store *s, int64_t *out, rta_error *err)
+static int read_admin_version(rta_sqlite_store *s, int64_t *out, rta_error *err)
 {
-    sqlite3_stmt *q = s->st[ST_DATA_VERSION];
+    sqlite3_stmt *q = s->st[ST_ADMIN_VERSION];
     int rc = sqlite3_step(q);
     if (rc == SQLITE_ROW) *out = sqlite3_column_int64(q, 0);
-    int ret = rc == SQLITE_ROW ? 0 : db_fail(s, err, "data_version");
+    int ret = rc == SQLITE_ROW ? 0 : db_fail(s, err, "admin_version");
     done(q);
     return ret;
 }
@@ -407,10 +407,10 @@ static int sq_poll_changes(rta_store *st, int *changed, rta_error *err)
     rta_sqlite_store *s = impl(st);
     int64_t v = 0;
     *changed = 0;
-    int rc = read_data_version(s, &v, err);
+    int rc = read_admin_version(s, &v, err);
     if (rc) return rc;
-    *changed = v != s->data_version;
-    s->data_version = v;
+    *changed = v != s->admin_version;
+    s->admin_version = v;
     return 0;
 }
 
@@ -462,7 +462,7 @@ int rta_store_sqlite_open(const char *dir, rta_store **out, rta_error *err)
             rc = db_fail(s, err, "prepare");
     /* The baseline is taken now, not at the first poll: a CLI change made between the
      * server's initial load and its first poll must still be reported. */
-    if (rc == 0) rc = read_data_version(s, &s->data_version, err);
+    if (rc == 0) rc = read_admin_version(s, &s->admin_version, err);
     if (rc == 0) rc = rta_nonce_journal_open(dir, &s->journal, err);
     if (rc) {
         sq_close(&s->base);

@@ -61,7 +61,7 @@ static void test_journal(void **state)
 
     assert_int_equal(rta_nonce_journal_open(dir, &j, &err), 0);
     collected c = {0};
-    assert_int_equal(rta_nonce_journal_list(j, m, NULL, NULL, collect, &c, &err), 0);
+    assert_int_equal(rta_nonce_journal_list(j, m, collect, &c, &err), 0);
     assert_int_equal(c.n, 3);
     assert_true(has(&c, "app.k|n1", m + 300));
     assert_true(has(&c, "app.k|n2", m + 200));
@@ -72,12 +72,12 @@ static void test_journal(void **state)
 
     /* expired records are not listed; purge drops only minutes wholly in the past */
     c.n = 0;
-    assert_int_equal(rta_nonce_journal_list(j, m + 250, NULL, NULL, collect, &c, &err), 0);
+    assert_int_equal(rta_nonce_journal_list(j, m + 250, collect, &c, &err), 0);
     assert_int_equal(c.n, 3); /* app.k|n1 (m+300), app.k|n3, app.j|n1; n2 expired */
     assert_true(has(&c, "app.k|n3", m + 400));
     assert_int_equal(rta_nonce_journal_purge(j, m + 60000, &err), 0);
     c.n = 0;
-    assert_int_equal(rta_nonce_journal_list(j, 0, NULL, NULL, collect, &c, &err), 0);
+    assert_int_equal(rta_nonce_journal_list(j, 0, collect, &c, &err), 0);
     assert_int_equal(c.n, 1);
     assert_true(has(&c, "app.j|n1", 0));
     rta_nonce_journal_close(j);
