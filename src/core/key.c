@@ -10,7 +10,7 @@ static int id_char(char c)
            c == '_' || c == '-';
 }
 
-static int id_ok(const char *s, size_t n)
+int rta_key_id_ok(const char *s, size_t n)
 {
     if (n == 0 || n > RTA_KEY_ID_MAX) return 0;
     for (size_t i = 0; i < n; i++)
@@ -25,7 +25,7 @@ int rta_key_name_check(const char *s, size_t len, char app_id[RTA_KEY_ID_MAX + 1
         return rta_error_set(err, RTA_ERR_INVALID_CREDENTIAL,
                              "Invalid key name: expected appId.keyId");
     size_t app_len = (size_t)(dot - s);
-    if (!id_ok(s, app_len) || !id_ok(dot + 1, len - app_len - 1))
+    if (!rta_key_id_ok(s, app_len) || !rta_key_id_ok(dot + 1, len - app_len - 1))
         return rta_error_set(err, RTA_ERR_INVALID_CREDENTIAL,
                              "Invalid key name: appId and keyId must be 1-%d characters of "
                              "A-Z a-z 0-9 _ -",

@@ -33,6 +33,9 @@ int rta_key_parse(const char *s, size_t len, rta_key *out, rta_error *err);
  * or 40005, and copies the app id into app_id when it is not NULL. */
 int rta_key_name_check(const char *s, size_t len, char app_id[RTA_KEY_ID_MAX + 1], rta_error *err);
 
+/* 1 when s[0..n) is a valid appId or keyId: 1..RTA_KEY_ID_MAX characters of [A-Za-z0-9_-]. */
+int rta_key_id_ok(const char *s, size_t n);
+
 /* Zeroes the key, secret included, in a way the compiler cannot drop. */
 void rta_key_wipe(rta_key *key);
 

@@ -153,15 +153,9 @@ int rta_native_token_verify(const char *s, size_t len, rta_keyring *ring, rta_na
     if (len > RTA_TOKEN_MAX_LEN)
         return rta_error_set(err, RTA_ERR_INVALID_TOKEN, "Token too long");
     const char *dot = memchr(s, '.', len);
-    if (!dot || dot == s || (size_t)(dot - s) > RTA_KEY_ID_MAX)
+    if (!dot || !rta_key_id_ok(s, (size_t)(dot - s)))
         return rta_error_set(err, RTA_ERR_INVALID_TOKEN, "Invalid token format");
     size_t app_len = (size_t)(dot - s);
-    for (size_t i = 0; i < app_len; i++) {
-        char ch = s[i];
-        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-              ch == '_' || ch == '-'))
-            return rta_error_set(err, RTA_ERR_INVALID_TOKEN, "Invalid token format");
-    }
     const char *enc = dot + 1;
     size_t enc_len = len - app_len - 1;
     char app_id[RTA_KEY_ID_MAX + 1];

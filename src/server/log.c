@@ -47,8 +47,3 @@ void rta_log(rta_log_level level, const char *fmt, ...)
     if (len < sizeof(line) - 1) line[len++] = '\n';
     fwrite(line, 1, len, stderr);
 }
-
-void rta_log_token_ref(const char *token, size_t len, char out[32])
-{
-    snprintf(out, 32, "%.8s...(%zu)", token ? token : "", len);
-}

@@ -1,8 +1,8 @@
 /* log.h: rtauthd's log: leveled lines on stderr, one line per event.
  *
  * Rule: nothing secret is ever passed to these functions: no key secrets, no server secrets,
- * no full tokens or MACs. Name keys by key name, tokens by their tokenId or a short prefix
- * (rta_log_token_ref). */
+ * no full tokens or MACs. Name keys by key name, connections by connectionId, tokens by
+ * rta_token_ref() (token_service.h). */
 #ifndef RTA_SERVER_LOG_H
 #define RTA_SERVER_LOG_H
 
@@ -20,8 +20,5 @@ void rta_log(rta_log_level level, const char *fmt, ...) __attribute__((format(pr
 #define rta_log_warn(...) rta_log(RTA_LOG_WARN, __VA_ARGS__)
 #define rta_log_info(...) rta_log(RTA_LOG_INFO, __VA_ARGS__)
 #define rta_log_debug(...) rta_log(RTA_LOG_DEBUG, __VA_ARGS__)
-
-/* A loggable reference to a token: its first 8 characters and its length, never the whole. */
-void rta_log_token_ref(const char *token, size_t len, char out[32]);
 
 #endif
