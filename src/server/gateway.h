@@ -16,6 +16,7 @@
 #include <libwebsockets.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "core/hmap.h"
 #include "token_service.h"
 
@@ -25,15 +26,18 @@ typedef struct rta_conn rta_conn;
 typedef struct rta_gateway {
     rta_server *srv;
     rta_hmap channels;  /* name -> rta_channel* */
-    rta_conn *conns;    /* every live connection (doubly linked) */
-    size_t conn_count;
-    uint64_t next_id;
-    int64_t max_message_size;
+    rta_hmap by_id;     /* connectionId -> rta_conn* (for resume) */
+    rta_conn *conns;    /* every connection, live or detached (doubly linked) */
+    size_t conn_count;  /* all of them */
+    size_t live_count;  /* those with a transport: bounded by limits.max_connections */
+    int stopping;       /* shutting down: nothing is kept for resume */
+    rta_gateway_limits limits;
     int64_t max_idle_interval;
-    int64_t connection_state_ttl;
 } rta_gateway;
 
 int rta_gateway_init(rta_gateway *gw, rta_server *srv);
+/* Call before lws_context_destroy(): closing transports then free their connections. */
+void rta_gateway_stop(rta_gateway *gw);
 void rta_gateway_free(rta_gateway *gw);
 
 /* The WebSocket part of the lws protocol callback. *conn_slot lives in the wsi's session. */

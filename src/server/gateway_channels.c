@@ -161,6 +161,8 @@ void rta__channel_attach(rta_conn *c, const rta_protocol_message *m)
         return;
     }
     rta_channel *ch = channel_get(c->gw, m->channel, 1);
+    /* Already attached (a re-attach after a resume, RTN15c6): nothing was missed */
+    uint32_t resumed = ch && member_index(ch, c) >= 0 ? RTA_FLAG_RESUMED : 0;
     if (!ch || join(c, ch, granted, requested)) {
         channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
         return;
@@ -168,7 +170,8 @@ void rta__channel_attach(rta_conn *c, const rta_protocol_message *m)
     char serial[32];
     snprintf(serial, sizeof(serial), "%llu", (unsigned long long)ch->serial);
     rta_protocol_message r = {.action = RTA_ACTION_ATTACHED, .has = RTA_PM_HAS_FLAGS,
-                              .flags = granted, .channel = m->channel, .channel_serial = serial};
+                              .flags = granted | resumed, .channel = m->channel,
+                              .channel_serial = serial};
     rta__conn_send(c, &r);
 }
 
@@ -282,14 +285,14 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
     int done[2] = {0, 0};
     for (size_t i = 0; i < ch->count; i++) {
         rta_conn *to = ch->members[i];
-        if (!(ch->modes[i] & RTA_MODE_SUBSCRIBE) || to->closing || (to == c && !c->echo))
+        if (!(ch->modes[i] & RTA_MODE_SUBSCRIBE) || (to == c && !c->echo))
             continue;
         if (!done[to->fmt]) {
             done[to->fmt] = 1;
             rta_protocol_message_encode(&out, to->fmt, &enc[to->fmt]);
         }
         if (!enc[to->fmt].oom && enc[to->fmt].len)
-            rta__conn_send_encoded(to, enc[to->fmt].data, enc[to->fmt].len);
+            rta__conn_send_encoded(to, ch->name, enc[to->fmt].data, enc[to->fmt].len);
     }
     rta_buf_free(&enc[0]);
     rta_buf_free(&enc[1]);

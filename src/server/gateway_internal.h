@@ -10,7 +10,8 @@
 typedef struct rta_frame {
     struct rta_frame *next;
     int binary;
-    rta_buf data; /* LWS_PRE bytes of headroom, then the frame */
+    char *channel; /* a channel message (fan-out): its channel, owned; NULL otherwise */
+    rta_buf bytes; /* LWS_PRE bytes of headroom, then the frame */
 } rta_frame;
 
 typedef struct rta_channel {
@@ -22,10 +23,15 @@ typedef struct rta_channel {
     uint64_t serial;
 } rta_channel;
 
+/* A connection outlives its WebSocket: when the transport drops without CLOSE or a fatal
+ * ERROR, it stays *detached* (wsi NULL) for connectionStateTtl, still attached to its
+ * channels, queueing their messages, until a client resumes it (RTN15, wire doc 2.9) or
+ * the time runs out. */
 struct rta_conn {
     rta_conn *prev, *next; /* gw->conns */
     rta_gateway *gw;
-    struct lws *wsi;
+    struct lws *wsi;      /* NULL while detached */
+    rta_conn **slot;      /* the wsi session's pointer to us (NULL while detached) */
     char id[24];
     char key[64];
     rta_format fmt;
@@ -33,7 +39,18 @@ struct rta_conn {
     rta_auth_context auth;
     char *client_id; /* the connection's resolved clientId: NULL, "*" or an id */
     rta_frame *out_head, *out_tail;
-    int closing;    /* close once the queue is flushed */
+    rta_frame *held_head, *held_tail; /* channel messages held for a resume (below) */
+    char **reattach;        /* resumed: channels whose messages wait for the client's ATTACH */
+    size_t reattach_count;
+    rta_frame *close_after; /* closing: the socket closes once this frame is written */
+    size_t out_bytes;       /* queued, bounded by limits.max_queue */
+    unsigned closing : 1;   /* DISCONNECTED/ERROR/CLOSED sent: close after close_after */
+    unsigned connected : 1; /* CONNECTED was sent: resumable from now on */
+    unsigned final : 1;     /* never resumable (CLOSE, fatal ERROR, queue overflow) */
+    unsigned lingering : 1; /* the ending frame is written: waiting for the client to close */
+    int64_t next_serial;    /* msgSerial expected next: lower ones are resends (2.6) */
+    int64_t rate_at;        /* inbound rate bucket (ms timestamp, tokens in 1/1000) */
+    int64_t rate_tokens;
     rta_buf rx;     /* a message arriving in fragments */
     rta_channel **attached;
     size_t attached_count, attached_cap;
@@ -42,13 +59,53 @@ struct rta_conn {
     int64_t revoke_at; /* pending revocation with reauth margin, 0 if none */
 };
 
-/* Frames out. */
+/* Frames out (gateway_frames.c). Every queue is bounded by limits.max_queue: a connection
+ * that cannot keep up loses its queue and its transport and cannot be resumed. */
 void rta__conn_send(rta_conn *c, const rta_protocol_message *m);
-/* A frame already encoded in c's format (fan-out encodes once per format). */
-void rta__conn_send_encoded(rta_conn *c, const void *bytes, size_t len);
+/* The same, queued before everything else (CONNECTED on resume). */
+void rta__conn_send_first(rta_conn *c, const rta_protocol_message *m);
+/* A message on `channel` already encoded in c's format (fan-out encodes once per format).
+ * Held back while c is detached, and after a resume until the client re-attaches the
+ * channel: ably-js drops messages for a channel that is not attached (2.6, RTN15c6). */
+void rta__conn_send_encoded(rta_conn *c, const char *channel, const void *bytes, size_t len);
 void rta__conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e);
-/* DISCONNECTED (token problems, retryable) or ERROR (fatal), then close. */
+/* DISCONNECTED (retryable: the connection stays resumable) or ERROR (fatal), then close.
+ * Frames queued after it wait for a resume. */
 void rta__conn_fail(rta_conn *c, int action, const rta_error *e);
+/* Closes the transport once the queue up to now is written (CLOSE, DISCONNECT). */
+void rta__conn_close_when_flushed(rta_conn *c);
+/* LWS_CALLBACK_SERVER_WRITEABLE: writes one frame; returns -1 to close the socket. */
+int rta__conn_writeable(rta_conn *c);
+/* Drops every queued and held frame. */
+void rta__conn_drop_frames(rta_conn *c);
+/* The transport is gone: channel messages not yet written are held, the rest dropped. */
+void rta__conn_hold_unsent(rta_conn *c);
+/* After a resume: messages of every channel in c->attached wait for its ATTACH; held
+ * messages of channels no longer attached are dropped. */
+void rta__conn_await_reattach(rta_conn *c);
+/* The client (re-)attached `channel` (deliver: the ATTACHED is queued) or detached it or
+ * was refused: its held messages follow the ATTACHED, or are dropped. */
+void rta__conn_release_held(rta_conn *c, const char *channel, int deliver);
+
+/* Connections (gateway_conn.c). */
+void rta__conn_free(rta_conn *c);
+/* The timer helper: cb(sul) at `at` (server clock, ms). */
+void rta__schedule(rta_gateway *gw, lws_sorted_usec_list_t *sul, sul_cb_t cb, int64_t at);
+void rta__conn_arm_timers(rta_conn *c);
+void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first);
+
+/* Resume (gateway_resume.c, RTN15, wire doc 2.9). */
+/* The transport closed: keep c detached for connectionStateTtl if it may be resumed,
+ * else free it. */
+void rta__conn_transport_closed(rta_conn *c);
+/* `fresh` has just authenticated with resume=<key>: if the key names a resumable
+ * connection with the same app, clientId and format, that connection takes over fresh's
+ * transport and credentials (fresh is freed) and is returned, having sent CONNECTED with
+ * its own connectionId. Otherwise returns NULL with e set (80008) and fresh unchanged. */
+rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e);
+/* A detached connection that can no longer be resumed: freed from a timer, never inside
+ * the loop that noticed. */
+void rta__conn_discard_soon(rta_conn *c);
 
 /* Channels (gateway_channels.c). */
 void rta__channel_attach(rta_conn *c, const rta_protocol_message *m);

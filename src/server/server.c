@@ -353,6 +353,7 @@ void rta_server_free(rta_server *srv)
     rta_store_thread_stop(&srv->store_thread);
     if (srv->lws) {
         lws_sul_cancel(&srv->housekeeping);
+        rta_gateway_stop(&srv->gateway); /* closing transports now end their connections */
         lws_context_destroy(srv->lws);
         srv->lws = NULL;
     }
