@@ -31,7 +31,12 @@ typedef struct rta_gateway {
     int64_t max_message_size;
     int64_t max_idle_interval;
     int64_t connection_state_ttl;
+    size_t presence_max_members;  /* per channel (91003 beyond) */
+    size_t presence_max_per_conn; /* per connection, all channels (91003 beyond) */
 } rta_gateway;
+
+#define RTA_PRESENCE_MAX_MEMBERS_DEFAULT 1000
+#define RTA_PRESENCE_MAX_PER_CONN_DEFAULT 100
 
 int rta_gateway_init(rta_gateway *gw, rta_server *srv);
 void rta_gateway_free(rta_gateway *gw);

@@ -24,6 +24,8 @@ int rta_gateway_init(rta_gateway *gw, rta_server *srv)
     gw->max_message_size = 65536;
     gw->max_idle_interval = 15000;
     gw->connection_state_ttl = 120000;
+    gw->presence_max_members = RTA_PRESENCE_MAX_MEMBERS_DEFAULT;
+    gw->presence_max_per_conn = RTA_PRESENCE_MAX_PER_CONN_DEFAULT;
     return rta_hmap_init(&gw->channels);
 }
 
@@ -397,14 +399,7 @@ static void handle(rta_conn *c, const void *data, size_t len)
     case RTA_ACTION_DETACH: rta__channel_detach(c, &m); break;
     case RTA_ACTION_MESSAGE: rta__channel_publish(c, &m); break;
     case RTA_ACTION_AUTH: reauth(c, &m); break;
-    case RTA_ACTION_PRESENCE: {
-        rta_protocol_message r = {.action = RTA_ACTION_NACK, .has = RTA_PM_HAS_MSG_SERIAL |
-                                  RTA_PM_HAS_COUNT | RTA_PM_HAS_ERROR,
-                                  .msg_serial = m.msg_serial, .count = 1};
-        rta_error_set(&r.error, RTA_ERR_CHANNEL_FAILED, "Presence is not supported yet");
-        rta__conn_send(c, &r);
-        break;
-    }
+    case RTA_ACTION_PRESENCE: rta__presence_handle(c, &m); break;
     default: break; /* ACTIVATE and anything newer: ignored */
     }
     rta_protocol_message_clear(&m);
