@@ -6,9 +6,10 @@
  *
  * This first slice covers: connect with the clientId rules (3.1), CONNECTED with
  * connectionDetails, HEARTBEAT, CLOSE, ATTACH/DETACH with modes intersected with the
- * capability, MESSAGE with ACK/NACK and fan-out (echo), in-band AUTH with capability
- * downgrade, expiry and revocation. Not yet: resume, presence, REST channel endpoints,
- * limits beyond message size (see issue 5).
+ * capability, MESSAGE with ACK/NACK and fan-out (echo), presence (enter/update/leave, SYNC,
+ * automatic leave), in-band AUTH with capability downgrade, expiry and revocation. Not yet:
+ * resume, REST channel endpoints, limits beyond message size and presence members (see
+ * issue 5).
  */
 #ifndef RTA_SERVER_GATEWAY_H
 #define RTA_SERVER_GATEWAY_H

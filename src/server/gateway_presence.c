@@ -87,18 +87,19 @@ void rta__presence_free(rta_channel *ch)
 }
 
 /* An event owning copies of a member's fields (the member may change or go before the
- * fan-out). data, when given, replaces the member's (a leave with data). Returns 0 or -1. */
+ * fan-out). `with`, when given, supplies data and encoding instead (a leave with data).
+ * Returns 0 or -1. */
 static int event_of(rta_presence_message *ev, int action, const rta_presence_member *p,
-                    const char *id, int64_t ts, const rta_data *data)
+                    const char *id, int64_t ts, const rta_presence_message *with)
 {
+    const char *encoding = with ? with->encoding : p->encoding;
     *ev = (rta_presence_message){.action = action, .timestamp = ts};
     ev->id = strdup(id);
     ev->client_id = strdup(p->client_id);
     ev->connection_id = strdup(p->conn->id);
-    ev->encoding = dup_or_null(data ? NULL : p->encoding);
-    int bad = !ev->id || !ev->client_id || !ev->connection_id ||
-              (!data && p->encoding && !ev->encoding) ||
-              data_copy(&ev->data, data ? data : &p->data);
+    ev->encoding = dup_or_null(encoding);
+    int bad = !ev->id || !ev->client_id || !ev->connection_id || (encoding && !ev->encoding) ||
+              data_copy(&ev->data, with ? &with->data : &p->data);
     if (bad) rta_presence_message_clear(ev);
     return bad ? -1 : 0;
 }
@@ -312,14 +313,16 @@ static int check(rta_conn *c, rta_channel **chp, const rta_protocol_message *m, 
             return RTA_ERR_MESSAGE_TOO_LARGE;
         }
         if (p->action != ACT_LEAVE && find_member(ch, c, cids[i]) < 0) adds++;
-    }
-    /* adds may count one new clientId twice (two enters in one message): erring low is safe */
-    if (adds && (ch->presence_count + adds > gw->presence_max_members ||
-                 c->presence_members + adds > gw->presence_max_per_conn)) {
-        *msg = ch->presence_count + adds > gw->presence_max_members
-                   ? "Maximum number of presence members on this channel exceeded"
-                   : "Maximum number of presence members for this connection exceeded";
-        return RTA_ERR_PRESENCE_LIMIT;
+        /* adds may count one new clientId twice (two enters in one message): erring low is
+         * safe. Checked as we go, so an oversized message stops early. */
+        if (ch->presence_count + adds > gw->presence_max_members) {
+            *msg = "Maximum number of presence members on this channel exceeded";
+            return RTA_ERR_PRESENCE_LIMIT;
+        }
+        if (c->presence_members + adds > gw->presence_max_per_conn) {
+            *msg = "Maximum number of presence members for this connection exceeded";
+            return RTA_ERR_PRESENCE_LIMIT;
+        }
     }
     if (adds && ch->presence_count + adds > ch->presence_cap) {
         size_t cap = ch->presence_cap ? ch->presence_cap : 4;
@@ -345,13 +348,8 @@ static int apply(rta_conn *c, rta_channel *ch, rta_presence_message *p, const ch
     long k = find_member(ch, c, cid);
     if (p->action == ACT_LEAVE) {
         if (k < 0) return 0; /* not a member: nothing to do, still ACKed */
-        const rta_data *data = p->data.type != RTA_DATA_NONE ? &p->data : NULL;
-        rta_presence_member *mem = &ch->presence[k];
-        int rc = event_of(&ev[*nev], ACT_LEAVE, mem, id, now, data);
-        if (!rc && data) { /* a leave with data carries its own encoding */
-            free(ev[*nev].encoding);
-            ev[*nev].encoding = dup_or_null(p->encoding);
-        }
+        const rta_presence_message *with = p->data.type != RTA_DATA_NONE ? p : NULL;
+        int rc = event_of(&ev[*nev], ACT_LEAVE, &ch->presence[k], id, now, with);
         if (!rc) (*nev)++;
         remove_member(ch, (size_t)k);
         return rc;

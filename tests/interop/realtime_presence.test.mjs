@@ -141,6 +141,11 @@ for (const { name, binary } of FORMATS) {
       // the member sees itself too (RTP17: ably-js tracks its own members from the server's events)
       await ach.presence.subscribe(() => {});
       assert.deepEqual(byClient(await ach.presence.get()), { alice: 'and again' });
+      // a leave with data carries that data
+      await ach.presence.leave({ bye: true });
+      const bye = await obs.rec.waitFor((m) => m.action === 'leave' && m.data?.bye, 5000, 'leave with data', from);
+      assert.equal(bye.clientId, 'alice');
+      assert.deepEqual(await obs.ch.presence.get(), []);
     });
 
     it('presence.get() returns members who entered before the observer attached, over several SYNC pages (RTP1, RTP11, RTP18)', async () => {
