@@ -65,7 +65,8 @@ extern "C" {
     X(RTA_ERR_RESUME_FAILED, 80008, 400, "Unable to recover connection")                           \
     X(RTA_ERR_TOKEN_REQUEST_FAILED, 80019, 401, "Token request failed")                            \
     X(RTA_ERR_CHANNEL_FAILED, 90001, 400, "Channel operation failed")                              \
-    X(RTA_ERR_PRESENCE_NO_CLIENT_ID, 91000, 400, "Cannot enter presence without a clientId")
+    X(RTA_ERR_PRESENCE_NO_CLIENT_ID, 91000, 400, "Cannot enter presence without a clientId")       \
+    X(RTA_ERR_PRESENCE_LIMIT, 91003, 400, "Maximum number of presence members exceeded")
 
 enum rta_error_code {
 #define RTA__ERR_ENUM(name, code, status, msg) name = code,

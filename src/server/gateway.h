@@ -6,9 +6,10 @@
  *
  * This first slice covers: connect with the clientId rules (3.1), CONNECTED with
  * connectionDetails, HEARTBEAT, CLOSE, ATTACH/DETACH with modes intersected with the
- * capability, MESSAGE with ACK/NACK and fan-out (echo), in-band AUTH with capability
- * downgrade, expiry and revocation. Not yet: resume, presence, REST channel endpoints,
- * limits beyond message size (see issue 5).
+ * capability, MESSAGE with ACK/NACK and fan-out (echo), presence (enter/update/leave, SYNC,
+ * automatic leave), in-band AUTH with capability downgrade, expiry and revocation. Not yet:
+ * resume, REST channel endpoints, limits beyond message size and presence members (see
+ * issue 5).
  */
 #ifndef RTA_SERVER_GATEWAY_H
 #define RTA_SERVER_GATEWAY_H
@@ -33,7 +34,12 @@ typedef struct rta_gateway {
     int stopping;       /* shutting down: nothing is kept for resume */
     rta_gateway_limits limits;
     int64_t max_idle_interval;
+    size_t presence_max_members;  /* per channel (91003 beyond) */
+    size_t presence_max_per_conn; /* per connection, all channels (91003 beyond) */
 } rta_gateway;
+
+#define RTA_PRESENCE_MAX_MEMBERS_DEFAULT 1000
+#define RTA_PRESENCE_MAX_PER_CONN_DEFAULT 100
 
 int rta_gateway_init(rta_gateway *gw, rta_server *srv);
 /* Call before lws_context_destroy(): closing transports then free their connections. */

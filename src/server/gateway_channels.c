@@ -57,6 +57,7 @@ static rta_channel *channel_get(rta_gateway *gw, const char *name, int create)
 
 static void channel_free(rta_channel *ch)
 {
+    rta__presence_free(ch);
     free(ch->name);
     free(ch->members);
     free(ch->modes);
@@ -107,6 +108,7 @@ static int join(rta_conn *c, rta_channel *ch, uint32_t modes, uint32_t requested
 
 static void leave(rta_conn *c, rta_channel *ch)
 {
+    rta__presence_conn_left(c, ch); /* RTP: its members leave first, while ch exists */
     long i = member_index(ch, c);
     if (i >= 0) {
         ch->members[i] = ch->members[ch->count - 1];
@@ -162,17 +164,19 @@ void rta__channel_attach(rta_conn *c, const rta_protocol_message *m)
     }
     rta_channel *ch = channel_get(c->gw, m->channel, 1);
     /* Already attached (a re-attach after a resume, RTN15c6): nothing was missed */
-    uint32_t resumed = ch && member_index(ch, c) >= 0 ? RTA_FLAG_RESUMED : 0;
+    uint32_t resumed = ch && member_index(ch, c) >= 0 && !c->presence_lost ? RTA_FLAG_RESUMED : 0;
     if (!ch || join(c, ch, granted, requested)) {
         channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
         return;
     }
+    rta__presence_modes_changed(c, ch, granted); /* a re-attach may drop the presence mode */
     char serial[32];
     snprintf(serial, sizeof(serial), "%llu", (unsigned long long)ch->serial);
     rta_protocol_message r = {.action = RTA_ACTION_ATTACHED, .has = RTA_PM_HAS_FLAGS,
-                              .flags = granted | resumed, .channel = m->channel,
-                              .channel_serial = serial};
+                              .flags = granted | resumed | rta__presence_attach_flags(ch, granted),
+                              .channel = m->channel, .channel_serial = serial};
     rta__conn_send(c, &r);
+    rta__presence_sync(c, ch, granted);
 }
 
 void rta__channel_detach(rta_conn *c, const rta_protocol_message *m)
@@ -194,6 +198,7 @@ void rta__channels_recheck(rta_conn *c)
             i >= 0 ? ch->requested[i] & allowed_modes(&c->auth.capability, ch->name) : 0;
         if (granted && i >= 0) {
             ch->modes[i] = granted;
+            rta__presence_modes_changed(c, ch, granted);
             continue;
         }
         char *name = strdup(ch->name);

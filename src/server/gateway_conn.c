@@ -22,6 +22,8 @@ int rta_gateway_init(rta_gateway *gw, rta_server *srv)
     gw->srv = srv;
     gw->limits = srv->cfg.gateway;
     gw->max_idle_interval = 15000; /* lws pings after 5 s of silence (server.c) */
+    gw->presence_max_members = RTA_PRESENCE_MAX_MEMBERS_DEFAULT;
+    gw->presence_max_per_conn = RTA_PRESENCE_MAX_PER_CONN_DEFAULT;
     int rc = rta_hmap_init(&gw->channels);
     return rc ? rc : rta_hmap_init(&gw->by_id);
 }
@@ -77,6 +79,7 @@ static void on_expiry(lws_sorted_usec_list_t *sul)
     if (c->revoke_at && now >= c->revoke_at &&
         rta_token_service_is_revoked(&c->gw->srv->tokens, &c->auth, now, NULL)) {
         rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL);
+        c->revoked = 1;
         rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
     } else if (c->auth.expires && now >= c->auth.expires) {
         rta_error_set(&e, RTA_ERR_TOKEN_EXPIRED, NULL); /* RTN22a, S-58 */
@@ -138,6 +141,7 @@ void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
         if (rta_token_service_is_revoked(&gw->srv->tokens, &c->auth, now, &pending)) {
             rta_error e;
             rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL); /* S-64 */
+            c->revoked = 1;
             rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
         } else if (pending && pending != c->revoke_at) {
             /* allowReauthMargin: ask for a new token now, disconnect at appliesAt */
@@ -345,7 +349,8 @@ static void reauth(rta_conn *c, const rta_protocol_message *m)
 
 /* ---- frames in ------------------------------------------------------------------------------- */
 
-/* TO3l8: a message's size is its name, data, clientId and extras. */
+/* TO3l8: a message's size is its name, data, clientId and extras. Presence entries are
+ * checked one by one in gateway_presence.c. */
 static size_t message_size(const rta_protocol_message *m)
 {
     size_t n = 0;
@@ -353,10 +358,6 @@ static size_t message_size(const rta_protocol_message *m)
         const rta_message *x = &m->messages[i];
         n += x->data.len + (x->name ? strlen(x->name) : 0) +
              (x->client_id ? strlen(x->client_id) : 0) + (x->extras ? strlen(x->extras) : 0);
-    }
-    for (size_t i = 0; i < m->presence_count; i++) {
-        const rta_presence_message *x = &m->presence[i];
-        n += x->data.len + (x->client_id ? strlen(x->client_id) : 0);
     }
     return n;
 }
@@ -469,8 +470,8 @@ static void handle(rta_conn *c, const void *data, size_t len)
         if (!publish_gate(c, &m)) rta__channel_publish(c, &m);
         break;
     case RTA_ACTION_AUTH: reauth(c, &m); break;
-    case RTA_ACTION_PRESENCE:
-        if (!publish_gate(c, &m)) nack(c, &m, RTA_ERR_CHANNEL_FAILED, "Presence is not supported yet");
+    case RTA_ACTION_PRESENCE: /* sizes are checked per entry there: ably-js batches enters */
+        if (!publish_gate(c, &m)) rta__presence_handle(c, &m);
         break;
     default: break; /* ACTIVATE and anything newer: ignored */
     }

@@ -14,6 +14,17 @@ typedef struct rta_frame {
     rta_buf bytes; /* LWS_PRE bytes of headroom, then the frame */
 } rta_frame;
 
+/* A presence member (RTP2): keyed by connection + clientId; the state of its last enter or
+ * update. Owned by its channel (gateway_presence.c). */
+typedef struct rta_presence_member {
+    rta_conn *conn;
+    char *client_id;
+    char *id; /* <connectionId>:<msgSerial>:<index> of the last enter/update (RTP2b2) */
+    char *encoding;
+    rta_data data;
+    int64_t timestamp;
+} rta_presence_member;
+
 typedef struct rta_channel {
     char *name;
     rta_conn **members; /* attached connections */
@@ -21,6 +32,8 @@ typedef struct rta_channel {
     uint32_t *requested; /* requested modes, parallel to members: a new capability re-grants */
     size_t count, cap;
     uint64_t serial;
+    rta_presence_member *presence; /* the presence set (gateway_presence.c) */
+    size_t presence_count, presence_cap;
 } rta_channel;
 
 /* A connection outlives its WebSocket: when the transport drops without CLOSE or a fatal
@@ -48,6 +61,8 @@ struct rta_conn {
     unsigned connected : 1; /* CONNECTED was sent: resumable from now on */
     unsigned final : 1;     /* never resumable (CLOSE, fatal ERROR, queue overflow) */
     unsigned lingering : 1; /* the ending frame is written: waiting for the client to close */
+    unsigned revoked : 1;   /* ended by DISCONNECTED 40141: its presence goes at once */
+    unsigned presence_lost : 1; /* detached too long: its members left, re-attaches not RESUMED */
     int64_t next_serial;    /* msgSerial expected next: lower ones are resends (2.6) */
     int64_t rate_at;        /* inbound rate bucket (ms timestamp, tokens in 1/1000) */
     int64_t rate_tokens;
@@ -57,6 +72,7 @@ struct rta_conn {
     lws_sorted_usec_list_t expiry_timer;
     lws_sorted_usec_list_t hint_timer;
     int64_t revoke_at; /* pending revocation with reauth margin, 0 if none */
+    size_t presence_members; /* presence members this connection holds, all channels */
 };
 
 /* Frames out (gateway_frames.c). Every queue is bounded by limits.max_queue: a connection
@@ -115,5 +131,16 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *m);
 void rta__channels_recheck(rta_conn *c);
 void rta__channels_leave_all(rta_conn *c);
 void rta__channels_free(rta_gateway *gw);
+
+/* Presence (gateway_presence.c; RTP, wire protocol 2.1 HAS_PRESENCE, SYNC). */
+void rta__presence_handle(rta_conn *c, rta_protocol_message *m); /* PRESENCE in: ACK/NACK */
+/* Before c leaves ch (detach, close, capability lost): its members leave (LEAVE fan-out). */
+void rta__presence_conn_left(rta_conn *c, rta_channel *ch);
+/* After c's modes on ch changed to `granted`: without the presence mode its members leave. */
+void rta__presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t granted);
+/* The HAS_PRESENCE flag for an ATTACHED with `granted`, and the SYNC that follows it. */
+uint32_t rta__presence_attach_flags(const rta_channel *ch, uint32_t granted);
+void rta__presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted);
+void rta__presence_free(rta_channel *ch);
 
 #endif

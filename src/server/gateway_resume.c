@@ -19,6 +19,21 @@
 #include "log.h"
 #include "server.h"
 
+#define PRESENCE_GRACE_MS 15000 /* a detached connection's members stay this long (RTP17) */
+
+static void presence_leave_all(rta_conn *c)
+{
+    c->presence_lost = 1; /* re-attaches are not RESUMED: ably-js re-enters (RTP17i) */
+    for (size_t i = 0; i < c->attached_count; i++) rta__presence_conn_left(c, c->attached[i]);
+}
+
+/* Not resumed within the grace period: its presence members leave; it stays resumable. */
+static void on_presence_grace(lws_sorted_usec_list_t *sul)
+{
+    rta_conn *c = lws_container_of(sul, rta_conn, hint_timer);
+    if (!c->wsi) presence_leave_all(c);
+}
+
 static void on_discard(lws_sorted_usec_list_t *sul)
 {
     rta_conn *c = lws_container_of(sul, rta_conn, expiry_timer);
@@ -49,6 +64,7 @@ void rta__conn_transport_closed(rta_conn *c)
      * protocol replies (ACKs, ATTACHED, errors) are not replayed: the client re-sends
      * what it still needs (2.6, 2.7). */
     rta__conn_hold_unsent(c);
+    c->presence_lost = 0;
     c->closing = 0;
     c->lingering = 0;
     c->close_after = NULL;
@@ -56,6 +72,11 @@ void rta__conn_transport_closed(rta_conn *c)
                   gw->limits.connection_state_ttl);
     rta__schedule(gw, &c->expiry_timer, on_discard,
                   rta_server_now() + gw->limits.connection_state_ttl);
+    /* A revoked identity is not present a moment longer; anyone else may be back soon. */
+    if (c->revoked)
+        presence_leave_all(c);
+    else
+        rta__schedule(gw, &c->hint_timer, on_presence_grace, rta_server_now() + PRESENCE_GRACE_MS);
 }
 
 /* Why `old` may not be resumed by `fresh`, or NULL when it may. */
@@ -97,6 +118,7 @@ rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e)
     lws_sul_cancel(&old->hint_timer);
     old->closing = 0;
     old->lingering = 0;
+    old->revoked = 0;
     old->close_after = NULL;
 
     /* Take over fresh's transport and credentials (a renewed token, maybe a new
