@@ -12,6 +12,11 @@
  *   --basic-over-http M    RTAUTHD_BASIC_OVER_HTTP  basic_over_http     loopback
  *                          (M: loopback | always | never; Basic auth without TLS, S-2)
  *   --max-body BYTES       RTAUTHD_MAX_BODY         max_body            65536
+ *   --history-max-messages N  RTAUTHD_HISTORY_MAX_MESSAGES  history_max_messages  1000
+ *   --history-max-age MS      RTAUTHD_HISTORY_MAX_AGE       history_max_age       120000
+ *   --history-max-bytes BYTES RTAUTHD_HISTORY_MAX_BYTES     history_max_bytes     67108864
+ *                          (the in-memory channel history window: per channel, its age, and
+ *                          all channels together; history_max_bytes 0 keeps none)
  *   --config FILE          RTAUTHD_CONFIG           -                   (none)
  *
  * The config file has one `key = value` per line; '#' starts a comment.
@@ -21,6 +26,7 @@
 
 #include <stddef.h>
 
+#include "channel_history.h"
 #include "rtauth/error.h"
 #include "token_service.h"
 
@@ -41,6 +47,7 @@ typedef struct rta_config {
     rta_basic_over_http basic_over_http;
     size_t max_body;
     rta_token_limits limits;
+    rta_history_limits history;
 } rta_config;
 
 void rta_config_defaults(rta_config *c);

@@ -16,6 +16,7 @@
 #include <libwebsockets.h>
 #include <stdint.h>
 
+#include "channel_history.h"
 #include "core/hmap.h"
 #include "token_service.h"
 
@@ -31,6 +32,7 @@ typedef struct rta_gateway {
     int64_t max_message_size;
     int64_t max_idle_interval;
     int64_t connection_state_ttl;
+    rta_history history; /* recent messages per channel, for REST history (RSL2) */
 } rta_gateway;
 
 int rta_gateway_init(rta_gateway *gw, rta_server *srv);
@@ -43,5 +45,15 @@ int rta_gateway_callback(rta_gateway *gw, struct lws *wsi, enum lws_callback_rea
 /* Called after revocations are durable: matching live connections are disconnected with
  * 40141 (or told to reauthenticate first when applies_at is in the future). */
 void rta_gateway_revoked(rta_gateway *gw, const char *key_name);
+
+/* REST publish (RSL1): the realtime path's history and fan-out for messages the caller has
+ * already checked (capability, clientIds, size). id is the publish's id; messages without
+ * one are "<id>:<index>" to subscribers and in history. */
+void rta_gateway_publish(rta_gateway *gw, const char *app_id, const char *channel,
+                         const char *id, rta_message *msgs, size_t n);
+
+/* 1 when name is a valid channel name (2.7): 1..1024 bytes, no leading ':', no control
+ * characters. */
+int rta_gateway_channel_name_ok(const char *name);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "core/capability.h"
 #include "gateway_internal.h"
+#include "log.h"
 #include "server.h"
 
 #define MAX_CHANNEL_NAME 1024
@@ -245,11 +246,8 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
         }
         if (!msg->client_id && cid) msg->client_id = strdup(cid);
     }
-    rta_channel *ch = channel_get(c->gw, m->channel, 0);
-    uint64_t serial = ch ? ++ch->serial : 0;
-    char id[64], chan_serial[32];
+    char id[64];
     snprintf(id, sizeof(id), "%s:%lld", c->id, (long long)m->msg_serial);
-    snprintf(chan_serial, sizeof(chan_serial), "%llu", (unsigned long long)serial);
 
     /* ACK first (2.6): res[0].serials, one per message */
     char **serials = calloc(m->message_count ? m->message_count : 1, sizeof(char *));
@@ -270,19 +268,39 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
     }
     for (size_t i = 0; serials && i < m->message_count; i++) free(serials[i]);
     free(serials);
+    rta__channel_fanout(c->gw, c->auth.app_id, c, m->channel, id, m->messages, m->message_count);
+}
+
+void rta__channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
+                         const char *channel, const char *id, rta_message *msgs, size_t n)
+{
+    int64_t now = rta_server_now();
+    const char *conn_id = from ? from->id : NULL;
+    /* The ProtocolMessage's connectionId is the truth (TM2c): drop any a client wrote. */
+    for (size_t i = 0; i < n; i++) {
+        free(msgs[i].connection_id);
+        msgs[i].connection_id = NULL;
+    }
+    rta_history_stamp stamp = {id, conn_id, now};
+    if (rta_history_append(&gw->history, app_id, channel, msgs, n, &stamp, now))
+        rta_log_warn("history: out of memory, messages not recorded");
+
+    rta_channel *ch = channel_get(gw, channel, 0);
     if (!ch) return; /* nobody attached */
+    char chan_serial[32];
+    snprintf(chan_serial, sizeof(chan_serial), "%llu", (unsigned long long)++ch->serial);
 
     /* Fan-out: one encoding per format, shared by every subscriber. */
     rta_protocol_message out = {.action = RTA_ACTION_MESSAGE, .has = RTA_PM_HAS_TIMESTAMP,
-                                .timestamp = rta_server_now(), .id = id,
-                                .channel = m->channel, .channel_serial = chan_serial,
-                                .connection_id = c->id, .messages = m->messages,
-                                .message_count = m->message_count};
+                                .timestamp = now, .id = (char *)id,
+                                .channel = (char *)channel, .channel_serial = chan_serial,
+                                .connection_id = (char *)conn_id, .messages = msgs,
+                                .message_count = n};
     rta_buf enc[2] = {RTA_BUF_INIT, RTA_BUF_INIT}; /* by rta_format */
     int done[2] = {0, 0};
     for (size_t i = 0; i < ch->count; i++) {
         rta_conn *to = ch->members[i];
-        if (!(ch->modes[i] & RTA_MODE_SUBSCRIBE) || to->closing || (to == c && !c->echo))
+        if (!(ch->modes[i] & RTA_MODE_SUBSCRIBE) || to->closing || (to == from && !from->echo))
             continue;
         if (!done[to->fmt]) {
             done[to->fmt] = 1;
@@ -293,4 +311,15 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
     }
     rta_buf_free(&enc[0]);
     rta_buf_free(&enc[1]);
+}
+
+int rta_gateway_channel_name_ok(const char *name)
+{
+    return name_ok(name);
+}
+
+void rta_gateway_publish(rta_gateway *gw, const char *app_id, const char *channel,
+                         const char *id, rta_message *msgs, size_t n)
+{
+    rta__channel_fanout(gw, app_id, NULL, channel, id, msgs, n);
 }

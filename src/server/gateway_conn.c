@@ -24,12 +24,14 @@ int rta_gateway_init(rta_gateway *gw, rta_server *srv)
     gw->max_message_size = 65536;
     gw->max_idle_interval = 15000;
     gw->connection_state_ttl = 120000;
+    if (rta_history_init(&gw->history, &srv->cfg.history)) return RTA_ERR_INTERNAL;
     return rta_hmap_init(&gw->channels);
 }
 
 void rta_gateway_free(rta_gateway *gw)
 {
     rta__channels_free(gw);
+    rta_history_free(&gw->history);
 }
 
 /* ---- frames out ---------------------------------------------------------------------------- */

@@ -54,6 +54,11 @@ void rta__conn_fail(rta_conn *c, int action, const rta_error *e);
 void rta__channel_attach(rta_conn *c, const rta_protocol_message *m);
 void rta__channel_detach(rta_conn *c, const rta_protocol_message *m);
 void rta__channel_publish(rta_conn *c, const rta_protocol_message *m);
+/* The one publish path, realtime and REST (RTL6, RSL1): records msgs in the channel's
+ * history, then sends them to every connection attached with the subscribe mode (but not to
+ * `from` when it asked for echo=false), encoded once per format. from is NULL for REST. */
+void rta__channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
+                         const char *channel, const char *id, rta_message *msgs, size_t n);
 /* After a capability change: channels no longer allowed get ERROR 40160 and are left. */
 void rta__channels_recheck(rta_conn *c);
 void rta__channels_leave_all(rta_conn *c);
