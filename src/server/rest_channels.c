@@ -10,6 +10,7 @@
  *
  * The channel name comes URL-decoded from libwebsockets, which also collapses "//", "/./"
  * and "/../" in the path: names containing those sequences cannot be used over REST. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,7 +247,7 @@ static int parse_query(rta_http_session *s, rta_history_query *q, rta_error *err
     long long n;
     memset(q, 0, sizeof(*q));
     q->limit = HISTORY_DEFAULT_LIMIT;
-    q->start = 0;
+    q->start = INT64_MIN; /* unbounded: a client may have set any timestamp */
     q->end = INT64_MAX;
     if ((v = arg(s, "limit=", buf, sizeof(buf)))) {
         if (!parse_int(v, 1, HISTORY_MAX_LIMIT, &n))
@@ -291,7 +292,7 @@ static void link_rel(rta_buf *b, const rta_history_query *q, int with_cursor, ui
     if (b->len) rta_buf_puts(b, ", ");
     rta_buf_printf(b, "<./messages?limit=%zu&direction=%s", q->limit,
                    q->forwards ? "forwards" : "backwards");
-    if (q->start) rta_buf_printf(b, "&start=%lld", (long long)q->start);
+    if (q->start != INT64_MIN) rta_buf_printf(b, "&start=%lld", (long long)q->start);
     if (q->end != INT64_MAX) rta_buf_printf(b, "&end=%lld", (long long)q->end);
     if (with_cursor) rta_buf_printf(b, "&cursor=%llu", (unsigned long long)cursor);
     rta_buf_printf(b, ">; rel=\"%s\"", rel);
