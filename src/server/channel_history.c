@@ -19,7 +19,7 @@ struct rta_history_channel {
     char *key; /* app id, NUL, channel name (the map copies it; this copy is for deletion) */
     size_t key_len;
     entry *ring;
-    size_t cap, head, count; /* ring[head] is the oldest */
+    size_t cap, head, count;          /* ring[head] is the oldest */
     rta_history_channel *prev, *next; /* eviction list: prev is older */
 };
 
@@ -72,10 +72,14 @@ static void pop_oldest(rta_history *h, rta_history_channel *ch)
 
 static void unlink_channel(rta_history *h, rta_history_channel *ch)
 {
-    if (ch->prev) ch->prev->next = ch->next;
-    else h->oldest = ch->next;
-    if (ch->next) ch->next->prev = ch->prev;
-    else h->newest = ch->prev;
+    if (ch->prev)
+        ch->prev->next = ch->next;
+    else
+        h->oldest = ch->next;
+    if (ch->next)
+        ch->next->prev = ch->prev;
+    else
+        h->newest = ch->prev;
     ch->prev = ch->next = NULL;
 }
 
@@ -83,14 +87,17 @@ static void link_newest(rta_history *h, rta_history_channel *ch)
 {
     ch->prev = h->newest;
     ch->next = NULL;
-    if (h->newest) h->newest->next = ch;
-    else h->oldest = ch;
+    if (h->newest)
+        h->newest->next = ch;
+    else
+        h->oldest = ch;
     h->newest = ch;
 }
 
 static void channel_free(rta_history *h, rta_history_channel *ch)
 {
-    while (ch->count) pop_oldest(h, ch);
+    while (ch->count)
+        pop_oldest(h, ch);
     free(ch->ring);
     free(ch->key);
     free(ch);
@@ -153,7 +160,8 @@ static rta_history_channel *lookup(rta_history *h, const char *app_id, const cha
 
 static void expire(rta_history *h, rta_history_channel *ch, int64_t now)
 {
-    while (ch->count && now - at(ch, 0)->arrived >= h->limits.max_age_ms) pop_oldest(h, ch);
+    while (ch->count && now - at(ch, 0)->arrived >= h->limits.max_age_ms)
+        pop_oldest(h, ch);
 }
 
 /* Room for one more entry: grow the ring, or drop the oldest at max_messages. */
@@ -168,7 +176,8 @@ static int make_room(rta_history *h, rta_history_channel *ch)
     if (cap > h->limits.max_messages) cap = h->limits.max_messages;
     entry *ring = malloc(cap * sizeof(*ring));
     if (!ring) return -1;
-    for (size_t i = 0; i < ch->count; i++) ring[i] = *at(ch, i); /* unwrap */
+    for (size_t i = 0; i < ch->count; i++)
+        ring[i] = *at(ch, i); /* unwrap */
     free(ch->ring);
     ch->ring = ring;
     ch->cap = cap;
@@ -252,8 +261,8 @@ static int matches(const entry *e, const rta_history_query *q)
 }
 
 size_t rta_history_read(rta_history *h, const char *app_id, const char *channel,
-                         const rta_history_query *q, int64_t now, const rta_message **out,
-                         int *more, uint64_t *next_cursor)
+                        const rta_history_query *q, int64_t now, const rta_message **out, int *more,
+                        uint64_t *next_cursor)
 {
     *more = 0;
     *next_cursor = 0;

@@ -41,9 +41,9 @@ typedef struct rta_history_channel rta_history_channel;
 
 typedef struct rta_history {
     rta_history_limits limits;
-    rta_hmap channels;                        /* app id NUL name -> rta_history_channel* */
-    rta_history_channel *oldest, *newest;     /* by last append: eviction order */
-    size_t bytes;                             /* accounted bytes of every entry kept */
+    rta_hmap channels;                    /* app id NUL name -> rta_history_channel* */
+    rta_history_channel *oldest, *newest; /* by last append: eviction order */
+    size_t bytes;                         /* accounted bytes of every entry kept */
     size_t entries;
     uint64_t next_seq;
 } rta_history;
@@ -73,7 +73,7 @@ typedef struct rta_history_query {
     int forwards;       /* 0: newest first (the default, RSL2b2) */
     size_t limit;       /* page size, >= 1 */
     int has_cursor;
-    uint64_t cursor;    /* from a previous page's next_cursor */
+    uint64_t cursor; /* from a previous page's next_cursor */
 } rta_history_query;
 
 /* Runs q on (app_id, channel) at time now (expired entries are dropped first). Fills out[]
@@ -81,8 +81,8 @@ typedef struct rta_history_query {
  * changes h. *more is 1 when at least one more entry matches beyond this page, and then
  * *next_cursor is the cursor of the next page. Returns the number of messages. */
 size_t rta_history_read(rta_history *h, const char *app_id, const char *channel,
-                         const rta_history_query *q, int64_t now, const rta_message **out,
-                         int *more, uint64_t *next_cursor);
+                        const rta_history_query *q, int64_t now, const rta_message **out, int *more,
+                        uint64_t *next_cursor);
 
 /* Drops every entry older than max_age_ms and frees channels left empty. Returns the number
  * of entries dropped. Call it periodically (the server's housekeeping does, once a second). */

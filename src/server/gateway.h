@@ -7,7 +7,8 @@
  * This first slice covers: connect with the clientId rules (3.1), CONNECTED with
  * connectionDetails, HEARTBEAT, CLOSE, ATTACH/DETACH with modes intersected with the
  * capability, MESSAGE with ACK/NACK and fan-out (echo), in-band AUTH with capability
- * downgrade, expiry and revocation. Not yet: resume, presence, REST channel endpoints,
+ * downgrade, expiry and revocation, and the REST channel endpoints' publish path and history
+ * window (rest_channels.c, channel_history.h). Not yet: resume, presence,
  * limits beyond message size (see issue 5).
  */
 #ifndef RTA_SERVER_GATEWAY_H

@@ -20,10 +20,10 @@
 #include "rest.h"
 #include "server.h"
 
-#define PREFIX "/channels/"
-#define SUFFIX "/messages"
+#define PREFIX                "/channels/"
+#define SUFFIX                "/messages"
 #define HISTORY_DEFAULT_LIMIT 100 /* RSL2b3 */
-#define HISTORY_MAX_LIMIT 1000
+#define HISTORY_MAX_LIMIT     1000
 
 /* The channel name of /channels/{name}/messages (NULL, 40400 or 40010 otherwise), read from
  * the full URI: the session's path copy is bounded, a channel name may be up to 1024 bytes. */
@@ -97,8 +97,7 @@ static int identify(const rta_http_session *s, const rta_auth_context *a, const 
 static size_t message_size(const rta_message *m)
 {
     return (m->name ? strlen(m->name) : 0) + (m->client_id ? strlen(m->client_id) : 0) +
-           (m->data.type != RTA_DATA_NONE ? m->data.len : 0) +
-           (m->extras ? strlen(m->extras) : 0);
+           (m->data.type != RTA_DATA_NONE ? m->data.len : 0) + (m->extras ? strlen(m->extras) : 0);
 }
 
 /* Decodes the body: one Message or an array of them. */
@@ -214,7 +213,8 @@ static void publish(rta_http_session *s)
         rta_gateway_publish(&s->server->gateway, auth.app_id, name, id, msgs, n);
         reply_published(s, name, id, n);
     }
-    for (size_t i = 0; i < n; i++) rta_message_clear(&msgs[i]);
+    for (size_t i = 0; i < n; i++)
+        rta_message_clear(&msgs[i]);
     free(msgs);
     free(name);
     rta_auth_context_clear(&auth);
@@ -315,11 +315,12 @@ static void history(rta_http_session *s)
         int more;
         uint64_t next;
         size_t n = rta_history_read(&s->server->gateway.history, auth.app_id, name, &q,
-                                     rta_server_now(), page, &more, &next);
+                                    rta_server_now(), page, &more, &next);
         rta_writer w;
         rta_http_begin_reply(s, &w);
         rta_w_array(&w, n);
-        for (size_t i = 0; i < n && !rc; i++) rc = rta_message_write(page[i], &w);
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = rta_message_write(page[i], &w);
         rta_w_array_end(&w);
         rta_buf link = RTA_BUF_INIT;
         link_rel(&link, &q, 0, 0, "first");

@@ -20,8 +20,7 @@ static rta_test_server server;
 static int setup(void **state)
 {
     (void)state;
-    static const char *const args[] = {"--max-body", "262144", "--history-max-messages", "5",
-                                       NULL};
+    static const char *const args[] = {"--max-body", "262144", "--history-max-messages", "5", NULL};
     return rta_test_server_start(&server, NULL, args);
 }
 
@@ -46,8 +45,7 @@ static rta_test_response json_req(const char *key, const char *method, const cha
 {
     char auth[512];
     rta_test_basic_header(key, auth, sizeof(auth));
-    const char *hdrs[] = {auth, "Content-Type: application/json", "Accept: application/json",
-                          NULL};
+    const char *hdrs[] = {auth, "Content-Type: application/json", "Accept: application/json", NULL};
     rta_test_response r;
     assert_int_equal(rta_test_http(&server, method, path, hdrs, body, body ? strlen(body) : 0, &r),
                      0);
