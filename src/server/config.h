@@ -21,6 +21,11 @@
  *   --max-queue B          RTAUTHD_MAX_QUEUE        max_queue           1048576 (bytes queued
  *                                                   for one connection, live or resumable)
  *   --connection-state-ttl MS RTAUTHD_CONNECTION_STATE_TTL connection_state_ttl 120000
+ *   --history-max-messages N  RTAUTHD_HISTORY_MAX_MESSAGES  history_max_messages  1000
+ *   --history-max-age MS      RTAUTHD_HISTORY_MAX_AGE       history_max_age       120000
+ *   --history-max-bytes BYTES RTAUTHD_HISTORY_MAX_BYTES     history_max_bytes     67108864
+ *                          (the in-memory channel history window: per channel, its age, and
+ *                          all channels together; history_max_bytes 0 keeps none)
  *   --config FILE          RTAUTHD_CONFIG           -                   (none)
  *
  * The config file has one `key = value` per line; '#' starts a comment.
@@ -30,6 +35,7 @@
 
 #include <stddef.h>
 
+#include "channel_history.h"
 #include "rtauth/error.h"
 #include "token_service.h"
 
@@ -61,6 +67,7 @@ typedef struct rta_config {
     size_t max_body;
     rta_token_limits limits;
     rta_gateway_limits gateway;
+    rta_history_limits history;
 } rta_config;
 
 void rta_config_defaults(rta_config *c);

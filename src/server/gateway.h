@@ -7,9 +7,9 @@
  * This first slice covers: connect with the clientId rules (3.1), CONNECTED with
  * connectionDetails, HEARTBEAT, CLOSE, ATTACH/DETACH with modes intersected with the
  * capability, MESSAGE with ACK/NACK and fan-out (echo), presence (enter/update/leave, SYNC,
- * automatic leave), in-band AUTH with capability downgrade, expiry and revocation. Not yet:
- * resume, REST channel endpoints, limits beyond message size and presence members (see
- * issue 5).
+ * automatic leave), in-band AUTH with capability downgrade, expiry and revocation, resume
+ * (gateway_resume.c), the limits of config.h, and the REST channel endpoints' publish path
+ * and history window (rest_channels.c, channel_history.h).
  */
 #ifndef RTA_SERVER_GATEWAY_H
 #define RTA_SERVER_GATEWAY_H
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "channel_history.h"
 #include "core/hmap.h"
 #include "token_service.h"
 
@@ -36,6 +37,7 @@ typedef struct rta_gateway {
     int64_t max_idle_interval;
     size_t presence_max_members;  /* per channel (91003 beyond) */
     size_t presence_max_per_conn; /* per connection, all channels (91003 beyond) */
+    rta_history history; /* recent messages per channel, for REST history (RSL2) */
 } rta_gateway;
 
 #define RTA_PRESENCE_MAX_MEMBERS_DEFAULT 1000
@@ -53,5 +55,15 @@ int rta_gateway_callback(rta_gateway *gw, struct lws *wsi, enum lws_callback_rea
 /* Called after revocations are durable: matching live connections are disconnected with
  * 40141 (or told to reauthenticate first when applies_at is in the future). */
 void rta_gateway_revoked(rta_gateway *gw, const char *key_name);
+
+/* REST publish (RSL1): the realtime path's history and fan-out for messages the caller has
+ * already checked (capability, clientIds, size). id is the publish's id; messages without
+ * one are "<id>:<index>" to subscribers and in history. */
+void rta_gateway_publish(rta_gateway *gw, const char *app_id, const char *channel,
+                         const char *id, rta_message *msgs, size_t n);
+
+/* 1 when name is a valid channel name (2.7): 1..1024 bytes, no leading ':', no control
+ * characters. */
+int rta_gateway_channel_name_ok(const char *name);
 
 #endif

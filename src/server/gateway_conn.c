@@ -24,6 +24,7 @@ int rta_gateway_init(rta_gateway *gw, rta_server *srv)
     gw->max_idle_interval = 15000; /* lws pings after 5 s of silence (server.c) */
     gw->presence_max_members = RTA_PRESENCE_MAX_MEMBERS_DEFAULT;
     gw->presence_max_per_conn = RTA_PRESENCE_MAX_PER_CONN_DEFAULT;
+    if (rta_history_init(&gw->history, &srv->cfg.history)) return RTA_ERR_INTERNAL;
     int rc = rta_hmap_init(&gw->channels);
     return rc ? rc : rta_hmap_init(&gw->by_id);
 }
@@ -39,6 +40,7 @@ void rta_gateway_free(rta_gateway *gw)
     while (gw->conns) rta__conn_free(gw->conns); /* detached ones; transports are gone */
     rta__channels_free(gw);
     rta_hmap_free(&gw->by_id);
+    rta_history_free(&gw->history);
 }
 
 void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)

@@ -25,8 +25,10 @@ typedef struct rta_presence_member {
     int64_t timestamp;
 } rta_presence_member;
 
+/* Channels are per app: two apps' "chat" are two channels (the map key is the key below). */
 typedef struct rta_channel {
-    char *name;
+    char *key;  /* "<appId>:<name>", owned (app ids have no ':') */
+    char *name; /* the channel name, inside key */
     rta_conn **members; /* attached connections */
     uint32_t *modes;    /* granted modes (requested ∩ capability), parallel to members */
     uint32_t *requested; /* requested modes, parallel to members: a new capability re-grants */
@@ -124,9 +126,16 @@ rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e);
 void rta__conn_discard_soon(rta_conn *c);
 
 /* Channels (gateway_channels.c). */
+/* app_id's channel `name`, or NULL when nobody is attached to it. */
+rta_channel *rta__channel_find(rta_gateway *gw, const char *app_id, const char *name);
 void rta__channel_attach(rta_conn *c, const rta_protocol_message *m);
 void rta__channel_detach(rta_conn *c, const rta_protocol_message *m);
 void rta__channel_publish(rta_conn *c, const rta_protocol_message *m);
+/* The one publish path, realtime and REST (RTL6, RSL1): records msgs in the channel's
+ * history, then sends them to every connection attached with the subscribe mode (but not to
+ * `from` when it asked for echo=false), encoded once per format. from is NULL for REST. */
+void rta__channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
+                         const char *channel, const char *id, rta_message *msgs, size_t n);
 /* After a capability change: channels no longer allowed get ERROR 40160 and are left. */
 void rta__channels_recheck(rta_conn *c);
 void rta__channels_leave_all(rta_conn *c);

@@ -282,7 +282,7 @@ static int check(rta_conn *c, rta_channel **chp, const rta_protocol_message *m, 
         *msg = "Permission denied: no presence capability";
         return RTA_ERR_CAPABILITY_DENIED;
     }
-    rta_channel *ch = rta_hmap_get(&gw->channels, m->channel, strlen(m->channel));
+    rta_channel *ch = rta__channel_find(gw, c->auth.app_id, m->channel);
     long at = ch ? attachment(ch, c) : -1;
     if (at < 0) { /* members live as long as their attachment: ably-js always attaches first */
         *msg = "Presence requires the channel to be attached";
