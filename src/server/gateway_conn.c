@@ -232,33 +232,46 @@ static int assign_id(rta_conn *c)
     return rta_hmap_put(&c->gw->by_id, c->id, strlen(c->id), c, NULL);
 }
 
-static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
+rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt)
 {
     rta_conn *c = calloc(1, sizeof(*c));
-    if (!c) return;
-    *slot = c;
-    c->slot = slot;
+    if (!c) return NULL;
     c->gw = gw;
-    c->wsi = wsi;
+    c->fmt = fmt;
+    c->echo = 1;
     c->next = gw->conns;
     if (gw->conns) gw->conns->prev = c;
     gw->conns = c;
     gw->conn_count++;
-    gw->live_count++;
     c->rate_at = rta_server_now();
     c->rate_tokens = gw->limits.max_inbound_rate * 1000;
+    if (assign_id(c)) {
+        rta__conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
+{
     char *fmt = query_arg(wsi, "format=");
-    c->fmt = fmt && !strcmp(fmt, "msgpack") ? RTA_FORMAT_MSGPACK : RTA_FORMAT_JSON;
+    rta_conn *c = rta__conn_create(gw, fmt && !strcmp(fmt, "msgpack") ? RTA_FORMAT_MSGPACK
+                                                                         : RTA_FORMAT_JSON);
     free(fmt);
+    if (!c) {
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC); /* out of memory */
+        return;
+    }
+    *slot = c;
+    c->slot = slot;
+    c->wsi = wsi;
+    gw->live_count++;
     char *echo = query_arg(wsi, "echo=");
     c->echo = !(echo && !strcmp(echo, "false"));
     free(echo);
     rta_error e;
     int action = 0;
-    if (assign_id(c)) {
-        rta_error_set(&e, RTA_ERR_INTERNAL, "Out of memory");
-        action = RTA_ACTION_DISCONNECTED;
-    } else if (gw->live_count > (size_t)gw->limits.max_connections) {
+    if (gw->live_count > (size_t)gw->limits.max_connections) {
         /* retryable: ably-js waits disconnectedRetryTimeout and tries again */
         rta_error_set(&e, RTA_ERR_CONNECTION_LIMIT, "Server connection limit (%lld) reached",
                       gw->limits.max_connections);
@@ -480,17 +493,25 @@ static void handle(rta_conn *c, const void *data, size_t len)
     rta_protocol_message_clear(&m);
 }
 
-static void receive(rta_conn *c, struct lws *wsi, const void *in, size_t len)
+static int frame_too_big(rta_conn *c, size_t len)
 {
     size_t max = (size_t)c->gw->limits.max_frame_size;
-    if (c->rx.len + len > max) {
-        rta_error e;
-        rta_error_set(&e, RTA_ERR_MESSAGE_TOO_LARGE, "WebSocket message over maxFrameSize (%zu)",
-                      max);
-        rta_buf_free(&c->rx);
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
-        return;
-    }
+    if (len <= max) return 0;
+    rta_error e;
+    rta_error_set(&e, RTA_ERR_MESSAGE_TOO_LARGE, "WebSocket message over maxFrameSize (%zu)", max);
+    rta_buf_free(&c->rx);
+    rta__conn_fail(c, RTA_ACTION_ERROR, &e);
+    return 1;
+}
+
+void rta__conn_handle_message(rta_conn *c, const void *data, size_t len)
+{
+    if (!c->closing && !frame_too_big(c, len)) handle(c, data, len);
+}
+
+static void receive(rta_conn *c, struct lws *wsi, const void *in, size_t len)
+{
+    if (frame_too_big(c, c->rx.len + len)) return;
     if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi) && !c->rx.len) {
         handle(c, in, len); /* the common case: one frame, no copy */
         return;

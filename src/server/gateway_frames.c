@@ -262,7 +262,7 @@ void rta__conn_send_error(rta_conn *c, int action, const char *channel, const rt
 
 void rta__conn_fail(rta_conn *c, int action, const rta_error *e)
 {
-    if (c->closing || !c->wsi) return; /* one ending per transport */
+    if (c->closing) return; /* one ending per transport */
     rta_log_debug("connection %s: %s %d %s", c->id,
                   action == RTA_ACTION_ERROR ? "ERROR" : "DISCONNECTED", e->code, e->message);
     if (action == RTA_ACTION_ERROR && !rta_error_is_token_error(e->code))

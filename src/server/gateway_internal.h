@@ -106,6 +106,11 @@ void rta__conn_await_reattach(rta_conn *c);
 void rta__conn_release_held(rta_conn *c, const char *channel, int deliver);
 
 /* Connections (gateway_conn.c). */
+/* A connection without a transport yet (conn_open gives it one; tests and the gateway
+ * fuzzer use it bare: frames then stay queued in c->out_head). NULL when out of memory. */
+rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt);
+/* One whole WebSocket message from the client: size check, decode, dispatch. */
+void rta__conn_handle_message(rta_conn *c, const void *data, size_t len);
 void rta__conn_free(rta_conn *c);
 /* The timer helper: cb(sul) at `at` (server clock, ms). */
 void rta__schedule(rta_gateway *gw, lws_sorted_usec_list_t *sul, sul_cb_t cb, int64_t at);
