@@ -118,7 +118,7 @@ void rta_realtime_off(rta_realtime *rt, int listener_id);
 
 /* Blocks until the connection is in state `want` (0), or in failed/closed when `want` is
  * another state (returns that state's reason code, or 80017 for closed), or timeout_ms passes
- * (50003). Fills err with the reason. */
+ * (50003). Fills err with the reason of the state reached (code 0 when none). */
 int rta_realtime_wait_state(rta_realtime *rt, rta_connection_state want, int64_t timeout_ms,
                             rta_error *err);
 

@@ -384,7 +384,10 @@ int rta_realtime_wait_state(rta_realtime *rt, rta_connection_state want, int64_t
     pthread_mutex_lock(&rt->mu);
     for (;;) {
         rta_connection_state s = rt->state;
-        if (s == want) break;
+        if (s == want) {
+            if (err) *err = rt->reason; /* the reason of the state reached, if any */
+            break;
+        }
         if (s == RTA_CONN_FAILED || s == RTA_CONN_CLOSED) {
             if (err) *err = rt->reason;
             rc = rt->reason.code ? rt->reason.code : 80017;

@@ -22,7 +22,7 @@ typedef struct rt_rec {
     int messages;
 } rt_rec;
 
-static void rt_rec_on_change(const rta_connection_state_change *c, void *ud)
+static inline void rt_rec_on_change(const rta_connection_state_change *c, void *ud)
 {
     rt_rec *r = ud;
     pthread_mutex_lock(&r->mu);
@@ -37,7 +37,7 @@ static void rt_rec_on_change(const rta_connection_state_change *c, void *ud)
                 c->reason ? c->reason->code : 0);
 }
 
-static void rt_rec_on_message(rta_channel *ch, const rta_realtime_message *m, void *ud)
+static inline void rt_rec_on_message(rta_channel *ch, const rta_realtime_message *m, void *ud)
 {
     (void)ch;
     rt_rec *r = ud;
@@ -51,7 +51,7 @@ static void rt_rec_on_message(rta_channel *ch, const rta_realtime_message *m, vo
 }
 
 /* Number of recorded events equal to ev (and, when code != 0, with that reason code). */
-static int rt_rec_count(rt_rec *r, rta_connection_state ev, int code)
+static inline int rt_rec_count(rt_rec *r, rta_connection_state ev, int code)
 {
     pthread_mutex_lock(&r->mu);
     int c = 0;
@@ -62,7 +62,7 @@ static int rt_rec_count(rt_rec *r, rta_connection_state ev, int code)
 }
 
 /* Polls until rt_rec_count(r, ev, code) >= n or ms pass. Returns 1 when reached. */
-static int rt_rec_wait(rt_rec *r, rta_connection_state ev, int code, int n, int ms)
+static inline int rt_rec_wait(rt_rec *r, rta_connection_state ev, int code, int n, int ms)
 {
     for (int t = 0; t < ms; t += 10) {
         if (rt_rec_count(r, ev, code) >= n) return 1;
@@ -71,7 +71,7 @@ static int rt_rec_wait(rt_rec *r, rta_connection_state ev, int code, int n, int 
     return 0;
 }
 
-static int rt_rec_wait_messages(rt_rec *r, int n, int ms)
+static inline int rt_rec_wait_messages(rt_rec *r, int n, int ms)
 {
     for (int t = 0; t < ms; t += 10) {
         pthread_mutex_lock(&r->mu);
@@ -84,7 +84,7 @@ static int rt_rec_wait_messages(rt_rec *r, int n, int ms)
 }
 
 /* A realtime client from options, with a recorder attached before it connects. */
-static rta_realtime *rt_client(rta_client_options *o, rt_rec *rec)
+static inline rta_realtime *rt_client(rta_client_options *o, rt_rec *rec)
 {
     int autoc = o->realtime.auto_connect;
     o->realtime.auto_connect = 0;
@@ -102,7 +102,7 @@ static rta_realtime *rt_client(rta_client_options *o, rt_rec *rec)
     return rt;
 }
 
-static void rt_connected(rta_realtime *rt)
+static inline void rt_connected(rta_realtime *rt)
 {
     rta_error err = {0};
     int rc = rta_realtime_wait_state(rt, RTA_CONN_CONNECTED, RT_WAIT_MS, &err);
