@@ -62,6 +62,14 @@ typedef struct rta_parse_limits {
 int rta_doc_parse(rta_doc **out, rta_format fmt, const void *data, size_t len,
                   const rta_parse_limits *limits, rta_error *err);
 void rta_doc_free(rta_doc *doc);
+/* rta_doc_parse for documents that are one object of scalar members (TokenRequest,
+ * TokenParams): such a JSON object is read without jansson (codec_flat.c), and its nodes
+ * then report RTA_FORMAT_MSGPACK in rta_node.fmt. Same kinds, values and errors as
+ * rta_doc_parse otherwise, for callers that never look at rta_node.fmt. */
+int rta_doc_parse_scalars(rta_doc **out, rta_format fmt, const void *data, size_t len,
+                          const rta_parse_limits *limits, rta_error *err);
+/* The transcoder behind it: 1 with the equivalent msgpack map in *out, or 0 (declined). */
+int rta__json_flat_to_msgpack(const char *data, size_t len, rta_buf *out);
 rta_node rta_doc_root(const rta_doc *doc);
 
 rta_node_type rta_node_kind(rta_node n);

@@ -3,6 +3,7 @@
 #include "nonce_journal.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,7 +20,10 @@
 #define HEADER 12 /* magic, keyLen, nonceLen(2), expires(8) */
 #define OPEN_SEGMENTS 4
 
+/* add() may run on the event loop (store.h add_nonces_local) while purge() or list() run on
+ * the store thread: the lock keeps the open-segment table consistent. */
 struct rta_nonce_journal {
+    pthread_mutex_t lock;
     char dir[1100];
     struct {
         int64_t minute;
@@ -60,8 +64,10 @@ int rta_nonce_journal_open(const char *dir, rta_nonce_journal **out, rta_error *
     *out = NULL;
     rta_nonce_journal *j = calloc(1, sizeof(*j));
     if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
+    pthread_mutex_init(&j->lock, NULL);
     snprintf(j->dir, sizeof(j->dir), "%s/nonces", dir);
     if (mkdir(j->dir, 0700) != 0 && errno != EEXIST) {
+        pthread_mutex_destroy(&j->lock);
         free(j);
         return fail(err, "mkdir");
     }
@@ -85,6 +91,7 @@ void rta_nonce_journal_close(rta_nonce_journal *j)
     if (!j) return;
     for (int i = 0; i < OPEN_SEGMENTS; i++)
         if (j->open[i].fd >= 0) close(j->open[i].fd);
+    pthread_mutex_destroy(&j->lock);
     free(j);
 }
 
@@ -152,8 +159,10 @@ int rta_nonce_journal_add(rta_nonce_journal *j, const rta_nonce_record *n, size_
             rc = rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
             break;
         }
+        pthread_mutex_lock(&j->lock);
         int fd = segment_fd(j, minute, err);
         if (fd < 0 || write_all(fd, b.data, b.len) != 0) rc = fd < 0 ? RTA_ERR_INTERNAL : fail(err, "write");
+        pthread_mutex_unlock(&j->lock);
     }
     rta_buf_free(&b);
     free(done);
@@ -226,8 +235,12 @@ int rta_nonce_journal_list(rta_nonce_journal *j, int64_t now,
 
 int rta_nonce_journal_purge(rta_nonce_journal *j, int64_t now, rta_error *err)
 {
+    pthread_mutex_lock(&j->lock);
     DIR *d = opendir(j->dir);
-    if (!d) return fail(err, "opendir");
+    if (!d) {
+        pthread_mutex_unlock(&j->lock);
+        return fail(err, "opendir");
+    }
     struct dirent *e;
     while ((e = readdir(d))) {
         char *end;
@@ -244,5 +257,6 @@ int rta_nonce_journal_purge(rta_nonce_journal *j, int64_t now, rta_error *err)
         unlink(path);
     }
     closedir(d);
+    pthread_mutex_unlock(&j->lock);
     return 0;
 }

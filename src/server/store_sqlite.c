@@ -437,6 +437,7 @@ static const rta_store_ops sqlite_ops = {
     .add_revocations = sq_add_revocations,
     .list_revocations = sq_list_revocations,
     .add_nonces = sq_add_nonces,
+    .add_nonces_local = sq_add_nonces, /* a write(2) to the journal, which has its own lock */
     .list_nonces = sq_list_nonces,
     .purge = sq_purge,
     .poll_changes = sq_poll_changes,

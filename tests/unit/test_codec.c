@@ -220,6 +220,45 @@ static void test_buf_borrowed_grows_to_heap(void **state)
     free(p);
 }
 
+/* codec_flat.c: flat objects of scalars skip jansson; everything else is declined (and then
+ * read by jansson with its own verdict). fuzz_flat_json checks equivalence at large. */
+static void test_flat_json_fast_path(void **state)
+{
+    (void)state;
+    const char *accepted[] = {
+        "{\"keyName\":\"a.b\",\"ttl\":3600000,\"capability\":\"{\\\"*\\\":[\\\"*\\\"]}\",\"mac\":\"x/+=\"}",
+        " { } ", "{\"a\":true,\"b\":false,\"c\":null,\"d\":-12,\"e\":\"\\n\\t\\/\"}",
+    };
+    const char *declined[] = {"{\"a\":1.5}", "{\"a\":1e3}", "{\"a\":01}", "{\"a\":-0}",
+                              "{\"a\":1,\"a\":2}", "{\"a\":{}}", "{\"a\":[]}",
+                              "{\"\\u00e9\":1}", "{\"\xc3\xa9\":1}", "[]", "{\"a\":1}x",
+                              "{\"a\" 1}", "{\"a\":1,}", "{\"a\":tru}", "{\"a\":1234567890123456789}"};
+    rta_buf mp = RTA_BUF_INIT;
+    for (size_t i = 0; i < sizeof(accepted) / sizeof(*accepted); i++)
+        assert_int_equal(rta__json_flat_to_msgpack(accepted[i], strlen(accepted[i]), &mp), 1);
+    for (size_t i = 0; i < sizeof(declined) / sizeof(*declined); i++)
+        assert_int_equal(rta__json_flat_to_msgpack(declined[i], strlen(declined[i]), &mp), 0);
+    rta_buf_free(&mp);
+
+    rta_doc *doc;
+    rta_error err;
+    assert_int_equal(rta_doc_parse_scalars(&doc, RTA_FORMAT_JSON, accepted[0], strlen(accepted[0]),
+                                           NULL, &err), 0);
+    rta_node root = rta_doc_root(doc);
+    int64_t ttl;
+    const char *s;
+    size_t n;
+    assert_true(rta_node_int(rta_node_get(root, "ttl"), &ttl));
+    assert_int_equal(ttl, 3600000);
+    assert_true(rta_node_str(rta_node_get(root, "capability"), &s, &n));
+    assert_int_equal(n, strlen("{\"*\":[\"*\"]}"));
+    assert_memory_equal(s, "{\"*\":[\"*\"]}", n);
+    rta_doc_free(doc);
+    /* declined input: jansson's verdict, e.g. duplicate keys are an error */
+    assert_int_equal(rta_doc_parse_scalars(&doc, RTA_FORMAT_JSON, declined[4], strlen(declined[4]),
+                                           NULL, &err), RTA_ERR_INVALID_BODY);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_msgpack_prescan_lies),
         cmocka_unit_test(test_base64_strict),
         cmocka_unit_test(test_buf_borrowed_grows_to_heap),
+        cmocka_unit_test(test_flat_json_fast_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
