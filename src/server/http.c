@@ -181,7 +181,6 @@ int rta_http_callback(rta_server *srv, struct lws *wsi, enum lws_callback_reason
         memcpy(s->path, in, n);
         s->path[n] = '\0';
         s->tls = lws_is_ssl(wsi);
-        s->loopback = rta_http_peer_is_loopback(wsi);
         read_headers(s, wsi);
         if (s->method != RTA_HTTP_POST && s->method != RTA_HTTP_PUT) return dispatch(s);
         char cl[32] = "";

@@ -49,7 +49,6 @@ struct rta_http_session {
     char *client_id_header; /* X-Ably-ClientId, base64-decoded; NULL if none */
     int client_id_header_bad;
     int tls;
-    int loopback;
     rta_buf body;
     int body_too_large;
     /* response */

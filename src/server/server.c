@@ -23,55 +23,9 @@ int64_t rta_server_now(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-#define NONCE_BATCH_MAX 512
-
-/* Writes the pending nonce jobs with add_nonces_local, then completes them. */
-static void flush_nonces(rta_server *srv)
-{
-    while (srv->nonce_head) {
-        rta_store_job *jobs[NONCE_BATCH_MAX];
-        rta_nonce_record recs[NONCE_BATCH_MAX];
-        unsigned char replayed[NONCE_BATCH_MAX];
-        size_t n = 0;
-        while (srv->nonce_head && n < NONCE_BATCH_MAX) {
-            jobs[n] = srv->nonce_head;
-            srv->nonce_head = jobs[n]->next;
-            recs[n] = jobs[n]->nonce;
-            n++;
-        }
-        if (!srv->nonce_head) srv->nonce_tail = NULL;
-        srv->nonce_count -= n;
-        rta_error err;
-        int rc = srv->store->ops->add_nonces_local(srv->store, recs, n, replayed, &err);
-        for (size_t i = 0; i < n; i++) {
-            jobs[i]->rc = rc;
-            if (rc) jobs[i]->err = err;
-            jobs[i]->replayed = rc ? 0 : replayed[i];
-            jobs[i]->done(jobs[i]); /* frees the job */
-        }
-    }
-}
-
-static void on_nonce_flush(lws_sorted_usec_list_t *sul)
-{
-    flush_nonces(lws_container_of(sul, rta_server, nonce_flush));
-}
-
 void rta_server_submit(rta_server *srv, rta_store_job *job)
 {
-    if (!job->is_nonce || !srv->store->ops->add_nonces_local) {
-        rta_store_thread_submit(&srv->store_thread, job);
-        return;
-    }
-    job->next = NULL;
-    if (srv->nonce_tail)
-        srv->nonce_tail->next = job;
-    else
-        srv->nonce_head = job;
-    srv->nonce_tail = job;
-    /* Due at once: lws runs ripe timers at the start of its next pass, after this pass has
-     * handled every ready socket, so one write serves all of them. */
-    if (srv->nonce_count++ == 0) lws_sul_schedule(srv->lws, 0, &srv->nonce_flush, on_nonce_flush, 1);
+    rta_store_thread_submit(&srv->store_thread, job);
 }
 
 static void wake_loop(void *ctx)
@@ -400,8 +354,6 @@ void rta_server_free(rta_server *srv)
     rta_store_thread_stop(&srv->store_thread);
     if (srv->lws) {
         lws_sul_cancel(&srv->housekeeping);
-        lws_sul_cancel(&srv->nonce_flush);
-        flush_nonces(srv); /* acknowledged or not, every pending reply is written or dropped */
         rta_gateway_stop(&srv->gateway); /* closing transports now end their connections */
         lws_context_destroy(srv->lws);
         srv->lws = NULL;

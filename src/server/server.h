@@ -26,9 +26,6 @@ struct rta_server {
     rta_gateway gateway;
     struct lws_context *lws;
     lws_sorted_usec_list_t housekeeping;
-    lws_sorted_usec_list_t nonce_flush;    /* runs at the start of the next loop pass */
-    rta_store_job *nonce_head, *nonce_tail; /* nonce jobs of this pass (add_nonces_local) */
-    size_t nonce_count;
     int reload_in_flight;
     volatile int stop_requested;
     char server_id[32];
@@ -46,9 +43,7 @@ int rta_server_run(rta_server *srv);
 void rta_server_stop(rta_server *srv);
 void rta_server_free(rta_server *srv);
 
-/* Submits a store job (loop thread). Nonce jobs go to the store's add_nonces_local when it
- * has one: the nonces of one loop pass are written in one call at the start of the next
- * pass, and their done callbacks run then, with no thread round trip. */
+/* Submits a store job (loop thread). */
 void rta_server_submit(rta_server *srv, rta_store_job *job);
 
 #endif

@@ -102,9 +102,8 @@ typedef struct rta_store_ops {
                       unsigned char *replayed, rta_error *err);
     /* Optional: add_nonces for a store whose nonce write is a local append (no network, no
      * fsync), cheap and safe to call on the event loop thread while the store thread runs
-     * other calls. rtauthd then batches a loop pass's nonces into one call on the loop and
-     * replies without a thread round trip. NULL (e.g. Redis): add_nonces on the store
-     * thread. */
+     * other calls. rtauthd then records each nonce inline and replies at once, without a
+     * thread round trip. NULL (e.g. Redis): add_nonces on the store thread. */
     int (*add_nonces_local)(rta_store *s, const rta_nonce_record *n, size_t count,
                             unsigned char *replayed, rta_error *err);
     int (*list_nonces)(rta_store *s, int64_t now, void (*cb)(void *ctx, const rta_nonce_record *n),
