@@ -322,21 +322,25 @@ void rta__channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
     char chan_serial[32];
     snprintf(chan_serial, sizeof(chan_serial), "%llu", (unsigned long long)++ch->serial);
 
-    /* Fan-out: one encoding per format, shared by every subscriber. */
     rta_protocol_message out = {.action = RTA_ACTION_MESSAGE, .has = RTA_PM_HAS_TIMESTAMP,
                                 .timestamp = now, .id = (char *)id,
                                 .channel = (char *)channel, .channel_serial = chan_serial,
                                 .connection_id = (char *)conn_id, .messages = msgs,
                                 .message_count = n};
+    rta__channel_broadcast(ch, &out, RTA_MODE_SUBSCRIBE, from && !from->echo ? from : NULL);
+}
+
+void rta__channel_broadcast(rta_channel *ch, const rta_protocol_message *out, uint32_t mode,
+                            const rta_conn *skip)
+{
     rta_buf enc[2] = {RTA_BUF_INIT, RTA_BUF_INIT}; /* by rta_format */
     int done[2] = {0, 0};
     for (size_t i = 0; i < ch->count; i++) {
         rta_conn *to = ch->members[i];
-        if (!(ch->modes[i] & RTA_MODE_SUBSCRIBE) || (to == from && !from->echo))
-            continue;
+        if (to == skip || !(ch->modes[i] & mode)) continue;
         if (!done[to->fmt]) {
             done[to->fmt] = 1;
-            rta_protocol_message_encode(&out, to->fmt, &enc[to->fmt]);
+            rta_protocol_message_encode(out, to->fmt, &enc[to->fmt]);
         }
         if (!enc[to->fmt].oom && enc[to->fmt].len)
             rta__conn_send_encoded(to, ch->name, enc[to->fmt].data, enc[to->fmt].len);

@@ -131,6 +131,10 @@ rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e);
 void rta__conn_discard_soon(rta_conn *c);
 
 /* Channels (gateway_channels.c). */
+/* Sends out to every member of ch attached with `mode` except skip, encoded once per wire
+ * format (held for detached members). */
+void rta__channel_broadcast(rta_channel *ch, const rta_protocol_message *out, uint32_t mode,
+                            const rta_conn *skip);
 /* app_id's channel `name`, or NULL when nobody is attached to it. */
 rta_channel *rta__channel_find(rta_gateway *gw, const char *app_id, const char *name);
 void rta__channel_attach(rta_conn *c, const rta_protocol_message *m);

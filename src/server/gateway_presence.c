@@ -119,20 +119,7 @@ static void broadcast(rta_channel *ch, const rta_conn *except, rta_presence_mess
                                 .channel_serial = serial,
                                 .presence = ev,
                                 .presence_count = n};
-    rta_buf enc[2] = {RTA_BUF_INIT, RTA_BUF_INIT}; /* by rta_format */
-    int done[2] = {0, 0};
-    for (size_t i = 0; i < ch->count; i++) {
-        rta_conn *to = ch->members[i];
-        if (to == except || !(ch->modes[i] & RTA_MODE_PRESENCE_SUBSCRIBE)) continue;
-        if (!done[to->fmt]) {
-            done[to->fmt] = 1;
-            rta_protocol_message_encode(&out, to->fmt, &enc[to->fmt]);
-        }
-        if (!enc[to->fmt].oom && enc[to->fmt].len)
-            rta__conn_send_encoded(to, ch->name, enc[to->fmt].data, enc[to->fmt].len);
-    }
-    rta_buf_free(&enc[0]);
-    rta_buf_free(&enc[1]);
+    rta__channel_broadcast(ch, &out, RTA_MODE_PRESENCE_SUBSCRIBE, except);
 }
 
 static void clear_events(rta_presence_message *ev, size_t n)
