@@ -177,6 +177,10 @@ int rta__ws_send(rta_realtime *rt, const rta_protocol_message *m);
 /* Drops the transport: at once, or after the queued frames are written (graceful). */
 void rta__ws_drop(rta_realtime *rt, int graceful);
 
+/* ---- realtime_decode.c ------------------------------------------------------------------------ */
+/* Undoes m's encoding in place (RSL6a); what cannot be undone stays in m->encoding. */
+void rta__message_decode(rta_message *m);
+
 /* ---- realtime_channels.c ----------------------------------------------------------------------- */
 void rta__chan_process(rta_realtime *rt);                 /* requests, sends, deadlines */
 void rta__chan_on_message(rta_realtime *rt, rta_protocol_message *m);
