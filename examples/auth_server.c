@@ -6,6 +6,7 @@
  * rtauthd for a token (the SDK does that by itself, see client.c).
  *
  *   RTAUTH_KEY=appId.keyId:secret ./example_auth_server [--listen PORT] [--capability JSON]
+ *                                                       [--ttl MS]
  *   GET /auth?user=alice  ->  200 application/json {"keyName":...,"clientId":"alice",...,"mac":...}
  *
  * A real backend takes the user's identity from its own session (a cookie, a bearer token of
@@ -62,7 +63,7 @@ static int query_param(const char *target, const char *name, char *out, size_t s
     return 0;
 }
 
-static void handle(int fd, rta_rest *rest, const char *capability)
+static void handle(int fd, rta_rest *rest, const char *capability, int64_t ttl)
 {
     char req[8192];
     ssize_t got = recv(fd, req, sizeof(req) - 1, 0);
@@ -78,8 +79,8 @@ static void handle(int fd, rta_rest *rest, const char *capability)
     if (!query_param(target, "user", user, sizeof(user))) strcpy(user, "example-user");
 
     /* The pattern itself: sign a TokenRequest for this user. The SDK fills in the nonce and
-     * timestamp; ttl absent means the server's default (60 minutes). */
-    rta_token_params params = {.client_id = user, .capability = (char *)capability};
+     * timestamp; ttl absent (0) means the server's default (60 minutes). */
+    rta_token_params params = {.client_id = user, .capability = (char *)capability, .ttl = ttl};
     rta_token_request tr;
     rta_error err;
     if (rta_auth_create_token_request(rta_rest_auth(rest), &params, NULL, &tr, &err)) {
@@ -101,7 +102,9 @@ int main(int argc, char **argv)
 {
     int port = 8090;
     const char *capability = NULL;
+    int64_t ttl = 0; /* short-lived tokens show renewal (examples/device.c) */
     for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--ttl")) ttl = atoll(argv[i + 1]);
         if (!strcmp(argv[i], "--listen")) port = atoi(argv[i + 1]);
         if (!strcmp(argv[i], "--capability")) capability = argv[i + 1];
     }
@@ -146,7 +149,7 @@ int main(int argc, char **argv)
         if (c < 0) continue;
         struct timeval tv = {5, 0}; /* a silent client must not stall the loop forever */
         setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-        handle(c, rest, capability);
+        handle(c, rest, capability, ttl);
         close(c);
     }
     close(fd);

@@ -149,7 +149,9 @@ typedef void (*rta_channel_listener)(rta_channel *ch, const rta_channel_state_ch
 
 /* A received message (TM). Every pointer is borrowed for the duration of the callback; absent
  * fields are NULL (timestamp 0). data is text (NUL-terminated) unless binary is set; JSON
- * object/array data arrives as its JSON text with json set. */
+ * object/array data arrives as its JSON text with json set. The wire encoding is undone first
+ * (RSL6a: base64, utf-8, json, as ably-js publishes binary and objects); encoding is what
+ * could not be undone (e.g. a cipher step), NULL when nothing is left. */
 typedef struct rta_realtime_message {
     const char *id;
     const char *name;

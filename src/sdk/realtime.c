@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "realtime_internal.h"
+#include "realtime_test_hooks.h"
 
 int64_t rta__mono_ms(void)
 {
@@ -189,6 +190,11 @@ void rta__rt_process(rta_realtime *rt)
             s == RTA_CONN_CLOSED || s == RTA_CONN_FAILED)
             rta__conn_start(rt);
     }
+    if (rt->want_drop) {
+        int64_t after = rt->want_drop - 1;
+        rt->want_drop = 0;
+        rta__conn_test_drop(rt, after);
+    }
     if (rt->renew_ready) rta__conn_renewed(rt);
     if (rt->reauth_sent != rt->reauth_wanted) rta__conn_reauth(rt);
     rta__chan_process(rt);
@@ -315,6 +321,16 @@ int rta_realtime_connect(rta_realtime *rt, rta_error *err)
     if (!rt) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL client");
     pthread_mutex_lock(&rt->mu);
     rt->want_connect = 1;
+    pthread_mutex_unlock(&rt->mu);
+    rta__rt_wake(rt);
+    return 0;
+}
+
+int rta__realtime_drop_transport(rta_realtime *rt, int64_t reconnect_after_ms)
+{
+    if (!rt) return RTA_ERR_BAD_REQUEST;
+    pthread_mutex_lock(&rt->mu);
+    rt->want_drop = (reconnect_after_ms > 0 ? reconnect_after_ms : 0) + 1;
     pthread_mutex_unlock(&rt->mu);
     rta__rt_wake(rt);
     return 0;

@@ -369,6 +369,8 @@ void rta__chan_on_message(rta_realtime *rt, rta_protocol_message *m)
             ev->ev.run = run_messages;
             ev->ch = ch;
             ev->pm = *m; /* taken over: the caller's clear then frees nothing */
+            for (size_t k = 0; k < ev->pm.message_count; k++)
+                rta__message_decode(&ev->pm.messages[k]);
             memset(m, 0, sizeof(*m));
             rta__rt_emit(rt, &ev->ev);
         }

@@ -223,6 +223,16 @@ void rta__conn_transport_lost(rta_realtime *rt, const rta_error *why)
     dropped(rt, why);
 }
 
+void rta__conn_test_drop(rta_realtime *rt, int64_t retry_in_ms)
+{
+    if (rt->state != RTA_CONN_CONNECTED) return;
+    rta_error e;
+    rta_error_set(&e, RTA_ERR_DISCONNECTED, "Transport dropped (test hook)");
+    rta__ws_drop(rt, 0);
+    lws_sul_cancel(&rt->sul_state);
+    go_disconnected(rt, &e, retry_in_ms);
+}
+
 /* ---- connecting ------------------------------------------------------------------------------ */
 
 typedef struct renew_job {

@@ -114,6 +114,7 @@ struct rta_realtime {
 
     /* requests from other threads */
     int want_connect, want_close;
+    int64_t want_drop; /* rta__realtime_drop_transport: reconnect delay + 1, 0 when none */
     uint64_t reauth_wanted, reauth_sent, reauth_done, reauth_failed;
     rta_error reauth_err;
     int renew_pending;  /* a token job is queued or running */
@@ -163,6 +164,8 @@ void rta__conn_on_message(rta_realtime *rt, rta_protocol_message *m);
 void rta__conn_transport_lost(rta_realtime *rt, const rta_error *why); /* WS gone unasked */
 void rta__conn_opened(rta_realtime *rt);
 int rta__conn_hook(void *ctx, rta_error *err); /* auth->rt_hook */
+/* Test hook (realtime_test_hooks.h): drop the transport, retry after retry_in_ms. */
+void rta__conn_test_drop(rta_realtime *rt, int64_t retry_in_ms);
 
 /* ---- realtime_ws.c --------------------------------------------------------------------------- */
 int rta__ws_init(rta_realtime *rt, const char *ca_file, rta_error *err);
@@ -173,6 +176,10 @@ int rta__ws_open(rta_realtime *rt, const char *token, rta_error *err);
 int rta__ws_send(rta_realtime *rt, const rta_protocol_message *m);
 /* Drops the transport: at once, or after the queued frames are written (graceful). */
 void rta__ws_drop(rta_realtime *rt, int graceful);
+
+/* ---- realtime_decode.c ------------------------------------------------------------------------ */
+/* Undoes m's encoding in place (RSL6a); what cannot be undone stays in m->encoding. */
+void rta__message_decode(rta_message *m);
 
 /* ---- realtime_channels.c ----------------------------------------------------------------------- */
 void rta__chan_process(rta_realtime *rt);                 /* requests, sends, deadlines */

@@ -66,7 +66,7 @@ static void track(pid_t pid, int add)
         }
 }
 
-int rta_test_server_spawn(rta_test_server *s, const char *data_dir, const char *const *extra)
+static int spawn_on(rta_test_server *s, const char *data_dir, int port, const char *const *extra)
 {
     char dir[sizeof(s->data_dir)] = "";
     if (data_dir) snprintf(dir, sizeof(dir), "%s", data_dir); /* may point into *s */
@@ -77,7 +77,7 @@ int rta_test_server_spawn(rta_test_server *s, const char *data_dir, const char *
         snprintf(s->data_dir, sizeof(s->data_dir), "/tmp/rtauth-test-XXXXXX");
         if (!mkdtemp(s->data_dir)) return -1;
     }
-    s->port = free_port();
+    s->port = port > 0 ? port : free_port();
     if (s->port < 0) return -1;
     snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%d", s->port);
     const char *build = getenv("RTA_BUILD_DIR");
@@ -102,9 +102,13 @@ int rta_test_server_spawn(rta_test_server *s, const char *data_dir, const char *
     return 0;
 }
 
-int rta_test_server_start(rta_test_server *s, const char *data_dir, const char *const *extra)
+int rta_test_server_spawn(rta_test_server *s, const char *data_dir, const char *const *extra)
 {
-    if (rta_test_server_spawn(s, data_dir, extra)) return -1;
+    return spawn_on(s, data_dir, 0, extra);
+}
+
+static int wait_ready(rta_test_server *s)
+{
     for (int i = 0; i < 200; i++) { /* up to 10 s */
         rta_test_response r;
         int ok = rta_test_http(s, "GET", "/time", NULL, NULL, 0, &r) == 0 && r.status == 200;
@@ -117,6 +121,27 @@ int rta_test_server_start(rta_test_server *s, const char *data_dir, const char *
             return -1;
         }
         usleep(50000);
+    }
+    return -1;
+}
+
+int rta_test_server_start(rta_test_server *s, const char *data_dir, const char *const *extra)
+{
+    if (rta_test_server_spawn(s, data_dir, extra)) return -1;
+    return wait_ready(s);
+}
+
+int rta_test_server_restart(rta_test_server *s, const char *const *extra)
+{
+    int port = s->port;
+    char dir[sizeof(s->data_dir)];
+    snprintf(dir, sizeof(dir), "%s", s->data_dir);
+    if (s->pid > 0) rta_test_server_stop(s);
+    for (int i = 0; i < 40; i++) { /* the port may take a moment to be free again */
+        if (spawn_on(s, dir, port, extra)) return -1;
+        if (wait_ready(s) == 0) return 0;
+        if (s->pid > 0) rta_test_server_kill(s);
+        usleep(100000);
     }
     return -1;
 }

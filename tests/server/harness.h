@@ -17,6 +17,9 @@ typedef struct rta_test_server {
 int rta_test_server_start(rta_test_server *s, const char *data_dir, const char *const *extra_args);
 /* Starts it without waiting (e.g. for a TLS listener, which plain-HTTP polling can't see). */
 int rta_test_server_spawn(rta_test_server *s, const char *data_dir, const char *const *extra_args);
+/* Stops s if it runs (SIGTERM), then starts it again on the same port and data dir, so that
+ * clients can reconnect to "the same server" after a restart. Returns 0 or -1. */
+int rta_test_server_restart(rta_test_server *s, const char *const *extra_args);
 /* SIGTERM and wait (clean shutdown). Returns the exit status. */
 int rta_test_server_stop(rta_test_server *s);
 /* SIGKILL and wait. */
