@@ -62,10 +62,14 @@ extern "C" {
     X(RTA_ERR_TIMEOUT, 50003, 504, "Timeout")                                                      \
     X(RTA_ERR_CONNECTION_FAILED, 80000, 400, "Connection failed")                                  \
     X(RTA_ERR_DISCONNECTED, 80003, 400, "Connection disconnected")                                 \
+    X(RTA_ERR_CONNECTION_SUSPENDED, 80002, 400, "Connection suspended")                            \
+    X(RTA_ERR_CONNECTION_CLOSED, 80017, 400, "Connection closed")                                  \
     X(RTA_ERR_RESUME_FAILED, 80008, 400, "Unable to recover connection")                           \
     X(RTA_ERR_TOKEN_REQUEST_FAILED, 80019, 401, "Token request failed")                            \
     X(RTA_ERR_CHANNEL_FAILED, 90001, 400, "Channel operation failed")                              \
-    X(RTA_ERR_PRESENCE_NO_CLIENT_ID, 91000, 400, "Cannot enter presence without a clientId")
+    X(RTA_ERR_CHANNEL_TIMEOUT, 90007, 408, "No response from the server in time")               \
+    X(RTA_ERR_PRESENCE_NO_CLIENT_ID, 91000, 400, "Cannot enter presence without a clientId")       \
+    X(RTA_ERR_PRESENCE_LIMIT, 91003, 400, "Maximum number of presence members exceeded")
 
 enum rta_error_code {
 #define RTA__ERR_ENUM(name, code, status, msg) name = code,

@@ -91,6 +91,17 @@ typedef struct rta_timeouts {
                                 realtimeRequestTimeout); past it: 40170 */
 } rta_timeouts;
 
+/* Realtime settings (TO3, wire doc 1.6); only rta_realtime reads them. A value <= 0 takes the
+ * default. */
+typedef struct rta_realtime_settings {
+    int auto_connect;                /* default 1: connect on create (RTN3) */
+    int echo_messages;               /* default 1; 0: the server does not echo our messages */
+    int64_t realtime_request_ms;     /* default 10000: replies to ATTACH/AUTH/ping, WS open */
+    int64_t disconnected_retry_ms;   /* default 15000 (RTN14d) */
+    int64_t suspended_retry_ms;      /* default 30000 (RTN14e) */
+    int64_t connection_state_ttl_ms; /* default 120000, replaced by the server's (RTN14e) */
+} rta_realtime_settings;
+
 /* ClientOptions (TO3). */
 typedef struct rta_client_options {
     rta_auth_options auth;                 /* the client's AuthOptions (TO3j) */
@@ -106,6 +117,7 @@ typedef struct rta_client_options {
     rta_client_log_level log_level; /* default RTA_CLIENT_LOG_WARN */
     rta_log_handler log_handler;    /* NULL: lines go to stderr */
     void *log_data;                 /* user_data for log_handler */
+    rta_realtime_settings realtime; /* rta_realtime only */
 } rta_client_options;
 
 /* Zeroes o and sets the defaults listed above. */

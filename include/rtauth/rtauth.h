@@ -8,6 +8,7 @@
  *   auth.h        the Auth object: clientId, authorize, createTokenRequest, requestToken,
  *                 revokeTokens, tokenDetails
  *   rest.h        the REST client: create/destroy, auth, time, request
+ *   realtime.h    the realtime client: connection, channels, the same auth
  */
 #ifndef RTAUTH_RTAUTH_H
 #define RTAUTH_RTAUTH_H
@@ -18,6 +19,7 @@
 #include "rtauth/auth_result.h"
 #include "rtauth/error.h"
 #include "rtauth/options.h"
+#include "rtauth/realtime.h"
 #include "rtauth/rest.h"
 #include "rtauth/token.h"
 #include "rtauth/token_json.h"

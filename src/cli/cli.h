@@ -27,5 +27,7 @@ int rta_cmd_key(rta_cli *c);
 int rta_cmd_secret(rta_cli *c);
 int rta_cmd_token(rta_cli *c);
 int rta_cmd_time(rta_cli *c);
+int rta_cmd_subscribe(rta_cli *c);
+int rta_cmd_publish(rta_cli *c);
 
 #endif

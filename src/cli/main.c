@@ -34,6 +34,10 @@ static void usage(FILE *out)
         "  token revoke TARGET... [--issued-before MS] [--allow-reauth-margin]\n"
         "                                                TARGET: clientId:ID, revocationKey:K,\n"
         "                                                token:TOKEN\n"
+        "  subscribe CHANNEL [--count N]                 print messages (connection states on\n"
+        "                                                stderr)\n"
+        "  publish CHANNEL DATA [--name NAME]            publish, wait for the ACK\n"
+        "  (realtime: --token TOKEN or RTAUTH_TOKEN instead of a key; --client-id ID)\n"
         "  (options: --key KEY or RTAUTH_KEY; --host HOST (127.0.0.1), --port PORT (8080),\n"
         "   --tls, --ca-file PEM, or RTAUTH_HOST/RTAUTH_PORT; --verbose)\n"
         "\n"
@@ -108,6 +112,8 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "secret")) return rta_cmd_secret(&c);
     if (!strcmp(cmd, "token")) return rta_cmd_token(&c);
     if (!strcmp(cmd, "time")) return rta_cmd_time(&c);
+    if (!strcmp(cmd, "subscribe")) return rta_cmd_subscribe(&c);
+    if (!strcmp(cmd, "publish")) return rta_cmd_publish(&c);
     fprintf(stderr, "rtauth: unknown command %s\n", cmd);
     usage(stderr);
     return 2;

@@ -32,6 +32,38 @@ void rta_message_clear(rta_message *m)
     memset(m, 0, sizeof(*m));
 }
 
+static int dup_str(char **dst, const char *src)
+{
+    if (!src) return 0;
+    *dst = strdup(src);
+    return *dst ? 0 : -1;
+}
+
+int rta_message_copy(rta_message *dst, const rta_message *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->timestamp = src->timestamp;
+    dst->data.type = src->data.type;
+    int bad = dup_str(&dst->id, src->id) | dup_str(&dst->name, src->name) |
+              dup_str(&dst->client_id, src->client_id) |
+              dup_str(&dst->connection_id, src->connection_id) |
+              dup_str(&dst->encoding, src->encoding) | dup_str(&dst->extras, src->extras);
+    if (src->data.type != RTA_DATA_NONE) {
+        /* data.ptr holds len bytes plus a NUL (binary data too, see protocol_decode.c) */
+        dst->data.ptr = malloc(src->data.len + 1);
+        if (dst->data.ptr) {
+            if (src->data.len) memcpy(dst->data.ptr, src->data.ptr, src->data.len);
+            dst->data.ptr[src->data.len] = '\0';
+            dst->data.len = src->data.len;
+        } else {
+            bad = 1;
+        }
+    }
+    if (!bad) return 0;
+    rta_message_clear(dst);
+    return RTA_ERR_INTERNAL;
+}
+
 void rta_presence_message_clear(rta_presence_message *p)
 {
     if (!p) return;

@@ -177,6 +177,19 @@ int rta_protocol_message_encode(const rta_protocol_message *m, rta_format fmt, r
 
 void rta_protocol_message_clear(rta_protocol_message *m);
 void rta_message_clear(rta_message *m);
+
+/* One Message (TM2) on its own, for REST bodies: POST /channels/{name}/messages takes a
+ * Message or an array of them (RSL1), history answers an array (RSL2). */
+
+/* Reads one Message from a parsed node with the rules of rta_protocol_message_decode (unknown
+ * fields ignored, data string/binary/object/array). *out is zeroed first and left empty on
+ * failure. Returns 0 or 40001 (50000 out of memory) with err filled. */
+int rta_message_decode_node(rta_node n, rta_message *out, rta_error *err);
+/* Writes one Message exactly as inside a ProtocolMessage. Returns 0 or 50000 (the writer's
+ * output is then incomplete and must be discarded). */
+int rta_message_write(const rta_message *m, rta_writer *w);
+/* Deep copy of src into *dst. Returns 0 or 50000 (out of memory; *dst is then empty). */
+int rta_message_copy(rta_message *dst, const rta_message *src);
 void rta_presence_message_clear(rta_presence_message *p);
 
 /* Writes an ErrorInfo object {message, code, statusCode, href[, cause]} (TI1, 2.3). */

@@ -389,6 +389,14 @@ static int read_root(rta_node root, rta_protocol_message *out, rta_error *err)
     return rc;
 }
 
+int rta_message_decode_node(rta_node n, rta_message *out, rta_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = read_message(n, out, err);
+    if (rc) rta_message_clear(out);
+    return rc;
+}
+
 int rta_protocol_message_decode(const void *data, size_t len, rta_format fmt,
                                 const rta_parse_limits *limits, rta_protocol_message *out,
                                 rta_error *err)

@@ -275,3 +275,11 @@ int rta_protocol_message_encode(const rta_protocol_message *m, rta_format fmt, r
     }
     return RTA_ERR_INTERNAL;
 }
+
+int rta_message_write(const rta_message *m, rta_writer *w)
+{
+    enc e = {.w = *w, .failed = 0}; /* the writer is plain state: borrow it, then hand it back */
+    write_message(&e, m);
+    *w = e.w;
+    return e.failed || rta_writer_status(w) ? RTA_ERR_INTERNAL : 0;
+}

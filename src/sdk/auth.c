@@ -302,6 +302,53 @@ int rta__auth_token_rejected(rta_auth *a, uint64_t gen)
     return can;
 }
 
+/* ---- the realtime connection's credentials ----------------------------------------------- */
+
+int rta__auth_peek_token(rta_auth *a, char **token, uint64_t *gen)
+{
+    *token = NULL;
+    *gen = 0;
+    pthread_mutex_lock(&a->mu);
+    int rc = 0;
+    if (a->token_mode) {
+        rc = 2;
+        if (a->token.token && !locally_expired(a) && (*token = strdup(a->token.token))) {
+            *gen = a->token_gen;
+            rc = 1;
+        }
+    }
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int rta__auth_connection_token(rta_auth *a, uint64_t stale_gen, char **token, uint64_t *gen,
+                               rta_error *err)
+{
+    *token = NULL;
+    *gen = 0;
+    pthread_mutex_lock(&a->mu);
+    int rc = a->token_mode ? current_token(a, stale_gen, token, gen, err) : 0;
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int rta__auth_connection_client_id(rta_auth *a, const char *client_id, rta_error *err)
+{
+    pthread_mutex_lock(&a->mu);
+    int rc = client_id_check(a, client_id, err);
+    if (!rc && client_id && !a->configured_client_id) a->client_id = intern(a, client_id);
+    pthread_mutex_unlock(&a->mu);
+    return rc;
+}
+
+int rta__auth_token_mode(rta_auth *a)
+{
+    pthread_mutex_lock(&a->mu);
+    int m = a->token_mode;
+    pthread_mutex_unlock(&a->mu);
+    return m;
+}
+
 /* ---- authorize (RSA10) -------------------------------------------------------------------- */
 
 int rta__auth_authorize(rta_auth *a, const rta_token_params *params, const rta__auth_opts *opts,
@@ -313,6 +360,18 @@ int rta__auth_authorize(rta_auth *a, const rta_token_params *params, const rta__
         pthread_mutex_unlock(&a->mu);
         return rta_error_set(err, RTA_ERR_INCOMPATIBLE_CREDENTIALS,
                              "authorize called with a key that does not match the client's key");
+    }
+    if (!params && !opts && a->authorizing) {
+        /* RTC8, wire doc 3.3: concurrent authorize() calls share the one in flight. */
+        uint64_t seq = a->authorize_seq;
+        while (a->authorize_seq == seq)
+            pthread_cond_wait(&a->cv, &a->mu);
+        int shared = a->authorize_rc;
+        if (shared && err) *err = a->authorize_err;
+        if (!shared && out && a->token.token && rta_token_details_copy(&a->token, out))
+            shared = rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
+        pthread_mutex_unlock(&a->mu);
+        return shared;
     }
     while (a->renewing) /* one token request at a time for the client's own token */
         pthread_cond_wait(&a->cv, &a->mu);
@@ -355,7 +414,15 @@ int rta__auth_authorize(rta_auth *a, const rta_token_params *params, const rta__
         a->token_gen++;
     }
     a->renewing = 1;
-    int rc = renew_locked(a, &p, &o, opts != NULL, err);
+    a->authorizing = 1;
+    rta_error e = {0};
+    int rc = renew_locked(a, &p, &o, opts != NULL, &e);
+    a->authorizing = 0;
+    a->authorize_seq++;
+    a->authorize_rc = rc;
+    a->authorize_err = e;
+    pthread_cond_broadcast(&a->cv);
+    if (rc && err) *err = e;
     if (!rc && out && rta_token_details_copy(&a->token, out))
         rc = rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     pthread_mutex_unlock(&a->mu);

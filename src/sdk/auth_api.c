@@ -60,6 +60,8 @@ int rta_auth_authorize(rta_auth *a, const rta_token_params *params, const rta_au
     int rc = prologue(a, params, opts, &o, err);
     if (!rc) rc = rta__auth_authorize(a, params, opts ? &o : NULL, details, err);
     if (opts) rta__auth_opts_clear(&o); /* only imported ones hold anything */
+    if (!rc && a->rt_hook && (rc = a->rt_hook(a->rt_hook_ctx, err)) && details)
+        rta_token_details_clear(details);
     return rc;
 }
 
@@ -172,6 +174,8 @@ static void run_job(rta__job *job)
         switch (j->kind) {
         case JOB_AUTHORIZE:
             rc = rta__auth_authorize(a, p, o, &out.details, &err);
+            if (!rc && a->rt_hook && (rc = a->rt_hook(a->rt_hook_ctx, &err)))
+                rta_token_details_clear(&out.details);
             break;
         case JOB_CREATE_REQUEST:
             rc = rta__auth_create_token_request(a, p, o, &out.request, &err);

@@ -67,6 +67,15 @@ struct rta_auth {
     rta_error renew_err;
     rta_token_signer *signer; /* for signer_key: applications sign with one key */
     char *signer_key;
+    /* authorize() calls in flight share one token request (RTC8, wire doc 3.3). */
+    int authorizing;
+    uint64_t authorize_seq;
+    int authorize_rc;
+    rta_error authorize_err;
+    /* Set by a realtime client: after a successful public authorize, apply the new token to
+     * the live connection (RTC8); called with no lock held, on the caller's thread. */
+    int (*rt_hook)(void *ctx, rta_error *err);
+    void *rt_hook_ctx;
 };
 
 int rta__auth_init(rta_auth *a, rta__client *c, const rta_client_options *o, rta_error *err);
@@ -93,6 +102,22 @@ int rta__auth_add_credentials(rta_auth *a, uint64_t stale_gen, rta__headers *h, 
 /* The server rejected token generation gen with a token error: forget it (RSA16d). Returns 1
  * when the client can obtain a new one (RSA4b), 0 when it cannot (RSA4a2: 40171). */
 int rta__auth_token_rejected(rta_auth *a, uint64_t gen);
+
+/* ---- for the realtime connection ------------------------------------------------------- */
+
+/* The credential for a connection attempt without blocking: returns 0 under Basic (*token
+ * NULL), 1 with a copy of the current token in *token (caller wipes and frees) and its
+ * generation in *gen, 2 when a token must be obtained first. */
+int rta__auth_peek_token(rta_auth *a, char **token, uint64_t *gen);
+/* Blocking: the current token, or a new one when there is none or generation stale_gen was
+ * rejected (shares any token request in flight). Under Basic returns 0 with *token NULL. */
+int rta__auth_connection_token(rta_auth *a, uint64_t stale_gen, char **token, uint64_t *gen,
+                               rta_error *err);
+/* CONNECTED's connectionDetails.clientId (RSA7, RSA12): 40102 when incompatible with
+ * auth.clientId, else adopted as auth.clientId when none was configured. */
+int rta__auth_connection_client_id(rta_auth *a, const char *client_id, rta_error *err);
+/* 1 when the client uses token auth. */
+int rta__auth_token_mode(rta_auth *a);
 
 /* ---- obtaining tokens (auth_token.c) ------------------------------------------------------ */
 

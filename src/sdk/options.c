@@ -24,6 +24,12 @@ void rta_client_options_init(rta_client_options *o)
     o->timeouts.http_request_ms = 10000;
     o->timeouts.auth_request_ms = 10000;
     o->log_level = RTA_CLIENT_LOG_WARN;
+    o->realtime.auto_connect = 1;
+    o->realtime.echo_messages = 1;
+    o->realtime.realtime_request_ms = 10000;
+    o->realtime.disconnected_retry_ms = 15000;
+    o->realtime.suspended_retry_ms = 30000;
+    o->realtime.connection_state_ttl_ms = 120000;
 }
 
 void rta_client_options_init_string(rta_client_options *o, const char *key_or_token)

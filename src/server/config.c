@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +20,28 @@ void rta_config_defaults(rta_config *c)
     c->basic_over_http = RTA_BASIC_HTTP_LOOPBACK;
     c->max_body = 64 * 1024;
     rta_token_limits_default(&c->limits);
+    c->gateway.max_connections = 15000;
+    c->gateway.max_message_size = 65536;
+    c->gateway.max_frame_size = 512 * 1024;
+    c->gateway.max_inbound_rate = 250;
+    c->gateway.max_queue = 1024 * 1024;
+    c->gateway.connection_state_ttl = 120000;
+    rta_history_limits_default(&c->history);
 }
+
+/* Numeric settings: name, where, inclusive range. */
+static const struct {
+    const char *name;
+    size_t offset;
+    long long min, max;
+} numbers[] = {
+    {"max_connections", offsetof(rta_config, gateway.max_connections), 1, 1000000},
+    {"max_message_size", offsetof(rta_config, gateway.max_message_size), 1024, 16 << 20},
+    {"max_frame_size", offsetof(rta_config, gateway.max_frame_size), 4096, 64 << 20},
+    {"max_inbound_rate", offsetof(rta_config, gateway.max_inbound_rate), 1, 1000000},
+    {"max_queue", offsetof(rta_config, gateway.max_queue), 65536, 1LL << 30},
+    {"connection_state_ttl", offsetof(rta_config, gateway.connection_state_ttl), 0, 86400000},
+};
 
 int rta_config_basic_allowed(const rta_config *c, int tls, int loopback)
 {
@@ -42,9 +65,22 @@ void rta_config_usage(void)
            "  --basic-over-http MODE  Basic auth without TLS: loopback | always | never\n"
            "                          (loopback)\n"
            "  --max-body BYTES        largest request body accepted (65536)\n"
+           "  --max-connections N     realtime connections at once (15000)\n"
+           "  --max-message-size B    largest message a client may publish (65536)\n"
+           "  --max-frame-size B      largest WebSocket message accepted (524288)\n"
+           "  --max-inbound-rate N    messages per second per connection (250)\n"
+           "  --max-queue B           bytes queued for one connection, live or awaiting\n"
+           "                          resume (1048576)\n"
+           "  --connection-state-ttl MS  how long a dropped connection may resume (120000)\n"
+           "  --history-max-messages N   channel history: messages kept per channel (1000)\n"
+           "  --history-max-age MS       channel history: how long a message is kept (120000)\n"
+           "  --history-max-bytes BYTES  channel history: memory for all channels (67108864)\n"
            "  --config FILE           key = value settings (same names, underscores)\n"
            "Environment: RTAUTHD_LISTEN, RTAUTHD_DATA_DIR, RTAUTHD_TLS_CERT, RTAUTHD_TLS_KEY,\n"
            "RTAUTHD_SANDBOX, RTAUTHD_LOG_LEVEL, RTAUTHD_BASIC_OVER_HTTP, RTAUTHD_MAX_BODY,\n"
+           "RTAUTHD_MAX_CONNECTIONS, RTAUTHD_MAX_MESSAGE_SIZE, RTAUTHD_MAX_FRAME_SIZE,\n"
+           "RTAUTHD_MAX_INBOUND_RATE, RTAUTHD_MAX_QUEUE, RTAUTHD_CONNECTION_STATE_TTL,\n"
+           "RTAUTHD_HISTORY_MAX_MESSAGES, RTAUTHD_HISTORY_MAX_AGE, RTAUTHD_HISTORY_MAX_BYTES,\n"
            "RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n");
 }
 
@@ -59,6 +95,33 @@ static int copy_str(char *dst, size_t size, const char *v, const char *name, rta
 static int parse_bool(const char *v)
 {
     return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on");
+}
+
+/* The channel history window's limits (channel_history.h). */
+static int apply_history(rta_config *c, const char *name, const char *v, rta_error *err)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    int bad = *end || !*v;
+    if (!strcmp(name, "history_max_messages")) {
+        if (bad || n < 1 || n > 100000)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "history_max_messages must be 1..100000");
+        c->history.max_messages = (size_t)n;
+    } else if (!strcmp(name, "history_max_age")) {
+        if (bad || n < 1000 || n > 86400000)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "history_max_age must be 1000..86400000 ms");
+        c->history.max_age_ms = n;
+    } else if (!strcmp(name, "history_max_bytes")) {
+        if (bad || n < 0 || n > 16LL * 1024 * 1024 * 1024)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "history_max_bytes must be 0..17179869184");
+        c->history.max_bytes = (size_t)n;
+    } else {
+        return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Unknown setting \"%s\"", name);
+    }
+    return 0;
 }
 
 /* One setting by its config-file name. */
@@ -113,6 +176,18 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
         c->max_body = (size_t)n;
         return 0;
     }
+    if (!strncmp(name, "history_max_", 12)) return apply_history(c, name, v, err);
+    for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
+        if (strcmp(name, numbers[i].name)) continue;
+        char *end;
+        errno = 0;
+        long long n = strtoll(v, &end, 10);
+        if (!*v || *end || errno || n < numbers[i].min || n > numbers[i].max)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "%s must be %lld..%lld",
+                                 name, numbers[i].min, numbers[i].max);
+        *(long long *)((char *)c + numbers[i].offset) = n;
+        return 0;
+    }
     return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Unknown setting \"%s\"", name);
 }
 
@@ -161,6 +236,15 @@ static const struct {
     {"--log-level", "RTAUTHD_LOG_LEVEL", "log_level", 0},
     {"--basic-over-http", "RTAUTHD_BASIC_OVER_HTTP", "basic_over_http", 0},
     {"--max-body", "RTAUTHD_MAX_BODY", "max_body", 0},
+    {"--max-connections", "RTAUTHD_MAX_CONNECTIONS", "max_connections", 0},
+    {"--max-message-size", "RTAUTHD_MAX_MESSAGE_SIZE", "max_message_size", 0},
+    {"--max-frame-size", "RTAUTHD_MAX_FRAME_SIZE", "max_frame_size", 0},
+    {"--max-inbound-rate", "RTAUTHD_MAX_INBOUND_RATE", "max_inbound_rate", 0},
+    {"--max-queue", "RTAUTHD_MAX_QUEUE", "max_queue", 0},
+    {"--connection-state-ttl", "RTAUTHD_CONNECTION_STATE_TTL", "connection_state_ttl", 0},
+    {"--history-max-messages", "RTAUTHD_HISTORY_MAX_MESSAGES", "history_max_messages", 0},
+    {"--history-max-age", "RTAUTHD_HISTORY_MAX_AGE", "history_max_age", 0},
+    {"--history-max-bytes", "RTAUTHD_HISTORY_MAX_BYTES", "history_max_bytes", 0},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 

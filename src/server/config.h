@@ -12,6 +12,20 @@
  *   --basic-over-http M    RTAUTHD_BASIC_OVER_HTTP  basic_over_http     loopback
  *                          (M: loopback | always | never; Basic auth without TLS, S-2)
  *   --max-body BYTES       RTAUTHD_MAX_BODY         max_body            65536
+ *   realtime gateway limits (wire protocol 2.4; issue 5):
+ *   --max-connections N    RTAUTHD_MAX_CONNECTIONS  max_connections     15000
+ *   --max-message-size B   RTAUTHD_MAX_MESSAGE_SIZE max_message_size    65536
+ *   --max-frame-size B     RTAUTHD_MAX_FRAME_SIZE   max_frame_size      524288
+ *   --max-inbound-rate N   RTAUTHD_MAX_INBOUND_RATE max_inbound_rate    250 (messages/s
+ *                                                                        per connection)
+ *   --max-queue B          RTAUTHD_MAX_QUEUE        max_queue           1048576 (bytes queued
+ *                                                   for one connection, live or resumable)
+ *   --connection-state-ttl MS RTAUTHD_CONNECTION_STATE_TTL connection_state_ttl 120000
+ *   --history-max-messages N  RTAUTHD_HISTORY_MAX_MESSAGES  history_max_messages  1000
+ *   --history-max-age MS      RTAUTHD_HISTORY_MAX_AGE       history_max_age       120000
+ *   --history-max-bytes BYTES RTAUTHD_HISTORY_MAX_BYTES     history_max_bytes     67108864
+ *                          (the in-memory channel history window: per channel, its age, and
+ *                          all channels together; history_max_bytes 0 keeps none)
  *   --config FILE          RTAUTHD_CONFIG           -                   (none)
  *
  * The config file has one `key = value` per line; '#' starts a comment.
@@ -21,6 +35,7 @@
 
 #include <stddef.h>
 
+#include "channel_history.h"
 #include "rtauth/error.h"
 #include "token_service.h"
 
@@ -29,6 +44,16 @@ typedef enum {
     RTA_BASIC_HTTP_ALWAYS,
     RTA_BASIC_HTTP_NEVER,
 } rta_basic_over_http;
+
+/* The realtime gateway's limits; see the table above. */
+typedef struct rta_gateway_limits {
+    long long max_connections;
+    long long max_message_size;
+    long long max_frame_size;
+    long long max_inbound_rate;
+    long long max_queue;
+    long long connection_state_ttl;
+} rta_gateway_limits;
 
 typedef struct rta_config {
     char listen_host[256];
@@ -41,6 +66,8 @@ typedef struct rta_config {
     rta_basic_over_http basic_over_http;
     size_t max_body;
     rta_token_limits limits;
+    rta_gateway_limits gateway;
+    rta_history_limits history;
 } rta_config;
 
 void rta_config_defaults(rta_config *c);

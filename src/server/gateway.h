@@ -6,9 +6,10 @@
  *
  * This first slice covers: connect with the clientId rules (3.1), CONNECTED with
  * connectionDetails, HEARTBEAT, CLOSE, ATTACH/DETACH with modes intersected with the
- * capability, MESSAGE with ACK/NACK and fan-out (echo), in-band AUTH with capability
- * downgrade, expiry and revocation. Not yet: resume, presence, REST channel endpoints,
- * limits beyond message size (see issue 5).
+ * capability, MESSAGE with ACK/NACK and fan-out (echo), presence (enter/update/leave, SYNC,
+ * automatic leave), in-band AUTH with capability downgrade, expiry and revocation, resume
+ * (gateway_resume.c), the limits of config.h, and the REST channel endpoints' publish path
+ * and history window (rest_channels.c, channel_history.h).
  */
 #ifndef RTA_SERVER_GATEWAY_H
 #define RTA_SERVER_GATEWAY_H
@@ -16,6 +17,8 @@
 #include <libwebsockets.h>
 #include <stdint.h>
 
+#include "config.h"
+#include "channel_history.h"
 #include "core/hmap.h"
 #include "token_service.h"
 
@@ -25,15 +28,24 @@ typedef struct rta_conn rta_conn;
 typedef struct rta_gateway {
     rta_server *srv;
     rta_hmap channels;  /* name -> rta_channel* */
-    rta_conn *conns;    /* every live connection (doubly linked) */
-    size_t conn_count;
-    uint64_t next_id;
-    int64_t max_message_size;
+    rta_hmap by_id;     /* connectionId -> rta_conn* (for resume) */
+    rta_conn *conns;    /* every connection, live or detached (doubly linked) */
+    size_t conn_count;  /* all of them */
+    size_t live_count;  /* those with a transport: bounded by limits.max_connections */
+    int stopping;       /* shutting down: nothing is kept for resume */
+    rta_gateway_limits limits;
     int64_t max_idle_interval;
-    int64_t connection_state_ttl;
+    size_t presence_max_members;  /* per channel (91003 beyond) */
+    size_t presence_max_per_conn; /* per connection, all channels (91003 beyond) */
+    rta_history history; /* recent messages per channel, for REST history (RSL2) */
 } rta_gateway;
 
+#define RTA_PRESENCE_MAX_MEMBERS_DEFAULT 1000
+#define RTA_PRESENCE_MAX_PER_CONN_DEFAULT 100
+
 int rta_gateway_init(rta_gateway *gw, rta_server *srv);
+/* Call before lws_context_destroy(): closing transports then free their connections. */
+void rta_gateway_stop(rta_gateway *gw);
 void rta_gateway_free(rta_gateway *gw);
 
 /* The WebSocket part of the lws protocol callback. *conn_slot lives in the wsi's session. */
@@ -43,5 +55,15 @@ int rta_gateway_callback(rta_gateway *gw, struct lws *wsi, enum lws_callback_rea
 /* Called after revocations are durable: matching live connections are disconnected with
  * 40141 (or told to reauthenticate first when applies_at is in the future). */
 void rta_gateway_revoked(rta_gateway *gw, const char *key_name);
+
+/* REST publish (RSL1): the realtime path's history and fan-out for messages the caller has
+ * already checked (capability, clientIds, size). id is the publish's id; messages without
+ * one are "<id>:<index>" to subscribers and in history. */
+void rta_gateway_publish(rta_gateway *gw, const char *app_id, const char *channel,
+                         const char *id, rta_message *msgs, size_t n);
+
+/* 1 when name is a valid channel name (2.7): 1..1024 bytes, no leading ':', no control
+ * characters. */
+int rta_gateway_channel_name_ok(const char *name);
 
 #endif

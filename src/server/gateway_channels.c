@@ -8,6 +8,7 @@
 
 #include "core/capability.h"
 #include "gateway_internal.h"
+#include "log.h"
 #include "server.h"
 
 #define MAX_CHANNEL_NAME 1024
@@ -41,23 +42,48 @@ static uint32_t allowed_modes(const rta_capability *cap, const char *name)
     return m;
 }
 
-static rta_channel *channel_get(rta_gateway *gw, const char *name, int create)
+static char *channel_key(const char *app_id, const char *name, size_t *len)
 {
-    rta_channel *ch = rta_hmap_get(&gw->channels, name, strlen(name));
-    if (ch || !create) return ch;
+    size_t a = strlen(app_id), n = strlen(name);
+    char *k = malloc(a + n + 2);
+    if (!k) return NULL;
+    memcpy(k, app_id, a);
+    k[a] = ':';
+    memcpy(k + a + 1, name, n + 1);
+    *len = a + 1 + n;
+    return k;
+}
+
+static rta_channel *channel_get(rta_gateway *gw, const char *app_id, const char *name, int create)
+{
+    size_t len;
+    char *key = channel_key(app_id, name, &len);
+    if (!key) return NULL;
+    rta_channel *ch = rta_hmap_get(&gw->channels, key, len);
+    if (ch || !create) {
+        free(key);
+        return ch;
+    }
     ch = calloc(1, sizeof(*ch));
-    if (!ch || !(ch->name = strdup(name)) ||
-        rta_hmap_put(&gw->channels, name, strlen(name), ch, NULL)) {
-        if (ch) free(ch->name);
+    if (!ch || rta_hmap_put(&gw->channels, key, len, ch, NULL)) {
         free(ch);
+        free(key);
         return NULL;
     }
+    ch->key = key;
+    ch->name = key + strlen(app_id) + 1;
     return ch;
+}
+
+rta_channel *rta__channel_find(rta_gateway *gw, const char *app_id, const char *name)
+{
+    return channel_get(gw, app_id, name, 0);
 }
 
 static void channel_free(rta_channel *ch)
 {
-    free(ch->name);
+    rta__presence_free(ch);
+    free(ch->key);
     free(ch->members);
     free(ch->modes);
     free(ch->requested);
@@ -107,6 +133,7 @@ static int join(rta_conn *c, rta_channel *ch, uint32_t modes, uint32_t requested
 
 static void leave(rta_conn *c, rta_channel *ch)
 {
+    rta__presence_conn_left(c, ch); /* RTP: its members leave first, while ch exists */
     long i = member_index(ch, c);
     if (i >= 0) {
         ch->members[i] = ch->members[ch->count - 1];
@@ -120,7 +147,7 @@ static void leave(rta_conn *c, rta_channel *ch)
             break;
         }
     if (ch->count == 0) { /* nobody left: forget the channel */
-        rta_hmap_del(&c->gw->channels, ch->name, strlen(ch->name));
+        rta_hmap_del(&c->gw->channels, ch->key, strlen(ch->key));
         channel_free(ch);
     }
 }
@@ -160,22 +187,27 @@ void rta__channel_attach(rta_conn *c, const rta_protocol_message *m)
                       "Channel denied access based on given capability");
         return;
     }
-    rta_channel *ch = channel_get(c->gw, m->channel, 1);
+    rta_channel *ch = channel_get(c->gw, c->auth.app_id, m->channel, 1);
+    /* Already attached (a re-attach after a resume, RTN15c6): nothing was missed */
+    uint32_t resumed = ch && member_index(ch, c) >= 0 && !c->presence_lost ? RTA_FLAG_RESUMED : 0;
     if (!ch || join(c, ch, granted, requested)) {
         channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
         return;
     }
+    rta__presence_modes_changed(c, ch, granted); /* a re-attach may drop the presence mode */
     char serial[32];
     snprintf(serial, sizeof(serial), "%llu", (unsigned long long)ch->serial);
     rta_protocol_message r = {.action = RTA_ACTION_ATTACHED, .has = RTA_PM_HAS_FLAGS,
-                              .flags = granted, .channel = m->channel, .channel_serial = serial};
+                              .flags = granted | resumed | rta__presence_attach_flags(ch, granted),
+                              .channel = m->channel, .channel_serial = serial};
     rta__conn_send(c, &r);
+    rta__presence_sync(c, ch, granted);
 }
 
 void rta__channel_detach(rta_conn *c, const rta_protocol_message *m)
 {
     if (!m->channel) return;
-    rta_channel *ch = channel_get(c->gw, m->channel, 0);
+    rta_channel *ch = channel_get(c->gw, c->auth.app_id, m->channel, 0);
     if (ch) leave(c, ch);
     rta_protocol_message r = {.action = RTA_ACTION_DETACHED, .channel = m->channel};
     rta__conn_send(c, &r);
@@ -191,6 +223,7 @@ void rta__channels_recheck(rta_conn *c)
             i >= 0 ? ch->requested[i] & allowed_modes(&c->auth.capability, ch->name) : 0;
         if (granted && i >= 0) {
             ch->modes[i] = granted;
+            rta__presence_modes_changed(c, ch, granted);
             continue;
         }
         char *name = strdup(ch->name);
@@ -225,7 +258,7 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
     }
     /* S-46: attached without *requesting* the publish mode (the capability was checked just
      * above). Publishing without attaching at all stays allowed (2.6). */
-    rta_channel *attached = channel_get(c->gw, m->channel, 0);
+    rta_channel *attached = channel_get(c->gw, c->auth.app_id, m->channel, 0);
     long at = attached ? member_index(attached, c) : -1;
     if (at >= 0 && !(attached->requested[at] & RTA_MODE_PUBLISH)) {
         nack(c, m, RTA_ERR_MODE_NOT_REQUESTED, "Channel attached without the publish mode");
@@ -245,11 +278,8 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
         }
         if (!msg->client_id && cid) msg->client_id = strdup(cid);
     }
-    rta_channel *ch = channel_get(c->gw, m->channel, 0);
-    uint64_t serial = ch ? ++ch->serial : 0;
-    char id[64], chan_serial[32];
+    char id[64];
     snprintf(id, sizeof(id), "%s:%lld", c->id, (long long)m->msg_serial);
-    snprintf(chan_serial, sizeof(chan_serial), "%llu", (unsigned long long)serial);
 
     /* ACK first (2.6): res[0].serials, one per message */
     char **serials = calloc(m->message_count ? m->message_count : 1, sizeof(char *));
@@ -270,27 +300,58 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
     }
     for (size_t i = 0; serials && i < m->message_count; i++) free(serials[i]);
     free(serials);
+    rta__channel_fanout(c->gw, c->auth.app_id, c, m->channel, id, m->messages, m->message_count);
+}
+
+void rta__channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
+                         const char *channel, const char *id, rta_message *msgs, size_t n)
+{
+    int64_t now = rta_server_now();
+    const char *conn_id = from ? from->id : NULL;
+    /* The ProtocolMessage's connectionId is the truth (TM2c): drop any a client wrote. */
+    for (size_t i = 0; i < n; i++) {
+        free(msgs[i].connection_id);
+        msgs[i].connection_id = NULL;
+    }
+    rta_history_stamp stamp = {id, conn_id, now};
+    if (rta_history_append(&gw->history, app_id, channel, msgs, n, &stamp, now))
+        rta_log_warn("history: out of memory, messages not recorded");
+
+    rta_channel *ch = channel_get(gw, app_id, channel, 0);
     if (!ch) return; /* nobody attached */
+    char chan_serial[32];
+    snprintf(chan_serial, sizeof(chan_serial), "%llu", (unsigned long long)++ch->serial);
 
     /* Fan-out: one encoding per format, shared by every subscriber. */
     rta_protocol_message out = {.action = RTA_ACTION_MESSAGE, .has = RTA_PM_HAS_TIMESTAMP,
-                                .timestamp = rta_server_now(), .id = id,
-                                .channel = m->channel, .channel_serial = chan_serial,
-                                .connection_id = c->id, .messages = m->messages,
-                                .message_count = m->message_count};
+                                .timestamp = now, .id = (char *)id,
+                                .channel = (char *)channel, .channel_serial = chan_serial,
+                                .connection_id = (char *)conn_id, .messages = msgs,
+                                .message_count = n};
     rta_buf enc[2] = {RTA_BUF_INIT, RTA_BUF_INIT}; /* by rta_format */
     int done[2] = {0, 0};
     for (size_t i = 0; i < ch->count; i++) {
         rta_conn *to = ch->members[i];
-        if (!(ch->modes[i] & RTA_MODE_SUBSCRIBE) || to->closing || (to == c && !c->echo))
+        if (!(ch->modes[i] & RTA_MODE_SUBSCRIBE) || (to == from && !from->echo))
             continue;
         if (!done[to->fmt]) {
             done[to->fmt] = 1;
             rta_protocol_message_encode(&out, to->fmt, &enc[to->fmt]);
         }
         if (!enc[to->fmt].oom && enc[to->fmt].len)
-            rta__conn_send_encoded(to, enc[to->fmt].data, enc[to->fmt].len);
+            rta__conn_send_encoded(to, ch->name, enc[to->fmt].data, enc[to->fmt].len);
     }
     rta_buf_free(&enc[0]);
     rta_buf_free(&enc[1]);
+}
+
+int rta_gateway_channel_name_ok(const char *name)
+{
+    return name_ok(name);
+}
+
+void rta_gateway_publish(rta_gateway *gw, const char *app_id, const char *channel,
+                         const char *id, rta_message *msgs, size_t n)
+{
+    rta__channel_fanout(gw, app_id, NULL, channel, id, msgs, n);
 }

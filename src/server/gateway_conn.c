@@ -14,92 +14,36 @@
 #include "server.h"
 
 #define AUTH_HINT_BEFORE_MS 30000 /* RTN22: ask for a new token this long before expiry */
-#define MAX_FRAME (512 * 1024)
 #define MAX_QUERY_VALUE 8192
 
 int rta_gateway_init(rta_gateway *gw, rta_server *srv)
 {
     memset(gw, 0, sizeof(*gw));
     gw->srv = srv;
-    gw->max_message_size = 65536;
-    gw->max_idle_interval = 15000;
-    gw->connection_state_ttl = 120000;
-    return rta_hmap_init(&gw->channels);
+    gw->limits = srv->cfg.gateway;
+    gw->max_idle_interval = 15000; /* lws pings after 5 s of silence (server.c) */
+    gw->presence_max_members = RTA_PRESENCE_MAX_MEMBERS_DEFAULT;
+    gw->presence_max_per_conn = RTA_PRESENCE_MAX_PER_CONN_DEFAULT;
+    if (rta_history_init(&gw->history, &srv->cfg.history)) return RTA_ERR_INTERNAL;
+    int rc = rta_hmap_init(&gw->channels);
+    return rc ? rc : rta_hmap_init(&gw->by_id);
+}
+
+void rta_gateway_stop(rta_gateway *gw)
+{
+    gw->stopping = 1;
 }
 
 void rta_gateway_free(rta_gateway *gw)
 {
+    gw->stopping = 1;
+    while (gw->conns) rta__conn_free(gw->conns); /* detached ones; transports are gone */
     rta__channels_free(gw);
+    rta_hmap_free(&gw->by_id);
+    rta_history_free(&gw->history);
 }
 
-/* ---- frames out ---------------------------------------------------------------------------- */
-
-static rta_frame *frame_new(void)
-{
-    rta_frame *f = calloc(1, sizeof(*f));
-    if (!f) return NULL;
-    char *room = rta_buf_reserve(&f->data, LWS_PRE);
-    if (!room) {
-        free(f);
-        return NULL;
-    }
-    memset(room, 0, LWS_PRE);
-    rta_buf_commit(&f->data, LWS_PRE);
-    return f;
-}
-
-static void frame_queue(rta_conn *c, rta_frame *f)
-{
-    f->binary = c->fmt == RTA_FORMAT_MSGPACK; /* msgpack only in binary frames (1.4) */
-    if (c->out_tail)
-        c->out_tail->next = f;
-    else
-        c->out_head = f;
-    c->out_tail = f;
-    lws_callback_on_writable(c->wsi);
-}
-
-void rta__conn_send(rta_conn *c, const rta_protocol_message *m)
-{
-    rta_frame *f = frame_new();
-    if (!f) return;
-    if (rta_protocol_message_encode(m, c->fmt, &f->data) || f->data.oom) {
-        rta_buf_free(&f->data);
-        free(f);
-        return;
-    }
-    frame_queue(c, f);
-}
-
-void rta__conn_send_encoded(rta_conn *c, const void *bytes, size_t len)
-{
-    rta_frame *f = frame_new();
-    if (!f) return;
-    rta_buf_append(&f->data, bytes, len);
-    if (f->data.oom) {
-        rta_buf_free(&f->data);
-        free(f);
-        return;
-    }
-    frame_queue(c, f);
-}
-
-void rta__conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e)
-{
-    rta_protocol_message m = {.action = action, .has = RTA_PM_HAS_ERROR, .error = *e};
-    m.channel = (char *)channel;
-    rta__conn_send(c, &m);
-}
-
-void rta__conn_fail(rta_conn *c, int action, const rta_error *e)
-{
-    rta_log_debug("connection %s: %s %d %s", c->id,
-                  action == RTA_ACTION_ERROR ? "ERROR" : "DISCONNECTED", e->code, e->message);
-    rta__conn_send_error(c, action, NULL, e);
-    c->closing = 1;
-}
-
-static void send_connected(rta_conn *c)
+void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
 {
     rta_gateway *gw = c->gw;
     rta_protocol_message m = {.action = RTA_ACTION_CONNECTED,
@@ -109,17 +53,24 @@ static void send_connected(rta_conn *c)
     d->client_id = c->client_id;
     d->connection_key = c->key;
     d->server_id = gw->srv->server_id;
-    d->max_message_size = gw->max_message_size;
-    d->max_frame_size = MAX_FRAME;
-    d->max_inbound_rate = 250;
-    d->connection_state_ttl = gw->connection_state_ttl;
+    d->max_message_size = gw->limits.max_message_size;
+    d->max_frame_size = gw->limits.max_frame_size;
+    d->max_inbound_rate = gw->limits.max_inbound_rate;
+    d->connection_state_ttl = gw->limits.connection_state_ttl;
     d->max_idle_interval = gw->max_idle_interval;
-    rta__conn_send(c, &m);
+    if (err) { /* connected, but not as asked (e.g. 80008: a new connection, not resumed) */
+        m.has |= RTA_PM_HAS_ERROR;
+        m.error = *err;
+    }
+    if (first)
+        rta__conn_send_first(c, &m);
+    else
+        rta__conn_send(c, &m);
+    c->connected = 1;
 }
 
 /* ---- timers: expiry, reauth hint, revocation ------------------------------------------------ */
 
-static void arm_timers(rta_conn *c);
 static int64_t pending_revocation(rta_conn *c);
 
 static void on_expiry(lws_sorted_usec_list_t *sul)
@@ -130,6 +81,7 @@ static void on_expiry(lws_sorted_usec_list_t *sul)
     if (c->revoke_at && now >= c->revoke_at &&
         rta_token_service_is_revoked(&c->gw->srv->tokens, &c->auth, now, NULL)) {
         rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL);
+        c->revoked = 1;
         rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
     } else if (c->auth.expires && now >= c->auth.expires) {
         rta_error_set(&e, RTA_ERR_TOKEN_EXPIRED, NULL); /* RTN22a, S-58 */
@@ -138,7 +90,7 @@ static void on_expiry(lws_sorted_usec_list_t *sul)
         /* Woken early (the wall clock stepped back, or the revocation was purged): keep the
          * deadlines that remain, so the expiry disconnect is never lost. */
         c->revoke_at = pending_revocation(c);
-        arm_timers(c);
+        rta__conn_arm_timers(c);
     }
 }
 
@@ -149,16 +101,16 @@ static void on_hint(lws_sorted_usec_list_t *sul)
     rta__conn_send(c, &m);
 }
 
-static void schedule(rta_conn *c, lws_sorted_usec_list_t *sul, sul_cb_t cb, int64_t at)
+void rta__schedule(rta_gateway *gw, lws_sorted_usec_list_t *sul, sul_cb_t cb, int64_t at)
 {
     int64_t delay = at - rta_server_now();
     if (delay < 0) delay = 0;
-    lws_sul_schedule(lws_get_context(c->wsi), 0, sul, cb, (lws_usec_t)delay * 1000);
+    lws_sul_schedule(gw->srv->lws, 0, sul, cb, (lws_usec_t)delay * 1000);
 }
 
 /* Expiry at `expires`; a hint 30 s before when that moment is still ahead, and only for
  * token connections (an AUTH makes a token-literal client fail at once: 3.4). */
-static void arm_timers(rta_conn *c)
+void rta__conn_arm_timers(rta_conn *c)
 {
     lws_sul_cancel(&c->expiry_timer);
     lws_sul_cancel(&c->hint_timer);
@@ -166,9 +118,9 @@ static void arm_timers(rta_conn *c)
     int64_t now = rta_server_now();
     int64_t at = c->auth.expires;
     if (c->revoke_at && (!at || c->revoke_at < at)) at = c->revoke_at;
-    if (at) schedule(c, &c->expiry_timer, on_expiry, at);
+    if (at) rta__schedule(c->gw, &c->expiry_timer, on_expiry, at);
     if (c->auth.expires && c->auth.expires - AUTH_HINT_BEFORE_MS > now)
-        schedule(c, &c->hint_timer, on_hint, c->auth.expires - AUTH_HINT_BEFORE_MS);
+        rta__schedule(c->gw, &c->hint_timer, on_hint, c->auth.expires - AUTH_HINT_BEFORE_MS);
 }
 
 /* The appliesAt of a revocation that matches c's token but applies later (allowReauthMargin),
@@ -185,18 +137,20 @@ void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
 {
     int64_t now = rta_server_now();
     for (rta_conn *c = gw->conns; c; c = c->next) {
-        if (c->closing || strcmp(c->auth.key_name, key_name) != 0) continue;
+        /* a detached connection needs fresh credentials to resume: nothing to do */
+        if (!c->wsi || c->closing || strcmp(c->auth.key_name, key_name) != 0) continue;
         int64_t pending = 0;
         if (rta_token_service_is_revoked(&gw->srv->tokens, &c->auth, now, &pending)) {
             rta_error e;
             rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL); /* S-64 */
+            c->revoked = 1;
             rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
         } else if (pending && pending != c->revoke_at) {
             /* allowReauthMargin: ask for a new token now, disconnect at appliesAt */
             c->revoke_at = pending;
             rta_protocol_message m = {.action = RTA_ACTION_AUTH};
             rta__conn_send(c, &m);
-            arm_timers(c);
+            rta__conn_arm_timers(c);
         }
     }
 }
@@ -265,45 +219,86 @@ static int authenticate(rta_conn *c, rta_error *e)
     return action;
 }
 
-static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
+/* A fresh connectionId (12 random alphanumerics) and key "<id>!<secret>" (2.9). */
+static int assign_id(rta_conn *c)
+{
+    char rnd[16];
+    do {
+        rta_random_alnum(rnd, 12);
+    } while (rta_hmap_get(&c->gw->by_id, rnd, 12));
+    memcpy(c->id, rnd, 13);
+    rta_random_alnum(rnd, 12);
+    snprintf(c->key, sizeof(c->key), "%s!%s", c->id, rnd);
+    return rta_hmap_put(&c->gw->by_id, c->id, strlen(c->id), c, NULL);
+}
+
+rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt)
 {
     rta_conn *c = calloc(1, sizeof(*c));
-    if (!c) return;
-    *slot = c;
+    if (!c) return NULL;
     c->gw = gw;
-    c->wsi = wsi;
+    c->fmt = fmt;
+    c->echo = 1;
     c->next = gw->conns;
     if (gw->conns) gw->conns->prev = c;
     gw->conns = c;
     gw->conn_count++;
-    char rnd[16];
-    rta_random_alnum(rnd, 12);
-    snprintf(c->id, sizeof(c->id), "%s", rnd);
-    rta_random_alnum(rnd, 12);
-    snprintf(c->key, sizeof(c->key), "%s!%s", c->id, rnd);
+    c->rate_at = rta_server_now();
+    c->rate_tokens = gw->limits.max_inbound_rate * 1000;
+    if (assign_id(c)) {
+        rta__conn_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
+{
     char *fmt = query_arg(wsi, "format=");
-    c->fmt = fmt && !strcmp(fmt, "msgpack") ? RTA_FORMAT_MSGPACK : RTA_FORMAT_JSON;
+    rta_conn *c = rta__conn_create(gw, fmt && !strcmp(fmt, "msgpack") ? RTA_FORMAT_MSGPACK
+                                                                         : RTA_FORMAT_JSON);
     free(fmt);
+    if (!c) {
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC); /* out of memory */
+        return;
+    }
+    *slot = c;
+    c->slot = slot;
+    c->wsi = wsi;
+    gw->live_count++;
     char *echo = query_arg(wsi, "echo=");
     c->echo = !(echo && !strcmp(echo, "false"));
     free(echo);
     rta_error e;
-    int action = authenticate(c, &e);
+    int action = 0;
+    if (gw->live_count > (size_t)gw->limits.max_connections) {
+        /* retryable: ably-js waits disconnectedRetryTimeout and tries again */
+        rta_error_set(&e, RTA_ERR_CONNECTION_LIMIT, "Server connection limit (%lld) reached",
+                      gw->limits.max_connections);
+        action = RTA_ACTION_DISCONNECTED;
+    } else {
+        action = authenticate(c, &e);
+    }
     if (action) {
         rta__conn_fail(c, action, &e); /* after the upgrade, never an HTTP 401 (1.3) */
         return;
     }
-    rta_log_debug("connection %s open (key %s)", c->id, c->auth.key_name);
     c->revoke_at = pending_revocation(c);
-    send_connected(c);
-    arm_timers(c);
+    char *resume = query_arg(wsi, "resume=");
+    rta_error resume_err;
+    if (resume && rta__conn_resume(c, resume, &resume_err)) { /* c is gone */
+        free(resume);
+        return;
+    }
+    rta_log_debug("connection %s open (key %s)", c->id, c->auth.key_name);
+    rta__conn_send_connected(c, resume ? &resume_err : NULL, 0);
+    free(resume);
+    rta__conn_arm_timers(c);
 }
 
-static void conn_close(rta_gateway *gw, rta_conn **slot)
+void rta__conn_free(rta_conn *c)
 {
-    rta_conn *c = *slot;
-    if (!c) return;
-    *slot = NULL;
+    rta_gateway *gw = c->gw;
     lws_sul_cancel(&c->expiry_timer);
     lws_sul_cancel(&c->hint_timer);
     rta__channels_leave_all(c);
@@ -313,12 +308,9 @@ static void conn_close(rta_gateway *gw, rta_conn **slot)
         gw->conns = c->next;
     if (c->next) c->next->prev = c->prev;
     gw->conn_count--;
-    while (c->out_head) {
-        rta_frame *f = c->out_head;
-        c->out_head = f->next;
-        rta_buf_free(&f->data);
-        free(f);
-    }
+    if (c->id[0] && rta_hmap_get(&gw->by_id, c->id, strlen(c->id)) == c)
+        rta_hmap_del(&gw->by_id, c->id, strlen(c->id));
+    rta__conn_drop_frames(c);
     rta_buf_free(&c->rx);
     rta_auth_context_clear(&c->auth);
     free(c->client_id);
@@ -364,18 +356,104 @@ static void reauth(rta_conn *c, const rta_protocol_message *m)
     rta_auth_context_clear(&c->auth);
     c->auth = fresh; /* capability, expiry and key swapped in place */
     c->revoke_at = pending_revocation(c);
-    arm_timers(c);
-    send_connected(c); /* same connectionId and key: the client sees an update (RTN24) */
+    rta__conn_arm_timers(c);
+    /* same connectionId and key: the client sees an update (RTN24) */
+    rta__conn_send_connected(c, NULL, 0);
     rta__channels_recheck(c);
 }
 
 /* ---- frames in ------------------------------------------------------------------------------- */
 
+/* TO3l8: a message's size is its name, data, clientId and extras. Presence entries are
+ * checked one by one in gateway_presence.c. */
+static size_t message_size(const rta_protocol_message *m)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < m->message_count; i++) {
+        const rta_message *x = &m->messages[i];
+        n += x->data.len + (x->name ? strlen(x->name) : 0) +
+             (x->client_id ? strlen(x->client_id) : 0) + (x->extras ? strlen(x->extras) : 0);
+    }
+    return n;
+}
+
+static void nack(rta_conn *c, const rta_protocol_message *m, int code, const char *why)
+{
+    if (!(m->has & RTA_PM_HAS_MSG_SERIAL)) return;
+    rta_protocol_message r = {.action = RTA_ACTION_NACK,
+                              .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT | RTA_PM_HAS_ERROR,
+                              .msg_serial = m->msg_serial,
+                              .count = 1};
+    rta_error_set(&r.error, code, "%s", why);
+    rta__conn_send(c, &r);
+}
+
+/* Inbound rate (maxInboundRate messages/s, a token bucket with one second of burst).
+ * Returns 0 to go on, 1 when this message is over the rate, -1 when the connection has
+ * been dropped for ignoring it. */
+static int rate_check(rta_conn *c)
+{
+    int64_t rate = c->gw->limits.max_inbound_rate, now = rta_server_now();
+    int64_t elapsed = now - c->rate_at;
+    if (elapsed > 0) {
+        c->rate_tokens += elapsed * rate; /* tokens in 1/1000: rate per ms x 1000 */
+        if (c->rate_tokens > rate * 1000) c->rate_tokens = rate * 1000;
+        c->rate_at = now;
+    }
+    c->rate_tokens -= 1000;
+    if (c->rate_tokens >= 0) return 0;
+    if (c->rate_tokens < -rate * 1000) { /* a second's worth over: not a burst but a flood */
+        rta_error e;
+        rta_error_set(&e, RTA_ERR_RATE_LIMIT, "Inbound message rate over %lld/s", (long long)rate);
+        rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
+        return -1;
+    }
+    return 1;
+}
+
+/* The checks every MESSAGE and PRESENCE goes through before its channel sees it: resends
+ * after a resume (2.6: same msgSerial, ACKed again, not delivered twice), the inbound rate
+ * and maxMessageSize (40009). Returns 1 when m was answered here. */
+static int publish_gate(rta_conn *c, const rta_protocol_message *m)
+{
+    if (m->has & RTA_PM_HAS_MSG_SERIAL) {
+        if (m->msg_serial < c->next_serial) {
+            rta_protocol_message ack = {.action = RTA_ACTION_ACK,
+                                        .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT,
+                                        .msg_serial = m->msg_serial,
+                                        .count = 1};
+            rta__conn_send(c, &ack);
+            return 1;
+        }
+        c->next_serial = m->msg_serial + 1;
+    }
+    int over = rate_check(c);
+    if (over) {
+        if (over > 0) nack(c, m, RTA_ERR_RATE_LIMIT, "Inbound message rate exceeded");
+        return 1;
+    }
+    if (message_size(m) > (size_t)c->gw->limits.max_message_size) {
+        char why[96];
+        snprintf(why, sizeof(why), "Message size exceeds maxMessageSize (%lld bytes)",
+                 c->gw->limits.max_message_size);
+        nack(c, m, RTA_ERR_MESSAGE_TOO_LARGE, why);
+        return 1;
+    }
+    return 0;
+}
+
+static int is_attached(const rta_conn *c, const char *channel)
+{
+    for (size_t i = 0; i < c->attached_count; i++)
+        if (!strcmp(c->attached[i]->name, channel)) return 1;
+    return 0;
+}
+
 static void handle(rta_conn *c, const void *data, size_t len)
 {
     rta_protocol_message m;
     rta_error e;
-    rta_parse_limits limits = {MAX_FRAME, 0};
+    rta_parse_limits limits = {(size_t)c->gw->limits.max_frame_size, 0};
     if (rta_protocol_message_decode(data, len, c->fmt, &limits, &m, &e)) {
         rta__conn_fail(c, RTA_ACTION_ERROR, &e);
         return;
@@ -386,28 +464,63 @@ static void handle(rta_conn *c, const void *data, size_t len)
         rta__conn_send(c, &r);
         break;
     }
-    case RTA_ACTION_CLOSE: {
+    case RTA_ACTION_CLOSE: { /* RTN12: the client is done; nothing is kept */
         rta_protocol_message r = {.action = RTA_ACTION_CLOSED};
         rta__conn_send(c, &r);
-        c->closing = 1;
+        c->final = 1;
+        rta__conn_close_when_flushed(c);
         break;
     }
-    case RTA_ACTION_DISCONNECT: c->closing = 1; break;
-    case RTA_ACTION_ATTACH: rta__channel_attach(c, &m); break;
-    case RTA_ACTION_DETACH: rta__channel_detach(c, &m); break;
-    case RTA_ACTION_MESSAGE: rta__channel_publish(c, &m); break;
+    case RTA_ACTION_DISCONNECT: rta__conn_close_when_flushed(c); break; /* resumable (2.9) */
+    case RTA_ACTION_ATTACH:
+        if (rate_check(c) < 0) break;
+        rta__channel_attach(c, &m);
+        if (m.channel) rta__conn_release_held(c, m.channel, is_attached(c, m.channel));
+        break;
+    case RTA_ACTION_DETACH:
+        rta__channel_detach(c, &m);
+        if (m.channel) rta__conn_release_held(c, m.channel, 0);
+        break;
+    case RTA_ACTION_MESSAGE:
+        if (!publish_gate(c, &m)) rta__channel_publish(c, &m);
+        break;
     case RTA_ACTION_AUTH: reauth(c, &m); break;
-    case RTA_ACTION_PRESENCE: {
-        rta_protocol_message r = {.action = RTA_ACTION_NACK, .has = RTA_PM_HAS_MSG_SERIAL |
-                                  RTA_PM_HAS_COUNT | RTA_PM_HAS_ERROR,
-                                  .msg_serial = m.msg_serial, .count = 1};
-        rta_error_set(&r.error, RTA_ERR_CHANNEL_FAILED, "Presence is not supported yet");
-        rta__conn_send(c, &r);
+    case RTA_ACTION_PRESENCE: /* sizes are checked per entry there: ably-js batches enters */
+        if (!publish_gate(c, &m)) rta__presence_handle(c, &m);
         break;
-    }
     default: break; /* ACTIVATE and anything newer: ignored */
     }
     rta_protocol_message_clear(&m);
+}
+
+static int frame_too_big(rta_conn *c, size_t len)
+{
+    size_t max = (size_t)c->gw->limits.max_frame_size;
+    if (len <= max) return 0;
+    rta_error e;
+    rta_error_set(&e, RTA_ERR_MESSAGE_TOO_LARGE, "WebSocket message over maxFrameSize (%zu)", max);
+    rta_buf_free(&c->rx);
+    rta__conn_fail(c, RTA_ACTION_ERROR, &e);
+    return 1;
+}
+
+void rta__conn_handle_message(rta_conn *c, const void *data, size_t len)
+{
+    if (!c->closing && !frame_too_big(c, len)) handle(c, data, len);
+}
+
+static void receive(rta_conn *c, struct lws *wsi, const void *in, size_t len)
+{
+    if (frame_too_big(c, c->rx.len + len)) return;
+    if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi) && !c->rx.len) {
+        handle(c, in, len); /* the common case: one frame, no copy */
+        return;
+    }
+    rta_buf_append(&c->rx, in, len);
+    if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+        handle(c, c->rx.data, c->rx.len);
+        rta_buf_free(&c->rx); /* a big message's buffer is not kept for the connection's life */
+    }
 }
 
 int rta_gateway_callback(rta_gateway *gw, struct lws *wsi, enum lws_callback_reasons reason,
@@ -417,48 +530,12 @@ int rta_gateway_callback(rta_gateway *gw, struct lws *wsi, enum lws_callback_rea
     switch (reason) {
     case LWS_CALLBACK_ESTABLISHED: conn_open(gw, wsi, slot); return 0;
     case LWS_CALLBACK_RECEIVE:
-        if (!c || c->closing) return 0;
-        if (c->rx.len + len > MAX_FRAME) {
-            rta_error e;
-            rta_error_set(&e, RTA_ERR_MESSAGE_TOO_LARGE, "Frame larger than %d bytes", MAX_FRAME);
-            rta_buf_free(&c->rx);
-            rta__conn_fail(c, RTA_ACTION_ERROR, &e);
-            return 0;
-        }
-        if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi) && !c->rx.len) {
-            handle(c, in, len); /* the common case: one frame, no copy */
-            return 0;
-        }
-        rta_buf_append(&c->rx, in, len);
-        if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
-            handle(c, c->rx.data, c->rx.len);
-            rta_buf_reset(&c->rx);
-        }
+        if (c && !c->closing) receive(c, wsi, in, len);
         return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE: {
-        if (!c) return -1;
-        rta_frame *f = c->out_head;
-        if (f) {
-            c->out_head = f->next;
-            if (!c->out_head) c->out_tail = NULL;
-            size_t n = f->data.len - LWS_PRE;
-            int w = lws_write(wsi, (unsigned char *)f->data.data + LWS_PRE, n,
-                              f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
-            rta_buf_free(&f->data);
-            free(f);
-            if (w < (int)n) return -1;
-        }
-        if (c->out_head) {
-            lws_callback_on_writable(wsi);
-            return 0;
-        }
-        if (c->closing) {
-            lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
-            return -1;
-        }
+    case LWS_CALLBACK_SERVER_WRITEABLE: return c ? rta__conn_writeable(c) : -1;
+    case LWS_CALLBACK_CLOSED:
+        if (c) rta__conn_transport_closed(c);
         return 0;
-    }
-    case LWS_CALLBACK_CLOSED: conn_close(gw, slot); return 0;
     default: return 0;
     }
 }

@@ -10,22 +10,43 @@
 typedef struct rta_frame {
     struct rta_frame *next;
     int binary;
-    rta_buf data; /* LWS_PRE bytes of headroom, then the frame */
+    char *channel; /* a channel message (fan-out): its channel, owned; NULL otherwise */
+    rta_buf bytes; /* LWS_PRE bytes of headroom, then the frame */
 } rta_frame;
 
+/* A presence member (RTP2): keyed by connection + clientId; the state of its last enter or
+ * update. Owned by its channel (gateway_presence.c). */
+typedef struct rta_presence_member {
+    rta_conn *conn;
+    char *client_id;
+    char *id; /* <connectionId>:<msgSerial>:<index> of the last enter/update (RTP2b2) */
+    char *encoding;
+    rta_data data;
+    int64_t timestamp;
+} rta_presence_member;
+
+/* Channels are per app: two apps' "chat" are two channels (the map key is the key below). */
 typedef struct rta_channel {
-    char *name;
+    char *key;  /* "<appId>:<name>", owned (app ids have no ':') */
+    char *name; /* the channel name, inside key */
     rta_conn **members; /* attached connections */
     uint32_t *modes;    /* granted modes (requested ∩ capability), parallel to members */
     uint32_t *requested; /* requested modes, parallel to members: a new capability re-grants */
     size_t count, cap;
     uint64_t serial;
+    rta_presence_member *presence; /* the presence set (gateway_presence.c) */
+    size_t presence_count, presence_cap;
 } rta_channel;
 
+/* A connection outlives its WebSocket: when the transport drops without CLOSE or a fatal
+ * ERROR, it stays *detached* (wsi NULL) for connectionStateTtl, still attached to its
+ * channels, queueing their messages, until a client resumes it (RTN15, wire doc 2.9) or
+ * the time runs out. */
 struct rta_conn {
     rta_conn *prev, *next; /* gw->conns */
     rta_gateway *gw;
-    struct lws *wsi;
+    struct lws *wsi;      /* NULL while detached */
+    rta_conn **slot;      /* the wsi session's pointer to us (NULL while detached) */
     char id[24];
     char key[64];
     rta_format fmt;
@@ -33,30 +54,107 @@ struct rta_conn {
     rta_auth_context auth;
     char *client_id; /* the connection's resolved clientId: NULL, "*" or an id */
     rta_frame *out_head, *out_tail;
-    int closing;    /* close once the queue is flushed */
+    rta_frame *held_head, *held_tail; /* channel messages held for a resume (below) */
+    char **reattach;        /* resumed: channels whose messages wait for the client's ATTACH */
+    size_t reattach_count;
+    rta_frame *close_after; /* closing: the socket closes once this frame is written */
+    size_t out_bytes;       /* queued, bounded by limits.max_queue */
+    unsigned closing : 1;   /* DISCONNECTED/ERROR/CLOSED sent: close after close_after */
+    unsigned connected : 1; /* CONNECTED was sent: resumable from now on */
+    unsigned final : 1;     /* never resumable (CLOSE, fatal ERROR, queue overflow) */
+    unsigned lingering : 1; /* the ending frame is written: waiting for the client to close */
+    unsigned revoked : 1;   /* ended by DISCONNECTED 40141: its presence goes at once */
+    unsigned presence_lost : 1; /* detached too long: its members left, re-attaches not RESUMED */
+    int64_t next_serial;    /* msgSerial expected next: lower ones are resends (2.6) */
+    int64_t rate_at;        /* inbound rate bucket (ms timestamp, tokens in 1/1000) */
+    int64_t rate_tokens;
     rta_buf rx;     /* a message arriving in fragments */
     rta_channel **attached;
     size_t attached_count, attached_cap;
     lws_sorted_usec_list_t expiry_timer;
     lws_sorted_usec_list_t hint_timer;
     int64_t revoke_at; /* pending revocation with reauth margin, 0 if none */
+    size_t presence_members; /* presence members this connection holds, all channels */
 };
 
-/* Frames out. */
+/* Frames out (gateway_frames.c). Every queue is bounded by limits.max_queue: a connection
+ * that cannot keep up loses its queue and its transport and cannot be resumed. */
 void rta__conn_send(rta_conn *c, const rta_protocol_message *m);
-/* A frame already encoded in c's format (fan-out encodes once per format). */
-void rta__conn_send_encoded(rta_conn *c, const void *bytes, size_t len);
+/* The same, queued before everything else (CONNECTED on resume). */
+void rta__conn_send_first(rta_conn *c, const rta_protocol_message *m);
+/* A message on `channel` already encoded in c's format (fan-out encodes once per format).
+ * Held back while c is detached, and after a resume until the client re-attaches the
+ * channel: ably-js drops messages for a channel that is not attached (2.6, RTN15c6). */
+void rta__conn_send_encoded(rta_conn *c, const char *channel, const void *bytes, size_t len);
 void rta__conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e);
-/* DISCONNECTED (token problems, retryable) or ERROR (fatal), then close. */
+/* DISCONNECTED (retryable: the connection stays resumable) or ERROR (fatal), then close.
+ * Frames queued after it wait for a resume. */
 void rta__conn_fail(rta_conn *c, int action, const rta_error *e);
+/* Closes the transport once the queue up to now is written (CLOSE, DISCONNECT). */
+void rta__conn_close_when_flushed(rta_conn *c);
+/* LWS_CALLBACK_SERVER_WRITEABLE: writes one frame; returns -1 to close the socket. */
+int rta__conn_writeable(rta_conn *c);
+/* Drops every queued and held frame. */
+void rta__conn_drop_frames(rta_conn *c);
+/* The transport is gone: channel messages not yet written are held, the rest dropped. */
+void rta__conn_hold_unsent(rta_conn *c);
+/* After a resume: messages of every channel in c->attached wait for its ATTACH; held
+ * messages of channels no longer attached are dropped. */
+void rta__conn_await_reattach(rta_conn *c);
+/* The client (re-)attached `channel` (deliver: the ATTACHED is queued) or detached it or
+ * was refused: its held messages follow the ATTACHED, or are dropped. */
+void rta__conn_release_held(rta_conn *c, const char *channel, int deliver);
+
+/* Connections (gateway_conn.c). */
+/* A connection without a transport yet (conn_open gives it one; tests and the gateway
+ * fuzzer use it bare: frames then stay queued in c->out_head). NULL when out of memory. */
+rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt);
+/* One whole WebSocket message from the client: size check, decode, dispatch. */
+void rta__conn_handle_message(rta_conn *c, const void *data, size_t len);
+void rta__conn_free(rta_conn *c);
+/* The timer helper: cb(sul) at `at` (server clock, ms). */
+void rta__schedule(rta_gateway *gw, lws_sorted_usec_list_t *sul, sul_cb_t cb, int64_t at);
+void rta__conn_arm_timers(rta_conn *c);
+void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first);
+
+/* Resume (gateway_resume.c, RTN15, wire doc 2.9). */
+/* The transport closed: keep c detached for connectionStateTtl if it may be resumed,
+ * else free it. */
+void rta__conn_transport_closed(rta_conn *c);
+/* `fresh` has just authenticated with resume=<key>: if the key names a resumable
+ * connection with the same app, clientId and format, that connection takes over fresh's
+ * transport and credentials (fresh is freed) and is returned, having sent CONNECTED with
+ * its own connectionId. Otherwise returns NULL with e set (80008) and fresh unchanged. */
+rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e);
+/* A detached connection that can no longer be resumed: freed from a timer, never inside
+ * the loop that noticed. */
+void rta__conn_discard_soon(rta_conn *c);
 
 /* Channels (gateway_channels.c). */
+/* app_id's channel `name`, or NULL when nobody is attached to it. */
+rta_channel *rta__channel_find(rta_gateway *gw, const char *app_id, const char *name);
 void rta__channel_attach(rta_conn *c, const rta_protocol_message *m);
 void rta__channel_detach(rta_conn *c, const rta_protocol_message *m);
 void rta__channel_publish(rta_conn *c, const rta_protocol_message *m);
+/* The one publish path, realtime and REST (RTL6, RSL1): records msgs in the channel's
+ * history, then sends them to every connection attached with the subscribe mode (but not to
+ * `from` when it asked for echo=false), encoded once per format. from is NULL for REST. */
+void rta__channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
+                         const char *channel, const char *id, rta_message *msgs, size_t n);
 /* After a capability change: channels no longer allowed get ERROR 40160 and are left. */
 void rta__channels_recheck(rta_conn *c);
 void rta__channels_leave_all(rta_conn *c);
 void rta__channels_free(rta_gateway *gw);
+
+/* Presence (gateway_presence.c; RTP, wire protocol 2.1 HAS_PRESENCE, SYNC). */
+void rta__presence_handle(rta_conn *c, rta_protocol_message *m); /* PRESENCE in: ACK/NACK */
+/* Before c leaves ch (detach, close, capability lost): its members leave (LEAVE fan-out). */
+void rta__presence_conn_left(rta_conn *c, rta_channel *ch);
+/* After c's modes on ch changed to `granted`: without the presence mode its members leave. */
+void rta__presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t granted);
+/* The HAS_PRESENCE flag for an ATTACHED with `granted`, and the SYNC that follows it. */
+uint32_t rta__presence_attach_flags(const rta_channel *ch, uint32_t granted);
+void rta__presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted);
+void rta__presence_free(rta_channel *ch);
 
 #endif

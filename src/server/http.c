@@ -30,6 +30,7 @@ static void reset(rta_http_session *s)
 {
     free(s->authorization);
     free(s->client_id_header);
+    free(s->link);
     rta_buf_free(&s->body);
     rta_buf_free(&s->reply);
     if (s->route_state_free) s->route_state_free(s->route_state);
@@ -133,6 +134,10 @@ static int write_reply(rta_http_session *s)
                                         (unsigned char *)msg, (int)strlen(msg), &p, end))
             return -1;
     }
+    if (s->link && lws_add_http_header_by_name(wsi, (const unsigned char *)"link:",
+                                               (unsigned char *)s->link, (int)strlen(s->link),
+                                               &p, end))
+        return -1;
     if (lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-allow-origin:",
                                     (const unsigned char *)"*", 1, &p, end))
         return -1;
@@ -150,7 +155,9 @@ static int write_reply(rta_http_session *s)
 static int dispatch(rta_http_session *s)
 {
     if (s->body_too_large) {
-        rta_http_reply_code(s, RTA_ERR_BODY_TOO_LARGE, NULL);
+        /* a publish over the body limit is a message too large (RSL1i, 40009) */
+        int publish = !strncmp(s->path, "/channels/", 10);
+        rta_http_reply_code(s, publish ? RTA_ERR_MESSAGE_TOO_LARGE : RTA_ERR_BODY_TOO_LARGE, NULL);
     } else {
         rta_rest_dispatch(s);
     }

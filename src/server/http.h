@@ -58,6 +58,7 @@ struct rta_http_session {
     rta_buf reply; /* LWS_PRE bytes of headroom, then the body */
     int error_code;
     char error_message[RTA_ERROR_MESSAGE_MAX];
+    char *link; /* a Link header for a paged reply (owned, wire doc 4.6), NULL if none */
     int replied;
     rta_http_pending *pending; /* set while an async operation runs */
     void *route_state;         /* route-private, freed by route_state_free */

@@ -17,6 +17,9 @@ void rta_rest_dispatch(rta_http_session *s);
  * *out. Returns 0, or an Ably code after replying with the error. */
 int rta_rest_authenticate(rta_http_session *s, rta_auth_context *out);
 
+/* POST and GET /channels/{name}/messages (rest_channels.c); any path under /channels/. */
+void rta_rest_channels(rta_http_session *s);
+
 /* The sandbox provisioning routes (rest_sandbox.c). */
 void rta_rest_create_app(rta_http_session *s);
 void rta_rest_delete_app(rta_http_session *s, const char *app_id);

@@ -310,6 +310,8 @@ void rta_rest_dispatch(rta_http_session *s)
         if (method_is(s, RTA_HTTP_POST)) route_request_token(s, seg);
     } else if (match_segment(path, "/keys/", "/revokeTokens", seg, sizeof(seg))) {
         if (method_is(s, RTA_HTTP_POST)) route_revoke_tokens(s, seg);
+    } else if (!strncmp(path, "/channels/", 10)) {
+        rta_rest_channels(s);
     } else if (s->server->cfg.sandbox && !strcmp(path, "/apps")) {
         if (method_is(s, RTA_HTTP_POST)) rta_rest_create_app(s);
     } else if (s->server->cfg.sandbox && match_segment(path, "/apps/", "", seg, sizeof(seg))) {

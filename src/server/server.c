@@ -234,6 +234,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
     int64_t now = rta_server_now();
     rta_nonce_cache_purge(&srv->tokens.nonces, now);
     rta_revocations_purge(&srv->tokens.revocations, now);
+    rta_history_sweep(&srv->gateway.history, now);
     if (!srv->reload_in_flight) {
         reload_job *j = calloc(1, sizeof(*j));
         if (j) {
@@ -353,6 +354,7 @@ void rta_server_free(rta_server *srv)
     rta_store_thread_stop(&srv->store_thread);
     if (srv->lws) {
         lws_sul_cancel(&srv->housekeeping);
+        rta_gateway_stop(&srv->gateway); /* closing transports now end their connections */
         lws_context_destroy(srv->lws);
         srv->lws = NULL;
     }

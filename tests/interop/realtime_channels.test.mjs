@@ -334,6 +334,23 @@ for (const { name, binary } of FORMATS) {
       assert.equal(ch.state, 'attached');
     });
 
+    it('channels are per app: the same name in another app is another channel', async () => {
+      const other = await provisionApp(server);
+      const chName = randomId('tenant');
+      const a = await connect({ key: k0.keyStr });
+      const b = await connect({ key: other.keys[0].keyStr });
+      const ach = a.rt.channels.get(chName);
+      const bch = b.rt.channels.get(chName);
+      const aGot = await recordMessages(ach);
+      const bGot = await recordMessages(bch);
+      await bch.publish('secret', 'app B only');
+      await ach.publish('hello', 'app A only');
+      await aGot.waitFor((m) => m.data === 'app A only', 5000, 'own app message');
+      await bGot.waitFor((m) => m.data === 'app B only', 5000, 'own app message');
+      await assertNothingFor(aGot, (m) => m.data === 'app B only', 300, 'app A subscriber');
+      await assertNothingFor(bGot, (m) => m.data === 'app A only', 300, 'app B subscriber');
+    });
+
     describe('wire level (raw WebSocket)', () => {
       const format = binary ? 'msgpack' : 'json';
 

@@ -179,7 +179,16 @@ for (const { name, binary } of FORMATS) {
         disconnectedRetryTimeout: 2000,
       });
       const conn = recordConnection(rt);
-      const disc = await conn.waitFor((e) => e.current === 'disconnected' && e.retryIn > 0, 5000, 'disconnected with retryIn');
+      // the first token error is retried at once with a forced renewal (a second `connecting`);
+      // the error that follows it is the one that must wait disconnectedRetryTimeout
+      const first = await conn.waitFor((e) => e.current === 'connecting', 5000, 'connecting');
+      const renewal = await conn.waitFor((e) => e.current === 'connecting', 5000, 'forced renewal', conn.items.indexOf(first) + 1);
+      const disc = await conn.waitFor(
+        (e) => e.current === 'disconnected' && e.retryIn > 0,
+        5000,
+        'disconnected with retryIn after the renewal',
+        conn.items.indexOf(renewal) + 1,
+      );
       assertReason(disc.reason, { code: 40142, statusCode: 401 });
       assert.ok(disc.at - t0 < 1500, `second token error came ${disc.at - t0} ms after start`);
       assert.equal(calls, 2, 'one forced renewal before backing off (RTN14b)');

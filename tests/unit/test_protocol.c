@@ -1078,6 +1078,44 @@ static void test_encode_failure(void **state)
 }
 
 /* Clear functions free everything and zero the struct; clearing twice is harmless. */
+/* A lone Message (REST bodies, RSL1/RSL2): decode from a node, deep copy, write back. */
+static void test_single_message(void **state)
+{
+    (void)state;
+    const char *in = "{\"id\":\"b:0\",\"name\":\"n\",\"data\":{\"a\":[1,2]},\"clientId\":\"c\","
+                     "\"extras\":{\"h\":1},\"size\":9,\"timestamp\":5}";
+    rta_doc *doc = NULL;
+    rta_error err;
+    assert_int_equal(rta_doc_parse(&doc, RTA_FORMAT_JSON, in, strlen(in), NULL, &err), 0);
+    rta_message m, copy;
+    assert_int_equal(rta_message_decode_node(rta_doc_root(doc), &m, &err), 0);
+    rta_doc_free(doc);
+    assert_int_equal(rta_message_copy(&copy, &m), 0);
+    rta_message_clear(&m);
+    rta_buf out = RTA_BUF_INIT;
+    rta_writer w;
+    rta_writer_init(&w, RTA_FORMAT_JSON, &out);
+    assert_int_equal(rta_message_write(&copy, &w), 0);
+    assert_string_equal(out.data, "{\"id\":\"b:0\",\"name\":\"n\",\"data\":{\"a\":[1,2]},"
+                                  "\"clientId\":\"c\",\"timestamp\":5,\"extras\":{\"h\":1}}");
+    rta_buf_free(&out);
+    rta_message_clear(&copy);
+    /* binary data survives the copy byte for byte, NUL included */
+    rta_message b = {0};
+    b.data.type = RTA_DATA_BINARY;
+    b.data.ptr = "\0\1\2";
+    b.data.len = 3;
+    assert_int_equal(rta_message_copy(&copy, &b), 0);
+    assert_int_equal(copy.data.len, 3);
+    assert_memory_equal(copy.data.ptr, "\0\1\2", 3);
+    rta_message_clear(&copy);
+    /* not an object: 40001, and nothing to clear */
+    assert_int_equal(rta_doc_parse(&doc, RTA_FORMAT_JSON, "[1]", 3, NULL, &err), 0);
+    assert_int_equal(rta_message_decode_node(rta_node_at(rta_doc_root(doc), 0), &m, &err), 40001);
+    assert_null(m.name);
+    rta_doc_free(doc);
+}
+
 static void test_clear(void **state)
 {
     (void)state;
@@ -1123,6 +1161,7 @@ int main(void)
         cmocka_unit_test(test_ably_js_shapes),
         cmocka_unit_test(test_integral_floats),
         cmocka_unit_test(test_presence),
+        cmocka_unit_test(test_single_message),
         cmocka_unit_test(test_error_info),
         cmocka_unit_test(test_error_message_truncated_utf8),
         cmocka_unit_test(test_reject_structure),

@@ -124,6 +124,7 @@ export function recordChannel(channel, what = `channel ${channel.name}`) {
       current: sc.current,
       previous: sc.previous,
       reason: sc.reason,
+      resumed: sc.resumed,
       at: Date.now(),
       summary: `${event}:${sc.previous}->${sc.current}${sc.reason ? `(${sc.reason.code})` : ''}`,
     });

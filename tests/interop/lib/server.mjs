@@ -126,11 +126,11 @@ class RunningServer {
       fs.rmSync(this.dataDir, { recursive: true, force: true });
       throw err;
     }
-    return startServer({ dataDir: this.dataDir });
+    return startServer({ dataDir: this.dataDir, args: this.extraArgs });
   }
 }
 
-async function tryStart(existingDir) {
+async function tryStart(existingDir, extraArgs = []) {
   if (!fs.existsSync(RTAUTHD)) {
     throw new Error(`rtauthd not found at ${RTAUTHD} (build it, or set RTA_BUILD_DIR)`);
   }
@@ -138,10 +138,11 @@ async function tryStart(existingDir) {
   const dataDir = existingDir || fs.mkdtempSync(path.join(os.tmpdir(), 'rtauth-interop-'));
   const proc = spawn(
     RTAUTHD,
-    ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--sandbox', '--log-level', 'warn'],
+    ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--sandbox', '--log-level', 'warn', ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const server = new RunningServer(proc, port, dataDir);
+  server.extraArgs = extraArgs;
   live.add(server);
   proc.on('error', () => {}); // spawn errors surface as an early exit below
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -168,13 +169,14 @@ async function tryStart(existingDir) {
 
 /**
  * Starts rtauthd (retrying if the chosen port was taken meanwhile) and waits for GET /time.
- * With `dataDir`, reuses that directory (a restart); it is still removed by stop().
+ * With `dataDir`, reuses that directory (a restart); it is still removed by stop(). `args` are
+ * extra rtauthd flags (kept across restart()).
  */
-export async function startServer({ dataDir } = {}) {
+export async function startServer({ dataDir, args = [] } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await tryStart(dataDir);
+      return await tryStart(dataDir, args);
     } catch (err) {
       lastErr = err;
       if (!err.exitedEarly) break; // only an early exit (e.g. port in use) is worth a retry

@@ -1,0 +1,237 @@
+/* test_rt_auth.c: auth on the live realtime connection against rtauthd, mirroring the ably-js
+ * scenarios of tests/interop/realtime_{reauth,expiry,revoke}.test.mjs: authorize() upgrade and
+ * downgrade while attached (RTC8a: only `update`, channel ERROR 40160 -> failed), expiry with
+ * authCallback renewal (RTN15h2) and with a token literal (failed 40171), revocation by
+ * clientId (40141, renewed), concurrent authorize() sharing one token request. */
+#include <stdlib.h>
+
+#include "rt_test.h"
+
+static char keys[3][256];
+static rta_rest *backend;     /* keys[0] */
+static rta_rest *rev_backend; /* keys[1]: revocable tokens */
+
+static struct {
+    pthread_mutex_t mu;
+    int calls;
+    int64_t ttl;
+    int delay_ms;
+    rta_rest *from;
+} cb = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, NULL};
+
+static int group_setup(void **state)
+{
+    if (sdk_setup(state)) return -1;
+    sdk_new_app(keys);
+    rta_client_options o;
+    sdk_options(&o);
+    o.auth.key = keys[0];
+    backend = sdk_rest(&o);
+    o.auth.key = keys[1];
+    rev_backend = sdk_rest(&o);
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    rta_rest_destroy(backend);
+    rta_rest_destroy(rev_backend);
+    return sdk_teardown(state);
+}
+
+/* The app's backend: a TokenRequest for the params the SDK asks for (ttl from cb.ttl). */
+static void give_token(const rta_token_params *params, rta_auth_result *result, void *ud)
+{
+    (void)ud;
+    pthread_mutex_lock(&cb.mu);
+    cb.calls++;
+    rta_token_params p = *params;
+    if (cb.ttl) p.ttl = cb.ttl;
+    rta_rest *from = cb.from ? cb.from : backend;
+    int delay = cb.delay_ms;
+    pthread_mutex_unlock(&cb.mu);
+    if (delay) usleep(delay * 1000);
+    rta_token_request req;
+    if (rta_auth_create_token_request(rta_rest_auth(from), &p, NULL, &req, NULL))
+        rta_auth_result_set_error(result, 40170, "backend refused");
+    else
+        rta_auth_result_set_token_request(result, &req);
+    rta_token_request_clear(&req);
+}
+
+static int calls(void)
+{
+    pthread_mutex_lock(&cb.mu);
+    int n = cb.calls;
+    pthread_mutex_unlock(&cb.mu);
+    return n;
+}
+
+static rta_realtime *callback_client(const char *client_id, const char *capability, rt_rec *rec)
+{
+    rta_client_options o;
+    sdk_options(&o);
+    o.auth.auth_callback = give_token;
+    o.client_id = client_id;
+    o.default_token_params.capability = (char *)capability;
+    rta_realtime *rt = rt_client(&o, rec);
+    rta_realtime_connect(rt, NULL);
+    rt_connected(rt);
+    return rt;
+}
+
+/* RTC8a, RTC8a1: upgrade then downgrade while attached; the connection keeps its id and emits
+ * only `update`; the channel the new token no longer allows fails with 40160. */
+static void test_authorize_upgrade_downgrade(void **state)
+{
+    (void)state;
+    rt_rec rec;
+    rta_realtime *rt = callback_client("uma", "{\"a\":[\"*\"]}", &rec);
+    rta_auth *auth = rta_realtime_auth(rt);
+    char id1[128], id2[128];
+    rta_realtime_connection_id(rt, id1, sizeof(id1));
+    rta_error err;
+    rta_channel *a = rta_realtime_channel(rt, "a", NULL);
+    rta_channel *b = rta_realtime_channel(rt, "b", NULL);
+    assert_int_equal(rta_channel_attach(a, &err), 0);
+    assert_int_equal(rta_channel_publish(b, "x", "y", &err), RTA_ERR_CAPABILITY_DENIED);
+
+    rta_token_params up = {.capability = "{\"a\":[\"*\"],\"b\":[\"*\"]}"};
+    rta_token_details d;
+    assert_int_equal(rta_auth_authorize(auth, &up, NULL, &d, &err), 0);
+    rta_token_details_clear(&d);
+    assert_true(rt_rec_wait(&rec, RTA_CONN_UPDATE, 0, 1, 1000));
+    assert_int_equal(rta_channel_attach(b, &err), 0);
+    assert_int_equal(rta_channel_publish(b, "x", "y", &err), 0);
+
+    rta_token_params down = {.capability = "{\"b\":[\"*\"]}"};
+    assert_int_equal(rta_auth_authorize(auth, &down, NULL, NULL, &err), 0);
+    for (int i = 0; i < 200 && rta_channel_get_state(a, NULL) != RTA_CHANNEL_FAILED; i++)
+        usleep(10000);
+    assert_int_equal(rta_channel_get_state(a, &err), RTA_CHANNEL_FAILED);
+    assert_int_equal(err.code, RTA_ERR_CAPABILITY_DENIED);
+    assert_int_equal(rta_channel_get_state(b, NULL), RTA_CHANNEL_ATTACHED);
+
+    rta_realtime_connection_id(rt, id2, sizeof(id2));
+    assert_string_equal(id1, id2);
+    assert_int_equal(rt_rec_count(&rec, RTA_CONN_UPDATE, 0), 2);
+    assert_int_equal(rt_rec_count(&rec, RTA_CONN_CONNECTED, 0), 1);
+    assert_int_equal(rt_rec_count(&rec, RTA_CONN_DISCONNECTED, 0), 0);
+    rta_realtime_destroy(rt);
+}
+
+static int auth_rc[4];
+static rta_realtime *shared_rt;
+
+static void *authorize_thread(void *arg)
+{
+    int *rc = arg;
+    *rc = rta_auth_authorize(rta_realtime_auth(shared_rt), NULL, NULL, NULL, NULL);
+    return NULL;
+}
+
+/* Concurrent authorize() calls share one token request, and all complete (wire doc 3.3). */
+static void test_concurrent_authorize(void **state)
+{
+    (void)state;
+    shared_rt = callback_client("cora", NULL, NULL);
+    int before = calls();
+    pthread_mutex_lock(&cb.mu);
+    cb.delay_ms = 400;
+    pthread_mutex_unlock(&cb.mu);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        auth_rc[i] = -1;
+        pthread_create(&t[i], NULL, authorize_thread, &auth_rc[i]);
+        usleep(20000);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(auth_rc[i], 0);
+    }
+    pthread_mutex_lock(&cb.mu);
+    cb.delay_ms = 0;
+    pthread_mutex_unlock(&cb.mu);
+    assert_int_equal(calls() - before, 1);
+    assert_int_equal(rta_realtime_state(shared_rt, NULL), RTA_CONN_CONNECTED);
+    rta_realtime_destroy(shared_rt);
+}
+
+/* RTN15h2: a short-lived token from the authCallback is renewed at expiry (DISCONNECTED 40142,
+ * new token, connected again), repeatedly. */
+static void test_expiry_renewed_by_callback(void **state)
+{
+    (void)state;
+    pthread_mutex_lock(&cb.mu);
+    cb.ttl = 2000;
+    pthread_mutex_unlock(&cb.mu);
+    rt_rec rec;
+    rta_realtime *rt = callback_client("eli", NULL, &rec);
+    int before = calls();
+    assert_true(rt_rec_wait(&rec, RTA_CONN_DISCONNECTED, RTA_ERR_TOKEN_EXPIRED, 2, 9000));
+    assert_true(rt_rec_wait(&rec, RTA_CONN_CONNECTED, 0, 3, 3000));
+    assert_true(calls() - before >= 2);
+    rt_connected(rt);
+    assert_int_equal(rt_rec_count(&rec, RTA_CONN_FAILED, 0), 0);
+    pthread_mutex_lock(&cb.mu);
+    cb.ttl = 0;
+    pthread_mutex_unlock(&cb.mu);
+    rta_realtime_destroy(rt);
+}
+
+/* A token literal cannot be renewed: at expiry, failed with 40171 (wire doc 3.5). */
+static void test_expiry_token_literal_fails(void **state)
+{
+    (void)state;
+    rta_token_params p = {.ttl = 1500};
+    rta_token_details d;
+    assert_int_equal(rta_auth_request_token(rta_rest_auth(backend), &p, NULL, &d, NULL), 0);
+    sdk_add_secret(d.token);
+    rta_client_options o;
+    sdk_options(&o);
+    o.auth.token = d.token;
+    rta_realtime *rt = rt_client(&o, NULL);
+    rta_realtime_connect(rt, NULL);
+    rt_connected(rt);
+    rta_error err;
+    assert_int_equal(rta_realtime_wait_state(rt, RTA_CONN_FAILED, 6000, &err), 0);
+    assert_int_equal(err.code, RTA_ERR_NO_RENEWAL);
+    rta_token_details_clear(&d);
+    rta_realtime_destroy(rt);
+}
+
+/* revokeTokens by clientId disconnects the live connection with 40141; the client renews
+ * through its authCallback and connects again (RSA17, wire doc 3.5). */
+static void test_revocation_renews(void **state)
+{
+    (void)state;
+    pthread_mutex_lock(&cb.mu);
+    cb.from = rev_backend;
+    pthread_mutex_unlock(&cb.mu);
+    rt_rec rec;
+    rta_realtime *rt = callback_client("rex", NULL, &rec);
+    usleep(20000); /* issuedBefore is strict */
+    rta_revocation_target t = {"clientId", "rex"};
+    rta_revocation_batch b;
+    assert_int_equal(rta_auth_revoke_tokens(rta_rest_auth(rev_backend), &t, 1, NULL, &b, NULL), 0);
+    rta_revocation_batch_clear(&b);
+    assert_true(rt_rec_wait(&rec, RTA_CONN_DISCONNECTED, RTA_ERR_TOKEN_REVOKED, 1, 5000));
+    assert_true(rt_rec_wait(&rec, RTA_CONN_CONNECTED, 0, 2, 5000));
+    assert_int_equal(rta_realtime_state(rt, NULL), RTA_CONN_CONNECTED);
+    pthread_mutex_lock(&cb.mu);
+    cb.from = NULL;
+    pthread_mutex_unlock(&cb.mu);
+    rta_realtime_destroy(rt);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_authorize_upgrade_downgrade),
+        cmocka_unit_test(test_concurrent_authorize),
+        cmocka_unit_test(test_expiry_renewed_by_callback),
+        cmocka_unit_test(test_expiry_token_literal_fails),
+        cmocka_unit_test(test_revocation_renews),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
