@@ -145,7 +145,7 @@ static int load_main(int argc, char **argv)
     L.n = (size_t)atol(gw_arg(argc, argv, "--conns", "10000"));
     L.revoke_n = (size_t)atol(gw_arg(argc, argv, "--revoke", "1000"));
     L.samples = (size_t)atol(gw_arg(argc, argv, "--samples", "5000"));
-    L.auth_max_in_flight = (size_t)atol(gw_arg(argc, argv, "--inflight", "16"));
+    L.auth_max_in_flight = (size_t)atol(gw_arg(argc, argv, "--inflight", "4"));
     size_t handshakes = (size_t)atol(gw_arg(argc, argv, "--handshakes", "256"));
     if (!L.n || !L.revoke_n || L.revoke_n > L.n || L.samples > L.n - L.revoke_n)
         gw_die("need 0 < revoke <= conns and samples <= conns - revoke");
@@ -153,6 +153,7 @@ static int load_main(int argc, char **argv)
 
     gw_http *http = gw_http_new(host, port);
     char *key = gw_http_create_app(http);
+    long rss_fresh = gw_vmrss_kib(pid); /* before the requestToken calls, for reference */
 
     /* Tokens: every (n / revoke_n)-th connection gets clientId REVOKED_CLIENT_ID, the rest
      * clientId c<i>; one token per connection, plus a fresh one per AUTH sample. */
@@ -248,8 +249,9 @@ static int load_main(int argc, char **argv)
            L.n, L.revoke_n, REVOKED_CLIENT_ID, handshakes, t_mint / 1000);
     printf("  connect: %zu CONNECTED in %.2f s (first connect to last CONNECTED)\n", connected,
            connect_s);
-    printf("  rss: rtauthd VmRSS %ld KiB before, %ld KiB 1 s after the last CONNECTED: "
-           "(after - before) / %zu\n", rss0, rss1, L.n);
+    printf("  rss: rtauthd VmRSS %ld KiB before connecting, %ld KiB 1 s after the last "
+           "CONNECTED: (after - before) / %zu (from %ld KiB before minting tokens: %.2f KiB)\n",
+           rss0, rss1, L.n, rss_fresh, (double)(rss1 - rss_fresh) / (double)L.n);
     printf("  auth: %zu AUTH with fresh tokens on distinct connections, %zu in flight, over %.2f "
            "s; write of AUTH to CONNECTED (same connectionId); max %.2f ms\n",
            L.samples, L.auth_max_in_flight, ta / 1000, pmax);
