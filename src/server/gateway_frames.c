@@ -290,8 +290,10 @@ int rta__conn_writeable(rta_conn *c)
     }
     if (c->ping_due && !c->closing) { /* liveness (gateway_timers.c) */
         c->ping_due = 0;
-        unsigned char ping[LWS_PRE + 1];
-        if (lws_write(c->wsi, ping + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
+        /* A payload, because lws does not report an empty PONG (RECEIVE_PONG) */
+        unsigned char ping[LWS_PRE + 4] = {0};
+        memcpy(ping + LWS_PRE, "rta", 3);
+        if (lws_write(c->wsi, ping + LWS_PRE, 3, LWS_WRITE_PING) < 0) return -1;
         if (c->out_head) lws_callback_on_writable(c->wsi);
         return 0;
     }

@@ -8,7 +8,8 @@
  * rate of ~300/s and AUTH p99 in seconds at 10,000 connections). Here it is O(log n).
  *
  * Liveness (wire doc 2.5) is a sweep for the same reason: lws's own ping/hang-up policy
- * re-inserts a per-connection timer into that list on every pong. Every SWEEP_MS the
+ * re-inserts a per-connection timer into that list on every pong. Every SWEEP_MS (short, so
+ * 10,000 connections' pings go out ~100 at a time, not in bursts that stall the loop) the
  * connections silent for PING_AFTER_MS get a WebSocket ping (ably-js in Node asks for
  * heartbeats=false and counts pings as activity), and those silent for HANGUP_AFTER_MS lose
  * their transport (they stay resumable, as after any dropped transport).
@@ -20,7 +21,7 @@
 
 #define PING_AFTER_MS 5000 /* well inside maxIdleInterval (15 s) */
 #define HANGUP_AFTER_MS 60000
-#define SWEEP_MS 250 /* spreads pings out: a sweep pings only those due since the last one */
+#define SWEEP_MS 50 /* spreads pings out: a sweep pings only those due since the last one */
 
 /* ---- the heap ------------------------------------------------------------------------------- */
 
