@@ -59,6 +59,7 @@ struct gw_fleet {
     size_t n;
     size_t connecting, connected, closed, failed;
     size_t next_to_connect;
+    int started; /* gw_fleet_pump() was called: the loop keeps connecting the rest */
     size_t max_in_flight; /* handshakes at once */
     double t_last_connected;
     gw_on_message on_message;

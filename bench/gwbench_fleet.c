@@ -209,6 +209,7 @@ void gw_fleet_free(gw_fleet *f)
 
 void gw_fleet_pump(gw_fleet *f)
 {
+    f->started = 1;
     while (f->next_to_connect < f->n && f->connecting < f->max_in_flight) {
         gw_client *c = &f->clients[f->next_to_connect++];
         struct lws_client_connect_info ci;
@@ -244,7 +245,7 @@ int gw_fleet_run_until(gw_fleet *f, int (*pred)(gw_fleet *f), double timeout_ms)
     double end = gw_now_ms() + timeout_ms;
     while (!(pred && pred(f))) {
         if (gw_now_ms() >= end) return 0;
-        if (f->next_to_connect < f->n) gw_fleet_pump(f); /* a handshake slot may have freed */
+        if (f->started && f->next_to_connect < f->n) gw_fleet_pump(f); /* a slot may be free */
         lws_sul_schedule(f->ctx, 0, &tick, on_tick, 5 * LWS_US_PER_MS);
         uv_run(&loop, UV_RUN_ONCE);
     }
