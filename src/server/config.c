@@ -75,13 +75,15 @@ void rta_config_usage(void)
            "  --history-max-messages N   channel history: messages kept per channel (1000)\n"
            "  --history-max-age MS       channel history: how long a message is kept (120000)\n"
            "  --history-max-bytes BYTES  channel history: memory for all channels (67108864)\n"
+           "  --unsafe-skip-capability-checks  benchmark baseline only: realtime ATTACH and\n"
+           "                          publish ignore the capability (never in production)\n"
            "  --config FILE           key = value settings (same names, underscores)\n"
            "Environment: RTAUTHD_LISTEN, RTAUTHD_DATA_DIR, RTAUTHD_TLS_CERT, RTAUTHD_TLS_KEY,\n"
            "RTAUTHD_SANDBOX, RTAUTHD_LOG_LEVEL, RTAUTHD_BASIC_OVER_HTTP, RTAUTHD_MAX_BODY,\n"
            "RTAUTHD_MAX_CONNECTIONS, RTAUTHD_MAX_MESSAGE_SIZE, RTAUTHD_MAX_FRAME_SIZE,\n"
            "RTAUTHD_MAX_INBOUND_RATE, RTAUTHD_MAX_QUEUE, RTAUTHD_CONNECTION_STATE_TTL,\n"
            "RTAUTHD_HISTORY_MAX_MESSAGES, RTAUTHD_HISTORY_MAX_AGE, RTAUTHD_HISTORY_MAX_BYTES,\n"
-           "RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n");
+           "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS, RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n");
 }
 
 static int copy_str(char *dst, size_t size, const char *v, const char *name, rta_error *err)
@@ -145,6 +147,10 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
     if (!strcmp(name, "tls_key")) return copy_str(c->tls_key, sizeof(c->tls_key), v, name, err);
     if (!strcmp(name, "sandbox")) {
         c->sandbox = parse_bool(v);
+        return 0;
+    }
+    if (!strcmp(name, "unsafe_skip_capability_checks")) {
+        c->unsafe_skip_capability_checks = parse_bool(v);
         return 0;
     }
     if (!strcmp(name, "log_level")) {
@@ -233,6 +239,8 @@ static const struct {
     {"--tls-cert", "RTAUTHD_TLS_CERT", "tls_cert", 0},
     {"--tls-key", "RTAUTHD_TLS_KEY", "tls_key", 0},
     {"--sandbox", "RTAUTHD_SANDBOX", "sandbox", 1},
+    {"--unsafe-skip-capability-checks", "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS",
+     "unsafe_skip_capability_checks", 1},
     {"--log-level", "RTAUTHD_LOG_LEVEL", "log_level", 0},
     {"--basic-over-http", "RTAUTHD_BASIC_OVER_HTTP", "basic_over_http", 0},
     {"--max-body", "RTAUTHD_MAX_BODY", "max_body", 0},

@@ -26,6 +26,10 @@
  *   --history-max-bytes BYTES RTAUTHD_HISTORY_MAX_BYTES     history_max_bytes     67108864
  *                          (the in-memory channel history window: per channel, its age, and
  *                          all channels together; history_max_bytes 0 keeps none)
+ *   --unsafe-skip-capability-checks  RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS=1
+ *                          unsafe_skip_capability_checks = true                    off
+ *                          (BENCHMARK BASELINE ONLY: ATTACH grants the requested modes and
+ *                          MESSAGE skips the publish check; never in production)
  *   --config FILE          RTAUTHD_CONFIG           -                   (none)
  *
  * The config file has one `key = value` per line; '#' starts a comment.
@@ -62,6 +66,7 @@ typedef struct rta_config {
     char tls_cert[1024];
     char tls_key[1024];
     int sandbox;
+    int unsafe_skip_capability_checks; /* benchmark baseline only (scripts/bench-gateway) */
     int log_level; /* rta_log_level */
     rta_basic_over_http basic_over_http;
     size_t max_body;

@@ -24,6 +24,17 @@
 
 typedef struct rta_server rta_server;
 typedef struct rta_conn rta_conn;
+typedef struct rta_timer rta_timer;
+
+/* Deadlines of every connection in one min-heap, and the liveness sweep (gateway_timers.c). */
+typedef struct rta_timers {
+    rta_timer **heap;
+    size_t len, cap;
+    lws_sorted_usec_list_t sul;      /* the one lws timer, at the earliest deadline */
+    int64_t sul_at;                  /* when it is set for (server clock, ms), 0 if unset */
+    lws_sorted_usec_list_t liveness; /* the ping / hang-up sweep */
+    int liveness_on;
+} rta_timers;
 
 typedef struct rta_gateway {
     rta_server *srv;
@@ -38,6 +49,7 @@ typedef struct rta_gateway {
     size_t presence_max_members;  /* per channel (91003 beyond) */
     size_t presence_max_per_conn; /* per connection, all channels (91003 beyond) */
     rta_history history; /* recent messages per channel, for REST history (RSL2) */
+    rta_timers timers;
 } rta_gateway;
 
 #define RTA_PRESENCE_MAX_MEMBERS_DEFAULT 1000

@@ -32,6 +32,7 @@ int rta_gateway_init(rta_gateway *gw, rta_server *srv)
 void rta_gateway_stop(rta_gateway *gw)
 {
     gw->stopping = 1;
+    rta__timers_stop(gw);
 }
 
 void rta_gateway_free(rta_gateway *gw)
@@ -41,6 +42,7 @@ void rta_gateway_free(rta_gateway *gw)
     rta__channels_free(gw);
     rta_hmap_free(&gw->by_id);
     rta_history_free(&gw->history);
+    rta__timers_free(gw);
 }
 
 void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
@@ -73,9 +75,9 @@ void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
 
 static int64_t pending_revocation(rta_conn *c);
 
-static void on_expiry(lws_sorted_usec_list_t *sul)
+static void on_expiry(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(sul, rta_conn, expiry_timer);
+    rta_conn *c = lws_container_of(t, rta_conn, expiry_timer);
     int64_t now = rta_server_now();
     rta_error e;
     if (c->revoke_at && now >= c->revoke_at &&
@@ -94,26 +96,19 @@ static void on_expiry(lws_sorted_usec_list_t *sul)
     }
 }
 
-static void on_hint(lws_sorted_usec_list_t *sul)
+static void on_hint(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(sul, rta_conn, hint_timer);
+    rta_conn *c = lws_container_of(t, rta_conn, hint_timer);
     rta_protocol_message m = {.action = RTA_ACTION_AUTH}; /* RTN22: please reauthenticate */
     rta__conn_send(c, &m);
-}
-
-void rta__schedule(rta_gateway *gw, lws_sorted_usec_list_t *sul, sul_cb_t cb, int64_t at)
-{
-    int64_t delay = at - rta_server_now();
-    if (delay < 0) delay = 0;
-    lws_sul_schedule(gw->srv->lws, 0, sul, cb, (lws_usec_t)delay * 1000);
 }
 
 /* Expiry at `expires`; a hint 30 s before when that moment is still ahead, and only for
  * token connections (an AUTH makes a token-literal client fail at once: 3.4). */
 void rta__conn_arm_timers(rta_conn *c)
 {
-    lws_sul_cancel(&c->expiry_timer);
-    lws_sul_cancel(&c->hint_timer);
+    rta__timer_cancel(c->gw, &c->expiry_timer);
+    rta__timer_cancel(c->gw, &c->hint_timer);
     if (c->auth.method == RTA_AUTH_BASIC) return;
     int64_t now = rta_server_now();
     int64_t at = c->auth.expires;
@@ -299,8 +294,8 @@ static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
 void rta__conn_free(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
-    lws_sul_cancel(&c->expiry_timer);
-    lws_sul_cancel(&c->hint_timer);
+    rta__timer_cancel(c->gw, &c->expiry_timer);
+    rta__timer_cancel(c->gw, &c->hint_timer);
     rta__channels_leave_all(c);
     if (c->prev)
         c->prev->next = c->next;
@@ -528,9 +523,16 @@ int rta_gateway_callback(rta_gateway *gw, struct lws *wsi, enum lws_callback_rea
 {
     rta_conn *c = *slot;
     switch (reason) {
-    case LWS_CALLBACK_ESTABLISHED: conn_open(gw, wsi, slot); return 0;
+    case LWS_CALLBACK_ESTABLISHED:
+        conn_open(gw, wsi, slot);
+        if (*slot) rta__liveness_seen(*slot);
+        return 0;
     case LWS_CALLBACK_RECEIVE:
+        if (c) rta__liveness_seen(c);
         if (c && !c->closing) receive(c, wsi, in, len);
+        return 0;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (c) rta__liveness_seen(c);
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE: return c ? rta__conn_writeable(c) : -1;
     case LWS_CALLBACK_CLOSED:

@@ -288,6 +288,15 @@ int rta__conn_writeable(rta_conn *c)
         lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
         return -1;
     }
+    if (c->ping_due && !c->closing) { /* liveness (gateway_timers.c) */
+        c->ping_due = 0;
+        /* A payload, because lws does not report an empty PONG (RECEIVE_PONG) */
+        unsigned char ping[LWS_PRE + 4] = {0};
+        memcpy(ping + LWS_PRE, "rta", 3);
+        if (lws_write(c->wsi, ping + LWS_PRE, 3, LWS_WRITE_PING) < 0) return -1;
+        if (c->out_head) lws_callback_on_writable(c->wsi);
+        return 0;
+    }
     rta_frame *f = c->out_head;
     if (!f) return 0;
     c->out_head = f->next;

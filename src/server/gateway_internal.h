@@ -7,6 +7,14 @@
 #include "core/protocol.h"
 #include "gateway.h"
 
+/* A deadline in the gateway's heap (gateway_timers.c). */
+typedef void (*rta_timer_cb)(rta_timer *t);
+struct rta_timer {
+    int64_t at;  /* server clock, ms */
+    size_t pos;  /* heap index + 1; 0 when not scheduled */
+    rta_timer_cb cb;
+};
+
 typedef struct rta_frame {
     struct rta_frame *next;
     int binary;
@@ -71,8 +79,11 @@ struct rta_conn {
     rta_buf rx;     /* a message arriving in fragments */
     rta_channel **attached;
     size_t attached_count, attached_cap;
-    lws_sorted_usec_list_t expiry_timer;
-    lws_sorted_usec_list_t hint_timer;
+    rta_timer expiry_timer;
+    rta_timer hint_timer;
+    int64_t last_seen;      /* last frame or pong from the client (liveness) */
+    int64_t last_ping;      /* last WebSocket ping sent */
+    unsigned ping_due : 1;  /* a ping waits for the next WRITEABLE */
     int64_t revoke_at; /* pending revocation with reauth margin, 0 if none */
     size_t presence_members; /* presence members this connection holds, all channels */
 };
@@ -112,8 +123,14 @@ rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt);
 /* One whole WebSocket message from the client: size check, decode, dispatch. */
 void rta__conn_handle_message(rta_conn *c, const void *data, size_t len);
 void rta__conn_free(rta_conn *c);
-/* The timer helper: cb(sul) at `at` (server clock, ms). */
-void rta__schedule(rta_gateway *gw, lws_sorted_usec_list_t *sul, sul_cb_t cb, int64_t at);
+/* Timers (gateway_timers.c): cb(t) at `at` (server clock, ms), replacing t's previous
+ * deadline; cancel is a no-op for a timer not scheduled. Neither calls back. */
+void rta__schedule(rta_gateway *gw, rta_timer *t, rta_timer_cb cb, int64_t at);
+void rta__timer_cancel(rta_gateway *gw, rta_timer *t);
+/* A frame or pong from c's client: it is alive (starts the liveness sweep if needed). */
+void rta__liveness_seen(rta_conn *c);
+void rta__timers_stop(rta_gateway *gw); /* before lws_context_destroy() */
+void rta__timers_free(rta_gateway *gw);
 void rta__conn_arm_timers(rta_conn *c);
 void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first);
 

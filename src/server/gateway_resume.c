@@ -28,15 +28,15 @@ static void presence_leave_all(rta_conn *c)
 }
 
 /* Not resumed within the grace period: its presence members leave; it stays resumable. */
-static void on_presence_grace(lws_sorted_usec_list_t *sul)
+static void on_presence_grace(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(sul, rta_conn, hint_timer);
+    rta_conn *c = lws_container_of(t, rta_conn, hint_timer);
     if (!c->wsi) presence_leave_all(c);
 }
 
-static void on_discard(lws_sorted_usec_list_t *sul)
+static void on_discard(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(sul, rta_conn, expiry_timer);
+    rta_conn *c = lws_container_of(t, rta_conn, expiry_timer);
     if (c->wsi) return; /* resumed meanwhile */
     rta_log_debug("connection %s: not resumed, discarded", c->id);
     rta__conn_free(c);
@@ -54,8 +54,8 @@ void rta__conn_transport_closed(rta_conn *c)
     c->slot = NULL;
     c->wsi = NULL;
     gw->live_count--;
-    lws_sul_cancel(&c->expiry_timer);
-    lws_sul_cancel(&c->hint_timer);
+    rta__timer_cancel(gw, &c->expiry_timer);
+    rta__timer_cancel(gw, &c->hint_timer);
     if (gw->stopping || c->final || !c->connected || gw->limits.connection_state_ttl <= 0) {
         rta__conn_free(c);
         return;
@@ -114,8 +114,8 @@ rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e)
         gw->live_count--;
         rta__conn_hold_unsent(old);
     }
-    lws_sul_cancel(&old->expiry_timer);
-    lws_sul_cancel(&old->hint_timer);
+    rta__timer_cancel(gw, &old->expiry_timer);
+    rta__timer_cancel(gw, &old->hint_timer);
     old->closing = 0;
     old->lingering = 0;
     old->revoked = 0;

@@ -46,6 +46,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return 0;
     case LWS_CALLBACK_ESTABLISHED:
     case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_RECEIVE_PONG:
     case LWS_CALLBACK_SERVER_WRITEABLE:
     case LWS_CALLBACK_CLOSED:
         if (!user) return reason == LWS_CALLBACK_SERVER_WRITEABLE ? -1 : 0;
@@ -271,6 +272,9 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     srv->cfg = *cfg;
     rta_log_set_level((rta_log_level)cfg->log_level);
     lws_set_log_level(cfg->log_level >= RTA_LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR, lws_logger);
+    if (cfg->unsafe_skip_capability_checks) /* at error level: shown whatever the log level */
+        rta_log_error("WARNING: --unsafe-skip-capability-checks: realtime ATTACH and publish "
+                      "IGNORE token capabilities. A benchmark baseline only, never for real use");
 
     /* Many connections need many descriptors: raise the soft limit to the hard one. */
     struct rlimit rl;
@@ -296,13 +300,14 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     if (first_start && (rc = create_dev_app(srv, err))) return rc;
     rta_random_alnum(srv->server_id, 12);
 
-    /* WebSocket liveness (2.5): ably-js (Node) asks for heartbeats=false and counts ping
-     * frames as activity; ping well inside maxIdleInterval (15 s), hang up after 60 s. */
-    static const lws_retry_bo_t liveness = {.secs_since_valid_ping = 5,
-                                            .secs_since_valid_hangup = 60};
+    /* WebSocket liveness (2.5) is the gateway's sweep (gateway_timers.c): lws's validity
+     * policy costs O(connections) per pong. This one turns lws's off (its default pings
+     * every 300 s, with the same cost). */
+    static const lws_retry_bo_t no_validity = {.secs_since_valid_ping = 0,
+                                               .secs_since_valid_hangup = 0};
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof(info));
-    info.retry_and_idle_policy = &liveness;
+    info.retry_and_idle_policy = &no_validity;
     info.port = cfg->port;
     info.iface = cfg->listen_host;
     info.protocols = protocols;
