@@ -41,8 +41,9 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
     rta_server *srv = lws_context_user(lws_get_context(wsi));
     switch (reason) {
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED: /* the store thread or rta_server_stop() */
         rta_store_thread_drain(&srv->store_thread);
+        if (srv->stop_requested) uv_stop(&srv->loop);
         return 0;
     case LWS_CALLBACK_ESTABLISHED:
     case LWS_CALLBACK_RECEIVE:
@@ -318,7 +319,12 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     info.pt_serv_buf_size = 32768;
     info.keepalive_timeout = 60;
     info.timeout_secs = 20;
-    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8;
+    info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV;
+    if (uv_loop_init(&srv->loop))
+        return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot create the event loop");
+    srv->loop_ready = 1;
+    void *loops[1] = {&srv->loop};
+    info.foreign_loops = loops;
     if (cfg->tls_cert[0]) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
@@ -341,8 +347,9 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
 
 int rta_server_run(rta_server *srv)
 {
+    /* Returns on uv_stop() from the EVENT_WAIT_CANCELLED that rta_server_stop() causes. */
     while (!srv->stop_requested)
-        if (lws_service(srv->lws, 0) < 0) break;
+        if (uv_run(&srv->loop, UV_RUN_DEFAULT) == 0 && !srv->stop_requested) break;
     return 0;
 }
 
@@ -362,6 +369,12 @@ void rta_server_free(rta_server *srv)
         rta_gateway_stop(&srv->gateway); /* closing transports now end their connections */
         lws_context_destroy(srv->lws);
         srv->lws = NULL;
+    }
+    if (srv->loop_ready) {
+        /* lws closes its handles asynchronously: let the loop finish them, then close it */
+        for (int i = 0; i < 1000 && uv_loop_close(&srv->loop) == UV_EBUSY; i++)
+            uv_run(&srv->loop, UV_RUN_NOWAIT);
+        srv->loop_ready = 0;
     }
     rta_gateway_free(&srv->gateway);
     rta_token_service_free(&srv->tokens);

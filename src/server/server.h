@@ -6,6 +6,7 @@
 #define RTA_SERVER_SERVER_H
 
 #include <libwebsockets.h>
+#include <uv.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -25,6 +26,8 @@ struct rta_server {
     rta_token_service tokens;
     rta_gateway gateway;
     struct lws_context *lws;
+    uv_loop_t loop; /* lws runs on libuv (epoll): poll() over 10k sockets per turn did not scale */
+    int loop_ready;
     lws_sorted_usec_list_t housekeeping;
     int reload_in_flight;
     volatile int stop_requested;
