@@ -325,6 +325,7 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     srv->loop_ready = 1;
     void *loops[1] = {&srv->loop};
     info.foreign_loops = loops;
+    info.pcontext = &srv->lws; /* set to NULL once a destroy has finished */
     if (cfg->tls_cert[0]) {
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
@@ -367,12 +368,16 @@ void rta_server_free(rta_server *srv)
     if (srv->lws) {
         lws_sul_cancel(&srv->housekeeping);
         rta_gateway_stop(&srv->gateway); /* closing transports now end their connections */
+        /* On a foreign libuv loop the destroy finishes in close callbacks: run the loop
+         * until lws has closed its handles (it then clears srv->lws through pcontext); a
+         * second call completes what the first began. */
         lws_context_destroy(srv->lws);
+        if (srv->loop_ready) uv_run(&srv->loop, UV_RUN_DEFAULT);
+        if (srv->lws) lws_context_destroy(srv->lws);
         srv->lws = NULL;
     }
     if (srv->loop_ready) {
-        /* lws closes its handles asynchronously: let the loop finish them, then close it */
-        for (int i = 0; i < 1000 && uv_loop_close(&srv->loop) == UV_EBUSY; i++)
+        for (int i = 0; i < 100 && uv_loop_close(&srv->loop) == UV_EBUSY; i++)
             uv_run(&srv->loop, UV_RUN_NOWAIT);
         srv->loop_ready = 0;
     }
