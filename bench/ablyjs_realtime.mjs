@@ -7,10 +7,14 @@
 //                            AUTH on the live connection until its CONNECTED reply. Median.
 //   memory HOST PORT KEY N   N idle clients connected at once in this process: RSS delta / N
 //                            after 1 s of quiet and a full GC (run with --expose-gc).
+//   rawauth HOST PORT KEY N  the floor, no SDK at all: a bare WebSocket ('ws') sends the same
+//                            AUTH frame and waits for the CONNECTED reply; what the wire and
+//                            rtauthd cost, which no client can go under. Median.
 // Usage: node --expose-gc bench/ablyjs_realtime.mjs MODE HOST PORT KEY N
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import Ably from 'ably';
+import WebSocket from 'ws';
 
 const [mode, host, port, key, nArg] = process.argv.slice(2);
 const n = Math.max(1, Number(nArg));
@@ -64,6 +68,29 @@ if (mode === 'connect') {
   }
   console.log(`ablyjs_auth_ms ${median(v).toFixed(3)}`);
   await closeAll([rt]);
+} else if (mode === 'rawauth') {
+  const rest = new Ably.Rest({ ...base, key });
+  const tokens = [];
+  for (let i = 0; i <= n; i++) tokens.push((await rest.auth.requestToken()).token);
+  const q = new URLSearchParams({ v: '6', format: 'json', heartbeats: 'false', access_token: tokens[0] });
+  const ws = new WebSocket(`ws://${host}:${port}/?${q}`);
+  let next = null;
+  ws.on('message', (d) => {
+    if (JSON.parse(String(d)).action === 4 && next) next();
+  });
+  await new Promise((resolve) => (next = resolve));
+  const v = [];
+  for (let i = 0; i < n; i++) {
+    const frame = JSON.stringify({ action: 17, auth: { accessToken: tokens[i + 1] } });
+    const t0 = performance.now();
+    await new Promise((resolve) => {
+      next = resolve;
+      ws.send(frame);
+    });
+    v.push(performance.now() - t0);
+  }
+  console.log(`rawws_auth_ms ${median(v).toFixed(3)}`);
+  ws.close();
 } else if (mode === 'memory') {
   const warm = new Ably.Realtime({ ...base, key });
   await connected(warm);
