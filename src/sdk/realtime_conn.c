@@ -1,8 +1,7 @@
 /* realtime_conn.c: the connection state machine (RTN4, RTN14, RTN15), its timers (connect
  * timeout, disconnectedRetryTimeout, suspendedRetryTimeout, connectionStateTtl, idle detection
- * from maxIdleInterval, wire doc 1.6 and 2.5) and auth on the connection: tokens for each
- * attempt, token errors (RTN14b, RTN15h, wire doc 3.5), authorize() upgrading the live
- * connection (RTC8, 3.3) and the server's AUTH (RTN22, 3.4).
+ * from maxIdleInterval, wire doc 1.6 and 2.5), and inbound connection-level messages. Auth on
+ * the connection is in realtime_conn_auth.c.
  *
  * Runs on the I/O thread with rt->mu held, except rta__conn_hook (any user thread, no lock).
  */
@@ -13,7 +12,7 @@
 
 #include "realtime_internal.h"
 
-static int is_token_error(int code)
+int rta__rt_is_token_error(int code)
 {
     return code >= 40140 && code < 40150;
 }
@@ -68,9 +67,9 @@ static void run_log(rta_realtime *rt, rta__event *ev)
 }
 
 /* Logging through an event: a log handler runs with no lock held (options.h). */
-static void rt_log(rta_realtime *rt, rta_client_log_level level, const char *fmt, ...)
+void rta__rt_log(rta_realtime *rt, rta_client_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void rt_log(rta_realtime *rt, rta_client_log_level level, const char *fmt, ...)
+void rta__rt_log(rta_realtime *rt, rta_client_log_level level, const char *fmt, ...)
 {
     if (level > rt->client.log_level) return;
     log_event *l = calloc(1, sizeof(*l));
@@ -105,7 +104,7 @@ void rta__conn_set_state(rta_realtime *rt, rta_connection_state s, const rta_err
                           rta_connection_state_name(s));
     }
     pthread_cond_broadcast(&rt->cv);
-    rt_log(rt, RTA_CLIENT_LOG_INFO, "realtime: %s -> %s%s%s", rta_connection_state_name(prev),
+    rta__rt_log(rt, RTA_CLIENT_LOG_INFO, "realtime: %s -> %s%s%s", rta_connection_state_name(prev),
            rta_connection_state_name(s), reason ? ": " : "", reason ? reason->message : "");
     emit_change(rt, prev, s, reason, retry_in_ms);
 }
@@ -115,7 +114,7 @@ void rta__conn_set_state(rta_realtime *rt, rta_connection_state s, const rta_err
 static void on_state_timer(lws_sorted_usec_list_t *sul);
 static void on_idle_timer(lws_sorted_usec_list_t *sul);
 
-static void arm_state(rta_realtime *rt, int64_t ms)
+void rta__rt_arm_state(rta_realtime *rt, int64_t ms)
 {
     lws_sul_schedule(rt->lws, 0, &rt->sul_state, on_state_timer, (lws_usec_t)ms * 1000);
 }
@@ -142,7 +141,7 @@ static void forget_connection(rta_realtime *rt)
     rt->msg_serial = 0;
 }
 
-static void fail(rta_realtime *rt, const rta_error *why)
+void rta__rt_fail(rta_realtime *rt, const rta_error *why)
 {
     lws_sul_cancel(&rt->sul_state);
     lws_sul_cancel(&rt->sul_idle);
@@ -154,7 +153,7 @@ static void fail(rta_realtime *rt, const rta_error *why)
 
 /* Disconnected (RTN14, RTN15), then a retry after delay_ms; suspended once the connection has
  * been down for connectionStateTtl (RTN14e), which also ends any chance of resume. */
-static void go_disconnected(rta_realtime *rt, const rta_error *why, int64_t delay_ms)
+void rta__rt_go_disconnected(rta_realtime *rt, const rta_error *why, int64_t delay_ms)
 {
     int64_t now = rta__mono_ms();
     lws_sul_cancel(&rt->sul_idle);
@@ -168,7 +167,7 @@ static void go_disconnected(rta_realtime *rt, const rta_error *why, int64_t dela
         forget_connection(rt);
         rta__conn_set_state(rt, RTA_CONN_SUSPENDED, &e, rt->set.suspended_retry_ms);
         rta__chan_connection_ended(rt, &e, 1);
-        arm_state(rt, rt->set.suspended_retry_ms);
+        rta__rt_arm_state(rt, rt->set.suspended_retry_ms);
         return;
     }
     int64_t until_ttl = rt->disconnected_since + rt->state_ttl_ms - now;
@@ -177,12 +176,12 @@ static void go_disconnected(rta_realtime *rt, const rta_error *why, int64_t dela
     if (delay_ms <= 0)
         rta__conn_start(rt);
     else
-        arm_state(rt, delay_ms);
+        rta__rt_arm_state(rt, delay_ms);
 }
 
 /* The current attempt or connection ended with why (a DISCONNECTED, a token ERROR, a closed
  * WebSocket, a timeout). */
-static void dropped(rta_realtime *rt, const rta_error *why)
+void rta__rt_dropped(rta_realtime *rt, const rta_error *why)
 {
     rta_connection_state s = rt->state;
     if (s == RTA_CONN_CLOSING) {
@@ -195,7 +194,7 @@ static void dropped(rta_realtime *rt, const rta_error *why)
     if (s != RTA_CONN_CONNECTING && s != RTA_CONN_CONNECTED) return;
     rta__ws_drop(rt, 0);
     lws_sul_cancel(&rt->sul_state);
-    if (is_token_error(why->code)) {
+    if (rta__rt_is_token_error(why->code)) {
         /* RTN15h, RTN14b: forget the token; renew once at once, a second time in a row only
          * after the retry timeout; with nothing to renew it with, failed 40171 (RSA4a2). */
         if (!rta__auth_token_rejected(&rt->auth, rt->attempt_gen)) {
@@ -203,11 +202,11 @@ static void dropped(rta_realtime *rt, const rta_error *why)
             rta_error_set_status(&e, RTA_ERR_NO_RENEWAL, 403,
                                  "Token rejected (%d) and no means to renew it", why->code);
             rta_error_set_cause(&e, why);
-            fail(rt, &e);
+            rta__rt_fail(rt, &e);
             return;
         }
         rt->token_error_streak++;
-        go_disconnected(rt, why, rt->token_error_streak > 1 ? rt->set.disconnected_retry_ms : 0);
+        rta__rt_go_disconnected(rt, why, rt->token_error_streak > 1 ? rt->set.disconnected_retry_ms : 0);
         return;
     }
     rt->token_error_streak = 0;
@@ -215,12 +214,12 @@ static void dropped(rta_realtime *rt, const rta_error *why)
      * recent (a server that drops us at once must not make us spin). */
     int immediate = s == RTA_CONN_CONNECTED && rt->retry_count == 0;
     rt->retry_count++;
-    go_disconnected(rt, why, immediate ? 0 : rt->set.disconnected_retry_ms);
+    rta__rt_go_disconnected(rt, why, immediate ? 0 : rt->set.disconnected_retry_ms);
 }
 
 void rta__conn_transport_lost(rta_realtime *rt, const rta_error *why)
 {
-    dropped(rt, why);
+    rta__rt_dropped(rt, why);
 }
 
 void rta__conn_test_drop(rta_realtime *rt, int64_t retry_in_ms)
@@ -230,195 +229,7 @@ void rta__conn_test_drop(rta_realtime *rt, int64_t retry_in_ms)
     rta_error_set(&e, RTA_ERR_DISCONNECTED, "Transport dropped (test hook)");
     rta__ws_drop(rt, 0);
     lws_sul_cancel(&rt->sul_state);
-    go_disconnected(rt, &e, retry_in_ms);
-}
-
-/* ---- connecting ------------------------------------------------------------------------------ */
-
-typedef struct renew_job {
-    rta__job job;
-    rta_realtime *rt;
-    uint64_t stale_gen;
-} renew_job;
-
-static void run_renew(rta__job *job)
-{
-    renew_job *j = (renew_job *)job;
-    rta_realtime *rt = j->rt;
-    char *token = NULL;
-    uint64_t gen = 0;
-    rta_error e = {0};
-    int rc = rta__auth_connection_token(&rt->auth, j->stale_gen, &token, &gen, &e);
-    pthread_mutex_lock(&rt->mu);
-    rt->renew_ready = 1;
-    rt->renew_rc = rc;
-    rt->renew_err = e;
-    rt->renew_token = token;
-    rt->renew_gen = gen;
-    pthread_mutex_unlock(&rt->mu);
-    rta__rt_wake(rt);
-    free(j);
-}
-
-/* Obtains a token on the renewer thread (never on the I/O thread: an authCallback or authUrl
- * may take seconds). Its result comes back through rta__conn_renewed. */
-static void request_token(rta_realtime *rt, uint64_t stale_gen, int for_auth)
-{
-    if (for_auth) rt->renew_for_auth = 1;
-    if (rt->renew_pending) return;
-    renew_job *j = calloc(1, sizeof(*j));
-    if (!j) return;
-    j->job.run = run_renew;
-    j->rt = rt;
-    j->stale_gen = stale_gen;
-    rt->renew_pending = 1;
-    if (rta__worker_submit(&rt->renewer, &j->job)) {
-        rt->renew_pending = 0;
-        free(j);
-    }
-}
-
-static void open_with(rta_realtime *rt, const char *token)
-{
-    rta_error e;
-    if (rta__ws_open(rt, token, &e)) dropped(rt, &e);
-}
-
-void rta__conn_start(rta_realtime *rt)
-{
-    if (rt->stopping) return;
-    lws_sul_cancel(&rt->sul_state);
-    rta__ws_drop(rt, 0);
-    rta__conn_set_state(rt, RTA_CONN_CONNECTING, NULL, 0);
-    /* WebSocket open plus CONNECTED, as ably-js's webSocketConnectTimeout + request timeout. */
-    arm_state(rt, 2 * rt->set.realtime_request_ms);
-    char *token = NULL;
-    uint64_t gen = 0;
-    int kind = rta__auth_peek_token(&rt->auth, &token, &gen);
-    if (kind == 0 && !rt->client.tls && !rt->client.loopback) {
-        rta_error e;
-        rta_error_set(&e, RTA_ERR_BASIC_OVER_NON_TLS, NULL); /* RSA1 */
-        fail(rt, &e);
-        return;
-    }
-    rt->attempt_gen = gen;
-    if (kind == 2)
-        request_token(rt, 0, 0);
-    else
-        open_with(rt, token);
-    if (token) memset(token, 0, strlen(token));
-    free(token);
-}
-
-static void send_auth(rta_realtime *rt, const char *token)
-{
-    rta_protocol_message m = {.action = RTA_ACTION_AUTH};
-    m.has = RTA_PM_HAS_AUTH;
-    m.auth_access_token = (char *)token;
-    rta__ws_send(rt, &m);
-}
-
-void rta__conn_renewed(rta_realtime *rt)
-{
-    rt->renew_ready = rt->renew_pending = 0;
-    int for_auth = rt->renew_for_auth;
-    rt->renew_for_auth = 0;
-    char *token = rt->renew_token;
-    rt->renew_token = NULL;
-    rta_error e = rt->renew_err;
-    if (rt->renew_rc) {
-        if (rt->state != RTA_CONN_CONNECTING && !for_auth) goto out;
-        /* wire doc 3.2 (RSA4c, RSA4d): 40171, 40102 and a 403 from the token source fail the
-         * connection; anything else is retried later as 80019. */
-        if (e.code == RTA_ERR_NO_RENEWAL || e.code == RTA_ERR_INCOMPATIBLE_CREDENTIALS) {
-            fail(rt, &e);
-        } else if (e.status_code == 403) {
-            rta_error w;
-            rta_error_set_status(&w, RTA_ERR_TOKEN_REQUEST_FAILED, 403, "Token request failed");
-            rta_error_set_cause(&w, &e);
-            fail(rt, &w);
-        } else if (rt->state == RTA_CONN_CONNECTING) {
-            rta_error w;
-            rta_error_set(&w, RTA_ERR_TOKEN_REQUEST_FAILED, "Token request failed");
-            rta_error_set_cause(&w, &e);
-            rta__ws_drop(rt, 0);
-            lws_sul_cancel(&rt->sul_state);
-            go_disconnected(rt, &w, rt->set.disconnected_retry_ms);
-        } else {
-            rt_log(rt, RTA_CLIENT_LOG_WARN, "realtime: renewal after AUTH failed: %d", e.code);
-        }
-        goto out;
-    }
-    rt->attempt_gen = rt->renew_gen;
-    if (rt->state == RTA_CONN_CONNECTED && for_auth)
-        send_auth(rt, token); /* RTN22: the new token on the live connection */
-    else if (rt->state == RTA_CONN_CONNECTING && !rt->wsi)
-        open_with(rt, token);
-out:
-    if (token) memset(token, 0, strlen(token));
-    free(token);
-}
-
-/* authorize() adopted a new token (RTC8): use it on the connection. */
-void rta__conn_reauth(rta_realtime *rt)
-{
-    rt->reauth_sent = rt->reauth_wanted;
-    switch (rt->state) {
-    case RTA_CONN_CONNECTED: { /* RTC8a: AUTH in place, answered by CONNECTED or ERROR */
-        char *token = NULL;
-        uint64_t gen;
-        if (rta__auth_peek_token(&rt->auth, &token, &gen) == 1) {
-            rt->attempt_gen = gen;
-            send_auth(rt, token);
-            memset(token, 0, strlen(token));
-            free(token);
-        } else {
-            request_token(rt, 0, 1);
-        }
-        break;
-    }
-    case RTA_CONN_CONNECTING: /* RTC8b: abandon this attempt, connect with the new token */
-    case RTA_CONN_DISCONNECTED:
-    case RTA_CONN_SUSPENDED:
-        rta__conn_start(rt);
-        break;
-    default:
-        rt->reauth_done = rt->reauth_sent;
-        pthread_cond_broadcast(&rt->cv);
-        break;
-    }
-}
-
-int rta__conn_hook(void *ctx, rta_error *err)
-{
-    rta_realtime *rt = ctx;
-    pthread_mutex_lock(&rt->mu);
-    rta_connection_state s = rt->state;
-    if (rt->stopping || s == RTA_CONN_INITIALIZED || s == RTA_CONN_CLOSED ||
-        s == RTA_CONN_FAILED || s == RTA_CONN_CLOSING) {
-        pthread_mutex_unlock(&rt->mu);
-        return 0; /* the token is stored for the next connect */
-    }
-    uint64_t ticket = ++rt->reauth_wanted;
-    rta__rt_wake(rt);
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    int64_t ms = 2 * rt->set.realtime_request_ms;
-    dl.tv_sec += ms / 1000;
-    dl.tv_nsec += (ms % 1000) * 1000000;
-    if (dl.tv_nsec >= 1000000000) dl.tv_sec++, dl.tv_nsec -= 1000000000;
-    int rc = 0;
-    while (rt->reauth_done < ticket && rt->reauth_failed < ticket)
-        if (pthread_cond_timedwait(&rt->cv, &rt->mu, &dl)) {
-            rc = rta_error_set(err, RTA_ERR_TIMEOUT, "No reply to AUTH from the server");
-            break;
-        }
-    if (!rc && rt->reauth_done < ticket) {
-        rc = rt->reauth_err.code ? rt->reauth_err.code : RTA_ERR_CONNECTION_CLOSED;
-        if (err) *err = rt->reauth_err;
-    }
-    pthread_mutex_unlock(&rt->mu);
-    return rc;
+    rta__rt_go_disconnected(rt, &e, retry_in_ms);
 }
 
 void rta__conn_close(rta_realtime *rt)
@@ -432,7 +243,7 @@ void rta__conn_close(rta_realtime *rt)
         rta__ws_send(rt, &m);
         rta__ws_drop(rt, 1);
         rta__conn_set_state(rt, RTA_CONN_CLOSING, NULL, 0);
-        arm_state(rt, rt->set.realtime_request_ms);
+        rta__rt_arm_state(rt, rt->set.realtime_request_ms);
     } else if (rt->state != RTA_CONN_CLOSED && rt->state != RTA_CONN_FAILED) {
         rta__ws_drop(rt, 0);
         forget_connection(rt);
@@ -443,7 +254,7 @@ void rta__conn_close(rta_realtime *rt)
 
 void rta__conn_opened(rta_realtime *rt)
 {
-    rt_log(rt, RTA_CLIENT_LOG_DEBUG, "realtime: WebSocket open to %s:%d", rt->client.host,
+    rta__rt_log(rt, RTA_CLIENT_LOG_DEBUG, "realtime: WebSocket open to %s:%d", rt->client.host,
            rt->client.port);
 }
 
@@ -457,7 +268,7 @@ static void on_state_timer(lws_sorted_usec_list_t *sul)
     switch (rt->state) {
     case RTA_CONN_CONNECTING:
         rta_error_set(&e, RTA_ERR_TIMEOUT, "Connection to server timed out");
-        dropped(rt, &e);
+        rta__rt_dropped(rt, &e);
         break;
     case RTA_CONN_DISCONNECTED:
     case RTA_CONN_SUSPENDED:
@@ -491,7 +302,7 @@ static void on_idle_timer(lws_sorted_usec_list_t *sul)
             rta_protocol_message m = {.action = RTA_ACTION_DISCONNECT};
             rta__ws_send(rt, &m);
             rt->retry_count = 0;
-            dropped(rt, &e);
+            rta__rt_dropped(rt, &e);
         } else {
             if (quiet >= rt->max_idle_ms / 2 && !rt->ping_outstanding) {
                 rta_protocol_message m = {.action = RTA_ACTION_HEARTBEAT};
@@ -522,7 +333,7 @@ static void on_connected(rta_realtime *rt, rta_protocol_message *m)
     if (rta__auth_connection_client_id(&rt->auth, m->details.client_id, &e)) { /* RSA15c */
         rta_protocol_message d = {.action = RTA_ACTION_DISCONNECT};
         rta__ws_send(rt, &d);
-        fail(rt, &e);
+        rta__rt_fail(rt, &e);
         return;
     }
     const char *id = m->connection_id ? m->connection_id : "";
@@ -558,7 +369,7 @@ void rta__conn_on_message(rta_realtime *rt, rta_protocol_message *m)
         if (!(m->has & RTA_PM_HAS_ERROR))
             rta_error_set(&m->error, RTA_ERR_DISCONNECTED, "Disconnected by the server");
         rt->retry_count = 0;
-        dropped(rt, &m->error);
+        rta__rt_dropped(rt, &m->error);
         break;
     case RTA_ACTION_ERROR:
         if (m->channel) {
@@ -567,10 +378,10 @@ void rta__conn_on_message(rta_realtime *rt, rta_protocol_message *m)
         }
         if (!(m->has & RTA_PM_HAS_ERROR))
             rta_error_set(&m->error, RTA_ERR_INTERNAL, "Connection error from the server");
-        if (is_token_error(m->error.code)) { /* wire doc 2.8: as a DISCONNECTED */
-            dropped(rt, &m->error);
+        if (rta__rt_is_token_error(m->error.code)) { /* wire doc 2.8: as a DISCONNECTED */
+            rta__rt_dropped(rt, &m->error);
         } else { /* fatal: 40101, 40102, 40012, ... */
-            fail(rt, &m->error);
+            rta__rt_fail(rt, &m->error);
         }
         break;
     case RTA_ACTION_CLOSED:
@@ -583,7 +394,7 @@ void rta__conn_on_message(rta_realtime *rt, rta_protocol_message *m)
         break;
     case RTA_ACTION_AUTH: /* RTN22: the server wants a fresh token */
         if (rt->state == RTA_CONN_CONNECTED && rta__auth_token_mode(&rt->auth))
-            request_token(rt, rt->attempt_gen, 1);
+            rta__rt_request_token(rt, rt->attempt_gen, 1);
         break;
     case RTA_ACTION_ACK:
     case RTA_ACTION_NACK:

@@ -164,6 +164,16 @@ void rta__conn_on_message(rta_realtime *rt, rta_protocol_message *m);
 void rta__conn_transport_lost(rta_realtime *rt, const rta_error *why); /* WS gone unasked */
 void rta__conn_opened(rta_realtime *rt);
 int rta__conn_hook(void *ctx, rta_error *err); /* auth->rt_hook */
+/* Shared by realtime_conn.c and realtime_conn_auth.c (I/O thread, rt->mu held). */
+int rta__rt_is_token_error(int code);
+void rta__rt_fail(rta_realtime *rt, const rta_error *why);
+void rta__rt_go_disconnected(rta_realtime *rt, const rta_error *why, int64_t delay_ms);
+void rta__rt_dropped(rta_realtime *rt, const rta_error *why);
+void rta__rt_arm_state(rta_realtime *rt, int64_t ms);
+void rta__rt_log(rta_realtime *rt, rta_client_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A token for the next attempt (for_auth: then send it in an AUTH), on the token thread. */
+void rta__rt_request_token(rta_realtime *rt, uint64_t stale_gen, int for_auth);
 /* Test hook (realtime_test_hooks.h): drop the transport, retry after retry_in_ms. */
 void rta__conn_test_drop(rta_realtime *rt, int64_t retry_in_ms);
 
