@@ -110,16 +110,21 @@ void rta__listener_remove(rta_realtime *rt, rta__listener **list, int id)
     pthread_mutex_unlock(&rt->mu);
 }
 
-size_t rta__listener_snapshot(rta__listener *list, rta__listener **out)
+size_t rta__listener_snapshot(rta_realtime *rt, rta__listener *const *list, rta__listener **out)
 {
+    pthread_mutex_lock(&rt->mu);
     size_t n = 0;
-    for (rta__listener *l = list; l; l = l->next)
+    for (rta__listener *l = *list; l; l = l->next)
         n++;
     *out = n ? malloc(n * sizeof(**out)) : NULL;
-    if (!*out) return 0;
-    n = 0;
-    for (rta__listener *l = list; l; l = l->next)
-        (*out)[n++] = *l;
+    if (*out) {
+        n = 0;
+        for (rta__listener *l = *list; l; l = l->next)
+            (*out)[n++] = *l;
+    } else {
+        n = 0;
+    }
+    pthread_mutex_unlock(&rt->mu);
     return n;
 }
 

@@ -31,9 +31,7 @@ static void run_chan_change(rta_realtime *rt, rta__event *ev)
 {
     chan_event *c = (chan_event *)ev;
     rta__listener *ls;
-    pthread_mutex_lock(&rt->mu);
-    size_t n = rta__listener_snapshot(c->ch->listeners, &ls);
-    pthread_mutex_unlock(&rt->mu);
+    size_t n = rta__listener_snapshot(rt, &c->ch->listeners, &ls);
     c->change.reason = c->reason.code ? &c->reason : NULL;
     for (size_t i = 0; i < n; i++)
         ((rta_channel_listener)ls[i].cb)(c->ch, &c->change, ls[i].user_data);
@@ -73,9 +71,7 @@ static void run_messages(rta_realtime *rt, rta__event *ev)
 {
     msg_event *e = (msg_event *)ev;
     rta__listener *ls;
-    pthread_mutex_lock(&rt->mu);
-    size_t n = rta__listener_snapshot(e->ch->subscribers, &ls);
-    pthread_mutex_unlock(&rt->mu);
+    size_t n = rta__listener_snapshot(rt, &e->ch->subscribers, &ls);
     for (size_t k = 0; k < e->pm.message_count; k++) {
         const rta_message *m = &e->pm.messages[k];
         char id[200];

@@ -29,9 +29,7 @@ static void run_change(rta_realtime *rt, rta__event *ev)
 {
     change_event *c = (change_event *)ev;
     rta__listener *ls;
-    pthread_mutex_lock(&rt->mu);
-    size_t n = rta__listener_snapshot(rt->listeners, &ls);
-    pthread_mutex_unlock(&rt->mu);
+    size_t n = rta__listener_snapshot(rt, &rt->listeners, &ls);
     c->change.reason = c->reason.code ? &c->reason : NULL;
     for (size_t i = 0; i < n; i++)
         ((rta_connection_listener)ls[i].cb)(&c->change, ls[i].user_data);

@@ -147,8 +147,9 @@ int rta__rt_enter(rta_realtime *rt);
 void rta__rt_leave(rta_realtime *rt, int nested);
 int rta__listener_add(rta_realtime *rt, rta__listener **list, void (*cb)(void), void *ud);
 void rta__listener_remove(rta_realtime *rt, rta__listener **list, int id);
-/* Copies the callbacks of a list (mu held) so they can run unlocked; caller frees *out. */
-size_t rta__listener_snapshot(rta__listener *list, rta__listener **out);
+/* Copies the callbacks of *list, taking rt->mu (the caller must not hold it), so they can run
+ * unlocked; the caller frees *out. */
+size_t rta__listener_snapshot(rta_realtime *rt, rta__listener *const *list, rta__listener **out);
 /* Queues cb(rc, err) for every op in *ops and empties the list. mu held. */
 void rta__ops_complete(rta_realtime *rt, rta__op **ops, int rc, const rta_error *err);
 int rta__ops_add(rta__op **ops, rta_completion_callback cb, void *ud);
