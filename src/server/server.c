@@ -296,9 +296,9 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     if ((rc = srv->store->ops->list_nonces(srv->store, now, load_nonce, srv, err)) ||
         (rc = srv->store->ops->list_revocations(srv->store, now, load_revocation, srv, err)))
         return rc;
-    int changed;
-    srv->store->ops->poll_changes(srv->store, &changed, NULL); /* baseline for reloads */
     if (first_start && (rc = create_dev_app(srv, err))) return rc;
+    int changed; /* baseline for reloads, after our own dev app (already in the registry) */
+    srv->store->ops->poll_changes(srv->store, &changed, NULL);
     rta_random_alnum(srv->server_id, 12);
 
     /* WebSocket liveness (2.5) is the gateway's sweep (gateway_timers.c): lws's validity
