@@ -17,6 +17,7 @@
 #include <stdlib.h>
 
 #include "gateway_internal.h"
+#include "log.h"
 #include "server.h"
 
 #define PING_AFTER_MS 5000 /* well inside maxIdleInterval (15 s) */
@@ -93,7 +94,10 @@ void rta__schedule(rta_gateway *gw, rta_timer *t, rta_timer_cb cb, int64_t at)
     if (ts->len == ts->cap) {
         size_t cap = ts->cap ? ts->cap * 2 : 64;
         rta_timer **h = realloc(ts->heap, cap * sizeof(*h));
-        if (!h) return; /* out of memory: the deadline is lost, as an lws timer never is */
+        if (!h) { /* out of memory: say so, a lost expiry or revocation deadline matters */
+            rta_log_error("gateway: out of memory for a connection deadline");
+            return;
+        }
         ts->heap = h;
         ts->cap = cap;
     }
