@@ -26,6 +26,7 @@ void rta_config_defaults(rta_config *c)
     c->gateway.max_inbound_rate = 250;
     c->gateway.max_queue = 1024 * 1024;
     c->gateway.connection_state_ttl = 120000;
+    c->gateway.max_idle_interval = 15000;
     rta_history_limits_default(&c->history);
 }
 
@@ -41,6 +42,7 @@ static const struct {
     {"max_inbound_rate", offsetof(rta_config, gateway.max_inbound_rate), 1, 1000000},
     {"max_queue", offsetof(rta_config, gateway.max_queue), 65536, 1LL << 30},
     {"connection_state_ttl", offsetof(rta_config, gateway.connection_state_ttl), 0, 86400000},
+    {"max_idle_interval", offsetof(rta_config, gateway.max_idle_interval), 1500, 600000},
 };
 
 int rta_config_basic_allowed(const rta_config *c, int tls, int loopback)
@@ -72,6 +74,8 @@ void rta_config_usage(void)
            "  --max-queue B           bytes queued for one connection, live or awaiting\n"
            "                          resume (1048576)\n"
            "  --connection-state-ttl MS  how long a dropped connection may resume (120000)\n"
+           "  --max-idle-interval MS  longest silence a client should accept; rtauthd pings\n"
+           "                          well within it (15000)\n"
            "  --history-max-messages N   channel history: messages kept per channel (1000)\n"
            "  --history-max-age MS       channel history: how long a message is kept (120000)\n"
            "  --history-max-bytes BYTES  channel history: memory for all channels (67108864)\n"
@@ -82,6 +86,7 @@ void rta_config_usage(void)
            "RTAUTHD_SANDBOX, RTAUTHD_LOG_LEVEL, RTAUTHD_BASIC_OVER_HTTP, RTAUTHD_MAX_BODY,\n"
            "RTAUTHD_MAX_CONNECTIONS, RTAUTHD_MAX_MESSAGE_SIZE, RTAUTHD_MAX_FRAME_SIZE,\n"
            "RTAUTHD_MAX_INBOUND_RATE, RTAUTHD_MAX_QUEUE, RTAUTHD_CONNECTION_STATE_TTL,\n"
+           "RTAUTHD_MAX_IDLE_INTERVAL,\n"
            "RTAUTHD_HISTORY_MAX_MESSAGES, RTAUTHD_HISTORY_MAX_AGE, RTAUTHD_HISTORY_MAX_BYTES,\n"
            "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS, RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n");
 }
@@ -250,6 +255,7 @@ static const struct {
     {"--max-inbound-rate", "RTAUTHD_MAX_INBOUND_RATE", "max_inbound_rate", 0},
     {"--max-queue", "RTAUTHD_MAX_QUEUE", "max_queue", 0},
     {"--connection-state-ttl", "RTAUTHD_CONNECTION_STATE_TTL", "connection_state_ttl", 0},
+    {"--max-idle-interval", "RTAUTHD_MAX_IDLE_INTERVAL", "max_idle_interval", 0},
     {"--history-max-messages", "RTAUTHD_HISTORY_MAX_MESSAGES", "history_max_messages", 0},
     {"--history-max-age", "RTAUTHD_HISTORY_MAX_AGE", "history_max_age", 0},
     {"--history-max-bytes", "RTAUTHD_HISTORY_MAX_BYTES", "history_max_bytes", 0},

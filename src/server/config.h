@@ -21,6 +21,8 @@
  *   --max-queue B          RTAUTHD_MAX_QUEUE        max_queue           1048576 (bytes queued
  *                                                   for one connection, live or resumable)
  *   --connection-state-ttl MS RTAUTHD_CONNECTION_STATE_TTL connection_state_ttl 120000
+ *   --max-idle-interval MS RTAUTHD_MAX_IDLE_INTERVAL max_idle_interval   15000 (advertised;
+ *                                                   pings go out well within it)
  *   --history-max-messages N  RTAUTHD_HISTORY_MAX_MESSAGES  history_max_messages  1000
  *   --history-max-age MS      RTAUTHD_HISTORY_MAX_AGE       history_max_age       120000
  *   --history-max-bytes BYTES RTAUTHD_HISTORY_MAX_BYTES     history_max_bytes     67108864
@@ -57,6 +59,7 @@ typedef struct rta_gateway_limits {
     long long max_inbound_rate;
     long long max_queue;
     long long connection_state_ttl;
+    long long max_idle_interval;
 } rta_gateway_limits;
 
 typedef struct rta_config {

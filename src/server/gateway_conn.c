@@ -21,7 +21,7 @@ int rta_gateway_init(rta_gateway *gw, rta_server *srv)
     memset(gw, 0, sizeof(*gw));
     gw->srv = srv;
     gw->limits = srv->cfg.gateway;
-    gw->max_idle_interval = 15000; /* lws pings after 5 s of silence (server.c) */
+    gw->max_idle_interval = gw->limits.max_idle_interval; /* pings: gateway_timers.c */
     gw->presence_max_members = RTA_PRESENCE_MAX_MEMBERS_DEFAULT;
     gw->presence_max_per_conn = RTA_PRESENCE_MAX_PER_CONN_DEFAULT;
     if (rta_history_init(&gw->history, &srv->cfg.history)) return RTA_ERR_INTERNAL;

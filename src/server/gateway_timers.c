@@ -20,7 +20,7 @@
 #include "log.h"
 #include "server.h"
 
-#define PING_AFTER_MS 5000 /* well inside maxIdleInterval (15 s) */
+#define PING_AFTER_MS 5000 /* well inside maxIdleInterval (15 s by default; a third of it if less) */
 #define HANGUP_AFTER_MS 60000
 #define SWEEP_MS 50 /* spreads pings out: a sweep pings only those due since the last one */
 
@@ -130,12 +130,14 @@ static void sweep(lws_sorted_usec_list_t *sul)
     rta_timers *ts = lws_container_of(sul, rta_timers, liveness);
     rta_gateway *gw = lws_container_of(ts, rta_gateway, timers);
     int64_t now = rta_server_now();
+    int64_t ping_after = gw->max_idle_interval / 3 < PING_AFTER_MS ? gw->max_idle_interval / 3
+                                                                   : PING_AFTER_MS;
     for (rta_conn *c = gw->conns; c; c = c->next) {
         if (!c->wsi) continue; /* detached: its discard timer runs */
         int64_t silent = now - c->last_seen;
         if (silent >= HANGUP_AFTER_MS) {
             lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-        } else if (silent >= PING_AFTER_MS && now - c->last_ping >= PING_AFTER_MS) {
+        } else if (silent >= ping_after && now - c->last_ping >= ping_after) {
             c->last_ping = now;
             c->ping_due = 1;
             lws_callback_on_writable(c->wsi);

@@ -33,21 +33,28 @@ const RESUMED = 1 << 2;
 let server, app, k0;
 let shortTtl, shortApp; // --connection-state-ttl 600
 let limited, limitedApp; // small limits
+let idle, idleApp; // --max-idle-interval 1500
 
 before(async () => {
-  [server, shortTtl, limited] = await Promise.all([
+  [server, shortTtl, limited, idle] = await Promise.all([
     startServer(),
     startServer({ args: ['--connection-state-ttl', '600'] }),
     startServer({
       args: ['--max-connections', '3', '--max-inbound-rate', '5', '--max-message-size', '2048', '--max-frame-size', '8192'],
     }),
+    startServer({ args: ['--max-idle-interval', '1500'] }),
   ]);
-  [app, shortApp, limitedApp] = await Promise.all([provisionApp(server), provisionApp(shortTtl), provisionApp(limited)]);
+  [app, shortApp, limitedApp, idleApp] = await Promise.all([
+    provisionApp(server),
+    provisionApp(shortTtl),
+    provisionApp(limited),
+    provisionApp(idle),
+  ]);
   k0 = app.keys[0];
 });
 
 after(async () => {
-  await Promise.all([server, shortTtl, limited].filter(Boolean).map((s) => s.stop()));
+  await Promise.all([server, shortTtl, limited, idle].filter(Boolean).map((s) => s.stop()));
 });
 
 /** ably-js re-attaches on the new transport (attaching, RTN15c6); ATTACHED with RESUMED makes it
@@ -186,6 +193,22 @@ for (const { name, binary } of FORMATS) {
       await q.waitAction(ACTION.CLOSED);
       await q.waitClosed();
       await check(server, { key: k0.keyStr, clientId: 'alice', resume: key }, 'after CLOSE');
+    });
+
+    it('ably-js: an idle connection stays up on the server\'s pings alone (2.5, maxIdleInterval 1.5 s)', async () => {
+      const c = new Clients(idle, binary);
+      try {
+        const { rt, conn } = c.recorded({ key: idleApp.keys[0].keyStr, realtimeRequestTimeout: 1000 });
+        await waitConnection(rt, 'connected');
+        assert.equal(rt.connection.connectionManager.connectionDetails.maxIdleInterval, 1500);
+        // ably-js drops the transport after maxIdleInterval + realtimeRequestTimeout (2.5 s) of
+        // silence; nothing but WebSocket pings flows for 4 s
+        await new Promise((r) => setTimeout(r, 4000));
+        assert.equal(rt.connection.state, 'connected');
+        assert.deepEqual(conn.items.map((i) => i.current), ['connecting', 'connected'], conn.describe());
+      } finally {
+        await c.closeAll();
+      }
     });
 
     it('raw: connectionStateTtl bounds how long a connection waits (CD2f)', async () => {

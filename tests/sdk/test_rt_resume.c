@@ -10,7 +10,7 @@
  *   - an unreachable server: disconnected, retries, then suspended (80002) once
  *     connectionStateTtl (the server's --connection-state-ttl) has passed; the channel is
  *     suspended, and re-attached by the next successful connection;
- *   - idle detection: a server that goes silent (SIGSTOP) past maxIdleInterval (15 s) +
+ *   - idle detection: a server that goes silent (SIGSTOP) past maxIdleInterval (2 s here) +
  *     realtimeRequestTimeout is dropped (80003, 408) and the connection resumed when it is back.
  * The transport is dropped through the test-only hook of src/sdk/realtime_test_hooks.h. */
 #include <signal.h>
@@ -363,15 +363,24 @@ static void test_suspended_after_state_ttl(void **state)
     rta_test_server_cleanup(&s);
 }
 
-/* Wire doc 2.5: rtauthd advertises maxIdleInterval 15 s. Frozen with SIGSTOP, it keeps the TCP
- * connection open but sends nothing: the client pings halfway, then drops the transport after
- * maxIdleInterval + realtimeRequestTimeout (80003, 408) and, once the server runs again,
- * resumes the same connection. About 17 s. */
+/* Wire doc 2.5: rtauthd advertises maxIdleInterval (2 s here, `--max-idle-interval`). Frozen
+ * with SIGSTOP, it keeps the TCP connection open but sends nothing: the client drops the
+ * transport after maxIdleInterval + realtimeRequestTimeout (80003, 408) and, once the server
+ * runs again, resumes the same connection. While the server runs, an otherwise silent
+ * connection stays up (librtauth's HEARTBEAT halfway through maxIdleInterval is answered).
+ * About 7 s. */
 static void test_idle_detection(void **state)
 {
     (void)state;
+    rta_test_server s;
+    const char *args[] = {"--max-idle-interval", "2000", NULL};
+    assert_int_equal(rta_test_server_start(&s, NULL, args), 0);
+    char k[1][256];
+    assert_int_equal(rta_test_create_app(&s, "{\"keys\":[{}]}", k, 1, NULL), 0);
+    sdk_add_secret(strchr(k[0], ':') + 1);
     rta_client_options o;
-    fast_options(&o, keys[0]);
+    fast_options(&o, k[0]);
+    o.port = s.port;
     o.realtime.realtime_request_ms = 1000;
     rt_rec rec;
     rta_realtime *rt = rt_client(&o, &rec);
@@ -379,13 +388,16 @@ static void test_idle_detection(void **state)
     rt_connected(rt);
     char id_before[128], id_after[128];
     conn_id(rt, id_before);
+    /* silent but alive: nothing drops in 3.5 s, beyond maxIdleInterval + request timeout */
+    usleep(3500 * 1000);
+    assert_int_equal(rta_realtime_state(rt, NULL), RTA_CONN_CONNECTED);
     long long t0 = rta_test_now_ms();
-    assert_int_equal(kill(sdk_server.pid, SIGSTOP), 0);
-    int dropped = rt_rec_wait(&rec, RTA_CONN_DISCONNECTED, RTA_ERR_DISCONNECTED, 1, 20000);
+    assert_int_equal(kill(s.pid, SIGSTOP), 0);
+    int dropped = rt_rec_wait(&rec, RTA_CONN_DISCONNECTED, RTA_ERR_DISCONNECTED, 1, 8000);
     long long took = rta_test_now_ms() - t0;
-    kill(sdk_server.pid, SIGCONT);
+    kill(s.pid, SIGCONT);
     assert_true(dropped);
-    assert_true(took >= 15000 && took < 19000);
+    assert_true(took >= 2000 && took < 5000); /* 2 s + 1 s, from the last activity */
     rta_error err;
     rta_realtime_state(rt, &err);
     assert_int_equal(err.status_code, 408);
@@ -393,6 +405,8 @@ static void test_idle_detection(void **state)
     conn_id(rt, id_after);
     assert_string_equal(id_before, id_after);
     rta_realtime_destroy(rt);
+    rta_test_server_stop(&s);
+    rta_test_server_cleanup(&s);
 }
 
 int main(void)
