@@ -213,3 +213,9 @@ int rta_error_info_read(rta_node n, rta_error *out, rta_error *err)
     *out = e;
     return 0;
 }
+
+size_t rta_message_size(const rta_message *m)
+{
+    return (m->name ? strlen(m->name) : 0) + (m->client_id ? strlen(m->client_id) : 0) +
+           (m->data.type != RTA_DATA_NONE ? m->data.len : 0) + (m->extras ? strlen(m->extras) : 0);
+}

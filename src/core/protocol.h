@@ -102,6 +102,10 @@ typedef struct rta_message {
     char *extras; /* compact JSON text of the extras object; NULL = absent */
 } rta_message;
 
+/* The size Ably counts against maxMessageSize (TO3l8, RSL1i): name, clientId, data and
+ * extras, in bytes. */
+size_t rta_message_size(const rta_message *m);
+
 /* PresenceMessage (TP3). action: 0 absent, 1 present, 2 enter, 3 leave, 4 update. */
 typedef struct rta_presence_message {
     int action;

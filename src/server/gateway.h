@@ -45,7 +45,6 @@ typedef struct rta_gateway {
     size_t live_count;  /* those with a transport: bounded by limits.max_connections */
     int stopping;       /* shutting down: nothing is kept for resume */
     rta_gateway_limits limits;
-    int64_t max_idle_interval;
     size_t presence_max_members;  /* per channel (91003 beyond) */
     size_t presence_max_per_conn; /* per connection, all channels (91003 beyond) */
     rta_history history; /* recent messages per channel, for REST history (RSL2) */

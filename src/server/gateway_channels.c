@@ -236,27 +236,17 @@ void rta__channels_recheck(rta_conn *c)
     }
 }
 
-static void nack(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
-{
-    rta_protocol_message r = {.action = RTA_ACTION_NACK,
-                              .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT | RTA_PM_HAS_ERROR,
-                              .msg_serial = m->msg_serial,
-                              .count = 1};
-    rta_error_set(&r.error, code, "%s", msg);
-    if (m->has & RTA_PM_HAS_MSG_SERIAL) rta__conn_send(c, &r);
-}
-
 void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
 {
     rta_protocol_message *m = (rta_protocol_message *)in; /* ours to annotate: decoded for us */
     if (!m->channel || !name_ok(m->channel)) {
-        nack(c, m, RTA_ERR_INVALID_CHANNEL, "Invalid channel name");
+        rta__conn_reply(c, m, RTA_ERR_INVALID_CHANNEL, "Invalid channel name");
         return;
     }
     if (!c->gw->srv->cfg.unsafe_skip_capability_checks && /* benchmark baseline only */
         !rta_capability_allows(&c->auth.capability, m->channel, strlen(m->channel),
                                RTA_OP_PUBLISH)) {
-        nack(c, m, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no publish capability");
+        rta__conn_reply(c, m, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no publish capability");
         return;
     }
     /* S-46: attached without *requesting* the publish mode (the capability was checked just
@@ -264,22 +254,20 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
     rta_channel *attached = channel_get(c->gw, c->auth.app_id, m->channel, 0);
     long at = attached ? member_index(attached, c) : -1;
     if (at >= 0 && !(attached->requested[at] & RTA_MODE_PUBLISH)) {
-        nack(c, m, RTA_ERR_MODE_NOT_REQUESTED, "Channel attached without the publish mode");
+        rta__conn_reply(c, m, RTA_ERR_MODE_NOT_REQUESTED, "Channel attached without the publish mode");
         return;
     }
     /* S-51..S-53: identified connections stamp their clientId and may not use another;
      * anonymous token connections may not assert one; wildcard and unidentified Basic
      * connections may set any. */
-    const char *cid = c->client_id && strcmp(c->client_id, "*") ? c->client_id : NULL;
-    int may_choose = !cid && (c->auth.method == RTA_AUTH_BASIC ||
-                              (c->client_id && !strcmp(c->client_id, "*")));
+    rta_speaker sp = rta__conn_speaker(c);
     for (size_t i = 0; i < m->message_count; i++) {
         rta_message *msg = &m->messages[i];
-        if (msg->client_id && !may_choose && (!cid || strcmp(msg->client_id, cid))) {
-            nack(c, m, RTA_ERR_INVALID_CLIENT_ID, "Message clientId does not match the connection");
+        if (!rta_speaker_may_name(&sp, msg->client_id)) {
+            rta__conn_reply(c, m, RTA_ERR_INVALID_CLIENT_ID, "Message clientId does not match the connection");
             return;
         }
-        if (!msg->client_id && cid) msg->client_id = strdup(cid);
+        if (!msg->client_id && sp.own) msg->client_id = strdup(sp.own);
     }
     char id[64];
     snprintf(id, sizeof(id), "%s:%lld", c->id, (long long)m->msg_serial);

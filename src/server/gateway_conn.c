@@ -21,7 +21,6 @@ int rta_gateway_init(rta_gateway *gw, rta_server *srv)
     memset(gw, 0, sizeof(*gw));
     gw->srv = srv;
     gw->limits = srv->cfg.gateway;
-    gw->max_idle_interval = gw->limits.max_idle_interval; /* pings: gateway_timers.c */
     gw->presence_max_members = RTA_PRESENCE_MAX_MEMBERS_DEFAULT;
     gw->presence_max_per_conn = RTA_PRESENCE_MAX_PER_CONN_DEFAULT;
     if (rta_history_init(&gw->history, &srv->cfg.history)) return RTA_ERR_INTERNAL;
@@ -59,7 +58,7 @@ void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
     d->max_frame_size = gw->limits.max_frame_size;
     d->max_inbound_rate = gw->limits.max_inbound_rate;
     d->connection_state_ttl = gw->limits.connection_state_ttl;
-    d->max_idle_interval = gw->max_idle_interval;
+    d->max_idle_interval = gw->limits.max_idle_interval;
     if (err) { /* connected, but not as asked (e.g. 80008: a new connection, not resumed) */
         m.has |= RTA_PM_HAS_ERROR;
         m.error = *err;
@@ -291,6 +290,14 @@ static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
     rta__conn_arm_timers(c);
 }
 
+rta_speaker rta__conn_speaker(const rta_conn *c)
+{
+    int wildcard = c->client_id && !strcmp(c->client_id, "*");
+    rta_speaker sp = {wildcard ? NULL : c->client_id, 0};
+    sp.may_choose = !sp.own && (c->auth.method == RTA_AUTH_BASIC || wildcard);
+    return sp;
+}
+
 void rta__conn_free(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
@@ -359,28 +366,13 @@ static void reauth(rta_conn *c, const rta_protocol_message *m)
 
 /* ---- frames in ------------------------------------------------------------------------------- */
 
-/* TO3l8: a message's size is its name, data, clientId and extras. Presence entries are
- * checked one by one in gateway_presence.c. */
+/* The messages' total size (TO3l8). Presence entries are checked one by one in
+ * gateway_presence.c. */
 static size_t message_size(const rta_protocol_message *m)
 {
     size_t n = 0;
-    for (size_t i = 0; i < m->message_count; i++) {
-        const rta_message *x = &m->messages[i];
-        n += x->data.len + (x->name ? strlen(x->name) : 0) +
-             (x->client_id ? strlen(x->client_id) : 0) + (x->extras ? strlen(x->extras) : 0);
-    }
+    for (size_t i = 0; i < m->message_count; i++) n += rta_message_size(&m->messages[i]);
     return n;
-}
-
-static void nack(rta_conn *c, const rta_protocol_message *m, int code, const char *why)
-{
-    if (!(m->has & RTA_PM_HAS_MSG_SERIAL)) return;
-    rta_protocol_message r = {.action = RTA_ACTION_NACK,
-                              .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT | RTA_PM_HAS_ERROR,
-                              .msg_serial = m->msg_serial,
-                              .count = 1};
-    rta_error_set(&r.error, code, "%s", why);
-    rta__conn_send(c, &r);
 }
 
 /* Inbound rate (maxInboundRate messages/s, a token bucket with one second of burst).
@@ -413,25 +405,21 @@ static int publish_gate(rta_conn *c, const rta_protocol_message *m)
 {
     if (m->has & RTA_PM_HAS_MSG_SERIAL) {
         if (m->msg_serial < c->next_serial) {
-            rta_protocol_message ack = {.action = RTA_ACTION_ACK,
-                                        .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT,
-                                        .msg_serial = m->msg_serial,
-                                        .count = 1};
-            rta__conn_send(c, &ack);
+            rta__conn_reply(c, m, 0, NULL);
             return 1;
         }
         c->next_serial = m->msg_serial + 1;
     }
     int over = rate_check(c);
     if (over) {
-        if (over > 0) nack(c, m, RTA_ERR_RATE_LIMIT, "Inbound message rate exceeded");
+        if (over > 0) rta__conn_reply(c, m, RTA_ERR_RATE_LIMIT, "Inbound message rate exceeded");
         return 1;
     }
     if (message_size(m) > (size_t)c->gw->limits.max_message_size) {
         char why[96];
         snprintf(why, sizeof(why), "Message size exceeds maxMessageSize (%lld bytes)",
                  c->gw->limits.max_message_size);
-        nack(c, m, RTA_ERR_MESSAGE_TOO_LARGE, why);
+        rta__conn_reply(c, m, RTA_ERR_MESSAGE_TOO_LARGE, why);
         return 1;
     }
     return 0;

@@ -260,6 +260,20 @@ void rta__conn_send_error(rta_conn *c, int action, const char *channel, const rt
     rta__conn_send(c, &m);
 }
 
+void rta__conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
+{
+    if (!(m->has & RTA_PM_HAS_MSG_SERIAL)) return;
+    rta_protocol_message r = {.action = code ? RTA_ACTION_NACK : RTA_ACTION_ACK,
+                              .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT,
+                              .msg_serial = m->msg_serial,
+                              .count = 1};
+    if (code) {
+        r.has |= RTA_PM_HAS_ERROR;
+        rta_error_set(&r.error, code, "%s", msg);
+    }
+    rta__conn_send(c, &r);
+}
+
 void rta__conn_fail(rta_conn *c, int action, const rta_error *e)
 {
     if (c->closing) return; /* one ending per transport */

@@ -98,6 +98,9 @@ void rta__conn_send_first(rta_conn *c, const rta_protocol_message *m);
  * channel: ably-js drops messages for a channel that is not attached (2.6, RTN15c6). */
 void rta__conn_send_encoded(rta_conn *c, const char *channel, const void *bytes, size_t len);
 void rta__conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e);
+/* Answers a MESSAGE or PRESENCE (2.6): ACK when code is 0, else NACK with that Ably code and
+ * msg. Nothing when m carried no msgSerial (nothing waits for an answer). */
+void rta__conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg);
 /* DISCONNECTED (retryable: the connection stays resumable) or ERROR (fatal), then close.
  * Frames queued after it wait for a resume. */
 void rta__conn_fail(rta_conn *c, int action, const rta_error *e);
@@ -120,6 +123,9 @@ void rta__conn_release_held(rta_conn *c, const char *channel, int deliver);
 /* A connection without a transport yet (conn_open gives it one; tests and the gateway
  * fuzzer use it bare: frames then stay queued in c->out_head). NULL when out of memory. */
 rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt);
+/* Who c speaks for (S-51..S-53): its clientId unless a wildcard; any clientId for wildcard
+ * and unidentified Basic connections; an anonymous token connection none. */
+rta_speaker rta__conn_speaker(const rta_conn *c);
 /* One whole WebSocket message from the client: size check, decode, dispatch. */
 void rta__conn_handle_message(rta_conn *c, const void *data, size_t len);
 void rta__conn_free(rta_conn *c);

@@ -215,42 +215,26 @@ void rta__presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted)
 
 /* ---- PRESENCE from a client ------------------------------------------------------------------ */
 
-static void reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
-{
-    if (!(m->has & RTA_PM_HAS_MSG_SERIAL)) return;
-    rta_protocol_message r = {.action = code ? RTA_ACTION_NACK : RTA_ACTION_ACK,
-                              .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT,
-                              .msg_serial = m->msg_serial,
-                              .count = 1};
-    if (code) {
-        r.has |= RTA_PM_HAS_ERROR;
-        rta_error_set(&r.error, code, "%s", msg);
-    }
-    rta__conn_send(c, &r);
-}
-
 /* The clientId a presence message acts for (S-51..S-54): an identified connection its own
  * (another is 40012); wildcard and unidentified Basic connections the one given (enterClient,
  * RTP14a/RTP15a); an anonymous token connection none (40012 if it names one). Without any:
  * 91000 (RTP8j, RTP8i). Returns 0 or the error code, with *msg set. */
 static int client_id_for(const rta_conn *c, const char *asked, const char **out, const char **msg)
 {
-    int wildcard = c->client_id && !strcmp(c->client_id, "*");
-    const char *own = c->client_id && !wildcard ? c->client_id : NULL;
-    int may_choose = !own && (c->auth.method == RTA_AUTH_BASIC || wildcard);
+    rta_speaker sp = rta__conn_speaker(c);
     if (asked) {
-        if (!*asked || (!may_choose && (!own || strcmp(asked, own)))) {
+        if (!*asked || !rta_speaker_may_name(&sp, asked)) {
             *msg = "Presence clientId does not match the connection";
             return RTA_ERR_INVALID_CLIENT_ID;
         }
         *out = asked;
         return 0;
     }
-    if (!own) {
+    if (!sp.own) {
         *msg = "Cannot enter presence without a clientId";
         return RTA_ERR_PRESENCE_NO_CLIENT_ID;
     }
-    *out = own;
+    *out = sp.own;
     return 0;
 }
 
@@ -377,7 +361,7 @@ void rta__presence_handle(rta_conn *c, rta_protocol_message *m)
     rta_channel *ch = NULL;
     int rc = !cids || !ev ? RTA_ERR_INTERNAL : check(c, &ch, m, cids, &msg);
     if (rc) {
-        reply(c, m, rc, msg ? msg : "Out of memory");
+        rta__conn_reply(c, m, rc, msg ? msg : "Out of memory");
         free(cids);
         free(ev);
         return;
@@ -390,7 +374,7 @@ void rta__presence_handle(rta_conn *c, rta_protocol_message *m)
         snprintf(id, sizeof(id), "%s:%lld:%zu", c->id, (long long)m->msg_serial, i);
         failed |= apply(c, ch, &m->presence[i], cids[i], id, now, ev, &nev);
     }
-    reply(c, m, failed ? RTA_ERR_INTERNAL : 0, "Out of memory");
+    rta__conn_reply(c, m, failed ? RTA_ERR_INTERNAL : 0, "Out of memory");
     broadcast(ch, NULL, ev, nev); /* the sender too: ably-js tracks its own members (RTP17) */
     clear_events(ev, nev);
     free(cids);

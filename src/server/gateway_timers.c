@@ -130,8 +130,8 @@ static void sweep(lws_sorted_usec_list_t *sul)
     rta_timers *ts = lws_container_of(sul, rta_timers, liveness);
     rta_gateway *gw = lws_container_of(ts, rta_gateway, timers);
     int64_t now = rta_server_now();
-    int64_t ping_after = gw->max_idle_interval / 3 < PING_AFTER_MS ? gw->max_idle_interval / 3
-                                                                   : PING_AFTER_MS;
+    int64_t third = gw->limits.max_idle_interval / 3;
+    int64_t ping_after = third < PING_AFTER_MS ? third : PING_AFTER_MS;
     for (rta_conn *c = gw->conns; c; c = c->next) {
         if (!c->wsi) continue; /* detached: its discard timer runs */
         int64_t silent = now - c->last_seen;

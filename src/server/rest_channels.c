@@ -72,32 +72,23 @@ static int prepare(rta_http_session *s, uint32_t op, const char *what, rta_auth_
 /* ---- publish ------------------------------------------------------------------------------ */
 
 /* Who the request speaks for (RSA7, S-51..S-53, as the gateway's MESSAGE path): a token's
- * clientId; for Basic auth or a wildcard token, the X-Ably-ClientId header if any (RSA7e2).
- * *may_choose: messages may name any clientId (unidentified Basic, wildcard token). */
-static int identify(const rta_http_session *s, const rta_auth_context *a, const char **cid,
-                    int *may_choose, rta_error *err)
+ * clientId; for Basic auth or a wildcard token, the X-Ably-ClientId header if any (RSA7e2),
+ * else any clientId. */
+static int identify(const rta_http_session *s, const rta_auth_context *a, rta_speaker *sp,
+                    rta_error *err)
 {
     const char *h = s->client_id_header, *tok = a->client_id;
     if (s->client_id_header_bad || (h && !strcmp(h, "*")))
         return rta_error_set(err, RTA_ERR_INVALID_CLIENT_ID, "Invalid X-Ably-ClientId header");
     if (a->method == RTA_AUTH_BASIC || (tok && !strcmp(tok, "*"))) {
-        *cid = h;
-        *may_choose = !h;
+        *sp = (rta_speaker){h, !h};
         return 0;
     }
     if (h && (!tok || strcmp(h, tok)))
         return rta_error_set(err, RTA_ERR_INCOMPATIBLE_CREDENTIALS,
                              "X-Ably-ClientId does not match the token's clientId");
-    *cid = tok;
-    *may_choose = 0;
+    *sp = (rta_speaker){tok, 0};
     return 0;
-}
-
-/* The size Ably counts against maxMessageSize (RSL1i, TO3l8): name, clientId, data, extras. */
-static size_t message_size(const rta_message *m)
-{
-    return (m->name ? strlen(m->name) : 0) + (m->client_id ? strlen(m->client_id) : 0) +
-           (m->data.type != RTA_DATA_NONE ? m->data.len : 0) + (m->extras ? strlen(m->extras) : 0);
 }
 
 /* Decodes the body: one Message or an array of them. */
@@ -138,20 +129,19 @@ static int decode_messages(rta_http_session *s, rta_message **out, size_t *count
 static int check_messages(rta_http_session *s, const rta_auth_context *auth, rta_message *msgs,
                           size_t n, rta_error *err)
 {
-    const char *cid = NULL;
-    int may_choose = 0;
-    int rc = identify(s, auth, &cid, &may_choose, err);
+    rta_speaker sp;
+    int rc = identify(s, auth, &sp, err);
     if (rc) return rc;
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         rta_message *m = &msgs[i];
-        if (m->client_id && !may_choose && (!cid || strcmp(m->client_id, cid)))
+        if (!rta_speaker_may_name(&sp, m->client_id))
             return rta_error_set(err, RTA_ERR_INVALID_CLIENT_ID,
                                  "Message clientId \"%.64s\" does not match the credentials",
                                  m->client_id);
-        if (!m->client_id && cid && !(m->client_id = strdup(cid)))
+        if (!m->client_id && sp.own && !(m->client_id = strdup(sp.own)))
             return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
-        total += message_size(m);
+        total += rta_message_size(m);
     }
     int64_t max = s->server->gateway.limits.max_message_size;
     if (total > (size_t)max)

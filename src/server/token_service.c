@@ -511,3 +511,8 @@ int rta_token_service_is_revoked(rta_token_service *ts, const rta_auth_context *
     rta_token_targets t = {a->client_id, a->revocation_key, a->token_ref[0] ? a->token_ref : NULL};
     return rta_revocations_check(&ts->revocations, a->key_name, &t, a->issued, now, pending_at);
 }
+
+int rta_speaker_may_name(const rta_speaker *sp, const char *client_id)
+{
+    return !client_id || sp->may_choose || (sp->own && !strcmp(client_id, sp->own));
+}

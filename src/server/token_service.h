@@ -129,6 +129,18 @@ void rta_revocation_plans_free(rta_revocation_plan *plans, size_t count);
 int rta_token_service_apply_revocations(rta_token_service *ts, const char *key_name,
                                         const rta_revocation_plan *plans, size_t count);
 
+/* Who a publisher speaks for (S-51..S-53): `own` is stamped on its messages that name no
+ * clientId (NULL: nothing is stamped); may_choose: it may name any clientId (unidentified
+ * Basic auth, a wildcard token). Everyone else may name only `own`. The realtime MESSAGE and
+ * PRESENCE paths and REST publish all decide with this. */
+typedef struct rta_speaker {
+    const char *own;
+    int may_choose;
+} rta_speaker;
+
+/* 1 when a message from sp may carry client_id (NULL: it names none). */
+int rta_speaker_may_name(const rta_speaker *sp, const char *client_id);
+
 /* 1 when a live context is revoked at now; *pending_at as in rta_revocations_check. */
 int rta_token_service_is_revoked(rta_token_service *ts, const rta_auth_context *a, int64_t now,
                                  int64_t *pending_at);
