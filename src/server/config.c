@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,20 +31,37 @@ void rta_config_defaults(rta_config *c)
     rta_history_limits_default(&c->history);
 }
 
-/* Numeric settings: name, where, inclusive range. */
+/* Numeric settings: name, where (a size_t, int64_t or long long field), inclusive range. */
+#define NUM(field, lo, hi) offsetof(rta_config, field), sizeof(((rta_config *)0)->field), lo, hi
 static const struct {
     const char *name;
-    size_t offset;
+    size_t offset, size;
     long long min, max;
 } numbers[] = {
-    {"max_connections", offsetof(rta_config, gateway.max_connections), 1, 1000000},
-    {"max_message_size", offsetof(rta_config, gateway.max_message_size), 1024, 16 << 20},
-    {"max_frame_size", offsetof(rta_config, gateway.max_frame_size), 4096, 64 << 20},
-    {"max_inbound_rate", offsetof(rta_config, gateway.max_inbound_rate), 1, 1000000},
-    {"max_queue", offsetof(rta_config, gateway.max_queue), 65536, 1LL << 30},
-    {"connection_state_ttl", offsetof(rta_config, gateway.connection_state_ttl), 0, 86400000},
-    {"max_idle_interval", offsetof(rta_config, gateway.max_idle_interval), 1500, 600000},
+    {"max_body", NUM(max_body, 1024, 64 * 1024 * 1024)},
+    {"history_max_messages", NUM(history.max_messages, 1, 100000)},
+    {"history_max_age", NUM(history.max_age_ms, 1000, 86400000)},
+    {"history_max_bytes", NUM(history.max_bytes, 0, 16LL * 1024 * 1024 * 1024)},
+    {"max_connections", NUM(gateway.max_connections, 1, 1000000)},
+    {"max_message_size", NUM(gateway.max_message_size, 1024, 16 << 20)},
+    {"max_frame_size", NUM(gateway.max_frame_size, 4096, 64 << 20)},
+    {"max_inbound_rate", NUM(gateway.max_inbound_rate, 1, 1000000)},
+    {"max_queue", NUM(gateway.max_queue, 65536, 1LL << 30)},
+    {"connection_state_ttl", NUM(gateway.connection_state_ttl, 0, 86400000)},
+    {"max_idle_interval", NUM(gateway.max_idle_interval, 1500, 600000)},
 };
+
+/* Every range is non-negative, so a size_t and an int64_t hold the value alike. */
+static void store(void *field, size_t size, long long n)
+{
+    if (size == sizeof(int32_t)) {
+        int32_t v = (int32_t)n;
+        memcpy(field, &v, sizeof(v));
+    } else {
+        int64_t v = n;
+        memcpy(field, &v, sizeof(v));
+    }
+}
 
 int rta_config_basic_allowed(const rta_config *c, int tls, int loopback)
 {
@@ -105,32 +123,6 @@ static int parse_bool(const char *v)
 }
 
 /* The channel history window's limits (channel_history.h). */
-static int apply_history(rta_config *c, const char *name, const char *v, rta_error *err)
-{
-    char *end;
-    long long n = strtoll(v, &end, 10);
-    int bad = *end || !*v;
-    if (!strcmp(name, "history_max_messages")) {
-        if (bad || n < 1 || n > 100000)
-            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
-                                 "history_max_messages must be 1..100000");
-        c->history.max_messages = (size_t)n;
-    } else if (!strcmp(name, "history_max_age")) {
-        if (bad || n < 1000 || n > 86400000)
-            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
-                                 "history_max_age must be 1000..86400000 ms");
-        c->history.max_age_ms = n;
-    } else if (!strcmp(name, "history_max_bytes")) {
-        if (bad || n < 0 || n > 16LL * 1024 * 1024 * 1024)
-            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
-                                 "history_max_bytes must be 0..17179869184");
-        c->history.max_bytes = (size_t)n;
-    } else {
-        return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Unknown setting \"%s\"", name);
-    }
-    return 0;
-}
-
 /* One setting by its config-file name. */
 static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
 {
@@ -178,16 +170,6 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
                                  "basic_over_http must be loopback, always or never");
         return 0;
     }
-    if (!strcmp(name, "max_body")) {
-        char *end;
-        long long n = strtoll(v, &end, 10);
-        if (*end || n < 1024 || n > 64 * 1024 * 1024)
-            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
-                                 "max_body must be 1024..67108864 bytes");
-        c->max_body = (size_t)n;
-        return 0;
-    }
-    if (!strncmp(name, "history_max_", 12)) return apply_history(c, name, v, err);
     for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
         if (strcmp(name, numbers[i].name)) continue;
         char *end;
@@ -196,7 +178,7 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
         if (!*v || *end || errno || n < numbers[i].min || n > numbers[i].max)
             return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "%s must be %lld..%lld",
                                  name, numbers[i].min, numbers[i].max);
-        *(long long *)((char *)c + numbers[i].offset) = n;
+        store((char *)c + numbers[i].offset, numbers[i].size, n);
         return 0;
     }
     return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Unknown setting \"%s\"", name);
