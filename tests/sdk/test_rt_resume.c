@@ -113,6 +113,20 @@ static void fast_options(rta_client_options *o, const char *key)
     o->realtime.suspended_retry_ms = 500;
 }
 
+/* A server of the test's own with extra flags, an app on it, and fast client options for its
+ * key (kept in key, which must outlive o). */
+static void own_server(rta_test_server *s, const char *const *args, char key[256],
+                       rta_client_options *o)
+{
+    assert_int_equal(rta_test_server_start(s, NULL, args), 0);
+    char k[1][256];
+    assert_int_equal(rta_test_create_app(s, "{\"keys\":[{}]}", k, 1, NULL), 0);
+    memcpy(key, k[0], 256);
+    sdk_add_secret(strchr(key, ':') + 1);
+    fast_options(o, key);
+    o->port = s->port;
+}
+
 static rta_realtime *connected_client(const char *key, rt_rec *rec)
 {
     rta_client_options o;
@@ -319,13 +333,9 @@ static void test_suspended_after_state_ttl(void **state)
     (void)state;
     rta_test_server s;
     const char *args[] = {"--connection-state-ttl", "1500", NULL};
-    assert_int_equal(rta_test_server_start(&s, NULL, args), 0);
-    char k[1][256];
-    assert_int_equal(rta_test_create_app(&s, "{\"keys\":[{}]}", k, 1, NULL), 0);
-    sdk_add_secret(strchr(k[0], ':') + 1);
+    char key[256];
     rta_client_options o;
-    fast_options(&o, k[0]);
-    o.port = s.port;
+    own_server(&s, args, key, &o);
     rt_rec rec;
     rta_realtime *rt = rt_client(&o, &rec);
     rta_realtime_connect(rt, NULL);
@@ -374,13 +384,9 @@ static void test_idle_detection(void **state)
     (void)state;
     rta_test_server s;
     const char *args[] = {"--max-idle-interval", "2000", NULL};
-    assert_int_equal(rta_test_server_start(&s, NULL, args), 0);
-    char k[1][256];
-    assert_int_equal(rta_test_create_app(&s, "{\"keys\":[{}]}", k, 1, NULL), 0);
-    sdk_add_secret(strchr(k[0], ':') + 1);
+    char key[256];
     rta_client_options o;
-    fast_options(&o, k[0]);
-    o.port = s.port;
+    own_server(&s, args, key, &o);
     o.realtime.realtime_request_ms = 1000;
     rt_rec rec;
     rta_realtime *rt = rt_client(&o, &rec);
