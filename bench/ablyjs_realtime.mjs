@@ -5,6 +5,10 @@
 //   auth HOST PORT KEY N     one client connected with a token; N tokens requested beforehand
 //                            (not timed); N times auth.authorize(null, {token}) (RSA10e), i.e.
 //                            AUTH on the live connection until its CONNECTED reply. Median.
+//   authkey HOST PORT KEY N  authorize() as a key client does it: a TokenRequest signed locally,
+//                            POST /keys/{keyName}/requestToken, then AUTH on the live connection
+//                            until its CONNECTED reply (RSA10, RTC8a); one warm-up call switches
+//                            the Basic connection to token auth first. N times. Median.
 //   memory HOST PORT KEY N   N idle clients connected at once in this process: RSS delta / N
 //                            after 1 s of quiet and a full GC (run with --expose-gc).
 //   rawauth HOST PORT KEY N  the floor, no SDK at all: a bare WebSocket ('ws') sends the same
@@ -67,6 +71,18 @@ if (mode === 'connect') {
     v.push(performance.now() - t0);
   }
   console.log(`ablyjs_auth_ms ${median(v).toFixed(3)}`);
+  await closeAll([rt]);
+} else if (mode === 'authkey') {
+  const rt = new Ably.Realtime({ ...base, key });
+  await connected(rt);
+  await rt.auth.authorize();
+  const v = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await rt.auth.authorize();
+    v.push(performance.now() - t0);
+  }
+  console.log(`ablyjs_authkey_ms ${median(v).toFixed(3)}`);
   await closeAll([rt]);
 } else if (mode === 'rawauth') {
   const rest = new Ably.Rest({ ...base, key });

@@ -11,14 +11,27 @@
  *       times rta_auth_authorize() with the next token (AuthOptions.token, RSA10e), i.e. AUTH
  *       sent on the live connection until its CONNECTED reply (RTC8a). Prints the median
  *       "rt_auth_ms".
+ *   bench_realtime authkey HOST PORT KEY N
+ *       authorize() as a key client does it: a TokenRequest signed locally, POST
+ *       /keys/{keyName}/requestToken, then AUTH on the live connection until its CONNECTED reply
+ *       (RSA10, RTC8a); one warm-up call switches the Basic connection to token auth first.
+ *       N times. Prints the median "rt_authkey_ms".
  *   bench_realtime memory HOST PORT KEY N
  *       N idle clients connected at once in this process: (RSS after - RSS before) / N, read
  *       from /proc/self/statm after all are connected and 1 s of quiet. Prints
  *       "rt_idle_conn_kib".
+ *   bench_realtime rawauth HOST PORT KEY N
+ *       The floor in C, no SDK and no event loop: a blocking socket speaking just enough
+ *       WebSocket to send the same AUTH frame and read up to the CONNECTED reply. What the kernel
+ *       and rtauthd cost, which no client can go under. Prints the median "rawc_auth_ms".
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -77,6 +90,36 @@ static void wait_connected(rta_realtime *rt)
     }
 }
 
+/* n tokens from the key over REST, requested before any timing starts */
+static char **request_tokens(int n)
+{
+    rta_client_options o;
+    options(&o);
+    o.auth.key = key;
+    rta_rest *rest;
+    rta_error err;
+    if (rta_rest_create(&o, &rest, &err)) exit(1);
+    char **tokens = calloc((size_t)n, sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        rta_token_details d;
+        if (rta_auth_request_token(rta_rest_auth(rest), NULL, NULL, &d, &err)) {
+            fprintf(stderr, "requestToken: %d %s\n", err.code, err.message);
+            exit(1);
+        }
+        tokens[i] = strdup(d.token);
+        rta_token_details_clear(&d);
+    }
+    rta_rest_destroy(rest);
+    return tokens;
+}
+
+static void free_tokens(char **tokens, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(tokens[i]);
+    free(tokens);
+}
+
 static int bench_connect(int n)
 {
     double *v = calloc((size_t)n, sizeof(double));
@@ -98,23 +141,9 @@ static int bench_connect(int n)
 
 static int bench_auth(int n)
 {
+    char **tokens = request_tokens(n + 1);
     rta_client_options o;
-    options(&o);
-    o.auth.key = key;
-    rta_rest *rest;
     rta_error err;
-    if (rta_rest_create(&o, &rest, &err)) return 1;
-    char **tokens = calloc((size_t)n + 1, sizeof(char *));
-    for (int i = 0; i <= n; i++) {
-        rta_token_details d;
-        if (rta_auth_request_token(rta_rest_auth(rest), NULL, NULL, &d, &err)) {
-            fprintf(stderr, "requestToken: %d %s\n", err.code, err.message);
-            return 1;
-        }
-        tokens[i] = strdup(d.token);
-        rta_token_details_clear(&d);
-    }
-    rta_rest_destroy(rest);
     options(&o);
     o.auth.token = tokens[0];
     rta_realtime *rt = create(&o);
@@ -134,9 +163,149 @@ static int bench_auth(int n)
     }
     printf("rt_auth_ms %.3f\n", median(v, n));
     rta_realtime_destroy(rt);
-    for (int i = 0; i <= n; i++)
-        free(tokens[i]);
-    free(tokens);
+    free_tokens(tokens, n + 1);
+    free(v);
+    return 0;
+}
+
+/* ---- rawauth: a blocking WebSocket client, just enough for one AUTH round trip ---------- */
+
+static void die_io(const char *what)
+{
+    perror(what);
+    exit(1);
+}
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        if (w <= 0) die_io("write");
+        p += w, len -= (size_t)w;
+    }
+}
+
+static void read_all(int fd, void *buf, size_t len)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t r = read(fd, p, len);
+        if (r <= 0) die_io("read");
+        p += r, len -= (size_t)r;
+    }
+}
+
+/* One masked text frame (RFC 6455 5.3: a client masks; a zero key keeps the payload as is). */
+static void raw_send(int fd, const char *text)
+{
+    size_t n = strlen(text);
+    unsigned char hdr[8] = {0x81};
+    size_t h = 2;
+    if (n < 126) {
+        hdr[1] = (unsigned char)(0x80 | n);
+    } else {
+        hdr[1] = 0x80 | 126;
+        hdr[2] = (unsigned char)(n >> 8), hdr[3] = (unsigned char)n;
+        h = 4;
+    }
+    char *f = malloc(h + 4 + n);
+    memcpy(f, hdr, h);
+    memset(f + h, 0, 4);
+    memcpy(f + h + 4, text, n);
+    write_all(fd, f, h + 4 + n);
+    free(f);
+}
+
+/* Reads server frames (unmasked) until a text frame holding action 4 (CONNECTED). */
+static void raw_until_connected(int fd)
+{
+    static char buf[1 << 16];
+    for (;;) {
+        unsigned char h[2];
+        read_all(fd, h, 2);
+        uint64_t n = h[1] & 0x7f;
+        if (n == 126) {
+            unsigned char e[2];
+            read_all(fd, e, 2);
+            n = (uint64_t)e[0] << 8 | e[1];
+        } else if (n == 127) {
+            fprintf(stderr, "rawauth: frame too large\n");
+            exit(1);
+        }
+        if (n >= sizeof(buf)) exit(1);
+        read_all(fd, buf, (size_t)n);
+        buf[n] = 0;
+        if ((h[0] & 0x0f) == 1 && strstr(buf, "\"action\":4")) return;
+    }
+}
+
+static int raw_open(const char *token)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, host, &a.sin_addr);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a))) die_io("connect");
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    char req[2048];
+    int n = snprintf(req, sizeof(req),
+                     "GET /?v=6&format=json&heartbeats=false&access_token=%s HTTP/1.1\r\n"
+                     "Host: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n\r\n",
+                     token, host, port);
+    write_all(fd, req, (size_t)n);
+    char c, last[4] = {0};
+    while (memcmp(last, "\r\n\r\n", 4)) { /* the 101 response's headers */
+        read_all(fd, &c, 1);
+        memmove(last, last + 1, 3);
+        last[3] = c;
+    }
+    raw_until_connected(fd);
+    return fd;
+}
+
+static int bench_rawauth(int n)
+{
+    char **tokens = request_tokens(n + 1);
+    int fd = raw_open(tokens[0]);
+    double *v = calloc((size_t)n, sizeof(double));
+    char frame[1024];
+    for (int i = 0; i < n; i++) {
+        snprintf(frame, sizeof(frame), "{\"action\":17,\"auth\":{\"accessToken\":\"%s\"}}",
+                 tokens[i + 1]);
+        double t0 = now_ms();
+        raw_send(fd, frame);
+        raw_until_connected(fd);
+        v[i] = now_ms() - t0;
+    }
+    printf("rawc_auth_ms %.3f\n", median(v, n));
+    close(fd);
+    free_tokens(tokens, n + 1);
+    free(v);
+    return 0;
+}
+
+static int bench_authkey(int n)
+{
+    rta_client_options o;
+    rta_error err;
+    options(&o);
+    o.auth.key = key;
+    rta_realtime *rt = create(&o);
+    rta_realtime_connect(rt, NULL);
+    wait_connected(rt);
+    double *v = calloc((size_t)n, sizeof(double));
+    for (int i = -1; i < n; i++) { /* i == -1: the warm-up, Basic to token auth */
+        double t0 = now_ms();
+        if (rta_auth_authorize(rta_realtime_auth(rt), NULL, NULL, NULL, &err)) {
+            fprintf(stderr, "authorize: %d %s\n", err.code, err.message);
+            return 1;
+        }
+        if (i >= 0) v[i] = now_ms() - t0;
+    }
+    printf("rt_authkey_ms %.3f\n", median(v, n));
+    rta_realtime_destroy(rt);
     free(v);
     return 0;
 }
@@ -181,7 +350,7 @@ static int bench_memory(int n)
 int main(int argc, char **argv)
 {
     if (argc != 6) {
-        fprintf(stderr, "usage: bench_realtime connect|auth|memory HOST PORT KEY N\n");
+        fprintf(stderr, "usage: bench_realtime connect|auth|authkey|memory|rawauth HOST PORT KEY N\n");
         return 2;
     }
     host = argv[2];
@@ -192,5 +361,7 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "connect")) return bench_connect(n);
     if (!strcmp(argv[1], "auth")) return bench_auth(n);
     if (!strcmp(argv[1], "memory")) return bench_memory(n);
+    if (!strcmp(argv[1], "rawauth")) return bench_rawauth(n);
+    if (!strcmp(argv[1], "authkey")) return bench_authkey(n);
     return 2;
 }

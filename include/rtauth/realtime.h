@@ -198,6 +198,10 @@ typedef struct rta_publish_message {
     size_t data_len; /* 0 with non-NULL data: strlen(data) for text */
     int binary;      /* data is bytes, not UTF-8 text */
     const char *client_id;
+    /* data is the JSON text of an object or array (not with binary). It travels as ably-js
+     * sends objects, a string with encoding "json" (RSL4c, RSL4d3), so ably-js subscribers get
+     * the object and librtauth subscribers get the text with json set. Anything else: 40003. */
+    int json;
 } rta_publish_message;
 
 /* publish (RTL6): sends a MESSAGE (msgSerial, wire doc 2.6) and completes on its ACK (0) or

@@ -158,9 +158,10 @@ int rta_cmd_publish(rta_cli *c)
     rta_client_options o;
     int rc = take_options(c, &o);
     const char *name = rta_cli_take(c, "--name");
+    int json_data = rta_cli_flag(c, "--json-data");
     if (rc || (rc = rta_cli_no_more_options(c))) return rc;
     if (c->argc != 2) {
-        fprintf(stderr, "usage: rtauth publish CHANNEL DATA [--name NAME]\n");
+        fprintf(stderr, "usage: rtauth publish CHANNEL DATA [--name NAME] [--json-data]\n");
         return 2;
     }
     o.realtime.auto_connect = 0;
@@ -169,7 +170,8 @@ int rta_cmd_publish(rta_cli *c)
     rta_error err = {0};
     rta_channel *ch = rta_realtime_channel(rt, c->argv[0], &err);
     if (ch && !(rc = rta_realtime_wait_state(rt, RTA_CONN_CONNECTED, 15000, &err)))
-        rc = rta_channel_publish(ch, name, c->argv[1], &err);
+        rc = rta_channel_publish_message(
+            ch, &(rta_publish_message){.name = name, .data = c->argv[1], .json = json_data}, &err);
     if (!ch || rc) {
         rta_realtime_destroy(rt);
         return rta_cli_fail(c, &err);

@@ -43,6 +43,28 @@ void rta__rt_emit(rta_realtime *rt, rta__event *ev)
     rt->ev_tail = ev;
 }
 
+/* Wakes the threads waiting on cv. From the I/O thread the wake-up waits until mu is released:
+ * a waiter woken while we still hold mu would only block again on it, one more context switch
+ * on the way back to the caller of a blocking call (authorize() waits for CONNECTED). */
+void rta__rt_notify(rta_realtime *rt)
+{
+    if (rt->io_holding)
+        rt->notify_pending = 1;
+    else
+        pthread_cond_broadcast(&rt->cv);
+}
+
+/* The I/O thread lets go of mu, then makes the deferred wake-up (rt outlives the I/O thread:
+ * destroy joins it before freeing). */
+static void io_unlock(rta_realtime *rt)
+{
+    int notify = rt->notify_pending;
+    rt->notify_pending = 0;
+    rt->io_holding = 0;
+    pthread_mutex_unlock(&rt->mu);
+    if (notify) pthread_cond_broadcast(&rt->cv);
+}
+
 int rta__rt_enter(rta_realtime *rt)
 {
     if (rt->io_holding) return 1;
@@ -55,8 +77,7 @@ void rta__rt_leave(rta_realtime *rt, int nested)
 {
     if (nested) return;
     rta__rt_dispatch(rt);
-    rt->io_holding = 0;
-    pthread_mutex_unlock(&rt->mu);
+    io_unlock(rt);
 }
 
 void rta__rt_dispatch(rta_realtime *rt)
@@ -64,8 +85,7 @@ void rta__rt_dispatch(rta_realtime *rt)
     while (rt->ev_head) {
         rta__event *list = rt->ev_head;
         rt->ev_head = rt->ev_tail = NULL;
-        rt->io_holding = 0;
-        pthread_mutex_unlock(&rt->mu);
+        io_unlock(rt);
         const void *prev = rta__callback_enter(&rt->client);
         while (list) {
             rta__event *ev = list;
@@ -199,6 +219,10 @@ void rta__rt_process(rta_realtime *rt)
         int64_t after = rt->want_drop - 1;
         rt->want_drop = 0;
         rta__conn_test_drop(rt, after);
+    }
+    if (rt->want_server_auth) {
+        rt->want_server_auth = 0;
+        rta__conn_server_auth(rt);
     }
     if (rt->renew_ready) rta__conn_renewed(rt);
     if (rt->reauth_sent != rt->reauth_wanted) rta__conn_reauth(rt);
@@ -336,6 +360,16 @@ int rta__realtime_drop_transport(rta_realtime *rt, int64_t reconnect_after_ms)
     if (!rt) return RTA_ERR_BAD_REQUEST;
     pthread_mutex_lock(&rt->mu);
     rt->want_drop = (reconnect_after_ms > 0 ? reconnect_after_ms : 0) + 1;
+    pthread_mutex_unlock(&rt->mu);
+    rta__rt_wake(rt);
+    return 0;
+}
+
+int rta__realtime_server_auth(rta_realtime *rt)
+{
+    if (!rt) return RTA_ERR_BAD_REQUEST;
+    pthread_mutex_lock(&rt->mu);
+    rt->want_server_auth = 1;
     pthread_mutex_unlock(&rt->mu);
     rta__rt_wake(rt);
     return 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/codec.h"
 #include "realtime_internal.h"
 
 rta_channel *rta_realtime_channel(rta_realtime *rt, const char *name, rta_error *err)
@@ -197,6 +198,17 @@ static char *dup_opt(const char *s, int *oom)
     return d;
 }
 
+/* 1 when text is one JSON object or array (what RSL4c encodes as "json"). */
+static int json_container(const char *text, size_t len)
+{
+    rta_doc *doc = NULL;
+    rta_parse_limits lim = {len + 1, RTA_PARSE_DEFAULT_MAX_DEPTH};
+    if (rta_doc_parse(&doc, RTA_FORMAT_JSON, text, len, &lim, NULL)) return 0;
+    rta_node_type k = rta_node_kind(rta_doc_root(doc));
+    rta_doc_free(doc);
+    return k == RTA_NODE_MAP || k == RTA_NODE_ARRAY;
+}
+
 int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
                               rta_completion_callback cb, void *user_data)
 {
@@ -204,6 +216,8 @@ int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
     rta_realtime *rt = ch->rt;
     size_t len = m->data ? (m->data_len || m->binary ? m->data_len : strlen(m->data)) : 0;
     if (m->data && !m->binary && !rta_utf8_valid(m->data, len)) return RTA_ERR_INVALID_PARAMETER;
+    if (m->json && (m->binary || !m->data || !json_container(m->data, len)))
+        return RTA_ERR_INVALID_PARAMETER;
     if (m->client_id && (!*m->client_id || !strcmp(m->client_id, "*")))
         return RTA_ERR_INVALID_CLIENT_ID;
     size_t total = len + (m->name ? strlen(m->name) : 0) + (m->client_id ? strlen(m->client_id) : 0);
@@ -212,6 +226,7 @@ int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
     int oom = 0;
     p->msg.name = dup_opt(m->name, &oom);
     p->msg.client_id = dup_opt(m->client_id, &oom);
+    p->msg.encoding = dup_opt(m->json ? "json" : NULL, &oom);
     if (m->data) {
         p->msg.data.type = m->binary ? RTA_DATA_BINARY : RTA_DATA_STRING;
         p->msg.data.len = len;

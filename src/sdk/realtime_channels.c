@@ -49,7 +49,7 @@ static void set_state(rta_channel *ch, rta_channel_state s, const rta_error *rea
         ch->reason = *reason;
     else if (!update)
         rta_error_clear(&ch->reason);
-    pthread_cond_broadcast(&rt->cv);
+    rta__rt_notify(rt);
     chan_event *c = calloc(1, sizeof(*c));
     if (!c) return;
     c->ev.run = run_chan_change;

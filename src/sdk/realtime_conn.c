@@ -101,7 +101,7 @@ void rta__conn_set_state(rta_realtime *rt, rta_connection_state s, const rta_err
             rta_error_set(&rt->reauth_err, RTA_ERR_CONNECTION_CLOSED, "Connection %s",
                           rta_connection_state_name(s));
     }
-    pthread_cond_broadcast(&rt->cv);
+    rta__rt_notify(rt);
     rta__rt_log(rt, RTA_CLIENT_LOG_INFO, "realtime: %s -> %s%s%s", rta_connection_state_name(prev),
            rta_connection_state_name(s), reason ? ": " : "", reason ? reason->message : "");
     emit_change(rt, prev, s, reason, retry_in_ms);
@@ -321,7 +321,7 @@ static void on_connected(rta_realtime *rt, rta_protocol_message *m)
     const rta_error *why = m->has & RTA_PM_HAS_ERROR ? &m->error : NULL;
     if (rt->state == RTA_CONN_CONNECTED) { /* reply to AUTH, or unsolicited: update (RTN24) */
         rt->reauth_done = rt->reauth_sent;
-        pthread_cond_broadcast(&rt->cv);
+        rta__rt_notify(rt);
         if (why) rt->reason = *why;
         emit_change(rt, RTA_CONN_CONNECTED, RTA_CONN_UPDATE, why, 0);
         return;
@@ -390,9 +390,8 @@ void rta__conn_on_message(rta_realtime *rt, rta_protocol_message *m)
         rta_error_set(&e, RTA_ERR_CONNECTION_CLOSED, "Connection closed by the server");
         rta__chan_connection_ended(rt, &e, 1);
         break;
-    case RTA_ACTION_AUTH: /* RTN22: the server wants a fresh token */
-        if (rt->state == RTA_CONN_CONNECTED && rta__auth_token_mode(&rt->auth))
-            rta__rt_request_token(rt, rt->attempt_gen, 1);
+    case RTA_ACTION_AUTH: /* RTN22: the server wants fresh credentials */
+        rta__conn_server_auth(rt);
         break;
     case RTA_ACTION_ACK:
     case RTA_ACTION_NACK:

@@ -1,7 +1,7 @@
 /* realtime_conn_auth.c: auth on the realtime connection: a token for each attempt (from the
  * key, authCallback or authUrl, on the token thread so the connection never stalls), token
  * errors (RTN14b, RTN15h, wire doc 3.5), authorize() upgrading the live connection with AUTH
- * (RTC8, 3.3) and the server's AUTH (RTN22, 3.4).
+ * (RTC8, 3.3) and the server's AUTH (RTN22, 3.4; a Basic connection switches to tokens).
  *
  * Runs on the I/O thread with rt->mu held, except rta__conn_hook (any user thread, no lock).
  */
@@ -162,9 +162,34 @@ void rta__conn_reauth(rta_realtime *rt)
         break;
     default:
         rt->reauth_done = rt->reauth_sent;
-        pthread_cond_broadcast(&rt->cv);
+        rta__rt_notify(rt);
         break;
     }
+}
+
+/* ---- the server's AUTH (RTN22) ----------------------------------------------------------- */
+
+static void on_basic_switched(int rc, const rta_token_details *d, const rta_error *err, void *ud)
+{
+    (void)d;
+    if (rc)
+        rta__log(&((rta_realtime *)ud)->client, RTA_CLIENT_LOG_WARN,
+                 "realtime: token auth after the server's AUTH failed: %d %s", err->code,
+                 err->message);
+}
+
+void rta__conn_server_auth(rta_realtime *rt)
+{
+    if (rt->state != RTA_CONN_CONNECTED) return;
+    if (rta__auth_token_mode(&rt->auth)) { /* a new token from the same source, then AUTH */
+        rta__rt_request_token(rt, rt->attempt_gen, 1);
+        return;
+    }
+    /* A Basic connection: as ably-js, authorize() with no arguments: a token from the key,
+     * token auth from now on (RSA10a), sent in an AUTH on this connection (RTC8a). It waits
+     * for the CONNECTED reply, so it runs on the client's worker, never here. */
+    if (rta_auth_authorize_async(&rt->auth, NULL, NULL, on_basic_switched, rt))
+        rta__rt_log(rt, RTA_CLIENT_LOG_WARN, "realtime: cannot answer the server's AUTH");
 }
 
 int rta__conn_hook(void *ctx, rta_error *err)

@@ -115,6 +115,7 @@ struct rta_realtime {
     /* requests from other threads */
     int want_connect, want_close;
     int64_t want_drop; /* rta__realtime_drop_transport: reconnect delay + 1, 0 when none */
+    int want_server_auth; /* rta__realtime_server_auth: act on an AUTH as if received */
     uint64_t reauth_wanted, reauth_sent, reauth_done, reauth_failed;
     rta_error reauth_err;
     int renew_pending;  /* a token job is queued or running */
@@ -133,11 +134,13 @@ struct rta_realtime {
     rta__event *ev_head, *ev_tail;
     int io_holding; /* the I/O thread holds mu (lws calls back synchronously from inside some
                        of its functions, which we call with mu held) */
+    int notify_pending; /* waiters on cv to wake once the I/O thread lets go of mu */
 };
 
 /* ---- realtime.c ---------------------------------------------------------------------------- */
 int64_t rta__mono_ms(void);
 void rta__rt_wake(rta_realtime *rt);                  /* any thread, mu held or not */
+void rta__rt_notify(rta_realtime *rt);                /* any thread, mu held: wake cv waiters */
 void rta__rt_emit(rta_realtime *rt, rta__event *ev);  /* mu held */
 void rta__rt_dispatch(rta_realtime *rt);              /* I/O thread, mu held; drops it inside */
 void rta__rt_process(rta_realtime *rt);               /* I/O thread, mu held: act on requests */
@@ -165,6 +168,7 @@ void rta__conn_on_message(rta_realtime *rt, rta_protocol_message *m);
 void rta__conn_transport_lost(rta_realtime *rt, const rta_error *why); /* WS gone unasked */
 void rta__conn_opened(rta_realtime *rt);
 int rta__conn_hook(void *ctx, rta_error *err); /* auth->rt_hook */
+void rta__conn_server_auth(rta_realtime *rt);  /* the server sent AUTH (RTN22) */
 /* Shared by realtime_conn.c and realtime_conn_auth.c (I/O thread, rt->mu held). */
 int rta__rt_is_token_error(int code);
 void rta__rt_fail(rta_realtime *rt, const rta_error *why);

@@ -2,10 +2,12 @@
  * scenarios of tests/interop/realtime_{reauth,expiry,revoke}.test.mjs: authorize() upgrade and
  * downgrade while attached (RTC8a: only `update`, channel ERROR 40160 -> failed), expiry with
  * authCallback renewal (RTN15h2) and with a token literal (failed 40171), revocation by
- * clientId (40141, renewed), concurrent authorize() sharing one token request. */
+ * clientId (40141, renewed), concurrent authorize() sharing one token request; and the server's
+ * AUTH on a Basic connection (RTN22), which only the test hook can send (rtauthd never does). */
 #include <stdlib.h>
 
 #include "rt_test.h"
+#include "sdk/realtime_test_hooks.h"
 
 static char keys[3][256];
 static rta_rest *backend;     /* keys[0] */
@@ -224,6 +226,51 @@ static void test_revocation_renews(void **state)
     rta_realtime_destroy(rt);
 }
 
+/* RTN22 on a Basic connection: the client answers the server's AUTH as ably-js does, with
+ * authorize(): a token from the key (RSA10a: token auth from now on) sent in an AUTH on the
+ * same connection (RTC8a). Proof that rtauthd took it: revoking the clientId's tokens now
+ * disconnects the connection (40141), which it never does to a Basic one. */
+static void test_server_auth_on_basic(void **state)
+{
+    (void)state;
+    rta_client_options o;
+    sdk_options(&o);
+    o.auth.key = keys[1];
+    o.client_id = "bsa";
+    rt_rec rec;
+    rta_realtime *rt = rt_client(&o, &rec);
+    rta_realtime_connect(rt, NULL);
+    rt_connected(rt);
+    rta_auth *auth = rta_realtime_auth(rt);
+    rta_token_details d;
+    assert_int_equal(rta_auth_token_details(auth, &d, NULL), 0);
+    assert_null(d.token); /* Basic */
+    char id1[128], id2[128];
+    rta_realtime_connection_id(rt, id1, sizeof(id1));
+
+    assert_int_equal(rta__realtime_server_auth(rt), 0);
+    assert_true(rt_rec_wait(&rec, RTA_CONN_UPDATE, 0, 1, RT_WAIT_MS));
+    assert_int_equal(rta_auth_token_details(auth, &d, NULL), 0);
+    assert_non_null(d.token);
+    assert_string_equal(d.client_id, "bsa");
+    rta_token_details_clear(&d);
+    rta_realtime_connection_id(rt, id2, sizeof(id2));
+    assert_string_equal(id1, id2);
+    assert_int_equal(rt_rec_count(&rec, RTA_CONN_CONNECTED, 0), 1);
+    rta_error err;
+    rta_channel *ch = rta_realtime_channel(rt, "bsa-ch", NULL);
+    assert_int_equal(rta_channel_publish(ch, NULL, "after AUTH", &err), 0);
+
+    usleep(20000); /* issuedBefore is strict */
+    rta_revocation_target t = {"clientId", "bsa"};
+    rta_revocation_batch b;
+    assert_int_equal(rta_auth_revoke_tokens(rta_rest_auth(rev_backend), &t, 1, NULL, &b, NULL), 0);
+    rta_revocation_batch_clear(&b);
+    assert_true(rt_rec_wait(&rec, RTA_CONN_DISCONNECTED, RTA_ERR_TOKEN_REVOKED, 1, 5000));
+    assert_true(rt_rec_wait(&rec, RTA_CONN_CONNECTED, 0, 2, 5000)); /* a new token, key */
+    rta_realtime_destroy(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -232,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_expiry_renewed_by_callback),
         cmocka_unit_test(test_expiry_token_literal_fails),
         cmocka_unit_test(test_revocation_renews),
+        cmocka_unit_test(test_server_auth_on_basic),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -1,6 +1,7 @@
 /* test_rt_cli.c: `rtauth subscribe` and `rtauth publish` against rtauthd: a message published
  * from the command line (key auth) reaches a command-line subscriber (token auth), which prints
- * it and its connection state changes; a denied publish exits non-zero with 40160. */
+ * it and its connection state changes, text and a JSON object (--json-data); a denied publish
+ * exits non-zero with 40160, --json-data with no JSON object or array with 40003. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +38,7 @@ static void test_subscribe_and_publish(void **state)
     sdk_add_secret(d.token);
     char cmd[4096];
     snprintf(cmd, sizeof(cmd),
-             "RTAUTH_TOKEN='%s' RTAUTH_PORT=%d timeout 20 %s/rtauth subscribe room --count 1 "
+             "RTAUTH_TOKEN='%s' RTAUTH_PORT=%d timeout 20 %s/rtauth subscribe room --count 2 "
              "2>&1",
              d.token, sdk_server.port, bin());
     FILE *sub = popen(cmd, "r");
@@ -56,6 +57,11 @@ static void test_subscribe_and_publish(void **state)
                      "'hello cli' --name greet >/dev/null 2>&1",
                      keys[0], sdk_server.port, bin());
             assert_int_equal(system(pub), 0);
+            snprintf(pub, sizeof(pub),
+                     "RTAUTH_KEY='%s' RTAUTH_PORT=%d timeout 20 %s/rtauth publish room "
+                     "'{\"a\": [1, 2]}' --name obj --json-data >/dev/null 2>&1",
+                     keys[0], sdk_server.port, bin());
+            assert_int_equal(system(pub), 0);
             published = 1;
         }
     }
@@ -64,6 +70,7 @@ static void test_subscribe_and_publish(void **state)
     assert_non_null(strstr(out, "connection: connecting"));
     assert_non_null(strstr(out, "connection: connected"));
     assert_non_null(strstr(out, "greet hello cli"));
+    assert_non_null(strstr(out, "obj {\"a\": [1, 2]}")); /* --json-data: an object (RSL4c) */
     rta_token_details_clear(&d);
     rta_rest_destroy(rest);
 }
@@ -86,11 +93,31 @@ static void test_publish_denied(void **state)
     assert_non_null(strstr(out, "\"code\":40160"));
 }
 
+/* --json-data takes a JSON object or array only: anything else is 40003, nothing sent */
+static void test_publish_json_data_invalid(void **state)
+{
+    (void)state;
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd),
+             "RTAUTH_KEY='%s' RTAUTH_PORT=%d timeout 20 %s/rtauth publish room 'not json' "
+             "--json-data --json 2>/dev/null",
+             keys[0], sdk_server.port, bin());
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    char out[1024];
+    size_t n = fread(out, 1, sizeof(out) - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+    assert_non_null(strstr(out, "\"code\":40003"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subscribe_and_publish),
         cmocka_unit_test(test_publish_denied),
+        cmocka_unit_test(test_publish_json_data_invalid),
     };
     return cmocka_run_group_tests(tests, group_setup, sdk_teardown);
 }

@@ -1,7 +1,7 @@
 /* test_rt_interop.c: librtauth and ably-js 2.28.0 on the same rtauthd channel (issue 6): messages
  * published by ably-js (text, a JSON object, binary) reach a librtauth subscriber with their
  * name, data, type, clientId and the publisher's connectionId, and messages published by
- * librtauth (text, binary) reach ably-js the same way. Both directions in both format pairings
+ * librtauth (text, binary, a JSON object: RSL4c) reach ably-js the same way. Both directions in both format pairings
  * (librtauth JSON with ably-js msgpack, librtauth msgpack with ably-js JSON), so each codec is
  * checked against the other client's. The ably-js side is tests/sdk/ablyjs_peer.mjs, run with
  * node from the repository (RTA_SOURCE_DIR) and driven over its stdin/stdout. */
@@ -196,13 +196,25 @@ static void interop(int c_binary, int js_binary)
     rta_publish_message bin = {
         .name = "c-bin", .data = "\xde\xad\x00\xef", .data_len = 4, .binary = 1};
     assert_int_equal(rta_channel_publish_message(ch, &bin, &err), 0);
-    peer_say(&p, "expect 2\n");
+    rta_publish_message obj = {.name = "c-json", .data = "{\"k\":[1,null,\"\xc3\xbc\"]}", .json = 1};
+    assert_int_equal(rta_channel_publish_message(ch, &obj, &err), 0);
+    /* json data must be an object or array (RSL4c), refused before sending */
+    rta_publish_message bad = {.name = "c-bad", .data = "{\"k\":", .json = 1};
+    assert_int_equal(rta_channel_publish_message(ch, &bad, &err), RTA_ERR_INVALID_PARAMETER);
+    bad.data = "\"a string\"";
+    assert_int_equal(rta_channel_publish_message(ch, &bad, &err), RTA_ERR_INVALID_PARAMETER);
+    bad = (rta_publish_message){.data = "[1]", .data_len = 3, .binary = 1, .json = 1};
+    assert_int_equal(rta_channel_publish_message(ch, &bad, &err), RTA_ERR_INVALID_PARAMETER);
+    peer_say(&p, "expect 3\n");
     char want[512];
     assert_true(peer_line(&p, line, sizeof(line), 10000));
     snprintf(want, sizeof(want), "got c-text str:\"from librtauth \xc3\xbc\" c-peer %s", c_conn);
     assert_string_equal(line, want);
     assert_true(peer_line(&p, line, sizeof(line), 10000));
     snprintf(want, sizeof(want), "got c-bin hex:dead00ef c-peer %s", c_conn);
+    assert_string_equal(line, want);
+    assert_true(peer_line(&p, line, sizeof(line), 10000));
+    snprintf(want, sizeof(want), "got c-json json:{\"k\":[1,null,\"\xc3\xbc\"]} c-peer %s", c_conn);
     assert_string_equal(line, want);
     assert_true(peer_line(&p, line, sizeof(line), 10000));
     assert_string_equal(line, "done");
