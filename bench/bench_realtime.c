@@ -350,7 +350,8 @@ static int bench_memory(int n)
 int main(int argc, char **argv)
 {
     if (argc != 6) {
-        fprintf(stderr, "usage: bench_realtime connect|auth|authkey|memory|rawauth HOST PORT KEY N\n");
+        fprintf(stderr,
+                "usage: bench_realtime connect|auth|authkey|memory|rawauth HOST PORT KEY N\n");
         return 2;
     }
     host = argv[2];

@@ -270,6 +270,18 @@ int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
     return 0;
 }
 
+/* Why rta_channel_publish_async refused m before sending, in words. */
+static const char *refusal(int rc, const rta_publish_message *m)
+{
+    if (rc == RTA_ERR_CHANNEL_FAILED) return "Channel failed";
+    if (rc == RTA_ERR_MESSAGE_TOO_LARGE) return "Message larger than maxMessageSize";
+    if (rc == RTA_ERR_INVALID_CLIENT_ID) return "Invalid clientId for a message";
+    if (rc == RTA_ERR_INVALID_PARAMETER)
+        return m->json ? "json data must be the JSON text of an object or array, not binary"
+                       : "Message data is not valid UTF-8 (set binary for bytes)";
+    return rta_strerror(rc);
+}
+
 int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, rta_error *err)
 {
     if (!ch || !m) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
@@ -280,7 +292,7 @@ int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, r
     if (!w) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     if ((rc = rta_channel_publish_async(ch, m, waiter_done, w))) {
         free(w);
-        return rta_error_set(err, rc, rc == RTA_ERR_CHANNEL_FAILED ? "Channel failed" : NULL);
+        return rta_error_set(err, rc, "%s", refusal(rc, m));
     }
     /* ably-js has no publish timeout; ours covers reconnection within connectionStateTtl. */
     pthread_mutex_lock(&rt->mu);

@@ -1,10 +1,11 @@
 /* test_rt_interop.c: librtauth and ably-js 2.28.0 on the same rtauthd channel (issue 6): messages
  * published by ably-js (text, a JSON object, binary) reach a librtauth subscriber with their
  * name, data, type, clientId and the publisher's connectionId, and messages published by
- * librtauth (text, binary, a JSON object: RSL4c) reach ably-js the same way. Both directions in both format pairings
- * (librtauth JSON with ably-js msgpack, librtauth msgpack with ably-js JSON), so each codec is
- * checked against the other client's. The ably-js side is tests/sdk/ablyjs_peer.mjs, run with
- * node from the repository (RTA_SOURCE_DIR) and driven over its stdin/stdout. */
+ * librtauth (text, binary, a JSON object: RSL4c) reach ably-js the same way. Both directions in
+ * both format pairings (librtauth JSON with ably-js msgpack, librtauth msgpack with ably-js
+ * JSON), so each codec is checked against the other client's. The ably-js side is
+ * tests/sdk/ablyjs_peer.mjs, run with node from the repository (RTA_SOURCE_DIR) and driven over
+ * its stdin/stdout. */
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -203,6 +204,7 @@ static void interop(int c_binary, int js_binary)
     assert_int_equal(rta_channel_publish_message(ch, &bad, &err), RTA_ERR_INVALID_PARAMETER);
     bad.data = "\"a string\"";
     assert_int_equal(rta_channel_publish_message(ch, &bad, &err), RTA_ERR_INVALID_PARAMETER);
+    assert_non_null(strstr(err.message, "object or array"));
     bad = (rta_publish_message){.data = "[1]", .data_len = 3, .binary = 1, .json = 1};
     assert_int_equal(rta_channel_publish_message(ch, &bad, &err), RTA_ERR_INVALID_PARAMETER);
     peer_say(&p, "expect 3\n");
