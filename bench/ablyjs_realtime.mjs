@@ -28,6 +28,14 @@ const median = (v) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+// count tokens from the key over REST, requested before any timing starts
+async function requestTokens(count) {
+  const rest = new Ably.Rest({ ...base, key });
+  const tokens = [];
+  for (let i = 0; i < count; i++) tokens.push((await rest.auth.requestToken()).token);
+  return tokens;
+}
+
 function connected(rt) {
   if (rt.connection.state === 'connected') return Promise.resolve();
   return new Promise((resolve, reject) => {
@@ -59,9 +67,7 @@ if (mode === 'connect') {
   }
   console.log(`ablyjs_connect_ms ${median(v).toFixed(3)}`);
 } else if (mode === 'auth') {
-  const rest = new Ably.Rest({ ...base, key });
-  const tokens = [];
-  for (let i = 0; i <= n; i++) tokens.push((await rest.auth.requestToken()).token);
+  const tokens = await requestTokens(n + 1);
   const rt = new Ably.Realtime({ ...base, token: tokens[0] });
   await connected(rt);
   const v = [];
@@ -85,9 +91,7 @@ if (mode === 'connect') {
   console.log(`ablyjs_authkey_ms ${median(v).toFixed(3)}`);
   await closeAll([rt]);
 } else if (mode === 'rawauth') {
-  const rest = new Ably.Rest({ ...base, key });
-  const tokens = [];
-  for (let i = 0; i <= n; i++) tokens.push((await rest.auth.requestToken()).token);
+  const tokens = await requestTokens(n + 1);
   const q = new URLSearchParams({ v: '6', format: 'json', heartbeats: 'false', access_token: tokens[0] });
   const ws = new WebSocket(`ws://${host}:${port}/?${q}`);
   let next = null;

@@ -67,13 +67,7 @@ void rta__auth_result_release(rta_auth_result *r)
 
 int rta__auth_result_wait(rta_auth_result *r, int64_t timeout_ms, rta__auth_value *out)
 {
-    struct timespec dl = r->created;
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (timeout_ms % 1000) * 1000000;
-    if (dl.tv_nsec >= 1000000000) {
-        dl.tv_sec++;
-        dl.tv_nsec -= 1000000000;
-    }
+    struct timespec dl = rta__timespec_add_ms(r->created, timeout_ms);
     pthread_mutex_lock(&r->mu);
     while (!r->done)
         if (pthread_cond_timedwait(&r->cv, &r->mu, &dl) == ETIMEDOUT && !r->done) break;

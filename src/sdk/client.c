@@ -16,6 +16,24 @@ int64_t rta__now_ms(void)
     return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+struct timespec rta__timespec_add_ms(struct timespec t, int64_t ms)
+{
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (ms % 1000) * 1000000;
+    if (t.tv_nsec >= 1000000000) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000;
+    }
+    return t;
+}
+
+struct timespec rta__deadline_ms(int64_t ms)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return rta__timespec_add_ms(now, ms);
+}
+
 /* 127.0.0.0/8, ::1 and "localhost": the hosts Basic auth may reach without TLS, the same rule
  * as rtauthd's default --basic-over-http loopback. */
 static int is_loopback(const char *host)

@@ -345,13 +345,19 @@ rta_auth *rta_realtime_auth(rta_realtime *rt)
 
 /* ---- public connection API ------------------------------------------------------------------- */
 
+/* Any thread: raises one of the requests rta__rt_process acts on, and wakes the I/O thread. */
+static void ask_io(rta_realtime *rt, int *want)
+{
+    pthread_mutex_lock(&rt->mu);
+    *want = 1;
+    pthread_mutex_unlock(&rt->mu);
+    rta__rt_wake(rt);
+}
+
 int rta_realtime_connect(rta_realtime *rt, rta_error *err)
 {
     if (!rt) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL client");
-    pthread_mutex_lock(&rt->mu);
-    rt->want_connect = 1;
-    pthread_mutex_unlock(&rt->mu);
-    rta__rt_wake(rt);
+    ask_io(rt, &rt->want_connect);
     return 0;
 }
 
@@ -368,20 +374,14 @@ int rta__realtime_drop_transport(rta_realtime *rt, int64_t reconnect_after_ms)
 int rta__realtime_server_auth(rta_realtime *rt)
 {
     if (!rt) return RTA_ERR_BAD_REQUEST;
-    pthread_mutex_lock(&rt->mu);
-    rt->want_server_auth = 1;
-    pthread_mutex_unlock(&rt->mu);
-    rta__rt_wake(rt);
+    ask_io(rt, &rt->want_server_auth);
     return 0;
 }
 
 int rta_realtime_close(rta_realtime *rt, rta_error *err)
 {
     if (!rt) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL client");
-    pthread_mutex_lock(&rt->mu);
-    rt->want_close = 1;
-    pthread_mutex_unlock(&rt->mu);
-    rta__rt_wake(rt);
+    ask_io(rt, &rt->want_close);
     return 0;
 }
 
@@ -431,11 +431,7 @@ int rta_realtime_wait_state(rta_realtime *rt, rta_connection_state want, int64_t
     if (!rt) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL client");
     int rc = rta__check_not_in_callback(&rt->client, err);
     if (rc) return rc;
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += timeout_ms / 1000;
-    dl.tv_nsec += (timeout_ms % 1000) * 1000000;
-    if (dl.tv_nsec >= 1000000000) dl.tv_sec++, dl.tv_nsec -= 1000000000;
+    struct timespec dl = rta__deadline_ms(timeout_ms);
     pthread_mutex_lock(&rt->mu);
     for (;;) {
         rta_connection_state s = rt->state;

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/codec.h"
 #include "realtime_internal.h"
 
 rta_channel *rta_realtime_channel(rta_realtime *rt, const char *name, rta_error *err)
@@ -133,11 +132,7 @@ static void waiter_done(int rc, const rta_error *err, void *ud)
 
 static int wait_for(rta_realtime *rt, waiter *w, int64_t ms, rta_error *err)
 {
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    dl.tv_sec += ms / 1000;
-    dl.tv_nsec += (ms % 1000) * 1000000;
-    if (dl.tv_nsec >= 1000000000) dl.tv_sec++, dl.tv_nsec -= 1000000000;
+    struct timespec dl = rta__deadline_ms(ms);
     pthread_mutex_lock(&rt->mu);
     int rc = 0;
     while (!w->done)
@@ -198,17 +193,6 @@ static char *dup_opt(const char *s, int *oom)
     return d;
 }
 
-/* 1 when text is one JSON object or array (what RSL4c encodes as "json"). */
-static int json_container(const char *text, size_t len)
-{
-    rta_doc *doc = NULL;
-    rta_parse_limits lim = {len + 1, RTA_PARSE_DEFAULT_MAX_DEPTH};
-    if (rta_doc_parse(&doc, RTA_FORMAT_JSON, text, len, &lim, NULL)) return 0;
-    rta_node_type k = rta_node_kind(rta_doc_root(doc));
-    rta_doc_free(doc);
-    return k == RTA_NODE_MAP || k == RTA_NODE_ARRAY;
-}
-
 int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
                               rta_completion_callback cb, void *user_data)
 {
@@ -216,7 +200,7 @@ int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
     rta_realtime *rt = ch->rt;
     size_t len = m->data ? (m->data_len || m->binary ? m->data_len : strlen(m->data)) : 0;
     if (m->data && !m->binary && !rta_utf8_valid(m->data, len)) return RTA_ERR_INVALID_PARAMETER;
-    if (m->json && (m->binary || !m->data || !json_container(m->data, len)))
+    if (m->json && (m->binary || !m->data || !rta__json_text_valid(m->data, len, 1)))
         return RTA_ERR_INVALID_PARAMETER;
     if (m->client_id && (!*m->client_id || !strcmp(m->client_id, "*")))
         return RTA_ERR_INVALID_CLIENT_ID;

@@ -204,12 +204,7 @@ int rta__conn_hook(void *ctx, rta_error *err)
     }
     uint64_t ticket = ++rt->reauth_wanted;
     rta__rt_wake(rt);
-    struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
-    int64_t ms = 2 * rt->set.realtime_request_ms;
-    dl.tv_sec += ms / 1000;
-    dl.tv_nsec += (ms % 1000) * 1000000;
-    if (dl.tv_nsec >= 1000000000) dl.tv_sec++, dl.tv_nsec -= 1000000000;
+    struct timespec dl = rta__deadline_ms(2 * rt->set.realtime_request_ms);
     int rc = 0;
     while (rt->reauth_done < ticket && rt->reauth_failed < ticket)
         if (pthread_cond_timedwait(&rt->cv, &rt->mu, &dl)) {

@@ -5,6 +5,8 @@
  * first step it does not know (e.g. "cipher+...") or that fails; what is left stays in
  * `encoding` for the application (RSL6b), so a message is never dropped for its encoding.
  *
+ * rta__json_text_valid is also the check on data published with the json flag (RSL4c).
+ *
  * Pure: no lock, no I/O; runs on the I/O thread before messages are handed to subscribers.
  */
 #include <jansson.h>
@@ -14,6 +16,14 @@
 #include "core/base64.h"
 #include "core/codec.h"
 #include "realtime_internal.h"
+
+int rta__json_text_valid(const char *text, size_t len, int container)
+{
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+    int ok = v && (!container || json_is_object(v) || json_is_array(v));
+    json_decref(v);
+    return ok;
+}
 
 /* Undoes step (len bytes) on d. 1 when done, 0 when unknown or invalid (d unchanged). */
 static int undo(rta_data *d, const char *step, size_t len)
@@ -46,9 +56,7 @@ static int undo(rta_data *d, const char *step, size_t len)
         return 1;
     }
     if (len == 4 && !memcmp(step, "json", 4) && d->type == RTA_DATA_STRING) {
-        json_t *v = json_loadb(d->ptr, d->len, JSON_DECODE_ANY, NULL);
-        if (!v) return 0;
-        json_decref(v);
+        if (!rta__json_text_valid(d->ptr, d->len, 0)) return 0;
         d->type = RTA_DATA_JSON;
         return 1;
     }

@@ -195,6 +195,9 @@ void rta__ws_drop(rta_realtime *rt, int graceful);
 /* ---- realtime_decode.c ------------------------------------------------------------------------ */
 /* Undoes m's encoding in place (RSL6a); what cannot be undone stays in m->encoding. */
 void rta__message_decode(rta_message *m);
+/* 1 when text is JSON (with container: an object or array), the one check of the "json"
+ * encoding step both ways: received data (RSL6a) and data published as json (RSL4c). */
+int rta__json_text_valid(const char *text, size_t len, int container);
 
 /* ---- realtime_channels.c ----------------------------------------------------------------------- */
 void rta__chan_process(rta_realtime *rt);                 /* requests, sends, deadlines */

@@ -202,6 +202,19 @@ static void test_expiry_token_literal_fails(void **state)
     rta_realtime_destroy(rt);
 }
 
+/* Revokes keys[1]'s tokens for client_id, then expects the connection recorded by rec to be
+ * disconnected with 40141 and connected again (its second CONNECTED). */
+static void revoke_and_reconnect(const char *client_id, rt_rec *rec)
+{
+    usleep(20000); /* issuedBefore is strict */
+    rta_revocation_target t = {"clientId", (char *)client_id};
+    rta_revocation_batch b;
+    assert_int_equal(rta_auth_revoke_tokens(rta_rest_auth(rev_backend), &t, 1, NULL, &b, NULL), 0);
+    rta_revocation_batch_clear(&b);
+    assert_true(rt_rec_wait(rec, RTA_CONN_DISCONNECTED, RTA_ERR_TOKEN_REVOKED, 1, 5000));
+    assert_true(rt_rec_wait(rec, RTA_CONN_CONNECTED, 0, 2, 5000));
+}
+
 /* revokeTokens by clientId disconnects the live connection with 40141; the client renews
  * through its authCallback and connects again (RSA17, wire doc 3.5). */
 static void test_revocation_renews(void **state)
@@ -212,13 +225,7 @@ static void test_revocation_renews(void **state)
     pthread_mutex_unlock(&cb.mu);
     rt_rec rec;
     rta_realtime *rt = callback_client("rex", NULL, &rec);
-    usleep(20000); /* issuedBefore is strict */
-    rta_revocation_target t = {"clientId", "rex"};
-    rta_revocation_batch b;
-    assert_int_equal(rta_auth_revoke_tokens(rta_rest_auth(rev_backend), &t, 1, NULL, &b, NULL), 0);
-    rta_revocation_batch_clear(&b);
-    assert_true(rt_rec_wait(&rec, RTA_CONN_DISCONNECTED, RTA_ERR_TOKEN_REVOKED, 1, 5000));
-    assert_true(rt_rec_wait(&rec, RTA_CONN_CONNECTED, 0, 2, 5000));
+    revoke_and_reconnect("rex", &rec);
     assert_int_equal(rta_realtime_state(rt, NULL), RTA_CONN_CONNECTED);
     pthread_mutex_lock(&cb.mu);
     cb.from = NULL;
@@ -261,13 +268,7 @@ static void test_server_auth_on_basic(void **state)
     rta_channel *ch = rta_realtime_channel(rt, "bsa-ch", NULL);
     assert_int_equal(rta_channel_publish(ch, NULL, "after AUTH", &err), 0);
 
-    usleep(20000); /* issuedBefore is strict */
-    rta_revocation_target t = {"clientId", "bsa"};
-    rta_revocation_batch b;
-    assert_int_equal(rta_auth_revoke_tokens(rta_rest_auth(rev_backend), &t, 1, NULL, &b, NULL), 0);
-    rta_revocation_batch_clear(&b);
-    assert_true(rt_rec_wait(&rec, RTA_CONN_DISCONNECTED, RTA_ERR_TOKEN_REVOKED, 1, 5000));
-    assert_true(rt_rec_wait(&rec, RTA_CONN_CONNECTED, 0, 2, 5000)); /* a new token, key */
+    revoke_and_reconnect("bsa", &rec); /* a new token from the key */
     rta_realtime_destroy(rt);
 }
 

@@ -75,14 +75,14 @@ static void test_subscribe_and_publish(void **state)
     rta_rest_destroy(rest);
 }
 
-static void test_publish_denied(void **state)
+/* Runs `rtauth publish ARGS --json` with key, expects exit status 1 and an Ably error with
+ * code in its JSON output. */
+static void publish_fails(const char *key, const char *args, int code)
 {
-    (void)state;
-    char cmd[1024];
+    char cmd[1024], want[32];
     snprintf(cmd, sizeof(cmd),
-             "RTAUTH_KEY='%s' RTAUTH_PORT=%d timeout 20 %s/rtauth publish nopub x --json "
-             "2>/dev/null",
-             keys[2], sdk_server.port, bin());
+             "RTAUTH_KEY='%s' RTAUTH_PORT=%d timeout 20 %s/rtauth publish %s --json 2>/dev/null",
+             key, sdk_server.port, bin(), args);
     FILE *p = popen(cmd, "r");
     assert_non_null(p);
     char out[1024];
@@ -90,26 +90,21 @@ static void test_publish_denied(void **state)
     out[n] = '\0';
     int st = pclose(p);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-    assert_non_null(strstr(out, "\"code\":40160"));
+    snprintf(want, sizeof(want), "\"code\":%d", code);
+    assert_non_null(strstr(out, want));
+}
+
+static void test_publish_denied(void **state)
+{
+    (void)state;
+    publish_fails(keys[2], "nopub x", 40160);
 }
 
 /* --json-data takes a JSON object or array only: anything else is 40003, nothing sent */
 static void test_publish_json_data_invalid(void **state)
 {
     (void)state;
-    char cmd[1024];
-    snprintf(cmd, sizeof(cmd),
-             "RTAUTH_KEY='%s' RTAUTH_PORT=%d timeout 20 %s/rtauth publish room 'not json' "
-             "--json-data --json 2>/dev/null",
-             keys[0], sdk_server.port, bin());
-    FILE *p = popen(cmd, "r");
-    assert_non_null(p);
-    char out[1024];
-    size_t n = fread(out, 1, sizeof(out) - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-    assert_non_null(strstr(out, "\"code\":40003"));
+    publish_fails(keys[0], "room 'not json' --json-data", 40003);
 }
 
 int main(void)
