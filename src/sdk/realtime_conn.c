@@ -139,6 +139,16 @@ static void forget_connection(rta_realtime *rt)
     rt->msg_serial = 0;
 }
 
+/* The connection is over (CLOSED from the server, or our CLOSE answered or timed out): no
+ * transport, no resume, no state timer. */
+static void go_closed(rta_realtime *rt)
+{
+    rta__ws_drop(rt, 0);
+    forget_connection(rt);
+    lws_sul_cancel(&rt->sul_state);
+    rta__conn_set_state(rt, RTA_CONN_CLOSED, NULL, 0);
+}
+
 void rta__rt_fail(rta_realtime *rt, const rta_error *why)
 {
     lws_sul_cancel(&rt->sul_state);
@@ -183,10 +193,7 @@ void rta__rt_dropped(rta_realtime *rt, const rta_error *why)
 {
     rta_connection_state s = rt->state;
     if (s == RTA_CONN_CLOSING) {
-        rta__ws_drop(rt, 0);
-        forget_connection(rt);
-        lws_sul_cancel(&rt->sul_state);
-        rta__conn_set_state(rt, RTA_CONN_CLOSED, NULL, 0);
+        go_closed(rt);
         return;
     }
     if (s != RTA_CONN_CONNECTING && s != RTA_CONN_CONNECTED) return;
@@ -215,11 +222,6 @@ void rta__rt_dropped(rta_realtime *rt, const rta_error *why)
     rta__rt_go_disconnected(rt, why, immediate ? 0 : rt->set.disconnected_retry_ms);
 }
 
-void rta__conn_transport_lost(rta_realtime *rt, const rta_error *why)
-{
-    rta__rt_dropped(rt, why);
-}
-
 void rta__conn_test_drop(rta_realtime *rt, int64_t retry_in_ms)
 {
     if (rt->state != RTA_CONN_CONNECTED) return;
@@ -243,9 +245,7 @@ void rta__conn_close(rta_realtime *rt)
         rta__conn_set_state(rt, RTA_CONN_CLOSING, NULL, 0);
         rta__rt_arm_state(rt, rt->set.realtime_request_ms);
     } else if (rt->state != RTA_CONN_CLOSED && rt->state != RTA_CONN_FAILED) {
-        rta__ws_drop(rt, 0);
-        forget_connection(rt);
-        rta__conn_set_state(rt, RTA_CONN_CLOSED, NULL, 0);
+        go_closed(rt);
     }
     rta__chan_connection_ended(rt, &closed, 1);
 }
@@ -273,9 +273,7 @@ static void on_state_timer(lws_sorted_usec_list_t *sul)
         rta__conn_start(rt);
         break;
     case RTA_CONN_CLOSING:
-        rta__ws_drop(rt, 0);
-        forget_connection(rt);
-        rta__conn_set_state(rt, RTA_CONN_CLOSED, NULL, 0);
+        go_closed(rt);
         break;
     default:
         break;
@@ -383,10 +381,7 @@ void rta__conn_on_message(rta_realtime *rt, rta_protocol_message *m)
         }
         break;
     case RTA_ACTION_CLOSED:
-        rta__ws_drop(rt, 0);
-        forget_connection(rt);
-        lws_sul_cancel(&rt->sul_state);
-        rta__conn_set_state(rt, RTA_CONN_CLOSED, NULL, 0);
+        go_closed(rt);
         rta_error_set(&e, RTA_ERR_CONNECTION_CLOSED, "Connection closed by the server");
         rta__chan_connection_ended(rt, &e, 1);
         break;

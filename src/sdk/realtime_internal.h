@@ -1,7 +1,9 @@
 /* realtime_internal.h: the realtime client's state, shared by realtime.c (lifetime, public
  * connection API, the I/O thread, event dispatch), realtime_conn.c (connection state machine,
- * timers, auth on the connection), realtime_ws.c (the libwebsockets transport) and
- * realtime_channels.c (channels, publish, subscribe).
+ * timers), realtime_conn_auth.c (tokens for the connection, AUTH both ways), realtime_ws.c (the
+ * libwebsockets transport), realtime_channels.c (channel state, publish queue, inbound
+ * messages; I/O thread), realtime_channel_api.c (the public channel functions) and
+ * realtime_decode.c (message data encodings).
  *
  * Threads and locking: `mu` guards every mutable field below. Public functions take it briefly,
  * record a request (a flag, a queued publish, a channel op) and wake the I/O thread with
@@ -84,7 +86,8 @@ struct rta_realtime {
     char *client_id_param; /* ClientOptions.clientId, sent as clientId= (wire doc 1.3) */
 
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* broadcast on every state change and request completion */
+    pthread_cond_t cv; /* broadcast on every state change and request completion
+                          (rta__rt_notify) */
     pthread_t io_thread;
     int io_started;
     int stopping;
@@ -165,7 +168,6 @@ void rta__conn_close(rta_realtime *rt);          /* close() */
 void rta__conn_renewed(rta_realtime *rt);        /* a token job finished */
 void rta__conn_reauth(rta_realtime *rt);         /* authorize() wants the new token used */
 void rta__conn_on_message(rta_realtime *rt, rta_protocol_message *m);
-void rta__conn_transport_lost(rta_realtime *rt, const rta_error *why); /* WS gone unasked */
 void rta__conn_opened(rta_realtime *rt);
 int rta__conn_hook(void *ctx, rta_error *err); /* auth->rt_hook */
 void rta__conn_server_auth(rta_realtime *rt);  /* the server sent AUTH (RTN22) */
@@ -173,7 +175,7 @@ void rta__conn_server_auth(rta_realtime *rt);  /* the server sent AUTH (RTN22) *
 int rta__rt_is_token_error(int code);
 void rta__rt_fail(rta_realtime *rt, const rta_error *why);
 void rta__rt_go_disconnected(rta_realtime *rt, const rta_error *why, int64_t delay_ms);
-void rta__rt_dropped(rta_realtime *rt, const rta_error *why);
+void rta__rt_dropped(rta_realtime *rt, const rta_error *why); /* the attempt or WS ended */
 void rta__rt_arm_state(rta_realtime *rt, int64_t ms);
 void rta__rt_log(rta_realtime *rt, rta_client_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

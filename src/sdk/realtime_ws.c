@@ -54,7 +54,7 @@ static int on_frame(rta_realtime *rt, struct lws *wsi, const void *in, size_t le
         rta_error_set(&e, RTA_ERR_MESSAGE_TOO_LARGE, "Frame larger than %d bytes",
                       RTA__RT_MAX_FRAME);
         rta__ws_drop(rt, 0);
-        rta__conn_transport_lost(rt, &e);
+        rta__rt_dropped(rt, &e);
         return -1;
     }
     rta_buf_append(&rt->rx, in, len);
@@ -127,7 +127,7 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                           reason == LWS_CALLBACK_CLIENT_CLOSED ? "WebSocket closed"
                                                                : "Unable to connect");
             transport_gone(rt);
-            rta__conn_transport_lost(rt, &e);
+            rta__rt_dropped(rt, &e);
         }
         break;
     case LWS_CALLBACK_WSI_DESTROY:
