@@ -134,7 +134,9 @@ static int scan_value(scanner *s, rta_buf *scratch)
 int rta__json_flat_to_msgpack(const char *data, size_t len, rta_buf *out)
 {
     scanner s = {data, data + len, out};
-    rta_buf scratch = RTA_BUF_INIT;
+    char scratch_mem[256]; /* one string at a time: keys and values of a TokenRequest fit */
+    rta_buf scratch;
+    rta_buf_init_borrowed(&scratch, scratch_mem, sizeof(scratch_mem));
     size_t key_at[FLAT_MAX_MEMBERS], key_len[FLAT_MAX_MEMBERS]; /* offsets into out */
     size_t count = 0;
     int ok = 0;

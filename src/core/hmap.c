@@ -163,3 +163,16 @@ size_t rta_hmap_filter(rta_hmap *m,
     }
     return removed;
 }
+
+char *rta_hmap_pair_key(const char *a, char sep, const char *b, char *buf, size_t size,
+                        size_t *len)
+{
+    size_t na = strlen(a), nb = strlen(b);
+    char *k = buf && na + nb + 2 <= size ? buf : malloc(na + nb + 2);
+    if (!k) return NULL;
+    memcpy(k, a, na);
+    k[na] = sep;
+    memcpy(k + na + 1, b, nb + 1);
+    *len = na + 1 + nb;
+    return k;
+}

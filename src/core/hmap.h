@@ -49,6 +49,13 @@ size_t rta_hmap_filter(rta_hmap *m, int (*keep)(void *ctx, const char *key, size
                                                 void *value),
                        void *ctx);
 
+/* The two-part key a, sep, b (a NUL-terminated string of *len = strlen(a) + 1 + strlen(b)
+ * bytes; sep may be '\0'), written into buf when it fits in size bytes, else malloc'd (buf
+ * may be NULL). Returns buf, a heap copy the caller frees, or NULL (out of memory). Lets a
+ * lookup by (app, name) build its key on the stack. */
+char *rta_hmap_pair_key(const char *a, char sep, const char *b, char *buf, size_t size,
+                        size_t *len);
+
 uint64_t rta_siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len);
 
 #endif

@@ -39,26 +39,28 @@ static int dup_str(char **dst, const char *src)
     return *dst ? 0 : -1;
 }
 
+int rta_data_copy(rta_data *dst, const rta_data *src)
+{
+    *dst = (rta_data){0};
+    if (src->type == RTA_DATA_NONE) return 0;
+    /* data.ptr holds len bytes plus a NUL (binary data too, see protocol_decode.c) */
+    char *p = malloc(src->len + 1);
+    if (!p) return -1;
+    if (src->len) memcpy(p, src->ptr, src->len);
+    p[src->len] = '\0';
+    *dst = (rta_data){src->type, p, src->len};
+    return 0;
+}
+
 int rta_message_copy(rta_message *dst, const rta_message *src)
 {
     memset(dst, 0, sizeof(*dst));
     dst->timestamp = src->timestamp;
-    dst->data.type = src->data.type;
     int bad = dup_str(&dst->id, src->id) | dup_str(&dst->name, src->name) |
               dup_str(&dst->client_id, src->client_id) |
               dup_str(&dst->connection_id, src->connection_id) |
-              dup_str(&dst->encoding, src->encoding) | dup_str(&dst->extras, src->extras);
-    if (src->data.type != RTA_DATA_NONE) {
-        /* data.ptr holds len bytes plus a NUL (binary data too, see protocol_decode.c) */
-        dst->data.ptr = malloc(src->data.len + 1);
-        if (dst->data.ptr) {
-            if (src->data.len) memcpy(dst->data.ptr, src->data.ptr, src->data.len);
-            dst->data.ptr[src->data.len] = '\0';
-            dst->data.len = src->data.len;
-        } else {
-            bad = 1;
-        }
-    }
+              dup_str(&dst->encoding, src->encoding) | dup_str(&dst->extras, src->extras) |
+              rta_data_copy(&dst->data, &src->data);
     if (!bad) return 0;
     rta_message_clear(dst);
     return RTA_ERR_INTERNAL;

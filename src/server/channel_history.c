@@ -123,38 +123,29 @@ void rta_history_free(rta_history *h)
     memset(h, 0, sizeof(*h));
 }
 
-/* The map key: app id, a NUL, then the name (neither contains a NUL). Caller frees. */
-static char *make_key(const char *app_id, const char *channel, size_t *len)
-{
-    size_t a = strlen(app_id), c = strlen(channel);
-    char *k = malloc(a + 1 + c + 1);
-    if (!k) return NULL;
-    memcpy(k, app_id, a + 1);
-    memcpy(k + a + 1, channel, c + 1);
-    *len = a + 1 + c;
-    return k;
-}
-
+/* The map key: app id, a NUL, then the name (neither contains a NUL). */
 static rta_history_channel *lookup(rta_history *h, const char *app_id, const char *channel,
                                    int create)
 {
+    char buf[512];
     size_t len;
-    char *key = make_key(app_id, channel, &len);
+    char *key = rta_hmap_pair_key(app_id, '\0', channel, buf, sizeof(buf), &len);
     if (!key) return NULL;
     rta_history_channel *ch = rta_hmap_get(&h->channels, key, len);
-    if (ch || !create) {
-        free(key);
+    if (!ch && create) {
+        char *own = key != buf ? key : rta_hmap_pair_key(app_id, '\0', channel, NULL, 0, &len);
+        ch = own ? calloc(1, sizeof(*ch)) : NULL;
+        if (!ch || rta_hmap_put(&h->channels, own, len, ch, NULL)) {
+            free(ch);
+            free(own);
+            return NULL;
+        }
+        ch->key = own;
+        ch->key_len = len;
+        link_newest(h, ch);
         return ch;
     }
-    ch = calloc(1, sizeof(*ch));
-    if (!ch || rta_hmap_put(&h->channels, key, len, ch, NULL)) {
-        free(ch);
-        free(key);
-        return NULL;
-    }
-    ch->key = key;
-    ch->key_len = len;
-    link_newest(h, ch);
+    if (key != buf) free(key);
     return ch;
 }
 

@@ -51,7 +51,8 @@ static const struct {
     {"max_idle_interval", NUM(gateway.max_idle_interval, 1500, 600000)},
 };
 
-/* Every range is non-negative, so a size_t and an int64_t hold the value alike. */
+/* Every range is non-negative, so a size_t and an int64_t hold the value alike; the 4-byte
+ * branch is for a size_t field where size_t is 32 bits (the ranges then fit too). */
 static void store(void *field, size_t size, long long n)
 {
     if (size == sizeof(int32_t)) {
@@ -122,7 +123,6 @@ static int parse_bool(const char *v)
     return !strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on");
 }
 
-/* The channel history window's limits (channel_history.h). */
 /* One setting by its config-file name. */
 static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
 {

@@ -41,18 +41,16 @@ typedef struct rta_gateway {
     rta_hmap channels;  /* name -> rta_channel* */
     rta_hmap by_id;     /* connectionId -> rta_conn* (for resume) */
     rta_conn *conns;    /* every connection, live or detached (doubly linked) */
-    size_t conn_count;  /* all of them */
     size_t live_count;  /* those with a transport: bounded by limits.max_connections */
     int stopping;       /* shutting down: nothing is kept for resume */
     rta_gateway_limits limits;
-    size_t presence_max_members;  /* per channel (91003 beyond) */
-    size_t presence_max_per_conn; /* per connection, all channels (91003 beyond) */
     rta_history history; /* recent messages per channel, for REST history (RSL2) */
     rta_timers timers;
 } rta_gateway;
 
-#define RTA_PRESENCE_MAX_MEMBERS_DEFAULT 1000
-#define RTA_PRESENCE_MAX_PER_CONN_DEFAULT 100
+/* Presence members per channel, and per connection over all its channels (91003 beyond). */
+#define RTA_PRESENCE_MAX_MEMBERS 1000
+#define RTA_PRESENCE_MAX_PER_CONN 100
 
 int rta_gateway_init(rta_gateway *gw, rta_server *srv);
 /* Call before lws_context_destroy(): closing transports then free their connections. */

@@ -42,36 +42,26 @@ static uint32_t allowed_modes(const rta_capability *cap, const char *name)
     return m;
 }
 
-static char *channel_key(const char *app_id, const char *name, size_t *len)
-{
-    size_t a = strlen(app_id), n = strlen(name);
-    char *k = malloc(a + n + 2);
-    if (!k) return NULL;
-    memcpy(k, app_id, a);
-    k[a] = ':';
-    memcpy(k + a + 1, name, n + 1);
-    *len = a + 1 + n;
-    return k;
-}
-
 static rta_channel *channel_get(rta_gateway *gw, const char *app_id, const char *name, int create)
 {
+    char buf[512];
     size_t len;
-    char *key = channel_key(app_id, name, &len);
+    char *key = rta_hmap_pair_key(app_id, ':', name, buf, sizeof(buf), &len);
     if (!key) return NULL;
     rta_channel *ch = rta_hmap_get(&gw->channels, key, len);
-    if (ch || !create) {
-        free(key);
+    if (!ch && create) {
+        char *own = key != buf ? key : rta_hmap_pair_key(app_id, ':', name, NULL, 0, &len);
+        ch = own ? calloc(1, sizeof(*ch)) : NULL;
+        if (!ch || rta_hmap_put(&gw->channels, own, len, ch, NULL)) {
+            free(ch);
+            free(own);
+            return NULL;
+        }
+        ch->key = own;
+        ch->name = own + strlen(app_id) + 1;
         return ch;
     }
-    ch = calloc(1, sizeof(*ch));
-    if (!ch || rta_hmap_put(&gw->channels, key, len, ch, NULL)) {
-        free(ch);
-        free(key);
-        return NULL;
-    }
-    ch->key = key;
-    ch->name = key + strlen(app_id) + 1;
+    if (key != buf) free(key);
     return ch;
 }
 
@@ -90,17 +80,24 @@ static void channel_free(rta_channel *ch)
     free(ch);
 }
 
-static long member_index(const rta_channel *ch, const rta_conn *c)
+long rta__channel_member_index(const rta_channel *ch, const rta_conn *c)
 {
     for (size_t i = 0; i < ch->count; i++)
         if (ch->members[i] == c) return (long)i;
     return -1;
 }
 
+int rta__conn_attached_to(const rta_conn *c, const char *channel)
+{
+    for (size_t i = 0; i < c->attached_count; i++)
+        if (!strcmp(c->attached[i]->name, channel)) return 1;
+    return 0;
+}
+
 /* Records c on ch (or updates its modes). Returns 0 or -1 (out of memory). */
 static int join(rta_conn *c, rta_channel *ch, uint32_t modes, uint32_t requested)
 {
-    long i = member_index(ch, c);
+    long i = rta__channel_member_index(ch, c);
     if (i >= 0) {
         ch->modes[i] = modes;
         ch->requested[i] = requested;
@@ -134,7 +131,7 @@ static int join(rta_conn *c, rta_channel *ch, uint32_t modes, uint32_t requested
 static void leave(rta_conn *c, rta_channel *ch)
 {
     rta__presence_conn_left(c, ch); /* RTP: its members leave first, while ch exists */
-    long i = member_index(ch, c);
+    long i = rta__channel_member_index(ch, c);
     if (i >= 0) {
         ch->members[i] = ch->members[ch->count - 1];
         ch->modes[i] = ch->modes[ch->count - 1];
@@ -191,7 +188,8 @@ void rta__channel_attach(rta_conn *c, const rta_protocol_message *m)
     }
     rta_channel *ch = channel_get(c->gw, c->auth.app_id, m->channel, 1);
     /* Already attached (a re-attach after a resume, RTN15c6): nothing was missed */
-    uint32_t resumed = ch && member_index(ch, c) >= 0 && !c->presence_lost ? RTA_FLAG_RESUMED : 0;
+    int kept = ch && rta__channel_member_index(ch, c) >= 0 && !c->presence_lost;
+    uint32_t resumed = kept ? RTA_FLAG_RESUMED : 0;
     if (!ch || join(c, ch, granted, requested)) {
         channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
         return;
@@ -219,7 +217,7 @@ void rta__channels_recheck(rta_conn *c)
 {
     for (size_t k = c->attached_count; k-- > 0;) {
         rta_channel *ch = c->attached[k];
-        long i = member_index(ch, c);
+        long i = rta__channel_member_index(ch, c);
         /* re-grant from what was requested: an upgrade widens, a downgrade narrows (RTC8a) */
         uint32_t granted =
             i >= 0 ? ch->requested[i] & allowed_modes(&c->auth.capability, ch->name) : 0;
@@ -252,7 +250,7 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
     /* S-46: attached without *requesting* the publish mode (the capability was checked just
      * above). Publishing without attaching at all stays allowed (2.6). */
     rta_channel *attached = channel_get(c->gw, c->auth.app_id, m->channel, 0);
-    long at = attached ? member_index(attached, c) : -1;
+    long at = attached ? rta__channel_member_index(attached, c) : -1;
     if (at >= 0 && !(attached->requested[at] & RTA_MODE_PUBLISH)) {
         rta__conn_reply(c, m, RTA_ERR_MODE_NOT_REQUESTED, "Channel attached without the publish mode");
         return;

@@ -21,8 +21,6 @@ int rta_gateway_init(rta_gateway *gw, rta_server *srv)
     memset(gw, 0, sizeof(*gw));
     gw->srv = srv;
     gw->limits = srv->cfg.gateway;
-    gw->presence_max_members = RTA_PRESENCE_MAX_MEMBERS_DEFAULT;
-    gw->presence_max_per_conn = RTA_PRESENCE_MAX_PER_CONN_DEFAULT;
     if (rta_history_init(&gw->history, &srv->cfg.history)) return RTA_ERR_INTERNAL;
     int rc = rta_hmap_init(&gw->channels);
     return rc ? rc : rta_hmap_init(&gw->by_id);
@@ -76,7 +74,7 @@ static int64_t pending_revocation(rta_conn *c);
 
 static void on_expiry(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(t, rta_conn, expiry_timer);
+    rta_conn *c = lws_container_of(t, rta_conn, end_timer);
     int64_t now = rta_server_now();
     rta_error e;
     if (c->revoke_at && now >= c->revoke_at &&
@@ -97,7 +95,7 @@ static void on_expiry(rta_timer *t)
 
 static void on_hint(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(t, rta_conn, hint_timer);
+    rta_conn *c = lws_container_of(t, rta_conn, notice_timer);
     rta_protocol_message m = {.action = RTA_ACTION_AUTH}; /* RTN22: please reauthenticate */
     rta__conn_send(c, &m);
 }
@@ -106,15 +104,15 @@ static void on_hint(rta_timer *t)
  * token connections (an AUTH makes a token-literal client fail at once: 3.4). */
 void rta__conn_arm_timers(rta_conn *c)
 {
-    rta__timer_cancel(c->gw, &c->expiry_timer);
-    rta__timer_cancel(c->gw, &c->hint_timer);
+    rta__timer_cancel(c->gw, &c->end_timer);
+    rta__timer_cancel(c->gw, &c->notice_timer);
     if (c->auth.method == RTA_AUTH_BASIC) return;
     int64_t now = rta_server_now();
     int64_t at = c->auth.expires;
     if (c->revoke_at && (!at || c->revoke_at < at)) at = c->revoke_at;
-    if (at) rta__schedule(c->gw, &c->expiry_timer, on_expiry, at);
+    if (at) rta__schedule(c->gw, &c->end_timer, on_expiry, at);
     if (c->auth.expires && c->auth.expires - AUTH_HINT_BEFORE_MS > now)
-        rta__schedule(c->gw, &c->hint_timer, on_hint, c->auth.expires - AUTH_HINT_BEFORE_MS);
+        rta__schedule(c->gw, &c->notice_timer, on_hint, c->auth.expires - AUTH_HINT_BEFORE_MS);
 }
 
 /* The appliesAt of a revocation that matches c's token but applies later (allowReauthMargin),
@@ -236,7 +234,6 @@ rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt)
     c->next = gw->conns;
     if (gw->conns) gw->conns->prev = c;
     gw->conns = c;
-    gw->conn_count++;
     c->rate_at = rta_server_now();
     c->rate_tokens = gw->limits.max_inbound_rate * 1000;
     if (assign_id(c)) {
@@ -301,15 +298,14 @@ rta_speaker rta__conn_speaker(const rta_conn *c)
 void rta__conn_free(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
-    rta__timer_cancel(c->gw, &c->expiry_timer);
-    rta__timer_cancel(c->gw, &c->hint_timer);
+    rta__timer_cancel(c->gw, &c->end_timer);
+    rta__timer_cancel(c->gw, &c->notice_timer);
     rta__channels_leave_all(c);
     if (c->prev)
         c->prev->next = c->next;
     else
         gw->conns = c->next;
     if (c->next) c->next->prev = c->prev;
-    gw->conn_count--;
     if (c->id[0] && rta_hmap_get(&gw->by_id, c->id, strlen(c->id)) == c)
         rta_hmap_del(&gw->by_id, c->id, strlen(c->id));
     rta__conn_drop_frames(c);
@@ -425,13 +421,6 @@ static int publish_gate(rta_conn *c, const rta_protocol_message *m)
     return 0;
 }
 
-static int is_attached(const rta_conn *c, const char *channel)
-{
-    for (size_t i = 0; i < c->attached_count; i++)
-        if (!strcmp(c->attached[i]->name, channel)) return 1;
-    return 0;
-}
-
 static void handle(rta_conn *c, const void *data, size_t len)
 {
     rta_protocol_message m;
@@ -458,7 +447,7 @@ static void handle(rta_conn *c, const void *data, size_t len)
     case RTA_ACTION_ATTACH:
         if (rate_check(c) < 0) break;
         rta__channel_attach(c, &m);
-        if (m.channel) rta__conn_release_held(c, m.channel, is_attached(c, m.channel));
+        if (m.channel) rta__conn_release_held(c, m.channel, rta__conn_attached_to(c, m.channel));
         break;
     case RTA_ACTION_DETACH:
         rta__channel_detach(c, &m);

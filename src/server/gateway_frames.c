@@ -147,10 +147,7 @@ static int awaiting(const rta_conn *c, const char *channel)
 
 static int pick_unattached(const rta_frame *f, const void *conn)
 {
-    const rta_conn *c = conn;
-    for (size_t i = 0; i < c->attached_count; i++)
-        if (!strcmp(c->attached[i]->name, f->channel)) return 0;
-    return 1;
+    return !rta__conn_attached_to(conn, f->channel);
 }
 
 void rta__conn_await_reattach(rta_conn *c)

@@ -79,8 +79,11 @@ struct rta_conn {
     rta_buf rx;     /* a message arriving in fragments */
     rta_channel **attached;
     size_t attached_count, attached_cap;
-    rta_timer expiry_timer;
-    rta_timer hint_timer;
+    /* Live: the token's expiry or a pending revocation (end), the AUTH hint ahead of it
+     * (notice). Detached: the discard at connectionStateTtl (end), the presence grace
+     * (notice). */
+    rta_timer end_timer;
+    rta_timer notice_timer;
     int64_t last_seen;      /* last frame or pong from the client (liveness) */
     int64_t last_ping;      /* last WebSocket ping sent */
     unsigned ping_due : 1;  /* a ping waits for the next WRITEABLE */
@@ -160,6 +163,10 @@ void rta__channel_broadcast(rta_channel *ch, const rta_protocol_message *out, ui
                             const rta_conn *skip);
 /* app_id's channel `name`, or NULL when nobody is attached to it. */
 rta_channel *rta__channel_find(rta_gateway *gw, const char *app_id, const char *name);
+/* Where c is in ch's members, or -1 when it is not attached to ch. */
+long rta__channel_member_index(const rta_channel *ch, const rta_conn *c);
+/* 1 when c is attached to the channel named `channel` (of its app). */
+int rta__conn_attached_to(const rta_conn *c, const char *channel);
 void rta__channel_attach(rta_conn *c, const rta_protocol_message *m);
 void rta__channel_detach(rta_conn *c, const rta_protocol_message *m);
 void rta__channel_publish(rta_conn *c, const rta_protocol_message *m);

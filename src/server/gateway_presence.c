@@ -26,13 +26,6 @@
 
 enum { ACT_PRESENT = 1, ACT_ENTER = 2, ACT_LEAVE = 3, ACT_UPDATE = 4 }; /* TP2 */
 
-static long attachment(const rta_channel *ch, const rta_conn *c)
-{
-    for (size_t i = 0; i < ch->count; i++)
-        if (ch->members[i] == c) return (long)i;
-    return -1;
-}
-
 static long find_member(const rta_channel *ch, const rta_conn *c, const char *client_id)
 {
     for (size_t i = 0; i < ch->presence_count; i++) {
@@ -40,23 +33,6 @@ static long find_member(const rta_channel *ch, const rta_conn *c, const char *cl
         if (p->conn == c && !strcmp(p->client_id, client_id)) return (long)i;
     }
     return -1;
-}
-
-static int data_copy(rta_data *dst, const rta_data *src)
-{
-    *dst = (rta_data){0};
-    if (src->type == RTA_DATA_NONE) return 0;
-    char *p = malloc(src->len + 1);
-    if (!p) return -1;
-    if (src->len) memcpy(p, src->ptr, src->len);
-    p[src->len] = '\0';
-    *dst = (rta_data){src->type, p, src->len};
-    return 0;
-}
-
-static char *dup_or_null(const char *s)
-{
-    return s ? strdup(s) : NULL;
 }
 
 static void member_clear(rta_presence_member *p)
@@ -97,9 +73,9 @@ static int event_of(rta_presence_message *ev, int action, const rta_presence_mem
     ev->id = strdup(id);
     ev->client_id = strdup(p->client_id);
     ev->connection_id = strdup(p->conn->id);
-    ev->encoding = dup_or_null(encoding);
+    ev->encoding = encoding ? strdup(encoding) : NULL;
     int bad = !ev->id || !ev->client_id || !ev->connection_id || (encoding && !ev->encoding) ||
-              data_copy(&ev->data, with ? &with->data : &p->data);
+              rta_data_copy(&ev->data, with ? &with->data : &p->data);
     if (bad) rta_presence_message_clear(ev);
     return bad ? -1 : 0;
 }
@@ -254,7 +230,7 @@ static int check(rta_conn *c, rta_channel **chp, const rta_protocol_message *m, 
         return RTA_ERR_CAPABILITY_DENIED;
     }
     rta_channel *ch = rta__channel_find(gw, c->auth.app_id, m->channel);
-    long at = ch ? attachment(ch, c) : -1;
+    long at = ch ? rta__channel_member_index(ch, c) : -1;
     if (at < 0) { /* members live as long as their attachment: ably-js always attaches first */
         *msg = "Presence requires the channel to be attached";
         return RTA_ERR_CHANNEL_FAILED;
@@ -286,11 +262,11 @@ static int check(rta_conn *c, rta_channel **chp, const rta_protocol_message *m, 
         if (p->action != ACT_LEAVE && find_member(ch, c, cids[i]) < 0) adds++;
         /* adds may count one new clientId twice (two enters in one message): erring low is
          * safe. Checked as we go, so an oversized message stops early. */
-        if (ch->presence_count + adds > gw->presence_max_members) {
+        if (ch->presence_count + adds > RTA_PRESENCE_MAX_MEMBERS) {
             *msg = "Maximum number of presence members on this channel exceeded";
             return RTA_ERR_PRESENCE_LIMIT;
         }
-        if (c->presence_members + adds > gw->presence_max_per_conn) {
+        if (c->presence_members + adds > RTA_PRESENCE_MAX_PER_CONN) {
             *msg = "Maximum number of presence members for this connection exceeded";
             return RTA_ERR_PRESENCE_LIMIT;
         }

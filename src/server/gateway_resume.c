@@ -30,13 +30,13 @@ static void presence_leave_all(rta_conn *c)
 /* Not resumed within the grace period: its presence members leave; it stays resumable. */
 static void on_presence_grace(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(t, rta_conn, hint_timer);
+    rta_conn *c = lws_container_of(t, rta_conn, notice_timer);
     if (!c->wsi) presence_leave_all(c);
 }
 
 static void on_discard(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(t, rta_conn, expiry_timer);
+    rta_conn *c = lws_container_of(t, rta_conn, end_timer);
     if (c->wsi) return; /* resumed meanwhile */
     rta_log_debug("connection %s: not resumed, discarded", c->id);
     rta__conn_free(c);
@@ -44,7 +44,17 @@ static void on_discard(rta_timer *t)
 
 void rta__conn_discard_soon(rta_conn *c)
 {
-    rta__schedule(c->gw, &c->expiry_timer, on_discard, 0);
+    rta__schedule(c->gw, &c->end_timer, on_discard, 0);
+}
+
+/* Forgets what belonged to c's last transport: its timers and its closing state. */
+static void clear_transport_state(rta_conn *c)
+{
+    rta__timer_cancel(c->gw, &c->end_timer);
+    rta__timer_cancel(c->gw, &c->notice_timer);
+    c->closing = 0;
+    c->lingering = 0;
+    c->close_after = NULL;
 }
 
 void rta__conn_transport_closed(rta_conn *c)
@@ -54,8 +64,7 @@ void rta__conn_transport_closed(rta_conn *c)
     c->slot = NULL;
     c->wsi = NULL;
     gw->live_count--;
-    rta__timer_cancel(gw, &c->expiry_timer);
-    rta__timer_cancel(gw, &c->hint_timer);
+    clear_transport_state(c);
     if (gw->stopping || c->final || !c->connected || gw->limits.connection_state_ttl <= 0) {
         rta__conn_free(c);
         return;
@@ -65,18 +74,15 @@ void rta__conn_transport_closed(rta_conn *c)
      * what it still needs (2.6, 2.7). */
     rta__conn_hold_unsent(c);
     c->presence_lost = 0;
-    c->closing = 0;
-    c->lingering = 0;
-    c->close_after = NULL;
     rta_log_debug("connection %s: transport closed, resumable for %lld ms", c->id,
                   gw->limits.connection_state_ttl);
-    rta__schedule(gw, &c->expiry_timer, on_discard,
+    rta__schedule(gw, &c->end_timer, on_discard,
                   rta_server_now() + gw->limits.connection_state_ttl);
     /* A revoked identity is not present a moment longer; anyone else may be back soon. */
     if (c->revoked)
         presence_leave_all(c);
     else
-        rta__schedule(gw, &c->hint_timer, on_presence_grace, rta_server_now() + PRESENCE_GRACE_MS);
+        rta__schedule(gw, &c->notice_timer, on_presence_grace, rta_server_now() + PRESENCE_GRACE_MS);
 }
 
 /* Why `old` may not be resumed by `fresh`, or NULL when it may. */
@@ -114,12 +120,8 @@ rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e)
         gw->live_count--;
         rta__conn_hold_unsent(old);
     }
-    rta__timer_cancel(gw, &old->expiry_timer);
-    rta__timer_cancel(gw, &old->hint_timer);
-    old->closing = 0;
-    old->lingering = 0;
+    clear_transport_state(old);
     old->revoked = 0;
-    old->close_after = NULL;
 
     /* Take over fresh's transport and credentials (a renewed token, maybe a new
      * capability); fresh is freed. */

@@ -154,13 +154,7 @@ static int write_reply(rta_http_session *s)
 
 static int dispatch(rta_http_session *s)
 {
-    if (s->body_too_large) {
-        /* a publish over the body limit is a message too large (RSL1i, 40009) */
-        int publish = !strncmp(s->path, "/channels/", 10);
-        rta_http_reply_code(s, publish ? RTA_ERR_MESSAGE_TOO_LARGE : RTA_ERR_BODY_TOO_LARGE, NULL);
-    } else {
-        rta_rest_dispatch(s);
-    }
+    rta_rest_dispatch(s); /* which also answers a body over the limit, by route */
     if (s->pending) return 0; /* async: written when it finishes */
     if (!s->status) rta_http_reply_code(s, RTA_ERR_INTERNAL, "No reply");
     return write_reply(s);

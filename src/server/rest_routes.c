@@ -86,20 +86,26 @@ static void reply_token(rta_http_session *s, const rta_token_details *d)
     rta_http_reply_encoded(s, 200);
 }
 
+/* The reply once the nonce is stored (rc 0), failed to store, or found replayed (by another
+ * node, or before a restart). */
+static void reply_after_nonce(rta_http_session *s, int rc, const rta_error *err, int replayed,
+                              const rta_token_details *d)
+{
+    if (rc) {
+        rta_log_error("storing a nonce failed: %s", err->message);
+        rta_http_reply_code(s, RTA_ERR_INTERNAL, "Could not record the token request");
+    } else if (replayed) {
+        rta_http_reply_code(s, RTA_ERR_NONCE_REPLAYED, NULL);
+    } else {
+        reply_token(s, d);
+    }
+}
+
 static void token_job_done(rta_store_job *job)
 {
     token_job *j = (token_job *)job;
     rta_http_session *s = j->pending->session;
-    if (s) {
-        if (job->rc) {
-            rta_log_error("storing a nonce failed: %s", job->err.message);
-            rta_http_reply_code(s, RTA_ERR_INTERNAL, "Could not record the token request");
-        } else if (job->replayed) { /* another node, or before a restart */
-            rta_http_reply_code(s, RTA_ERR_NONCE_REPLAYED, NULL);
-        } else {
-            reply_token(s, &j->issued.details);
-        }
-    }
+    if (s) reply_after_nonce(s, job->rc, &job->err, job->replayed, &j->issued.details);
     rta_http_finish(j->pending);
     rta_issued_token_clear(&j->issued);
     free(j);
@@ -172,14 +178,8 @@ static void route_request_token(rta_http_session *s, const char *key_name)
     if (store->ops->add_nonces_local) {
         rta_nonce_record rec = {issued.nonce_key_name, issued.nonce, issued.nonce_expires};
         unsigned char replayed = 0;
-        if (store->ops->add_nonces_local(store, &rec, 1, &replayed, &err)) {
-            rta_log_error("storing a nonce failed: %s", err.message);
-            rta_http_reply_code(s, RTA_ERR_INTERNAL, "Could not record the token request");
-        }
-        else if (replayed)
-            rta_http_reply_code(s, RTA_ERR_NONCE_REPLAYED, NULL);
-        else
-            reply_token(s, &issued.details);
+        rc = store->ops->add_nonces_local(store, &rec, 1, &replayed, &err);
+        reply_after_nonce(s, rc, &err, replayed, &issued.details);
         rta_issued_token_clear(&issued);
         return;
     }
@@ -325,13 +325,18 @@ void rta_rest_dispatch(rta_http_session *s)
 {
     char seg[RTA_KEY_NAME_MAX + 64];
     const char *path = s->path;
+    int channels = !strncmp(path, "/channels/", 10);
+    if (s->body_too_large) { /* a publish over the body limit is a message too large (RSL1i) */
+        rta_http_reply_code(s, channels ? RTA_ERR_MESSAGE_TOO_LARGE : RTA_ERR_BODY_TOO_LARGE, NULL);
+        return;
+    }
     if (!strcmp(path, "/time")) {
         if (method_is(s, RTA_HTTP_GET)) route_time(s);
     } else if (match_segment(path, "/keys/", "/requestToken", seg, sizeof(seg))) {
         if (method_is(s, RTA_HTTP_POST)) route_request_token(s, seg);
     } else if (match_segment(path, "/keys/", "/revokeTokens", seg, sizeof(seg))) {
         if (method_is(s, RTA_HTTP_POST)) route_revoke_tokens(s, seg);
-    } else if (!strncmp(path, "/channels/", 10)) {
+    } else if (channels) {
         rta_rest_channels(s);
     } else if (s->server->cfg.sandbox && !strcmp(path, "/apps")) {
         if (method_is(s, RTA_HTTP_POST)) rta_rest_create_app(s);
