@@ -258,7 +258,7 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
     /* S-51..S-53: identified connections stamp their clientId and may not use another;
      * anonymous token connections may not assert one; wildcard and unidentified Basic
      * connections may set any. */
-    rta_speaker sp = rta__conn_speaker(c);
+    rta_speaker sp = rta_speaker_for(&c->auth, c->client_id);
     for (size_t i = 0; i < m->message_count; i++) {
         rta_message *msg = &m->messages[i];
         if (!rta_speaker_may_name(&sp, msg->client_id)) {

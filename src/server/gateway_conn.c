@@ -191,18 +191,15 @@ static int authenticate(rta_conn *c, rta_error *e)
         action = RTA_ACTION_ERROR;
     }
     if (!action) {
-        const char *tc = c->auth.client_id; /* NULL for Basic and anonymous tokens */
-        if (cid && !strcmp(cid, "*")) {
-            rta_error_set(e, RTA_ERR_INVALID_CLIENT_ID, "clientId \"*\" is reserved");
-            action = RTA_ACTION_ERROR;
-        } else if (c->auth.method == RTA_AUTH_BASIC || (tc && !strcmp(tc, "*"))) {
-            c->client_id = cid ? strdup(cid) : (tc ? strdup(tc) : NULL);
-        } else if (cid && (!tc || strcmp(cid, tc))) {
-            rta_error_set(e, RTA_ERR_INCOMPATIBLE_CREDENTIALS,
-                          "Invalid clientId for credentials");
+        const char *who = NULL;
+        int rc = rta_client_id_resolve(&c->auth, cid, &who);
+        if (rc) {
+            rta_error_set(e, rc, "%s",
+                          rc == RTA_ERR_INVALID_CLIENT_ID ? "clientId \"*\" is reserved"
+                                                          : "Invalid clientId for credentials");
             action = RTA_ACTION_ERROR;
         } else {
-            c->client_id = tc ? strdup(tc) : NULL;
+            c->client_id = who ? strdup(who) : NULL;
         }
     }
     free(key);
@@ -285,14 +282,6 @@ static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
     rta__conn_send_connected(c, resume ? &resume_err : NULL, 0);
     free(resume);
     rta__conn_arm_timers(c);
-}
-
-rta_speaker rta__conn_speaker(const rta_conn *c)
-{
-    int wildcard = c->client_id && !strcmp(c->client_id, "*");
-    rta_speaker sp = {wildcard ? NULL : c->client_id, 0};
-    sp.may_choose = !sp.own && (c->auth.method == RTA_AUTH_BASIC || wildcard);
-    return sp;
 }
 
 void rta__conn_free(rta_conn *c)

@@ -126,9 +126,6 @@ void rta__conn_release_held(rta_conn *c, const char *channel, int deliver);
 /* A connection without a transport yet (conn_open gives it one; tests and the gateway
  * fuzzer use it bare: frames then stay queued in c->out_head). NULL when out of memory. */
 rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt);
-/* Who c speaks for (S-51..S-53): its clientId unless a wildcard; any clientId for wildcard
- * and unidentified Basic connections; an anonymous token connection none. */
-rta_speaker rta__conn_speaker(const rta_conn *c);
 /* One whole WebSocket message from the client: size check, decode, dispatch. */
 void rta__conn_handle_message(rta_conn *c, const void *data, size_t len);
 void rta__conn_free(rta_conn *c);

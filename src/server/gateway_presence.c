@@ -197,7 +197,7 @@ void rta__presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted)
  * 91000 (RTP8j, RTP8i). Returns 0 or the error code, with *msg set. */
 static int client_id_for(const rta_conn *c, const char *asked, const char **out, const char **msg)
 {
-    rta_speaker sp = rta__conn_speaker(c);
+    rta_speaker sp = rta_speaker_for(&c->auth, c->client_id);
     if (asked) {
         if (!*asked || !rta_speaker_may_name(&sp, asked)) {
             *msg = "Presence clientId does not match the connection";

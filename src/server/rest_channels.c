@@ -77,17 +77,14 @@ static int prepare(rta_http_session *s, uint32_t op, const char *what, rta_auth_
 static int identify(const rta_http_session *s, const rta_auth_context *a, rta_speaker *sp,
                     rta_error *err)
 {
-    const char *h = s->client_id_header, *tok = a->client_id;
-    if (s->client_id_header_bad || (h && !strcmp(h, "*")))
-        return rta_error_set(err, RTA_ERR_INVALID_CLIENT_ID, "Invalid X-Ably-ClientId header");
-    if (a->method == RTA_AUTH_BASIC || (tok && !strcmp(tok, "*"))) {
-        *sp = (rta_speaker){h, !h};
-        return 0;
-    }
-    if (h && (!tok || strcmp(h, tok)))
-        return rta_error_set(err, RTA_ERR_INCOMPATIBLE_CREDENTIALS,
-                             "X-Ably-ClientId does not match the token's clientId");
-    *sp = (rta_speaker){tok, 0};
+    const char *who = NULL;
+    int rc = s->client_id_header_bad ? RTA_ERR_INVALID_CLIENT_ID
+                                     : rta_client_id_resolve(a, s->client_id_header, &who);
+    if (rc == RTA_ERR_INVALID_CLIENT_ID)
+        return rta_error_set(err, rc, "Invalid X-Ably-ClientId header");
+    if (rc)
+        return rta_error_set(err, rc, "X-Ably-ClientId does not match the token's clientId");
+    *sp = rta_speaker_for(a, who);
     return 0;
 }
 

@@ -516,3 +516,25 @@ int rta_speaker_may_name(const rta_speaker *sp, const char *client_id)
 {
     return !client_id || sp->may_choose || (sp->own && !strcmp(client_id, sp->own));
 }
+
+int rta_client_id_resolve(const rta_auth_context *a, const char *requested, const char **out)
+{
+    const char *tc = a->client_id; /* NULL for Basic and anonymous tokens */
+    *out = NULL;
+    if (requested && !strcmp(requested, "*")) return RTA_ERR_INVALID_CLIENT_ID;
+    if (a->method == RTA_AUTH_BASIC || (tc && !strcmp(tc, "*"))) {
+        *out = requested ? requested : tc;
+        return 0;
+    }
+    if (requested && (!tc || strcmp(requested, tc))) return RTA_ERR_INCOMPATIBLE_CREDENTIALS;
+    *out = tc;
+    return 0;
+}
+
+rta_speaker rta_speaker_for(const rta_auth_context *a, const char *client_id)
+{
+    int wildcard = client_id && !strcmp(client_id, "*");
+    rta_speaker sp = {wildcard ? NULL : client_id, 0};
+    sp.may_choose = !sp.own && (a->method == RTA_AUTH_BASIC || wildcard);
+    return sp;
+}

@@ -141,6 +141,17 @@ typedef struct rta_speaker {
 /* 1 when a message from sp may carry client_id (NULL: it names none). */
 int rta_speaker_may_name(const rta_speaker *sp, const char *client_id);
 
+/* The clientId a realtime connection or a REST request acts as (RSA7, RSA12, S-51..S-53),
+ * from the one it asks for (`requested`: the connection's clientId param or X-Ably-ClientId;
+ * NULL when none) and its credentials: Basic auth or a wildcard token may take any, a token
+ * with a clientId only that one. *out borrows requested or a->client_id (NULL: none; "*": a
+ * wildcard token with none requested). Returns 0, 40012 (requested "*", which is reserved) or
+ * 40102 (requested but the token names another or none); the caller words the error. */
+int rta_client_id_resolve(const rta_auth_context *a, const char *requested, const char **out);
+/* Who an identity resolved that way speaks for: its clientId unless a wildcard; any clientId
+ * for a wildcard or an unidentified Basic one; an anonymous token none. */
+rta_speaker rta_speaker_for(const rta_auth_context *a, const char *client_id);
+
 /* 1 when a live context is revoked at now; *pending_at as in rta_revocations_check. */
 int rta_token_service_is_revoked(rta_token_service *ts, const rta_auth_context *a, int64_t now,
                                  int64_t *pending_at);
