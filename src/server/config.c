@@ -21,7 +21,7 @@ void rta_config_defaults(rta_config *c)
     c->basic_over_http = RTA_BASIC_HTTP_LOOPBACK;
     c->max_body = 64 * 1024;
     rta_token_limits_default(&c->limits);
-    c->gateway.max_connections = 15000;
+    c->gateway.max_connections = 0; /* derived from the descriptor limit at start */
     c->gateway.max_message_size = 65536;
     c->gateway.max_frame_size = 512 * 1024;
     c->gateway.max_inbound_rate = 250;
@@ -42,7 +42,7 @@ static const struct {
     {"history_max_messages", NUM(history.max_messages, 1, 100000)},
     {"history_max_age", NUM(history.max_age_ms, 1000, 86400000)},
     {"history_max_bytes", NUM(history.max_bytes, 0, 16LL * 1024 * 1024 * 1024)},
-    {"max_connections", NUM(gateway.max_connections, 1, 1000000)},
+    {"max_connections", NUM(gateway.max_connections, 0, 1000000)},
     {"max_message_size", NUM(gateway.max_message_size, 1024, 16 << 20)},
     {"max_frame_size", NUM(gateway.max_frame_size, 4096, 64 << 20)},
     {"max_inbound_rate", NUM(gateway.max_inbound_rate, 1, 1000000)},
@@ -86,7 +86,8 @@ void rta_config_usage(void)
            "  --basic-over-http MODE  Basic auth without TLS: loopback | always | never\n"
            "                          (loopback)\n"
            "  --max-body BYTES        largest request body accepted (65536)\n"
-           "  --max-connections N     realtime connections at once (15000)\n"
+           "  --max-connections N     realtime connections at once (0: derived from the\n"
+           "                          descriptor limit: 90%% of `ulimit -n` - 64)\n"
            "  --max-message-size B    largest message a client may publish (65536)\n"
            "  --max-frame-size B      largest WebSocket message accepted (524288)\n"
            "  --max-inbound-rate N    messages per second per connection (250)\n"

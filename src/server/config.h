@@ -13,7 +13,8 @@
  *                          (M: loopback | always | never; Basic auth without TLS, S-2)
  *   --max-body BYTES       RTAUTHD_MAX_BODY         max_body            65536
  *   realtime gateway limits (wire protocol 2.4; issue 5):
- *   --max-connections N    RTAUTHD_MAX_CONNECTIONS  max_connections     15000
+ *   --max-connections N    RTAUTHD_MAX_CONNECTIONS  max_connections     0 (derived: 90% of
+ *                                                   the descriptor limit less 64)
  *   --max-message-size B   RTAUTHD_MAX_MESSAGE_SIZE max_message_size    65536
  *   --max-frame-size B     RTAUTHD_MAX_FRAME_SIZE   max_frame_size      524288
  *   --max-inbound-rate N   RTAUTHD_MAX_INBOUND_RATE max_inbound_rate    250 (messages/s

@@ -59,6 +59,7 @@ struct rta_http_session {
     char error_message[RTA_ERROR_MESSAGE_MAX];
     char *link; /* a Link header for a paged reply (owned, wire doc 4.6), NULL if none */
     int replied;
+    int close_after; /* the connection ends after this reply */
     rta_http_pending *pending; /* set while an async operation runs */
     void *route_state;         /* route-private, freed by route_state_free */
     void (*route_state_free)(void *state);

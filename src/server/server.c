@@ -28,6 +28,33 @@ void rta_server_submit(rta_server *srv, rta_store_job *job)
     rta_store_thread_submit(&srv->store_thread, job);
 }
 
+int rta_server_in_io_phase(const rta_server *srv)
+{
+    return srv->in_io_phase;
+}
+
+/* libuv runs prepare handles just before it polls for I/O and check handles just after. */
+static void io_phase_start(uv_prepare_t *h)
+{
+    ((rta_server *)h->data)->in_io_phase = 1;
+}
+
+static void io_phase_end(uv_check_t *h)
+{
+    ((rta_server *)h->data)->in_io_phase = 0;
+}
+
+static void watch_io_phase(rta_server *srv)
+{
+    uv_prepare_init(&srv->loop, &srv->io_start);
+    uv_check_init(&srv->loop, &srv->io_end);
+    srv->io_start.data = srv->io_end.data = srv;
+    uv_prepare_start(&srv->io_start, io_phase_start);
+    uv_check_start(&srv->io_end, io_phase_end);
+    uv_unref((uv_handle_t *)&srv->io_start); /* they never keep the loop alive on their own */
+    uv_unref((uv_handle_t *)&srv->io_end);
+}
+
 static void wake_loop(void *ctx)
 {
     rta_server *srv = ctx;
@@ -260,11 +287,97 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
 
+/* libwebsockets logs some conditions once per event (a refused socket at the descriptor limit,
+ * say): at most one line per kind (the text without its digits) every LWS_LOG_INTERVAL_MS, then
+ * how many were left out, so that an attacker cannot turn them into a log flood. */
+#define LWS_LOG_INTERVAL_MS 10000
+#define LWS_LOG_KINDS 8
+
 static void lws_logger(int level, const char *line)
 {
+    static struct {
+        char kind[64];
+        int64_t since;
+        unsigned dropped;
+    } seen[LWS_LOG_KINDS];
+    static unsigned next;
     size_t n = strlen(line);
     while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) n--;
-    rta_log(level == LLL_ERR ? RTA_LOG_ERROR : RTA_LOG_WARN, "lws: %.*s", (int)n, line);
+    char kind[64];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 1 < sizeof(kind); i++)
+        if (line[i] < '0' || line[i] > '9') kind[k++] = line[i];
+    kind[k] = '\0';
+    int64_t now = rta_server_now();
+    unsigned slot = LWS_LOG_KINDS;
+    for (unsigned i = 0; i < LWS_LOG_KINDS; i++)
+        if (!strcmp(seen[i].kind, kind)) slot = i;
+    if (slot < LWS_LOG_KINDS && now - seen[slot].since < LWS_LOG_INTERVAL_MS) {
+        seen[slot].dropped++;
+        return;
+    }
+    rta_log_level lv = level == LLL_ERR ? RTA_LOG_ERROR : RTA_LOG_WARN;
+    if (slot < LWS_LOG_KINDS && seen[slot].dropped)
+        rta_log(lv, "lws: %u more like the next line in the last %d s", seen[slot].dropped,
+                LWS_LOG_INTERVAL_MS / 1000);
+    if (slot == LWS_LOG_KINDS) slot = next++ % LWS_LOG_KINDS;
+    snprintf(seen[slot].kind, sizeof(seen[slot].kind), "%s", kind);
+    seen[slot].since = now;
+    seen[slot].dropped = 0;
+    rta_log(lv, "lws: %.*s", (int)n, line);
+}
+
+/* Descriptors the process keeps for itself (the store and its journal, libuv, logs), never
+ * for sockets. libwebsockets sizes its tables from the soft RLIMIT_NOFILE when the context is
+ * created and stops accepting when its own sockets fill them; if the process hits the real
+ * limit first, accept() fails with EMFILE on a listener that stays readable, and lws spins on
+ * it (issue 11). So the context is created under a soft limit lowered by this much, and the
+ * limit is raised again after: lws refuses new sockets while the process still has room. */
+#define RESERVED_FDS 64 /* a quarter of the limit when that is less */
+
+/* Raises the soft descriptor limit to the hard one and returns how many sockets lws may
+ * hold (0: leave lws's own default). */
+static long socket_budget(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl)) return 0;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl); /* many connections need many descriptors */
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 10000000 || rl.rlim_cur < 32) return 0;
+    long limit = (long)rl.rlim_cur;
+    return limit - (limit / 4 < RESERVED_FDS ? limit / 4 : RESERVED_FDS);
+}
+
+/* The realtime connection limit: the configured one, or derived from the socket budget so
+ * that it is reached before the descriptor limit, with a tenth left for REST clients. */
+static void size_connection_limit(rta_config *cfg, long sockets)
+{
+    long long fit = sockets ? sockets - (sockets / 10 > 16 ? sockets / 10 : 16) : 15000;
+    if (!cfg->gateway.max_connections) {
+        cfg->gateway.max_connections = fit;
+    } else if (cfg->gateway.max_connections > fit) {
+        rta_log_warn("--max-connections %lld is more than the descriptor limit allows (about "
+                     "%lld); beyond that, new connections are refused when they are accepted "
+                     "(raise `ulimit -n`)", cfg->gateway.max_connections, fit);
+    }
+}
+
+/* Creates the lws context with the descriptor tables sized to `sockets` (see RESERVED_FDS). */
+static struct lws_context *create_context(struct lws_context_creation_info *info, long sockets)
+{
+    struct rlimit rl, lowered;
+    int lower = sockets && getrlimit(RLIMIT_NOFILE, &rl) == 0;
+    if (lower) {
+        lowered = rl;
+        lowered.rlim_cur = (rlim_t)sockets;
+        lower = setrlimit(RLIMIT_NOFILE, &lowered) == 0;
+    }
+    struct lws_context *ctx = lws_create_context(info);
+    if (lower) setrlimit(RLIMIT_NOFILE, &rl);
+    return ctx;
 }
 
 int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
@@ -277,12 +390,8 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
         rta_log_error("WARNING: --unsafe-skip-capability-checks: realtime ATTACH and publish "
                       "IGNORE token capabilities. A benchmark baseline only, never for real use");
 
-    /* Many connections need many descriptors: raise the soft limit to the hard one. */
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-    }
+    long sockets = socket_budget();
+    size_connection_limit(&srv->cfg, sockets);
 
     int rc;
     if ((rc = rta_gateway_init(&srv->gateway, srv)) || (rc = rta_registry_init(&srv->registry)) ||
@@ -323,6 +432,7 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     if (uv_loop_init(&srv->loop))
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot create the event loop");
     srv->loop_ready = 1;
+    watch_io_phase(srv);
     void *loops[1] = {&srv->loop};
     info.foreign_loops = loops;
     info.pcontext = &srv->lws; /* set to NULL once a destroy has finished */
@@ -331,7 +441,7 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
     }
-    srv->lws = lws_create_context(&info);
+    srv->lws = create_context(&info, sockets);
     if (!srv->lws)
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot listen on %s:%d%s", cfg->listen_host,
                              cfg->port, cfg->tls_cert[0] ? " (check the TLS files)" : "");
@@ -377,6 +487,8 @@ void rta_server_free(rta_server *srv)
         srv->lws = NULL;
     }
     if (srv->loop_ready) {
+        uv_close((uv_handle_t *)&srv->io_start, NULL);
+        uv_close((uv_handle_t *)&srv->io_end, NULL);
         for (int i = 0; i < 100 && uv_loop_close(&srv->loop) == UV_EBUSY; i++)
             uv_run(&srv->loop, UV_RUN_NOWAIT);
         srv->loop_ready = 0;

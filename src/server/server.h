@@ -28,6 +28,9 @@ struct rta_server {
     struct lws_context *lws;
     uv_loop_t loop; /* lws runs on libuv (epoll): poll() over 10k sockets per turn did not scale */
     int loop_ready;
+    uv_prepare_t io_start; /* marks the loop's I/O phase: see rta_server_in_io_phase() */
+    uv_check_t io_end;
+    int in_io_phase;
     lws_sorted_usec_list_t housekeeping;
     int reload_in_flight;
     volatile int stop_requested;
@@ -37,6 +40,11 @@ struct rta_server {
 
 /* Milliseconds since the epoch, the server's clock for every token decision. */
 int64_t rta_server_now(void);
+
+/* 1 while the loop is in its I/O phase (socket callbacks), 0 in its other phases (timers,
+ * idle handlers: libwebsockets serves data it buffered itself from one). http.c uses it to
+ * recognise pipelined requests (see begin_request there). */
+int rta_server_in_io_phase(const rta_server *srv);
 
 /* Opens the store, loads state, creates the dev app on first start (printing its key),
  * and binds the listener. Returns 0 or an Ably code with err filled. */
