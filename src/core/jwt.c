@@ -119,6 +119,8 @@ static int req_seconds(rta_node payload, const char *name, int64_t *out, rta_err
     if ((kind != RTA_NODE_INT && kind != RTA_NODE_FLOAT) || !rta_node_int(n, out))
         return rta_error_set(err, RTA_ERR_INVALID_JWT,
                              "Invalid JWT: %s must be an integer number of seconds", name);
+    if (*out < 0 || *out > RTA_JWT_MAX_SECONDS)
+        return rta_error_set(err, RTA_ERR_INVALID_JWT, "Invalid JWT: %s is out of range", name);
     return 0;
 }
 

@@ -16,7 +16,7 @@
  *
  * Errors: malformed (segments, base64url, JSON, types, missing kid/iat/exp, alg) 40144/401;
  * bad signature 40101/401; exp in the past 40142/401; iat in the future beyond the leeway
- * 40144/401; exp <= iat 40144/401.
+ * 40144/401; exp <= iat 40144/401; iat or exp outside [0, RTA_JWT_MAX_SECONDS] 40144/401.
  */
 #ifndef RTA_CORE_JWT_H
 #define RTA_CORE_JWT_H
@@ -29,6 +29,9 @@
 
 #define RTA_JWT_MAX_LEN (16 * 1024)
 #define RTA_JWT_IAT_LEEWAY_S 60 /* clock skew tolerated on iat */
+/* iat and exp must lie in [0, RTA_JWT_MAX_SECONDS] (the end of year 9999), so that every
+ * millisecond computed from them fits an int64 (issue 11: (exp - iat) * 1000 overflowed). */
+#define RTA_JWT_MAX_SECONDS 253402300799LL
 
 typedef struct rta_jwt {
     char *kid;            /* header kid: the key name; owned */

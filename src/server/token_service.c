@@ -58,12 +58,27 @@ void rta_token_service_free(rta_token_service *ts)
     rta_revocations_free(&ts->revocations);
 }
 
+static void wrapper_free(rta_auth_wrapper *w)
+{
+    if (!w) return;
+    free(w->client_id);
+    free(w->revocation_key);
+    free(w);
+}
+
 void rta_auth_context_clear(rta_auth_context *a)
 {
     rta_capability_free(&a->capability);
     free(a->client_id);
     free(a->revocation_key);
+    wrapper_free(a->wrapper);
     memset(a, 0, sizeof(*a));
+}
+
+int rta_auth_context_uses_key(const rta_auth_context *a, const char *key_name)
+{
+    return !strcmp(a->key_name, key_name) ||
+           (a->wrapper && !strcmp(a->wrapper->key_name, key_name));
 }
 
 void rta_issued_token_clear(rta_issued_token *t)
@@ -103,13 +118,16 @@ static const rta_key_entry *usable_key(rta_token_service *ts, const char *name, 
 }
 
 int rta_token_ref(rta_token_service *ts, const char *token, size_t len, char out[40],
-                  char key_name[RTA_KEY_NAME_MAX + 1], rta_error *err)
+                  char key_name[RTA_KEY_NAME_MAX + 1], int64_t *issued, int64_t *expires,
+                  rta_error *err)
 {
     if (rta_jwt_looks_like(token, len)) {
         rta_jwt jwt;
         int rc = rta_jwt_parse(token, len, &jwt, err);
         if (rc) return rc;
         snprintf(key_name, RTA_KEY_NAME_MAX + 1, "%s", jwt.kid);
+        *issued = jwt.iat * 1000; /* in range: rta_jwt_parse bounds iat and exp */
+        *expires = jwt.exp * 1000;
         rta_jwt_clear(&jwt);
         jwt_ref(token, len, out);
         return 0;
@@ -118,6 +136,8 @@ int rta_token_ref(rta_token_service *ts, const char *token, size_t len, char out
     int rc = rta_native_token_verify(token, len, &ts->keyring, &t, err);
     if (rc) return rc;
     strcpy(key_name, t.key_name);
+    *issued = t.issued;
+    *expires = t.expires;
     hex(t.token_id, RTA_TOKEN_ID_LEN, out);
     rta_native_token_clear(&t);
     return 0;
@@ -126,8 +146,24 @@ int rta_token_ref(rta_token_service *ts, const char *token, size_t len, char out
 /* Common tail of every token check: revocation (only tokens of revocable keys, S-69). */
 static int check_revoked(rta_token_service *ts, rta_auth_context *a, int64_t now, rta_error *err)
 {
-    if (a->revocable && rta_token_service_is_revoked(ts, a, now, NULL))
+    if (rta_token_service_is_revoked(ts, a, now, NULL))
         return rta_error_set(err, RTA_ERR_TOKEN_REVOKED, "Token revoked");
+    return 0;
+}
+
+/* The wrapping JWT's identity, kept with the inner token's context (see rta_auth_wrapper). */
+static int wrap(rta_auth_context *out, const rta_key_entry *k, rta_jwt *jwt, const char *token,
+                size_t len, rta_error *err)
+{
+    rta_auth_wrapper *w = calloc(1, sizeof(*w));
+    if (!w) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
+    strcpy(w->key_name, k->key_name);
+    jwt_ref(token, len, w->token_ref);
+    w->client_id = jwt->client_id, jwt->client_id = NULL;
+    w->revocation_key = jwt->revocation_key, jwt->revocation_key = NULL;
+    w->issued = jwt->iat * 1000;
+    w->revocable = k->revocable;
+    out->wrapper = w;
     return 0;
 }
 
@@ -175,6 +211,8 @@ static int verify_jwt(rta_token_service *ts, const char *token, size_t len, int6
         goto done;
     }
     if ((rc = rta_jwt_verify(&jwt, k->secret, k->secret_len, now, err))) goto done;
+    /* iat and exp are within [0, RTA_JWT_MAX_SECONDS] (rta_jwt_parse): no overflow below. The
+     * cap also bounds how long a revocation must be remembered (plan_revocation). */
     int64_t max = k->revocable ? ts->limits.max_ttl_revocable : ts->limits.max_ttl;
     if ((jwt.exp - jwt.iat) * 1000 > max) {
         rc = rta_error_set(err, RTA_ERR_INVALID_JWT, "JWT lifetime exceeds %lld ms",
@@ -189,11 +227,11 @@ static int verify_jwt(rta_token_service *ts, const char *token, size_t len, int6
         }
         rc = verify_any(ts, jwt.embedded_token, strlen(jwt.embedded_token), now, depth + 1, out,
                         err);
-        if (!rc && jwt.exp * 1000 > out->expires) {
-            rta_auth_context_clear(out);
+        if (!rc && jwt.exp * 1000 > out->expires)
             rc = rta_error_set(err, RTA_ERR_INVALID_JWT,
                                "JWT expires after the token it embeds");
-        }
+        if (!rc) rc = wrap(out, k, &jwt, token, len, err);
+        if (!rc) rc = check_revoked(ts, out, now, err); /* the wrapper may be revoked too */
         goto done;
     }
     out->method = RTA_AUTH_JWT;
@@ -303,6 +341,7 @@ static int issue(rta_token_service *ts, const rta_key_entry *k, const char *capa
         rta_buf_puts(&cap, k->capability_text); /* S-23: the key's, unchanged */
     rta_capability_free(&granted);
 
+    if (now < ts->issue_floor) now = ts->issue_floor; /* after a revocation in this ms */
     rta_native_token t = {.flags = k->revocable ? RTA_TOKEN_FLAG_REVOCABLE : 0,
                           .issued = now,
                           .expires = now + ttl,
@@ -353,14 +392,19 @@ int rta_token_service_request_signed(rta_token_service *ts, const char *path_key
                              "Nonce must be at least %d characters", MIN_NONCE_LEN);
     int rc = rta_token_request_verify_mac(req, k->hmac, err);
     if (rc) return rc;
-    int64_t skew = now - req->timestamp;
-    if (skew > ts->limits.timestamp_window || -skew > ts->limits.timestamp_window)
+    /* Compared, not subtracted: a hostile timestamp (INT64_MIN) cannot overflow. */
+    int64_t window = ts->limits.timestamp_window;
+    if (req->timestamp < now - window || req->timestamp > now + window)
         return rta_error_set(err, RTA_ERR_TIMESTAMP_NOT_CURRENT,
-                             "Timestamp not current: %lld ms from server time", (long long)skew);
+                             "Timestamp not current: more than %lld ms from server time",
+                             (long long)window);
     rc = issue(ts, k, req->capability, req->client_id, req->ttl, now, out, err);
     if (rc) return rc;
-    /* Last, so that a request refused for another reason does not burn its nonce. */
-    int64_t nonce_expires = req->timestamp + ts->limits.timestamp_window;
+    /* Last, so that a request refused for another reason does not burn its nonce. The nonce
+     * is remembered as long as a request carrying it can pass the window check above, that
+     * is up to and including timestamp + window: it expires one millisecond after (issue 11:
+     * in that last millisecond a used TokenRequest minted tokens again). */
+    int64_t nonce_expires = req->timestamp + window + 1;
     rc = rta_nonce_cache_add(&ts->nonces, k->key_name, req->nonce, nonce_expires, now, err);
     out->nonce = rc ? NULL : strdup(req->nonce);
     if (!rc && !out->nonce) rc = rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
@@ -432,7 +476,9 @@ int rta_token_service_plan_revocation(rta_token_service *ts, const char *path_ke
                              k->key_name);
     if (req->target_count == 0)
         return rta_error_set(err, RTA_ERR_INVALID_BODY, "targets must not be empty");
-    int64_t issued_before = req->issued_before ? req->issued_before : now;
+    /* Without issuedBefore: every token issued up to and including this millisecond, and none
+     * minted after it (issue_floor moves later ones on by a millisecond). */
+    int64_t issued_before = req->issued_before ? req->issued_before : now + 1;
     if (issued_before > now + 1000 || issued_before < now - REVOKE_MAX_AGE_MS)
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
                              "issuedBefore must be in the last hour and not in the future");
@@ -448,6 +494,8 @@ int rta_token_service_plan_revocation(rta_token_service *ts, const char *path_ke
         if (!(r->target = strdup(target))) goto oom;
         const char *colon = strchr(target, ':');
         char stored[2048];
+        /* no token issued before issuedBefore outlives it by more than the revocable max */
+        int64_t before = issued_before, expires = issued_before + ts->limits.max_ttl_revocable;
         if (!colon || colon == target || !colon[1]) {
             fail_target(r, RTA_ERR_BAD_REQUEST, "Target must be type:value");
         } else if (!strncmp(target, "clientId:", 9) || !strncmp(target, "revocationKey:", 14)) {
@@ -455,13 +503,15 @@ int rta_token_service_plan_revocation(rta_token_service *ts, const char *path_ke
         } else if (!strncmp(target, "token:", 6)) {
             char ref[40], owner[RTA_KEY_NAME_MAX + 1];
             rta_error terr;
-            if (rta_token_ref(ts, target + 6, strlen(target + 6), ref, owner, &terr))
+            if (rta_token_ref(ts, target + 6, strlen(target + 6), ref, owner, &before, &expires,
+                              &terr))
                 fail_target(r, RTA_ERR_BAD_REQUEST, "Invalid token in target");
             else if (strcmp(owner, k->key_name) != 0)
                 fail_target(r, RTA_ERR_WRONG_REVOCATION_KEY,
                             "Tokens can only be revoked with the key that issued them");
             else
                 snprintf(stored, sizeof(stored), "token:%s", ref);
+            before++; /* this very token, whatever its issue time */
         } else {
             fail_target(r, RTA_ERR_BAD_REQUEST, "Invalid target type");
         }
@@ -470,18 +520,18 @@ int rta_token_service_plan_revocation(rta_token_service *ts, const char *path_ke
             result->failure_count++;
             continue;
         }
-        r->issued_before = issued_before;
+        r->issued_before = before;
         r->applies_at = applies_at;
         rta_revocation_plan *p = &(*plans)[(*plan_count)++];
         p->target = strdup(stored);
         p->requested_target = strdup(target);
-        p->issued_before = issued_before;
+        p->issued_before = before;
         p->applies_at = applies_at;
-        /* no token issued before issuedBefore outlives it by more than the revocable max */
-        p->expires = issued_before + ts->limits.max_ttl_revocable + REAUTH_MARGIN_MS;
+        p->expires = (expires > applies_at ? expires : applies_at) + REAUTH_MARGIN_MS;
         if (!p->target || !p->requested_target) goto oom;
         result->success_count++;
     }
+    if (!req->issued_before && ts->issue_floor < issued_before) ts->issue_floor = issued_before;
     return 0;
 oom:
     rta_revocation_batch_clear(result);
@@ -503,13 +553,31 @@ int rta_token_service_apply_revocations(rta_token_service *ts, const char *key_n
     return 0;
 }
 
+/* The earlier of two pending appliesAt times, 0 meaning none. */
+static int64_t earliest(int64_t a, int64_t b)
+{
+    return !a ? b : !b ? a : a < b ? a : b;
+}
+
 int rta_token_service_is_revoked(rta_token_service *ts, const rta_auth_context *a, int64_t now,
                                  int64_t *pending_at)
 {
     if (pending_at) *pending_at = 0;
-    if (a->method == RTA_AUTH_BASIC || !a->revocable) return 0;
-    rta_token_targets t = {a->client_id, a->revocation_key, a->token_ref[0] ? a->token_ref : NULL};
-    return rta_revocations_check(&ts->revocations, a->key_name, &t, a->issued, now, pending_at);
+    if (a->method == RTA_AUTH_BASIC) return 0;
+    int revoked = 0;
+    int64_t p = 0, q = 0;
+    if (a->revocable) {
+        rta_token_targets t = {a->client_id, a->revocation_key,
+                               a->token_ref[0] ? a->token_ref : NULL};
+        revoked = rta_revocations_check(&ts->revocations, a->key_name, &t, a->issued, now, &p);
+    }
+    const rta_auth_wrapper *w = a->wrapper;
+    if (w && w->revocable) {
+        rta_token_targets t = {w->client_id, w->revocation_key, w->token_ref};
+        revoked |= rta_revocations_check(&ts->revocations, w->key_name, &t, w->issued, now, &q);
+    }
+    if (pending_at) *pending_at = earliest(p, q);
+    return revoked;
 }
 
 int rta_speaker_may_name(const rta_speaker *sp, const char *client_id)

@@ -33,6 +33,11 @@ typedef struct rta_token_service {
     rta_keyring keyring;    /* server secrets for native tokens */
     rta_nonce_cache nonces;
     rta_revocations revocations;
+    /* The earliest `issued` a new token may carry: a revocation without issuedBefore covers
+     * every token issued up to and including the millisecond it was received (issue 11: a
+     * token minted in that millisecond escaped), so tokens minted after it, in the same
+     * millisecond, are stamped one millisecond later and stay valid. */
+    int64_t issue_floor;
 } rta_token_service;
 
 int rta_token_service_init(rta_token_service *ts, rta_registry *registry,
@@ -41,6 +46,18 @@ void rta_token_service_free(rta_token_service *ts);
 
 /* What a credential grants: the outcome of authenticating a request or connection. */
 typedef enum { RTA_AUTH_BASIC = 1, RTA_AUTH_TOKEN, RTA_AUTH_JWT } rta_auth_method;
+
+/* A JWT that wraps a token (x-ably-token, S-37): the inner token decides what is granted, and
+ * the wrapper's own identity is kept beside it so that revoking either (token:<JWT>, its
+ * revocationKey or clientId) ends the credential, on REST and on live connections. */
+typedef struct rta_auth_wrapper {
+    char key_name[RTA_KEY_NAME_MAX + 1];
+    char token_ref[40];
+    char *client_id;      /* x-ably-clientId, owned, NULL if none */
+    char *revocation_key; /* x-ably-revocation-key, owned, NULL if none */
+    int64_t issued;       /* iat, ms */
+    int revocable;        /* its key has revocable tokens */
+} rta_auth_wrapper;
 
 typedef struct rta_auth_context {
     rta_auth_method method;
@@ -53,15 +70,21 @@ typedef struct rta_auth_context {
     int revocable;             /* issued by a key with revocable tokens */
     int64_t issued;            /* ms; 0 for Basic */
     int64_t expires;           /* ms; 0 for Basic (never expires) */
+    rta_auth_wrapper *wrapper; /* owned; NULL unless a JWT wrapped the token */
 } rta_auth_context;
+
+/* 1 when the credential a was issued by key_name, directly or as a wrapping JWT. */
+int rta_auth_context_uses_key(const rta_auth_context *a, const char *key_name);
 
 void rta_auth_context_clear(rta_auth_context *a);
 
 /* A stable reference to one token, for revocation by token and for logs: the hex of a native
  * token's tokenId, or for a JWT the hex of the first 12 bytes of SHA-256 of the JWT text.
- * Not secret. out gets at most 24 hex characters + NUL. Returns 0 or 40145/40143/40144. */
+ * Not secret. out gets at most 24 hex characters + NUL; *issued and *expires (ms) the token's
+ * own times. Returns 0 or 40145/40143/40144. */
 int rta_token_ref(rta_token_service *ts, const char *token, size_t len, char out[40],
-                  char key_name[RTA_KEY_NAME_MAX + 1], rta_error *err);
+                  char key_name[RTA_KEY_NAME_MAX + 1], int64_t *issued, int64_t *expires,
+                  rta_error *err);
 
 /* Verifies a token string (native or Ably JWT, raw, as on the WebSocket) at time now:
  * 40145/40143 (native malformed/forged), 40144 (JWT malformed), 40101 (JWT signature),
@@ -117,7 +140,12 @@ typedef struct rta_revocation_plan {
  * path_key_name: 40162 for token auth, 40133 for another key; the key must have revocable
  * tokens: 40163). Produces the batch result (per-target failures for bad targets, 40000)
  * and the plans to persist and apply for the successes. issuedBefore in the future or more
- * than an hour old is a whole-request 40003. */
+ * than an hour old is a whole-request 40003.
+ *
+ * Boundaries (issue 11): a token: target revokes that one token whatever its issue time. A
+ * clientId or revocationKey target without issuedBefore covers every token issued up to and
+ * including the millisecond the request is planned (issuedBefore = now + 1), and none minted
+ * after it (ts->issue_floor). Each plan expires when nothing it covers can still be valid. */
 int rta_token_service_plan_revocation(rta_token_service *ts, const char *path_key_name,
                                       const rta_auth_context *basic,
                                       const rta_revoke_request *req, int64_t now,
