@@ -26,6 +26,7 @@ void rta_config_defaults(rta_config *c)
     c->gateway.max_frame_size = 512 * 1024;
     c->gateway.max_inbound_rate = 250;
     c->gateway.max_queue = 1024 * 1024;
+    c->gateway.max_queue_total = 256LL * 1024 * 1024;
     c->gateway.connection_state_ttl = 120000;
     c->gateway.max_idle_interval = 15000;
     rta_history_limits_default(&c->history);
@@ -47,6 +48,7 @@ static const struct {
     {"max_frame_size", NUM(gateway.max_frame_size, 4096, 64 << 20)},
     {"max_inbound_rate", NUM(gateway.max_inbound_rate, 1, 1000000)},
     {"max_queue", NUM(gateway.max_queue, 65536, 1LL << 30)},
+    {"max_queue_total", NUM(gateway.max_queue_total, 1 << 20, 1LL << 40)},
     {"connection_state_ttl", NUM(gateway.connection_state_ttl, 0, 86400000)},
     {"max_idle_interval", NUM(gateway.max_idle_interval, 1500, 600000)},
 };
@@ -93,6 +95,8 @@ void rta_config_usage(void)
            "  --max-inbound-rate N    messages per second per connection (250)\n"
            "  --max-queue B           bytes queued for one connection, live or awaiting\n"
            "                          resume (1048576)\n"
+           "  --max-queue-total B     bytes queued or held for all connections together; the\n"
+           "                          oldest detached connections go first (268435456)\n"
            "  --connection-state-ttl MS  how long a dropped connection may resume (120000)\n"
            "  --max-idle-interval MS  longest silence a client should accept; rtauthd pings\n"
            "                          well within it (15000)\n"
@@ -105,7 +109,8 @@ void rta_config_usage(void)
            "Environment: RTAUTHD_LISTEN, RTAUTHD_DATA_DIR, RTAUTHD_TLS_CERT, RTAUTHD_TLS_KEY,\n"
            "RTAUTHD_SANDBOX, RTAUTHD_LOG_LEVEL, RTAUTHD_BASIC_OVER_HTTP, RTAUTHD_MAX_BODY,\n"
            "RTAUTHD_MAX_CONNECTIONS, RTAUTHD_MAX_MESSAGE_SIZE, RTAUTHD_MAX_FRAME_SIZE,\n"
-           "RTAUTHD_MAX_INBOUND_RATE, RTAUTHD_MAX_QUEUE, RTAUTHD_CONNECTION_STATE_TTL,\n"
+           "RTAUTHD_MAX_INBOUND_RATE, RTAUTHD_MAX_QUEUE, RTAUTHD_MAX_QUEUE_TOTAL,\n"
+           "RTAUTHD_CONNECTION_STATE_TTL,\n"
            "RTAUTHD_MAX_IDLE_INTERVAL,\n"
            "RTAUTHD_HISTORY_MAX_MESSAGES, RTAUTHD_HISTORY_MAX_AGE, RTAUTHD_HISTORY_MAX_BYTES,\n"
            "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS, RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n");
@@ -237,6 +242,7 @@ static const struct {
     {"--max-frame-size", "RTAUTHD_MAX_FRAME_SIZE", "max_frame_size", 0},
     {"--max-inbound-rate", "RTAUTHD_MAX_INBOUND_RATE", "max_inbound_rate", 0},
     {"--max-queue", "RTAUTHD_MAX_QUEUE", "max_queue", 0},
+    {"--max-queue-total", "RTAUTHD_MAX_QUEUE_TOTAL", "max_queue_total", 0},
     {"--connection-state-ttl", "RTAUTHD_CONNECTION_STATE_TTL", "connection_state_ttl", 0},
     {"--max-idle-interval", "RTAUTHD_MAX_IDLE_INTERVAL", "max_idle_interval", 0},
     {"--history-max-messages", "RTAUTHD_HISTORY_MAX_MESSAGES", "history_max_messages", 0},

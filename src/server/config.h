@@ -21,6 +21,10 @@
  *                                                                        per connection)
  *   --max-queue B          RTAUTHD_MAX_QUEUE        max_queue           1048576 (bytes queued
  *                                                   for one connection, live or resumable)
+ *   --max-queue-total B    RTAUTHD_MAX_QUEUE_TOTAL  max_queue_total     268435456 (bytes
+ *                                                   queued or held for all connections
+ *                                                   together; the oldest detached ones
+ *                                                   are dropped first)
  *   --connection-state-ttl MS RTAUTHD_CONNECTION_STATE_TTL connection_state_ttl 120000
  *   --max-idle-interval MS RTAUTHD_MAX_IDLE_INTERVAL max_idle_interval   15000 (advertised;
  *                                                   pings go out well within it)
@@ -59,6 +63,7 @@ typedef struct rta_gateway_limits {
     long long max_frame_size;
     long long max_inbound_rate;
     long long max_queue;
+    long long max_queue_total;
     long long connection_state_ttl;
     long long max_idle_interval;
 } rta_gateway_limits;

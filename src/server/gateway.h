@@ -42,6 +42,11 @@ typedef struct rta_gateway {
     rta_hmap by_id;     /* connectionId -> rta_conn* (for resume) */
     rta_conn *conns;    /* every connection, live or detached (doubly linked) */
     size_t live_count;  /* those with a transport: bounded by limits.max_connections */
+    /* Detached connections, oldest first: they count toward max_connections too, and the
+     * oldest are discarded first when a new connection or the queue budget needs room. */
+    rta_conn *detached_head, *detached_tail;
+    size_t detached_count;
+    size_t queued_bytes; /* frames queued or held by every connection: <= max_queue_total */
     int stopping;       /* shutting down: nothing is kept for resume */
     rta_gateway_limits limits;
     rta_history history; /* recent messages per channel, for REST history (RSL2) */
@@ -62,8 +67,14 @@ int rta_gateway_callback(rta_gateway *gw, struct lws *wsi, enum lws_callback_rea
                          rta_conn **conn_slot, void *in, size_t len);
 
 /* Called after revocations are durable: matching live connections are disconnected with
- * 40141 (or told to reauthenticate first when applies_at is in the future). */
+ * 40141 (or told to reauthenticate first when applies_at is in the future). A connection is
+ * matched by the key of its token or of a JWT wrapping it. */
 void rta_gateway_revoked(rta_gateway *gw, const char *key_name);
+
+/* Called after apps or keys changed (a reload from the store, a sandbox app deleted): every
+ * connection whose key, or the key of a JWT wrapping its token, is now disabled or gone ends
+ * for good: ERROR 40131, its presence members leave at once (issue 11). */
+void rta_gateway_credentials_changed(rta_gateway *gw, const rta_registry *registry);
 
 /* REST publish (RSL1): the realtime path's history and fan-out for messages the caller has
  * already checked (capability, clientIds, size). id is the publish's id; messages without

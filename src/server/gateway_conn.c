@@ -130,7 +130,7 @@ void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
     int64_t now = rta_server_now();
     for (rta_conn *c = gw->conns; c; c = c->next) {
         /* a detached connection needs fresh credentials to resume: nothing to do */
-        if (!c->wsi || c->closing || strcmp(c->auth.key_name, key_name) != 0) continue;
+        if (!c->wsi || c->closing || !rta_auth_context_uses_key(&c->auth, key_name)) continue;
         int64_t pending = 0;
         if (rta_token_service_is_revoked(&gw->srv->tokens, &c->auth, now, &pending)) {
             rta_error e;
@@ -144,6 +144,37 @@ void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
             rta__conn_send(c, &m);
             rta__conn_arm_timers(c);
         }
+    }
+}
+
+/* Why the credentials of c no longer hold after apps or keys changed, or NULL. */
+static const char *key_gone(const rta_registry *reg, const char *key_name)
+{
+    if (!key_name[0]) return NULL;
+    const rta_key_entry *k = rta_registry_key(reg, key_name, strlen(key_name));
+    return !k ? "removed" : !k->enabled ? "disabled" : NULL;
+}
+
+void rta_gateway_credentials_changed(rta_gateway *gw, const rta_registry *registry)
+{
+    for (rta_conn *c = gw->conns; c; c = c->next) {
+        if (c->final) continue; /* already ending for good */
+        const char *name = c->auth.key_name, *why = key_gone(registry, name);
+        if (!why && c->auth.wrapper) why = key_gone(registry, name = c->auth.wrapper->key_name);
+        if (!why) continue;
+        rta_log_info("connection %s: key %s was %s, closing it", c->id, name, why);
+        /* Its presence members leave now, not when the transport has closed. */
+        for (size_t i = 0; i < c->attached_count; i++) rta__presence_conn_left(c, c->attached[i]);
+        if (!c->wsi) { /* detached: it could only resume with other credentials; nobody waits */
+            rta__detached_remove(c);
+            c->final = 1;
+            rta__conn_drop_frames(c);
+            rta__conn_discard_soon(c);
+            continue;
+        }
+        rta_error e;
+        rta_error_set(&e, RTA_ERR_KEY_DISABLED, "Key %s was %s", name, why); /* fatal (2.8) */
+        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
     }
 }
 
@@ -254,6 +285,10 @@ static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
     c->slot = slot;
     c->wsi = wsi;
     gw->live_count++;
+    /* Detached connections count too (issue 11): the oldest make room for a new one. */
+    while (gw->live_count + gw->detached_count > (size_t)gw->limits.max_connections &&
+           rta__detached_evict_oldest(gw, c))
+        ;
     char *echo = query_arg(wsi, "echo=");
     c->echo = !(echo && !strcmp(echo, "false"));
     free(echo);
@@ -289,6 +324,7 @@ void rta__conn_free(rta_conn *c)
     rta_gateway *gw = c->gw;
     rta__timer_cancel(c->gw, &c->end_timer);
     rta__timer_cancel(c->gw, &c->notice_timer);
+    rta__detached_remove(c);
     rta__channels_leave_all(c);
     if (c->prev)
         c->prev->next = c->next;

@@ -5,7 +5,13 @@
  * connection nobody resumes while its channels are busy, loses its queue and its transport
  * and is never resumed, so the client starts afresh (80008) and re-attaches instead of
  * silently missing messages. Closing frames (DISCONNECTED, ERROR, CLOSED) mark where the
- * socket closes; channel messages queued after them wait for a resume. */
+ * socket closes; channel messages queued after them wait for a resume.
+ *
+ * All queues together are bounded too (limits.max_queue_total, issue 11: 500 detached
+ * connections held 503 MB): when a frame would go over, the oldest detached connections are
+ * discarded first (a resume then gets 80008), then the receiving connection if it is itself
+ * behind (more than SLOW_SHARE queued); a connection that keeps up is never dropped for the
+ * backlog of others. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +20,20 @@
 #include "server.h"
 
 #define LINGER_SECONDS 1 /* after an ending frame, for the client to read it and close */
+#define SLOW_SHARE(gw) ((size_t)(gw)->limits.max_queue / 16)
+
+/* Every change to a connection's queued bytes goes through here: the server-wide total. */
+static void count_in(rta_conn *c, size_t n)
+{
+    c->out_bytes += n;
+    c->gw->queued_bytes += n;
+}
+
+static void count_out(rta_conn *c, size_t n)
+{
+    c->out_bytes -= n;
+    c->gw->queued_bytes -= n;
+}
 
 static rta_frame *frame_new(void)
 {
@@ -99,7 +119,7 @@ static int pick_channel(const rta_frame *f, const void *name)
 static void take_free(rta_conn *c, rta_frame *f)
 {
     if (f == c->close_after) c->close_after = NULL;
-    c->out_bytes -= frame_size(f);
+    count_out(c, frame_size(f));
     frame_free(f);
 }
 
@@ -177,8 +197,8 @@ void rta__conn_release_held(rta_conn *c, const char *channel, int deliver)
  * a detached connection is discarded by its timer. */
 static void overflow(rta_conn *c)
 {
-    rta_log_warn("connection %s: outgoing queue over %lld bytes, dropping it", c->id,
-                 c->gw->limits.max_queue);
+    rta_log_warn("connection %s: outgoing queue over its limit (%lld bytes, %lld for all), "
+                 "dropping it", c->id, c->gw->limits.max_queue, c->gw->limits.max_queue_total);
     rta__conn_drop_frames(c);
     c->final = 1;
     c->closing = 1;
@@ -188,19 +208,30 @@ static void overflow(rta_conn *c)
         rta__conn_discard_soon(c);
 }
 
+/* Room for n more bytes under max_queue_total, made by discarding the oldest detached
+ * connections. 0 when there is none left to discard and c is behind itself. */
+static int room_for(rta_conn *c, size_t n)
+{
+    rta_gateway *gw = c->gw;
+    while (gw->queued_bytes + n > (size_t)gw->limits.max_queue_total)
+        if (!rta__detached_evict_oldest(gw, c)) return c->out_bytes < SLOW_SHARE(gw);
+    return 1;
+}
+
 static void queue(rta_conn *c, rta_frame *f, int first)
 {
     if (c->final && c->closing) { /* ending for good: nobody will read it */
         frame_free(f);
         return;
     }
-    if (c->out_bytes + frame_size(f) > (size_t)c->gw->limits.max_queue) {
+    size_t n = frame_size(f);
+    if (c->out_bytes + n > (size_t)c->gw->limits.max_queue || !room_for(c, n)) {
         frame_free(f);
         if (!c->final) overflow(c);
         return;
     }
     f->binary = c->fmt == RTA_FORMAT_MSGPACK; /* msgpack only in binary frames (1.4) */
-    c->out_bytes += frame_size(f);
+    count_in(c, n);
     if (f->channel && (!c->wsi || awaiting(c, f->channel))) {
         take_hold(c, f);
         return;
@@ -312,7 +343,7 @@ int rta__conn_writeable(rta_conn *c)
     if (!f) return 0;
     c->out_head = f->next;
     if (!c->out_head) c->out_tail = NULL;
-    c->out_bytes -= frame_size(f);
+    count_out(c, frame_size(f));
     size_t n = f->bytes.len - LWS_PRE;
     int w = lws_write(c->wsi, (unsigned char *)f->bytes.data + LWS_PRE, n,
                       f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);

@@ -52,6 +52,7 @@ typedef struct rta_channel {
  * the time runs out. */
 struct rta_conn {
     rta_conn *prev, *next; /* gw->conns */
+    rta_conn *older, *newer; /* gw->detached_*, while detached (oldest first) */
     rta_gateway *gw;
     struct lws *wsi;      /* NULL while detached */
     rta_conn **slot;      /* the wsi session's pointer to us (NULL while detached) */
@@ -152,6 +153,13 @@ rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e);
 /* A detached connection that can no longer be resumed: freed from a timer, never inside
  * the loop that noticed. */
 void rta__conn_discard_soon(rta_conn *c);
+/* The detached list (gw->detached_head, oldest first). */
+void rta__detached_push(rta_conn *c);
+void rta__detached_remove(rta_conn *c);
+/* Discards the oldest detached connection other than `keep` (its frames are dropped now, the
+ * record freed from a timer: safe inside fan-out loops; a later resume gets 80008). Returns 0
+ * when there was none. */
+int rta__detached_evict_oldest(rta_gateway *gw, const rta_conn *keep);
 
 /* Channels (gateway_channels.c). */
 /* Sends out to every member of ch attached with `mode` except skip, encoded once per wire

@@ -47,6 +47,53 @@ void rta__conn_discard_soon(rta_conn *c)
     rta__schedule(c->gw, &c->end_timer, on_discard, 0);
 }
 
+static int is_detached(const rta_conn *c)
+{
+    return c->older || c->newer || c->gw->detached_head == c;
+}
+
+void rta__detached_push(rta_conn *c)
+{
+    rta_gateway *gw = c->gw;
+    c->newer = NULL;
+    c->older = gw->detached_tail;
+    if (gw->detached_tail)
+        gw->detached_tail->newer = c;
+    else
+        gw->detached_head = c;
+    gw->detached_tail = c;
+    gw->detached_count++;
+}
+
+void rta__detached_remove(rta_conn *c)
+{
+    rta_gateway *gw = c->gw;
+    if (!is_detached(c)) return;
+    if (c->older)
+        c->older->newer = c->newer;
+    else
+        gw->detached_head = c->newer;
+    if (c->newer)
+        c->newer->older = c->older;
+    else
+        gw->detached_tail = c->older;
+    c->older = c->newer = NULL;
+    gw->detached_count--;
+}
+
+int rta__detached_evict_oldest(rta_gateway *gw, const rta_conn *keep)
+{
+    rta_conn *c = gw->detached_head;
+    if (c == keep) c = c->newer;
+    if (!c) return 0;
+    rta_log_debug("connection %s: detached, discarded to make room", c->id);
+    rta__detached_remove(c);
+    rta__conn_drop_frames(c);
+    c->final = 1;
+    rta__conn_discard_soon(c);
+    return 1;
+}
+
 /* Forgets what belonged to c's last transport: its timers and its closing state. */
 static void clear_transport_state(rta_conn *c)
 {
@@ -73,6 +120,7 @@ void rta__conn_transport_closed(rta_conn *c)
      * protocol replies (ACKs, ATTACHED, errors) are not replayed: the client re-sends
      * what it still needs (2.6, 2.7). */
     rta__conn_hold_unsent(c);
+    rta__detached_push(c);
     c->presence_lost = 0;
     rta_log_debug("connection %s: transport closed, resumable for %lld ms", c->id,
                   gw->limits.connection_state_ttl);
@@ -121,6 +169,7 @@ rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e)
         rta__conn_hold_unsent(old);
     }
     clear_transport_state(old);
+    rta__detached_remove(old);
     old->revoked = 0;
 
     /* Take over fresh's transport and credentials (a renewed token, maybe a new

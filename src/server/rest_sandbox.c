@@ -185,6 +185,7 @@ static void delete_done(rta_store_job *job)
     if (!job->rc) {
         rta_registry_remove_app(&j->server->registry, j->app_id);
         rta_log_info("sandbox app %s deleted", j->app_id);
+        rta_gateway_credentials_changed(&j->server->gateway, &j->server->registry);
     }
     rta_http_session *s = j->pending->session;
     if (s) {

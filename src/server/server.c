@@ -236,6 +236,8 @@ static void reload_done(rta_store_job *job)
         j->srv->registry = j->fresh;
         adopt_new_secrets(j->srv, &j->secrets);
         rta_log_info("apps and keys reloaded after a change in the store");
+        /* a disabled or deleted key cuts off its live connections too (issue 11) */
+        rta_gateway_credentials_changed(&j->srv->gateway, &j->srv->registry);
     } else if (j->loaded) {
         rta_registry_free(&j->fresh);
         rta_log_error("reloading apps and keys failed: %s", job->err.message);

@@ -6,6 +6,7 @@
 // synchronously in case a file's process ends without running its after() hooks.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,11 +55,12 @@ export function freePort() {
 }
 
 class RunningServer {
-  constructor(proc, port, dataDir) {
+  constructor(proc, port, dataDir, tls = false) {
     this.proc = proc;
     this.port = port;
     this.dataDir = dataDir;
-    this.baseUrl = `http://127.0.0.1:${port}`;
+    this.tls = tls;
+    this.baseUrl = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
     this.output = '';
     this.exited = null; // {code, signal} once the process has exited
     this.exitPromise = new Promise((resolve) => {
@@ -126,32 +128,51 @@ class RunningServer {
       fs.rmSync(this.dataDir, { recursive: true, force: true });
       throw err;
     }
-    return startServer({ dataDir: this.dataDir, args: this.extraArgs });
+    return startServer({ dataDir: this.dataDir, args: this.extraArgs, nofile: this.nofile });
   }
 }
 
-async function tryStart(existingDir, extraArgs = []) {
+/** GET path on the server (any certificate for a TLS one): the status code. */
+function getStatus(server, path, ms = 1000) {
+  if (!server.tls) {
+    return fetch(`${server.baseUrl}${path}`, { signal: AbortSignal.timeout(ms) }).then(async (res) => {
+      await res.arrayBuffer();
+      return res.status;
+    });
+  }
+  return new Promise((resolve, reject) => {
+    const req = https.get(`${server.baseUrl}${path}`, { rejectUnauthorized: false, timeout: ms }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+async function tryStart(existingDir, extraArgs = [], nofile = 0) {
   if (!fs.existsSync(RTAUTHD)) {
     throw new Error(`rtauthd not found at ${RTAUTHD} (build it, or set RTA_BUILD_DIR)`);
   }
   const port = await freePort();
   const dataDir = existingDir || fs.mkdtempSync(path.join(os.tmpdir(), 'rtauth-interop-'));
-  const proc = spawn(
-    RTAUTHD,
-    ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--sandbox', '--log-level', 'warn', ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const server = new RunningServer(proc, port, dataDir);
+  const args = ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--sandbox', '--log-level', 'warn', ...extraArgs];
+  // nofile: run under that descriptor limit (soft and hard), through the shell's ulimit
+  const proc = nofile
+    ? spawn('/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, RTAUTHD, ...args], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+    : spawn(RTAUTHD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const server = new RunningServer(proc, port, dataDir, extraArgs.includes('--tls-cert'));
   server.extraArgs = extraArgs;
+  server.nofile = nofile;
   live.add(server);
   proc.on('error', () => {}); // spawn errors surface as an early exit below
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (server.exited) break;
     try {
-      const res = await fetch(`${server.baseUrl}/time`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
-      if (res.status === 200) return server;
+      if ((await getStatus(server, '/time')) === 200) return server;
     } catch {
       // not listening yet
     }
@@ -170,13 +191,13 @@ async function tryStart(existingDir, extraArgs = []) {
 /**
  * Starts rtauthd (retrying if the chosen port was taken meanwhile) and waits for GET /time.
  * With `dataDir`, reuses that directory (a restart); it is still removed by stop(). `args` are
- * extra rtauthd flags (kept across restart()).
+ * extra rtauthd flags (kept across restart()); `nofile`, a descriptor limit to run under.
  */
-export async function startServer({ dataDir, args = [] } = {}) {
+export async function startServer({ dataDir, args = [], nofile = 0 } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await tryStart(dataDir, args);
+      return await tryStart(dataDir, args, nofile);
     } catch (err) {
       lastErr = err;
       if (!err.exitedEarly) break; // only an early exit (e.g. port in use) is worth a retry
