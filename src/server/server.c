@@ -430,6 +430,14 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     info.pt_serv_buf_size = 32768;
     info.keepalive_timeout = 60;
     info.timeout_secs = 20;
+    /* How long a client may take to send a request's headers. Also the time a request stays
+     * unanswered when libwebsockets 4.1.6's header parser loses its way: a header whose name
+     * is a prefix of one it knows ("Con:", "Ho:", "X-A:") followed by no other header with a
+     * colon leaves the parser reading the rest of the request as that header's name
+     * (roles/http/parsers.c, lws_parse, WSI_TOKEN_NAME_PART: the ':' that ends the name is
+     * consumed by the mismatch). Such a request is closed unanswered after this time; lws's
+     * default is 10 s. */
+    info.timeout_secs_ah_idle = 5;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV;
     if (uv_loop_init(&srv->loop))
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot create the event loop");

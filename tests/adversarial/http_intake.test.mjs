@@ -122,3 +122,16 @@ describe('out of file descriptors', () => {
     await stopClean(server);
   });
 });
+
+describe('a header that derails libwebsockets 4.1.6 parser', () => {
+  it('is closed within the 5 s header timeout, not left open for 10+ s (a known lws limitation)', async () => {
+    const server = await startTarget();
+    try {
+      const r = await exchange(server, `GET /time HTTP/1.1${CRLF}Host: x${CRLF}Con: 1${CRLF}${CRLF}`, { ms: 9000 });
+      assert.ok(r.closed && r.ms < 7000, `closed=${r.closed} after ${r.ms} ms`);
+      await assertResponsive(server);
+    } finally {
+      await stopClean(server);
+    }
+  });
+});
