@@ -11,19 +11,20 @@ all: build
 deps:
 	@scripts/install-deps
 
-build: deps
+# Builds only; `make deps` (or the README's two commands) installs what it needs first.
+build:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	@cmake --build $(BUILD) -j$(JOBS)
 
-# Builds and starts rtauthd with its embedded default (SQLite under ./var).
-run: build
+# Installs dependencies, builds and starts rtauthd with its embedded default (SQLite in ./var).
+run: deps build
 	./$(BUILD)/rtauthd --listen $(LISTEN) --data-dir var
 
 # Normal and ASan+UBSan builds, unit/server/sdk/interop tests, valgrind, fuzz smoke.
 test: deps
 	@scripts/test
 
-bench: build
+bench: deps build
 	@scripts/bench
 
 format:

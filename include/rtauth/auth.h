@@ -27,6 +27,8 @@
 #ifndef RTAUTH_AUTH_H
 #define RTAUTH_AUTH_H
 
+#include "rtauth/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,13 +54,13 @@ typedef void (*rta_revoke_callback)(int rc, const rta_revocation_batch *result,
 /* auth.clientId (RSA7, RSA12): the configured ClientOptions.client_id, else the clientId of
  * the token in use ("*" for a wildcard token, RSA7b4), else NULL (anonymous, or not known yet,
  * RSA12a/b). The string stays valid until the client is destroyed. Never blocks. */
-const char *rta_auth_client_id(rta_auth *auth);
+RTA_EXTERN const char *rta_auth_client_id(rta_auth *auth);
 
 /* auth.tokenDetails (RSA16): a copy of the TokenDetails in use into *out (caller clears it).
  * out->token is NULL when there is none: Basic auth, or the last token was rejected (RSA16d).
  * A token given as a string only has its token field set (RSA16b). Returns 0 or 50000.
  * Never blocks. */
-int rta_auth_token_details(rta_auth *auth, rta_token_details *out, rta_error *err);
+RTA_EXTERN int rta_auth_token_details(rta_auth *auth, rta_token_details *out, rta_error *err);
 
 /* authorize (RSA10): obtains a new token now, always (even if the current one is valid),
  * from opts (or the stored options): a token or token_details in opts is used as is (RSA10e),
@@ -67,9 +69,9 @@ int rta_auth_token_details(rta_auth *auth, rta_token_details *out, rta_error *er
  * except params->timestamp and opts->query_time (RSA10g). Errors: 40102 when opts has a
  * different key than the client, or the token's clientId is incompatible with the client's
  * (RSA15a); the requestToken errors below. details may be NULL. */
-int rta_auth_authorize(rta_auth *auth, const rta_token_params *params, const rta_auth_options *opts,
+RTA_EXTERN int rta_auth_authorize(rta_auth *auth, const rta_token_params *params, const rta_auth_options *opts,
                        rta_token_details *details, rta_error *err);
-int rta_auth_authorize_async(rta_auth *auth, const rta_token_params *params,
+RTA_EXTERN int rta_auth_authorize_async(rta_auth *auth, const rta_token_params *params,
                              const rta_auth_options *opts, rta_token_details_callback cb,
                              void *user_data);
 
@@ -79,10 +81,10 @@ int rta_auth_authorize_async(rta_auth *auth, const rta_token_params *params,
  * canonicalised (RSA9f); an absent ttl or capability stays absent (RSA5, RSA6). When params has
  * no clientId the client's configured clientId is used (RSA7d). Errors: 40101 no key in
  * opts/options, 40012 clientId "", 40003 ttl < 0, 40000 invalid capability. */
-int rta_auth_create_token_request(rta_auth *auth, const rta_token_params *params,
+RTA_EXTERN int rta_auth_create_token_request(rta_auth *auth, const rta_token_params *params,
                                   const rta_auth_options *opts, rta_token_request *request,
                                   rta_error *err);
-int rta_auth_create_token_request_async(rta_auth *auth, const rta_token_params *params,
+RTA_EXTERN int rta_auth_create_token_request_async(rta_auth *auth, const rta_token_params *params,
                                         const rta_auth_options *opts, rta_token_request_callback cb,
                                         void *user_data);
 
@@ -92,10 +94,10 @@ int rta_auth_create_token_request_async(rta_auth *auth, const rta_token_params *
  * authCallback or authUrl fails, times out or answers something unusable (RSA4e, RSA4f);
  * the server's error when a TokenRequest exchange is refused (e.g. 40101, 40104, 40160);
  * 40171 when there is no key, authCallback or authUrl. */
-int rta_auth_request_token(rta_auth *auth, const rta_token_params *params,
+RTA_EXTERN int rta_auth_request_token(rta_auth *auth, const rta_token_params *params,
                            const rta_auth_options *opts, rta_token_details *details,
                            rta_error *err);
-int rta_auth_request_token_async(rta_auth *auth, const rta_token_params *params,
+RTA_EXTERN int rta_auth_request_token_async(rta_auth *auth, const rta_token_params *params,
                                  const rta_auth_options *opts, rta_token_details_callback cb,
                                  void *user_data);
 
@@ -110,10 +112,10 @@ typedef struct rta_revoke_options {
  * key. Needs Basic auth: a client using token auth gets 40162 without any request (RSA17d).
  * On success *result holds one TRS or TRF entry per target (RSA17c); per-target failures are
  * not an error of the call. opts may be NULL. count must be 1..100 (else 40003). */
-int rta_auth_revoke_tokens(rta_auth *auth, const rta_revocation_target *targets, size_t count,
+RTA_EXTERN int rta_auth_revoke_tokens(rta_auth *auth, const rta_revocation_target *targets, size_t count,
                            const rta_revoke_options *opts, rta_revocation_batch *result,
                            rta_error *err);
-int rta_auth_revoke_tokens_async(rta_auth *auth, const rta_revocation_target *targets, size_t count,
+RTA_EXTERN int rta_auth_revoke_tokens_async(rta_auth *auth, const rta_revocation_target *targets, size_t count,
                                  const rta_revoke_options *opts, rta_revoke_callback cb,
                                  void *user_data);
 

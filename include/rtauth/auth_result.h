@@ -23,6 +23,8 @@
 #ifndef RTAUTH_AUTH_RESULT_H
 #define RTAUTH_AUTH_RESULT_H
 
+#include "rtauth/export.h"
+
 #include "rtauth/token.h"
 
 #ifdef __cplusplus
@@ -32,16 +34,16 @@ extern "C" {
 typedef struct rta_auth_result rta_auth_result;
 
 /* Each returns 0, or 40000 when result is NULL. */
-int rta_auth_result_set_token(rta_auth_result *result, const char *token);
-int rta_auth_result_set_token_details(rta_auth_result *result, const rta_token_details *details);
-int rta_auth_result_set_token_request(rta_auth_result *result, const rta_token_request *request);
-int rta_auth_result_set_json(rta_auth_result *result, const char *json);
+RTA_EXTERN int rta_auth_result_set_token(rta_auth_result *result, const char *token);
+RTA_EXTERN int rta_auth_result_set_token_details(rta_auth_result *result, const rta_token_details *details);
+RTA_EXTERN int rta_auth_result_set_token_request(rta_auth_result *result, const rta_token_request *request);
+RTA_EXTERN int rta_auth_result_set_json(rta_auth_result *result, const char *json);
 
 /* The callback could not produce a token. code is an Ably error code (0: unspecified) and
  * message a description (may be NULL); the token request then fails with 40170 whose cause
  * carries this code, its status (rta_error_status(code): pass 40300 to say "forbidden") and
  * message (RSA4e). Messages are copied; keep secrets out of them. */
-int rta_auth_result_set_error(rta_auth_result *result, int code, const char *message);
+RTA_EXTERN int rta_auth_result_set_error(rta_auth_result *result, int code, const char *message);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,8 @@
 #ifndef RTAUTH_ERROR_H
 #define RTAUTH_ERROR_H
 
+#include "rtauth/export.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -92,30 +94,30 @@ typedef struct rta_error {
 } rta_error;
 
 /* Default message for a code ("Unknown error" for a code not in the table). Never NULL. */
-const char *rta_strerror(int code);
+RTA_EXTERN const char *rta_strerror(int code);
 
 /* Default HTTP status for a code: the table's, else code / 100 for 4xxxx and 5xxxx codes,
  * else 500. */
-int rta_error_status(int code);
+RTA_EXTERN int rta_error_status(int code);
 
 /* Fills err (which may be NULL) and returns code, so callers can write
  * `return rta_error_set(err, RTA_ERR_TOKEN_EXPIRED, "Token expired at %lld", t);`.
  * fmt NULL uses the default message. The status is the code's default. */
-int rta_error_set(rta_error *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+RTA_EXTERN int rta_error_set(rta_error *err, int code, const char *fmt, ...)
+    RTA_PRINTF(3, 4);
 
 /* As rta_error_set with an explicit status code (ErrorInfo relayed from the wire). */
-int rta_error_set_status(rta_error *err, int code, int status_code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+RTA_EXTERN int rta_error_set_status(rta_error *err, int code, int status_code, const char *fmt, ...)
+    RTA_PRINTF(4, 5);
 
 /* Records cause as err's cause (RSA4c1). Either may be NULL. */
-void rta_error_set_cause(rta_error *err, const rta_error *cause);
+RTA_EXTERN void rta_error_set_cause(rta_error *err, const rta_error *cause);
 
 /* Resets err to "no error". */
-void rta_error_clear(rta_error *err);
+RTA_EXTERN void rta_error_clear(rta_error *err);
 
 /* Writes "https://help.ably.io/error/<code>" into buf; returns the length it needed. */
-size_t rta_error_href(int code, char *buf, size_t size);
+RTA_EXTERN size_t rta_error_href(int code, char *buf, size_t size);
 
 /* Token errors (40140..40149) are the only ones that make a client renew (RSA4b, RSC10). */
 static inline int rta_error_is_token_error(int code)

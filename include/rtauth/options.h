@@ -12,6 +12,8 @@
 #ifndef RTAUTH_OPTIONS_H
 #define RTAUTH_OPTIONS_H
 
+#include "rtauth/export.h"
+
 #include <stdint.h>
 
 #include "rtauth/auth_result.h"
@@ -66,7 +68,7 @@ typedef struct rta_auth_options {
 } rta_auth_options;
 
 /* Zeroes o and sets the defaults (use_token_auth RTA_UNSET, auth_method RTA_AUTH_GET). */
-void rta_auth_options_init(rta_auth_options *o);
+RTA_EXTERN void rta_auth_options_init(rta_auth_options *o);
 
 /* Log levels of a client's log handler, most severe first. */
 typedef enum {
@@ -121,12 +123,12 @@ typedef struct rta_client_options {
 } rta_client_options;
 
 /* Zeroes o and sets the defaults listed above. */
-void rta_client_options_init(rta_client_options *o);
+RTA_EXTERN void rta_client_options_init(rta_client_options *o);
 
 /* The single-string constructor (RSC1, RSC1a): init, then key_or_token becomes auth.key when
  * it contains ':' and auth.token otherwise (an rtauth token or a JWT). The string is not
  * copied here: keep it alive until rta_rest_create returns. */
-void rta_client_options_init_string(rta_client_options *o, const char *key_or_token);
+RTA_EXTERN void rta_client_options_init_string(rta_client_options *o, const char *key_or_token);
 
 #ifdef __cplusplus
 }

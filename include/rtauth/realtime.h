@@ -26,6 +26,8 @@
 #ifndef RTAUTH_REALTIME_H
 #define RTAUTH_REALTIME_H
 
+#include "rtauth/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,7 +57,7 @@ typedef enum {
 } rta_connection_state;
 
 /* "initialized", "connecting", ..., "update". */
-const char *rta_connection_state_name(rta_connection_state s);
+RTA_EXTERN const char *rta_connection_state_name(rta_connection_state s);
 
 /* ConnectionStateChange (TA2). reason is NULL when there is none; retry_in_ms is the delay
  * before the next connection attempt (0 when none is scheduled or it is immediate). */
@@ -76,14 +78,14 @@ typedef void (*rta_connection_listener)(const rta_connection_state_change *chang
 /* Creates a client from options (copied; same rules and errors as rta_rest_create, plus the
  * realtime fields of options: auto_connect, echo_messages, realtime timeouts). With
  * auto_connect (the default) it starts connecting at once (RTN3). *out is the new client. */
-int rta_realtime_create(const rta_client_options *options, rta_realtime **out, rta_error *err);
+RTA_EXTERN int rta_realtime_create(const rta_client_options *options, rta_realtime **out, rta_error *err);
 
 /* Closes the connection if open (CLOSE is sent, without waiting for CLOSED), stops the threads
  * and frees the client, its channels and pending operations: pending completion callbacks
  * run first with 80017 (connection closed). Must not be called from one of the client's own
  * callbacks (it returns without doing anything then: do it from another thread). NULL is a
  * no-op. */
-void rta_realtime_destroy(rta_realtime *rt);
+RTA_EXTERN void rta_realtime_destroy(rta_realtime *rt);
 
 /* The client's Auth object (RTC4), the same API as the REST client's. On a realtime client
  * rta_auth_authorize additionally (RTC8): while connected, sends AUTH with the new token and
@@ -93,33 +95,33 @@ void rta_realtime_destroy(rta_realtime *rt);
  * it only obtains the token, used by the next connect. Waits at most 2 x realtime_request_ms
  * for the server (50003 past it). Concurrent authorize calls with no params and options
  * share one token request. */
-rta_auth *rta_realtime_auth(rta_realtime *rt);
+RTA_EXTERN rta_auth *rta_realtime_auth(rta_realtime *rt);
 
 /* connect (RTN11): from initialized, disconnected, suspended, closed or failed, start
  * connecting now. No-op while connecting or connected. Never blocks. */
-int rta_realtime_connect(rta_realtime *rt, rta_error *err);
+RTA_EXTERN int rta_realtime_connect(rta_realtime *rt, rta_error *err);
 /* close (RTN12): sends CLOSE and goes closing, then closed; cancels retries. Never blocks. */
-int rta_realtime_close(rta_realtime *rt, rta_error *err);
+RTA_EXTERN int rta_realtime_close(rta_realtime *rt, rta_error *err);
 
 /* The current state, and (when reason is not NULL) a copy of its errorReason (RTN25; code 0
  * when none). Never blocks. */
-rta_connection_state rta_realtime_state(rta_realtime *rt, rta_error *reason);
+RTA_EXTERN rta_connection_state rta_realtime_state(rta_realtime *rt, rta_error *reason);
 
 /* connection.id and connection.key (RTN8, RTN9) into caller buffers (size >= 128 fits any
  * rtauthd value). Empty strings while not connected. Return 0, or 40003 when too small. */
-int rta_realtime_connection_id(rta_realtime *rt, char *buf, size_t size);
-int rta_realtime_connection_key(rta_realtime *rt, char *buf, size_t size);
+RTA_EXTERN int rta_realtime_connection_id(rta_realtime *rt, char *buf, size_t size);
+RTA_EXTERN int rta_realtime_connection_key(rta_realtime *rt, char *buf, size_t size);
 
 /* Adds a connection listener; returns its id (> 0), or 0 when out of memory. rta_realtime_off
  * removes it (after off returns, it is not called again, unless off is called from the I/O
  * thread while it runs, in which case the current call finishes). */
-int rta_realtime_on(rta_realtime *rt, rta_connection_listener cb, void *user_data);
-void rta_realtime_off(rta_realtime *rt, int listener_id);
+RTA_EXTERN int rta_realtime_on(rta_realtime *rt, rta_connection_listener cb, void *user_data);
+RTA_EXTERN void rta_realtime_off(rta_realtime *rt, int listener_id);
 
 /* Blocks until the connection is in state `want` (0), or in failed/closed when `want` is
  * another state (returns that state's reason code, or 80017 for closed), or timeout_ms passes
  * (50003). Fills err with the reason of the state reached (code 0 when none). */
-int rta_realtime_wait_state(rta_realtime *rt, rta_connection_state want, int64_t timeout_ms,
+RTA_EXTERN int rta_realtime_wait_state(rta_realtime *rt, rta_connection_state want, int64_t timeout_ms,
                             rta_error *err);
 
 /* ---- channels (RTL) ---------------------------------------------------------------------- */
@@ -135,7 +137,7 @@ typedef enum {
     RTA_CHANNEL_UPDATE /* an event: ATTACHED while attached (RTL12) */
 } rta_channel_state;
 
-const char *rta_channel_state_name(rta_channel_state s);
+RTA_EXTERN const char *rta_channel_state_name(rta_channel_state s);
 
 typedef struct rta_channel_state_change {
     rta_channel_state previous;
@@ -175,21 +177,21 @@ typedef void (*rta_completion_callback)(int rc, const rta_error *err, void *user
 /* channels.get (RTS3): the channel named name, created on first use (no network traffic).
  * Name: 1..1024 bytes of UTF-8 without NUL (else NULL and 40010). The pointer stays valid
  * until the client is destroyed. */
-rta_channel *rta_realtime_channel(rta_realtime *rt, const char *name, rta_error *err);
-const char *rta_channel_name(rta_channel *ch); /* valid as long as the channel */
+RTA_EXTERN rta_channel *rta_realtime_channel(rta_realtime *rt, const char *name, rta_error *err);
+RTA_EXTERN const char *rta_channel_name(rta_channel *ch); /* valid as long as the channel */
 
 /* attach (RTL4): resolves on ATTACHED; fails with the channel ERROR (e.g. 40160, which makes
  * the channel failed), 90007 when no reply within realtime_request_ms, 80017/80002 when the
  * connection closes, fails or is suspended. Connecting first when needed (RTL4b). */
-int rta_channel_attach(rta_channel *ch, rta_error *err);
-int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb, void *user_data);
+RTA_EXTERN int rta_channel_attach(rta_channel *ch, rta_error *err);
+RTA_EXTERN int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb, void *user_data);
 /* detach (RTL5): resolves on DETACHED (or at once when not attached). */
-int rta_channel_detach(rta_channel *ch, rta_error *err);
-int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb, void *user_data);
+RTA_EXTERN int rta_channel_detach(rta_channel *ch, rta_error *err);
+RTA_EXTERN int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb, void *user_data);
 
-rta_channel_state rta_channel_get_state(rta_channel *ch, rta_error *reason);
-int rta_channel_on(rta_channel *ch, rta_channel_listener cb, void *user_data);
-void rta_channel_off(rta_channel *ch, int listener_id);
+RTA_EXTERN rta_channel_state rta_channel_get_state(rta_channel *ch, rta_error *reason);
+RTA_EXTERN int rta_channel_on(rta_channel *ch, rta_channel_listener cb, void *user_data);
+RTA_EXTERN void rta_channel_off(rta_channel *ch, int listener_id);
 
 /* A message to publish (TM). name, client_id may be NULL; data NULL means no data. */
 typedef struct rta_publish_message {
@@ -208,15 +210,15 @@ typedef struct rta_publish_message {
  * NACK (the server's error, e.g. 40160 no publish capability, 40012 foreign clientId). Allowed
  * on any channel not failed, attached or not. Queued while connecting or disconnected; fails
  * with the reason when the connection goes failed, closed or suspended. */
-int rta_channel_publish(rta_channel *ch, const char *name, const char *data, rta_error *err);
-int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, rta_error *err);
-int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
+RTA_EXTERN int rta_channel_publish(rta_channel *ch, const char *name, const char *data, rta_error *err);
+RTA_EXTERN int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, rta_error *err);
+RTA_EXTERN int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
                               rta_completion_callback cb, void *user_data);
 
 /* subscribe (RTL7): calls cb for every message received while attached. Returns the listener
  * id (> 0), or 0 when out of memory. Does not attach by itself (call rta_channel_attach). */
-int rta_channel_subscribe(rta_channel *ch, rta_message_listener cb, void *user_data);
-void rta_channel_unsubscribe(rta_channel *ch, int listener_id);
+RTA_EXTERN int rta_channel_subscribe(rta_channel *ch, rta_message_listener cb, void *user_data);
+RTA_EXTERN void rta_channel_unsubscribe(rta_channel *ch, int listener_id);
 
 #ifdef __cplusplus
 }

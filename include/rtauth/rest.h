@@ -16,6 +16,8 @@
 #ifndef RTAUTH_REST_H
 #define RTAUTH_REST_H
 
+#include "rtauth/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,22 +38,22 @@ typedef struct rta_rest rta_rest;
  * client_id "" or "*" (RSA7c); 40102 token_details' clientId differs from client_id (RSA15a);
  * 40003 an invalid option (auth_url not http(s), a header with CR/LF, a bad port);
  * 50000 out of memory. On success *out is the new client. */
-int rta_rest_create(const rta_client_options *options, rta_rest **out, rta_error *err);
+RTA_EXTERN int rta_rest_create(const rta_client_options *options, rta_rest **out, rta_error *err);
 
 /* Destroys the client. Queued _async calls run to completion first (their callbacks run), then
  * the worker thread is joined. Called from one of this client's callbacks, the destruction is
  * finished by the worker thread once that callback returns. Don't use the client afterwards.
  * NULL is a no-op. */
-void rta_rest_destroy(rta_rest *rest);
+RTA_EXTERN void rta_rest_destroy(rta_rest *rest);
 
 /* The client's Auth object (RSC5). Never NULL for a valid client; don't free it. */
-rta_auth *rta_rest_auth(rta_rest *rest);
+RTA_EXTERN rta_auth *rta_rest_auth(rta_rest *rest);
 
 /* time (RSC16): GET /time, the server's clock in ms since the epoch. No authentication.
  * Also sets the client's server-time offset used by query_time (RSA10k). */
 typedef void (*rta_time_callback)(int rc, int64_t time_ms, const rta_error *err, void *user_data);
-int rta_rest_time(rta_rest *rest, int64_t *time_ms, rta_error *err);
-int rta_rest_time_async(rta_rest *rest, rta_time_callback cb, void *user_data);
+RTA_EXTERN int rta_rest_time(rta_rest *rest, int64_t *time_ms, rta_error *err);
+RTA_EXTERN int rta_rest_time_async(rta_rest *rest, rta_time_callback cb, void *user_data);
 
 /* A REST response: status and body. body is NUL-terminated text: JSON, converted from msgpack
  * when the server answered in msgpack, else the raw body. Owned by whoever holds the struct:
@@ -62,7 +64,7 @@ typedef struct rta_rest_response {
     size_t body_len;
 } rta_rest_response;
 
-void rta_rest_response_clear(rta_rest_response *resp);
+RTA_EXTERN void rta_rest_response_clear(rta_rest_response *resp);
 
 /* request (RSC19): an authenticated request with the configured auth method (RSC19b) and the
  * renewal rule above. method is "GET", "POST", "PUT", "PATCH" or "DELETE"; path starts with '/'
@@ -70,12 +72,12 @@ void rta_rest_response_clear(rta_rest_response *resp);
  * or as msgpack per use_binary_protocol. Returns 0 for a 2xx reply; otherwise the Ably error
  * (from the error body, else the x-ably-errorcode header, else status * 100) and *resp still
  * holds the reply when one arrived. resp may be NULL. */
-int rta_rest_request(rta_rest *rest, const char *method, const char *path, const char *json_body,
+RTA_EXTERN int rta_rest_request(rta_rest *rest, const char *method, const char *path, const char *json_body,
                      rta_rest_response *resp, rta_error *err);
 /* Callback form: resp is NULL only when no reply arrived (network failure, timeout, auth). */
 typedef void (*rta_response_callback)(int rc, const rta_rest_response *resp, const rta_error *err,
                                       void *user_data);
-int rta_rest_request_async(rta_rest *rest, const char *method, const char *path,
+RTA_EXTERN int rta_rest_request_async(rta_rest *rest, const char *method, const char *path,
                            const char *json_body, rta_response_callback cb, void *user_data);
 
 #ifdef __cplusplus

@@ -12,6 +12,8 @@
 #ifndef RTAUTH_TOKEN_H
 #define RTAUTH_TOKEN_H
 
+#include "rtauth/export.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,17 +84,17 @@ typedef struct rta_revocation_batch {
     size_t result_count;
 } rta_revocation_batch;
 
-void rta_token_params_clear(rta_token_params *p);
-void rta_token_request_clear(rta_token_request *r);
-void rta_token_details_clear(rta_token_details *d);
-void rta_revocation_target_clear(rta_revocation_target *t);
-void rta_revoke_request_clear(rta_revoke_request *r);
-void rta_revocation_batch_clear(rta_revocation_batch *b);
+RTA_EXTERN void rta_token_params_clear(rta_token_params *p);
+RTA_EXTERN void rta_token_request_clear(rta_token_request *r);
+RTA_EXTERN void rta_token_details_clear(rta_token_details *d);
+RTA_EXTERN void rta_revocation_target_clear(rta_revocation_target *t);
+RTA_EXTERN void rta_revoke_request_clear(rta_revoke_request *r);
+RTA_EXTERN void rta_revocation_batch_clear(rta_revocation_batch *b);
 
 /* Deep copies into dst (which is overwritten, not freed). Return 0 or 50000. */
-int rta_token_params_copy(const rta_token_params *src, rta_token_params *dst);
-int rta_token_request_copy(const rta_token_request *src, rta_token_request *dst);
-int rta_token_details_copy(const rta_token_details *src, rta_token_details *dst);
+RTA_EXTERN int rta_token_params_copy(const rta_token_params *src, rta_token_params *dst);
+RTA_EXTERN int rta_token_request_copy(const rta_token_request *src, rta_token_request *dst);
+RTA_EXTERN int rta_token_details_copy(const rta_token_details *src, rta_token_details *dst);
 
 #ifdef __cplusplus
 }

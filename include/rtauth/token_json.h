@@ -10,6 +10,8 @@
 #ifndef RTAUTH_TOKEN_JSON_H
 #define RTAUTH_TOKEN_JSON_H
 
+#include "rtauth/export.h"
+
 #include <stddef.h>
 
 #include "rtauth/error.h"
@@ -20,14 +22,14 @@ extern "C" {
 #endif
 
 /* Return 0 and set *json, or 50000 (out of memory). */
-int rta_token_request_to_json(const rta_token_request *request, char **json);
-int rta_token_details_to_json(const rta_token_details *details, char **json);
-int rta_revocation_batch_to_json(const rta_revocation_batch *batch, char **json);
+RTA_EXTERN int rta_token_request_to_json(const rta_token_request *request, char **json);
+RTA_EXTERN int rta_token_details_to_json(const rta_token_details *details, char **json);
+RTA_EXTERN int rta_revocation_batch_to_json(const rta_revocation_batch *batch, char **json);
 
 /* Parse JSON text of len bytes. Return 0, or 40001/40003 naming the bad field. */
-int rta_token_request_from_json(const char *json, size_t len, rta_token_request *out,
+RTA_EXTERN int rta_token_request_from_json(const char *json, size_t len, rta_token_request *out,
                                 rta_error *err);
-int rta_token_details_from_json(const char *json, size_t len, rta_token_details *out,
+RTA_EXTERN int rta_token_details_from_json(const char *json, size_t len, rta_token_details *out,
                                 rta_error *err);
 
 #ifdef __cplusplus
