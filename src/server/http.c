@@ -146,6 +146,8 @@ static int write_reply(rta_http_session *s)
         lws_write(wsi, (unsigned char *)s->reply.data + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL) <
             (int)body_len)
         return -1;
+    /* no body (a 204): HTTP/2 still needs the stream ended, or the client waits for it */
+    if (!body_len && lws_write(wsi, start, 0, LWS_WRITE_HTTP_FINAL) < 0) return -1;
     int close_after = s->body_too_large == 2; /* body not read: the stream is unusable */
     reset(s);
     if (close_after) return -1;
