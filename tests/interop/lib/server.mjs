@@ -130,7 +130,7 @@ class RunningServer {
   }
 }
 
-async function tryStart(existingDir, extraArgs = []) {
+async function tryStart(existingDir, extraArgs = [], env = {}) {
   if (!fs.existsSync(RTAUTHD)) {
     throw new Error(`rtauthd not found at ${RTAUTHD} (build it, or set RTA_BUILD_DIR)`);
   }
@@ -139,7 +139,7 @@ async function tryStart(existingDir, extraArgs = []) {
   const proc = spawn(
     RTAUTHD,
     ['--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--sandbox', '--log-level', 'warn', ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   const server = new RunningServer(proc, port, dataDir);
   server.extraArgs = extraArgs;
@@ -170,13 +170,13 @@ async function tryStart(existingDir, extraArgs = []) {
 /**
  * Starts rtauthd (retrying if the chosen port was taken meanwhile) and waits for GET /time.
  * With `dataDir`, reuses that directory (a restart); it is still removed by stop(). `args` are
- * extra rtauthd flags (kept across restart()).
+ * extra rtauthd flags (kept across restart()); `env` extra environment variables (not kept).
  */
-export async function startServer({ dataDir, args = [] } = {}) {
+export async function startServer({ dataDir, args = [], env = {} } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await tryStart(dataDir, args);
+      return await tryStart(dataDir, args, env);
     } catch (err) {
       lastErr = err;
       if (!err.exitedEarly) break; // only an early exit (e.g. port in use) is worth a retry
