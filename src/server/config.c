@@ -20,6 +20,7 @@ void rta_config_defaults(rta_config *c)
     c->log_level = RTA_LOG_INFO;
     c->basic_over_http = RTA_BASIC_HTTP_LOOPBACK;
     c->max_body = 64 * 1024;
+    rta_cors_policy_default(&c->cors);
     rta_token_limits_default(&c->limits);
     c->gateway.max_connections = 0; /* derived from the descriptor limit at start */
     c->gateway.max_message_size = 65536;
@@ -88,6 +89,8 @@ void rta_config_usage(void)
            "  --basic-over-http MODE  Basic auth without TLS: loopback | always | never\n"
            "                          (loopback)\n"
            "  --max-body BYTES        largest request body accepted (65536)\n"
+           "  --cors-origins LIST     web page origins that may read replies: * (any), none,\n"
+           "                          or origins like https://app.example.com (*)\n"
            "  --max-connections N     realtime connections at once (0: derived from the\n"
            "                          descriptor limit: 90%% of `ulimit -n` - 64)\n"
            "  --max-message-size B    largest message a client may publish (65536)\n"
@@ -108,6 +111,7 @@ void rta_config_usage(void)
            "  --config FILE           key = value settings (same names, underscores)\n"
            "Environment: RTAUTHD_LISTEN, RTAUTHD_DATA_DIR, RTAUTHD_TLS_CERT, RTAUTHD_TLS_KEY,\n"
            "RTAUTHD_SANDBOX, RTAUTHD_LOG_LEVEL, RTAUTHD_BASIC_OVER_HTTP, RTAUTHD_MAX_BODY,\n"
+           "RTAUTHD_CORS_ORIGINS,\n"
            "RTAUTHD_MAX_CONNECTIONS, RTAUTHD_MAX_MESSAGE_SIZE, RTAUTHD_MAX_FRAME_SIZE,\n"
            "RTAUTHD_MAX_INBOUND_RATE, RTAUTHD_MAX_QUEUE, RTAUTHD_MAX_QUEUE_TOTAL,\n"
            "RTAUTHD_CONNECTION_STATE_TTL,\n"
@@ -164,6 +168,7 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
         c->log_level = l;
         return 0;
     }
+    if (!strcmp(name, "cors_origins")) return rta_cors_policy_parse(&c->cors, v, err);
     if (!strcmp(name, "basic_over_http")) {
         if (!strcmp(v, "loopback"))
             c->basic_over_http = RTA_BASIC_HTTP_LOOPBACK;
@@ -237,6 +242,7 @@ static const struct {
     {"--log-level", "RTAUTHD_LOG_LEVEL", "log_level", 0},
     {"--basic-over-http", "RTAUTHD_BASIC_OVER_HTTP", "basic_over_http", 0},
     {"--max-body", "RTAUTHD_MAX_BODY", "max_body", 0},
+    {"--cors-origins", "RTAUTHD_CORS_ORIGINS", "cors_origins", 0},
     {"--max-connections", "RTAUTHD_MAX_CONNECTIONS", "max_connections", 0},
     {"--max-message-size", "RTAUTHD_MAX_MESSAGE_SIZE", "max_message_size", 0},
     {"--max-frame-size", "RTAUTHD_MAX_FRAME_SIZE", "max_frame_size", 0},

@@ -12,6 +12,10 @@
  *   --basic-over-http M    RTAUTHD_BASIC_OVER_HTTP  basic_over_http     loopback
  *                          (M: loopback | always | never; Basic auth without TLS, S-2)
  *   --max-body BYTES       RTAUTHD_MAX_BODY         max_body            65536
+ *   --cors-origins LIST    RTAUTHD_CORS_ORIGINS     cors_origins        * (any origin)
+ *                          (LIST: * | none | origins such as https://app.example.com; a
+ *                          host *.example.com means its subdomains; which web pages may
+ *                          read replies, cors.h)
  *   realtime gateway limits (wire protocol 2.4; issue 5):
  *   --max-connections N    RTAUTHD_MAX_CONNECTIONS  max_connections     0 (derived: 90% of
  *                                                   the descriptor limit less 64)
@@ -47,6 +51,7 @@
 #include <stddef.h>
 
 #include "channel_history.h"
+#include "cors.h"
 #include "rtauth/error.h"
 #include "token_service.h"
 
@@ -79,6 +84,7 @@ typedef struct rta_config {
     int log_level; /* rta_log_level */
     rta_basic_over_http basic_over_http;
     size_t max_body;
+    rta_cors_policy cors;
     rta_token_limits limits;
     rta_gateway_limits gateway;
     rta_history_limits history;

@@ -32,6 +32,7 @@ static void reset(rta_http_session *s)
     free(s->authorization);
     free(s->client_id_header);
     free(s->link);
+    rta_cors_clear(&s->cors);
     rta_buf_free(&s->body);
     rta_buf_free(&s->reply);
     if (s->route_state_free) s->route_state_free(s->route_state);
@@ -88,6 +89,7 @@ static void read_headers(rta_http_session *s, struct lws *wsi)
     int q = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
     if (q > 0 && q < (int)sizeof(s->query)) lws_hdr_copy(wsi, s->query, sizeof(s->query),
                                                          WSI_TOKEN_HTTP_URI_ARGS);
+    rta_cors_read(&s->cors, &s->server->cfg.cors, wsi, s->method == RTA_HTTP_OPTIONS);
 }
 
 static rta_http_method method_of(struct lws *wsi)
@@ -119,7 +121,7 @@ static void header_safe(const char *in, char *out, size_t size)
 static int write_reply(rta_http_session *s)
 {
     struct lws *wsi = s->wsi;
-    unsigned char hdr[LWS_PRE + 2048];
+    unsigned char hdr[LWS_PRE + 4096]; /* error or Link headers, and CORS's (cors.h) */
     unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
     size_t body_len = s->reply.len > LWS_PRE ? s->reply.len - LWS_PRE : 0;
     s->replied = 1;
@@ -143,14 +145,19 @@ static int write_reply(rta_http_session *s)
         lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
                                     (const unsigned char *)"close", 5, &p, end))
         return -1;
-    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"access-control-allow-origin:",
-                                    (const unsigned char *)"*", 1, &p, end))
+    if (s->allow_methods &&
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
+                                    (const unsigned char *)s->allow_methods,
+                                    (int)strlen(s->allow_methods), &p, end))
         return -1;
+    if (rta_cors_add_headers(&s->cors, s->allow_methods, wsi, &p, end)) return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
     if (body_len &&
         lws_write(wsi, (unsigned char *)s->reply.data + LWS_PRE, body_len, LWS_WRITE_HTTP_FINAL) <
             (int)body_len)
         return -1;
+    /* no body (a 204): HTTP/2 still needs the stream ended, or the client waits for it */
+    if (!body_len && lws_write(wsi, start, 0, LWS_WRITE_HTTP_FINAL) < 0) return -1;
     int close_after = s->close_after || s->body_too_large == 2; /* body not read: unusable */
     reset(s);
     if (close_after) return -1;
@@ -327,6 +334,12 @@ void rta_http_reply_code(rta_http_session *s, int code, const char *message)
     rta_error e;
     rta_error_set(&e, code, message ? "%s" : NULL, message);
     rta_http_reply_error(s, &e);
+}
+
+void rta_http_reply_options(rta_http_session *s, const char *methods)
+{
+    rta_http_reply_body(s, 204, NULL, "", 0);
+    s->allow_methods = methods;
 }
 
 rta_http_pending *rta_http_go_async(rta_http_session *s)

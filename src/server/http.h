@@ -4,7 +4,9 @@
  *   - the body format follows Content-Type, the reply format follows Accept (msgpack when
  *     the client accepts application/x-msgpack, else JSON);
  *   - errors are {"error": ErrorInfo} with Content-Type exactly application/json or
- *     application/x-msgpack, plus x-ably-errorcode and x-ably-errormessage headers.
+ *     application/x-msgpack, plus x-ably-errorcode and x-ably-errormessage headers;
+ *   - CORS headers only for a request with an allowed Origin (cors.h), OPTIONS answered
+ *     by each route with its methods (rta_http_reply_options).
  * A route either answers at once or goes asynchronous (a store write must land before the
  * reply) and finishes later with rta_http_finish(), which is safe even if the client has
  * gone away meanwhile.
@@ -16,6 +18,7 @@
 
 #include "core/buf.h"
 #include "core/codec.h"
+#include "cors.h"
 #include "rtauth/error.h"
 
 typedef struct rta_server rta_server;
@@ -49,6 +52,7 @@ struct rta_http_session {
     char *client_id_header; /* X-Ably-ClientId, base64-decoded; NULL if none */
     int client_id_header_bad;
     int tls;
+    rta_cors_request cors; /* what Origin (and a preflight's headers) allow: cors.h */
     rta_buf body;
     int body_too_large;
     /* response */
@@ -58,6 +62,8 @@ struct rta_http_session {
     int error_code;
     char error_message[RTA_ERROR_MESSAGE_MAX];
     char *link; /* a Link header for a paged reply (owned, wire doc 4.6), NULL if none */
+    const char *allow_methods; /* an OPTIONS or 405 reply: the route's methods (static, for
+                                * Allow and a preflight), else NULL */
     int replied;
     int close_after; /* the connection ends after this reply */
     rta_http_pending *pending; /* set while an async operation runs */
@@ -81,6 +87,10 @@ rta_writer *rta_http_begin_reply(rta_http_session *s, rta_writer *w);
 void rta_http_reply_encoded(rta_http_session *s, int status);
 void rta_http_reply_error(rta_http_session *s, const rta_error *err);
 void rta_http_reply_code(rta_http_session *s, int code, const char *message);
+/* The reply to OPTIONS on a route whose methods are `methods` (a static string such as
+ * "GET, POST"): 204 with Allow and, for a CORS preflight from an allowed origin, the
+ * Access-Control-Allow-* headers (cors.h). */
+void rta_http_reply_options(rta_http_session *s, const char *methods);
 
 /* Async: rta_http_go_async() returns a pending handle for the operation; the operation
  * later calls rta_http_finish(pending) on the loop thread after setting the reply through

@@ -329,10 +329,14 @@ static void history(rta_http_session *s)
 
 void rta_rest_channels(rta_http_session *s)
 {
-    if (s->method == RTA_HTTP_POST)
+    if (s->method == RTA_HTTP_POST) {
         publish(s);
-    else if (s->method == RTA_HTTP_GET)
+    } else if (s->method == RTA_HTTP_GET) {
         history(s);
-    else
+    } else if (s->method == RTA_HTTP_OPTIONS) {
+        rta_http_reply_options(s, "GET, POST");
+    } else {
         rta_http_reply_code(s, RTA_ERR_METHOD_NOT_ALLOWED, NULL);
+        s->allow_methods = "GET, POST";
+    }
 }

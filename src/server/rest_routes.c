@@ -314,10 +314,17 @@ static int match_segment(const char *path, const char *prefix, const char *suffi
     return 1;
 }
 
-static int method_is(rta_http_session *s, rta_http_method m)
+/* 1 when the request has the route's one method m (named name); else answers an OPTIONS
+ * (CORS preflight, http.h) or 40500, both with Allow. */
+static int method_is(rta_http_session *s, rta_http_method m, const char *name)
 {
     if (s->method == m) return 1;
-    rta_http_reply_code(s, RTA_ERR_METHOD_NOT_ALLOWED, NULL);
+    if (s->method == RTA_HTTP_OPTIONS) {
+        rta_http_reply_options(s, name);
+    } else {
+        rta_http_reply_code(s, RTA_ERR_METHOD_NOT_ALLOWED, NULL);
+        s->allow_methods = name;
+    }
     return 0;
 }
 
@@ -331,17 +338,20 @@ void rta_rest_dispatch(rta_http_session *s)
         return;
     }
     if (!strcmp(path, "/time")) {
-        if (method_is(s, RTA_HTTP_GET)) route_time(s);
+        if (method_is(s, RTA_HTTP_GET, "GET")) route_time(s);
     } else if (match_segment(path, "/keys/", "/requestToken", seg, sizeof(seg))) {
-        if (method_is(s, RTA_HTTP_POST)) route_request_token(s, seg);
+        if (method_is(s, RTA_HTTP_POST, "POST")) route_request_token(s, seg);
     } else if (match_segment(path, "/keys/", "/revokeTokens", seg, sizeof(seg))) {
-        if (method_is(s, RTA_HTTP_POST)) route_revoke_tokens(s, seg);
+        if (method_is(s, RTA_HTTP_POST, "POST")) route_revoke_tokens(s, seg);
     } else if (channels) {
         rta_rest_channels(s);
     } else if (s->server->cfg.sandbox && !strcmp(path, "/apps")) {
-        if (method_is(s, RTA_HTTP_POST)) rta_rest_create_app(s);
+        if (method_is(s, RTA_HTTP_POST, "POST")) rta_rest_create_app(s);
     } else if (s->server->cfg.sandbox && match_segment(path, "/apps/", "", seg, sizeof(seg))) {
-        if (method_is(s, RTA_HTTP_DELETE)) rta_rest_delete_app(s, seg);
+        if (method_is(s, RTA_HTTP_DELETE, "DELETE")) rta_rest_delete_app(s, seg);
+    } else if (s->method == RTA_HTTP_OPTIONS) {
+        /* no such route, but a preflight that fails would hide the 404 from the page */
+        rta_http_reply_options(s, "GET, POST, PUT, PATCH, DELETE");
     } else {
         rta_http_reply_code(s, RTA_ERR_NOT_FOUND, "No such resource");
     }

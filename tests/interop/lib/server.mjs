@@ -150,7 +150,7 @@ function getStatus(server, path, ms = 1000) {
   });
 }
 
-async function tryStart(existingDir, extraArgs = [], nofile = 0) {
+async function tryStart(existingDir, extraArgs = [], { nofile = 0, env = {} } = {}) {
   if (!fs.existsSync(RTAUTHD)) {
     throw new Error(`rtauthd not found at ${RTAUTHD} (build it, or set RTA_BUILD_DIR)`);
   }
@@ -161,8 +161,9 @@ async function tryStart(existingDir, extraArgs = [], nofile = 0) {
   const proc = nofile
     ? spawn('/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, RTAUTHD, ...args], {
         stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, ...env },
       })
-    : spawn(RTAUTHD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    : spawn(RTAUTHD, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   const server = new RunningServer(proc, port, dataDir, extraArgs.includes('--tls-cert'));
   server.extraArgs = extraArgs;
   server.nofile = nofile;
@@ -191,13 +192,14 @@ async function tryStart(existingDir, extraArgs = [], nofile = 0) {
 /**
  * Starts rtauthd (retrying if the chosen port was taken meanwhile) and waits for GET /time.
  * With `dataDir`, reuses that directory (a restart); it is still removed by stop(). `args` are
- * extra rtauthd flags (kept across restart()); `nofile`, a descriptor limit to run under.
+ * extra rtauthd flags (kept across restart()); `nofile`, a descriptor limit to run under;
+ * `env`, extra environment variables (not kept).
  */
-export async function startServer({ dataDir, args = [], nofile = 0 } = {}) {
+export async function startServer({ dataDir, args = [], nofile = 0, env = {} } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await tryStart(dataDir, args, nofile);
+      return await tryStart(dataDir, args, { nofile, env });
     } catch (err) {
       lastErr = err;
       if (!err.exitedEarly) break; // only an early exit (e.g. port in use) is worth a retry
