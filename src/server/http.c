@@ -245,6 +245,9 @@ int rta_http_callback(rta_server *srv, struct lws *wsi, enum lws_callback_reason
                       void *user, void *in, size_t len)
 {
     rta_http_session *s = user;
+    /* No HTTP/2, by ALPN or by h2c upgrade (server.c says why): an h2c upgrade closes the
+     * connection. WebSocket upgrades go on. */
+    if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE) return in && !strcmp(in, "h2c") ? -1 : 0;
     if (!s) return 0; /* not a connection with session data (vhost/protocol events) */
     switch (reason) {
     case LWS_CALLBACK_HTTP: return begin_request(srv, s, wsi, in, len);

@@ -439,6 +439,10 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
      * default is 10 s. */
     info.timeout_secs_ah_idle = 5;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV;
+    /* HTTP/1.1 only: libwebsockets 4.1.6 keeps no custom headers on HTTP/2 streams, so
+     * X-Ably-ClientId (RSA7e2) would be silently ignored there and a Basic-auth token request
+     * could get a token for another clientId than the header names. http.c refuses h2c. */
+    info.alpn = "http/1.1";
     if (uv_loop_init(&srv->loop))
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot create the event loop");
     srv->loop_ready = 1;

@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
-import http2 from 'node:http2';
+import https from 'node:https';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -256,7 +257,7 @@ describe('CORS with a list of origins', () => {
   });
 });
 
-describe('CORS over HTTP/2 (TLS), as browsers speak to an https rtauthd', () => {
+describe('CORS over TLS, as browsers speak to an https rtauthd (HTTP/1.1 only: no HTTP/2)', () => {
   let dir;
   let proc;
   let port;
@@ -271,11 +272,11 @@ describe('CORS over HTTP/2 (TLS), as browsers speak to an https rtauthd', () => 
     assert.equal(made.status, 0, made.stderr);
     port = await freePort();
     proc = spawn(RTAUTHD, ['--listen', `127.0.0.1:${port}`, '--data-dir', path.join(dir, 'data'),
-      '--tls-cert', cert, '--tls-key', key, '--log-level', 'warn'], { stdio: 'ignore' });
+      '--tls-cert', cert, '--tls-key', key, '--log-level', 'warn', '--sandbox'], { stdio: 'ignore' });
     ca = fs.readFileSync(cert);
     for (let attempt = 0; ; attempt++) {
       try {
-        await h2({ ':method': 'GET', ':path': '/time' });
+        await get({ method: 'GET', path: '/time' });
         break;
       } catch (err) {
         if (attempt > 100 || proc.exitCode !== null) throw err;
@@ -292,45 +293,74 @@ describe('CORS over HTTP/2 (TLS), as browsers speak to an https rtauthd', () => 
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  /** One HTTP/2 request; resolves to { status, headers } once the stream has ended. */
-  function h2(headers) {
+  /** One HTTPS request offering h2 and http/1.1 by ALPN: { status, headers, alpn, body }. */
+  function get({ method, path: p, headers = {}, body }) {
     return new Promise((resolve, reject) => {
-      const session = http2.connect(`https://127.0.0.1:${port}`, { ca });
-      const fail = (err) => {
-        session.destroy();
-        reject(err);
-      };
-      session.on('error', fail);
-      const req = session.request(headers);
-      // a reply whose stream never ends (a 204 without END_STREAM) would hang the browser too
-      req.setTimeout(5000, () => fail(new Error(`${headers[':method']} ${headers[':path']}: stream not ended`)));
-      req.on('response', (h) => {
-        req.resume();
-        req.on('end', () => {
-          session.close();
-          resolve({ status: h[':status'], headers: h });
-        });
+      const req = https.request({ host: '127.0.0.1', port, method, path: p, headers, ca, ALPNProtocols: ['h2', 'http/1.1'],
+        agent: false, timeout: 5000 }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, alpn: res.socket.alpnProtocol, body: text }));
       });
-      req.on('error', fail);
-      req.end();
+      req.on('timeout', () => req.destroy(new Error(`${method} ${p}: no reply`)));
+      req.on('error', reject);
+      req.end(body);
     });
   }
 
-  it('answers a preflight without relying on Access-Control-Request-Method', async () => {
+  it('answers preflights and actual requests over TLS; ALPN settles on http/1.1', async () => {
     const origin = 'https://app.example.com';
-    const pre = await h2({
-      ':method': 'OPTIONS',
-      ':path': '/keys/app.key/requestToken',
-      origin,
-      'access-control-request-method': 'POST',
-      'access-control-request-headers': 'ably-agent,content-type,x-ably-version',
+    const pre = await get({
+      method: 'OPTIONS',
+      path: '/keys/app.key/requestToken',
+      headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'ably-agent,content-type,x-ably-version' },
     });
-    assertPreflight({ ...pre, body: '' }, origin, ['POST'], 'h2 preflight');
+    assert.equal(pre.alpn, 'http/1.1');
+    assertPreflight({ ...pre, body: '' }, origin, ['POST'], 'TLS preflight');
     assert.equal(pre.headers['access-control-allow-headers'], 'ably-agent,content-type,x-ably-version');
-    const time = await h2({ ':method': 'GET', ':path': '/time', origin });
+    const time = await get({ method: 'GET', path: '/time', headers: { origin } });
     assert.equal(time.status, 200);
-    assertActual(time, origin, 'h2 GET /time');
-    assertNoCors(await h2({ ':method': 'GET', ':path': '/time' }), 'h2 without Origin');
+    assertActual(time, origin, 'TLS GET /time');
+    assertNoCors(await get({ method: 'GET', path: '/time' }), 'TLS without Origin');
+  });
+
+  it('X-Ably-ClientId is honoured over TLS (lws 4.1.6 drops it on HTTP/2 streams, which is why there is no HTTP/2)', async () => {
+    const res = await get({ method: 'POST', path: '/apps', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ keys: [{}] }) });
+    assert.equal(res.status, 201, res.body);
+    const key = JSON.parse(res.body).keys[0];
+    const r = await get({
+      method: 'POST',
+      path: `/keys/${key.keyName}/requestToken`,
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from(key.keyStr).toString('base64')}`,
+        'x-ably-clientid': Buffer.from('bob').toString('base64'),
+      },
+      body: JSON.stringify({ clientId: 'alice' }),
+    });
+    assert.equal(r.status, 401, r.body);
+    assert.equal(r.headers['x-ably-errorcode'], '40102');
+  });
+
+  it('an h2c upgrade on plain HTTP is refused (the connection closes), a WebSocket upgrade is not', async () => {
+    const plain = await startServer();
+    try {
+      const reply = await new Promise((resolve) => {
+        const sock = net.connect(plain.port, '127.0.0.1', () => {
+          sock.write('GET /time HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n' +
+            'HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n');
+        });
+        let data = '';
+        sock.on('data', (d) => (data += d));
+        sock.on('close', () => resolve(data));
+        sock.on('error', () => {});
+        setTimeout(() => sock.destroy(), 3000);
+      });
+      assert.doesNotMatch(reply, /101 Switching Protocols/);
+    } finally {
+      await plain.stop();
+    }
   });
 });
 
