@@ -4,8 +4,8 @@
 // bodies, Authorization with credentials) as on a real site. Covers docs/server.md "CORS":
 // connect through authUrl, publish and receive, REST with token auth (Link paging) and with
 // a key, 40101 readable for a wrong secret, 40141 on revocation, authorize() upgrading the
-// same connection, and an origin rtauthd refuses. Skips (CI: fails) when Chromium cannot
-// start. Run: RTA_BUILD_DIR=$PWD/build node --test tests/browser/
+// same connection, and an origin rtauthd refuses. Fails when Chromium cannot start
+// (RTA_ALLOW_BROWSER_SKIP=1: skips). Run: RTA_BUILD_DIR=$PWD/build node --test tests/browser/
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
