@@ -18,7 +18,7 @@ extern "C" {
 
 /* X(name, code, statusCode, default message). One row per code rtauth emits.
  * Codes and statuses follow ably-common's errors.json (spec TI1); see
- * ../shared/protocol/auth-spec-checklist.md section C. */
+ * docs/spec-checklist.md section C. */
 #define RTA_ERROR_TABLE(X)                                                                         \
     X(RTA_OK, 0, 200, "OK")                                                                        \
     X(RTA_ERR_BAD_REQUEST, 40000, 400, "Bad request")                                              \

@@ -1,6 +1,6 @@
 /* protocol.h: the Ably ProtocolMessage (protocol version 6) and its JSON and msgpack codecs.
  *
- * Reference: ../shared/protocol/ably-wire-protocol.md section 2 (fields as ably-js 2.28.0
+ * Reference: docs/wire-protocol.md section 2 (fields as ably-js 2.28.0
  * reads and writes them); spec TR (ProtocolMessage), TM (Message), TP (PresenceMessage),
  * CD (ConnectionDetails), TI (ErrorInfo), AD (AuthDetails).
  *

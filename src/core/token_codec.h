@@ -1,6 +1,6 @@
 /* token_codec.h: JSON and msgpack encode/decode of the token types, with Ably's field names.
  *
- * Wire shapes (../shared/protocol/ably-wire-protocol.md 4.2, 4.4; auth-spec-checklist B3):
+ * Wire shapes (docs/wire-protocol.md 4.2, 4.4; auth-spec-checklist B3):
  *   TokenParams   {ttl?, capability?, clientId?, timestamp?}             (capability: string)
  *   TokenRequest  {keyName, ttl?, capability?, clientId?, timestamp, nonce, mac}
  *   TokenDetails  {token, keyName?, issued, expires, capability?, clientId?}

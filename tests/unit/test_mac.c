@@ -1,5 +1,5 @@
 /* test_mac.c: TokenRequest signing text and MAC (RSA9g, S-19), with the four known-answer
- * vectors from ../shared/protocol (checklist A5 and wire-protocol section 5; the latter were
+ * vectors from docs/spec-checklist.md (A5 and wire-protocol section 5; the latter were
  * produced by ably-js 2.28.0 itself). */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,6 +1,6 @@
 /* test_protocol.c: the ProtocolMessage model and its JSON/msgpack codecs (core/protocol.h).
  *
- * The frames are those of ../shared/protocol/ably-wire-protocol.md 2.10 (a session verified
+ * The frames are those of docs/wire-protocol.md 2.10 (a session verified
  * against ably-js 2.28.0), decoded from their exact text and re-encoded; then msgpack round
  * trips, binary data (RSL4d), ably-js's extra fields, and every refusal with its code.
  */
