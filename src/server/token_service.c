@@ -520,7 +520,7 @@ int rta_token_service_plan_revocation(rta_token_service *ts, const char *path_ke
             result->failure_count++;
             continue;
         }
-        r->issued_before = before;
+        r->issued_before = issued_before; /* the request's, for every target (TRS) */
         r->applies_at = applies_at;
         rta_revocation_plan *p = &(*plans)[(*plan_count)++];
         p->target = strdup(stored);
