@@ -298,7 +298,7 @@ void rta__chan_connection_ended(rta_realtime *rt, const rta_error *why, int fata
         rta__ops_complete(rt, &ch->attach_ops, why->code, why);
         rta__ops_complete(rt, &ch->detach_ops, 0, NULL);
     }
-    if (fatal) fail_pubs(rt, why); /* RTN7c */
+    if (fatal) fail_pubs(rt, why); /* RTN7e */
     rta__chan_schedule(rt);
 }
 

@@ -123,7 +123,7 @@ for (const { name, binary } of FORMATS) {
       assert.equal(rt.connection.state, 'connected');
     });
 
-    it('an invalid channel name (":hell") gets channel ERROR 40010/400 (RSL4, 2.7)', async () => {
+    it('an invalid channel name (":hell") gets channel ERROR 40010/400 (wire doc 2.7)', async () => {
       const { rt } = await connect({ key: k0.keyStr });
       await attachDenied(rt, ':hell', { code: 40010, statusCode: 400 });
       assert.equal(await attachModes(rt, randomId('fine')).then((m) => m.length), 4, 'other channels still attach');
