@@ -13,6 +13,7 @@
 #include "http.h"
 #include "log.h"
 #include "provision.h"
+#include "tls_policy.h"
 
 #define HOUSEKEEPING_US (1000 * 1000)
 
@@ -330,6 +331,8 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
+        rta_tls_policy_apply(srv->cfg.tls_min_version, srv->cfg.tls_ciphers,
+                             srv->cfg.tls_ciphersuites, &info);
     }
     srv->lws = lws_create_context(&info);
     if (!srv->lws)
