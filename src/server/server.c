@@ -2,6 +2,7 @@
  * context, housekeeping once a second, clean shutdown on SIGTERM. See server.h. */
 #include "server.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,9 +10,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "http.h"
 #include "log.h"
+#include "private_files.h"
 #include "provision.h"
 #include "tls_policy.h"
 
@@ -131,11 +134,14 @@ static int create_dev_app(rta_server *srv, rta_error *err)
     if (!rc) {
         char path[1100];
         snprintf(path, sizeof(path), "%s/dev-key", srv->cfg.data_dir);
-        FILE *f = fopen(path, "wx");
+        /* created 0600, never briefly readable by others as fopen + chmod would leave it */
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
         if (f) {
-            chmod(path, 0600);
             fprintf(f, "%s:%s\n", app.keys[0].key_name, app.keys[0].secret);
             fclose(f);
+        } else if (fd >= 0) {
+            close(fd);
         }
         printf("rtauthd: first start: created app \"dev\" with a key that can do everything:\n\n"
                "  %s:%s\n\n(also saved in %s)\n",
@@ -290,6 +296,9 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
         (rc = rta_token_service_init(&srv->tokens, &srv->registry, &cfg->limits)))
         return rta_error_set(err, rc, "Cannot initialise");
     if ((rc = rta_store_sqlite_open(cfg->data_dir, &srv->store, err))) return rc;
+    char dev_key[1100]; /* holds a key secret: owner-only, like the rest of the data dir */
+    snprintf(dev_key, sizeof(dev_key), "%s/dev-key", cfg->data_dir);
+    if ((rc = rta_private_file(dev_key, 0, err))) return rc;
     int first_start = 0;
     if ((rc = load_secrets(srv, &first_start, err))) return rc;
     if ((rc = rta_registry_load(&srv->registry, srv->store, err))) return rc;

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "private_files.h"
 #include "store.h"
 
 /* The rtauth CLI writes the same file from another process; a write lock is held only for
@@ -96,31 +96,13 @@ static int db_error(sqlite3 *db, rta_error *err, const char *what)
     return rta_error_set(err, RTA_ERR_INTERNAL, "store: %s: %s", what, sqlite3_errmsg(db));
 }
 
-/* Owner-only access: the database holds secrets. An existing file that others can read is
- * tightened (and logged) rather than refused, so an upgrade fixes an old installation. */
-static int tighten(const char *path, int must_exist, rta_error *err)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        if (!must_exist && errno == ENOENT) return 0;
-        return rta_error_set(err, RTA_ERR_INTERNAL, "store: stat %s: %s", path, strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode))
-        return rta_error_set(err, RTA_ERR_INTERNAL, "store: %s is not a regular file", path);
-    if ((st.st_mode & 077) == 0) return 0;
-    if (chmod(path, st.st_mode & 0600) != 0)
-        return rta_error_set(err, RTA_ERR_INTERNAL, "store: chmod %s: %s", path, strerror(errno));
-    rta_log_warn("store: %s was accessible to group/others; now owner-only (0600)", path);
-    return 0;
-}
-
+/* Owner-only access: the directory and the database hold secrets. An existing directory or
+ * file that others can access is tightened (and logged) when it is ours, so an upgrade fixes
+ * an old installation, and refused when it is not (private_files.h). */
 static int prepare_files(const char *dir, const char *path, rta_error *err)
 {
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return rta_error_set(err, RTA_ERR_INTERNAL, "store: mkdir %s: %s", dir, strerror(errno));
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return rta_error_set(err, RTA_ERR_INTERNAL, "store: %s is not a directory", dir);
+    int rc = rta_private_dir(dir, 1, err);
+    if (rc) return rc;
 
     /* Create the file ourselves: SQLite would create it with 0644 & ~umask, and it gives the
      * -wal and -shm files the main file's mode, so 0600 here covers all three. */
@@ -130,11 +112,11 @@ static int prepare_files(const char *dir, const char *path, rta_error *err)
     close(fd);
 
     char side[4096];
-    int rc = tighten(path, 1, err);
+    rc = rta_private_file(path, 1, err);
     for (int i = 0; rc == 0 && i < 2; i++) {
         if (snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal") >= (int)sizeof(side))
             return rta_error_set(err, RTA_ERR_INTERNAL, "store: data directory path too long");
-        rc = tighten(side, 0, err);
+        rc = rta_private_file(side, 0, err);
     }
     return rc;
 }

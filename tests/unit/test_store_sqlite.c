@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -248,6 +249,83 @@ static void test_open_creates_private_dir_and_file(void **state)
     lines k = list_keys(f->s);
     assert_int_equal(k.n, 1);
     lines_free(&k);
+}
+
+/* An existing data directory keeps no group/other access: it holds key secrets. What we own
+ * is tightened on open: the directory (0755 stayed 0755 before), the database, its -wal and
+ * -shm, the nonce journal's directory and its segments. */
+static void test_open_tightens_existing_dir_and_files(void **state)
+{
+    fixture *f = *state;
+    create_app(f->s, "app", "app.k1");
+    add_nonce(f->s, "app.k1", "nonce-0123456789abcdef", now_ms() + 60000, 0);
+    /* A second connection keeps the -wal and -shm files in place across our reopen. */
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(f->file, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "SELECT count(*) FROM apps", NULL, NULL, NULL), SQLITE_OK);
+    f->s->ops->close(f->s);
+    f->s = NULL;
+
+    char wal[160], shm[160], nonces[160], segment[400] = "";
+    snprintf(wal, sizeof(wal), "%s-wal", f->file);
+    snprintf(shm, sizeof(shm), "%s-shm", f->file);
+    snprintf(nonces, sizeof(nonces), "%s/nonces", f->dir);
+    DIR *d = opendir(nonces);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strstr(e->d_name, ".log"))
+            snprintf(segment, sizeof(segment), "%s/%.200s", nonces, e->d_name);
+    closedir(d);
+    assert_true(segment[0]);
+    const char *files[] = {f->file, wal, shm, segment};
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    assert_int_equal(chmod(nonces, 0750), 0);
+    for (size_t i = 0; i < 4; i++) assert_int_equal(chmod(files[i], 0644), 0);
+
+    f->s = open_store(f->dir);
+    assert_int_equal(mode_of(f->dir), 0700);
+    assert_int_equal(mode_of(nonces), 0700);
+    for (size_t i = 0; i < 4; i++) {
+        if (mode_of(files[i]) != 0600) fail_msg("%s is %o", files[i], mode_of(files[i]));
+    }
+    lines k = list_keys(f->s);
+    assert_int_equal(k.n, 1);
+    lines_free(&k);
+    sqlite3_close(other);
+}
+
+/* A directory that others can read and that is not ours is refused (we must not chmod
+ * another user's directory, and must not put secrets where others can read them), with an
+ * error naming the directory and its mode; the same for a file in it. */
+static void test_open_refuses_foreign_open_dir(void **state)
+{
+    fixture *f = *state;
+    rta_store *s = NULL;
+    rta_error err;
+    f->s->ops->close(f->s);
+    f->s = NULL;
+    /* root is the owner of nothing it chowns away; others can use a root-owned dir */
+    const char *foreign = geteuid() == 0 ? f->dir : "/tmp";
+    if (geteuid() == 0) {
+        assert_int_equal(chown(f->dir, 65534, 65534), 0);
+        assert_int_equal(chmod(f->dir, 0755), 0);
+    }
+    assert_int_equal(rta_store_sqlite_open(foreign, &s, &err), RTA_ERR_INTERNAL);
+    assert_null(s);
+    assert_non_null(strstr(err.message, foreign));
+    assert_non_null(strstr(err.message, geteuid() == 0 ? "0755" : "1777"));
+    assert_int_equal(mode_of(foreign), geteuid() == 0 ? 0755 : 01777); /* left alone */
+    if (geteuid() != 0) return;
+
+    /* Ours again, but the database file belongs to someone else and others can read it. */
+    assert_int_equal(chown(f->dir, 0, 0), 0);
+    assert_int_equal(chown(f->file, 65534, 65534), 0);
+    assert_int_equal(chmod(f->file, 0644), 0);
+    assert_int_equal(rta_store_sqlite_open(f->dir, &s, &err), RTA_ERR_INTERNAL);
+    assert_non_null(strstr(err.message, f->file));
+    assert_non_null(strstr(err.message, "0644"));
+    assert_int_equal(mode_of(f->file), 0644);
+    assert_int_equal(mode_of(f->dir), 0700); /* the directory was ours: fixed */
 }
 
 static void test_open_errors(void **state)
@@ -886,6 +964,8 @@ int main(void)
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_open_creates_private_dir_and_file),
+        T(test_open_tightens_existing_dir_and_files),
+        T(test_open_refuses_foreign_open_dir),
         T(test_open_errors),
         T(test_schema_version_and_pragmas),
         T(test_apps_and_keys_roundtrip_and_reopen),
