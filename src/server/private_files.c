@@ -19,8 +19,8 @@ static int make_private(const char *path, const struct stat *st, mode_t keep, rt
                              "%s is mode %04o (group/others can access it) and belongs to uid "
                              "%u, not to this process (uid %u): it holds secrets; run as its "
                              "owner or make it owner-only (chmod %o %s)",
-                             path, mode, (unsigned)st->st_uid, (unsigned)geteuid(),
-                             (unsigned)keep, path);
+                             path, mode, (unsigned)st->st_uid, (unsigned)geteuid(), (unsigned)keep,
+                             path);
     mode_t to = (mode_t)(mode & keep);
     if (chmod(path, to) != 0)
         return rta_error_set(err, RTA_ERR_INTERNAL,

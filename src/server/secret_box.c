@@ -24,8 +24,7 @@ struct rta_secret_box {
     EVP_CIPHER *cipher; /* fetched once; EVP_CIPHER objects may be shared between threads */
 };
 
-int rta_secret_box_new(const unsigned char kek[RTA_KEK_LEN], rta_secret_box **out,
-                       rta_error *err)
+int rta_secret_box_new(const unsigned char kek[RTA_KEK_LEN], rta_secret_box **out, rta_error *err)
 {
     *out = NULL;
     rta_secret_box *b = calloc(1, sizeof(*b));
@@ -82,8 +81,8 @@ static int read_kek_file(const char *path, unsigned char kek[RTA_KEK_LEN], rta_e
     struct stat st;
     int rc = 0;
     if (fstat(fd, &st) != 0)
-        rc = rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Cannot stat the KEK file %s: %s",
-                           path, strerror(errno));
+        rc = rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Cannot stat the KEK file %s: %s", path,
+                           strerror(errno));
     else if (!S_ISREG(st.st_mode))
         rc = rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "The KEK file %s is not a regular file",
                            path);
@@ -110,7 +109,8 @@ static int read_kek_file(const char *path, unsigned char kek[RTA_KEK_LEN], rta_e
             memcpy(kek, buf, RTA_KEK_LEN); /* raw bytes */
         } else {
             size_t len = n;
-            while (len > 0 && isspace((unsigned char)buf[len - 1])) len--;
+            while (len > 0 && isspace((unsigned char)buf[len - 1]))
+                len--;
             if (from_hex(buf, len, kek) != 0)
                 rc = rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
                                    "The KEK file %s must hold %d random bytes or %d hexadecimal "
@@ -137,11 +137,12 @@ int rta_secret_box_load(const char *file, const char *hex, const char *what_hex,
         rc = read_kek_file(file, kek, err);
     } else {
         size_t n = strlen(hex);
-        while (n > 0 && isspace((unsigned char)hex[n - 1])) n--;
+        while (n > 0 && isspace((unsigned char)hex[n - 1]))
+            n--;
         if (from_hex(hex, n, kek) != 0)
             rc = rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
-                               "%s must be %d hexadecimal digits (it has %zu characters)",
-                               what_hex, 2 * RTA_KEK_LEN, n);
+                               "%s must be %d hexadecimal digits (it has %zu characters)", what_hex,
+                               2 * RTA_KEK_LEN, n);
     }
     if (rc == 0) rc = rta_secret_box_new(kek, out, err);
     OPENSSL_cleanse(kek, sizeof(kek));
@@ -169,7 +170,8 @@ int rta_secret_box_seal(const rta_secret_box *b, const char *aad, const void *pl
     int len = 0, fin = 0, ok = ctx != NULL;
     /* GCM's default IV length is 12 bytes, the nonce's length. */
     ok = ok && EVP_EncryptInit_ex2(ctx, b->cipher, b->kek, nonce, NULL) == 1;
-    ok = ok && EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1;
+    ok =
+        ok && EVP_EncryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1;
     ok = ok && EVP_EncryptUpdate(ctx, ct, &len, plain, (int)n) == 1;
     ok = ok && EVP_EncryptFinal_ex(ctx, ct + len, &fin) == 1 && (size_t)(len + fin) == n;
     ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, RTA_SECRET_BOX_TAG_LEN, ct + n) == 1;
@@ -196,7 +198,8 @@ int rta_secret_box_open(const rta_secret_box *b, const char *aad, const unsigned
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int len = 0, fin = 0, ok = ctx != NULL;
     ok = ok && EVP_DecryptInit_ex2(ctx, b->cipher, b->kek, nonce, NULL) == 1;
-    ok = ok && EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1;
+    ok =
+        ok && EVP_DecryptUpdate(ctx, NULL, &len, (const unsigned char *)aad, (int)strlen(aad)) == 1;
     ok = ok && EVP_DecryptUpdate(ctx, out, &len, ct, (int)ct_len) == 1;
     ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, sizeof(tag), tag) == 1;
     /* The tag check: fails for a wrong KEK, a changed byte, or another record's value. */
@@ -213,7 +216,7 @@ int rta_secret_box_open(const rta_secret_box *b, const char *aad, const unsigned
 
 /* ---- text form ---------------------------------------------------------------------------- */
 
-#define TEXT_PREFIX RTA_SECRET_BOX_VERSION ":"
+#define TEXT_PREFIX     RTA_SECRET_BOX_VERSION ":"
 #define TEXT_PREFIX_LEN (RTA_SECRET_BOX_VERSION_LEN + 1)
 
 int rta_secret_box_is_sealed_text(const char *s)
@@ -221,8 +224,8 @@ int rta_secret_box_is_sealed_text(const char *s)
     return strncmp(s, TEXT_PREFIX, TEXT_PREFIX_LEN) == 0;
 }
 
-int rta_secret_box_seal_text(const rta_secret_box *b, const char *aad, const void *plain,
-                             size_t n, char *out, size_t size, rta_error *err)
+int rta_secret_box_seal_text(const rta_secret_box *b, const char *aad, const void *plain, size_t n,
+                             char *out, size_t size, rta_error *err)
 {
     if (size < RTA_SECRET_BOX_TEXT_SIZE(n))
         return rta_error_set(err, RTA_ERR_INTERNAL, "%s: no room for the sealed value", aad);

@@ -31,11 +31,11 @@
 
 #include "rtauth/error.h"
 
-#define RTA_KEK_LEN 32
-#define RTA_SECRET_BOX_VERSION "kek1" /* the first 4 bytes of every sealed value */
+#define RTA_KEK_LEN                32
+#define RTA_SECRET_BOX_VERSION     "kek1" /* the first 4 bytes of every sealed value */
 #define RTA_SECRET_BOX_VERSION_LEN 4
-#define RTA_SECRET_BOX_NONCE_LEN 12
-#define RTA_SECRET_BOX_TAG_LEN 16
+#define RTA_SECRET_BOX_NONCE_LEN   12
+#define RTA_SECRET_BOX_TAG_LEN     16
 /* Binary form: sealed length = plaintext length + overhead. */
 #define RTA_SECRET_BOX_OVERHEAD                                                                    \
     (RTA_SECRET_BOX_VERSION_LEN + RTA_SECRET_BOX_NONCE_LEN + RTA_SECRET_BOX_TAG_LEN)
@@ -47,8 +47,7 @@
 typedef struct rta_secret_box rta_secret_box;
 
 /* A box for kek (copied). Returns 0 and *out, or 50000. */
-int rta_secret_box_new(const unsigned char kek[RTA_KEK_LEN], rta_secret_box **out,
-                       rta_error *err);
+int rta_secret_box_new(const unsigned char kek[RTA_KEK_LEN], rta_secret_box **out, rta_error *err);
 
 /* The KEK from file (32 raw bytes, or 64 hex digits with optional trailing whitespace; the
  * file must be a regular file that group/others cannot access) or from hex (64 hex digits,
@@ -71,8 +70,8 @@ int rta_secret_box_open(const rta_secret_box *b, const char *aad, const unsigned
 int rta_secret_box_is_sealed(const void *p, size_t n);
 
 /* Text form: out (size >= RTA_SECRET_BOX_TEXT_SIZE(n)) receives the NUL-terminated text. */
-int rta_secret_box_seal_text(const rta_secret_box *b, const char *aad, const void *plain,
-                             size_t n, char *out, size_t size, rta_error *err);
+int rta_secret_box_seal_text(const rta_secret_box *b, const char *aad, const void *plain, size_t n,
+                             char *out, size_t size, rta_error *err);
 /* Opens text into out (cap bytes) and sets *len; 50000 as rta_secret_box_open, or if the
  * plaintext would not fit. */
 int rta_secret_box_open_text(const rta_secret_box *b, const char *aad, const char *text,

@@ -72,8 +72,7 @@ static int handshake(const char *args, char *proto, char *cipher)
 static void expect_refused(const char *args)
 {
     char proto[32], cipher[64];
-    if (handshake(args, proto, cipher))
-        fail_msg("accepted %s: %s %s", args, proto, cipher);
+    if (handshake(args, proto, cipher)) fail_msg("accepted %s: %s %s", args, proto, cipher);
 }
 
 static void expect_accepted(const char *args, const char *want_proto, const char *want_cipher)
@@ -90,7 +89,8 @@ static void start_tls(const char *const *extra)
 {
     const char *args[24] = {"--tls-cert", cert, "--tls-key", key};
     int n = 4;
-    for (int i = 0; extra && extra[i] && n < 23; i++) args[n++] = extra[i];
+    for (int i = 0; extra && extra[i] && n < 23; i++)
+        args[n++] = extra[i];
     args[n] = NULL;
     assert_int_equal(rta_test_server_spawn(&s, NULL, args), 0);
     char proto[32], cipher[64];
@@ -111,10 +111,18 @@ static void test_default_policy(void **state)
     /* TLS 1.2: RSA key exchange (no forward secrecy), CBC with SHA-1 or SHA-2, DHE, and
      * RSA key exchange with GCM. */
     static const char *const refused12[] = {
-        "AES128-SHA",           "AES256-SHA",           "AES128-SHA256",
-        "AES256-SHA256",        "AES128-GCM-SHA256",    "AES256-GCM-SHA384",
-        "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA", "ECDHE-RSA-AES128-SHA256",
-        "ECDHE-RSA-AES256-SHA384", "DHE-RSA-AES128-GCM-SHA256", "DHE-RSA-AES256-SHA",
+        "AES128-SHA",
+        "AES256-SHA",
+        "AES128-SHA256",
+        "AES256-SHA256",
+        "AES128-GCM-SHA256",
+        "AES256-GCM-SHA384",
+        "ECDHE-RSA-AES128-SHA",
+        "ECDHE-RSA-AES256-SHA",
+        "ECDHE-RSA-AES128-SHA256",
+        "ECDHE-RSA-AES256-SHA384",
+        "DHE-RSA-AES128-GCM-SHA256",
+        "DHE-RSA-AES256-SHA",
     };
     char args[256];
     for (size_t i = 0; i < sizeof(refused12) / sizeof(refused12[0]); i++) {
@@ -199,8 +207,8 @@ static void test_bad_tls_settings_refused(void **state)
     const char *bd = getenv("RTA_BUILD_DIR");
     static const char *bad[] = {
         "--tls-ciphers NO-SUCH-CIPHER", "--tls-ciphersuites TLS_NO_SUCH_SUITE",
-        "--tls-min-version 1.1", "--tls-min-version 1.0", "--tls-min-version tls13",
-        "--tls-min-version 1.3 --tls-ciphersuites ''"};
+        "--tls-min-version 1.1",        "--tls-min-version 1.0",
+        "--tls-min-version tls13",      "--tls-min-version 1.3 --tls-ciphersuites ''"};
     char cmd[1024];
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(cmd, sizeof(cmd),
@@ -217,7 +225,7 @@ int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        T(test_default_policy), T(test_min_version_13), T(test_min_version_env),
+        T(test_default_policy), T(test_min_version_13),           T(test_min_version_env),
         T(test_custom_lists),   T(test_bad_tls_settings_refused),
     };
 #undef T

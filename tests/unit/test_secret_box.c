@@ -22,7 +22,8 @@
 static rta_secret_box *box_of(unsigned char first)
 {
     unsigned char kek[RTA_KEK_LEN];
-    for (int i = 0; i < RTA_KEK_LEN; i++) kek[i] = (unsigned char)(first + i);
+    for (int i = 0; i < RTA_KEK_LEN; i++)
+        kek[i] = (unsigned char)(first + i);
     rta_secret_box *b = NULL;
     rta_error err;
     assert_int_equal(rta_secret_box_new(kek, &b, &err), 0);
@@ -44,7 +45,8 @@ static void test_binary_round_trip(void **state)
     rta_error err;
     unsigned char plain[32], sealed[32 + RTA_SECRET_BOX_OVERHEAD], again[sizeof(sealed)];
     unsigned char out[32];
-    for (int i = 0; i < 32; i++) plain[i] = (unsigned char)(i * 7);
+    for (int i = 0; i < 32; i++)
+        plain[i] = (unsigned char)(i * 7);
     assert_int_equal(rta_secret_box_seal(b, "secret:1", plain, 32, sealed, &err), 0);
     assert_int_equal(sizeof(sealed), 64);
     assert_memory_equal(sealed, "kek1", 4);
@@ -234,7 +236,8 @@ static void test_load(void **state)
 
     /* a file of 32 raw bytes, and one of 64 hex digits and a newline (openssl rand -hex 32) */
     unsigned char raw[RTA_KEK_LEN];
-    for (int i = 0; i < RTA_KEK_LEN; i++) raw[i] = (unsigned char)i;
+    for (int i = 0; i < RTA_KEK_LEN; i++)
+        raw[i] = (unsigned char)i;
     write_file(path, raw, sizeof(raw), 0600);
     assert_int_equal(rta_secret_box_load(path, NULL, "RTAUTHD_KEK", &b, &err), 0);
     assert_same_kek(ref, b);
@@ -260,7 +263,9 @@ static void test_load_refusals(void **state)
                      RTA_ERR_INVALID_PARAMETER);
     assert_null(b);
     /* hex of the wrong length or with non-hex digits; the message never echoes it */
-    static const char *bad_hex[] = {"00", HEX_KEK "00", "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "secret-passphrase"};
+    static const char *bad_hex[] = {
+        "00", HEX_KEK "00", "zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+        "secret-passphrase"};
     for (size_t i = 0; i < sizeof(bad_hex) / sizeof(bad_hex[0]); i++) {
         assert_int_equal(rta_secret_box_load(NULL, bad_hex[i], "RTAUTHD_KEK", &b, &err),
                          RTA_ERR_INVALID_PARAMETER);
@@ -284,8 +289,9 @@ static void test_load_refusals(void **state)
         assert_int_equal(st.st_mode & 07777, open_modes[i]);
     }
     /* wrong contents: too short, too long, not hex; never echoed */
-    static const char *bad_files[] = {"0011", HEX_KEK HEX_KEK, "passphrase-passphrase-passphrase!"
-                                                               "passphrase-passphrase-passphrase!"};
+    static const char *bad_files[] = {
+        "0011", (HEX_KEK HEX_KEK),
+        ("passphrase-passphrase-passphrase!passphrase-passphrase-passphrase!")};
     for (size_t i = 0; i < sizeof(bad_files) / sizeof(bad_files[0]); i++) {
         write_file(path, bad_files[i], strlen(bad_files[i]), 0600);
         assert_int_equal(rta_secret_box_load(path, NULL, "RTAUTHD_KEK", &b, &err),
