@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "private_files.h"
+#include "secret_box.h"
 #include "store.h"
 
 /* The rtauth CLI writes the same file from another process; a write lock is held only for
@@ -23,6 +24,9 @@
 #define RTA_SQLITE_WAL_RETRY_MS    10
 
 _Static_assert(RTA_SERVER_SECRET_LEN == 32, "the secrets table checks length(secret) = 32");
+_Static_assert(RTA_SERVER_SECRET_LEN + RTA_SECRET_BOX_OVERHEAD == 64 &&
+                   RTA_SECRET_BOX_VERSION_LEN == 4,
+               "the secrets table checks a sealed secret's length (64) and prefix (kek1)");
 
 /* migrations[v] takes the schema from version v to v + 1; never edit a released entry, append.
  *
@@ -89,6 +93,34 @@ static const char *const migrations[RTA_SQLITE_SCHEMA_VERSION] = {
     "  UPDATE meta SET admin_version = admin_version + 1; END;"
     "CREATE TRIGGER secrets_ins AFTER INSERT ON secrets BEGIN"
     "  UPDATE meta SET admin_version = admin_version + 1; END;",
+
+    /* Version 3: secrets may be sealed under the operator's KEK (secret_box.h,
+     * store_sqlite_kek.h). meta.kek_check is NULL for a plaintext database and holds a sealed
+     * check value for a sealed one. A sealed key secret is text ("kek1:..."), which the keys
+     * table takes as it is; a sealed server secret is 64 bytes starting "kek1", which the
+     * secrets table's CHECK refused, so the table is rebuilt (SQLite cannot alter a CHECK). */
+    "ALTER TABLE meta ADD COLUMN kek_check BLOB;"
+    "CREATE TABLE secrets_v3 ("
+    "  id INTEGER NOT NULL PRIMARY KEY,"
+    "  secret BLOB NOT NULL CHECK (length(secret) = 32 OR"
+    "    (length(secret) = 64 AND substr(secret, 1, 4) = x'6b656b31')),"
+    "  created INTEGER NOT NULL);"
+    "INSERT INTO secrets_v3(id, secret, created) SELECT id, secret, created FROM secrets;"
+    "DROP TABLE secrets;"
+    "ALTER TABLE secrets_v3 RENAME TO secrets;"
+    "CREATE TRIGGER secrets_ins AFTER INSERT ON secrets BEGIN"
+    "  UPDATE meta SET admin_version = admin_version + 1; END;"
+    /* Once sealed, a database takes no plaintext secret, whoever writes: a process opened
+     * without the KEK before another one sealed the file must not slip one in. */
+    "CREATE TRIGGER keys_sealed_ins BEFORE INSERT ON keys"
+    "  WHEN (SELECT kek_check FROM meta) IS NOT NULL AND NEW.secret NOT LIKE 'kek1:%' BEGIN"
+    "  SELECT RAISE(ABORT, 'this database''s secrets are encrypted: a KEK is needed'); END;"
+    "CREATE TRIGGER keys_sealed_upd BEFORE UPDATE OF secret ON keys"
+    "  WHEN (SELECT kek_check FROM meta) IS NOT NULL AND NEW.secret NOT LIKE 'kek1:%' BEGIN"
+    "  SELECT RAISE(ABORT, 'this database''s secrets are encrypted: a KEK is needed'); END;"
+    "CREATE TRIGGER secrets_sealed_ins BEFORE INSERT ON secrets"
+    "  WHEN (SELECT kek_check FROM meta) IS NOT NULL AND length(NEW.secret) <> 64 BEGIN"
+    "  SELECT RAISE(ABORT, 'this database''s secrets are encrypted: a KEK is needed'); END;",
 };
 
 static int db_error(sqlite3 *db, rta_error *err, const char *what)
