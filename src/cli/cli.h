@@ -11,6 +11,7 @@ typedef struct rta_cli {
     char **argv; /* positional arguments left after options were taken out */
     int json;
     const char *data_dir;
+    const char *kek_file; /* --kek-file or RTAUTHD_KEK_FILE; RTAUTHD_KEK is read at use */
 } rta_cli;
 
 /* Removes "--name value" from the argument list and returns value (NULL if absent). */

@@ -12,6 +12,7 @@
 #include "core/crypto.h"
 #include "core/native_token.h"
 #include "server/provision.h"
+#include "server/secret_box.h"
 #include "server/server.h"
 #include "server/store.h"
 
@@ -37,9 +38,13 @@ static void print_new_key(const rta_cli *c, const rta_new_key *k, int last)
     }
 }
 
+/* With the data directory's KEK when one is given (the same settings as rtauthd's): a key
+ * created here is sealed like the server's, and a sealed database opens only with it. */
 static int open_store(const rta_cli *c, rta_store **store, rta_error *err)
 {
-    return rta_store_sqlite_open(c->data_dir, store, err);
+    rta_secret_box *kek = NULL; /* the store takes it */
+    int rc = rta_secret_box_load(c->kek_file, getenv("RTAUTHD_KEK"), "RTAUTHD_KEK", &kek, err);
+    return rc ? rc : rta_store_sqlite_open_kek(c->data_dir, kek, store, err);
 }
 
 static int app_create(rta_cli *c)

@@ -23,7 +23,9 @@ static void usage(FILE *out)
         "  key list [APP_ID]\n"
         "  key disable KEY_NAME | key enable KEY_NAME\n"
         "  secret rotate                                 new server secret for new tokens\n"
-        "  (options: --data-dir DIR, default ./var or RTAUTHD_DATA_DIR)\n"
+        "  (options: --data-dir DIR, default ./var or RTAUTHD_DATA_DIR; the data directory's\n"
+        "   key-encryption key, as rtauthd takes it: --kek-file FILE or RTAUTHD_KEK_FILE, or\n"
+        "   RTAUTHD_KEK=<64 hex digits>)\n"
         "\n"
         "clients (talk to a running rtauthd through librtauth):\n"
         "  time                                          the server's clock\n"
@@ -102,11 +104,13 @@ int main(int argc, char **argv)
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
-    rta_cli c = {argc - 1, argv + 1, 0, NULL};
+    rta_cli c = {argc - 1, argv + 1, 0, NULL, NULL};
     c.json = rta_cli_flag(&c, "--json");
     c.data_dir = rta_cli_take(&c, "--data-dir");
     if (!c.data_dir) c.data_dir = getenv("RTAUTHD_DATA_DIR");
     if (!c.data_dir) c.data_dir = "./var";
+    c.kek_file = rta_cli_take(&c, "--kek-file");
+    if (!c.kek_file) c.kek_file = getenv("RTAUTHD_KEK_FILE");
     const char *cmd = c.argv[0];
     c.argc--, c.argv++;
     if (!strcmp(cmd, "app")) return rta_cmd_app(&c);

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "tls_policy.h"
 
 void rta_config_defaults(rta_config *c)
 {
@@ -17,6 +19,9 @@ void rta_config_defaults(rta_config *c)
     strcpy(c->listen_host, "127.0.0.1");
     c->port = 8080;
     strcpy(c->data_dir, "./var");
+    c->tls_min_version = RTA_TLS_MIN_12;
+    strcpy(c->tls_ciphers, RTA_TLS_DEFAULT_CIPHERS);
+    strcpy(c->tls_ciphersuites, RTA_TLS_DEFAULT_CIPHERSUITES);
     c->log_level = RTA_LOG_INFO;
     c->basic_over_http = RTA_BASIC_HTTP_LOOPBACK;
     c->max_body = 64 * 1024;
@@ -84,6 +89,13 @@ void rta_config_usage(void)
            "  --data-dir DIR          SQLite store directory (./var)\n"
            "  --tls-cert FILE         PEM certificate: serve HTTPS and WSS\n"
            "  --tls-key FILE          PEM private key for --tls-cert\n"
+           "  --tls-min-version V     lowest TLS version offered: 1.2 | 1.3 (1.2)\n"
+           "  --tls-ciphers LIST      TLS 1.2 ciphers, OpenSSL syntax (ECDHE with AES-GCM or\n"
+           "                          ChaCha20-Poly1305 only)\n"
+           "  --tls-ciphersuites LIST TLS 1.3 suites, OpenSSL syntax (TLS 1.3's defaults)\n"
+           "  --kek-file FILE         key-encryption key (32 bytes or 64 hex digits, owner-only\n"
+           "                          file): key secrets and server secrets are stored\n"
+           "                          encrypted; or RTAUTHD_KEK=<64 hex digits>\n"
            "  --sandbox               enable POST /apps provisioning (test suites, CI)\n"
            "  --log-level LEVEL       error | warn | info | debug (info)\n"
            "  --basic-over-http MODE  Basic auth without TLS: loopback | always | never\n"
@@ -110,6 +122,8 @@ void rta_config_usage(void)
            "                          publish ignore the capability (never in production)\n"
            "  --config FILE           key = value settings (same names, underscores)\n"
            "Environment: RTAUTHD_LISTEN, RTAUTHD_DATA_DIR, RTAUTHD_TLS_CERT, RTAUTHD_TLS_KEY,\n"
+           "RTAUTHD_TLS_MIN_VERSION, RTAUTHD_TLS_CIPHERS, RTAUTHD_TLS_CIPHERSUITES,\n"
+           "RTAUTHD_KEK_FILE, RTAUTHD_KEK,\n"
            "RTAUTHD_SANDBOX, RTAUTHD_LOG_LEVEL, RTAUTHD_BASIC_OVER_HTTP, RTAUTHD_MAX_BODY,\n"
            "RTAUTHD_CORS_ORIGINS,\n"
            "RTAUTHD_MAX_CONNECTIONS, RTAUTHD_MAX_MESSAGE_SIZE, RTAUTHD_MAX_FRAME_SIZE,\n"
@@ -152,6 +166,19 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
     if (!strcmp(name, "data_dir")) return copy_str(c->data_dir, sizeof(c->data_dir), v, name, err);
     if (!strcmp(name, "tls_cert")) return copy_str(c->tls_cert, sizeof(c->tls_cert), v, name, err);
     if (!strcmp(name, "tls_key")) return copy_str(c->tls_key, sizeof(c->tls_key), v, name, err);
+    if (!strcmp(name, "kek_file")) return copy_str(c->kek_file, sizeof(c->kek_file), v, name, err);
+    if (!strcmp(name, "tls_ciphers"))
+        return copy_str(c->tls_ciphers, sizeof(c->tls_ciphers), v, name, err);
+    if (!strcmp(name, "tls_ciphersuites"))
+        return copy_str(c->tls_ciphersuites, sizeof(c->tls_ciphersuites), v, name, err);
+    if (!strcmp(name, "tls_min_version")) {
+        int m = rta_tls_min_version_parse(v);
+        if (m < 0)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "tls_min_version must be 1.2 or 1.3, got \"%s\"", v);
+        c->tls_min_version = m;
+        return 0;
+    }
     if (!strcmp(name, "sandbox")) {
         c->sandbox = parse_bool(v);
         return 0;
@@ -236,6 +263,10 @@ static const struct {
     {"--data-dir", "RTAUTHD_DATA_DIR", "data_dir", 0},
     {"--tls-cert", "RTAUTHD_TLS_CERT", "tls_cert", 0},
     {"--tls-key", "RTAUTHD_TLS_KEY", "tls_key", 0},
+    {"--tls-min-version", "RTAUTHD_TLS_MIN_VERSION", "tls_min_version", 0},
+    {"--tls-ciphers", "RTAUTHD_TLS_CIPHERS", "tls_ciphers", 0},
+    {"--tls-ciphersuites", "RTAUTHD_TLS_CIPHERSUITES", "tls_ciphersuites", 0},
+    {"--kek-file", "RTAUTHD_KEK_FILE", "kek_file", 0},
     {"--sandbox", "RTAUTHD_SANDBOX", "sandbox", 1},
     {"--unsafe-skip-capability-checks", "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS",
      "unsafe_skip_capability_checks", 1},
@@ -256,6 +287,19 @@ static const struct {
     {"--history-max-bytes", "RTAUTHD_HISTORY_MAX_BYTES", "history_max_bytes", 0},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
+
+/* A KEK kept inside the data directory protects nothing against whoever can read the
+ * directory (docs/security.md): allowed, but said. */
+static void warn_kek_placement(const rta_config *c)
+{
+    char kek[PATH_MAX], dir[PATH_MAX];
+    if (!c->kek_file[0] || !realpath(c->kek_file, kek) || !realpath(c->data_dir, dir)) return;
+    size_t n = strlen(dir);
+    if (!strncmp(kek, dir, n) && kek[n] == '/')
+        rta_log_warn("the KEK file %s is inside the data directory %s: whoever can read the "
+                     "directory can decrypt its secrets; keep the KEK elsewhere",
+                     c->kek_file, c->data_dir);
+}
 
 int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err)
 {
@@ -294,5 +338,6 @@ int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err)
     if (!c->tls_cert[0] != !c->tls_key[0])
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
                              "--tls-cert and --tls-key go together");
-    return 0;
+    warn_kek_placement(c);
+    return rta_tls_policy_check(c->tls_min_version, c->tls_ciphers, c->tls_ciphersuites, err);
 }

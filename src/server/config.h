@@ -7,6 +7,15 @@
  *   --data-dir DIR         RTAUTHD_DATA_DIR         data_dir            ./var
  *   --tls-cert FILE        RTAUTHD_TLS_CERT         tls_cert            (none: plain HTTP/WS)
  *   --tls-key FILE         RTAUTHD_TLS_KEY          tls_key
+ *   --tls-min-version V    RTAUTHD_TLS_MIN_VERSION  tls_min_version     1.2 (V: 1.2 | 1.3)
+ *   --tls-ciphers LIST     RTAUTHD_TLS_CIPHERS      tls_ciphers         ECDHE with AES-GCM or
+ *                          (TLS 1.2, OpenSSL cipher-list syntax)         ChaCha20-Poly1305
+ *   --tls-ciphersuites LIST RTAUTHD_TLS_CIPHERSUITES tls_ciphersuites   TLS 1.3's defaults
+ *                          (TLS 1.3, OpenSSL ciphersuites syntax; tls_policy.h)
+ *   --kek-file FILE        RTAUTHD_KEK_FILE         kek_file            (none: secrets stored
+ *                          RTAUTHD_KEK (64 hex digits, environment only)   in plaintext)
+ *                          (the key-encryption key that seals key secrets and server secrets
+ *                          in the store; secret_box.h, docs/security.md)
  *   --sandbox              RTAUTHD_SANDBOX=1        sandbox = true      off
  *   --log-level LEVEL      RTAUTHD_LOG_LEVEL        log_level           info
  *   --basic-over-http M    RTAUTHD_BASIC_OVER_HTTP  basic_over_http     loopback
@@ -79,6 +88,10 @@ typedef struct rta_config {
     char data_dir[1024];
     char tls_cert[1024];
     char tls_key[1024];
+    int tls_min_version;    /* RTA_TLS_MIN_12 or RTA_TLS_MIN_13 (tls_policy.h) */
+    char tls_ciphers[1024]; /* TLS 1.2 */
+    char tls_ciphersuites[512]; /* TLS 1.3 */
+    char kek_file[1024];        /* "" = none (RTAUTHD_KEK may still give one) */
     int sandbox;
     int unsafe_skip_capability_checks; /* benchmark baseline only (scripts/bench-gateway) */
     int log_level; /* rta_log_level */

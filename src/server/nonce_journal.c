@@ -14,6 +14,7 @@
 
 #include "core/buf.h"
 #include "core/hmap.h"
+#include "private_files.h"
 
 #define SEGMENT_MS 60000 /* one file per expiry minute */
 #define MAGIC 0xA5
@@ -66,22 +67,28 @@ int rta_nonce_journal_open(const char *dir, rta_nonce_journal **out, rta_error *
     if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     pthread_mutex_init(&j->lock, NULL);
     snprintf(j->dir, sizeof(j->dir), "%s/nonces", dir);
-    if (mkdir(j->dir, 0700) != 0 && errno != EEXIST) {
+    if (rta_private_dir(j->dir, 1, err)) { /* owner-only, like the data directory */
         pthread_mutex_destroy(&j->lock);
         free(j);
-        return fail(err, "mkdir");
+        return RTA_ERR_INTERNAL;
     }
     for (int i = 0; i < OPEN_SEGMENTS; i++) j->open[i].fd = -1;
     DIR *d = opendir(j->dir);
     struct dirent *e;
+    int rc = 0;
     while (d && (e = readdir(d))) {
         size_t n = strlen(e->d_name);
         if (n < 5 || strcmp(e->d_name + n - 4, ".log") != 0) continue;
         char path[1400];
         snprintf(path, sizeof(path), "%s/%s", j->dir, e->d_name);
         repair_segment(path);
+        if (rc == 0) rc = rta_private_file(path, 0, err);
     }
     if (d) closedir(d);
+    if (rc) {
+        rta_nonce_journal_close(j);
+        return rc;
+    }
     *out = j;
     return 0;
 }

@@ -2,6 +2,7 @@
  * context, housekeeping once a second, clean shutdown on SIGTERM. See server.h. */
 #include "server.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,10 +10,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "http.h"
 #include "log.h"
+#include "private_files.h"
 #include "provision.h"
+#include "secret_box.h"
+#include "tls_policy.h"
 
 #define HOUSEKEEPING_US (1000 * 1000)
 
@@ -145,8 +150,15 @@ static void load_revocation(void *ctx, const rta_revocation_record *r)
                         r->applies_at, r->expires);
 }
 
+static int kek_configured(const rta_config *cfg)
+{
+    const char *hex = getenv("RTAUTHD_KEK");
+    return cfg->kek_file[0] || (hex && *hex);
+}
+
 /* First start: a dev app whose key can do everything, shown once and kept in
- * <data-dir>/dev-key (mode 0600) so `make run` can show it again. */
+ * <data-dir>/dev-key (mode 0600) so `make run` can show it again; not with a KEK, whose point
+ * is that the data directory holds no secret in plaintext. */
 static int create_dev_app(rta_server *srv, rta_error *err)
 {
     rta_key_spec spec = {RTA_DEFAULT_CAPABILITY, 0};
@@ -157,15 +169,20 @@ static int create_dev_app(rta_server *srv, rta_error *err)
     if (!rc) {
         char path[1100];
         snprintf(path, sizeof(path), "%s/dev-key", srv->cfg.data_dir);
-        FILE *f = fopen(path, "wx");
+        /* created 0600, never briefly readable by others as fopen + chmod would leave it */
+        int keep = !kek_configured(&srv->cfg);
+        int fd = keep ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+        FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
         if (f) {
-            chmod(path, 0600);
             fprintf(f, "%s:%s\n", app.keys[0].key_name, app.keys[0].secret);
             fclose(f);
+        } else if (fd >= 0) {
+            close(fd);
         }
         printf("rtauthd: first start: created app \"dev\" with a key that can do everything:\n\n"
-               "  %s:%s\n\n(also saved in %s)\n",
-               app.keys[0].key_name, app.keys[0].secret, path);
+               "  %s:%s\n\n(%s %s)\n",
+               app.keys[0].key_name, app.keys[0].secret,
+               keep ? "also saved in" : "shown only now: with a KEK it is not saved in", path);
     }
     rta_new_app_clear(&app);
     return rc;
@@ -399,7 +416,17 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     if ((rc = rta_gateway_init(&srv->gateway, srv)) || (rc = rta_registry_init(&srv->registry)) ||
         (rc = rta_token_service_init(&srv->tokens, &srv->registry, &cfg->limits)))
         return rta_error_set(err, rc, "Cannot initialise");
-    if ((rc = rta_store_sqlite_open(cfg->data_dir, &srv->store, err))) return rc;
+    rta_secret_box *kek = NULL; /* the store takes it */
+    const char *kek_hex = getenv("RTAUTHD_KEK");
+    if ((rc = rta_secret_box_load(cfg->kek_file, kek_hex, "RTAUTHD_KEK", &kek, err)) ||
+        (rc = rta_store_sqlite_open_kek(cfg->data_dir, kek, &srv->store, err)))
+        return rc;
+    char dev_key[1100]; /* holds a key secret: owner-only, like the rest of the data dir */
+    snprintf(dev_key, sizeof(dev_key), "%s/dev-key", cfg->data_dir);
+    if ((rc = rta_private_file(dev_key, 0, err))) return rc;
+    if (kek_configured(cfg) && access(dev_key, F_OK) == 0)
+        rta_log_warn("%s holds a key secret in plaintext, which the KEK cannot protect: delete it",
+                     dev_key);
     int first_start = 0;
     if ((rc = load_secrets(srv, &first_start, err))) return rc;
     if ((rc = rta_registry_load(&srv->registry, srv->store, err))) return rc;
@@ -454,6 +481,8 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
         info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
         info.ssl_cert_filepath = cfg->tls_cert;
         info.ssl_private_key_filepath = cfg->tls_key;
+        rta_tls_policy_apply(srv->cfg.tls_min_version, srv->cfg.tls_ciphers,
+                             srv->cfg.tls_ciphersuites, &info);
     }
     srv->lws = create_context(&info, sockets);
     if (!srv->lws)

@@ -126,4 +126,13 @@ struct rta_store {
  * dir/rtauth.db, WAL mode. Returns 0 and *out, or 50000. */
 int rta_store_sqlite_open(const char *dir, rta_store **out, rta_error *err);
 
+/* The same, with key secrets and server secrets sealed at rest under a key-encryption key
+ * (secret_box.h; NULL: none, as rta_store_sqlite_open). The store takes kek: it frees it at
+ * close, or before returning an error. A database whose secrets are sealed opens only with
+ * their KEK (40003 without it or with another); a plaintext one opened with a KEK is sealed
+ * in place, all of it in one transaction (store_sqlite_kek.h). */
+typedef struct rta_secret_box rta_secret_box;
+int rta_store_sqlite_open_kek(const char *dir, rta_secret_box *kek, rta_store **out,
+                              rta_error *err);
+
 #endif

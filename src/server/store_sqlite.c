@@ -12,7 +12,11 @@
  * Used nonces are not in the database but in nonce_journal.c's segment files: as rows (one
  * fsync-ed commit per batch, then checkpoints) they capped requestToken at ~16-19k/s with
  * 10-40 ms stalls. Measured for batches of 100 nonces on the dev VM: FULL 3.3-4.0 ms/batch,
- * NORMAL 0.72-0.80 ms/batch; a journal append is one write(). */
+ * NORMAL 0.72-0.80 ms/batch; a journal append is one write().
+ *
+ * With a KEK (rta_store_sqlite_open_kek), key secrets and server secrets are sealed on their
+ * way in and opened on their way out (store_sqlite_kek.h); nothing else changes. */
+#include <openssl/crypto.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@
 
 #include "store.h"
 #include "nonce_journal.h"
+#include "store_sqlite_kek.h"
 #include "store_sqlite_schema.h"
 
 enum {
@@ -87,6 +92,7 @@ typedef struct rta_sqlite_store {
     sqlite3_stmt *st[ST_COUNT];
     int64_t admin_version; /* at open or the last poll_changes */
     rta_nonce_journal *journal; /* used nonces live here, not in the database */
+    rta_secret_box *box; /* owned; NULL: secrets stored as they are */
 } rta_sqlite_store;
 
 static rta_sqlite_store *impl(rta_store *s)
@@ -175,10 +181,14 @@ static int check_key(const rta_key_record *k, const char *app_id, rta_error *err
 
 static int insert_key(rta_sqlite_store *s, const rta_key_record *k, rta_error *err)
 {
+    char sealed[RTA_KEK_KEY_SECRET_SIZE];
+    const char *stored;
+    int rc = rta__kek_seal_key_secret(s->box, k->key_name, k->secret, sealed, &stored, err);
+    if (rc) return rc;
     sqlite3_stmt *q = s->st[ST_KEY_INSERT];
     bind_text(q, 1, k->key_name);
     bind_text(q, 2, k->app_id);
-    bind_text(q, 3, k->secret);
+    bind_text(q, 3, stored);
     bind_text(q, 4, k->capability);
     sqlite3_bind_int(q, 5, k->revocable_tokens != 0);
     sqlite3_bind_int(q, 6, k->enabled != 0);
@@ -281,7 +291,8 @@ static int sq_list_keys(rta_store *st, void (*cb)(void *ctx, const rta_key_recor
 {
     rta_sqlite_store *s = impl(st);
     sqlite3_stmt *q = s->st[ST_KEY_LIST];
-    int rc;
+    char secret[RTA_KEY_SECRET_MAX + 1];
+    int rc, ret = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         rta_key_record k = {text(q, 0),
                             text(q, 1),
@@ -291,7 +302,14 @@ static int sq_list_keys(rta_store *st, void (*cb)(void *ctx, const rta_key_recor
                             sqlite3_column_int(q, 5),
                             sqlite3_column_int64(q, 6)};
         if (!k.key_name || !k.app_id || !k.secret || !k.capability) break;
+        if ((ret = rta__kek_open_key_secret(s->box, k.key_name, k.secret, secret, err))) break;
+        k.secret = secret;
         cb(ctx, &k);
+    }
+    OPENSSL_cleanse(secret, sizeof(secret));
+    if (ret) {
+        done(q);
+        return ret;
     }
     return end_list(s, q, rc, "list keys", err);
 }
@@ -299,9 +317,15 @@ static int sq_list_keys(rta_store *st, void (*cb)(void *ctx, const rta_key_recor
 static int sq_add_secret(rta_store *st, const rta_secret_record *secret, rta_error *err)
 {
     rta_sqlite_store *s = impl(st);
+    unsigned char sealed[RTA_KEK_SERVER_SECRET_SIZE];
+    const unsigned char *stored;
+    int stored_len;
+    int rc = rta__kek_seal_server_secret(s->box, secret->id, secret->secret, sealed, &stored,
+                                         &stored_len, err);
+    if (rc) return rc;
     sqlite3_stmt *q = s->st[ST_SECRET_INSERT];
     sqlite3_bind_int64(q, 1, secret->id);
-    sqlite3_bind_blob(q, 2, secret->secret, RTA_SERVER_SECRET_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 2, stored, stored_len, SQLITE_STATIC);
     sqlite3_bind_int64(q, 3, secret->created);
     char name[16];
     snprintf(name, sizeof(name), "%u", (unsigned)secret->id);
@@ -313,15 +337,21 @@ static int sq_list_secrets(rta_store *st, void (*cb)(void *ctx, const rta_secret
 {
     rta_sqlite_store *s = impl(st);
     sqlite3_stmt *q = s->st[ST_SECRET_LIST];
-    int rc;
+    int rc, ret = 0;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const void *blob = sqlite3_column_blob(q, 1);
-        if (!blob || sqlite3_column_bytes(q, 1) != RTA_SERVER_SECRET_LEN) break;
+        if (!blob) break;
         rta_secret_record r = {
             (uint32_t)sqlite3_column_int64(q, 0), {0}, sqlite3_column_int64(q, 2)};
-        memcpy(r.secret, blob, RTA_SERVER_SECRET_LEN);
-        cb(ctx, &r);
+        ret = rta__kek_open_server_secret(s->box, r.id, blob, sqlite3_column_bytes(q, 1),
+                                          r.secret, err);
+        if (!ret) cb(ctx, &r);
         explicit_bzero(r.secret, sizeof(r.secret)); /* no copy of a secret left on the stack */
+        if (ret) break;
+    }
+    if (ret) {
+        done(q);
+        return ret;
     }
     return end_list(s, q, rc, "list secrets", err);
 }
@@ -422,6 +452,7 @@ static void sq_close(rta_store *st)
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]); /* NULL is a no-op */
     sqlite3_close(s->db);
+    rta_secret_box_free(s->box);
     free(s);
 }
 
@@ -446,17 +477,33 @@ static const rta_store_ops sqlite_ops = {
 
 int rta_store_sqlite_open(const char *dir, rta_store **out, rta_error *err)
 {
+    return rta_store_sqlite_open_kek(dir, NULL, out, err);
+}
+
+int rta_store_sqlite_open_kek(const char *dir, rta_secret_box *kek, rta_store **out,
+                              rta_error *err)
+{
     *out = NULL;
     sqlite3 *db;
     int rc = rta__sqlite_open_db(dir, &db, err);
-    if (rc) return rc;
+    if (rc) {
+        rta_secret_box_free(kek);
+        return rc;
+    }
     rta_sqlite_store *s = calloc(1, sizeof(*s));
     if (!s) {
         sqlite3_close(db);
+        rta_secret_box_free(kek);
         return rta_error_set(err, RTA_ERR_INTERNAL, "store: out of memory");
     }
     s->base.ops = &sqlite_ops;
     s->db = db;
+    s->box = kek;
+    char path[4096];
+    if (snprintf(path, sizeof(path), "%s/%s", dir, RTA_SQLITE_DB_FILE) >= (int)sizeof(path))
+        rc = rta_error_set(err, RTA_ERR_INTERNAL, "store: data directory path too long");
+    /* Before any statement is prepared: sealing a plaintext database ends with a VACUUM. */
+    if (rc == 0) rc = rta__sqlite_kek_attach(db, path, kek, err);
     for (int i = 0; rc == 0 && i < ST_COUNT; i++)
         if (sqlite3_prepare_v3(db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i], NULL) !=
             SQLITE_OK)

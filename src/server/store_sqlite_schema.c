@@ -14,7 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "private_files.h"
+#include "secret_box.h"
 #include "store.h"
 
 /* The rtauth CLI writes the same file from another process; a write lock is held only for
@@ -23,6 +24,9 @@
 #define RTA_SQLITE_WAL_RETRY_MS    10
 
 _Static_assert(RTA_SERVER_SECRET_LEN == 32, "the secrets table checks length(secret) = 32");
+_Static_assert(RTA_SERVER_SECRET_LEN + RTA_SECRET_BOX_OVERHEAD == 64 &&
+                   RTA_SECRET_BOX_VERSION_LEN == 4,
+               "the secrets table checks a sealed secret's length (64) and prefix (kek1)");
 
 /* migrations[v] takes the schema from version v to v + 1; never edit a released entry, append.
  *
@@ -89,6 +93,34 @@ static const char *const migrations[RTA_SQLITE_SCHEMA_VERSION] = {
     "  UPDATE meta SET admin_version = admin_version + 1; END;"
     "CREATE TRIGGER secrets_ins AFTER INSERT ON secrets BEGIN"
     "  UPDATE meta SET admin_version = admin_version + 1; END;",
+
+    /* Version 3: secrets may be sealed under the operator's KEK (secret_box.h,
+     * store_sqlite_kek.h). meta.kek_check is NULL for a plaintext database and holds a sealed
+     * check value for a sealed one. A sealed key secret is text ("kek1:..."), which the keys
+     * table takes as it is; a sealed server secret is 64 bytes starting "kek1", which the
+     * secrets table's CHECK refused, so the table is rebuilt (SQLite cannot alter a CHECK). */
+    "ALTER TABLE meta ADD COLUMN kek_check BLOB;"
+    "CREATE TABLE secrets_v3 ("
+    "  id INTEGER NOT NULL PRIMARY KEY,"
+    "  secret BLOB NOT NULL CHECK (length(secret) = 32 OR"
+    "    (length(secret) = 64 AND substr(secret, 1, 4) = x'6b656b31')),"
+    "  created INTEGER NOT NULL);"
+    "INSERT INTO secrets_v3(id, secret, created) SELECT id, secret, created FROM secrets;"
+    "DROP TABLE secrets;"
+    "ALTER TABLE secrets_v3 RENAME TO secrets;"
+    "CREATE TRIGGER secrets_ins AFTER INSERT ON secrets BEGIN"
+    "  UPDATE meta SET admin_version = admin_version + 1; END;"
+    /* Once sealed, a database takes no plaintext secret, whoever writes: a process opened
+     * without the KEK before another one sealed the file must not slip one in. */
+    "CREATE TRIGGER keys_sealed_ins BEFORE INSERT ON keys"
+    "  WHEN (SELECT kek_check FROM meta) IS NOT NULL AND NEW.secret NOT LIKE 'kek1:%' BEGIN"
+    "  SELECT RAISE(ABORT, 'this database''s secrets are encrypted: a KEK is needed'); END;"
+    "CREATE TRIGGER keys_sealed_upd BEFORE UPDATE OF secret ON keys"
+    "  WHEN (SELECT kek_check FROM meta) IS NOT NULL AND NEW.secret NOT LIKE 'kek1:%' BEGIN"
+    "  SELECT RAISE(ABORT, 'this database''s secrets are encrypted: a KEK is needed'); END;"
+    "CREATE TRIGGER secrets_sealed_ins BEFORE INSERT ON secrets"
+    "  WHEN (SELECT kek_check FROM meta) IS NOT NULL AND length(NEW.secret) <> 64 BEGIN"
+    "  SELECT RAISE(ABORT, 'this database''s secrets are encrypted: a KEK is needed'); END;",
 };
 
 static int db_error(sqlite3 *db, rta_error *err, const char *what)
@@ -96,31 +128,13 @@ static int db_error(sqlite3 *db, rta_error *err, const char *what)
     return rta_error_set(err, RTA_ERR_INTERNAL, "store: %s: %s", what, sqlite3_errmsg(db));
 }
 
-/* Owner-only access: the database holds secrets. An existing file that others can read is
- * tightened (and logged) rather than refused, so an upgrade fixes an old installation. */
-static int tighten(const char *path, int must_exist, rta_error *err)
-{
-    struct stat st;
-    if (stat(path, &st) != 0) {
-        if (!must_exist && errno == ENOENT) return 0;
-        return rta_error_set(err, RTA_ERR_INTERNAL, "store: stat %s: %s", path, strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode))
-        return rta_error_set(err, RTA_ERR_INTERNAL, "store: %s is not a regular file", path);
-    if ((st.st_mode & 077) == 0) return 0;
-    if (chmod(path, st.st_mode & 0600) != 0)
-        return rta_error_set(err, RTA_ERR_INTERNAL, "store: chmod %s: %s", path, strerror(errno));
-    rta_log_warn("store: %s was accessible to group/others; now owner-only (0600)", path);
-    return 0;
-}
-
+/* Owner-only access: the directory and the database hold secrets. An existing directory or
+ * file that others can access is tightened (and logged) when it is ours, so an upgrade fixes
+ * an old installation, and refused when it is not (private_files.h). */
 static int prepare_files(const char *dir, const char *path, rta_error *err)
 {
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return rta_error_set(err, RTA_ERR_INTERNAL, "store: mkdir %s: %s", dir, strerror(errno));
-    struct stat st;
-    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return rta_error_set(err, RTA_ERR_INTERNAL, "store: %s is not a directory", dir);
+    int rc = rta_private_dir(dir, 1, err);
+    if (rc) return rc;
 
     /* Create the file ourselves: SQLite would create it with 0644 & ~umask, and it gives the
      * -wal and -shm files the main file's mode, so 0600 here covers all three. */
@@ -130,11 +144,11 @@ static int prepare_files(const char *dir, const char *path, rta_error *err)
     close(fd);
 
     char side[4096];
-    int rc = tighten(path, 1, err);
+    rc = rta_private_file(path, 1, err);
     for (int i = 0; rc == 0 && i < 2; i++) {
         if (snprintf(side, sizeof(side), "%s%s", path, i ? "-shm" : "-wal") >= (int)sizeof(side))
             return rta_error_set(err, RTA_ERR_INTERNAL, "store: data directory path too long");
-        rc = tighten(side, 0, err);
+        rc = rta_private_file(side, 0, err);
     }
     return rc;
 }

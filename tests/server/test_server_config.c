@@ -1,6 +1,6 @@
 /* test_server_config.c: rtauthd's settings, black box: HTTPS with --tls-cert/--tls-key,
  * Basic auth over plain HTTP refused by configuration (40103, S-2), the config file and
- * environment variables, and refusing bad settings. */
+ * environment variables, refusing bad settings, and the data directory's permissions. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -152,6 +153,54 @@ static void test_tls(void **state)
     assert_true(got > 2);
 }
 
+static unsigned mode_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_mode & 07777;
+}
+
+/* The data directory holds key secrets: an existing one that others can access is made
+ * owner-only at start (it stayed 0755 before), and so is the dev-key file in it. One that is
+ * not ours is refused: rtauthd exits non-zero naming the directory and its mode. */
+static void test_data_dir_permissions(void **state)
+{
+    (void)state;
+    assert_int_equal(rta_test_server_start(&s, NULL, NULL), 0);
+    assert_int_equal(rta_test_server_stop(&s), 0);
+    char devkey[300];
+    snprintf(devkey, sizeof(devkey), "%s/dev-key", s.data_dir);
+    assert_int_equal(mode_of(devkey), 0600);
+    assert_int_equal(chmod(s.data_dir, 0755), 0);
+    assert_int_equal(chmod(devkey, 0644), 0);
+    assert_int_equal(rta_test_server_start(&s, s.data_dir, NULL), 0);
+    assert_int_equal(mode_of(s.data_dir), 0700);
+    assert_int_equal(mode_of(devkey), 0600);
+    assert_int_equal(rta_test_server_stop(&s), 0);
+
+    if (geteuid() != 0) return; /* only root can give a directory away */
+    assert_int_equal(chown(s.data_dir, 65534, 65534), 0);
+    assert_int_equal(chmod(s.data_dir, 0755), 0);
+    const char *bd = getenv("RTA_BUILD_DIR");
+    char cmd[1024], log[300];
+    snprintf(log, sizeof(log), "/tmp/rtauth-test-perm-%d.log", (int)getpid());
+    snprintf(cmd, sizeof(cmd), "%s/rtauthd --listen 127.0.0.1:0 --data-dir %s >/dev/null 2>%s",
+             bd ? bd : "build", s.data_dir, log);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st));
+    assert_int_not_equal(WEXITSTATUS(st), 0);
+    FILE *f = fopen(log, "r");
+    assert_non_null(f);
+    char text[2048] = "";
+    size_t n = fread(text, 1, sizeof(text) - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    unlink(log);
+    if (!strstr(text, s.data_dir) || !strstr(text, "0755")) fail_msg("message: %s", text);
+    assert_int_equal(mode_of(s.data_dir), 0755); /* not ours: left as it was */
+    assert_int_equal(chown(s.data_dir, 0, 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -159,6 +208,7 @@ int main(void)
         cmocka_unit_test_teardown(test_env_and_config_file, teardown),
         cmocka_unit_test(test_bad_settings_refused),
         cmocka_unit_test_teardown(test_tls, teardown),
+        cmocka_unit_test_teardown(test_data_dir_permissions, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,12 +1,14 @@
 /* test_store_sqlite.c: the SQLite store (store.h, store_sqlite.c): every op, persistence
  * across reopen, permissions, nonce replay rules, change polling between two connections,
- * concurrent writers, and durability of acknowledged writes across kill -9 of the writer. */
+ * concurrent writers, durability of acknowledged writes across kill -9 of the writer, and
+ * secrets sealed at rest under a KEK (store_sqlite_kek.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -21,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/secret_box.h"
 #include "server/store.h"
 
 #define SECRET "Sup3rS3cretValue"
@@ -250,6 +253,83 @@ static void test_open_creates_private_dir_and_file(void **state)
     lines_free(&k);
 }
 
+/* An existing data directory keeps no group/other access: it holds key secrets. What we own
+ * is tightened on open: the directory (0755 stayed 0755 before), the database, its -wal and
+ * -shm, the nonce journal's directory and its segments. */
+static void test_open_tightens_existing_dir_and_files(void **state)
+{
+    fixture *f = *state;
+    create_app(f->s, "app", "app.k1");
+    add_nonce(f->s, "app.k1", "nonce-0123456789abcdef", now_ms() + 60000, 0);
+    /* A second connection keeps the -wal and -shm files in place across our reopen. */
+    sqlite3 *other;
+    assert_int_equal(sqlite3_open(f->file, &other), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(other, "SELECT count(*) FROM apps", NULL, NULL, NULL), SQLITE_OK);
+    f->s->ops->close(f->s);
+    f->s = NULL;
+
+    char wal[160], shm[160], nonces[160], segment[400] = "";
+    snprintf(wal, sizeof(wal), "%s-wal", f->file);
+    snprintf(shm, sizeof(shm), "%s-shm", f->file);
+    snprintf(nonces, sizeof(nonces), "%s/nonces", f->dir);
+    DIR *d = opendir(nonces);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        if (strstr(e->d_name, ".log"))
+            snprintf(segment, sizeof(segment), "%s/%.200s", nonces, e->d_name);
+    closedir(d);
+    assert_true(segment[0]);
+    const char *files[] = {f->file, wal, shm, segment};
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    assert_int_equal(chmod(nonces, 0750), 0);
+    for (size_t i = 0; i < 4; i++) assert_int_equal(chmod(files[i], 0644), 0);
+
+    f->s = open_store(f->dir);
+    assert_int_equal(mode_of(f->dir), 0700);
+    assert_int_equal(mode_of(nonces), 0700);
+    for (size_t i = 0; i < 4; i++) {
+        if (mode_of(files[i]) != 0600) fail_msg("%s is %o", files[i], mode_of(files[i]));
+    }
+    lines k = list_keys(f->s);
+    assert_int_equal(k.n, 1);
+    lines_free(&k);
+    sqlite3_close(other);
+}
+
+/* A directory that others can read and that is not ours is refused (we must not chmod
+ * another user's directory, and must not put secrets where others can read them), with an
+ * error naming the directory and its mode; the same for a file in it. */
+static void test_open_refuses_foreign_open_dir(void **state)
+{
+    fixture *f = *state;
+    rta_store *s = NULL;
+    rta_error err;
+    f->s->ops->close(f->s);
+    f->s = NULL;
+    /* root is the owner of nothing it chowns away; others can use a root-owned dir */
+    const char *foreign = geteuid() == 0 ? f->dir : "/tmp";
+    if (geteuid() == 0) {
+        assert_int_equal(chown(f->dir, 65534, 65534), 0);
+        assert_int_equal(chmod(f->dir, 0755), 0);
+    }
+    assert_int_equal(rta_store_sqlite_open(foreign, &s, &err), RTA_ERR_INTERNAL);
+    assert_null(s);
+    assert_non_null(strstr(err.message, foreign));
+    assert_non_null(strstr(err.message, geteuid() == 0 ? "0755" : "1777"));
+    assert_int_equal(mode_of(foreign), geteuid() == 0 ? 0755 : 01777); /* left alone */
+    if (geteuid() != 0) return;
+
+    /* Ours again, but the database file belongs to someone else and others can read it. */
+    assert_int_equal(chown(f->dir, 0, 0), 0);
+    assert_int_equal(chown(f->file, 65534, 65534), 0);
+    assert_int_equal(chmod(f->file, 0644), 0);
+    assert_int_equal(rta_store_sqlite_open(f->dir, &s, &err), RTA_ERR_INTERNAL);
+    assert_non_null(strstr(err.message, f->file));
+    assert_non_null(strstr(err.message, "0644"));
+    assert_int_equal(mode_of(f->file), 0644);
+    assert_int_equal(mode_of(f->dir), 0700); /* the directory was ours: fixed */
+}
+
 static void test_open_errors(void **state)
 {
     fixture *f = *state;
@@ -290,7 +370,7 @@ static void test_schema_version_and_pragmas(void **state)
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 2); /* v2: append-only nonces */
+    assert_int_equal(sqlite3_column_int(st, 0), 3); /* v3: secrets may be sealed (KEK) */
     sqlite3_finalize(st);
     /* journal_mode=WAL is persistent in the file: a second connection sees it. */
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
@@ -881,11 +961,322 @@ static void test_kill9_keeps_acknowledged_writes(void **state)
     assert_true(total >= 90); /* the rounds above really acknowledged writes */
 }
 
+/* ---- secrets sealed under a KEK ------------------------------------------------------------ */
+
+#define SECRET2 "An0therK3ySecretValue"
+
+static rta_secret_box *kek_box(unsigned char first)
+{
+    unsigned char kek[RTA_KEK_LEN];
+    for (int i = 0; i < RTA_KEK_LEN; i++) kek[i] = (unsigned char)(first + 3 * i);
+    rta_secret_box *b = NULL;
+    rta_error err;
+    assert_int_equal(rta_secret_box_new(kek, &b, &err), 0);
+    return b;
+}
+
+static rta_store *open_kek(const char *dir, unsigned char first)
+{
+    rta_store *s = NULL;
+    rta_error err;
+    int rc = rta_store_sqlite_open_kek(dir, kek_box(first), &s, &err);
+    if (rc) fail_msg("open %s with a KEK: %d %s", dir, rc, err.message);
+    return s;
+}
+
+/* 1 when the bytes of needle occur in the file (absent file: 0). */
+static int file_has(const char *path, const void *needle, size_t n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    rewind(f);
+    char *data = malloc(size > 0 ? (size_t)size : 1);
+    assert_non_null(data);
+    size_t got = fread(data, 1, (size_t)(size > 0 ? size : 0), f);
+    fclose(f);
+    int found = got >= n && memmem(data, got, needle, n) != NULL;
+    free(data);
+    return found;
+}
+
+/* ... in the database or its WAL. */
+static int db_has(const fixture *f, const void *needle, size_t n)
+{
+    char wal[160];
+    snprintf(wal, sizeof(wal), "%s-wal", f->file);
+    return file_has(f->file, needle, n) || file_has(wal, needle, n);
+}
+
+static const unsigned char server_secret[RTA_SERVER_SECRET_LEN] = "0123456789abcdefServerSecret!!!";
+
+static void add_server_secret(rta_store *s, uint32_t id)
+{
+    rta_secret_record r = {id, {0}, 77};
+    memcpy(r.secret, server_secret, sizeof(r.secret));
+    rta_error err;
+    assert_int_equal(s->ops->add_secret(s, &r, &err), 0);
+}
+
+/* Column 1 of the first row of sql, read by a raw connection, as text (sqlite3_free it). */
+static char *raw_text(const fixture *f, const char *sql, int *bytes)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(f->file, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    *bytes = sqlite3_column_bytes(st, 0);
+    char *v = sqlite3_malloc(*bytes + 1);
+    memcpy(v, sqlite3_column_blob(st, 0), (size_t)*bytes);
+    v[*bytes] = '\0';
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void raw_exec(const fixture *f, const char *sql)
+{
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->file, &db), SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* With a KEK, key secrets and server secrets round-trip through the store but are not in the
+ * file: each row is sealed ("kek1" prefix) and nothing of the plaintext is on disk. */
+static void test_kek_seals_secrets_at_rest(void **state)
+{
+    fixture *f = *state;
+    f->s->ops->close(f->s);
+    f->s = open_kek(f->dir, 1);
+    create_app(f->s, "app", "app.k1");
+    add_server_secret(f->s, 5);
+    lines k = list_keys(f->s);
+    assert_int_equal(k.n, 1);
+    assert_string_equal(k.v[0], "app.k1|app|" SECRET "|" CAP "|1|1|1000");
+    lines_free(&k);
+    lines sec = {0};
+    rta_error err;
+    assert_int_equal(f->s->ops->list_secrets(f->s, secret_cb, &sec, &err), 0);
+    assert_int_equal(sec.n, 1);
+    assert_string_equal(sec.v[0], "5|303132333435363738396162636465665365727665725365637265742121"
+                                  "2100|77");
+    lines_free(&sec);
+
+    int n;
+    char *v = raw_text(f, "SELECT secret FROM keys", &n);
+    assert_memory_equal(v, "kek1:", 5);
+    assert_null(strstr(v, SECRET));
+    sqlite3_free(v);
+    v = raw_text(f, "SELECT secret FROM secrets", &n);
+    assert_int_equal(n, 64);
+    assert_memory_equal(v, "kek1", 4);
+    sqlite3_free(v);
+    assert_false(db_has(f, SECRET, strlen(SECRET)));
+    assert_false(db_has(f, server_secret, 16));
+
+    /* reopened with the same KEK: the same secrets */
+    f->s->ops->close(f->s);
+    f->s = open_kek(f->dir, 1);
+    k = list_keys(f->s);
+    assert_string_equal(k.v[0], "app.k1|app|" SECRET "|" CAP "|1|1|1000");
+    lines_free(&k);
+}
+
+/* A sealed database opens only with its KEK: without one, or with another, open fails before
+ * anything is read, and the message names the database, never a secret. */
+static void test_kek_required_and_checked(void **state)
+{
+    fixture *f = *state;
+    f->s->ops->close(f->s);
+    f->s = open_kek(f->dir, 1);
+    create_app(f->s, "app", "app.k1");
+    f->s->ops->close(f->s);
+    f->s = NULL;
+
+    rta_store *s = (rta_store *)&s;
+    rta_error err;
+    assert_int_equal(rta_store_sqlite_open(f->dir, &s, &err), RTA_ERR_INVALID_PARAMETER);
+    assert_null(s);
+    assert_non_null(strstr(err.message, f->file));
+    assert_non_null(strstr(err.message, "encrypted"));
+    assert_non_null(strstr(err.message, "--kek-file"));
+    assert_int_equal(rta_store_sqlite_open_kek(f->dir, kek_box(2), &s, &err),
+                     RTA_ERR_INVALID_PARAMETER);
+    assert_null(s);
+    assert_non_null(strstr(err.message, "not the one"));
+    assert_null(strstr(err.message, SECRET));
+    f->s = open_kek(f->dir, 1); /* and the right one still works */
+    lines k = list_keys(f->s);
+    assert_int_equal(k.n, 1);
+    lines_free(&k);
+}
+
+/* A database written in plaintext (schema v2, before KEKs existed) is sealed in place when
+ * opened with a KEK: every key secret and server secret, and afterwards no plaintext copy is
+ * left in the file or its WAL (not in free pages, not in old WAL frames). */
+static void test_kek_migrates_plaintext_db(void **state)
+{
+    fixture *f = *state;
+    create_app(f->s, "app", "app.k1");
+    rta_key_record k2 = {"app.k2", "app", SECRET2, CAP, 0, 1, 2000};
+    rta_error err;
+    assert_int_equal(f->s->ops->add_key(f->s, &k2, &err), 0);
+    add_server_secret(f->s, 1);
+    f->s->ops->close(f->s);
+    f->s = NULL;
+    /* Back to a version 2 database, as an older rtauthd left it. */
+    raw_exec(f, "PRAGMA foreign_keys=OFF; BEGIN;"
+                "DROP TRIGGER keys_sealed_ins; DROP TRIGGER keys_sealed_upd;"
+                "DROP TRIGGER secrets_sealed_ins;"
+                "CREATE TABLE secrets_v2 (id INTEGER NOT NULL PRIMARY KEY,"
+                "  secret BLOB NOT NULL CHECK (length(secret) = 32), created INTEGER NOT NULL);"
+                "INSERT INTO secrets_v2 SELECT * FROM secrets; DROP TABLE secrets;"
+                "ALTER TABLE secrets_v2 RENAME TO secrets;"
+                "CREATE TRIGGER secrets_ins AFTER INSERT ON secrets BEGIN"
+                "  UPDATE meta SET admin_version = admin_version + 1; END;"
+                "ALTER TABLE meta DROP COLUMN kek_check; PRAGMA user_version=2; COMMIT;");
+    assert_true(db_has(f, SECRET, strlen(SECRET))); /* the premise: plaintext on disk */
+    assert_true(db_has(f, SECRET2, strlen(SECRET2)));
+    assert_true(db_has(f, server_secret, 16));
+
+    f->s = open_kek(f->dir, 1);
+    lines k = list_keys(f->s);
+    assert_int_equal(k.n, 2);
+    assert_string_equal(k.v[0], "app.k1|app|" SECRET "|" CAP "|1|1|1000");
+    assert_string_equal(k.v[1], "app.k2|app|" SECRET2 "|" CAP "|0|1|2000");
+    lines_free(&k);
+    lines sec = {0};
+    assert_int_equal(f->s->ops->list_secrets(f->s, secret_cb, &sec, &err), 0);
+    assert_int_equal(sec.n, 1);
+    lines_free(&sec);
+    int n;
+    char *v = raw_text(f, "SELECT secret FROM secrets", &n);
+    assert_int_equal(n, 64);
+    sqlite3_free(v);
+    assert_false(db_has(f, SECRET, strlen(SECRET)));
+    assert_false(db_has(f, SECRET2, strlen(SECRET2)));
+    assert_false(db_has(f, server_secret, 16));
+    /* A key added afterwards is sealed too; without the KEK the database is refused now. */
+    rta_key_record k3 = {"app.k3", "app", "Th1rdSecretValue", CAP, 0, 1, 3000};
+    assert_int_equal(f->s->ops->add_key(f->s, &k3, &err), 0);
+    assert_false(db_has(f, "Th1rdSecretValue", 16));
+    f->s->ops->close(f->s);
+    f->s = NULL;
+    rta_store *s = NULL;
+    assert_int_equal(rta_store_sqlite_open(f->dir, &s, &err), RTA_ERR_INVALID_PARAMETER);
+    f->s = open_kek(f->dir, 1);
+}
+
+/* A store opened without a KEK before another process sealed the database cannot add a
+ * plaintext secret to it afterwards: the database itself refuses (schema v3 triggers). */
+static void test_kek_sealed_db_takes_no_plaintext(void **state)
+{
+    fixture *f = *state;
+    create_app(f->s, "app", "app.k1"); /* f->s: opened without a KEK, plaintext so far */
+    rta_store *sealer = open_kek(f->dir, 1);
+    sealer->ops->close(sealer);
+    rta_key_record k2 = {"app.k2", "app", SECRET2, CAP, 0, 1, 2000};
+    rta_error err;
+    assert_int_not_equal(f->s->ops->add_key(f->s, &k2, &err), 0);
+    assert_non_null(strstr(err.message, "KEK"));
+    assert_null(strstr(err.message, SECRET2));
+    rta_secret_record r = {9, {1, 2, 3}, 1};
+    assert_int_not_equal(f->s->ops->add_secret(f->s, &r, &err), 0);
+    assert_false(db_has(f, SECRET2, strlen(SECRET2)));
+    f->s->ops->close(f->s);
+    f->s = open_kek(f->dir, 1);
+    lines k = list_keys(f->s);
+    assert_int_equal(k.n, 1);
+    lines_free(&k);
+}
+
+/* Sealed values carry their record's identity: one copied into another row, a changed byte,
+ * or a plaintext row slipped into a sealed database are refused when read, naming the row. */
+static void test_kek_rows_cannot_be_swapped_or_altered(void **state)
+{
+    fixture *f = *state;
+    f->s->ops->close(f->s);
+    f->s = open_kek(f->dir, 1);
+    create_app(f->s, "app", "app.k1");
+    rta_key_record k2 = {"app.k2", "app", SECRET2, CAP, 0, 1, 2000};
+    rta_error err;
+    assert_int_equal(f->s->ops->add_key(f->s, &k2, &err), 0);
+    add_server_secret(f->s, 1);
+    add_server_secret(f->s, 2);
+    f->s->ops->close(f->s);
+    f->s = NULL;
+
+    /* k2's sealed secret copied onto k1 (an attacker who can write the file but has no KEK
+     * wants k1 to take a secret he knows the use of) */
+    raw_exec(f, "UPDATE keys SET secret = (SELECT secret FROM keys WHERE key_name = 'app.k2')"
+                " WHERE key_name = 'app.k1'");
+    rta_store *s = open_kek(f->dir, 1);
+    lines l = {0};
+    assert_int_equal(s->ops->list_keys(s, key_cb, &l, &err), RTA_ERR_INTERNAL);
+    assert_non_null(strstr(err.message, "app.k1"));
+    assert_null(strstr(err.message, SECRET2));
+    lines_free(&l);
+    /* server secret 2's value moved to id 1 */
+    raw_exec(f, "UPDATE secrets SET secret = (SELECT secret FROM secrets WHERE id = 2)"
+                " WHERE id = 1");
+    assert_int_equal(s->ops->list_secrets(s, secret_cb, &l, &err), RTA_ERR_INTERNAL);
+    assert_non_null(strstr(err.message, "secret:1"));
+    lines_free(&l);
+    s->ops->close(s);
+
+    /* one flipped bit in a sealed server secret */
+    raw_exec(f, "DELETE FROM secrets WHERE id = 1; DELETE FROM keys WHERE key_name = 'app.k1'");
+    int n;
+    char *v = raw_text(f, "SELECT secret FROM secrets WHERE id = 2", &n);
+    assert_int_equal(n, 64);
+    v[40] ^= 1;
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(f->file, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "UPDATE secrets SET secret = ?1 WHERE id = 2", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(st, 1, v, n, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    sqlite3_free(v);
+    s = open_kek(f->dir, 1);
+    assert_int_equal(s->ops->list_secrets(s, secret_cb, &l, &err), RTA_ERR_INTERNAL);
+    lines_free(&l);
+    l = list_keys(s); /* k2 is intact */
+    assert_int_equal(l.n, 1);
+    lines_free(&l);
+    s->ops->close(s);
+
+    /* a plaintext key secret inserted behind the store's back (the database refuses it:
+     * whoever can write the file can drop the trigger first) */
+    assert_int_equal(sqlite3_open(f->file, &db), SQLITE_OK);
+    assert_int_not_equal(
+        sqlite3_exec(db, "INSERT INTO keys VALUES('app.k9', 'app', 'Plain', '{}', 0, 1, 1)", NULL,
+                     NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    raw_exec(f, "DROP TRIGGER keys_sealed_ins;"
+                "INSERT INTO keys VALUES('app.k9', 'app', 'Plain', '{}', 0, 1, 1)");
+    s = open_kek(f->dir, 1);
+    assert_int_equal(s->ops->list_keys(s, key_cb, &l, &err), RTA_ERR_INTERNAL);
+    assert_non_null(strstr(err.message, "app.k9"));
+    lines_free(&l);
+    s->ops->close(s);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_open_creates_private_dir_and_file),
+        T(test_open_tightens_existing_dir_and_files),
+        T(test_open_refuses_foreign_open_dir),
         T(test_open_errors),
         T(test_schema_version_and_pragmas),
         T(test_apps_and_keys_roundtrip_and_reopen),
@@ -900,6 +1291,11 @@ int main(void)
         T(test_concurrent_writers),
         T(test_simultaneous_first_open),
         T(test_kill9_keeps_acknowledged_writes),
+        T(test_kek_seals_secrets_at_rest),
+        T(test_kek_required_and_checked),
+        T(test_kek_migrates_plaintext_db),
+        T(test_kek_sealed_db_takes_no_plaintext),
+        T(test_kek_rows_cannot_be_swapped_or_altered),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
