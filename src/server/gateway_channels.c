@@ -1,7 +1,8 @@
 /* gateway_channels.c: channels on the realtime gateway: ATTACH with modes intersected with
  * the capability (wire protocol 2.7, S-46, S-63), DETACH, and MESSAGE: capability and
  * clientId checks (S-51..S-53), ACK/NACK (2.6), and fan-out to attached subscribers, encoded
- * once per wire format. */
+ * once per wire format. Membership is kept from both ends in O(1): c->attached[k] and the channel's member entry
+ * (gateway_members.c) point at each other. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,28 +74,19 @@ rta_channel *rta__channel_find(rta_gateway *gw, const char *app_id, const char *
 static void channel_free(rta_channel *ch)
 {
     rta__presence_free(ch);
+    rta__members_free(ch);
     free(ch->key);
-    free(ch->members);
-    free(ch->modes);
-    free(ch->requested);
     free(ch);
-}
-
-long rta__channel_member_index(const rta_channel *ch, const rta_conn *c)
-{
-    for (size_t i = 0; i < ch->count; i++)
-        if (ch->members[i] == c) return (long)i;
-    return -1;
 }
 
 int rta__conn_attached_to(const rta_conn *c, const char *channel)
 {
-    for (size_t i = 0; i < c->attached_count; i++)
-        if (!strcmp(c->attached[i]->name, channel)) return 1;
-    return 0;
+    rta_channel *ch = channel_get(c->gw, c->auth.app_id, channel, 0);
+    return ch && rta__channel_member_index(ch, c) >= 0;
 }
 
-/* Records c on ch (or updates its modes). Returns 0 or -1 (out of memory). */
+/* Records c on ch (or updates its modes). Returns 0 or -1 (out of memory). c->attached[k]
+ * and ch->links[i] point at each other, so leave() finds both ends in O(1). */
 static int join(rta_conn *c, rta_channel *ch, uint32_t modes, uint32_t requested)
 {
     long i = rta__channel_member_index(ch, c);
@@ -103,29 +95,27 @@ static int join(rta_conn *c, rta_channel *ch, uint32_t modes, uint32_t requested
         ch->requested[i] = requested;
         return 0;
     }
-    if (ch->count == ch->cap) {
-        size_t cap = ch->cap ? ch->cap * 2 : 4;
-        rta_conn **m = realloc(ch->members, cap * sizeof(*m));
-        if (m) ch->members = m;
-        uint32_t *md = m ? realloc(ch->modes, cap * sizeof(*md)) : NULL;
-        if (md) ch->modes = md;
-        uint32_t *rq = md ? realloc(ch->requested, cap * sizeof(*rq)) : NULL;
-        if (!rq) return -1;
-        ch->requested = rq;
-        ch->cap = cap;
-    }
-    if (c->attached_count == c->attached_cap) {
+    if (c->attached_count == c->attached_cap) { /* first: a failed add then changes nothing */
         size_t cap = c->attached_cap ? c->attached_cap * 2 : 4;
         rta_channel **a = realloc(c->attached, cap * sizeof(*a));
         if (!a) return -1;
         c->attached = a;
         c->attached_cap = cap;
     }
-    ch->members[ch->count] = c;
-    ch->requested[ch->count] = requested;
-    ch->modes[ch->count++] = modes;
+    if (rta__members_add(ch, c, modes, requested, (uint32_t)c->attached_count) < 0) return -1;
     c->attached[c->attached_count++] = ch;
     return 0;
+}
+
+/* Takes ch out of c->attached (position k): the last one moves into k, and its link too. */
+static void unlink_attached(rta_conn *c, size_t k)
+{
+    size_t last = --c->attached_count;
+    if (k == last) return;
+    rta_channel *moved = c->attached[last];
+    c->attached[k] = moved;
+    long j = rta__channel_member_index(moved, c);
+    if (j >= 0) moved->links[j] = (uint32_t)k;
 }
 
 static void leave(rta_conn *c, rta_channel *ch)
@@ -133,16 +123,16 @@ static void leave(rta_conn *c, rta_channel *ch)
     rta__presence_conn_left(c, ch); /* RTP: its members leave first, while ch exists */
     long i = rta__channel_member_index(ch, c);
     if (i >= 0) {
-        ch->members[i] = ch->members[ch->count - 1];
-        ch->modes[i] = ch->modes[ch->count - 1];
-        ch->requested[i] = ch->requested[ch->count - 1];
-        ch->count--;
+        size_t k = ch->links[i];
+        rta__members_remove(ch, (size_t)i);
+        unlink_attached(c, k);
+    } else { /* not a member: ch must not stay in c->attached (leave_all would spin) */
+        for (size_t k = 0; k < c->attached_count; k++)
+            if (c->attached[k] == ch) {
+                unlink_attached(c, k);
+                break;
+            }
     }
-    for (size_t k = 0; k < c->attached_count; k++)
-        if (c->attached[k] == ch) {
-            c->attached[k] = c->attached[--c->attached_count];
-            break;
-        }
     if (ch->count == 0) { /* nobody left: forget the channel */
         rta_hmap_del(&c->gw->channels, ch->key, strlen(ch->key));
         channel_free(ch);

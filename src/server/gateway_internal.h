@@ -37,9 +37,12 @@ typedef struct rta_presence_member {
 typedef struct rta_channel {
     char *key;  /* "<appId>:<name>", owned (app ids have no ':') */
     char *name; /* the channel name, inside key */
-    rta_conn **members; /* attached connections */
-    uint32_t *modes;    /* granted modes (requested ∩ capability), parallel to members */
-    uint32_t *requested; /* requested modes, parallel to members: a new capability re-grants */
+    /* Members (gateway_members.c): the attached connections, with parallel arrays: */
+    rta_conn **members;
+    uint32_t *modes;     /* granted modes (requested ∩ capability) */
+    uint32_t *requested; /* requested modes: a new capability re-grants */
+    uint32_t *links;     /* where this channel is in members[i]->attached (O(1) detach) */
+    uint32_t *index;     /* members by connection: 2 * cap slots of position + 1, 0 empty */
     size_t count, cap;
     uint64_t serial;
     rta_presence_member *presence; /* the presence set (gateway_presence.c) */
@@ -168,8 +171,16 @@ void rta__channel_broadcast(rta_channel *ch, const rta_protocol_message *out, ui
                             const rta_conn *skip);
 /* app_id's channel `name`, or NULL when nobody is attached to it. */
 rta_channel *rta__channel_find(rta_gateway *gw, const char *app_id, const char *name);
+/* Channel members (gateway_members.c), all O(1). */
 /* Where c is in ch's members, or -1 when it is not attached to ch. */
 long rta__channel_member_index(const rta_channel *ch, const rta_conn *c);
+/* Appends c, not yet a member; link is ch's position in c->attached. Returns c's position,
+ * or -1 when out of memory (nothing changed). */
+long rta__members_add(rta_channel *ch, rta_conn *c, uint32_t modes, uint32_t requested,
+                      uint32_t link);
+/* Removes member i: the last member moves into position i. */
+void rta__members_remove(rta_channel *ch, size_t i);
+void rta__members_free(rta_channel *ch);
 /* 1 when c is attached to the channel named `channel` (of its app). */
 int rta__conn_attached_to(const rta_conn *c, const char *channel);
 void rta__channel_attach(rta_conn *c, const rta_protocol_message *m);

@@ -1,6 +1,7 @@
 /* test_gateway_frames.c: the gateway's frame-to-message path without sockets
  * (tests/gateway_fixture.h): malformed protocol messages, the size limits, the inbound rate,
- * msgSerial de-duplication (2.6), the bounded queue, and held channel messages. The same
+ * msgSerial de-duplication (2.6), the bounded queue, held channel messages, and channel
+ * membership from both ends. The same
  * path runs over real WebSockets in tests/interop/realtime_resume.test.mjs (limits). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -278,6 +279,59 @@ static void capability_checks_on_the_bare_path(void **state)
     rta__conn_free(c);
 }
 
+/* c->attached[k] and the channel's links[] point at each other for every attachment. */
+static void check_links(rta_conn *const *cs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t k = 0; k < cs[i]->attached_count; k++) {
+            rta_channel *ch = cs[i]->attached[k];
+            long at = rta__channel_member_index(ch, cs[i]);
+            assert_true(at >= 0);
+            assert_ptr_equal(ch->members[at], cs[i]);
+            assert_int_equal(ch->links[at], k);
+        }
+}
+
+/* Many connections attaching and detaching many channels in a scrambled order: membership
+ * stays consistent from both ends (gateway_members.c, leave() in gateway_channels.c), and
+ * channels go when their last member does. */
+static void membership_stays_consistent(void **state)
+{
+    (void)state;
+    enum { CONNS = 8, CHANNELS = 40 };
+    rta_gateway *gw = &fx_srv.gateway;
+    long long rate = gw->limits.max_inbound_rate;
+    gw->limits.max_inbound_rate = 1000000; /* ATTACHes count towards the inbound rate */
+    rta_conn *cs[CONNS];
+    for (int i = 0; i < CONNS; i++) {
+        cs[i] = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
+        cs[i]->rate_tokens = 1000000000;
+    }
+    char buf[96];
+    srand(7);
+    for (int step = 0; step < 4000; step++) {
+        rta_conn *c = cs[rand() % CONNS];
+        int ch = rand() % CHANNELS, detach = rand() % 3 == 0;
+        snprintf(buf, sizeof(buf), "{\"action\":%d,\"channel\":\"m%d\"}", detach ? 12 : 10, ch);
+        send_json(c, buf);
+        rta_protocol_message m;
+        while (fx_pop(c, 0, &m) == 0) rta_protocol_message_clear(&m);
+        if (step % 200 == 0) check_links(cs, CONNS);
+    }
+    check_links(cs, CONNS);
+    size_t attached = 0;
+    for (int i = 0; i < CONNS; i++) {
+        assert_false(cs[i]->closing);
+        attached += cs[i]->attached_count;
+    }
+    assert_true(attached > CONNS * CHANNELS / 2); /* the churn left plenty attached */
+    for (int i = 0; i < CONNS; i += 2) rta__conn_free(cs[i]); /* leave_all from the middle */
+    for (int i = 1; i < CONNS; i += 2) check_links(&cs[i], 1);
+    for (int i = 1; i < CONNS; i += 2) rta__conn_free(cs[i]);
+    assert_int_equal(gw->channels.count, 0);
+    gw->limits.max_inbound_rate = rate;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -290,6 +344,7 @@ int main(void)
         cmocka_unit_test(bounded_queue_drops_a_slow_connection),
         cmocka_unit_test(held_messages_follow_reattach),
         cmocka_unit_test(capability_checks_on_the_bare_path),
+        cmocka_unit_test(membership_stays_consistent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
