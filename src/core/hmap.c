@@ -68,12 +68,18 @@ static size_t find(const rta_hmap *m, const void *key, size_t len, uint64_t h)
     }
 }
 
-void *rta_hmap_get(const rta_hmap *m, const void *key, size_t key_len)
+void **rta_hmap_ref(const rta_hmap *m, const void *key, size_t key_len)
 {
     if (!m->count) return NULL;
     uint64_t h = rta_siphash13(m->k0, m->k1, key, key_len);
     size_t i = find(m, key, key_len, h);
-    return m->slots[i].key ? m->slots[i].value : NULL;
+    return m->slots[i].key ? &m->slots[i].value : NULL;
+}
+
+void *rta_hmap_get(const rta_hmap *m, const void *key, size_t key_len)
+{
+    void **v = rta_hmap_ref(m, key, key_len);
+    return v ? *v : NULL;
 }
 
 static int grow(rta_hmap *m)

@@ -37,6 +37,9 @@ void *rta_hmap_get(const rta_hmap *m, const void *key, size_t key_len);
 int rta_hmap_put(rta_hmap *m, const void *key, size_t key_len, void *value, void **old);
 /* Removes the key; returns its value or NULL. */
 void *rta_hmap_del(rta_hmap *m, const void *key, size_t key_len);
+/* Where key's value is stored, to change it in place (never fails, never grows the map), or
+ * NULL when the key is absent. Valid until the next put or del. */
+void **rta_hmap_ref(const rta_hmap *m, const void *key, size_t key_len);
 
 /* Iteration: for (size_t i = 0; i < m->cap; i++) if (m->slots[i].key) ...
  * Deleting during iteration is not allowed (backward shift moves entries); collect keys

@@ -52,6 +52,32 @@ static int keep_even(void *ctx, const char *key, size_t len, void *value)
 }
 
 /* Random inserts/deletes mirrored in a plain array; every lookup must agree. */
+/* rta_hmap_ref: a value changed in place, without a put (which may grow the map). */
+static void test_ref(void **state)
+{
+    (void)state;
+    rta_hmap m;
+    assert_int_equal(rta_hmap_init(&m), 0);
+    assert_null(rta_hmap_ref(&m, "n", 1));
+    int a = 1, b = 2;
+    for (int i = 0; i < 12; i++) { /* 12 of 16 slots: the next put would grow */
+        char k[8];
+        snprintf(k, sizeof(k), "k%d", i);
+        assert_int_equal(rta_hmap_put(&m, k, strlen(k), &a, NULL), 0);
+    }
+    size_t cap = m.cap;
+    void **v = rta_hmap_ref(&m, "k3", 2);
+    assert_non_null(v);
+    assert_ptr_equal(*v, &a);
+    *v = &b;
+    assert_int_equal(m.cap, cap);
+    assert_ptr_equal(rta_hmap_get(&m, "k3", 2), &b);
+    assert_ptr_equal(rta_hmap_get(&m, "k4", 2), &a);
+    assert_ptr_equal(rta_hmap_del(&m, "k3", 2), &b);
+    assert_null(rta_hmap_ref(&m, "k3", 2));
+    rta_hmap_free(&m);
+}
+
 static void test_against_reference(void **state)
 {
     (void)state;
@@ -97,6 +123,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_siphash_properties),
         cmocka_unit_test(test_basic),
+        cmocka_unit_test(test_ref),
         cmocka_unit_test(test_against_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
