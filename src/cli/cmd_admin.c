@@ -80,15 +80,30 @@ typedef struct {
     int n;
 } list_ctx;
 
+/* An app's own connection cap, or the server's default (0). */
+static void print_cap(const char *what, long long v)
+{
+    if (v)
+        printf("  %s %lld", what, v);
+    else
+        printf("  %s default", what);
+}
+
 static void print_app(void *ctx, const rta_app_record *a)
 {
     list_ctx *l = ctx;
-    if (l->c->json)
-        printf("%s{\"appId\":\"%s\",\"created\":%lld,\"sandbox\":%s}", l->n ? "," : "", a->app_id,
-               (long long)a->created, a->sandbox ? "true" : "false");
-    else
-        printf("%-12s created %lld%s\n", a->app_id, (long long)a->created,
+    if (l->c->json) {
+        printf("%s{\"appId\":\"%s\",\"created\":%lld,\"sandbox\":%s,\"maxConnections\":%lld,"
+               "\"maxConnectionsPerClient\":%lld}",
+               l->n ? "," : "", a->app_id, (long long)a->created, a->sandbox ? "true" : "false",
+               a->max_connections, a->max_connections_per_client);
+    } else {
+        printf("%-12s created %lld%s", a->app_id, (long long)a->created,
                a->sandbox ? "  (sandbox)" : "");
+        print_cap("max-connections", a->max_connections);
+        print_cap("max-connections-per-client", a->max_connections_per_client);
+        printf("\n");
+    }
     l->n++;
 }
 
@@ -109,6 +124,14 @@ static void print_key(void *ctx, const rta_key_record *k)
     l->n++;
 }
 
+static void print_set(void *ctx, const rta_app_record *a)
+{
+    list_ctx *l = ctx;
+    if (strcmp(a->app_id, l->c->argv[1]) != 0) return;
+    print_app(ctx, a);
+    if (l->c->json) printf("\n");
+}
+
 static int list(rta_cli *c, int keys)
 {
     list_ctx l = {c, keys && c->argc > 1 ? c->argv[1] : NULL, 0};
@@ -125,12 +148,61 @@ static int list(rta_cli *c, int keys)
     return rc ? rta_cli_fail(c, &err) : 0;
 }
 
+/* One cap for set-limits: absent (-1: unchanged), "default" (0: the server's), or 1..1000000.
+ * Returns 0, or 2 after printing why. */
+static int parse_cap(const char *flag, const char *v, long long *out)
+{
+    *out = -1;
+    if (!v) return 0;
+    if (!strcmp(v, "default")) {
+        *out = 0;
+        return 0;
+    }
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    if (!*v || *end || n < 1 || n > 1000000) {
+        fprintf(stderr, "rtauth: %s must be 1..1000000 or \"default\", got \"%s\"\n", flag, v);
+        return 2;
+    }
+    *out = n;
+    return 0;
+}
+
+/* `rtauth app set-limits APP_ID`: the app's own connection caps, which override rtauthd's
+ * --max-connections-per-app and --max-connections-per-client for it; a running rtauthd
+ * applies them to new connections within a second. */
+static int app_set_limits(rta_cli *c)
+{
+    const char *conns = rta_cli_take(c, "--max-connections");
+    const char *per_client = rta_cli_take(c, "--max-connections-per-client");
+    int rc = rta_cli_no_more_options(c);
+    if (rc) return rc;
+    long long max_conns, max_per_client;
+    if ((rc = parse_cap("--max-connections", conns, &max_conns)) ||
+        (rc = parse_cap("--max-connections-per-client", per_client, &max_per_client)))
+        return rc;
+    if (c->argc != 2 || (!conns && !per_client)) {
+        fprintf(stderr, "usage: rtauth app set-limits APP_ID [--max-connections N|default]\n"
+                        "       [--max-connections-per-client N|default]\n");
+        return 2;
+    }
+    rta_error err;
+    rta_store *store = NULL;
+    rc = open_store(c, &store, &err);
+    if (!rc) rc = store->ops->set_app_limits(store, c->argv[1], max_conns, max_per_client, &err);
+    list_ctx l = {c, NULL, 0};
+    if (!rc) rc = store->ops->list_apps(store, print_set, &l, &err); /* what it is now */
+    if (store) store->ops->close(store);
+    return rc ? rta_cli_fail(c, &err) : 0;
+}
+
 int rta_cmd_app(rta_cli *c)
 {
     const char *sub = c->argc ? c->argv[0] : "";
     if (!strcmp(sub, "create")) return app_create(c);
     if (!strcmp(sub, "list")) return list(c, 0);
-    fprintf(stderr, "usage: rtauth app create|list [--data-dir DIR] [--json]\n");
+    if (!strcmp(sub, "set-limits")) return app_set_limits(c);
+    fprintf(stderr, "usage: rtauth app create|list|set-limits [--data-dir DIR] [--json]\n");
     return 2;
 }
 

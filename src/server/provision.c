@@ -107,7 +107,8 @@ int rta_new_app_store(rta_store *store, const rta_new_app *app, rta_error *err)
     if (!recs) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     for (size_t i = 0; i < app->key_count; i++)
         recs[i] = rta_new_key_record(&app->keys[i], app->app_id, app->created);
-    rta_app_record a = {app->app_id, app->account_id, app->created, app->sandbox};
+    rta_app_record a = {app->app_id, app->account_id, app->created, app->sandbox,
+                        app->max_connections, app->max_connections_per_client};
     int rc = store->ops->create_app(store, &a, recs, app->key_count, err);
     free(recs);
     return rc;
@@ -115,7 +116,8 @@ int rta_new_app_store(rta_store *store, const rta_new_app *app, rta_error *err)
 
 int rta_new_app_register(rta_registry *reg, const rta_new_app *app, rta_error *err)
 {
-    rta_app_record a = {app->app_id, app->account_id, app->created, app->sandbox};
+    rta_app_record a = {app->app_id, app->account_id, app->created, app->sandbox,
+                        app->max_connections, app->max_connections_per_client};
     int rc = rta_registry_put_app(reg, &a, err);
     for (size_t i = 0; !rc && i < app->key_count; i++) {
         rta_key_record k = rta_new_key_record(&app->keys[i], app->app_id, app->created);

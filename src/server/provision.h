@@ -34,6 +34,8 @@ typedef struct rta_new_app {
     char account_id[RTA_KEY_ID_MAX + 1];
     int sandbox;
     int64_t created;
+    long long max_connections; /* the app's own connection caps (rta_app_record); 0: none */
+    long long max_connections_per_client;
     rta_new_key *keys;
     size_t key_count;
 } rta_new_app;

@@ -50,6 +50,8 @@ int rta_registry_put_app(rta_registry *r, const rta_app_record *app, rta_error *
     a->account_id = strdup(app->account_id ? app->account_id : "");
     a->sandbox = app->sandbox;
     a->created = app->created;
+    a->max_connections = app->max_connections;
+    a->max_connections_per_client = app->max_connections_per_client;
     void *old = NULL;
     if (!a->account_id || rta_hmap_put(&r->apps, a->app_id, strlen(a->app_id), a, &old)) {
         app_entry_free(a);

@@ -35,6 +35,8 @@ typedef struct rta_app_entry {
     char *account_id;
     int sandbox;
     int64_t created;
+    long long max_connections;            /* the app's own caps; 0: the server's default */
+    long long max_connections_per_client;
 } rta_app_entry;
 
 typedef struct rta_registry {

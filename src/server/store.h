@@ -31,6 +31,9 @@ typedef struct rta_app_record {
     const char *account_id;
     int64_t created; /* ms */
     int sandbox;     /* created through the --sandbox provisioning API */
+    /* The app's own connection caps (gateway_limits.c), >= 0; 0: the server's default. */
+    long long max_connections;
+    long long max_connections_per_client;
 } rta_app_record;
 
 typedef struct rta_key_record {
@@ -73,6 +76,10 @@ typedef struct rta_store_ops {
     int (*delete_app)(rta_store *s, const char *app_id, rta_error *err);
     /* Adds a key to an existing app (40400 if the app is unknown). */
     int (*add_key)(rta_store *s, const rta_key_record *key, rta_error *err);
+    /* Sets an app's own connection caps (rta_app_record); a negative value leaves that one
+     * unchanged. 40400 if the app is unknown. */
+    int (*set_app_limits)(rta_store *s, const char *app_id, long long max_connections,
+                          long long max_connections_per_client, rta_error *err);
     /* Enables or disables a key (40400 if unknown). */
     int (*set_key_enabled)(rta_store *s, const char *key_name, int enabled, rta_error *err);
     int (*list_apps)(rta_store *s, void (*cb)(void *ctx, const rta_app_record *app), void *ctx,

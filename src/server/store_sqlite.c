@@ -35,6 +35,7 @@ enum {
     ST_APP_INSERT,
     ST_APP_DELETE,
     ST_APP_LIST,
+    ST_APP_SET_LIMITS,
     ST_KEY_INSERT,
     ST_KEY_SET_ENABLED,
     ST_KEY_LIST,
@@ -59,9 +60,16 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_APP_INSERT] = "INSERT INTO apps(app_id, account_id, created, sandbox) VALUES(?1,?2,?3,?4)",
+    [ST_APP_INSERT] = "INSERT INTO apps(app_id, account_id, created, sandbox, max_connections,"
+                      " max_connections_per_client) VALUES(?1,?2,?3,?4,?5,?6)",
     [ST_APP_DELETE] = "DELETE FROM apps WHERE app_id = ?1",
-    [ST_APP_LIST] = "SELECT app_id, account_id, created, sandbox FROM apps ORDER BY app_id",
+    [ST_APP_LIST] = "SELECT app_id, account_id, created, sandbox, max_connections,"
+                    " max_connections_per_client FROM apps ORDER BY app_id",
+    /* A negative value keeps that column as it is. */
+    [ST_APP_SET_LIMITS] = "UPDATE apps SET max_connections = iif(?2 < 0, max_connections, ?2),"
+                          " max_connections_per_client ="
+                          "   iif(?3 < 0, max_connections_per_client, ?3)"
+                          " WHERE app_id = ?1",
     [ST_KEY_INSERT] = "INSERT INTO keys(key_name, app_id, secret, capability, revocable_tokens,"
                       " enabled, created) VALUES(?1,?2,?3,?4,?5,?6,?7)",
     [ST_KEY_SET_ENABLED] = "UPDATE keys SET enabled = ?2 WHERE key_name = ?1",
@@ -213,6 +221,8 @@ static int sq_create_app(rta_store *st, const rta_app_record *app, const rta_key
     bind_text(q, 2, app->account_id);
     sqlite3_bind_int64(q, 3, app->created);
     sqlite3_bind_int(q, 4, app->sandbox != 0);
+    sqlite3_bind_int64(q, 5, app->max_connections);
+    sqlite3_bind_int64(q, 6, app->max_connections_per_client);
     rc = write_row(s, ST_APP_INSERT, "app", app->app_id, err);
     for (size_t i = 0; rc == 0 && i < key_count; i++)
         rc = insert_key(s, &keys[i], err);
@@ -242,6 +252,21 @@ static int sq_add_key(rta_store *st, const rta_key_record *key, rta_error *err)
 {
     int rc = check_key(key, key->app_id, err);
     return rc ? rc : insert_key(impl(st), key, err); /* one statement: its own transaction */
+}
+
+static int sq_set_app_limits(rta_store *st, const char *app_id, long long max_connections,
+                             long long max_connections_per_client, rta_error *err)
+{
+    rta_sqlite_store *s = impl(st);
+    if (!app_id) return rta_error_set(err, RTA_ERR_NOT_FOUND, "store: unknown app");
+    sqlite3_stmt *q = s->st[ST_APP_SET_LIMITS];
+    bind_text(q, 1, app_id);
+    sqlite3_bind_int64(q, 2, max_connections);
+    sqlite3_bind_int64(q, 3, max_connections_per_client);
+    if (run(s, ST_APP_SET_LIMITS) != SQLITE_DONE) return db_fail(s, err, "set app limits");
+    if (sqlite3_changes(s->db) == 0)
+        return rta_error_set(err, RTA_ERR_NOT_FOUND, "store: unknown app %s", app_id);
+    return 0;
 }
 
 static int sq_set_key_enabled(rta_store *st, const char *key_name, int enabled, rta_error *err)
@@ -279,7 +304,8 @@ static int sq_list_apps(rta_store *st, void (*cb)(void *ctx, const rta_app_recor
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         rta_app_record a = {text(q, 0), text(q, 1), sqlite3_column_int64(q, 2),
-                            sqlite3_column_int(q, 3)};
+                            sqlite3_column_int(q, 3), sqlite3_column_int64(q, 4),
+                            sqlite3_column_int64(q, 5)};
         if (!a.app_id || !a.account_id) break;
         cb(ctx, &a);
     }
@@ -460,6 +486,7 @@ static const rta_store_ops sqlite_ops = {
     .create_app = sq_create_app,
     .delete_app = sq_delete_app,
     .add_key = sq_add_key,
+    .set_app_limits = sq_set_app_limits,
     .set_key_enabled = sq_set_key_enabled,
     .list_apps = sq_list_apps,
     .list_keys = sq_list_keys,

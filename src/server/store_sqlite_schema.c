@@ -121,6 +121,15 @@ static const char *const migrations[RTA_SQLITE_SCHEMA_VERSION] = {
     "CREATE TRIGGER secrets_sealed_ins BEFORE INSERT ON secrets"
     "  WHEN (SELECT kek_check FROM meta) IS NOT NULL AND length(NEW.secret) <> 64 BEGIN"
     "  SELECT RAISE(ABORT, 'this database''s secrets are encrypted: a KEK is needed'); END;",
+
+    /* Version 4: an app's own connection caps (gateway_limits.c; 0: the server's default),
+     * and an apps update trigger so that `rtauth app set-limits` reaches a running server. */
+    "ALTER TABLE apps ADD COLUMN max_connections INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (max_connections >= 0);"
+    "ALTER TABLE apps ADD COLUMN max_connections_per_client INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (max_connections_per_client >= 0);"
+    "CREATE TRIGGER apps_upd AFTER UPDATE ON apps BEGIN"
+    "  UPDATE meta SET admin_version = admin_version + 1; END;",
 };
 
 static int db_error(sqlite3 *db, rta_error *err, const char *what)

@@ -130,7 +130,13 @@ static void lines_free(lines *l)
 
 static void app_cb(void *ctx, const rta_app_record *a)
 {
-    lines_add(ctx, "%s|%s|%lld|%d", a->app_id, a->account_id, (long long)a->created, a->sandbox);
+    if (a->max_connections || a->max_connections_per_client)
+        lines_add(ctx, "%s|%s|%lld|%d|limits %lld/%lld", a->app_id, a->account_id,
+                  (long long)a->created, a->sandbox, a->max_connections,
+                  a->max_connections_per_client);
+    else
+        lines_add(ctx, "%s|%s|%lld|%d", a->app_id, a->account_id, (long long)a->created,
+                  a->sandbox);
 }
 
 static void key_cb(void *ctx, const rta_key_record *k)
@@ -370,7 +376,7 @@ static void test_schema_version_and_pragmas(void **state)
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 3); /* v3: secrets may be sealed (KEK) */
+    assert_int_equal(sqlite3_column_int(st, 0), 4); /* v3: sealed secrets (KEK); v4: caps */
     sqlite3_finalize(st);
     /* journal_mode=WAL is persistent in the file: a second connection sees it. */
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
@@ -446,6 +452,66 @@ static void test_create_app_duplicate_and_atomic(void **state)
 
     /* After the failures the store is still writable. */
     assert_int_equal(f->s->ops->create_app(f->s, &b, dup, 1, &err), 0);
+}
+
+/* An app's own connection caps (gateway_limits.c): stored at creation, changed one at a time
+ * (a negative value keeps one), reported to a server polling from another connection. */
+static void test_app_limits(void **state)
+{
+    fixture *f = *state;
+    rta_error err;
+    rta_app_record a = {"capped", "acct", 7, 1, 50, 3};
+    assert_int_equal(f->s->ops->create_app(f->s, &a, NULL, 0, &err), 0);
+    create_app(f->s, "plain", NULL);
+    int changed;
+    assert_int_equal(f->s->ops->poll_changes(f->s, &changed, &err), 0);
+
+    rta_store *cli = open_store(f->dir);
+    assert_int_equal(cli->ops->set_app_limits(cli, "plain", 10, -1, &err), 0);
+    assert_int_equal(f->s->ops->poll_changes(f->s, &changed, &err), 0);
+    assert_int_equal(changed, 1); /* apps had no update trigger before v4 */
+    assert_int_equal(cli->ops->set_app_limits(cli, "capped", -1, 0, &err), 0);
+    assert_int_equal(cli->ops->set_app_limits(cli, "nope", 1, 1, &err), RTA_ERR_NOT_FOUND);
+    assert_int_equal(err.status_code, 404);
+    cli->ops->close(cli);
+
+    for (int round = 0; round < 2; round++) {
+        lines apps = list_apps(f->s);
+        assert_int_equal(apps.n, 2);
+        assert_string_equal(apps.v[0], "capped|acct|7|1|limits 50/0");
+        assert_string_equal(apps.v[1], "plain|acct|5|0|limits 10/0");
+        lines_free(&apps);
+        reopen(f);
+    }
+}
+
+/* A version 3 database (before the caps) migrates: its apps get no caps of their own. */
+static void test_migration_from_v3_keeps_apps(void **state)
+{
+    fixture *f = *state;
+    create_app(f->s, "old", "old.k1");
+    f->s->ops->close(f->s);
+    f->s = NULL;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(f->file, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "DROP TRIGGER apps_upd;"
+                                  "ALTER TABLE apps DROP COLUMN max_connections;"
+                                  "ALTER TABLE apps DROP COLUMN max_connections_per_client;"
+                                  "PRAGMA user_version=3;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    f->s = open_store(f->dir);
+    lines apps = list_apps(f->s);
+    assert_int_equal(apps.n, 1);
+    assert_string_equal(apps.v[0], "old|acct|5|0");
+    lines_free(&apps);
+    rta_error err;
+    assert_int_equal(f->s->ops->set_app_limits(f->s, "old", 2, 1, &err), 0);
+    apps = list_apps(f->s);
+    assert_string_equal(apps.v[0], "old|acct|5|0|limits 2/1");
+    lines_free(&apps);
 }
 
 static void test_add_key_and_set_key_enabled(void **state)
@@ -1130,6 +1196,8 @@ static void test_kek_migrates_plaintext_db(void **state)
     f->s = NULL;
     /* Back to a version 2 database, as an older rtauthd left it. */
     raw_exec(f, "PRAGMA foreign_keys=OFF; BEGIN;"
+                "DROP TRIGGER apps_upd; ALTER TABLE apps DROP COLUMN max_connections;"
+                "ALTER TABLE apps DROP COLUMN max_connections_per_client;" /* v4 */
                 "DROP TRIGGER keys_sealed_ins; DROP TRIGGER keys_sealed_upd;"
                 "DROP TRIGGER secrets_sealed_ins;"
                 "CREATE TABLE secrets_v2 (id INTEGER NOT NULL PRIMARY KEY,"
@@ -1281,6 +1349,8 @@ int main(void)
         T(test_schema_version_and_pragmas),
         T(test_apps_and_keys_roundtrip_and_reopen),
         T(test_create_app_duplicate_and_atomic),
+        T(test_app_limits),
+        T(test_migration_from_v3_keeps_apps),
         T(test_add_key_and_set_key_enabled),
         T(test_delete_app_cascades),
         T(test_secrets),
