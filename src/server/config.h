@@ -28,6 +28,12 @@
  *   realtime gateway limits (wire protocol 2.4; issue 5):
  *   --max-connections N    RTAUTHD_MAX_CONNECTIONS  max_connections     0 (derived: 90% of
  *                                                   the descriptor limit less 64)
+ *   --max-connections-per-app N  RTAUTHD_MAX_CONNECTIONS_PER_APP  max_connections_per_app  0
+ *                          (connections one app holds, live or awaiting resume; 0: only
+ *                          max_connections bounds them; an app's own limit overrides it)
+ *   --max-connections-per-client N  RTAUTHD_MAX_CONNECTIONS_PER_CLIENT
+ *                          max_connections_per_client  100 (per clientId within an app;
+ *                          0: unlimited; an app's own limit overrides it)
  *   --max-message-size B   RTAUTHD_MAX_MESSAGE_SIZE max_message_size    65536
  *   --max-frame-size B     RTAUTHD_MAX_FRAME_SIZE   max_frame_size      524288
  *   --max-inbound-rate N   RTAUTHD_MAX_INBOUND_RATE max_inbound_rate    250 (messages/s
@@ -73,6 +79,8 @@ typedef enum {
 /* The realtime gateway's limits; see the table above. */
 typedef struct rta_gateway_limits {
     long long max_connections;
+    long long max_connections_per_app;     /* 0: none of its own (gateway_limits.c) */
+    long long max_connections_per_client;  /* 0: none */
     long long max_message_size;
     long long max_frame_size;
     long long max_inbound_rate;

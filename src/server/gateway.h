@@ -36,6 +36,13 @@ typedef struct rta_timers {
     int liveness_on;
 } rta_timers;
 
+/* Connections each app and each (app, clientId) holds, live or detached, for the per-app and
+ * per-clientId caps (gateway_limits.c). Not live_count, which bounds limits.max_connections. */
+typedef struct rta_conn_counts {
+    rta_hmap per_app;    /* appId -> count (in the value pointer, gateway_limits.c) */
+    rta_hmap per_client; /* "<appId>:<clientId>" -> count */
+} rta_conn_counts;
+
 typedef struct rta_gateway {
     rta_server *srv;
     rta_hmap channels;  /* name -> rta_channel* */
@@ -47,6 +54,7 @@ typedef struct rta_gateway {
     rta_conn *detached_head, *detached_tail;
     size_t detached_count;
     size_t queued_bytes; /* frames queued or held by every connection: <= max_queue_total */
+    rta_conn_counts held; /* admitted connections per app and per clientId, live or detached */
     int stopping;       /* shutting down: nothing is kept for resume */
     rta_gateway_limits limits;
     rta_history history; /* recent messages per channel, for REST history (RSL2) */

@@ -23,6 +23,7 @@ int rta_gateway_init(rta_gateway *gw, rta_server *srv)
     gw->limits = srv->cfg.gateway;
     if (rta_history_init(&gw->history, &srv->cfg.history)) return RTA_ERR_INTERNAL;
     int rc = rta_hmap_init(&gw->channels);
+    if (!rc) rc = rta__conn_counts_init(&gw->held);
     return rc ? rc : rta_hmap_init(&gw->by_id);
 }
 
@@ -37,6 +38,7 @@ void rta_gateway_free(rta_gateway *gw)
     gw->stopping = 1;
     while (gw->conns) rta__conn_free(gw->conns); /* detached ones; transports are gone */
     rta__channels_free(gw);
+    rta__conn_counts_free(&gw->held);
     rta_hmap_free(&gw->by_id);
     rta_history_free(&gw->history);
     rta__timers_free(gw);
@@ -313,6 +315,11 @@ static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
         free(resume);
         return;
     }
+    if (rta__conn_admit(c, &e)) { /* a new connection: the per-app and per-clientId caps */
+        free(resume);
+        rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e); /* retryable, like the server's cap */
+        return;
+    }
     rta_log_debug("connection %s open (key %s)", c->id, c->auth.key_name);
     rta__conn_send_connected(c, resume ? &resume_err : NULL, 0);
     free(resume);
@@ -322,6 +329,7 @@ static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
 void rta__conn_free(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
+    rta__conn_release(c);
     rta__timer_cancel(c->gw, &c->end_timer);
     rta__timer_cancel(c->gw, &c->notice_timer);
     rta__detached_remove(c);
@@ -367,7 +375,8 @@ static void reauth(rta_conn *c, const rta_protocol_message *m)
         rta__conn_fail(c, RTA_ACTION_ERROR, &e); /* 4014x: ably-js renews (S-61) */
         return;
     }
-    /* A connection's identity never changes (S-50); nor does its app. */
+    /* A connection's identity never changes (S-50); nor does its app (so nor do its counts
+     * for the connection caps, gateway_limits.c). */
     if (strcmp(fresh.app_id, c->auth.app_id) ||
         !client_id_compatible(c->client_id, fresh.client_id)) {
         rta_auth_context_clear(&fresh);

@@ -77,6 +77,7 @@ struct rta_conn {
     unsigned lingering : 1; /* the ending frame is written: waiting for the client to close */
     unsigned revoked : 1;   /* ended by DISCONNECTED 40141: its presence goes at once */
     unsigned presence_lost : 1; /* detached too long: its members left, re-attaches not RESUMED */
+    unsigned admitted : 1;  /* counted in gw->held (gateway_limits.c) until freed */
     int64_t next_serial;    /* msgSerial expected next: lower ones are resends (2.6) */
     int64_t rate_at;        /* inbound rate bucket (ms timestamp, tokens in 1/1000) */
     int64_t rate_tokens;
@@ -143,6 +144,15 @@ void rta__timers_stop(rta_gateway *gw); /* before lws_context_destroy() */
 void rta__timers_free(rta_gateway *gw);
 void rta__conn_arm_timers(rta_conn *c);
 void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first);
+
+/* Per-app and per-clientId connection caps (gateway_limits.c). */
+int rta__conn_counts_init(rta_conn_counts *k);
+void rta__conn_counts_free(rta_conn_counts *k);
+/* A new, authenticated connection (not a resume): counted for its app and clientId, or
+ * refused. Returns 0, or 40111 (a cap is reached; e names which) or 50000 with e filled. */
+int rta__conn_admit(rta_conn *c, rta_error *e);
+/* c is being freed: it no longer counts. A no-op for a connection never admitted. */
+void rta__conn_release(rta_conn *c);
 
 /* Resume (gateway_resume.c, RTN15, wire doc 2.9). */
 /* The transport closed: keep c detached for connectionStateTtl if it may be resumed,

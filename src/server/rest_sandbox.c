@@ -138,6 +138,38 @@ static int read_specs(rta_node root, rta_key_spec *specs, char **texts, size_t *
     return 0;
 }
 
+/* {"limits":{"maxConnections":N,"maxConnectionsPerClient":N}} (both optional): the app's own
+ * connection caps (gateway_limits.c). A sandbox app may only tighten the server's: anyone
+ * may create one, so a higher cap would let a test tenant take a shared server's slots. */
+static int read_limits(rta_node root, const rta_gateway_limits *server, rta_new_app *app,
+                       rta_error *err)
+{
+    rta_node limits = rta_node_get(root, "limits");
+    if (rta_node_kind(limits) == RTA_NODE_ABSENT) return 0;
+    if (rta_node_kind(limits) != RTA_NODE_MAP)
+        return rta_error_set(err, RTA_ERR_INVALID_BODY, "limits must be an object");
+    const struct {
+        const char *name;
+        long long server_cap;
+        long long *out;
+    } caps[] = {
+        {"maxConnections", server->max_connections_per_app, &app->max_connections},
+        {"maxConnectionsPerClient", server->max_connections_per_client,
+         &app->max_connections_per_client},
+    };
+    for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+        rta_node v = rta_node_get(limits, caps[i].name);
+        if (rta_node_kind(v) == RTA_NODE_ABSENT) continue;
+        long long most = caps[i].server_cap ? caps[i].server_cap : server->max_connections;
+        int64_t n;
+        if (!rta_node_int(v, &n) || n < 1 || n > most)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "limits.%s must be an integer 1..%lld", caps[i].name, most);
+        *caps[i].out = n;
+    }
+    return 0;
+}
+
 void rta_rest_create_app(rta_http_session *s)
 {
     rta_error err;
@@ -157,6 +189,7 @@ void rta_rest_create_app(rta_http_session *s)
     int rc = j ? read_specs(rta_doc_root(doc), specs, texts, &n, &err)
                : rta_error_set(&err, RTA_ERR_INTERNAL, NULL);
     if (!rc) rc = rta_new_app_prepare(NULL, specs, n, 1, rta_server_now(), &j->app, &err);
+    if (!rc) rc = read_limits(rta_doc_root(doc), &s->server->cfg.gateway, &j->app, &err);
     for (size_t i = 0; i < MAX_SANDBOX_KEYS; i++) free(texts[i]);
     if (!rc && !(j->pending = rta_http_go_async(s))) rc = rta_error_set(&err, RTA_ERR_INTERNAL, NULL);
     if (rc) {
