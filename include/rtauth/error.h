@@ -70,6 +70,7 @@ extern "C" {
     X(RTA_ERR_TOKEN_REQUEST_FAILED, 80019, 401, "Token request failed")                            \
     X(RTA_ERR_CHANNEL_FAILED, 90001, 400, "Channel operation failed")                              \
     X(RTA_ERR_CHANNEL_TIMEOUT, 90007, 408, "No response from the server in time")               \
+    X(RTA_ERR_TOO_MANY_CHANNELS, 90010, 400, "Maximum number of channels per connection exceeded") \
     X(RTA_ERR_PRESENCE_NO_CLIENT_ID, 91000, 400, "Cannot enter presence without a clientId")       \
     X(RTA_ERR_PRESENCE_LIMIT, 91003, 400, "Maximum number of presence members exceeded")
 

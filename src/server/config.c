@@ -30,6 +30,7 @@ void rta_config_defaults(rta_config *c)
     c->gateway.max_connections = 0; /* derived from the descriptor limit at start */
     c->gateway.max_connections_per_app = 0; /* none of its own: docs/gateway.md, Limits */
     c->gateway.max_connections_per_client = 100;
+    c->gateway.max_channels_per_connection = 1000;
     c->gateway.max_message_size = 65536;
     c->gateway.max_frame_size = 512 * 1024;
     c->gateway.max_inbound_rate = 250;
@@ -54,6 +55,7 @@ static const struct {
     {"max_connections", NUM(gateway.max_connections, 0, 1000000)},
     {"max_connections_per_app", NUM(gateway.max_connections_per_app, 0, 1000000)},
     {"max_connections_per_client", NUM(gateway.max_connections_per_client, 0, 1000000)},
+    {"max_channels_per_connection", NUM(gateway.max_channels_per_connection, 1, 1000000)},
     {"max_message_size", NUM(gateway.max_message_size, 1024, 16 << 20)},
     {"max_frame_size", NUM(gateway.max_frame_size, 4096, 64 << 20)},
     {"max_inbound_rate", NUM(gateway.max_inbound_rate, 1, 1000000)},
@@ -113,6 +115,7 @@ void rta_config_usage(void)
            "                          resume (0: no cap of its own; apps may override)\n"
            "  --max-connections-per-client N  connections per clientId within an app (100;\n"
            "                          0: unlimited; apps may override)\n"
+           "  --max-channels-per-connection N  channels one connection may attach (1000)\n"
            "  --max-message-size B    largest message a client may publish (65536)\n"
            "  --max-frame-size B      largest WebSocket message accepted (524288)\n"
            "  --max-inbound-rate N    messages per second per connection (250)\n"
@@ -135,7 +138,7 @@ void rta_config_usage(void)
            "RTAUTHD_SANDBOX, RTAUTHD_LOG_LEVEL, RTAUTHD_BASIC_OVER_HTTP, RTAUTHD_MAX_BODY,\n"
            "RTAUTHD_CORS_ORIGINS,\n"
            "RTAUTHD_MAX_CONNECTIONS, RTAUTHD_MAX_CONNECTIONS_PER_APP,\n"
-           "RTAUTHD_MAX_CONNECTIONS_PER_CLIENT,\n"
+           "RTAUTHD_MAX_CONNECTIONS_PER_CLIENT, RTAUTHD_MAX_CHANNELS_PER_CONNECTION,\n"
            "RTAUTHD_MAX_MESSAGE_SIZE, RTAUTHD_MAX_FRAME_SIZE,\n"
            "RTAUTHD_MAX_INBOUND_RATE, RTAUTHD_MAX_QUEUE, RTAUTHD_MAX_QUEUE_TOTAL,\n"
            "RTAUTHD_CONNECTION_STATE_TTL,\n"
@@ -288,6 +291,8 @@ static const struct {
     {"--max-connections-per-app", "RTAUTHD_MAX_CONNECTIONS_PER_APP", "max_connections_per_app", 0},
     {"--max-connections-per-client", "RTAUTHD_MAX_CONNECTIONS_PER_CLIENT",
      "max_connections_per_client", 0},
+    {"--max-channels-per-connection", "RTAUTHD_MAX_CHANNELS_PER_CONNECTION",
+     "max_channels_per_connection", 0},
     {"--max-message-size", "RTAUTHD_MAX_MESSAGE_SIZE", "max_message_size", 0},
     {"--max-frame-size", "RTAUTHD_MAX_FRAME_SIZE", "max_frame_size", 0},
     {"--max-inbound-rate", "RTAUTHD_MAX_INBOUND_RATE", "max_inbound_rate", 0},

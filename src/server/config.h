@@ -34,6 +34,8 @@
  *   --max-connections-per-client N  RTAUTHD_MAX_CONNECTIONS_PER_CLIENT
  *                          max_connections_per_client  100 (per clientId within an app;
  *                          0: unlimited; an app's own limit overrides it)
+ *   --max-channels-per-connection N  RTAUTHD_MAX_CHANNELS_PER_CONNECTION
+ *                          max_channels_per_connection  1000
  *   --max-message-size B   RTAUTHD_MAX_MESSAGE_SIZE max_message_size    65536
  *   --max-frame-size B     RTAUTHD_MAX_FRAME_SIZE   max_frame_size      524288
  *   --max-inbound-rate N   RTAUTHD_MAX_INBOUND_RATE max_inbound_rate    250 (messages/s
@@ -81,6 +83,7 @@ typedef struct rta_gateway_limits {
     long long max_connections;
     long long max_connections_per_app;     /* 0: none of its own (gateway_limits.c) */
     long long max_connections_per_client;  /* 0: none */
+    long long max_channels_per_connection;
     long long max_message_size;
     long long max_frame_size;
     long long max_inbound_rate;

@@ -1,7 +1,8 @@
 /* gateway_channels.c: channels on the realtime gateway: ATTACH with modes intersected with
- * the capability (wire protocol 2.7, S-46, S-63), DETACH, and MESSAGE: capability and
- * clientId checks (S-51..S-53), ACK/NACK (2.6), and fan-out to attached subscribers, encoded
- * once per wire format. Membership is kept from both ends in O(1): c->attached[k] and the channel's member entry
+ * the capability (wire protocol 2.7, S-46, S-63) and at most max_channels_per_connection per
+ * connection (90010), DETACH, and MESSAGE: capability and clientId checks (S-51..S-53),
+ * ACK/NACK (2.6), and fan-out to attached subscribers, encoded once per wire format.
+ * Membership is kept from both ends in O(1): c->attached[k] and the channel's member entry
  * (gateway_members.c) point at each other. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,10 +177,19 @@ void rta__channel_attach(rta_conn *c, const rta_protocol_message *m)
                       "Channel denied access based on given capability");
         return;
     }
-    rta_channel *ch = channel_get(c->gw, c->auth.app_id, m->channel, 1);
+    rta_channel *ch = channel_get(c->gw, c->auth.app_id, m->channel, 0);
+    int member = ch && rta__channel_member_index(ch, c) >= 0;
+    long long most = c->gw->limits.max_channels_per_connection;
+    if (!member && c->attached_count >= (size_t)most) { /* checked before the channel exists */
+        char why[96];
+        snprintf(why, sizeof(why), "Maximum number of channels per connection (%lld) exceeded",
+                 most); /* Ably's 90010 and wording; the connection stays up */
+        channel_error(c, m->channel, RTA_ERR_TOO_MANY_CHANNELS, why);
+        return;
+    }
+    if (!ch) ch = channel_get(c->gw, c->auth.app_id, m->channel, 1);
     /* Already attached (a re-attach after a resume, RTN15c6): nothing was missed */
-    int kept = ch && rta__channel_member_index(ch, c) >= 0 && !c->presence_lost;
-    uint32_t resumed = kept ? RTA_FLAG_RESUMED : 0;
+    uint32_t resumed = member && !c->presence_lost ? RTA_FLAG_RESUMED : 0;
     if (!ch || join(c, ch, granted, requested)) {
         channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
         return;

@@ -4,7 +4,10 @@
 //     `rtauth app set-limits`): the next connection gets DISCONNECTED 40111 (statusCode 403)
 //     naming the cap; other clientIds and other apps are unaffected; a closed connection frees
 //     its place; a detached one keeps it until resumed or discarded; a resume and an in-band
-//     AUTH never count twice.
+//     AUTH never count twice;
+//   - channels per connection (--max-channels-per-connection, default 1000): the next ATTACH
+//     gets a channel ERROR 90010 (statusCode 400, Ably's "maximum number of channels per
+//     connection") and the connection stays up.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -27,14 +30,14 @@ import { BUILD_DIR, provisionApp, startServer } from './lib/server.mjs';
 const it = boundedIt(60000);
 const run = promisify(execFile);
 
-let dflt; // default limits
-let tight; // --max-connections-per-app 4 --max-connections-per-client 2
+let dflt; // default limits (the inbound rate lifted: the channel test attaches 1000 at once)
+let tight; // --max-connections-per-app 4 --max-connections-per-client 2 --max-channels-per-connection 3
 
 before(async () => {
   [dflt, tight] = await Promise.all([
-    startServer(),
+    startServer({ args: ['--max-inbound-rate', '100000'] }),
     startServer({
-      args: ['--max-connections-per-app', '4', '--max-connections-per-client', '2'],
+      args: ['--max-connections-per-app', '4', '--max-connections-per-client', '2', '--max-channels-per-connection', '3'],
     }),
   ]);
 });
@@ -217,5 +220,57 @@ describe('connection caps', () => {
     await new Promise((r) => setTimeout(r, 200)); // CLOSE reaches the server
     await connected(tight, { key, clientId: 'z' });
     await refused(tight, { key, clientId: 'z' }, 'clientId');
+  });
+});
+
+describe('channels per connection', () => {
+  const peers = [];
+  const clients = new Clients(null, true);
+  afterEach(async () => {
+    peers.splice(0).forEach((p) => p.close());
+    await clients.closeAll();
+  });
+
+  it('1000 by default: the 1001st ATTACH is a channel ERROR 90010, the connection stays up', async () => {
+    const { key } = await sandboxApp(dflt);
+    const p = await RawPeer.open(dflt, { key });
+    peers.push(p);
+    await p.waitAction(ACTION.CONNECTED);
+    const prefix = randomId('many');
+    for (let i = 0; i < 1000; i++) p.send({ action: ACTION.ATTACH, channel: `${prefix}:${i}` });
+    await p.frames.waitFor((f) => f.action === ACTION.ATTACHED && f.channel === `${prefix}:999`, 20000, 'attached 999');
+    assert.equal(p.frames.items.filter((f) => f.action === ACTION.ATTACHED).length, 1000);
+    p.send({ action: ACTION.ATTACH, channel: `${prefix}:extra` });
+    const e = await p.waitAction(ACTION.ERROR, 5000);
+    assert.equal(e.channel, `${prefix}:extra`);
+    assertReason(e.error, { code: 90010, statusCode: 400 }, 'channel cap');
+    assert.match(e.error.message, /\(1000\)/);
+    p.send({ action: ACTION.HEARTBEAT, id: 'alive' });
+    await p.waitAction(ACTION.HEARTBEAT, 5000, 0, (f) => f.id === 'alive');
+    // re-attaching one it has is not a new one; a DETACH makes room
+    const from = p.frames.items.length;
+    p.send({ action: ACTION.ATTACH, channel: `${prefix}:5` });
+    await p.waitAction(ACTION.ATTACHED, 5000, from, (f) => f.channel === `${prefix}:5`);
+    p.send({ action: ACTION.DETACH, channel: `${prefix}:0` });
+    await p.waitAction(ACTION.DETACHED, 5000, from);
+    p.send({ action: ACTION.ATTACH, channel: `${prefix}:extra` });
+    await p.waitAction(ACTION.ATTACHED, 5000, from, (f) => f.channel === `${prefix}:extra`);
+  });
+
+  it('ably-js: over --max-channels-per-connection attach() rejects with 90010, the channel fails, the connection stays', async () => {
+    const { key } = await sandboxApp(tight);
+    clients.server = tight;
+    const rt = clients.realtime({ key });
+    await waitConnection(rt, 'connected');
+    for (let i = 0; i < 3; i++) await rt.channels.get(`c${i}`).attach();
+    const ch = rt.channels.get('c3');
+    await assert.rejects(ch.attach(), (e) => {
+      assertReason(e, { code: 90010, statusCode: 400 }, 'attach c3');
+      return true;
+    });
+    assert.equal(ch.state, 'failed');
+    assert.equal(rt.connection.state, 'connected');
+    await rt.channels.get('c0').detach();
+    await rt.channels.get('c4').attach();
   });
 });

@@ -18,6 +18,7 @@ static void defaults(void **state)
     rta_config_defaults(&c);
     assert_int_equal(c.gateway.max_connections_per_app, 0); /* none of its own */
     assert_int_equal(c.gateway.max_connections_per_client, 100);
+    assert_int_equal(c.gateway.max_channels_per_connection, 1000);
 }
 
 static void flag_env_and_file(void **state)
@@ -27,26 +28,29 @@ static void flag_env_and_file(void **state)
     snprintf(file, sizeof(file), "/tmp/rtauth-test-limits-%d", (int)getpid());
     FILE *f = fopen(file, "w");
     assert_non_null(f);
-    fprintf(f, "max_connections_per_app = 11\nmax_connections_per_client = 12\n");
+    fprintf(f, "max_connections_per_app = 11\nmax_connections_per_client = 12\n"
+               "max_channels_per_connection = 13\n");
     fclose(f);
-    setenv("RTAUTHD_MAX_CONNECTIONS_PER_APP", "21", 1);
     setenv("RTAUTHD_MAX_CONNECTIONS_PER_CLIENT", "22", 1);
-    char *argv[] = {"rtauthd", "--config", file, "--max-connections-per-app", "31", NULL};
+    setenv("RTAUTHD_MAX_CHANNELS_PER_CONNECTION", "23", 1);
+    char *argv[] = {"rtauthd", "--config", file, "--max-channels-per-connection", "33", NULL};
     rta_config c;
     rta_config_defaults(&c);
     rta_error err;
     assert_int_equal(rta_config_load(&c, 5, argv, &err), 0);
-    assert_int_equal(c.gateway.max_connections_per_app, 31);      /* flag over env */
+    assert_int_equal(c.gateway.max_connections_per_app, 11);      /* file */
     assert_int_equal(c.gateway.max_connections_per_client, 22);   /* env over file */
-    unsetenv("RTAUTHD_MAX_CONNECTIONS_PER_APP");
+    assert_int_equal(c.gateway.max_channels_per_connection, 33);  /* flag over env */
     unsetenv("RTAUTHD_MAX_CONNECTIONS_PER_CLIENT");
+    unsetenv("RTAUTHD_MAX_CHANNELS_PER_CONNECTION");
     unlink(file);
 }
 
 static void out_of_range_is_refused(void **state)
 {
     (void)state;
-    const char *bad[][2] = {{"--max-connections-per-client", "-1"},
+    const char *bad[][2] = {{"--max-channels-per-connection", "0"},
+                            {"--max-connections-per-client", "-1"},
                             {"--max-connections-per-app", "1000001"},
                             {"--max-connections-per-app", "many"}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -1,7 +1,7 @@
 /* test_gateway_frames.c: the gateway's frame-to-message path without sockets
  * (tests/gateway_fixture.h): malformed protocol messages, the size limits, the inbound rate,
- * msgSerial de-duplication (2.6), the bounded queue, held channel messages, and channel
- * membership from both ends. The same
+ * msgSerial de-duplication (2.6), the bounded queue, held channel messages, the channels per
+ * connection cap and channel membership from both ends. The same
  * path runs over real WebSockets in tests/interop/realtime_resume.test.mjs (limits). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -279,6 +279,44 @@ static void capability_checks_on_the_bare_path(void **state)
     rta__conn_free(c);
 }
 
+/* --max-channels-per-connection: attaches up to the cap, the next gets a channel ERROR 90010
+ * (Ably's code for it) and the connection stays; a re-attach of an attached channel is not a
+ * new one; a DETACH makes room. */
+static void channels_per_connection_cap(void **state)
+{
+    (void)state;
+    rta_gateway *gw = &fx_srv.gateway;
+    long long most = gw->limits.max_channels_per_connection;
+    gw->limits.max_channels_per_connection = 3;
+    rta_conn *c = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
+    char buf[96];
+    for (int i = 0; i < 3; i++) {
+        snprintf(buf, sizeof(buf), "{\"action\":10,\"channel\":\"cap%d\"}", i);
+        send_json(c, buf);
+        expect(c, RTA_ACTION_ATTACHED, 0);
+    }
+    send_json(c, "{\"action\":10,\"channel\":\"cap3\"}");
+    rta_protocol_message m;
+    assert_int_equal(fx_pop(c, 0, &m), 0);
+    assert_int_equal(m.action, RTA_ACTION_ERROR);
+    assert_string_equal(m.channel, "cap3");
+    assert_int_equal(m.error.code, 90010);
+    assert_int_equal(m.error.status_code, 400);
+    assert_non_null(strstr(m.error.message, "(3)"));
+    rta_protocol_message_clear(&m);
+    assert_false(c->closing);
+    assert_null(rta__channel_find(gw, "app", "cap3")); /* refused before it existed */
+    send_json(c, "{\"action\":10,\"channel\":\"cap1\"}"); /* already attached: fine */
+    expect(c, RTA_ACTION_ATTACHED, 0);
+    send_json(c, "{\"action\":12,\"channel\":\"cap0\"}");
+    expect(c, RTA_ACTION_DETACHED, 0);
+    send_json(c, "{\"action\":10,\"channel\":\"cap3\"}");
+    expect(c, RTA_ACTION_ATTACHED, 0);
+    assert_int_equal(c->attached_count, 3);
+    rta__conn_free(c);
+    gw->limits.max_channels_per_connection = most;
+}
+
 /* c->attached[k] and the channel's links[] point at each other for every attachment. */
 static void check_links(rta_conn *const *cs, size_t n)
 {
@@ -344,6 +382,7 @@ int main(void)
         cmocka_unit_test(bounded_queue_drops_a_slow_connection),
         cmocka_unit_test(held_messages_follow_reattach),
         cmocka_unit_test(capability_checks_on_the_bare_path),
+        cmocka_unit_test(channels_per_connection_cap),
         cmocka_unit_test(membership_stays_consistent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
