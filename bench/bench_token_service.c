@@ -9,8 +9,8 @@
 
 #include "core/token_codec.h"
 #include "core/token_signer.h"
-#include "server/registry.h"
-#include "server/token_service.h"
+#include "server/auth/registry.h"
+#include "server/auth/token_service.h"
 
 static double now_s(void)
 {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/cors.h"
+#include "server/rest/cors.h"
 
 static void echo_safe(const uint8_t *v, size_t n)
 {

@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "core/token_codec.h"
-#include "server/registry.h"
-#include "server/token_service.h"
+#include "server/auth/registry.h"
+#include "server/auth/token_service.h"
 
 static rta_registry reg;
 static rta_token_service ts;

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/gateway_internal.h"
+#include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/registry.h"
+#include "server/auth/registry.h"
 #include "server/server.h"
 
 static rta_server fx_srv;

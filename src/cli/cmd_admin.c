@@ -11,10 +11,10 @@
 #include "core/codec.h"
 #include "core/crypto.h"
 #include "core/native_token.h"
-#include "server/provision.h"
-#include "server/secret_box.h"
+#include "server/auth/provision.h"
+#include "server/store/secret_box.h"
 #include "server/server.h"
-#include "server/store.h"
+#include "server/store/store.h"
 
 static void print_json_string(const char *s)
 {

@@ -1,5 +1,5 @@
 /* config.c: defaults, config file, environment and flags; see config.h. */
-#include "config.h"
+#include "server/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
-#include "tls_policy.h"
+#include "server/log.h"
+#include "server/tls_policy.h"
 
 void rta_config_defaults(rta_config *c)
 {

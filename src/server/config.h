@@ -15,7 +15,7 @@
  *   --kek-file FILE        RTAUTHD_KEK_FILE         kek_file            (none: secrets stored
  *                          RTAUTHD_KEK (64 hex digits, environment only)   in plaintext)
  *                          (the key-encryption key that seals key secrets and server secrets
- *                          in the store; secret_box.h, docs/security.md)
+ *                          in the store; store/secret_box.h, docs/security.md)
  *   --sandbox              RTAUTHD_SANDBOX=1        sandbox = true      off
  *   --log-level LEVEL      RTAUTHD_LOG_LEVEL        log_level           info
  *   --basic-over-http M    RTAUTHD_BASIC_OVER_HTTP  basic_over_http     loopback
@@ -67,10 +67,10 @@
 
 #include <stddef.h>
 
-#include "channel_history.h"
-#include "cors.h"
+#include "server/gateway/history.h"
+#include "server/rest/cors.h"
 #include "rtauth/error.h"
-#include "token_service.h"
+#include "server/auth/token_service.h"
 
 typedef enum {
     RTA_BASIC_HTTP_LOOPBACK = 0, /* allowed from loopback peers only */
@@ -81,7 +81,7 @@ typedef enum {
 /* The realtime gateway's limits; see the table above. */
 typedef struct rta_gateway_limits {
     long long max_connections;
-    long long max_connections_per_app;     /* 0: none of its own (gateway_limits.c) */
+    long long max_connections_per_app;     /* 0: none of its own (gateway/limits.c) */
     long long max_connections_per_client;  /* 0: none */
     long long max_channels_per_connection;
     long long max_message_size;

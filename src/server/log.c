@@ -1,5 +1,5 @@
 /* log.c: leveled stderr logging; see log.h. */
-#include "log.h"
+#include "server/log.h"
 
 #include <pthread.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  *
  * Rule: nothing secret is ever passed to these functions: no key secrets, no server secrets,
  * no full tokens or MACs. Name keys by key name, connections by connectionId, tokens by
- * rta_token_ref() (token_service.h). */
+ * rta_token_ref() (auth/token_service.h). */
 #ifndef RTA_SERVER_LOG_H
 #define RTA_SERVER_LOG_H
 

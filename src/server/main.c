@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "config.h"
-#include "log.h"
-#include "server.h"
+#include "server/config.h"
+#include "server/log.h"
+#include "server/server.h"
 
 static rta_server server;
 

@@ -1,6 +1,6 @@
 /* server.c: rtauthd's lifecycle: load state from the store, serve on one libwebsockets
  * context, housekeeping once a second, clean shutdown on SIGTERM. See server.h. */
-#include "server.h"
+#include "server/server.h"
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -12,12 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http.h"
-#include "log.h"
-#include "private_files.h"
-#include "provision.h"
-#include "secret_box.h"
-#include "tls_policy.h"
+#include "server/rest/http.h"
+#include "server/log.h"
+#include "server/store/private_files.h"
+#include "server/auth/provision.h"
+#include "server/store/secret_box.h"
+#include "server/tls_policy.h"
 
 #define HOUSEKEEPING_US (1000 * 1000)
 
@@ -439,7 +439,7 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     srv->store->ops->poll_changes(srv->store, &changed, NULL);
     rta_random_alnum(srv->server_id, 12);
 
-    /* WebSocket liveness (2.5) is the gateway's sweep (gateway_timers.c): lws's validity
+    /* WebSocket liveness (2.5) is the gateway's sweep (gateway/timers.c): lws's validity
      * policy costs O(connections) per pong. This one turns lws's off (its default pings
      * every 300 s, with the same cost). */
     static const lws_retry_bo_t no_validity = {.secs_since_valid_ping = 0,

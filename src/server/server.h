@@ -9,12 +9,12 @@
 #include <uv.h>
 #include <stdint.h>
 
-#include "config.h"
-#include "gateway.h"
-#include "registry.h"
-#include "store.h"
-#include "store_thread.h"
-#include "token_service.h"
+#include "server/config.h"
+#include "server/gateway/gateway.h"
+#include "server/auth/registry.h"
+#include "server/store/store.h"
+#include "server/store/thread.h"
+#include "server/auth/token_service.h"
 
 typedef struct rta_server rta_server;
 

@@ -1,6 +1,6 @@
 /* tls_policy.c: protocol versions and cipher suites of rtauthd's TLS listener; see
  * tls_policy.h. Holds no key material and logs nothing. */
-#include "tls_policy.h"
+#include "server/tls_policy.h"
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>

@@ -1,5 +1,5 @@
 // CORS on the raw wire (docs/server.md "CORS"; the browser itself is in tests/browser/): on
-// every route of rest_routes.c, a preflight from an allowed origin gets 204, the route's
+// every route of rest/routes.c, a preflight from an allowed origin gets 204, the route's
 // methods, the request headers it asked for (or ably-js's list when that list is invalid or
 // too long), a max-age, the origin echoed with credentials allowed and Vary; an actual
 // request gets the origin echoed and the headers ably-js reads exposed (x-ably-errorcode,
@@ -87,7 +87,7 @@ describe('CORS with the default --cors-origins (any origin)', () => {
     spare = await provisionApp(server, [{}]);
     basic = basicAuth(app.keys[1].keyStr);
     keyName = app.keys[1].keyName;
-    // every route of rest_routes.c (rta_rest_dispatch), with a request that reaches it
+    // every route of rest/routes.c (rta_rest_dispatch), with a request that reaches it
     routes = [
       { method: 'GET', path: '/time', allow: ['GET'], status: 200 },
       {

@@ -4,7 +4,7 @@
 //    NACKed on publish (40160); only a server started with the switch grants both, and it
 //    says so loudly at start;
 //  - liveness (wire doc 2.5): a silent connection gets WebSocket pings (the gateway's sweep,
-//    gateway_timers.c, replaced lws's per-connection validity timers).
+//    gateway/timers.c, replaced lws's per-connection validity timers).
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 

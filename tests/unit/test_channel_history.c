@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/channel_history.h"
+#include "server/gateway/history.h"
 
 static rta_message msg(const char *name, const char *data)
 {

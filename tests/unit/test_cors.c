@@ -9,7 +9,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "server/cors.h"
+#include "server/rest/cors.h"
 
 static int allowed(const rta_cors_policy *p, const char *origin)
 {

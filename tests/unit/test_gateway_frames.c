@@ -331,7 +331,7 @@ static void check_links(rta_conn *const *cs, size_t n)
 }
 
 /* Many connections attaching and detaching many channels in a scrambled order: membership
- * stays consistent from both ends (gateway_members.c, leave() in gateway_channels.c), and
+ * stays consistent from both ends (gateway/members.c, leave() in gateway/channels.c), and
  * channels go when their last member does. */
 static void membership_stays_consistent(void **state)
 {

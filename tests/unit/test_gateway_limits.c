@@ -1,4 +1,4 @@
-/* test_gateway_limits.c: the per-app and per-clientId connection caps (gateway_limits.c)
+/* test_gateway_limits.c: the per-app and per-clientId connection caps (gateway/limits.c)
  * without sockets (tests/gateway_fixture.h): admission against the server's caps and an
  * app's own, exact counts through frees, anonymous and wildcard connections counting for
  * their app only, and other apps unaffected. The same caps over real WebSockets with ably-js:

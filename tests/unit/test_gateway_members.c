@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "server/gateway_internal.h"
+#include "server/gateway/internal.h"
 
 #define POOL 4096
 static char pool[POOL]; /* fake connections: &pool[i] */

@@ -1,4 +1,4 @@
-/* test_gateway_timers.c: the gateway's deadline heap (gateway_timers.c) through its real lws
+/* test_gateway_timers.c: the gateway's deadline heap (gateway/timers.c) through its real lws
  * timer (tests/gateway_fixture.h): due deadlines fire in time order, each once; cancelled
  * and rescheduled ones fire never / at their new time; future ones wait. */
 #include <setjmp.h>

@@ -8,7 +8,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 
-#include "server/nonce_cache.h"
+#include "server/auth/nonce_cache.h"
 
 static void test_replay_rules(void **state)
 {

@@ -1,4 +1,4 @@
-/* test_nonce_journal.c: the used-nonce journal (nonce_journal.h): records survive reopening,
+/* test_nonce_journal.c: the used-nonce journal (store/nonce_journal.h): records survive reopening,
  * a torn or corrupt tail ends a segment without losing what came before, duplicates list
  * once with the latest expiry, and purging drops whole expired minutes. */
 #include <setjmp.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/nonce_journal.h"
+#include "server/store/nonce_journal.h"
 
 typedef struct {
     char got[16][64];

@@ -1,4 +1,4 @@
-/* test_secret_box.c: envelope encryption of secrets at rest (secret_box.h): round trips in
+/* test_secret_box.c: envelope encryption of secrets at rest (store/secret_box.h): round trips in
  * both forms, fresh nonces, tamper detection, a wrong KEK, a value moved to another record
  * (AAD), and loading the KEK from a file or hex, with its refusals. */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/secret_box.h"
+#include "server/store/secret_box.h"
 
 #define HEX_KEK "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 #define SECRET  "pl41nTextK3ySecretThatMustNotLeak"

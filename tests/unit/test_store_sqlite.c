@@ -1,7 +1,7 @@
-/* test_store_sqlite.c: the SQLite store (store.h, store_sqlite.c): every op, persistence
+/* test_store_sqlite.c: the SQLite store (store.h, store/sqlite.c): every op, persistence
  * across reopen, permissions, nonce replay rules, change polling between two connections,
  * concurrent writers, durability of acknowledged writes across kill -9 of the writer, and
- * secrets sealed at rest under a KEK (store_sqlite_kek.h). */
+ * secrets sealed at rest under a KEK (store/sqlite_kek.h). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,8 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/secret_box.h"
-#include "server/store.h"
+#include "server/store/secret_box.h"
+#include "server/store/store.h"
 
 #define SECRET "Sup3rS3cretValue"
 #define CAP    "{\"*\":[\"*\"]}"
@@ -454,7 +454,7 @@ static void test_create_app_duplicate_and_atomic(void **state)
     assert_int_equal(f->s->ops->create_app(f->s, &b, dup, 1, &err), 0);
 }
 
-/* An app's own connection caps (gateway_limits.c): stored at creation, changed one at a time
+/* An app's own connection caps (gateway/limits.c): stored at creation, changed one at a time
  * (a negative value keeps one), reported to a server polling from another connection. */
 static void test_app_limits(void **state)
 {

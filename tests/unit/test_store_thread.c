@@ -1,4 +1,4 @@
-/* test_store_thread.c: the store worker (store_thread.h) over a real SQLite store: nonce jobs
+/* test_store_thread.c: the store worker (store/thread.h) over a real SQLite store: nonce jobs
  * are written in batches with add_nonces (the path of stores without add_nonces_local, such
  * as a Redis store), other jobs run in submission order among them, every job completes on
  * the caller's thread through drain(), the wake callback fires, and stop() finishes what
@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/store.h"
-#include "server/store_thread.h"
+#include "server/store/store.h"
+#include "server/store/thread.h"
 
 #define JOBS 2000
 

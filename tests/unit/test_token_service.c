@@ -1,5 +1,5 @@
 /* test_token_service.c: the auth rules of rtauthd with no I/O and a clock the test sets
- * (token_service.h): requestToken's checks in order (S-17..S-27), Bearer verification of
+ * (auth/token_service.h): requestToken's checks in order (S-17..S-27), Bearer verification of
  * native tokens and JWTs (S-31..S-37), and revocation matching (S-66..S-69), table-driven
  * where a table says it best. The edge cases of issue 11 are here at millisecond resolution:
  * a TokenRequest replayed in the last millisecond of its window, a token revoked in the
@@ -17,7 +17,7 @@
 #include "core/key.h"
 #include "core/mac.h"
 #include "core/token_signer.h"
-#include "server/token_service.h"
+#include "server/auth/token_service.h"
 
 #define T0 1800000000000LL /* the test clock's start, ms */
 #define WINDOW 120000      /* the default TokenRequest timestamp window */

@@ -1,0 +1,364 @@
+/* gateway/frames.c: a connection's outgoing frame queue. Frames are encoded once, kept with
+ * LWS_PRE bytes of headroom for lws_write(), and written one per writeable callback.
+ *
+ * The queue is bounded (limits.max_queue bytes): a client that stops reading, or a detached
+ * connection nobody resumes while its channels are busy, loses its queue and its transport
+ * and is never resumed, so the client starts afresh (80008) and re-attaches instead of
+ * silently missing messages. Closing frames (DISCONNECTED, ERROR, CLOSED) mark where the
+ * socket closes; channel messages queued after them wait for a resume.
+ *
+ * All queues together are bounded too (limits.max_queue_total, issue 11: 500 detached
+ * connections held 503 MB): when a frame would go over, the oldest detached connections are
+ * discarded first (a resume then gets 80008), then the receiving connection if it is itself
+ * behind (more than SLOW_SHARE queued); a connection that keeps up is never dropped for the
+ * backlog of others. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/gateway/internal.h"
+#include "server/log.h"
+#include "server/server.h"
+
+#define LINGER_SECONDS 1 /* after an ending frame, for the client to read it and close */
+#define SLOW_SHARE(gw) ((size_t)(gw)->limits.max_queue / 16)
+
+/* Every change to a connection's queued bytes goes through here: the server-wide total. */
+static void count_in(rta_conn *c, size_t n)
+{
+    c->out_bytes += n;
+    c->gw->queued_bytes += n;
+}
+
+static void count_out(rta_conn *c, size_t n)
+{
+    c->out_bytes -= n;
+    c->gw->queued_bytes -= n;
+}
+
+static rta_frame *frame_new(void)
+{
+    rta_frame *f = calloc(1, sizeof(*f));
+    if (!f) return NULL;
+    char *room = rta_buf_reserve(&f->bytes, LWS_PRE);
+    if (!room) {
+        free(f);
+        return NULL;
+    }
+    memset(room, 0, LWS_PRE);
+    rta_buf_commit(&f->bytes, LWS_PRE);
+    return f;
+}
+
+static void frame_free(rta_frame *f)
+{
+    free(f->channel);
+    rta_buf_free(&f->bytes);
+    free(f);
+}
+
+static size_t frame_size(const rta_frame *f)
+{
+    return f->bytes.len + sizeof(*f);
+}
+
+typedef struct {
+    rta_frame **head, **tail;
+} frame_list;
+
+static void list_push(frame_list l, rta_frame *f)
+{
+    f->next = NULL;
+    if (*l.tail)
+        (*l.tail)->next = f;
+    else
+        *l.head = f;
+    *l.tail = f;
+}
+
+/* Removes from l every frame for which pick(f, ctx) holds, in order, passing it to take. */
+static void list_take(frame_list l, int (*pick)(const rta_frame *, const void *), const void *ctx,
+                      void (*take)(rta_conn *, rta_frame *), rta_conn *c)
+{
+    rta_frame **p = l.head;
+    *l.tail = NULL;
+    while (*p) {
+        rta_frame *f = *p;
+        if (!pick(f, ctx)) {
+            *l.tail = f;
+            p = &f->next;
+            continue;
+        }
+        *p = f->next;
+        take(c, f);
+    }
+}
+
+static int pick_all(const rta_frame *f, const void *ctx)
+{
+    (void)f, (void)ctx;
+    return 1;
+}
+
+static int pick_control(const rta_frame *f, const void *ctx)
+{
+    (void)ctx;
+    return !f->channel;
+}
+
+static int pick_data(const rta_frame *f, const void *ctx)
+{
+    (void)ctx;
+    return f->channel != NULL;
+}
+
+static int pick_channel(const rta_frame *f, const void *name)
+{
+    return !strcmp(f->channel, name);
+}
+
+static void take_free(rta_conn *c, rta_frame *f)
+{
+    if (f == c->close_after) c->close_after = NULL;
+    count_out(c, frame_size(f));
+    frame_free(f);
+}
+
+static void take_hold(rta_conn *c, rta_frame *f)
+{
+    list_push((frame_list){&c->held_head, &c->held_tail}, f);
+}
+
+static void take_send(rta_conn *c, rta_frame *f)
+{
+    list_push((frame_list){&c->out_head, &c->out_tail}, f);
+}
+
+#define OUT(c) ((frame_list){&(c)->out_head, &(c)->out_tail})
+#define HELD(c) ((frame_list){&(c)->held_head, &(c)->held_tail})
+
+static void reattach_clear(rta_conn *c)
+{
+    for (size_t i = 0; i < c->reattach_count; i++) free(c->reattach[i]);
+    free(c->reattach);
+    c->reattach = NULL;
+    c->reattach_count = 0;
+}
+
+void rta__conn_drop_frames(rta_conn *c)
+{
+    list_take(OUT(c), pick_all, NULL, take_free, c);
+    list_take(HELD(c), pick_all, NULL, take_free, c);
+    reattach_clear(c);
+}
+
+void rta__conn_hold_unsent(rta_conn *c)
+{
+    list_take(OUT(c), pick_control, NULL, take_free, c);
+    list_take(OUT(c), pick_data, NULL, take_hold, c);
+    reattach_clear(c); /* while detached everything is held anyway */
+}
+
+static int awaiting(const rta_conn *c, const char *channel)
+{
+    for (size_t i = 0; i < c->reattach_count; i++)
+        if (!strcmp(c->reattach[i], channel)) return 1;
+    return 0;
+}
+
+static int pick_unattached(const rta_frame *f, const void *conn)
+{
+    return !rta__conn_attached_to(conn, f->channel);
+}
+
+void rta__conn_await_reattach(rta_conn *c)
+{
+    reattach_clear(c);
+    list_take(HELD(c), pick_unattached, c, take_free, c);
+    if (!c->attached_count) return;
+    c->reattach = calloc(c->attached_count, sizeof(char *));
+    for (size_t i = 0; c->reattach && i < c->attached_count; i++)
+        if ((c->reattach[c->reattach_count] = strdup(c->attached[i]->name))) c->reattach_count++;
+}
+
+void rta__conn_release_held(rta_conn *c, const char *channel, int deliver)
+{
+    for (size_t i = 0; i < c->reattach_count; i++)
+        if (!strcmp(c->reattach[i], channel)) {
+            free(c->reattach[i]);
+            c->reattach[i] = c->reattach[--c->reattach_count];
+            break;
+        }
+    list_take(HELD(c), pick_channel, channel, deliver ? take_send : take_free, c);
+    if (deliver && c->out_head && c->wsi) lws_callback_on_writable(c->wsi);
+}
+
+/* The client is not keeping up: drop everything and end the connection for good. Runs
+ * inside fan-out loops, so nothing is freed here: the transport is killed asynchronously,
+ * a detached connection is discarded by its timer. */
+static void overflow(rta_conn *c)
+{
+    rta_log_warn("connection %s: outgoing queue over its limit (%lld bytes, %lld for all), "
+                 "dropping it", c->id, c->gw->limits.max_queue, c->gw->limits.max_queue_total);
+    rta__conn_drop_frames(c);
+    c->final = 1;
+    c->closing = 1;
+    if (c->wsi)
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    else
+        rta__conn_discard_soon(c);
+}
+
+/* Room for n more bytes under max_queue_total, made by discarding the oldest detached
+ * connections. 0 when there is none left to discard and c is behind itself. */
+static int room_for(rta_conn *c, size_t n)
+{
+    rta_gateway *gw = c->gw;
+    while (gw->queued_bytes + n > (size_t)gw->limits.max_queue_total)
+        if (!rta__detached_evict_oldest(gw, c)) return c->out_bytes < SLOW_SHARE(gw);
+    return 1;
+}
+
+static void queue(rta_conn *c, rta_frame *f, int first)
+{
+    if (c->final && c->closing) { /* ending for good: nobody will read it */
+        frame_free(f);
+        return;
+    }
+    size_t n = frame_size(f);
+    if (c->out_bytes + n > (size_t)c->gw->limits.max_queue || !room_for(c, n)) {
+        frame_free(f);
+        if (!c->final) overflow(c);
+        return;
+    }
+    f->binary = c->fmt == RTA_FORMAT_MSGPACK; /* msgpack only in binary frames (1.4) */
+    count_in(c, n);
+    if (f->channel && (!c->wsi || awaiting(c, f->channel))) {
+        take_hold(c, f);
+        return;
+    }
+    if (first) {
+        f->next = c->out_head;
+        c->out_head = f;
+        if (!c->out_tail) c->out_tail = f;
+    } else {
+        take_send(c, f);
+    }
+    if (c->wsi) lws_callback_on_writable(c->wsi);
+}
+
+static rta_frame *encode(rta_conn *c, const rta_protocol_message *m)
+{
+    rta_frame *f = frame_new();
+    if (!f) return NULL;
+    if (rta_protocol_message_encode(m, c->fmt, &f->bytes) || f->bytes.oom) {
+        frame_free(f);
+        return NULL;
+    }
+    return f;
+}
+
+void rta__conn_send(rta_conn *c, const rta_protocol_message *m)
+{
+    rta_frame *f = encode(c, m);
+    if (f) queue(c, f, 0);
+}
+
+void rta__conn_send_first(rta_conn *c, const rta_protocol_message *m)
+{
+    rta_frame *f = encode(c, m);
+    if (f) queue(c, f, 1);
+}
+
+void rta__conn_send_encoded(rta_conn *c, const char *channel, const void *bytes, size_t len)
+{
+    rta_frame *f = frame_new();
+    if (!f) return;
+    rta_buf_append(&f->bytes, bytes, len);
+    if (f->bytes.oom || !(f->channel = strdup(channel))) {
+        frame_free(f);
+        return;
+    }
+    queue(c, f, 0);
+}
+
+void rta__conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e)
+{
+    rta_protocol_message m = {.action = action, .has = RTA_PM_HAS_ERROR, .error = *e};
+    m.channel = (char *)channel;
+    rta__conn_send(c, &m);
+}
+
+void rta__conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
+{
+    if (!(m->has & RTA_PM_HAS_MSG_SERIAL)) return;
+    rta_protocol_message r = {.action = code ? RTA_ACTION_NACK : RTA_ACTION_ACK,
+                              .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT,
+                              .msg_serial = m->msg_serial,
+                              .count = 1};
+    if (code) {
+        r.has |= RTA_PM_HAS_ERROR;
+        rta_error_set(&r.error, code, "%s", msg);
+    }
+    rta__conn_send(c, &r);
+}
+
+void rta__conn_fail(rta_conn *c, int action, const rta_error *e)
+{
+    if (c->closing) return; /* one ending per transport */
+    rta_log_debug("connection %s: %s %d %s", c->id,
+                  action == RTA_ACTION_ERROR ? "ERROR" : "DISCONNECTED", e->code, e->message);
+    if (action == RTA_ACTION_ERROR && !rta_error_is_token_error(e->code))
+        c->final = 1; /* fatal: the client fails and will not resume (2.8) */
+    rta__conn_send_error(c, action, NULL, e);
+    c->closing = 1;
+    c->close_after = c->out_tail; /* NULL if it could not be queued: close at once */
+    if (c->wsi) lws_callback_on_writable(c->wsi);
+}
+
+void rta__conn_close_when_flushed(rta_conn *c)
+{
+    if (c->closing) return;
+    c->closing = 1;
+    c->close_after = c->out_tail;
+    if (c->wsi) lws_callback_on_writable(c->wsi);
+}
+
+int rta__conn_writeable(rta_conn *c)
+{
+    if (c->lingering) return 0; /* the ending frame is out: nothing more on this transport */
+    if (c->closing && !c->close_after) {
+        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
+        return -1;
+    }
+    if (c->ping_due && !c->closing) { /* liveness (gateway/timers.c) */
+        c->ping_due = 0;
+        /* A payload, because lws does not report an empty PONG (RECEIVE_PONG) */
+        unsigned char ping[LWS_PRE + 4] = {0};
+        memcpy(ping + LWS_PRE, "rta", 3);
+        if (lws_write(c->wsi, ping + LWS_PRE, 3, LWS_WRITE_PING) < 0) return -1;
+        if (c->out_head) lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    rta_frame *f = c->out_head;
+    if (!f) return 0;
+    c->out_head = f->next;
+    if (!c->out_head) c->out_tail = NULL;
+    count_out(c, frame_size(f));
+    size_t n = f->bytes.len - LWS_PRE;
+    int w = lws_write(c->wsi, (unsigned char *)f->bytes.data + LWS_PRE, n,
+                      f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    int last = c->closing && f == c->close_after;
+    frame_free(f);
+    if (w < (int)n) return -1;
+    if (last) {
+        /* Let the client read it and close (ably-js does on DISCONNECTED, ERROR and
+         * CLOSED): closing now with unread input in our socket would make the kernel send
+         * a RST, and the client's kernel drop this very frame. Input is ignored meanwhile. */
+        c->close_after = NULL;
+        c->lingering = 1;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LINGER_SECONDS);
+        return 0;
+    }
+    if (c->out_head) lws_callback_on_writable(c->wsi);
+    return 0;
+}

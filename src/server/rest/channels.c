@@ -1,0 +1,342 @@
+/* rest/channels.c: the REST channel endpoints, under the realtime gateway's rules:
+ *   POST /channels/{name}/messages   publish (RSL1): capability publish (40160), clientId
+ *                                    rules of the gateway (40012, S-51..S-53), size (40009),
+ *                                    then the gateway's fan-out and history;
+ *   GET  /channels/{name}/messages   history (RSL2) of the in-memory window
+ *                                    (gateway/history.h): capability history (40160),
+ *                                    limit/direction/start/end, paged with a cursor in Link.
+ * Bodies in JSON or msgpack per Content-Type / Accept (wire doc 4.1, 4.6). Message contents
+ * are never logged.
+ *
+ * The channel name comes URL-decoded from libwebsockets, which also collapses "//", "/./"
+ * and "/../" in the path: names containing those sequences cannot be used over REST. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/capability.h"
+#include "server/auth/provision.h"
+#include "server/rest/routes.h"
+#include "server/server.h"
+
+#define PREFIX                "/channels/"
+#define SUFFIX                "/messages"
+#define HISTORY_DEFAULT_LIMIT 100 /* RSL2b3 */
+#define HISTORY_MAX_LIMIT     1000
+
+/* The channel name of /channels/{name}/messages (NULL, 40400 or 40010 otherwise), read from
+ * the full URI: the session's path copy is bounded, a channel name may be up to 1024 bytes. */
+static int channel_name(rta_http_session *s, char **out, rta_error *err)
+{
+    char *uri;
+    int len;
+    *out = NULL;
+    if (lws_http_get_uri_and_method(s->wsi, &uri, &len) < 0 || len < 0)
+        return rta_error_set(err, RTA_ERR_NOT_FOUND, "No such resource");
+    size_t n = (size_t)len, pl = strlen(PREFIX), sl = strlen(SUFFIX);
+    if (n <= pl + sl || strncmp(uri, PREFIX, pl) || memcmp(uri + n - sl, SUFFIX, sl))
+        return rta_error_set(err, RTA_ERR_NOT_FOUND, "No such resource");
+    size_t name_len = n - pl - sl;
+    if (memchr(uri + pl, '\0', name_len) || !rta_utf8_valid(uri + pl, name_len))
+        return rta_error_set(err, RTA_ERR_INVALID_CHANNEL, NULL);
+    char *name = strndup(uri + pl, name_len);
+    if (!name) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
+    if (!rta_gateway_channel_name_ok(name)) {
+        free(name);
+        return rta_error_set(err, RTA_ERR_INVALID_CHANNEL, NULL);
+    }
+    *out = name;
+    return 0;
+}
+
+/* Authenticates, resolves the channel and checks the capability for op. Returns 0 with
+ * *auth and *name to release, or non-zero after replying. */
+static int prepare(rta_http_session *s, uint32_t op, const char *what, rta_auth_context *auth,
+                   char **name)
+{
+    rta_error err;
+    if (rta_rest_authenticate(s, auth)) return -1; /* replied (40101, 4014x, ...) */
+    int rc = channel_name(s, name, &err);
+    if (!rc && !rta_capability_allows(&auth->capability, *name, strlen(*name), op))
+        rc = rta_error_set(&err, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no %s capability",
+                           what);
+    if (!rc) return 0;
+    free(*name);
+    *name = NULL;
+    rta_auth_context_clear(auth);
+    rta_http_reply_error(s, &err);
+    return -1;
+}
+
+/* ---- publish ------------------------------------------------------------------------------ */
+
+/* Who the request speaks for (RSA7, S-51..S-53, as the gateway's MESSAGE path): a token's
+ * clientId; for Basic auth or a wildcard token, the X-Ably-ClientId header if any (RSA7e2),
+ * else any clientId. */
+static int identify(const rta_http_session *s, const rta_auth_context *a, rta_speaker *sp,
+                    rta_error *err)
+{
+    const char *who = NULL;
+    int rc = s->client_id_header_bad ? RTA_ERR_INVALID_CLIENT_ID
+                                     : rta_client_id_resolve(a, s->client_id_header, &who);
+    if (rc == RTA_ERR_INVALID_CLIENT_ID)
+        return rta_error_set(err, rc, "Invalid X-Ably-ClientId header");
+    if (rc)
+        return rta_error_set(err, rc, "X-Ably-ClientId does not match the token's clientId");
+    *sp = rta_speaker_for(a, who);
+    return 0;
+}
+
+/* Decodes the body: one Message or an array of them. */
+static int decode_messages(rta_http_session *s, rta_message **out, size_t *count, rta_error *err)
+{
+    *out = NULL;
+    *count = 0;
+    rta_doc *doc = NULL;
+    rta_parse_limits lim = {s->server->cfg.max_body, 0};
+    int rc = rta_doc_parse(&doc, s->body_format, s->body.data ? s->body.data : "", s->body.len,
+                           &lim, err);
+    if (rc) return rc;
+    rta_node root = rta_doc_root(doc);
+    int single = rta_node_kind(root) == RTA_NODE_MAP;
+    size_t n = single ? 1 : rta_node_len(root);
+    if (!single && rta_node_kind(root) != RTA_NODE_ARRAY)
+        rc = rta_error_set(err, RTA_ERR_INVALID_BODY, "Expected a Message or an array of them");
+    else if (n > RTA_PM_MAX_MESSAGES)
+        rc = rta_error_set(err, RTA_ERR_MESSAGE_TOO_LARGE, "More than %d messages",
+                           RTA_PM_MAX_MESSAGES);
+    rta_message *msgs = rc || !n ? NULL : calloc(n, sizeof(*msgs));
+    if (!rc && n && !msgs) rc = rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
+    for (size_t i = 0; !rc && i < n; i++) {
+        rc = rta_message_decode_node(single ? root : rta_node_at(root, i), &msgs[i], err);
+        if (rc) {
+            char msg[RTA_ERROR_MESSAGE_MAX];
+            snprintf(msg, sizeof(msg), "%s", err->message);
+            rta_error_set(err, rc, "message %zu: %.200s", i, msg);
+        }
+        *count = i + 1; /* so the caller clears what was decoded */
+    }
+    *out = msgs;
+    rta_doc_free(doc);
+    return rc;
+}
+
+/* Checks and stamps clientIds (S-51..S-53) and the total size (40009). */
+static int check_messages(rta_http_session *s, const rta_auth_context *auth, rta_message *msgs,
+                          size_t n, rta_error *err)
+{
+    rta_speaker sp;
+    int rc = identify(s, auth, &sp, err);
+    if (rc) return rc;
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        rta_message *m = &msgs[i];
+        if (!rta_speaker_may_name(&sp, m->client_id))
+            return rta_error_set(err, RTA_ERR_INVALID_CLIENT_ID,
+                                 "Message clientId \"%.64s\" does not match the credentials",
+                                 m->client_id);
+        if (!m->client_id && sp.own && !(m->client_id = strdup(sp.own)))
+            return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
+        total += rta_message_size(m);
+    }
+    int64_t max = s->server->gateway.limits.max_message_size;
+    if (total > (size_t)max)
+        return rta_error_set(err, RTA_ERR_MESSAGE_TOO_LARGE,
+                             "Maximum size of messages that can be published at once exceeded "
+                             "(was %zu bytes, against a limit of %lld bytes)",
+                             total, (long long)max);
+    return 0;
+}
+
+/* 201 {channel, messageId, serials}: ably-js parses the body (empty fails, wire doc 4.6),
+ * drops channel and messageId and resolves publish() with the rest (a PublishResult). */
+static void reply_published(rta_http_session *s, const char *name, const char *id, size_t n)
+{
+    rta_writer w;
+    rta_http_begin_reply(s, &w);
+    rta_w_map(&w, 3);
+    rta_w_key(&w, "channel");
+    rta_w_str(&w, name);
+    rta_w_key(&w, "messageId");
+    rta_w_str(&w, id);
+    rta_w_key(&w, "serials");
+    rta_w_array(&w, n);
+    for (size_t i = 0; i < n; i++) {
+        char serial[96];
+        snprintf(serial, sizeof(serial), "%s:%zu", id, i);
+        rta_w_str(&w, serial);
+    }
+    rta_w_array_end(&w);
+    rta_w_map_end(&w);
+    rta_http_reply_encoded(s, 201);
+}
+
+static void publish(rta_http_session *s)
+{
+    if (!s->body_format_known) {
+        rta_http_reply_code(s, RTA_ERR_UNSUPPORTED_MEDIA,
+                            "Content-Type must be application/json or application/x-msgpack");
+        return;
+    }
+    rta_auth_context auth;
+    char *name;
+    if (prepare(s, RTA_OP_PUBLISH, "publish", &auth, &name)) return;
+    rta_error err;
+    rta_message *msgs;
+    size_t n;
+    int rc = decode_messages(s, &msgs, &n, &err);
+    if (!rc) rc = check_messages(s, &auth, msgs, n, &err);
+    char id[32];
+    char base[13];
+    if (!rc && rta_random_alnum(base, 12))
+        rc = rta_error_set(&err, RTA_ERR_INTERNAL, "No randomness");
+    if (rc) {
+        rta_http_reply_error(s, &err);
+    } else {
+        /* "<random>:0", so messages without an id are "<random>:0:<index>", as a realtime
+         * publish's are "<connectionId>:<msgSerial>:<index>". */
+        snprintf(id, sizeof(id), "%s:0", base);
+        rta_gateway_publish(&s->server->gateway, auth.app_id, name, id, msgs, n);
+        reply_published(s, name, id, n);
+    }
+    for (size_t i = 0; i < n; i++)
+        rta_message_clear(&msgs[i]);
+    free(msgs);
+    free(name);
+    rta_auth_context_clear(&auth);
+}
+
+/* ---- history ------------------------------------------------------------------------------ */
+
+/* A query parameter's URL-decoded value (in buf), or NULL when absent. */
+static const char *arg(rta_http_session *s, const char *name_eq, char *buf, int size)
+{
+    return lws_get_urlarg_by_name(s->wsi, name_eq, buf, size); /* points past "name=" */
+}
+
+/* A whole decimal number in [min, max]. */
+static int parse_int(const char *v, long long min, long long max, long long *out)
+{
+    char *end;
+    if (!*v || *v == '+' || *v == ' ') return 0;
+    long long n = strtoll(v, &end, 10);
+    if (*end || n < min || n > max) return 0;
+    *out = n;
+    return 1;
+}
+
+/* limit, direction, start, end, cursor (RSL2b); 40003 naming the bad one. */
+static int parse_query(rta_http_session *s, rta_history_query *q, rta_error *err)
+{
+    char buf[64];
+    const char *v;
+    long long n;
+    memset(q, 0, sizeof(*q));
+    q->limit = HISTORY_DEFAULT_LIMIT;
+    q->start = INT64_MIN; /* unbounded: a client may have set any timestamp */
+    q->end = INT64_MAX;
+    if ((v = arg(s, "limit=", buf, sizeof(buf)))) {
+        if (!parse_int(v, 1, HISTORY_MAX_LIMIT, &n))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "limit must be an integer from 1 to %d", HISTORY_MAX_LIMIT);
+        q->limit = (size_t)n;
+    }
+    if ((v = arg(s, "direction=", buf, sizeof(buf)))) {
+        if (strcmp(v, "backwards") && strcmp(v, "forwards"))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "direction must be backwards or forwards");
+        q->forwards = !strcmp(v, "forwards");
+    }
+    if ((v = arg(s, "start=", buf, sizeof(buf)))) {
+        if (!parse_int(v, 0, INT64_MAX, &n))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "start must be a time in milliseconds since the epoch");
+        q->start = n;
+    }
+    if ((v = arg(s, "end=", buf, sizeof(buf)))) {
+        if (!parse_int(v, 0, INT64_MAX, &n))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "end must be a time in milliseconds since the epoch");
+        q->end = n;
+    }
+    if (q->start > q->end)
+        return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "start must not be after end");
+    if ((v = arg(s, "cursor=", buf, sizeof(buf)))) {
+        if (!parse_int(v, 1, INT64_MAX, &n))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Invalid cursor");
+        q->has_cursor = 1;
+        q->cursor = (uint64_t)n;
+    }
+    return 0;
+}
+
+/* One Link entry (wire doc 4.6: `<./messages?...>; rel="x"`, a relative URL that ably-js
+ * turns into the next request's query). */
+static void link_rel(rta_buf *b, const rta_history_query *q, int with_cursor, uint64_t cursor,
+                     const char *rel)
+{
+    if (b->len) rta_buf_puts(b, ", ");
+    rta_buf_printf(b, "<./messages?limit=%zu&direction=%s", q->limit,
+                   q->forwards ? "forwards" : "backwards");
+    if (q->start != INT64_MIN) rta_buf_printf(b, "&start=%lld", (long long)q->start);
+    if (q->end != INT64_MAX) rta_buf_printf(b, "&end=%lld", (long long)q->end);
+    if (with_cursor) rta_buf_printf(b, "&cursor=%llu", (unsigned long long)cursor);
+    rta_buf_printf(b, ">; rel=\"%s\"", rel);
+}
+
+static void history(rta_http_session *s)
+{
+    rta_auth_context auth;
+    char *name;
+    if (prepare(s, RTA_OP_HISTORY, "history", &auth, &name)) return;
+    rta_error err;
+    rta_history_query q;
+    const rta_message **page = NULL;
+    int rc = parse_query(s, &q, &err);
+    if (!rc && !(page = malloc(q.limit * sizeof(*page))))
+        rc = rta_error_set(&err, RTA_ERR_INTERNAL, "Out of memory");
+    if (rc) {
+        rta_http_reply_error(s, &err);
+    } else {
+        int more;
+        uint64_t next;
+        size_t n = rta_history_read(&s->server->gateway.history, auth.app_id, name, &q,
+                                    rta_server_now(), page, &more, &next);
+        rta_writer w;
+        rta_http_begin_reply(s, &w);
+        rta_w_array(&w, n);
+        for (size_t i = 0; i < n && !rc; i++)
+            rc = rta_message_write(page[i], &w);
+        rta_w_array_end(&w);
+        rta_buf link = RTA_BUF_INIT;
+        link_rel(&link, &q, 0, 0, "first");
+        link_rel(&link, &q, q.has_cursor, q.cursor, "current");
+        if (more) link_rel(&link, &q, 1, next, "next");
+        if (rc || link.oom) {
+            rta_http_reply_code(s, RTA_ERR_INTERNAL, "Could not encode the history");
+        } else {
+            rta_http_reply_encoded(s, 200);
+            size_t len;
+            if (s->status == 200) s->link = rta_buf_detach(&link, &len);
+        }
+        rta_buf_free(&link);
+    }
+    free(page);
+    free(name);
+    rta_auth_context_clear(&auth);
+}
+
+void rta_rest_channels(rta_http_session *s)
+{
+    if (s->method == RTA_HTTP_POST) {
+        publish(s);
+    } else if (s->method == RTA_HTTP_GET) {
+        history(s);
+    } else if (s->method == RTA_HTTP_OPTIONS) {
+        rta_http_reply_options(s, "GET, POST");
+    } else {
+        rta_http_reply_code(s, RTA_ERR_METHOD_NOT_ALLOWED, NULL);
+        s->allow_methods = "GET, POST";
+    }
+}
