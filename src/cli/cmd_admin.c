@@ -13,7 +13,7 @@
 #include "core/native_token.h"
 #include "server/auth/provision.h"
 #include "server/store/secret_box.h"
-#include "server/server.h"
+#include "server/clock.h"
 #include "server/store/store.h"
 
 static void print_json_string(const char *s)
@@ -56,7 +56,7 @@ static int app_create(rta_cli *c)
     rta_store *store = NULL;
     rta_new_app app = {0};
     rc = open_store(c, &store, &err);
-    if (!rc) rc = rta_new_app_prepare(NULL, &spec, 1, 0, rta_server_now(), &app, &err);
+    if (!rc) rc = rta_new_app_prepare(NULL, &spec, 1, 0, rta_clock_now(), &app, &err);
     if (!rc) rc = rta_new_app_store(store, &app, &err);
     if (!rc) {
         if (c->json) {
@@ -221,7 +221,7 @@ static int key_create(rta_cli *c)
     rc = open_store(c, &store, &err);
     if (!rc) rc = rta_new_key_prepare(c->argv[1], &spec, &key, &err);
     if (!rc) {
-        rta_key_record rec = rta_new_key_record(&key, c->argv[1], rta_server_now());
+        rta_key_record rec = rta_new_key_record(&key, c->argv[1], rta_clock_now());
         rc = store->ops->add_key(store, &rec, &err);
     }
     if (!rc) {
@@ -294,7 +294,7 @@ int rta_cmd_secret(rta_cli *c)
     if (!rc && sc.n >= RTA_KEYRING_MAX)
         rc = rta_error_set(&err, RTA_ERR_INVALID_PARAMETER,
                            "%d server secrets already: the limit is %d", sc.n, RTA_KEYRING_MAX);
-    rta_secret_record s = {.id = sc.max_id + 1, .created = rta_server_now()};
+    rta_secret_record s = {.id = sc.max_id + 1, .created = rta_clock_now()};
     if (!rc && rta_random_bytes(s.secret, sizeof(s.secret)))
         rc = rta_error_set(&err, RTA_ERR_INTERNAL, "CSPRNG unavailable");
     if (!rc) rc = store->ops->add_secret(store, &s, &err);

@@ -78,16 +78,6 @@ static void store(void *field, size_t size, long long n)
     }
 }
 
-int rta_config_basic_allowed(const rta_config *c, int tls, int loopback)
-{
-    if (tls) return 1;
-    switch (c->basic_over_http) {
-    case RTA_BASIC_HTTP_ALWAYS: return 1;
-    case RTA_BASIC_HTTP_LOOPBACK: return loopback;
-    default: return 0;
-    }
-}
-
 void rta_config_usage(void)
 {
     printf("usage: rtauthd [options]\n"

@@ -72,12 +72,6 @@
 #include "rtauth/error.h"
 #include "server/auth/token_service.h"
 
-typedef enum {
-    RTA_BASIC_HTTP_LOOPBACK = 0, /* allowed from loopback peers only */
-    RTA_BASIC_HTTP_ALWAYS,
-    RTA_BASIC_HTTP_NEVER,
-} rta_basic_over_http;
-
 /* The realtime gateway's limits; see the table above. */
 typedef struct rta_gateway_limits {
     long long max_connections;
@@ -115,10 +109,6 @@ typedef struct rta_config {
 } rta_config;
 
 void rta_config_defaults(rta_config *c);
-
-/* S-2: may Basic auth be used on this connection? Always over TLS; without it, as
- * basic_over_http says (by default only from loopback peers). REST and WebSocket alike. */
-int rta_config_basic_allowed(const rta_config *c, int tls, int loopback);
 
 /* Applies the config file named by --config or RTAUTHD_CONFIG, then the environment, then
  * argv. Returns 0; 1 when --help was asked (usage already printed to stdout); or 40003 with

@@ -21,13 +21,6 @@
 
 #define HOUSEKEEPING_US (1000 * 1000)
 
-int64_t rta_server_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 void rta_server_submit(rta_server *srv, rta_store_job *job)
 {
     rta_store_thread_submit(&srv->store_thread, job);
@@ -115,7 +108,7 @@ static int load_secrets(rta_server *srv, int *first_start, rta_error *err)
     if (rc) return rc;
     *first_start = l.n == 0;
     if (l.n == 0) {
-        rta_secret_record s = {.id = 1, .created = rta_server_now()};
+        rta_secret_record s = {.id = 1, .created = rta_clock_now()};
         if (rta_random_bytes(s.secret, sizeof(s.secret)))
             return rta_error_set(err, RTA_ERR_INTERNAL, "CSPRNG unavailable");
         if ((rc = srv->store->ops->add_secret(srv->store, &s, err))) return rc;
@@ -139,7 +132,7 @@ static int load_secrets(rta_server *srv, int *first_start, rta_error *err)
 static void load_nonce(void *ctx, const rta_nonce_record *n)
 {
     rta_server *srv = ctx;
-    rta_nonce_cache_add(&srv->tokens.nonces, n->key_name, n->nonce, n->expires, rta_server_now(),
+    rta_nonce_cache_add(&srv->tokens.nonces, n->key_name, n->nonce, n->expires, rta_clock_now(),
                         NULL);
 }
 
@@ -163,7 +156,7 @@ static int create_dev_app(rta_server *srv, rta_error *err)
 {
     rta_key_spec spec = {RTA_DEFAULT_CAPABILITY, 0};
     rta_new_app app;
-    int rc = rta_new_app_prepare("dev", &spec, 1, 0, rta_server_now(), &app, err);
+    int rc = rta_new_app_prepare("dev", &spec, 1, 0, rta_clock_now(), &app, err);
     if (!rc) rc = rta_new_app_store(srv->store, &app, err);
     if (!rc) rc = rta_new_app_register(&srv->registry, &app, err);
     if (!rc) {
@@ -266,7 +259,7 @@ static void reload_done(rta_store_job *job)
 
 static void purge_run(rta_store_job *job, rta_store *store)
 {
-    job->rc = store->ops->purge(store, rta_server_now(), &job->err);
+    job->rc = store->ops->purge(store, rta_clock_now(), &job->err);
 }
 
 static void purge_done(rta_store_job *job)
@@ -279,7 +272,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
 {
     rta_server *srv = lws_container_of(sul, rta_server, housekeeping);
     static unsigned ticks;
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     rta_nonce_cache_purge(&srv->tokens.nonces, now);
     rta_revocations_purge(&srv->tokens.revocations, now);
     rta_history_sweep(&srv->gateway.history, now);
@@ -327,7 +320,7 @@ static void lws_logger(int level, const char *line)
     for (size_t i = 0; i < n && k + 1 < sizeof(kind); i++)
         if (line[i] < '0' || line[i] > '9') kind[k++] = line[i];
     kind[k] = '\0';
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     unsigned slot = LWS_LOG_KINDS;
     for (unsigned i = 0; i < LWS_LOG_KINDS; i++)
         if (!strcmp(seen[i].kind, kind)) slot = i;
@@ -430,7 +423,7 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     int first_start = 0;
     if ((rc = load_secrets(srv, &first_start, err))) return rc;
     if ((rc = rta_registry_load(&srv->registry, srv->store, err))) return rc;
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     if ((rc = srv->store->ops->list_nonces(srv->store, now, load_nonce, srv, err)) ||
         (rc = srv->store->ops->list_revocations(srv->store, now, load_revocation, srv, err)))
         return rc;

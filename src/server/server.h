@@ -9,6 +9,7 @@
 #include <uv.h>
 #include <stdint.h>
 
+#include "server/clock.h"
 #include "server/config.h"
 #include "server/gateway/gateway.h"
 #include "server/auth/registry.h"
@@ -37,9 +38,6 @@ struct rta_server {
     char server_id[32];
     int port; /* the bound port (cfg.port may be 0: any free port) */
 };
-
-/* Milliseconds since the epoch, the server's clock for every token decision. */
-int64_t rta_server_now(void);
 
 /* 1 while the loop is in its I/O phase (socket callbacks), 0 in its other phases (timers,
  * idle handlers: libwebsockets serves data it buffered itself from one). http.c uses it to

@@ -31,8 +31,8 @@ static void on_fire(rta_timer *t)
 
 static void service_for(int ms)
 {
-    int64_t end = rta_server_now() + ms;
-    while (rta_server_now() < end) lws_service(fx_srv.lws, 0);
+    int64_t end = rta_clock_now() + ms;
+    while (rta_clock_now() < end) lws_service(fx_srv.lws, 0);
 }
 
 static void heap_order_cancel_and_future(void **state)
@@ -40,7 +40,7 @@ static void heap_order_cancel_and_future(void **state)
     (void)state;
     assert_int_equal(fx_init(), 0);
     rta_gateway *gw = &fx_srv.gateway;
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     unsigned seed = 12345;
     for (int i = 0; i < N; i++) {
         seed = seed * 1103515245u + 12345u;

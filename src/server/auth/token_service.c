@@ -27,6 +27,16 @@ static int intersect_bounded(const rta_capability *key, const rta_capability *re
     return rta_capability_intersect(key, req, out, err);
 }
 
+int rta_basic_allowed(rta_basic_over_http policy, int tls, int loopback)
+{
+    if (tls) return 1;
+    switch (policy) {
+    case RTA_BASIC_HTTP_ALWAYS: return 1;
+    case RTA_BASIC_HTTP_LOOPBACK: return loopback;
+    default: return 0;
+    }
+}
+
 void rta_token_limits_default(rta_token_limits *l)
 {
     l->default_ttl = 3600000;

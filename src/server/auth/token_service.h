@@ -44,6 +44,16 @@ int rta_token_service_init(rta_token_service *ts, rta_registry *registry,
                            const rta_token_limits *limits);
 void rta_token_service_free(rta_token_service *ts);
 
+typedef enum {
+    RTA_BASIC_HTTP_LOOPBACK = 0, /* allowed from loopback peers only */
+    RTA_BASIC_HTTP_ALWAYS,
+    RTA_BASIC_HTTP_NEVER,
+} rta_basic_over_http;
+
+/* S-2: may Basic auth be used on this connection? Always over TLS; without it, as the policy
+ * says (by default only from loopback peers). REST and WebSocket alike. */
+int rta_basic_allowed(rta_basic_over_http policy, int tls, int loopback);
+
 /* What a credential grants: the outcome of authenticating a request or connection. */
 typedef enum { RTA_AUTH_BASIC = 1, RTA_AUTH_TOKEN, RTA_AUTH_JWT } rta_auth_method;
 

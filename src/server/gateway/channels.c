@@ -295,7 +295,7 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
 void rta__channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
                          const char *channel, const char *id, rta_message *msgs, size_t n)
 {
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     const char *conn_id = from ? from->id : NULL;
     /* The ProtocolMessage's connectionId is the truth (TM2c): drop any a client wrote. */
     for (size_t i = 0; i < n; i++) {

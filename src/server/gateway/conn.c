@@ -77,7 +77,7 @@ static int64_t pending_revocation(rta_conn *c);
 static void on_expiry(rta_timer *t)
 {
     rta_conn *c = lws_container_of(t, rta_conn, end_timer);
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     rta_error e;
     if (c->revoke_at && now >= c->revoke_at &&
         rta_token_service_is_revoked(&c->gw->srv->tokens, &c->auth, now, NULL)) {
@@ -109,7 +109,7 @@ void rta__conn_arm_timers(rta_conn *c)
     rta__timer_cancel(c->gw, &c->end_timer);
     rta__timer_cancel(c->gw, &c->notice_timer);
     if (c->auth.method == RTA_AUTH_BASIC) return;
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     int64_t at = c->auth.expires;
     if (c->revoke_at && (!at || c->revoke_at < at)) at = c->revoke_at;
     if (at) rta__schedule(c->gw, &c->end_timer, on_expiry, at);
@@ -123,13 +123,13 @@ void rta__conn_arm_timers(rta_conn *c)
 static int64_t pending_revocation(rta_conn *c)
 {
     int64_t pending = 0;
-    rta_token_service_is_revoked(&c->gw->srv->tokens, &c->auth, rta_server_now(), &pending);
+    rta_token_service_is_revoked(&c->gw->srv->tokens, &c->auth, rta_clock_now(), &pending);
     return pending;
 }
 
 void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
 {
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     for (rta_conn *c = gw->conns; c; c = c->next) {
         /* a detached connection needs fresh credentials to resume: nothing to do */
         if (!c->wsi || c->closing || !rta_auth_context_uses_key(&c->auth, key_name)) continue;
@@ -204,7 +204,7 @@ static int authenticate(rta_conn *c, rta_error *e)
     int action = 0;
     if (key) {
         const char *colon = strchr(key, ':');
-        if (!rta_config_basic_allowed(&srv->cfg, lws_is_ssl(c->wsi),
+        if (!rta_basic_allowed(srv->cfg.basic_over_http, lws_is_ssl(c->wsi),
                                       rta_http_peer_is_loopback(c->wsi))) {
             rta_error_set(e, RTA_ERR_BASIC_OVER_NON_TLS, NULL);
             action = RTA_ACTION_ERROR;
@@ -216,7 +216,7 @@ static int authenticate(rta_conn *c, rta_error *e)
             action = RTA_ACTION_ERROR; /* a bad key is fatal: 40101 */
         }
     } else if (token) {
-        if (rta_token_service_verify(&srv->tokens, token, strlen(token), rta_server_now(),
+        if (rta_token_service_verify(&srv->tokens, token, strlen(token), rta_clock_now(),
                                      &c->auth, e))
             action = rta_error_is_token_error(e->code) ? RTA_ACTION_DISCONNECTED : RTA_ACTION_ERROR;
     } else {
@@ -264,7 +264,7 @@ rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt)
     c->next = gw->conns;
     if (gw->conns) gw->conns->prev = c;
     gw->conns = c;
-    c->rate_at = rta_server_now();
+    c->rate_at = rta_clock_now();
     c->rate_tokens = gw->limits.max_inbound_rate * 1000;
     if (assign_id(c)) {
         rta__conn_free(c);
@@ -370,7 +370,7 @@ static void reauth(rta_conn *c, const rta_protocol_message *m)
         rta__conn_fail(c, RTA_ACTION_ERROR, &e);
         return;
     }
-    if (rta_token_service_verify(&c->gw->srv->tokens, tok, strlen(tok), rta_server_now(), &fresh,
+    if (rta_token_service_verify(&c->gw->srv->tokens, tok, strlen(tok), rta_clock_now(), &fresh,
                                  &e)) {
         rta__conn_fail(c, RTA_ACTION_ERROR, &e); /* 4014x: ably-js renews (S-61) */
         return;
@@ -410,7 +410,7 @@ static size_t message_size(const rta_protocol_message *m)
  * been dropped for ignoring it. */
 static int rate_check(rta_conn *c)
 {
-    int64_t rate = c->gw->limits.max_inbound_rate, now = rta_server_now();
+    int64_t rate = c->gw->limits.max_inbound_rate, now = rta_clock_now();
     int64_t elapsed = now - c->rate_at;
     if (elapsed > 0) {
         c->rate_tokens += elapsed * rate; /* tokens in 1/1000: rate per ms x 1000 */

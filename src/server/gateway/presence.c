@@ -90,7 +90,7 @@ static void broadcast(rta_channel *ch, const rta_conn *except, rta_presence_mess
     snprintf(serial, sizeof(serial), "%llu", (unsigned long long)++ch->serial);
     rta_protocol_message out = {.action = RTA_ACTION_PRESENCE,
                                 .has = RTA_PM_HAS_TIMESTAMP,
-                                .timestamp = rta_server_now(),
+                                .timestamp = rta_clock_now(),
                                 .channel = ch->name,
                                 .channel_serial = serial,
                                 .presence = ev,
@@ -113,7 +113,7 @@ void rta__presence_conn_left(rta_conn *c, rta_channel *ch)
     if (!n) return;
     rta_presence_message *ev = calloc(n, sizeof(*ev));
     size_t nev = 0;
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     for (size_t i = ch->presence_count; i-- > 0;) {
         if (ch->presence[i].conn != c) continue;
         /* A synthesized leave (RTP2b1): its id does not start with the connectionId, so
@@ -344,7 +344,7 @@ void rta__presence_handle(rta_conn *c, rta_protocol_message *m)
     }
     size_t nev = 0;
     int failed = 0;
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     for (size_t i = 0; i < m->presence_count; i++) {
         char id[128]; /* RTP2b2: <connectionId>:<msgSerial>:<index> orders a connection's events */
         snprintf(id, sizeof(id), "%s:%lld:%zu", c->id, (long long)m->msg_serial, i);

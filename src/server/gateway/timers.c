@@ -81,7 +81,7 @@ static void rearm(rta_gateway *gw)
     if (!ts->len || gw->stopping || !gw->srv->lws) return;
     int64_t at = ts->heap[0]->at;
     if (ts->sul_at && ts->sul_at <= at) return;
-    int64_t delay = at - rta_server_now();
+    int64_t delay = at - rta_clock_now();
     if (delay < 0) delay = 0;
     ts->sul_at = at;
     lws_sul_schedule(gw->srv->lws, 0, &ts->sul, on_due, (lws_usec_t)delay * 1000);
@@ -113,7 +113,7 @@ static void on_due(lws_sorted_usec_list_t *sul)
     rta_timers *ts = lws_container_of(sul, rta_timers, sul);
     rta_gateway *gw = lws_container_of(ts, rta_gateway, timers);
     ts->sul_at = 0;
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     /* A callback may schedule again (even at once): bounded, the rest waits a loop turn. */
     for (size_t budget = ts->len + 64; ts->len && ts->heap[0]->at <= now && budget; budget--) {
         rta_timer *t = ts->heap[0];
@@ -129,7 +129,7 @@ static void sweep(lws_sorted_usec_list_t *sul)
 {
     rta_timers *ts = lws_container_of(sul, rta_timers, liveness);
     rta_gateway *gw = lws_container_of(ts, rta_gateway, timers);
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     int64_t third = gw->limits.max_idle_interval / 3;
     int64_t ping_after = third < PING_AFTER_MS ? third : PING_AFTER_MS;
     for (rta_conn *c = gw->conns; c; c = c->next) {
@@ -149,7 +149,7 @@ static void sweep(lws_sorted_usec_list_t *sul)
 
 void rta__liveness_seen(rta_conn *c)
 {
-    c->last_seen = rta_server_now();
+    c->last_seen = rta_clock_now();
     rta_timers *ts = &c->gw->timers;
     if (!ts->liveness_on && c->wsi && !c->gw->stopping && c->gw->srv->lws) {
         ts->liveness_on = 1;

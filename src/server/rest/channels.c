@@ -302,7 +302,7 @@ static void history(rta_http_session *s)
         int more;
         uint64_t next;
         size_t n = rta_history_read(&s->server->gateway.history, auth.app_id, name, &q,
-                                    rta_server_now(), page, &more, &next);
+                                    rta_clock_now(), page, &more, &next);
         rta_writer w;
         rta_http_begin_reply(s, &w);
         rta_w_array(&w, n);

@@ -28,7 +28,7 @@ int rta_rest_authenticate(rta_http_session *s, rta_auth_context *out)
         const char *colon = len > 0 ? memchr(dec, ':', (size_t)len) : NULL;
         if (!colon) {
             rc = rta_error_set(&err, RTA_ERR_INVALID_CREDENTIAL, "Invalid Basic credentials");
-        } else if (!rta_config_basic_allowed(&s->server->cfg, s->tls,
+        } else if (!rta_basic_allowed(s->server->cfg.basic_over_http, s->tls,
                                              /* asked only here: getpeername costs a syscall */
                                              !s->tls && rta_http_peer_is_loopback(s->wsi))) {
             rc = rta_error_set(&err, RTA_ERR_BASIC_OVER_NON_TLS, NULL);
@@ -49,7 +49,7 @@ int rta_rest_authenticate(rta_http_session *s, rta_auth_context *out)
             if (len < 0) len = dec ? rta_base64_decode(tok, n, dec, RTA_BASE64_URL) : -1;
             if (len >= 0) tok = dec, n = (size_t)len;
         }
-        rc = rta_token_service_verify(&s->server->tokens, tok, n, rta_server_now(), out, &err);
+        rc = rta_token_service_verify(&s->server->tokens, tok, n, rta_clock_now(), out, &err);
         free(dec);
     } else {
         rc = rta_error_set(&err, RTA_ERR_INVALID_CREDENTIALS, "Unsupported Authorization scheme");
@@ -65,7 +65,7 @@ static void route_time(rta_http_session *s)
     rta_writer w;
     rta_http_begin_reply(s, &w);
     rta_w_array(&w, 1);
-    rta_w_int(&w, rta_server_now());
+    rta_w_int(&w, rta_clock_now());
     rta_w_array_end(&w);
     rta_http_reply_encoded(s, 200);
 }
@@ -129,7 +129,7 @@ static void route_request_token(rta_http_session *s, const char *key_name)
     rta_node root = rta_doc_root(doc);
     rta_issued_token issued;
     int rc;
-    int64_t now = rta_server_now();
+    int64_t now = rta_clock_now();
     if (rta_node_kind(rta_node_get(root, "mac")) != RTA_NODE_ABSENT) {
         /* A signed TokenRequest; an Authorization header alongside is tolerated (4.2). */
         rta_token_request req;
@@ -270,7 +270,7 @@ static void route_revoke_tokens(rta_http_session *s, const char *key_name)
     if (!rc && !j) rc = rta_error_set(&err, RTA_ERR_INTERNAL, "Out of memory");
     if (!rc)
         rc = rta_token_service_plan_revocation(&s->server->tokens, key_name, &auth, &req,
-                                               rta_server_now(), &j->result, &j->plans,
+                                               rta_clock_now(), &j->result, &j->plans,
                                                &j->plan_count, &err);
     if (decoded) rta_revoke_request_clear(&req);
     rta_auth_context_clear(&auth);

@@ -188,7 +188,7 @@ void rta_rest_create_app(rta_http_session *s)
     app_job *j = calloc(1, sizeof(*j));
     int rc = j ? read_specs(rta_doc_root(doc), specs, texts, &n, &err)
                : rta_error_set(&err, RTA_ERR_INTERNAL, NULL);
-    if (!rc) rc = rta_new_app_prepare(NULL, specs, n, 1, rta_server_now(), &j->app, &err);
+    if (!rc) rc = rta_new_app_prepare(NULL, specs, n, 1, rta_clock_now(), &j->app, &err);
     if (!rc) rc = read_limits(rta_doc_root(doc), &s->server->cfg.gateway, &j->app, &err);
     for (size_t i = 0; i < MAX_SANDBOX_KEYS; i++) free(texts[i]);
     if (!rc && !(j->pending = rta_http_go_async(s))) rc = rta_error_set(&err, RTA_ERR_INTERNAL, NULL);
