@@ -221,3 +221,12 @@ size_t rta_message_size(const rta_message *m)
     return (m->name ? strlen(m->name) : 0) + (m->client_id ? strlen(m->client_id) : 0) +
            (m->data.type != RTA_DATA_NONE ? m->data.len : 0) + (m->extras ? strlen(m->extras) : 0);
 }
+
+int rta_channel_name_valid(const char *name)
+{
+    size_t len = strlen(name);
+    if (!len || len > RTA_CHANNEL_NAME_MAX || name[0] == ':') return 0;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)name[i] < 0x20) return 0;
+    return 1;
+}

@@ -106,6 +106,11 @@ typedef struct rta_message {
  * extras, in bytes. */
 size_t rta_message_size(const rta_message *m);
 
+/* Channel names (wire doc 2.7): 1..RTA_CHANNEL_NAME_MAX bytes, no leading ':' (":hell" is
+ * invalid), no control characters. 1 when name is one. */
+#define RTA_CHANNEL_NAME_MAX 1024
+int rta_channel_name_valid(const char *name);
+
 /* PresenceMessage (TP3). action: 0 absent, 1 present, 2 enter, 3 leave, 4 update. */
 typedef struct rta_presence_message {
     int action;

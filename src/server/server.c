@@ -26,9 +26,66 @@ void rta_server_submit(rta_server *srv, rta_store_job *job)
     rta_store_thread_submit(&srv->store_thread, job);
 }
 
-int rta_server_in_io_phase(const rta_server *srv)
+/* ---- the REST room's hooks (rest/rest.h) -------------------------------------------------- */
+
+static void rest_submit(void *ctx, rta_store_job *job)
 {
-    return srv->in_io_phase;
+    rta_server_submit(ctx, job);
+}
+
+/* 1 while the loop is in its I/O phase (socket callbacks), 0 in its other phases (timers,
+ * idle handlers: libwebsockets serves data it buffered itself from one): rest/http.c tells
+ * pipelined requests by it. */
+static int rest_in_io_phase(void *ctx)
+{
+    return ((rta_server *)ctx)->in_io_phase;
+}
+
+static void rest_publish(void *ctx, const char *app_id, const char *channel, const char *id,
+                         rta_message *msgs, size_t n)
+{
+    rta_gateway_publish(&((rta_server *)ctx)->gateway, app_id, channel, id, msgs, n);
+}
+
+static rta_history *rest_history(void *ctx)
+{
+    return &((rta_server *)ctx)->gateway.history;
+}
+
+static void rest_revoked(void *ctx, const char *key_name)
+{
+    rta_gateway_revoked(&((rta_server *)ctx)->gateway, key_name);
+}
+
+static void rest_credentials_changed(void *ctx)
+{
+    rta_server *srv = ctx;
+    rta_gateway_credentials_changed(&srv->gateway, &srv->registry);
+}
+
+static void wire_rest(rta_server *srv)
+{
+    const rta_config *c = &srv->cfg;
+    srv->rest = (rta_route_env){
+        .tokens = &srv->tokens,
+        .registry = &srv->registry,
+        .store = srv->store,
+        .basic_over_http = c->basic_over_http,
+        .max_body = c->max_body,
+        .cors = &c->cors,
+        .sandbox = c->sandbox,
+        .max_connections = c->gateway.max_connections,
+        .max_connections_per_app = c->gateway.max_connections_per_app,
+        .max_connections_per_client = c->gateway.max_connections_per_client,
+        .max_message_size = (size_t)c->gateway.max_message_size,
+        .ctx = srv,
+        .submit = rest_submit,
+        .in_io_phase = rest_in_io_phase,
+        .publish = rest_publish,
+        .history = rest_history,
+        .revoked = rest_revoked,
+        .credentials_changed = rest_credentials_changed,
+    };
 }
 
 /* libuv runs prepare handles just before it polls for I/O and check handles just after. */
@@ -79,7 +136,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return rta_gateway_callback(&srv->gateway, wsi, reason,
                                     &((rta_http_session *)user)->ws, in, len);
     default:
-        return rta_http_callback(srv, wsi, reason, user, in, len);
+        return rta_http_callback(&srv->rest, wsi, reason, user, in, len);
     }
 }
 
@@ -414,6 +471,7 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     if ((rc = rta_secret_box_load(cfg->kek_file, kek_hex, "RTAUTHD_KEK", &kek, err)) ||
         (rc = rta_store_sqlite_open_kek(cfg->data_dir, kek, &srv->store, err)))
         return rc;
+    wire_rest(srv);
     char dev_key[1100]; /* holds a key secret: owner-only, like the rest of the data dir */
     snprintf(dev_key, sizeof(dev_key), "%s/dev-key", cfg->data_dir);
     if ((rc = rta_private_file(dev_key, 0, err))) return rc;

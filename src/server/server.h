@@ -12,6 +12,7 @@
 #include "server/clock.h"
 #include "server/config.h"
 #include "server/gateway/gateway.h"
+#include "server/rest/rest.h"
 #include "server/auth/registry.h"
 #include "server/store/store.h"
 #include "server/store/thread.h"
@@ -26,10 +27,11 @@ struct rta_server {
     rta_registry registry;
     rta_token_service tokens;
     rta_gateway gateway;
+    rta_route_env rest; /* the REST room's wiring (rest/rest.h) */
     struct lws_context *lws;
     uv_loop_t loop; /* lws runs on libuv (epoll): poll() over 10k sockets per turn did not scale */
     int loop_ready;
-    uv_prepare_t io_start; /* marks the loop's I/O phase: see rta_server_in_io_phase() */
+    uv_prepare_t io_start; /* marks the loop's I/O phase (rest_env's in_io_phase) */
     uv_check_t io_end;
     int in_io_phase;
     lws_sorted_usec_list_t housekeeping;
@@ -38,11 +40,6 @@ struct rta_server {
     char server_id[32];
     int port; /* the bound port (cfg.port may be 0: any free port) */
 };
-
-/* 1 while the loop is in its I/O phase (socket callbacks), 0 in its other phases (timers,
- * idle handlers: libwebsockets serves data it buffered itself from one). http.c uses it to
- * recognise pipelined requests (see begin_request there). */
-int rta_server_in_io_phase(const rta_server *srv);
 
 /* Opens the store, loads state, creates the dev app on first start (printing its key),
  * and binds the listener. Returns 0 or an Ably code with err filled. */

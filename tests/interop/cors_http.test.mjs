@@ -87,7 +87,7 @@ describe('CORS with the default --cors-origins (any origin)', () => {
     spare = await provisionApp(server, [{}]);
     basic = basicAuth(app.keys[1].keyStr);
     keyName = app.keys[1].keyName;
-    // every route of rest/routes.c (rta_rest_dispatch), with a request that reaches it
+    // every route of rest/routes.c (rta_route_dispatch), with a request that reaches it
     routes = [
       { method: 'GET', path: '/time', allow: ['GET'], status: 200 },
       {

@@ -17,8 +17,9 @@
 
 #include "core/capability.h"
 #include "server/auth/provision.h"
+#include "server/clock.h"
 #include "server/rest/routes.h"
-#include "server/server.h"
+#include "server/rest/rest.h"
 
 #define PREFIX                "/channels/"
 #define SUFFIX                "/messages"
@@ -42,7 +43,7 @@ static int channel_name(rta_http_session *s, char **out, rta_error *err)
         return rta_error_set(err, RTA_ERR_INVALID_CHANNEL, NULL);
     char *name = strndup(uri + pl, name_len);
     if (!name) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
-    if (!rta_gateway_channel_name_ok(name)) {
+    if (!rta_channel_name_valid(name)) {
         free(name);
         return rta_error_set(err, RTA_ERR_INVALID_CHANNEL, NULL);
     }
@@ -56,7 +57,7 @@ static int prepare(rta_http_session *s, uint32_t op, const char *what, rta_auth_
                    char **name)
 {
     rta_error err;
-    if (rta_rest_authenticate(s, auth)) return -1; /* replied (40101, 4014x, ...) */
+    if (rta_route_authenticate(s, auth)) return -1; /* replied (40101, 4014x, ...) */
     int rc = channel_name(s, name, &err);
     if (!rc && !rta_capability_allows(&auth->capability, *name, strlen(*name), op))
         rc = rta_error_set(&err, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no %s capability",
@@ -94,7 +95,7 @@ static int decode_messages(rta_http_session *s, rta_message **out, size_t *count
     *out = NULL;
     *count = 0;
     rta_doc *doc = NULL;
-    rta_parse_limits lim = {s->server->cfg.max_body, 0};
+    rta_parse_limits lim = {s->env->max_body, 0};
     int rc = rta_doc_parse(&doc, s->body_format, s->body.data ? s->body.data : "", s->body.len,
                            &lim, err);
     if (rc) return rc;
@@ -140,7 +141,7 @@ static int check_messages(rta_http_session *s, const rta_auth_context *auth, rta
             return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
         total += rta_message_size(m);
     }
-    int64_t max = s->server->gateway.limits.max_message_size;
+    int64_t max = (int64_t)s->env->max_message_size;
     if (total > (size_t)max)
         return rta_error_set(err, RTA_ERR_MESSAGE_TOO_LARGE,
                              "Maximum size of messages that can be published at once exceeded "
@@ -197,7 +198,7 @@ static void publish(rta_http_session *s)
         /* "<random>:0", so messages without an id are "<random>:0:<index>", as a realtime
          * publish's are "<connectionId>:<msgSerial>:<index>". */
         snprintf(id, sizeof(id), "%s:0", base);
-        rta_gateway_publish(&s->server->gateway, auth.app_id, name, id, msgs, n);
+        s->env->publish(s->env->ctx, auth.app_id, name, id, msgs, n);
         reply_published(s, name, id, n);
     }
     for (size_t i = 0; i < n; i++)
@@ -301,7 +302,7 @@ static void history(rta_http_session *s)
     } else {
         int more;
         uint64_t next;
-        size_t n = rta_history_read(&s->server->gateway.history, auth.app_id, name, &q,
+        size_t n = rta_history_read(s->env->history(s->env->ctx), auth.app_id, name, &q,
                                     rta_clock_now(), page, &more, &next);
         rta_writer w;
         rta_http_begin_reply(s, &w);
@@ -327,7 +328,7 @@ static void history(rta_http_session *s)
     rta_auth_context_clear(&auth);
 }
 
-void rta_rest_channels(rta_http_session *s)
+void rta_route_channels(rta_http_session *s)
 {
     if (s->method == RTA_HTTP_POST) {
         publish(s);

@@ -10,7 +10,7 @@
 #include "core/protocol.h"
 #include "server/log.h"
 #include "server/rest/routes.h"
-#include "server/server.h"
+#include "server/rest/rest.h"
 
 #define MAX_HEADER 16384
 #define EARLY_REJECT_FACTOR 16 /* bodies announced this far over the limit are not even read */
@@ -37,10 +37,10 @@ static void reset(rta_http_session *s)
     rta_buf_free(&s->reply);
     if (s->route_state_free) s->route_state_free(s->route_state);
     if (s->pending) s->pending->session = NULL;
-    rta_server *srv = s->server;
+    const rta_route_env *env = s->env;
     struct rta_conn *ws = s->ws; /* owned by the gateway, which clears it on close */
     memset(s, 0, sizeof(*s));
-    s->server = srv;
+    s->env = env;
     s->ws = ws;
 }
 
@@ -89,7 +89,7 @@ static void read_headers(rta_http_session *s, struct lws *wsi)
     int q = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
     if (q > 0 && q < (int)sizeof(s->query)) lws_hdr_copy(wsi, s->query, sizeof(s->query),
                                                          WSI_TOKEN_HTTP_URI_ARGS);
-    rta_cors_read(&s->cors, &s->server->cfg.cors, wsi, s->method == RTA_HTTP_OPTIONS);
+    rta_cors_read(&s->cors, s->env->cors, wsi, s->method == RTA_HTTP_OPTIONS);
 }
 
 static rta_http_method method_of(struct lws *wsi)
@@ -166,7 +166,7 @@ static int write_reply(rta_http_session *s)
 
 static int dispatch(rta_http_session *s)
 {
-    rta_rest_dispatch(s); /* which also answers a body over the limit, by route */
+    rta_route_dispatch(s); /* which also answers a body over the limit, by route */
     if (s->pending) return 0; /* async: written when it finishes */
     if (!s->status) rta_http_reply_code(s, RTA_ERR_INTERNAL, "No reply");
     return write_reply(s);
@@ -202,11 +202,11 @@ static long long announced_body(struct lws *wsi)
 }
 
 /* A new request's headers are complete. Returns what the lws callback must return. */
-static int begin_request(rta_server *srv, rta_http_session *s, struct lws *wsi, const char *uri,
+static int begin_request(const rta_route_env *env, rta_http_session *s, struct lws *wsi, const char *uri,
                          size_t len)
 {
     reset(s);
-    s->server = srv;
+    s->env = env;
     s->wsi = wsi;
     s->method = method_of(wsi);
     size_t n = len < sizeof(s->path) - 1 ? len : sizeof(s->path) - 1;
@@ -224,7 +224,7 @@ static int begin_request(rta_server *srv, rta_http_session *s, struct lws *wsi, 
      * from socket I/O, so such a request is one that arrives outside the loop's I/O phase. The
      * requests before it were answered; this one is refused and the connection closed. A
      * pipelined request without a body is parsed correctly and served. */
-    if (body != 0 && !rta_server_in_io_phase(srv))
+    if (body != 0 && !env->in_io_phase(env->ctx))
         return refuse_and_close(s, 400, RTA_ERR_BAD_REQUEST,
                                 "Pipelined requests with a body are not supported: send each "
                                 "request after the reply to the previous one");
@@ -234,14 +234,14 @@ static int begin_request(rta_server *srv, rta_http_session *s, struct lws *wsi, 
                                 "encoding is not supported)");
     if (body == 0 || (s->method != RTA_HTTP_POST && s->method != RTA_HTTP_PUT))
         return dispatch(s); /* a body on another method is read and dropped by lws */
-    if ((unsigned long long)body > srv->cfg.max_body * EARLY_REJECT_FACTOR) {
+    if ((unsigned long long)body > env->max_body * EARLY_REJECT_FACTOR) {
         s->body_too_large = 2;
         return dispatch(s);
     }
     return 0; /* the body follows */
 }
 
-int rta_http_callback(rta_server *srv, struct lws *wsi, enum lws_callback_reasons reason,
+int rta_http_callback(const rta_route_env *env, struct lws *wsi, enum lws_callback_reasons reason,
                       void *user, void *in, size_t len)
 {
     rta_http_session *s = user;
@@ -250,10 +250,10 @@ int rta_http_callback(rta_server *srv, struct lws *wsi, enum lws_callback_reason
     if (reason == LWS_CALLBACK_HTTP_CONFIRM_UPGRADE) return in && !strcmp(in, "h2c") ? -1 : 0;
     if (!s) return 0; /* not a connection with session data (vhost/protocol events) */
     switch (reason) {
-    case LWS_CALLBACK_HTTP: return begin_request(srv, s, wsi, in, len);
+    case LWS_CALLBACK_HTTP: return begin_request(env, s, wsi, in, len);
     case LWS_CALLBACK_HTTP_BODY:
         if (s->body_too_large) return 0;
-        if (s->body.len + len > srv->cfg.max_body) {
+        if (s->body.len + len > env->max_body) {
             s->body_too_large = 1; /* keep reading (and dropping) so the reply can be sent */
             rta_buf_free(&s->body);
             return 0;

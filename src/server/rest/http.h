@@ -21,7 +21,7 @@
 #include "server/rest/cors.h"
 #include "rtauth/error.h"
 
-typedef struct rta_server rta_server;
+typedef struct rta_route_env rta_route_env;
 
 typedef enum {
     RTA_HTTP_GET = 0,
@@ -41,7 +41,7 @@ typedef struct rta_http_pending {
 
 struct rta_http_session {
     struct lws *wsi;
-    rta_server *server;
+    const rta_route_env *env; /* rest.h: what the routes may use */
     rta_http_method method;
     char path[512];
     char query[1024];
@@ -76,7 +76,7 @@ struct rta_http_session {
 int rta_http_peer_is_loopback(struct lws *wsi);
 
 /* The lws protocol callback's HTTP part; returns what the callback must return. */
-int rta_http_callback(rta_server *srv, struct lws *wsi, enum lws_callback_reasons reason,
+int rta_http_callback(const rta_route_env *env, struct lws *wsi, enum lws_callback_reasons reason,
                       void *user, void *in, size_t len);
 
 /* Responses. Each sets the reply; the session writes it when it can. */

@@ -6,13 +6,14 @@
 
 #include "core/base64.h"
 #include "core/token_codec.h"
+#include "server/clock.h"
 #include "server/log.h"
 #include "server/rest/routes.h"
-#include "server/server.h"
+#include "server/rest/rest.h"
 
 /* ---- credentials -------------------------------------------------------------------- */
 
-int rta_rest_authenticate(rta_http_session *s, rta_auth_context *out)
+int rta_route_authenticate(rta_http_session *s, rta_auth_context *out)
 {
     rta_error err;
     int rc;
@@ -28,13 +29,13 @@ int rta_rest_authenticate(rta_http_session *s, rta_auth_context *out)
         const char *colon = len > 0 ? memchr(dec, ':', (size_t)len) : NULL;
         if (!colon) {
             rc = rta_error_set(&err, RTA_ERR_INVALID_CREDENTIAL, "Invalid Basic credentials");
-        } else if (!rta_basic_allowed(s->server->cfg.basic_over_http, s->tls,
+        } else if (!rta_basic_allowed(s->env->basic_over_http, s->tls,
                                              /* asked only here: getpeername costs a syscall */
                                              !s->tls && rta_http_peer_is_loopback(s->wsi))) {
             rc = rta_error_set(&err, RTA_ERR_BASIC_OVER_NON_TLS, NULL);
         } else {
             size_t name_len = (size_t)(colon - dec);
-            rc = rta_token_service_basic(&s->server->tokens, dec, name_len, colon + 1,
+            rc = rta_token_service_basic(s->env->tokens, dec, name_len, colon + 1,
                                          (size_t)len - name_len - 1, out, &err);
         }
         OPENSSL_cleanse(dec, sizeof(dec));
@@ -49,7 +50,7 @@ int rta_rest_authenticate(rta_http_session *s, rta_auth_context *out)
             if (len < 0) len = dec ? rta_base64_decode(tok, n, dec, RTA_BASE64_URL) : -1;
             if (len >= 0) tok = dec, n = (size_t)len;
         }
-        rc = rta_token_service_verify(&s->server->tokens, tok, n, rta_clock_now(), out, &err);
+        rc = rta_token_service_verify(s->env->tokens, tok, n, rta_clock_now(), out, &err);
         free(dec);
     } else {
         rc = rta_error_set(&err, RTA_ERR_INVALID_CREDENTIALS, "Unsupported Authorization scheme");
@@ -135,7 +136,7 @@ static void route_request_token(rta_http_session *s, const char *key_name)
         rta_token_request req;
         rc = rta_token_request_decode_node(root, &req, &err);
         if (!rc) {
-            rc = rta_token_service_request_signed(&s->server->tokens, key_name, &req, now, &issued,
+            rc = rta_token_service_request_signed(s->env->tokens, key_name, &req, now, &issued,
                                                   &err);
             rta_token_request_clear(&req);
         }
@@ -150,13 +151,13 @@ static void route_request_token(rta_http_session *s, const char *key_name)
             rta_http_reply_error(s, &err);
             return;
         }
-        rc = rta_rest_authenticate(s, &auth);
+        rc = rta_route_authenticate(s, &auth);
         if (rc) { /* replied */
             rta_token_params_clear(&params);
             rta_doc_free(doc);
             return;
         }
-        rc = rta_token_service_request_basic(&s->server->tokens, key_name, &auth, &params,
+        rc = rta_token_service_request_basic(s->env->tokens, key_name, &auth, &params,
                                              s->client_id_header, now, &issued, &err);
         rta_auth_context_clear(&auth);
         rta_token_params_clear(&params);
@@ -174,7 +175,7 @@ static void route_request_token(rta_http_session *s, const char *key_name)
     /* The nonce is durable before the token goes out (issue 3: also across a restart). A
      * local journal takes it right here, one write(2): measured 25% more tokens/s than a
      * batched hand-off; a shared store (Redis) goes through the store thread. */
-    rta_store *store = s->server->store;
+    rta_store *store = s->env->store;
     if (store->ops->add_nonces_local) {
         rta_nonce_record rec = {issued.nonce_key_name, issued.nonce, issued.nonce_expires};
         unsigned char replayed = 0;
@@ -196,7 +197,7 @@ static void route_request_token(rta_http_session *s, const char *key_name)
     j->job.nonce.key_name = j->issued.nonce_key_name;
     j->job.nonce.nonce = j->issued.nonce;
     j->job.nonce.expires = j->issued.nonce_expires;
-    rta_server_submit(s->server, &j->job);
+    s->env->submit(s->env->ctx, &j->job);
 }
 
 /* ---- POST /keys/{keyName}/revokeTokens ---------------------------------------------------- */
@@ -208,7 +209,7 @@ typedef struct revoke_job {
     rta_revocation_batch result;
     rta_revocation_plan *plans;
     size_t plan_count;
-    rta_server *server;
+    const rta_route_env *env;
 } revoke_job;
 
 static void reply_batch(rta_http_session *s, const rta_revocation_batch *b)
@@ -235,9 +236,9 @@ static void revoke_job_done(rta_store_job *job)
     revoke_job *j = (revoke_job *)job;
     if (!job->rc) {
         /* Durable now: enforce it (and, with the gateway, act on live connections). */
-        rta_token_service_apply_revocations(&j->server->tokens, j->key_name, j->plans,
+        rta_token_service_apply_revocations(j->env->tokens, j->key_name, j->plans,
                                             j->plan_count);
-        rta_gateway_revoked(&j->server->gateway, j->key_name); /* live connections too */
+        j->env->revoked(j->env->ctx, j->key_name); /* live connections too */
         rta_log_info("revoked %zu target(s) of key %s", j->plan_count, j->key_name);
     }
     rta_http_session *s = j->pending->session;
@@ -261,7 +262,7 @@ static void route_revoke_tokens(rta_http_session *s, const char *key_name)
         return;
     }
     rta_auth_context auth;
-    if (rta_rest_authenticate(s, &auth)) return;
+    if (rta_route_authenticate(s, &auth)) return;
     rta_revoke_request req;
     int rc = rta_revoke_request_decode(s->body.data ? s->body.data : "", s->body.len,
                                        s->body_format, &req, &err);
@@ -269,7 +270,7 @@ static void route_revoke_tokens(rta_http_session *s, const char *key_name)
     revoke_job *j = rc ? NULL : calloc(1, sizeof(*j));
     if (!rc && !j) rc = rta_error_set(&err, RTA_ERR_INTERNAL, "Out of memory");
     if (!rc)
-        rc = rta_token_service_plan_revocation(&s->server->tokens, key_name, &auth, &req,
+        rc = rta_token_service_plan_revocation(s->env->tokens, key_name, &auth, &req,
                                                rta_clock_now(), &j->result, &j->plans,
                                                &j->plan_count, &err);
     if (decoded) rta_revoke_request_clear(&req);
@@ -293,10 +294,10 @@ static void route_revoke_tokens(rta_http_session *s, const char *key_name)
         return;
     }
     memcpy(j->key_name, key_name, strnlen(key_name, RTA_KEY_NAME_MAX)); /* validated by plan */
-    j->server = s->server;
+    j->env = s->env;
     j->job.run = revoke_job_run;
     j->job.done = revoke_job_done;
-    rta_server_submit(s->server, &j->job);
+    s->env->submit(s->env->ctx, &j->job);
 }
 
 /* ---- routing ------------------------------------------------------------------------ */
@@ -328,7 +329,7 @@ static int method_is(rta_http_session *s, rta_http_method m, const char *name)
     return 0;
 }
 
-void rta_rest_dispatch(rta_http_session *s)
+void rta_route_dispatch(rta_http_session *s)
 {
     char seg[RTA_KEY_NAME_MAX + 64];
     const char *path = s->path;
@@ -344,11 +345,11 @@ void rta_rest_dispatch(rta_http_session *s)
     } else if (match_segment(path, "/keys/", "/revokeTokens", seg, sizeof(seg))) {
         if (method_is(s, RTA_HTTP_POST, "POST")) route_revoke_tokens(s, seg);
     } else if (channels) {
-        rta_rest_channels(s);
-    } else if (s->server->cfg.sandbox && !strcmp(path, "/apps")) {
-        if (method_is(s, RTA_HTTP_POST, "POST")) rta_rest_create_app(s);
-    } else if (s->server->cfg.sandbox && match_segment(path, "/apps/", "", seg, sizeof(seg))) {
-        if (method_is(s, RTA_HTTP_DELETE, "DELETE")) rta_rest_delete_app(s, seg);
+        rta_route_channels(s);
+    } else if (s->env->sandbox && !strcmp(path, "/apps")) {
+        if (method_is(s, RTA_HTTP_POST, "POST")) rta_route_create_app(s);
+    } else if (s->env->sandbox && match_segment(path, "/apps/", "", seg, sizeof(seg))) {
+        if (method_is(s, RTA_HTTP_DELETE, "DELETE")) rta_route_delete_app(s, seg);
     } else if (s->method == RTA_HTTP_OPTIONS) {
         /* no such route, but a preflight that fails would hide the 404 from the page */
         rta_http_reply_options(s, "GET, POST, PUT, PATCH, DELETE");

@@ -7,17 +7,18 @@
 #include <string.h>
 
 #include "core/token_codec.h"
+#include "server/clock.h"
 #include "server/log.h"
 #include "server/auth/provision.h"
 #include "server/rest/routes.h"
-#include "server/server.h"
+#include "server/rest/rest.h"
 
 #define MAX_SANDBOX_KEYS 32
 
 typedef struct app_job {
     rta_store_job job;
     rta_http_pending *pending;
-    rta_server *server;
+    const rta_route_env *env;
     rta_new_app app;
     rta_doc *doc; /* the request, for echoing namespaces and channels */
     char app_id[RTA_KEY_ID_MAX + 1];
@@ -81,7 +82,7 @@ static void create_run(rta_store_job *job, rta_store *store)
 static void create_done(rta_store_job *job)
 {
     app_job *j = (app_job *)job;
-    if (!job->rc) job->rc = rta_new_app_register(&j->server->registry, &j->app, &job->err);
+    if (!job->rc) job->rc = rta_new_app_register(j->env->registry, &j->app, &job->err);
     rta_http_session *s = j->pending->session;
     if (s) {
         if (job->rc)
@@ -141,7 +142,7 @@ static int read_specs(rta_node root, rta_key_spec *specs, char **texts, size_t *
 /* {"limits":{"maxConnections":N,"maxConnectionsPerClient":N}} (both optional): the app's own
  * connection caps (gateway/limits.c). A sandbox app may only tighten the server's: anyone
  * may create one, so a higher cap would let a test tenant take a shared server's slots. */
-static int read_limits(rta_node root, const rta_gateway_limits *server, rta_new_app *app,
+static int read_limits(rta_node root, const rta_route_env *server, rta_new_app *app,
                        rta_error *err)
 {
     rta_node limits = rta_node_get(root, "limits");
@@ -170,7 +171,7 @@ static int read_limits(rta_node root, const rta_gateway_limits *server, rta_new_
     return 0;
 }
 
-void rta_rest_create_app(rta_http_session *s)
+void rta_route_create_app(rta_http_session *s)
 {
     rta_error err;
     rta_doc *doc = NULL;
@@ -189,7 +190,7 @@ void rta_rest_create_app(rta_http_session *s)
     int rc = j ? read_specs(rta_doc_root(doc), specs, texts, &n, &err)
                : rta_error_set(&err, RTA_ERR_INTERNAL, NULL);
     if (!rc) rc = rta_new_app_prepare(NULL, specs, n, 1, rta_clock_now(), &j->app, &err);
-    if (!rc) rc = read_limits(rta_doc_root(doc), &s->server->cfg.gateway, &j->app, &err);
+    if (!rc) rc = read_limits(rta_doc_root(doc), s->env, &j->app, &err);
     for (size_t i = 0; i < MAX_SANDBOX_KEYS; i++) free(texts[i]);
     if (!rc && !(j->pending = rta_http_go_async(s))) rc = rta_error_set(&err, RTA_ERR_INTERNAL, NULL);
     if (rc) {
@@ -200,10 +201,10 @@ void rta_rest_create_app(rta_http_session *s)
         return;
     }
     j->doc = doc;
-    j->server = s->server;
+    j->env = s->env;
     j->job.run = create_run;
     j->job.done = create_done;
-    rta_server_submit(s->server, &j->job);
+    s->env->submit(s->env->ctx, &j->job);
 }
 
 static void delete_run(rta_store_job *job, rta_store *store)
@@ -216,9 +217,9 @@ static void delete_done(rta_store_job *job)
 {
     app_job *j = (app_job *)job;
     if (!job->rc) {
-        rta_registry_remove_app(&j->server->registry, j->app_id);
+        rta_registry_remove_app(j->env->registry, j->app_id);
         rta_log_info("sandbox app %s deleted", j->app_id);
-        rta_gateway_credentials_changed(&j->server->gateway, &j->server->registry);
+        j->env->credentials_changed(j->env->ctx);
     }
     rta_http_session *s = j->pending->session;
     if (s) {
@@ -231,10 +232,10 @@ static void delete_done(rta_store_job *job)
     app_job_free(j);
 }
 
-void rta_rest_delete_app(rta_http_session *s, const char *app_id)
+void rta_route_delete_app(rta_http_session *s, const char *app_id)
 {
     rta_auth_context auth;
-    if (rta_rest_authenticate(s, &auth)) return;
+    if (rta_route_authenticate(s, &auth)) return;
     int own = auth.method == RTA_AUTH_BASIC && !strcmp(auth.app_id, app_id);
     rta_auth_context_clear(&auth);
     if (!own) {
@@ -249,8 +250,8 @@ void rta_rest_delete_app(rta_http_session *s, const char *app_id)
         return;
     }
     snprintf(j->app_id, sizeof(j->app_id), "%s", app_id);
-    j->server = s->server;
+    j->env = s->env;
     j->job.run = delete_run;
     j->job.done = delete_done;
-    rta_server_submit(s->server, &j->job);
+    s->env->submit(s->env->ctx, &j->job);
 }

@@ -1,0 +1,51 @@
+/* rest/rest.h: what the REST room needs from the rest of rtauthd, given by the process at
+ * start (server.c) and only read afterwards. Nothing in src/server/rest/ reaches into the
+ * server object: the auth rules, the store thread and the realtime side are the pointers and
+ * hooks below (as hiredis's async context takes its event-loop hooks), so the routes can run
+ * against any wiring (the gateway's fan-out today, a cluster's channel bus later). */
+#ifndef RTA_SERVER_REST_REST_H
+#define RTA_SERVER_REST_REST_H
+
+#include <stddef.h>
+
+#include "core/protocol.h"
+#include "server/auth/registry.h"
+#include "server/auth/token_service.h"
+#include "server/gateway/history.h"
+#include "server/rest/cors.h"
+#include "server/store/store.h"
+#include "server/store/thread.h"
+
+typedef struct rta_route_env {
+    /* the auth rules (borrowed, loop thread only) */
+    rta_token_service *tokens;
+    rta_registry *registry;
+    rta_store *store; /* for its loop-thread fast path (add_nonces_local), if it has one */
+    rta_basic_over_http basic_over_http;
+    /* HTTP */
+    size_t max_body;
+    const rta_cors_policy *cors;
+    int sandbox; /* POST /apps, DELETE /apps/{id} */
+    /* the caps a sandbox app may tighten but not raise (0: none of its own) */
+    long long max_connections, max_connections_per_app, max_connections_per_client;
+    size_t max_message_size; /* TO3l8, as the realtime side enforces it */
+    /* hooks, each called on the loop thread with ctx */
+    void *ctx;
+    /* runs job on the store thread, then job->done on the loop thread */
+    void (*submit)(void *ctx, rta_store_job *job);
+    /* 1 inside the loop's I/O phase (rest/http.c begin_request says why it matters) */
+    int (*in_io_phase)(void *ctx);
+    /* REST publish (RSL1): record in history and deliver to realtime subscribers; messages
+     * are already checked (capability, clientIds, size) */
+    void (*publish)(void *ctx, const char *app_id, const char *channel, const char *id,
+                    rta_message *msgs, size_t n);
+    /* the channel history window (RSL2), for reading */
+    rta_history *(*history)(void *ctx);
+    /* revocations of key_name are durable and applied to the token service: act on live
+     * connections */
+    void (*revoked)(void *ctx, const char *key_name);
+    /* apps or keys changed in the registry: act on live connections */
+    void (*credentials_changed)(void *ctx);
+} rta_route_env;
+
+#endif
