@@ -1,19 +1,18 @@
-/* gateway/conn.c: realtime connections: authentication at the upgrade (wire protocol 3.1,
- * checklist S-4, S-5, S-48, S-56, S-57), the outgoing frame queue, HEARTBEAT/CLOSE, in-band
- * AUTH (RTC8a, S-60, S-61), token expiry (RTN22, S-58) and revocation (S-64).
- * Never logs tokens or keys: connections are named by connectionId and key name. */
+/* gateway/conn.c: a realtime connection's life: open at the upgrade (the server's connection
+ * cap, authentication in gateway/auth.c, resume or admission, CONNECTED), frames in (the
+ * frame and message size limits, the inbound rate, msgSerial de-duplication, dispatch of
+ * every action: HEARTBEAT, CLOSE, DISCONNECT, ATTACH/DETACH, MESSAGE, PRESENCE, AUTH), and
+ * free. Frames out are gateway/frames.c. Never logs tokens or keys: connections are named by
+ * connectionId and key name. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/native_token.h"
 #include "server/gateway/internal.h"
-#include "server/rest/http.h"
 #include "server/log.h"
 #include "server/auth/provision.h"
 #include "server/server.h"
 
-#define AUTH_HINT_BEFORE_MS 30000 /* RTN22: ask for a new token this long before expiry */
 #define MAX_QUERY_VALUE 8192
 
 int rta_gateway_init(rta_gateway *gw, rta_server *srv)
@@ -70,119 +69,9 @@ void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
     c->connected = 1;
 }
 
-/* ---- timers: expiry, reauth hint, revocation ------------------------------------------------ */
-
-static int64_t pending_revocation(rta_conn *c);
-
-static void on_expiry(rta_timer *t)
-{
-    rta_conn *c = lws_container_of(t, rta_conn, end_timer);
-    int64_t now = rta_clock_now();
-    rta_error e;
-    if (c->revoke_at && now >= c->revoke_at &&
-        rta_token_service_is_revoked(&c->gw->srv->tokens, &c->auth, now, NULL)) {
-        rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL);
-        c->revoked = 1;
-        rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
-    } else if (c->auth.expires && now >= c->auth.expires) {
-        rta_error_set(&e, RTA_ERR_TOKEN_EXPIRED, NULL); /* RTN22a, S-58 */
-        rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
-    } else {
-        /* Woken early (the wall clock stepped back, or the revocation was purged): keep the
-         * deadlines that remain, so the expiry disconnect is never lost. */
-        c->revoke_at = pending_revocation(c);
-        rta__conn_arm_timers(c);
-    }
-}
-
-static void on_hint(rta_timer *t)
-{
-    rta_conn *c = lws_container_of(t, rta_conn, notice_timer);
-    rta_protocol_message m = {.action = RTA_ACTION_AUTH}; /* RTN22: please reauthenticate */
-    rta__conn_send(c, &m);
-}
-
-/* Expiry at `expires`; a hint 30 s before when that moment is still ahead, and only for
- * token connections (an AUTH makes a token-literal client fail at once: 3.4). */
-void rta__conn_arm_timers(rta_conn *c)
-{
-    rta__timer_cancel(c->gw, &c->end_timer);
-    rta__timer_cancel(c->gw, &c->notice_timer);
-    if (c->auth.method == RTA_AUTH_BASIC) return;
-    int64_t now = rta_clock_now();
-    int64_t at = c->auth.expires;
-    if (c->revoke_at && (!at || c->revoke_at < at)) at = c->revoke_at;
-    if (at) rta__schedule(c->gw, &c->end_timer, on_expiry, at);
-    if (c->auth.expires && c->auth.expires - AUTH_HINT_BEFORE_MS > now)
-        rta__schedule(c->gw, &c->notice_timer, on_hint, c->auth.expires - AUTH_HINT_BEFORE_MS);
-}
-
-/* The appliesAt of a revocation that matches c's token but applies later (allowReauthMargin),
- * or 0. A token can be under one when it connects or arrives in an AUTH (e.g. the client
- * answered the AUTH hint with the same token): the disconnect at appliesAt still applies. */
-static int64_t pending_revocation(rta_conn *c)
-{
-    int64_t pending = 0;
-    rta_token_service_is_revoked(&c->gw->srv->tokens, &c->auth, rta_clock_now(), &pending);
-    return pending;
-}
-
-void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
-{
-    int64_t now = rta_clock_now();
-    for (rta_conn *c = gw->conns; c; c = c->next) {
-        /* a detached connection needs fresh credentials to resume: nothing to do */
-        if (!c->wsi || c->closing || !rta_auth_context_uses_key(&c->auth, key_name)) continue;
-        int64_t pending = 0;
-        if (rta_token_service_is_revoked(&gw->srv->tokens, &c->auth, now, &pending)) {
-            rta_error e;
-            rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL); /* S-64 */
-            c->revoked = 1;
-            rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
-        } else if (pending && pending != c->revoke_at) {
-            /* allowReauthMargin: ask for a new token now, disconnect at appliesAt */
-            c->revoke_at = pending;
-            rta_protocol_message m = {.action = RTA_ACTION_AUTH};
-            rta__conn_send(c, &m);
-            rta__conn_arm_timers(c);
-        }
-    }
-}
-
-/* Why the credentials of c no longer hold after apps or keys changed, or NULL. */
-static const char *key_gone(const rta_registry *reg, const char *key_name)
-{
-    if (!key_name[0]) return NULL;
-    const rta_key_entry *k = rta_registry_key(reg, key_name, strlen(key_name));
-    return !k ? "removed" : !k->enabled ? "disabled" : NULL;
-}
-
-void rta_gateway_credentials_changed(rta_gateway *gw, const rta_registry *registry)
-{
-    for (rta_conn *c = gw->conns; c; c = c->next) {
-        if (c->final) continue; /* already ending for good */
-        const char *name = c->auth.key_name, *why = key_gone(registry, name);
-        if (!why && c->auth.wrapper) why = key_gone(registry, name = c->auth.wrapper->key_name);
-        if (!why) continue;
-        rta_log_info("connection %s: key %s was %s, closing it", c->id, name, why);
-        /* Its presence members leave now, not when the transport has closed. */
-        for (size_t i = 0; i < c->attached_count; i++) rta__presence_conn_left(c, c->attached[i]);
-        if (!c->wsi) { /* detached: it could only resume with other credentials; nobody waits */
-            rta__detached_remove(c);
-            c->final = 1;
-            rta__conn_drop_frames(c);
-            rta__conn_discard_soon(c);
-            continue;
-        }
-        rta_error e;
-        rta_error_set(&e, RTA_ERR_KEY_DISABLED, "Key %s was %s", name, why); /* fatal (2.8) */
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
-    }
-}
-
 /* ---- connect ------------------------------------------------------------------------------ */
 
-static char *query_arg(struct lws *wsi, const char *name)
+char *rta__query_arg(struct lws *wsi, const char *name)
 {
     char *buf = malloc(MAX_QUERY_VALUE);
     if (!buf) return NULL;
@@ -190,55 +79,6 @@ static char *query_arg(struct lws *wsi, const char *name)
     char *out = v ? strdup(v) : NULL;
     free(buf);
     return out;
-}
-
-/* Credentials and the clientId parameter into c->auth and c->client_id (S-48). Returns 0,
- * or the action to fail with (ERROR or DISCONNECTED) with e filled. */
-static int authenticate(rta_conn *c, rta_error *e)
-{
-    rta_server *srv = c->gw->srv;
-    char *key = query_arg(c->wsi, "key=");
-    char *token = query_arg(c->wsi, "access_token=");
-    if (!token) token = query_arg(c->wsi, "accessToken="); /* spec spelling, RSA3c */
-    char *cid = query_arg(c->wsi, "clientId=");
-    int action = 0;
-    if (key) {
-        const char *colon = strchr(key, ':');
-        if (!rta_basic_allowed(srv->cfg.basic_over_http, lws_is_ssl(c->wsi),
-                                      rta_http_peer_is_loopback(c->wsi))) {
-            rta_error_set(e, RTA_ERR_BASIC_OVER_NON_TLS, NULL);
-            action = RTA_ACTION_ERROR;
-        } else if (!colon) {
-            rta_error_set(e, RTA_ERR_INVALID_CREDENTIALS, "Invalid key");
-            action = RTA_ACTION_ERROR;
-        } else if (rta_token_service_basic(&srv->tokens, key, (size_t)(colon - key), colon + 1,
-                                           strlen(colon + 1), &c->auth, e)) {
-            action = RTA_ACTION_ERROR; /* a bad key is fatal: 40101 */
-        }
-    } else if (token) {
-        if (rta_token_service_verify(&srv->tokens, token, strlen(token), rta_clock_now(),
-                                     &c->auth, e))
-            action = rta_error_is_token_error(e->code) ? RTA_ACTION_DISCONNECTED : RTA_ACTION_ERROR;
-    } else {
-        rta_error_set(e, RTA_ERR_INVALID_CREDENTIALS, "No key or token in the connection request");
-        action = RTA_ACTION_ERROR;
-    }
-    if (!action) {
-        const char *who = NULL;
-        int rc = rta_client_id_resolve(&c->auth, cid, &who);
-        if (rc) {
-            rta_error_set(e, rc, "%s",
-                          rc == RTA_ERR_INVALID_CLIENT_ID ? "clientId \"*\" is reserved"
-                                                          : "Invalid clientId for credentials");
-            action = RTA_ACTION_ERROR;
-        } else {
-            c->client_id = who ? strdup(who) : NULL;
-        }
-    }
-    free(key);
-    free(token);
-    free(cid);
-    return action;
 }
 
 /* A fresh connectionId (12 random alphanumerics) and key "<id>!<secret>" (2.9). */
@@ -275,7 +115,7 @@ rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt)
 
 static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
 {
-    char *fmt = query_arg(wsi, "format=");
+    char *fmt = rta__query_arg(wsi, "format=");
     rta_conn *c = rta__conn_create(gw, fmt && !strcmp(fmt, "msgpack") ? RTA_FORMAT_MSGPACK
                                                                          : RTA_FORMAT_JSON);
     free(fmt);
@@ -291,7 +131,7 @@ static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
     while (gw->live_count + gw->detached_count > (size_t)gw->limits.max_connections &&
            rta__detached_evict_oldest(gw, c))
         ;
-    char *echo = query_arg(wsi, "echo=");
+    char *echo = rta__query_arg(wsi, "echo=");
     c->echo = !(echo && !strcmp(echo, "false"));
     free(echo);
     rta_error e;
@@ -302,14 +142,13 @@ static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
                       gw->limits.max_connections);
         action = RTA_ACTION_DISCONNECTED;
     } else {
-        action = authenticate(c, &e);
+        action = rta__conn_authenticate(c, &e);
     }
     if (action) {
         rta__conn_fail(c, action, &e); /* after the upgrade, never an HTTP 401 (1.3) */
         return;
     }
-    c->revoke_at = pending_revocation(c);
-    char *resume = query_arg(wsi, "resume=");
+    char *resume = rta__query_arg(wsi, "resume=");
     rta_error resume_err;
     if (resume && rta__conn_resume(c, resume, &resume_err)) { /* c is gone */
         free(resume);
@@ -347,51 +186,6 @@ void rta__conn_free(rta_conn *c)
     free(c->client_id);
     free(c->attached);
     free(c);
-}
-
-/* ---- in-band AUTH (RTC8a) --------------------------------------------------------------------- */
-
-/* The connection keeps its clientId (S-50): the new token must carry the same one, or be a
- * wildcard token, which may act as anyone. */
-static int client_id_compatible(const char *conn_cid, const char *token_cid)
-{
-    if (token_cid && !strcmp(token_cid, "*")) return 1;
-    if (!conn_cid || !token_cid) return !conn_cid && !token_cid;
-    return strcmp(conn_cid, token_cid) == 0;
-}
-
-static void reauth(rta_conn *c, const rta_protocol_message *m)
-{
-    rta_error e;
-    rta_auth_context fresh;
-    const char *tok = m->auth_access_token;
-    if (!tok) {
-        rta_error_set(&e, RTA_ERR_INVALID_CREDENTIALS, "AUTH without an accessToken");
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
-        return;
-    }
-    if (rta_token_service_verify(&c->gw->srv->tokens, tok, strlen(tok), rta_clock_now(), &fresh,
-                                 &e)) {
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e); /* 4014x: ably-js renews (S-61) */
-        return;
-    }
-    /* A connection's identity never changes (S-50); nor does its app (so nor do its counts
-     * for the connection caps, gateway/limits.c). */
-    if (strcmp(fresh.app_id, c->auth.app_id) ||
-        !client_id_compatible(c->client_id, fresh.client_id)) {
-        rta_auth_context_clear(&fresh);
-        rta_error_set(&e, RTA_ERR_INCOMPATIBLE_CREDENTIALS,
-                      "Incompatible clientId or app for this connection");
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
-        return;
-    }
-    rta_auth_context_clear(&c->auth);
-    c->auth = fresh; /* capability, expiry and key swapped in place */
-    c->revoke_at = pending_revocation(c);
-    rta__conn_arm_timers(c);
-    /* same connectionId and key: the client sees an update (RTN24) */
-    rta__conn_send_connected(c, NULL, 0);
-    rta__channels_recheck(c);
 }
 
 /* ---- frames in ------------------------------------------------------------------------------- */
@@ -490,7 +284,7 @@ static void handle(rta_conn *c, const void *data, size_t len)
     case RTA_ACTION_MESSAGE:
         if (!publish_gate(c, &m)) rta__channel_publish(c, &m);
         break;
-    case RTA_ACTION_AUTH: reauth(c, &m); break;
+    case RTA_ACTION_AUTH: rta__conn_reauth(c, &m); break; /* gateway/auth.c */
     case RTA_ACTION_PRESENCE: /* sizes are checked per entry there: ably-js batches enters */
         if (!publish_gate(c, &m)) rta__presence_handle(c, &m);
         break;

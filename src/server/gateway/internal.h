@@ -1,5 +1,5 @@
-/* gateway/internal.h: the gateway's connection and channel records, shared by
- * gateway/conn.c (connections, auth, frames) and gateway/channels.c (attach, publish). */
+/* gateway/internal.h: the gateway's connection and channel records and the functions its
+ * files share (private to src/server/gateway/). */
 #ifndef RTA_SERVER_GATEWAY_INTERNAL_H
 #define RTA_SERVER_GATEWAY_INTERNAL_H
 
@@ -142,8 +142,21 @@ void rta__timer_cancel(rta_gateway *gw, rta_timer *t);
 void rta__liveness_seen(rta_conn *c);
 void rta__timers_stop(rta_gateway *gw); /* before lws_context_destroy() */
 void rta__timers_free(rta_gateway *gw);
-void rta__conn_arm_timers(rta_conn *c);
 void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first);
+/* The query argument `name` ("key=") of the upgrade request, malloc'd; NULL when absent. */
+char *rta__query_arg(struct lws *wsi, const char *name);
+
+/* Connection auth (gateway/auth.c); rta_gateway_revoked and rta_gateway_credentials_changed
+ * (gateway.h) are there too. */
+/* Credentials and the clientId parameter of the upgrade into c->auth, c->client_id and
+ * c->revoke_at (a revocation pending for them, S-48). Returns 0, or the action to fail with
+ * (ERROR or DISCONNECTED) with e filled. */
+int rta__conn_authenticate(rta_conn *c, rta_error *e);
+/* AUTH from the client (RTC8a): the new token replaces the old in place, or the connection
+ * fails. */
+void rta__conn_reauth(rta_conn *c, const rta_protocol_message *m);
+/* The expiry (or pending revocation) deadline and the RTN22 hint for c's credentials. */
+void rta__conn_arm_timers(rta_conn *c);
 
 /* Per-app and per-clientId connection caps (gateway/limits.c). */
 int rta__conn_counts_init(rta_conn_counts *k);
