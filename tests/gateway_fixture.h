@@ -11,11 +11,18 @@
 #include <string.h>
 
 #include "server/gateway/internal.h"
+#include "server/gateway/transport_lws.h"
 #include "server/log.h"
 #include "server/auth/registry.h"
 #include "server/server.h"
 
 static rta_server fx_srv;
+
+static inline int fx_not_loopback(struct lws *wsi)
+{
+    (void)wsi;
+    return 0;
+}
 
 /* Key "app.all" may do everything; "app.limited" only publish/subscribe on "chan:*". */
 static inline int fx_init(void)
@@ -38,7 +45,9 @@ static inline int fx_init(void)
     info.port = CONTEXT_PORT_NO_LISTEN;
     lws_set_log_level(0, NULL);
     if (!(fx_srv.lws = lws_create_context(&info))) return -1;
-    return rta_gateway_init(&fx_srv.gateway, &fx_srv);
+    rta_gateway_hooks hooks;
+    if (rta_gateway_lws_hooks(&hooks, &fx_srv.gateway, &fx_srv.lws, fx_not_loopback)) return -1;
+    return rta_gateway_init(&fx_srv.gateway, &fx_srv, &hooks);
 }
 
 static inline void fx_free(void)
@@ -79,7 +88,8 @@ static inline int fx_pop(rta_conn *c, int held, rta_protocol_message *m)
     c->out_bytes -= f->bytes.len + sizeof(*f);
     rta_format fmt = c->fmt;
     rta_error e;
-    int rc = rta_protocol_message_decode(f->bytes.data + LWS_PRE, f->bytes.len - LWS_PRE, fmt,
+    size_t headroom = c->gw->hooks.headroom;
+    int rc = rta_protocol_message_decode(f->bytes.data + headroom, f->bytes.len - headroom, fmt,
                                          NULL, m, &e);
     free(f->channel);
     rta_buf_free(&f->bytes);

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/gateway/transport_lws.h"
 #include "server/rest/http.h"
 #include "server/log.h"
 #include "server/store/private_files.h"
@@ -76,8 +77,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_SERVER_WRITEABLE:
     case LWS_CALLBACK_CLOSED:
         if (!user) return reason == LWS_CALLBACK_SERVER_WRITEABLE ? -1 : 0;
-        return rta_gateway_callback(&srv->gateway, wsi, reason,
-                                    &((rta_http_session *)user)->ws, in, len);
+        return rta_gateway_lws_callback(&srv->gateway, wsi, reason,
+                                        &((rta_http_session *)user)->ws, in, len);
     default:
         return rta_http_callback(srv, wsi, reason, user, in, len);
     }
@@ -406,7 +407,11 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     size_connection_limit(&srv->cfg, sockets);
 
     int rc;
-    if ((rc = rta_gateway_init(&srv->gateway, srv)) || (rc = rta_registry_init(&srv->registry)) ||
+    rta_gateway_hooks gw_hooks; /* lws under the gateway (gateway/transport_lws.c) */
+    if ((rc = rta_gateway_lws_hooks(&gw_hooks, &srv->gateway, &srv->lws,
+                                    rta_http_peer_is_loopback)) ||
+        (rc = rta_gateway_init(&srv->gateway, srv, &gw_hooks)) ||
+        (rc = rta_registry_init(&srv->registry)) ||
         (rc = rta_token_service_init(&srv->tokens, &srv->registry, &cfg->limits)))
         return rta_error_set(err, rc, "Cannot initialise");
     rta_secret_box *kek = NULL; /* the store takes it */

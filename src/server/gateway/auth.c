@@ -11,7 +11,6 @@
 
 #include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/rest/http.h"
 #include "server/server.h"
 
 #define AUTH_HINT_BEFORE_MS 30000 /* RTN22: ask for a new token this long before expiry */
@@ -30,7 +29,7 @@ static int64_t pending_revocation(rta_conn *c)
 
 static void on_expiry(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(t, rta_conn, end_timer);
+    rta_conn *c = rta__container_of(t, rta_conn, end_timer);
     int64_t now = rta_clock_now();
     rta_error e;
     if (c->revoke_at && now >= c->revoke_at &&
@@ -51,7 +50,7 @@ static void on_expiry(rta_timer *t)
 
 static void on_hint(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(t, rta_conn, notice_timer);
+    rta_conn *c = rta__container_of(t, rta_conn, notice_timer);
     rta_protocol_message m = {.action = RTA_ACTION_AUTH}; /* RTN22: please reauthenticate */
     rta__conn_send(c, &m);
 }
@@ -78,7 +77,7 @@ void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
     int64_t now = rta_clock_now();
     for (rta_conn *c = gw->conns; c; c = c->next) {
         /* a detached connection needs fresh credentials to resume: nothing to do */
-        if (!c->wsi || c->closing || !rta_auth_context_uses_key(&c->auth, key_name)) continue;
+        if (!c->transport || c->closing || !rta_auth_context_uses_key(&c->auth, key_name)) continue;
         int64_t pending = 0;
         if (rta_token_service_is_revoked(&gw->srv->tokens, &c->auth, now, &pending)) {
             rta_error e;
@@ -113,7 +112,7 @@ void rta_gateway_credentials_changed(rta_gateway *gw, const rta_registry *regist
         rta_log_info("connection %s: key %s was %s, closing it", c->id, name, why);
         /* Its presence members leave now, not when the transport has closed. */
         for (size_t i = 0; i < c->attached_count; i++) rta__presence_conn_left(c, c->attached[i]);
-        if (!c->wsi) { /* detached: it could only resume with other credentials; nobody waits */
+        if (!c->transport) { /* detached: it could only resume with other credentials; nobody waits */
             rta__detached_remove(c);
             c->final = 1;
             rta__conn_drop_frames(c);
@@ -131,15 +130,16 @@ void rta_gateway_credentials_changed(rta_gateway *gw, const rta_registry *regist
 int rta__conn_authenticate(rta_conn *c, rta_error *e)
 {
     rta_server *srv = c->gw->srv;
-    char *key = rta__query_arg(c->wsi, "key=");
-    char *token = rta__query_arg(c->wsi, "access_token=");
-    if (!token) token = rta__query_arg(c->wsi, "accessToken="); /* spec spelling, RSA3c */
-    char *cid = rta__query_arg(c->wsi, "clientId=");
+    const rta_gateway_hooks *h = &c->gw->hooks;
+    char *key = rta__conn_query_arg(c, "key=");
+    char *token = rta__conn_query_arg(c, "access_token=");
+    if (!token) token = rta__conn_query_arg(c, "accessToken="); /* spec spelling, RSA3c */
+    char *cid = rta__conn_query_arg(c, "clientId=");
     int action = 0;
     if (key) {
         const char *colon = strchr(key, ':');
-        if (!rta_basic_allowed(srv->cfg.basic_over_http, lws_is_ssl(c->wsi),
-                                      rta_http_peer_is_loopback(c->wsi))) {
+        if (!rta_basic_allowed(srv->cfg.basic_over_http, h->is_tls(h->data, c->transport),
+                               h->is_loopback(h->data, c->transport))) {
             rta_error_set(e, RTA_ERR_BASIC_OVER_NON_TLS, NULL);
             action = RTA_ACTION_ERROR;
         } else if (!colon) {

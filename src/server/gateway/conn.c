@@ -15,9 +15,10 @@
 
 #define MAX_QUERY_VALUE 8192
 
-int rta_gateway_init(rta_gateway *gw, rta_server *srv)
+int rta_gateway_init(rta_gateway *gw, rta_server *srv, const rta_gateway_hooks *hooks)
 {
     memset(gw, 0, sizeof(*gw));
+    gw->hooks = *hooks; /* first: rta_gateway_free cleans up after a failure too */
     gw->srv = srv;
     gw->limits = srv->cfg.gateway;
     if (rta_history_init(&gw->history, &srv->cfg.history)) return RTA_ERR_INTERNAL;
@@ -41,6 +42,8 @@ void rta_gateway_free(rta_gateway *gw)
     rta_hmap_free(&gw->by_id);
     rta_history_free(&gw->history);
     rta__timers_free(gw);
+    if (gw->hooks.cleanup) gw->hooks.cleanup(gw->hooks.data);
+    memset(&gw->hooks, 0, sizeof(gw->hooks));
 }
 
 void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
@@ -71,14 +74,19 @@ void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
 
 /* ---- connect ------------------------------------------------------------------------------ */
 
-char *rta__query_arg(struct lws *wsi, const char *name)
+static char *query_arg(rta_gateway *gw, rta_gateway_transport *t, const char *name)
 {
     char *buf = malloc(MAX_QUERY_VALUE);
     if (!buf) return NULL;
-    const char *v = lws_get_urlarg_by_name(wsi, name, buf, MAX_QUERY_VALUE);
+    const char *v = gw->hooks.query_arg(gw->hooks.data, t, name, buf, MAX_QUERY_VALUE);
     char *out = v ? strdup(v) : NULL;
     free(buf);
     return out;
+}
+
+char *rta__conn_query_arg(const rta_conn *c, const char *name)
+{
+    return query_arg(c->gw, c->transport, name);
 }
 
 /* A fresh connectionId (12 random alphanumerics) and key "<id>!<secret>" (2.9). */
@@ -113,25 +121,25 @@ rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt)
     return c;
 }
 
-static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
+static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot)
 {
-    char *fmt = rta__query_arg(wsi, "format=");
+    char *fmt = query_arg(gw, t, "format=");
     rta_conn *c = rta__conn_create(gw, fmt && !strcmp(fmt, "msgpack") ? RTA_FORMAT_MSGPACK
                                                                          : RTA_FORMAT_JSON);
     free(fmt);
     if (!c) {
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC); /* out of memory */
+        gw->hooks.close_now(gw->hooks.data, t); /* out of memory */
         return;
     }
     *slot = c;
     c->slot = slot;
-    c->wsi = wsi;
+    c->transport = t;
     gw->live_count++;
     /* Detached connections count too (issue 11): the oldest make room for a new one. */
     while (gw->live_count + gw->detached_count > (size_t)gw->limits.max_connections &&
            rta__detached_evict_oldest(gw, c))
         ;
-    char *echo = rta__query_arg(wsi, "echo=");
+    char *echo = query_arg(gw, t, "echo=");
     c->echo = !(echo && !strcmp(echo, "false"));
     free(echo);
     rta_error e;
@@ -148,7 +156,7 @@ static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
         rta__conn_fail(c, action, &e); /* after the upgrade, never an HTTP 401 (1.3) */
         return;
     }
-    char *resume = rta__query_arg(wsi, "resume=");
+    char *resume = query_arg(gw, t, "resume=");
     rta_error resume_err;
     if (resume && rta__conn_resume(c, resume, &resume_err)) { /* c is gone */
         free(resume);
@@ -309,40 +317,36 @@ void rta__conn_handle_message(rta_conn *c, const void *data, size_t len)
     if (!c->closing && !frame_too_big(c, len)) handle(c, data, len);
 }
 
-static void receive(rta_conn *c, struct lws *wsi, const void *in, size_t len)
+/* ---- the transport's side ---------------------------------------------------------------- */
+
+void rta_gateway_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot)
 {
+    conn_open(gw, t, slot);
+    if (*slot) rta__liveness_seen(*slot);
+}
+
+void rta_gateway_receive(rta_conn *c, const void *data, size_t len, int last)
+{
+    rta__liveness_seen(c);
+    if (c->closing) return;
     if (frame_too_big(c, c->rx.len + len)) return;
-    if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi) && !c->rx.len) {
-        handle(c, in, len); /* the common case: one frame, no copy */
+    if (last && !c->rx.len) {
+        handle(c, data, len); /* the common case: one frame, no copy */
         return;
     }
-    rta_buf_append(&c->rx, in, len);
-    if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+    rta_buf_append(&c->rx, data, len);
+    if (last) {
         handle(c, c->rx.data, c->rx.len);
         rta_buf_free(&c->rx); /* a big message's buffer is not kept for the connection's life */
     }
 }
 
-int rta_gateway_callback(rta_gateway *gw, struct lws *wsi, enum lws_callback_reasons reason,
-                         rta_conn **slot, void *in, size_t len)
+void rta_gateway_pong(rta_conn *c)
 {
-    rta_conn *c = *slot;
-    switch (reason) {
-    case LWS_CALLBACK_ESTABLISHED:
-        conn_open(gw, wsi, slot);
-        if (*slot) rta__liveness_seen(*slot);
-        return 0;
-    case LWS_CALLBACK_RECEIVE:
-        if (c) rta__liveness_seen(c);
-        if (c && !c->closing) receive(c, wsi, in, len);
-        return 0;
-    case LWS_CALLBACK_RECEIVE_PONG:
-        if (c) rta__liveness_seen(c);
-        return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE: return c ? rta__conn_writeable(c) : -1;
-    case LWS_CALLBACK_CLOSED:
-        if (c) rta__conn_transport_closed(c);
-        return 0;
-    default: return 0;
-    }
+    rta__liveness_seen(c);
+}
+
+void rta_gateway_closed(rta_conn *c)
+{
+    rta__conn_transport_closed(c); /* gateway/resume.c */
 }

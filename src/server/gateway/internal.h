@@ -3,23 +3,20 @@
 #ifndef RTA_SERVER_GATEWAY_INTERNAL_H
 #define RTA_SERVER_GATEWAY_INTERNAL_H
 
+#include <stddef.h>
+
 #include "core/buf.h"
 #include "core/protocol.h"
 #include "server/gateway/gateway.h"
 
-/* A deadline in the gateway's heap (gateway/timers.c). */
-typedef void (*rta_timer_cb)(rta_timer *t);
-struct rta_timer {
-    int64_t at;  /* server clock, ms */
-    size_t pos;  /* heap index + 1; 0 when not scheduled */
-    rta_timer_cb cb;
-};
+/* The record holding member `member` at ptr (a timer inside its connection). */
+#define rta__container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 typedef struct rta_frame {
     struct rta_frame *next;
     int binary;
     char *channel; /* a channel message (fan-out): its channel, owned; NULL otherwise */
-    rta_buf bytes; /* LWS_PRE bytes of headroom, then the frame */
+    rta_buf bytes; /* hooks.headroom bytes of headroom, then the frame */
 } rta_frame;
 
 /* A presence member (RTP2): keyed by connection + clientId; the state of its last enter or
@@ -50,15 +47,15 @@ typedef struct rta_channel {
 } rta_channel;
 
 /* A connection outlives its WebSocket: when the transport drops without CLOSE or a fatal
- * ERROR, it stays *detached* (wsi NULL) for connectionStateTtl, still attached to its
+ * ERROR, it stays *detached* (transport NULL) for connectionStateTtl, still attached to its
  * channels, queueing their messages, until a client resumes it (RTN15, wire doc 2.9) or
  * the time runs out. */
 struct rta_conn {
     rta_conn *prev, *next; /* gw->conns */
     rta_conn *older, *newer; /* gw->detached_*, while detached (oldest first) */
     rta_gateway *gw;
-    struct lws *wsi;      /* NULL while detached */
-    rta_conn **slot;      /* the wsi session's pointer to us (NULL while detached) */
+    rta_gateway_transport *transport; /* NULL while detached */
+    rta_conn **slot;      /* the transport's pointer to us (NULL while detached) */
     char id[24];
     char key[64];
     rta_format fmt;
@@ -114,8 +111,6 @@ void rta__conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const
 void rta__conn_fail(rta_conn *c, int action, const rta_error *e);
 /* Closes the transport once the queue up to now is written (CLOSE, DISCONNECT). */
 void rta__conn_close_when_flushed(rta_conn *c);
-/* LWS_CALLBACK_SERVER_WRITEABLE: writes one frame; returns -1 to close the socket. */
-int rta__conn_writeable(rta_conn *c);
 /* Drops every queued and held frame. */
 void rta__conn_drop_frames(rta_conn *c);
 /* The transport is gone: channel messages not yet written are held, the rest dropped. */
@@ -140,11 +135,11 @@ void rta__schedule(rta_gateway *gw, rta_timer *t, rta_timer_cb cb, int64_t at);
 void rta__timer_cancel(rta_gateway *gw, rta_timer *t);
 /* A frame or pong from c's client: it is alive (starts the liveness sweep if needed). */
 void rta__liveness_seen(rta_conn *c);
-void rta__timers_stop(rta_gateway *gw); /* before lws_context_destroy() */
+void rta__timers_stop(rta_gateway *gw); /* rta_gateway_stop */
 void rta__timers_free(rta_gateway *gw);
 void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first);
-/* The query argument `name` ("key=") of the upgrade request, malloc'd; NULL when absent. */
-char *rta__query_arg(struct lws *wsi, const char *name);
+/* The query argument `name` ("key=") of c's upgrade request, malloc'd; NULL when absent. */
+char *rta__conn_query_arg(const rta_conn *c, const char *name);
 
 /* Connection auth (gateway/auth.c); rta_gateway_revoked and rta_gateway_credentials_changed
  * (gateway.h) are there too. */

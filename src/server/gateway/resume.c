@@ -30,14 +30,14 @@ static void presence_leave_all(rta_conn *c)
 /* Not resumed within the grace period: its presence members leave; it stays resumable. */
 static void on_presence_grace(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(t, rta_conn, notice_timer);
-    if (!c->wsi) presence_leave_all(c);
+    rta_conn *c = rta__container_of(t, rta_conn, notice_timer);
+    if (!c->transport) presence_leave_all(c);
 }
 
 static void on_discard(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(t, rta_conn, end_timer);
-    if (c->wsi) return; /* resumed meanwhile */
+    rta_conn *c = rta__container_of(t, rta_conn, end_timer);
+    if (c->transport) return; /* resumed meanwhile */
     rta_log_debug("connection %s: not resumed, discarded", c->id);
     rta__conn_free(c);
 }
@@ -109,7 +109,7 @@ void rta__conn_transport_closed(rta_conn *c)
     rta_gateway *gw = c->gw;
     if (c->slot) *c->slot = NULL;
     c->slot = NULL;
-    c->wsi = NULL;
+    c->transport = NULL;
     gw->live_count--;
     clear_transport_state(c);
     if (gw->stopping || c->final || !c->connected || gw->limits.connection_state_ttl <= 0) {
@@ -159,12 +159,12 @@ rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e)
         rta_error_set(e, RTA_ERR_RESUME_FAILED, "Unable to resume: %s", why);
         return NULL;
     }
-    if (old->wsi) {
+    if (old->transport) {
         /* The client reconnected before we noticed its old transport die (half-open TCP):
          * the new transport takes over, the old one is closed without a word. */
         rta_log_debug("connection %s: resumed over a live transport", old->id);
         if (old->slot) *old->slot = NULL;
-        lws_set_timeout(old->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        gw->hooks.close_now(gw->hooks.data, old->transport);
         gw->live_count--;
         rta__conn_hold_unsent(old);
     }
@@ -174,10 +174,10 @@ rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e)
 
     /* Take over fresh's transport and credentials (a renewed token, maybe a new
      * capability); fresh is freed. */
-    old->wsi = fresh->wsi;
+    old->transport = fresh->transport;
     old->slot = fresh->slot;
     *old->slot = old;
-    fresh->wsi = NULL;
+    fresh->transport = NULL;
     fresh->slot = NULL;
     rta_auth_context tmp = old->auth;
     old->auth = fresh->auth;
@@ -190,7 +190,7 @@ rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e)
     rta__conn_arm_timers(old);
     rta__channels_recheck(old); /* the new token may allow less */
     rta__conn_await_reattach(old); /* held messages follow each channel's ATTACHED */
-    if (old->out_head) lws_callback_on_writable(old->wsi);
+    if (old->out_head) gw->hooks.want_write(gw->hooks.data, old->transport);
     rta_log_debug("connection %s resumed", old->id);
     return old;
 }
