@@ -45,9 +45,13 @@ static inline int fx_init(void)
     info.port = CONTEXT_PORT_NO_LISTEN;
     lws_set_log_level(0, NULL);
     if (!(fx_srv.lws = lws_create_context(&info))) return -1;
-    rta_gateway_hooks hooks;
-    if (rta_gateway_lws_hooks(&hooks, &fx_srv.gateway, &fx_srv.lws, fx_not_loopback)) return -1;
-    return rta_gateway_init(&fx_srv.gateway, &fx_srv, &hooks);
+    rta_gateway_deps deps = {.tokens = &fx_srv.tokens,
+                             .limits = fx_srv.cfg.gateway,
+                             .history = fx_srv.cfg.history,
+                             .server_id = fx_srv.server_id};
+    if (rta_gateway_lws_hooks(&deps.hooks, &fx_srv.gateway, &fx_srv.lws, fx_not_loopback))
+        return -1;
+    return rta_gateway_init(&fx_srv.gateway, &deps);
 }
 
 static inline void fx_free(void)

@@ -11,7 +11,6 @@
 
 #include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/server.h"
 
 #define AUTH_HINT_BEFORE_MS 30000 /* RTN22: ask for a new token this long before expiry */
 
@@ -23,17 +22,17 @@
 static int64_t pending_revocation(rta_conn *c)
 {
     int64_t pending = 0;
-    rta_token_service_is_revoked(&c->gw->srv->tokens, &c->auth, rta_clock_now(), &pending);
+    rta_token_service_is_revoked(c->gw->tokens, &c->auth, c->gw->now(), &pending);
     return pending;
 }
 
 static void on_expiry(rta_timer *t)
 {
     rta_conn *c = rta__container_of(t, rta_conn, end_timer);
-    int64_t now = rta_clock_now();
+    int64_t now = c->gw->now();
     rta_error e;
     if (c->revoke_at && now >= c->revoke_at &&
-        rta_token_service_is_revoked(&c->gw->srv->tokens, &c->auth, now, NULL)) {
+        rta_token_service_is_revoked(c->gw->tokens, &c->auth, now, NULL)) {
         rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL);
         c->revoked = 1;
         rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
@@ -62,7 +61,7 @@ void rta__conn_arm_timers(rta_conn *c)
     rta__timer_cancel(c->gw, &c->end_timer);
     rta__timer_cancel(c->gw, &c->notice_timer);
     if (c->auth.method == RTA_AUTH_BASIC) return;
-    int64_t now = rta_clock_now();
+    int64_t now = c->gw->now();
     int64_t at = c->auth.expires;
     if (c->revoke_at && (!at || c->revoke_at < at)) at = c->revoke_at;
     if (at) rta__schedule(c->gw, &c->end_timer, on_expiry, at);
@@ -74,12 +73,12 @@ void rta__conn_arm_timers(rta_conn *c)
 
 void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
 {
-    int64_t now = rta_clock_now();
+    int64_t now = gw->now();
     for (rta_conn *c = gw->conns; c; c = c->next) {
         /* a detached connection needs fresh credentials to resume: nothing to do */
         if (!c->transport || c->closing || !rta_auth_context_uses_key(&c->auth, key_name)) continue;
         int64_t pending = 0;
-        if (rta_token_service_is_revoked(&gw->srv->tokens, &c->auth, now, &pending)) {
+        if (rta_token_service_is_revoked(gw->tokens, &c->auth, now, &pending)) {
             rta_error e;
             rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL); /* S-64 */
             c->revoked = 1;
@@ -129,8 +128,8 @@ void rta_gateway_credentials_changed(rta_gateway *gw, const rta_registry *regist
 
 int rta__conn_authenticate(rta_conn *c, rta_error *e)
 {
-    rta_server *srv = c->gw->srv;
-    const rta_gateway_hooks *h = &c->gw->hooks;
+    rta_gateway *gw = c->gw;
+    const rta_gateway_hooks *h = &gw->hooks;
     char *key = rta__conn_query_arg(c, "key=");
     char *token = rta__conn_query_arg(c, "access_token=");
     if (!token) token = rta__conn_query_arg(c, "accessToken="); /* spec spelling, RSA3c */
@@ -138,19 +137,19 @@ int rta__conn_authenticate(rta_conn *c, rta_error *e)
     int action = 0;
     if (key) {
         const char *colon = strchr(key, ':');
-        if (!rta_basic_allowed(srv->cfg.basic_over_http, h->is_tls(h->data, c->transport),
+        if (!rta_basic_allowed(gw->basic_over_http, h->is_tls(h->data, c->transport),
                                h->is_loopback(h->data, c->transport))) {
             rta_error_set(e, RTA_ERR_BASIC_OVER_NON_TLS, NULL);
             action = RTA_ACTION_ERROR;
         } else if (!colon) {
             rta_error_set(e, RTA_ERR_INVALID_CREDENTIALS, "Invalid key");
             action = RTA_ACTION_ERROR;
-        } else if (rta_token_service_basic(&srv->tokens, key, (size_t)(colon - key), colon + 1,
+        } else if (rta_token_service_basic(gw->tokens, key, (size_t)(colon - key), colon + 1,
                                            strlen(colon + 1), &c->auth, e)) {
             action = RTA_ACTION_ERROR; /* a bad key is fatal: 40101 */
         }
     } else if (token) {
-        if (rta_token_service_verify(&srv->tokens, token, strlen(token), rta_clock_now(),
+        if (rta_token_service_verify(gw->tokens, token, strlen(token), gw->now(),
                                      &c->auth, e))
             action = rta_error_is_token_error(e->code) ? RTA_ACTION_DISCONNECTED : RTA_ACTION_ERROR;
     } else {
@@ -197,8 +196,7 @@ void rta__conn_reauth(rta_conn *c, const rta_protocol_message *m)
         rta__conn_fail(c, RTA_ACTION_ERROR, &e);
         return;
     }
-    if (rta_token_service_verify(&c->gw->srv->tokens, tok, strlen(tok), rta_clock_now(), &fresh,
-                                 &e)) {
+    if (rta_token_service_verify(c->gw->tokens, tok, strlen(tok), c->gw->now(), &fresh, &e)) {
         rta__conn_fail(c, RTA_ACTION_ERROR, &e); /* 4014x: ably-js renews (S-61) */
         return;
     }

@@ -11,7 +11,6 @@
 #include "core/capability.h"
 #include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/server.h"
 
 #define MAX_CHANNEL_NAME 1024
 #define ALL_MODES                                                                                  \
@@ -165,7 +164,7 @@ void rta__channel_attach(rta_conn *c, const rta_protocol_message *m)
         channel_error(c, m->channel ? m->channel : "", RTA_ERR_INVALID_CHANNEL, NULL);
         return;
     }
-    uint32_t allowed = c->gw->srv->cfg.unsafe_skip_capability_checks /* benchmark baseline */
+    uint32_t allowed = c->gw->skip_capability_checks /* benchmark baseline */
                            ? ALL_MODES
                            : allowed_modes(&c->auth.capability, m->channel);
     uint32_t requested = (m->has & RTA_PM_HAS_FLAGS) && (m->flags & ALL_MODES)
@@ -241,7 +240,7 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
         rta__conn_reply(c, m, RTA_ERR_INVALID_CHANNEL, "Invalid channel name");
         return;
     }
-    if (!c->gw->srv->cfg.unsafe_skip_capability_checks && /* benchmark baseline only */
+    if (!c->gw->skip_capability_checks && /* benchmark baseline only */
         !rta_capability_allows(&c->auth.capability, m->channel, strlen(m->channel),
                                RTA_OP_PUBLISH)) {
         rta__conn_reply(c, m, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no publish capability");
@@ -295,7 +294,7 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
 void rta__channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
                          const char *channel, const char *id, rta_message *msgs, size_t n)
 {
-    int64_t now = rta_clock_now();
+    int64_t now = gw->now();
     const char *conn_id = from ? from->id : NULL;
     /* The ProtocolMessage's connectionId is the truth (TM2c): drop any a client wrote. */
     for (size_t i = 0; i < n; i++) {

@@ -11,17 +11,21 @@
 #include "server/gateway/internal.h"
 #include "server/log.h"
 #include "server/auth/provision.h"
-#include "server/server.h"
+#include "server/clock.h"
 
 #define MAX_QUERY_VALUE 8192
 
-int rta_gateway_init(rta_gateway *gw, rta_server *srv, const rta_gateway_hooks *hooks)
+int rta_gateway_init(rta_gateway *gw, const rta_gateway_deps *deps)
 {
     memset(gw, 0, sizeof(*gw));
-    gw->hooks = *hooks; /* first: rta_gateway_free cleans up after a failure too */
-    gw->srv = srv;
-    gw->limits = srv->cfg.gateway;
-    if (rta_history_init(&gw->history, &srv->cfg.history)) return RTA_ERR_INTERNAL;
+    gw->hooks = deps->hooks; /* first: rta_gateway_free cleans up after a failure too */
+    gw->tokens = deps->tokens;
+    gw->basic_over_http = deps->basic_over_http;
+    gw->skip_capability_checks = deps->skip_capability_checks;
+    gw->server_id = deps->server_id;
+    gw->now = deps->now ? deps->now : rta_clock_now;
+    gw->limits = deps->limits;
+    if (rta_history_init(&gw->history, &deps->history)) return RTA_ERR_INTERNAL;
     int rc = rta_hmap_init(&gw->channels);
     if (!rc) rc = rta__conn_counts_init(&gw->held);
     return rc ? rc : rta_hmap_init(&gw->by_id);
@@ -55,7 +59,7 @@ void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
     rta_connection_details *d = &m.details;
     d->client_id = c->client_id;
     d->connection_key = c->key;
-    d->server_id = gw->srv->server_id;
+    d->server_id = (char *)gw->server_id; /* only read: encoded below */
     d->max_message_size = gw->limits.max_message_size;
     d->max_frame_size = gw->limits.max_frame_size;
     d->max_inbound_rate = gw->limits.max_inbound_rate;
@@ -112,7 +116,7 @@ rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt)
     c->next = gw->conns;
     if (gw->conns) gw->conns->prev = c;
     gw->conns = c;
-    c->rate_at = rta_clock_now();
+    c->rate_at = gw->now();
     c->rate_tokens = gw->limits.max_inbound_rate * 1000;
     if (assign_id(c)) {
         rta__conn_free(c);
@@ -212,7 +216,7 @@ static size_t message_size(const rta_protocol_message *m)
  * been dropped for ignoring it. */
 static int rate_check(rta_conn *c)
 {
-    int64_t rate = c->gw->limits.max_inbound_rate, now = rta_clock_now();
+    int64_t rate = c->gw->limits.max_inbound_rate, now = c->gw->now();
     int64_t elapsed = now - c->rate_at;
     if (elapsed > 0) {
         c->rate_tokens += elapsed * rate; /* tokens in 1/1000: rate per ms x 1000 */

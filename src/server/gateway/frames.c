@@ -18,7 +18,6 @@
 
 #include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/server.h"
 
 #define LINGER_SECONDS 1 /* after an ending frame, for the client to read it and close */
 #define SLOW_SHARE(gw) ((size_t)(gw)->limits.max_queue / 16)

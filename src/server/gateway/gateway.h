@@ -17,12 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "server/config.h"
-#include "server/gateway/history.h"
 #include "core/hmap.h"
 #include "server/auth/token_service.h"
+#include "server/gateway/history.h"
 
-typedef struct rta_server rta_server;
 typedef struct rta_conn rta_conn;
 typedef struct rta_gateway rta_gateway;
 
@@ -62,6 +60,37 @@ typedef struct rta_gateway_hooks {
     void (*cleanup)(void *data); /* by rta_gateway_free: data is not used after it */
 } rta_gateway_hooks;
 
+/* The realtime gateway's limits (docs/gateway.md, Limits; their flags and defaults are in
+ * server/config.h, which keeps them in rta_config.gateway). */
+typedef struct rta_gateway_limits {
+    long long max_connections;
+    long long max_connections_per_app;     /* 0: none of its own (gateway/limits.c) */
+    long long max_connections_per_client;  /* 0: none */
+    long long max_channels_per_connection;
+    long long max_message_size;
+    long long max_frame_size;
+    long long max_inbound_rate;
+    long long max_queue;
+    long long max_queue_total;
+    long long connection_state_ttl;
+    long long max_idle_interval;
+} rta_gateway_limits;
+
+/* Everything the gateway is given at init (rta_gateway_init copies it): it reaches for
+ * nothing else of the server's. */
+typedef struct rta_gateway_deps {
+    /* Borrowed: verifies credentials at connect and in AUTH, says what is revoked; its
+     * registry gives apps' own connection caps. */
+    rta_token_service *tokens;
+    rta_gateway_limits limits;
+    rta_history_limits history;          /* the window REST history reads (RSL2) */
+    rta_basic_over_http basic_over_http; /* Basic auth without TLS (S-2), as on REST */
+    int skip_capability_checks;          /* the fan-out benchmark's baseline only */
+    const char *server_id;               /* borrowed; read at each CONNECTED */
+    int64_t (*now)(void);                /* the clock, ms; NULL: rta_clock_now (server/clock.h) */
+    rta_gateway_hooks hooks;             /* the transport and the timer; data owned from init */
+} rta_gateway_deps;
+
 typedef struct rta_timer rta_timer;
 /* A deadline in the gateway's heap (gateway/timers.c). */
 typedef void (*rta_timer_cb)(rta_timer *t);
@@ -89,8 +118,12 @@ typedef struct rta_conn_counts {
 } rta_conn_counts;
 
 struct rta_gateway {
-    rta_server *srv;
-    rta_gateway_hooks hooks; /* the transport and the timer */
+    rta_token_service *tokens; /* the rta_gateway_deps, as given */
+    rta_basic_over_http basic_over_http;
+    int skip_capability_checks;
+    const char *server_id;
+    int64_t (*now)(void);
+    rta_gateway_hooks hooks;
     rta_hmap channels;  /* name -> rta_channel* */
     rta_hmap by_id;     /* connectionId -> rta_conn* (for resume) */
     rta_conn *conns;    /* every connection, live or detached (doubly linked) */
@@ -111,9 +144,9 @@ struct rta_gateway {
 #define RTA_PRESENCE_MAX_MEMBERS 1000
 #define RTA_PRESENCE_MAX_PER_CONN 100
 
-/* hooks are copied; the gateway owns hooks->data from here on (hooks->cleanup), failure
- * included. */
-int rta_gateway_init(rta_gateway *gw, rta_server *srv, const rta_gateway_hooks *hooks);
+/* deps is copied; the gateway owns deps->hooks.data from here on (hooks.cleanup, called by
+ * rta_gateway_free), failure included. Returns 0 or 50000 (out of memory). */
+int rta_gateway_init(rta_gateway *gw, const rta_gateway_deps *deps);
 /* Call before the transport's event loop is destroyed: the timer is
  * cancelled, and closing transports then free their connections. */
 void rta_gateway_stop(rta_gateway *gw);

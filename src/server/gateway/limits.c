@@ -30,7 +30,6 @@
 
 #include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/server.h"
 
 int rta__conn_counts_init(rta_conn_counts *k)
 {
@@ -88,7 +87,7 @@ int rta__conn_admit(rta_conn *c, rta_error *e)
     rta_conn_counts *k = &gw->held;
     const char *app = c->auth.app_id;
     size_t app_len = strlen(app);
-    const rta_app_entry *own = rta_registry_app(&gw->srv->registry, app);
+    const rta_app_entry *own = rta_registry_app(gw->tokens->registry, app);
     long long app_cap = own && own->max_connections ? own->max_connections
                                                     : gw->limits.max_connections_per_app;
     long long client_cap = own && own->max_connections_per_client

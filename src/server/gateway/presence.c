@@ -18,7 +18,6 @@
 
 #include "core/capability.h"
 #include "server/gateway/internal.h"
-#include "server/server.h"
 
 /* A SYNC page stops growing at about this many encoded bytes (a single member always fits:
  * its data is bounded by maxMessageSize). */
@@ -83,14 +82,15 @@ static int event_of(rta_presence_message *ev, int action, const rta_presence_mem
 /* PRESENCE to every connection attached with presence-subscribe except `except`, one
  * encoding per wire format (as MESSAGE fan-out). Each event carries its own id, clientId,
  * connectionId and timestamp, so nothing is inherited from the ProtocolMessage. */
-static void broadcast(rta_channel *ch, const rta_conn *except, rta_presence_message *ev, size_t n)
+static void broadcast(rta_gateway *gw, rta_channel *ch, const rta_conn *except,
+                      rta_presence_message *ev, size_t n)
 {
     if (!n) return;
     char serial[32];
     snprintf(serial, sizeof(serial), "%llu", (unsigned long long)++ch->serial);
     rta_protocol_message out = {.action = RTA_ACTION_PRESENCE,
                                 .has = RTA_PM_HAS_TIMESTAMP,
-                                .timestamp = rta_clock_now(),
+                                .timestamp = gw->now(),
                                 .channel = ch->name,
                                 .channel_serial = serial,
                                 .presence = ev,
@@ -113,7 +113,7 @@ void rta__presence_conn_left(rta_conn *c, rta_channel *ch)
     if (!n) return;
     rta_presence_message *ev = calloc(n, sizeof(*ev));
     size_t nev = 0;
-    int64_t now = rta_clock_now();
+    int64_t now = c->gw->now();
     for (size_t i = ch->presence_count; i-- > 0;) {
         if (ch->presence[i].conn != c) continue;
         /* A synthesized leave (RTP2b1): its id does not start with the connectionId, so
@@ -123,7 +123,7 @@ void rta__presence_conn_left(rta_conn *c, rta_channel *ch)
         if (ev && !event_of(&ev[nev], ACT_LEAVE, &ch->presence[i], id, now, NULL)) nev++;
         remove_member(ch, i);
     }
-    broadcast(ch, c, ev, nev); /* c is leaving: it clears its own view (RTP5a) */
+    broadcast(c->gw, ch, c, ev, nev); /* c is leaving: it clears its own view (RTP5a) */
     clear_events(ev, nev);
 }
 
@@ -344,14 +344,14 @@ void rta__presence_handle(rta_conn *c, rta_protocol_message *m)
     }
     size_t nev = 0;
     int failed = 0;
-    int64_t now = rta_clock_now();
+    int64_t now = c->gw->now();
     for (size_t i = 0; i < m->presence_count; i++) {
         char id[128]; /* RTP2b2: <connectionId>:<msgSerial>:<index> orders a connection's events */
         snprintf(id, sizeof(id), "%s:%lld:%zu", c->id, (long long)m->msg_serial, i);
         failed |= apply(c, ch, &m->presence[i], cids[i], id, now, ev, &nev);
     }
     rta__conn_reply(c, m, failed ? RTA_ERR_INTERNAL : 0, "Out of memory");
-    broadcast(ch, NULL, ev, nev); /* the sender too: ably-js tracks its own members (RTP17) */
+    broadcast(c->gw, ch, NULL, ev, nev); /* the sender too: ably-js tracks its own members (RTP17) */
     clear_events(ev, nev);
     free(cids);
 }

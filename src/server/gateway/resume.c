@@ -17,7 +17,6 @@
 #include "core/crypto.h"
 #include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/server.h"
 
 #define PRESENCE_GRACE_MS 15000 /* a detached connection's members stay this long (RTP17) */
 
@@ -125,12 +124,12 @@ void rta__conn_transport_closed(rta_conn *c)
     rta_log_debug("connection %s: transport closed, resumable for %lld ms", c->id,
                   gw->limits.connection_state_ttl);
     rta__schedule(gw, &c->end_timer, on_discard,
-                  rta_clock_now() + gw->limits.connection_state_ttl);
+                  gw->now() + gw->limits.connection_state_ttl);
     /* A revoked identity is not present a moment longer; anyone else may be back soon. */
     if (c->revoked)
         presence_leave_all(c);
     else
-        rta__schedule(gw, &c->notice_timer, on_presence_grace, rta_clock_now() + PRESENCE_GRACE_MS);
+        rta__schedule(gw, &c->notice_timer, on_presence_grace, gw->now() + PRESENCE_GRACE_MS);
 }
 
 /* Why `old` may not be resumed by `fresh`, or NULL when it may. */

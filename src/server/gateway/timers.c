@@ -22,7 +22,6 @@
 
 #include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/server.h"
 
 #define PING_AFTER_MS 5000 /* well inside maxIdleInterval (15 s by default; a third of it if less) */
 #define HANGUP_AFTER_MS 60000
@@ -83,7 +82,7 @@ static void rearm(rta_gateway *gw)
     if (!ts->len || gw->stopping) return;
     int64_t at = ts->heap[0]->at;
     if (ts->armed_at && ts->armed_at <= at) return;
-    int64_t delay = at - rta_clock_now();
+    int64_t delay = at - gw->now();
     if (delay < 0) delay = 0;
     if (gw->hooks.timer_arm(gw->hooks.data, delay)) return; /* no event loop (yet) */
     ts->armed_at = at;
@@ -114,7 +113,7 @@ void rta_gateway_timers_due(rta_gateway *gw)
 {
     rta_timers *ts = &gw->timers;
     ts->armed_at = 0;
-    int64_t now = rta_clock_now();
+    int64_t now = gw->now();
     /* A callback may schedule again (even at once): bounded, the rest waits a loop turn. */
     for (size_t budget = ts->len + 64; ts->len && ts->heap[0]->at <= now && budget; budget--) {
         rta_timer *t = ts->heap[0];
@@ -130,7 +129,7 @@ static void sweep(rta_timer *t)
 {
     rta_timers *ts = rta__container_of(t, rta_timers, liveness);
     rta_gateway *gw = rta__container_of(ts, rta_gateway, timers);
-    int64_t now = rta_clock_now();
+    int64_t now = gw->now();
     int64_t third = gw->limits.max_idle_interval / 3;
     int64_t ping_after = third < PING_AFTER_MS ? third : PING_AFTER_MS;
     for (rta_conn *c = gw->conns; c; c = c->next) {
@@ -146,7 +145,7 @@ static void sweep(rta_timer *t)
     }
     ts->liveness_on = 0;
     if (!gw->stopping) {
-        rta__schedule(gw, &ts->liveness, sweep, rta_clock_now() + SWEEP_MS);
+        rta__schedule(gw, &ts->liveness, sweep, gw->now() + SWEEP_MS);
         ts->liveness_on = ts->liveness.pos != 0; /* out of memory: the next frame retries */
     }
 }
@@ -154,7 +153,7 @@ static void sweep(rta_timer *t)
 void rta__liveness_seen(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
-    c->last_seen = rta_clock_now();
+    c->last_seen = gw->now();
     rta_timers *ts = &gw->timers;
     if (!ts->liveness_on && c->transport && !gw->stopping) {
         rta__schedule(gw, &ts->liveness, sweep, c->last_seen + SWEEP_MS);
