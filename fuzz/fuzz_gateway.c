@@ -30,15 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pos += 3;
         if (len > size - pos) len = size - pos;
         rta_conn *to = c[(sel & 3) % 3];
-        if (sel & 4) rta__conn_await_reattach(to);
-        rta__conn_handle_message(to, data + pos, len);
+        if (sel & 4) rta__gw_conn_await_reattach(to);
+        rta__gw_conn_handle_message(to, data + pos, len);
         pos += len;
         /* drain replies now and then, as a transport would */
         rta_protocol_message m;
         if (sel & 8)
             while (fx_pop(to, 0, &m) == 0) rta_protocol_message_clear(&m);
     }
-    for (int i = 0; i < 3; i++) rta__conn_free(c[i]);
+    for (int i = 0; i < 3; i++) rta__gw_conn_free(c[i]);
     if (fx_srv.gateway.conns || fx_srv.gateway.channels.count) abort(); /* nothing leaks */
     return 0;
 }

@@ -1,7 +1,7 @@
 /* gateway_fixture.h: a realtime gateway without sockets, for tests/unit/test_gateway_frames.c
  * and fuzz/fuzz_gateway.c. A real rta_gateway over a real registry and token service (one
  * app, two keys), and an lws context without a listener for its timers. Connections are
- * bare (rta__conn_create): no transport, so what the gateway sends stays in c->out_head
+ * bare (rta__gw_conn_create): no transport, so what the gateway sends stays in c->out_head
  * (replies) and c->held_head (channel messages, held as for a detached connection).
  * Header-only; include it once per program. */
 #ifndef RTA_TESTS_GATEWAY_FIXTURE_H
@@ -66,11 +66,11 @@ static inline void fx_free(void)
 static inline rta_conn *fx_conn(const char *key_name, const char *secret, const char *client_id,
                          rta_format fmt)
 {
-    rta_conn *c = rta__conn_create(&fx_srv.gateway, fmt);
+    rta_conn *c = rta__gw_conn_create(&fx_srv.gateway, fmt);
     if (!c) return NULL;
     if (rta_token_service_basic(&fx_srv.tokens, key_name, strlen(key_name), secret,
                                 strlen(secret), &c->auth, NULL)) {
-        rta__conn_free(c);
+        rta__gw_conn_free(c);
         return NULL;
     }
     c->client_id = client_id ? strdup(client_id) : NULL;

@@ -43,7 +43,7 @@ static rta_conn *conn(const char *app, const char *client_id)
 static void admit(rta_conn *c, const char *which)
 {
     rta_error e;
-    int rc = rta__conn_admit(c, &e);
+    int rc = rta__gw_conn_admit(c, &e);
     if (!which) {
         assert_int_equal(rc, 0);
         assert_true(c->admitted);
@@ -94,18 +94,18 @@ static void per_client_then_per_app_caps(void **state)
     admit(o, NULL);
     assert_int_equal(held("other", "alice"), 1);
     /* a connection going frees its place, once: a3 was never admitted */
-    rta__conn_free(a3);
+    rta__gw_conn_free(a3);
     assert_int_equal(held("app", NULL), 4);
-    rta__conn_free(a1);
+    rta__gw_conn_free(a1);
     assert_int_equal(held("app", "alice"), 1);
     assert_int_equal(held("app", NULL), 3);
     admit(wild, NULL);
     assert_int_equal(held("app", NULL), 4);
-    rta__conn_free(a2);
-    rta__conn_free(b);
-    rta__conn_free(anon);
-    rta__conn_free(wild);
-    rta__conn_free(o);
+    rta__gw_conn_free(a2);
+    rta__gw_conn_free(b);
+    rta__gw_conn_free(anon);
+    rta__gw_conn_free(wild);
+    rta__gw_conn_free(o);
     /* nothing left behind: entries go with their last connection */
     assert_int_equal(fx_srv.gateway.held.per_app.count, 0);
     assert_int_equal(fx_srv.gateway.held.per_client.count, 0);
@@ -119,7 +119,7 @@ static void zero_means_no_cap(void **state)
     rta_conn *c[300];
     for (int i = 0; i < 300; i++) admit(c[i] = conn("app", "same"), NULL);
     assert_int_equal(held("app", "same"), 300);
-    for (int i = 0; i < 300; i++) rta__conn_free(c[i]);
+    for (int i = 0; i < 300; i++) rta__gw_conn_free(c[i]);
     assert_int_equal(fx_srv.gateway.held.per_app.count, 0);
 }
 
@@ -145,12 +145,12 @@ static void an_apps_own_caps_override_the_servers(void **state)
     /* lowered below what is held: nobody is dropped, newcomers are refused */
     rta_app_record lower = {"app", "acct", 1, 0, 1, 0};
     assert_int_equal(rta_registry_put_app(&fx_srv.registry, &lower, NULL), 0);
-    rta__conn_free(z);
+    rta__gw_conn_free(z);
     z = conn("app", "z");
     admit(z, "app");
     assert_int_equal(held("app", NULL), 3);
     rta_conn *all[] = {x1, x2, x3, y, z, o1, o2};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) rta__conn_free(all[i]);
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) rta__gw_conn_free(all[i]);
     assert_int_equal(fx_srv.gateway.held.per_app.count, 0);
     assert_int_equal(fx_srv.gateway.held.per_client.count, 0);
     rta_app_record reset = {"app", "acct", 1, 0};

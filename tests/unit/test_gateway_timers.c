@@ -47,11 +47,11 @@ static void heap_order_cancel_and_future(void **state)
         items[i].id = i;
         /* most due already (spread over the last 10 s), every 10th one hour ahead */
         int64_t at = i % 10 == 9 ? now + 3600000 : now - (int64_t)(seed % 10000);
-        rta__schedule(gw, &items[i].t, on_fire, at);
+        rta__gw_schedule(gw, &items[i].t, on_fire, at);
     }
-    for (int i = 0; i < N; i += 7) rta__timer_cancel(gw, &items[i].t); /* some never fire */
+    for (int i = 0; i < N; i += 7) rta__gw_timer_cancel(gw, &items[i].t); /* some never fire */
     for (int i = 3; i < N; i += 50) /* some move to the future */
-        rta__schedule(gw, &items[i].t, on_fire, now + 3600000);
+        rta__gw_schedule(gw, &items[i].t, on_fire, now + 3600000);
     service_for(300);
 
     int expected = 0;
@@ -63,7 +63,7 @@ static void heap_order_cancel_and_future(void **state)
     assert_int_equal(fired, expected);
     for (int k = 1; k < fired; k++) assert_true(order[k - 1] <= order[k]); /* time order */
     assert_true(gw->timers.len > 0); /* the future ones still wait */
-    for (int i = 0; i < N; i++) rta__timer_cancel(gw, &items[i].t);
+    for (int i = 0; i < N; i++) rta__gw_timer_cancel(gw, &items[i].t);
     assert_int_equal(gw->timers.len, 0);
     fx_free();
 }

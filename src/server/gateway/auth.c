@@ -3,7 +3,7 @@
  * (RTC8a, S-60, S-61), token expiry and the RTN22 reauth hint (S-58), revocation of live
  * connections (S-64, with allowReauthMargin) and keys disabled or removed (issue 11).
  *
- * Each ending goes out through rta__conn_fail (gateway/frames.c): DISCONNECTED or ERROR,
+ * Each ending goes out through rta__gw_conn_fail (gateway/frames.c): DISCONNECTED or ERROR,
  * then the transport closes. Never logs tokens or keys: connections are named by
  * connectionId and key name. */
 #include <stdlib.h>
@@ -28,45 +28,45 @@ static int64_t pending_revocation(rta_conn *c)
 
 static void on_expiry(rta_timer *t)
 {
-    rta_conn *c = rta__container_of(t, rta_conn, end_timer);
+    rta_conn *c = rta__gw_container_of(t, rta_conn, end_timer);
     int64_t now = c->gw->now();
     rta_error e;
     if (c->revoke_at && now >= c->revoke_at &&
         rta_token_service_is_revoked(c->gw->tokens, &c->auth, now, NULL)) {
         rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL);
         c->revoked = 1;
-        rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
+        rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
     } else if (c->auth.expires && now >= c->auth.expires) {
         rta_error_set(&e, RTA_ERR_TOKEN_EXPIRED, NULL); /* RTN22a, S-58 */
-        rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
+        rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
     } else {
         /* Woken early (the wall clock stepped back, or the revocation was purged): keep the
          * deadlines that remain, so the expiry disconnect is never lost. */
         c->revoke_at = pending_revocation(c);
-        rta__conn_arm_timers(c);
+        rta__gw_conn_arm_timers(c);
     }
 }
 
 static void on_hint(rta_timer *t)
 {
-    rta_conn *c = rta__container_of(t, rta_conn, notice_timer);
+    rta_conn *c = rta__gw_container_of(t, rta_conn, notice_timer);
     rta_protocol_message m = {.action = RTA_ACTION_AUTH}; /* RTN22: please reauthenticate */
-    rta__conn_send(c, &m);
+    rta__gw_conn_send(c, &m);
 }
 
 /* Expiry at `expires`; a hint 30 s before when that moment is still ahead, and only for
  * token connections (an AUTH makes a token-literal client fail at once: 3.4). */
-void rta__conn_arm_timers(rta_conn *c)
+void rta__gw_conn_arm_timers(rta_conn *c)
 {
-    rta__timer_cancel(c->gw, &c->end_timer);
-    rta__timer_cancel(c->gw, &c->notice_timer);
+    rta__gw_timer_cancel(c->gw, &c->end_timer);
+    rta__gw_timer_cancel(c->gw, &c->notice_timer);
     if (c->auth.method == RTA_AUTH_BASIC) return;
     int64_t now = c->gw->now();
     int64_t at = c->auth.expires;
     if (c->revoke_at && (!at || c->revoke_at < at)) at = c->revoke_at;
-    if (at) rta__schedule(c->gw, &c->end_timer, on_expiry, at);
+    if (at) rta__gw_schedule(c->gw, &c->end_timer, on_expiry, at);
     if (c->auth.expires && c->auth.expires - AUTH_HINT_BEFORE_MS > now)
-        rta__schedule(c->gw, &c->notice_timer, on_hint, c->auth.expires - AUTH_HINT_BEFORE_MS);
+        rta__gw_schedule(c->gw, &c->notice_timer, on_hint, c->auth.expires - AUTH_HINT_BEFORE_MS);
 }
 
 /* ---- revocation and key changes ------------------------------------------------------------ */
@@ -82,13 +82,13 @@ void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
             rta_error e;
             rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL); /* S-64 */
             c->revoked = 1;
-            rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
+            rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
         } else if (pending && pending != c->revoke_at) {
             /* allowReauthMargin: ask for a new token now, disconnect at appliesAt */
             c->revoke_at = pending;
             rta_protocol_message m = {.action = RTA_ACTION_AUTH};
-            rta__conn_send(c, &m);
-            rta__conn_arm_timers(c);
+            rta__gw_conn_send(c, &m);
+            rta__gw_conn_arm_timers(c);
         }
     }
 }
@@ -110,30 +110,30 @@ void rta_gateway_credentials_changed(rta_gateway *gw, const rta_registry *regist
         if (!why) continue;
         rta_log_info("connection %s: key %s was %s, closing it", c->id, name, why);
         /* Its presence members leave now, not when the transport has closed. */
-        for (size_t i = 0; i < c->attached_count; i++) rta__presence_conn_left(c, c->attached[i]);
+        for (size_t i = 0; i < c->attached_count; i++) rta__gw_presence_conn_left(c, c->attached[i]);
         if (!c->transport) { /* detached: it could only resume with other credentials; nobody waits */
-            rta__detached_remove(c);
+            rta__gw_detached_remove(c);
             c->final = 1;
-            rta__conn_drop_frames(c);
-            rta__conn_discard_soon(c);
+            rta__gw_conn_drop_frames(c);
+            rta__gw_conn_discard_soon(c);
             continue;
         }
         rta_error e;
         rta_error_set(&e, RTA_ERR_KEY_DISABLED, "Key %s was %s", name, why); /* fatal (2.8) */
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
+        rta__gw_conn_fail(c, RTA_ACTION_ERROR, &e);
     }
 }
 
 /* ---- connect ------------------------------------------------------------------------------ */
 
-int rta__conn_authenticate(rta_conn *c, rta_error *e)
+int rta__gw_conn_authenticate(rta_conn *c, rta_error *e)
 {
     rta_gateway *gw = c->gw;
     const rta_gateway_hooks *h = &gw->hooks;
-    char *key = rta__conn_query_arg(c, "key=");
-    char *token = rta__conn_query_arg(c, "access_token=");
-    if (!token) token = rta__conn_query_arg(c, "accessToken="); /* spec spelling, RSA3c */
-    char *cid = rta__conn_query_arg(c, "clientId=");
+    char *key = rta__gw_conn_query_arg(c, "key=");
+    char *token = rta__gw_conn_query_arg(c, "access_token=");
+    if (!token) token = rta__gw_conn_query_arg(c, "accessToken="); /* spec spelling, RSA3c */
+    char *cid = rta__gw_conn_query_arg(c, "clientId=");
     int action = 0;
     if (key) {
         const char *colon = strchr(key, ':');
@@ -186,18 +186,18 @@ static int client_id_compatible(const char *conn_cid, const char *token_cid)
     return strcmp(conn_cid, token_cid) == 0;
 }
 
-void rta__conn_reauth(rta_conn *c, const rta_protocol_message *m)
+void rta__gw_conn_reauth(rta_conn *c, const rta_protocol_message *m)
 {
     rta_error e;
     rta_auth_context fresh;
     const char *tok = m->auth_access_token;
     if (!tok) {
         rta_error_set(&e, RTA_ERR_INVALID_CREDENTIALS, "AUTH without an accessToken");
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
+        rta__gw_conn_fail(c, RTA_ACTION_ERROR, &e);
         return;
     }
     if (rta_token_service_verify(c->gw->tokens, tok, strlen(tok), c->gw->now(), &fresh, &e)) {
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e); /* 4014x: ably-js renews (S-61) */
+        rta__gw_conn_fail(c, RTA_ACTION_ERROR, &e); /* 4014x: ably-js renews (S-61) */
         return;
     }
     /* A connection's identity never changes (S-50); nor does its app (so nor do its counts
@@ -207,14 +207,14 @@ void rta__conn_reauth(rta_conn *c, const rta_protocol_message *m)
         rta_auth_context_clear(&fresh);
         rta_error_set(&e, RTA_ERR_INCOMPATIBLE_CREDENTIALS,
                       "Incompatible clientId or app for this connection");
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
+        rta__gw_conn_fail(c, RTA_ACTION_ERROR, &e);
         return;
     }
     rta_auth_context_clear(&c->auth);
     c->auth = fresh; /* capability, expiry and key swapped in place */
     c->revoke_at = pending_revocation(c);
-    rta__conn_arm_timers(c);
+    rta__gw_conn_arm_timers(c);
     /* same connectionId and key: the client sees an update (RTN24) */
-    rta__conn_send_connected(c, NULL, 0);
-    rta__channels_recheck(c);
+    rta__gw_conn_send_connected(c, NULL, 0);
+    rta__gw_channels_recheck(c);
 }

@@ -27,30 +27,30 @@ int rta_gateway_init(rta_gateway *gw, const rta_gateway_deps *deps)
     gw->limits = deps->limits;
     if (rta_history_init(&gw->history, &deps->history)) return RTA_ERR_INTERNAL;
     int rc = rta_hmap_init(&gw->channels);
-    if (!rc) rc = rta__conn_counts_init(&gw->held);
+    if (!rc) rc = rta__gw_conn_counts_init(&gw->held);
     return rc ? rc : rta_hmap_init(&gw->by_id);
 }
 
 void rta_gateway_stop(rta_gateway *gw)
 {
     gw->stopping = 1;
-    rta__timers_stop(gw);
+    rta__gw_timers_stop(gw);
 }
 
 void rta_gateway_free(rta_gateway *gw)
 {
     gw->stopping = 1;
-    while (gw->conns) rta__conn_free(gw->conns); /* detached ones; transports are gone */
-    rta__channels_free(gw);
-    rta__conn_counts_free(&gw->held);
+    while (gw->conns) rta__gw_conn_free(gw->conns); /* detached ones; transports are gone */
+    rta__gw_channels_free(gw);
+    rta__gw_conn_counts_free(&gw->held);
     rta_hmap_free(&gw->by_id);
     rta_history_free(&gw->history);
-    rta__timers_free(gw);
+    rta__gw_timers_free(gw);
     if (gw->hooks.cleanup) gw->hooks.cleanup(gw->hooks.data);
     memset(&gw->hooks, 0, sizeof(gw->hooks));
 }
 
-void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
+void rta__gw_conn_send_connected(rta_conn *c, const rta_error *err, int first)
 {
     rta_gateway *gw = c->gw;
     rta_protocol_message m = {.action = RTA_ACTION_CONNECTED,
@@ -70,9 +70,9 @@ void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
         m.error = *err;
     }
     if (first)
-        rta__conn_send_first(c, &m);
+        rta__gw_conn_send_first(c, &m);
     else
-        rta__conn_send(c, &m);
+        rta__gw_conn_send(c, &m);
     c->connected = 1;
 }
 
@@ -88,7 +88,7 @@ static char *query_arg(rta_gateway *gw, rta_gateway_transport *t, const char *na
     return out;
 }
 
-char *rta__conn_query_arg(const rta_conn *c, const char *name)
+char *rta__gw_conn_query_arg(const rta_conn *c, const char *name)
 {
     return query_arg(c->gw, c->transport, name);
 }
@@ -106,7 +106,7 @@ static int assign_id(rta_conn *c)
     return rta_hmap_put(&c->gw->by_id, c->id, strlen(c->id), c, NULL);
 }
 
-rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt)
+rta_conn *rta__gw_conn_create(rta_gateway *gw, rta_format fmt)
 {
     rta_conn *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
@@ -119,7 +119,7 @@ rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt)
     c->rate_at = gw->now();
     c->rate_tokens = gw->limits.max_inbound_rate * 1000;
     if (assign_id(c)) {
-        rta__conn_free(c);
+        rta__gw_conn_free(c);
         return NULL;
     }
     return c;
@@ -128,7 +128,7 @@ rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt)
 static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot)
 {
     char *fmt = query_arg(gw, t, "format=");
-    rta_conn *c = rta__conn_create(gw, fmt && !strcmp(fmt, "msgpack") ? RTA_FORMAT_MSGPACK
+    rta_conn *c = rta__gw_conn_create(gw, fmt && !strcmp(fmt, "msgpack") ? RTA_FORMAT_MSGPACK
                                                                          : RTA_FORMAT_JSON);
     free(fmt);
     if (!c) {
@@ -141,7 +141,7 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
     gw->live_count++;
     /* Detached connections count too (issue 11): the oldest make room for a new one. */
     while (gw->live_count + gw->detached_count > (size_t)gw->limits.max_connections &&
-           rta__detached_evict_oldest(gw, c))
+           rta__gw_detached_evict_oldest(gw, c))
         ;
     char *echo = query_arg(gw, t, "echo=");
     c->echo = !(echo && !strcmp(echo, "false"));
@@ -154,37 +154,37 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
                       gw->limits.max_connections);
         action = RTA_ACTION_DISCONNECTED;
     } else {
-        action = rta__conn_authenticate(c, &e);
+        action = rta__gw_conn_authenticate(c, &e);
     }
     if (action) {
-        rta__conn_fail(c, action, &e); /* after the upgrade, never an HTTP 401 (1.3) */
+        rta__gw_conn_fail(c, action, &e); /* after the upgrade, never an HTTP 401 (1.3) */
         return;
     }
     char *resume = query_arg(gw, t, "resume=");
     rta_error resume_err;
-    if (resume && rta__conn_resume(c, resume, &resume_err)) { /* c is gone */
+    if (resume && rta__gw_conn_resume(c, resume, &resume_err)) { /* c is gone */
         free(resume);
         return;
     }
-    if (rta__conn_admit(c, &e)) { /* a new connection: the per-app and per-clientId caps */
+    if (rta__gw_conn_admit(c, &e)) { /* a new connection: the per-app and per-clientId caps */
         free(resume);
-        rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e); /* retryable, like the server's cap */
+        rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e); /* retryable, like the server's cap */
         return;
     }
     rta_log_debug("connection %s open (key %s)", c->id, c->auth.key_name);
-    rta__conn_send_connected(c, resume ? &resume_err : NULL, 0);
+    rta__gw_conn_send_connected(c, resume ? &resume_err : NULL, 0);
     free(resume);
-    rta__conn_arm_timers(c);
+    rta__gw_conn_arm_timers(c);
 }
 
-void rta__conn_free(rta_conn *c)
+void rta__gw_conn_free(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
-    rta__conn_release(c);
-    rta__timer_cancel(c->gw, &c->end_timer);
-    rta__timer_cancel(c->gw, &c->notice_timer);
-    rta__detached_remove(c);
-    rta__channels_leave_all(c);
+    rta__gw_conn_release(c);
+    rta__gw_timer_cancel(c->gw, &c->end_timer);
+    rta__gw_timer_cancel(c->gw, &c->notice_timer);
+    rta__gw_detached_remove(c);
+    rta__gw_channels_leave_all(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -192,7 +192,7 @@ void rta__conn_free(rta_conn *c)
     if (c->next) c->next->prev = c->prev;
     if (c->id[0] && rta_hmap_get(&gw->by_id, c->id, strlen(c->id)) == c)
         rta_hmap_del(&gw->by_id, c->id, strlen(c->id));
-    rta__conn_drop_frames(c);
+    rta__gw_conn_drop_frames(c);
     rta_buf_free(&c->rx);
     rta_auth_context_clear(&c->auth);
     free(c->client_id);
@@ -228,7 +228,7 @@ static int rate_check(rta_conn *c)
     if (c->rate_tokens < -rate * 1000) { /* a second's worth over: not a burst but a flood */
         rta_error e;
         rta_error_set(&e, RTA_ERR_RATE_LIMIT, "Inbound message rate over %lld/s", (long long)rate);
-        rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
+        rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
         return -1;
     }
     return 1;
@@ -241,21 +241,21 @@ static int publish_gate(rta_conn *c, const rta_protocol_message *m)
 {
     if (m->has & RTA_PM_HAS_MSG_SERIAL) {
         if (m->msg_serial < c->next_serial) {
-            rta__conn_reply(c, m, 0, NULL);
+            rta__gw_conn_reply(c, m, 0, NULL);
             return 1;
         }
         c->next_serial = m->msg_serial + 1;
     }
     int over = rate_check(c);
     if (over) {
-        if (over > 0) rta__conn_reply(c, m, RTA_ERR_RATE_LIMIT, "Inbound message rate exceeded");
+        if (over > 0) rta__gw_conn_reply(c, m, RTA_ERR_RATE_LIMIT, "Inbound message rate exceeded");
         return 1;
     }
     if (message_size(m) > (size_t)c->gw->limits.max_message_size) {
         char why[96];
         snprintf(why, sizeof(why), "Message size exceeds maxMessageSize (%lld bytes)",
                  c->gw->limits.max_message_size);
-        rta__conn_reply(c, m, RTA_ERR_MESSAGE_TOO_LARGE, why);
+        rta__gw_conn_reply(c, m, RTA_ERR_MESSAGE_TOO_LARGE, why);
         return 1;
     }
     return 0;
@@ -267,38 +267,38 @@ static void handle(rta_conn *c, const void *data, size_t len)
     rta_error e;
     rta_parse_limits limits = {(size_t)c->gw->limits.max_frame_size, 0};
     if (rta_protocol_message_decode(data, len, c->fmt, &limits, &m, &e)) {
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
+        rta__gw_conn_fail(c, RTA_ACTION_ERROR, &e);
         return;
     }
     switch (m.action) {
     case RTA_ACTION_HEARTBEAT: { /* connection.ping(): echo the id (2.5) */
         rta_protocol_message r = {.action = RTA_ACTION_HEARTBEAT, .id = m.id};
-        rta__conn_send(c, &r);
+        rta__gw_conn_send(c, &r);
         break;
     }
     case RTA_ACTION_CLOSE: { /* RTN12: the client is done; nothing is kept */
         rta_protocol_message r = {.action = RTA_ACTION_CLOSED};
-        rta__conn_send(c, &r);
+        rta__gw_conn_send(c, &r);
         c->final = 1;
-        rta__conn_close_when_flushed(c);
+        rta__gw_conn_close_when_flushed(c);
         break;
     }
-    case RTA_ACTION_DISCONNECT: rta__conn_close_when_flushed(c); break; /* resumable (2.9) */
+    case RTA_ACTION_DISCONNECT: rta__gw_conn_close_when_flushed(c); break; /* resumable (2.9) */
     case RTA_ACTION_ATTACH:
         if (rate_check(c) < 0) break;
-        rta__channel_attach(c, &m);
-        if (m.channel) rta__conn_release_held(c, m.channel, rta__conn_attached_to(c, m.channel));
+        rta__gw_channel_attach(c, &m);
+        if (m.channel) rta__gw_conn_release_held(c, m.channel, rta__gw_conn_attached_to(c, m.channel));
         break;
     case RTA_ACTION_DETACH:
-        rta__channel_detach(c, &m);
-        if (m.channel) rta__conn_release_held(c, m.channel, 0);
+        rta__gw_channel_detach(c, &m);
+        if (m.channel) rta__gw_conn_release_held(c, m.channel, 0);
         break;
     case RTA_ACTION_MESSAGE:
-        if (!publish_gate(c, &m)) rta__channel_publish(c, &m);
+        if (!publish_gate(c, &m)) rta__gw_channel_publish(c, &m);
         break;
-    case RTA_ACTION_AUTH: rta__conn_reauth(c, &m); break; /* gateway/auth.c */
+    case RTA_ACTION_AUTH: rta__gw_conn_reauth(c, &m); break; /* gateway/auth.c */
     case RTA_ACTION_PRESENCE: /* sizes are checked per entry there: ably-js batches enters */
-        if (!publish_gate(c, &m)) rta__presence_handle(c, &m);
+        if (!publish_gate(c, &m)) rta__gw_presence_handle(c, &m);
         break;
     default: break; /* ACTIVATE and anything newer: ignored */
     }
@@ -312,11 +312,11 @@ static int frame_too_big(rta_conn *c, size_t len)
     rta_error e;
     rta_error_set(&e, RTA_ERR_MESSAGE_TOO_LARGE, "WebSocket message over maxFrameSize (%zu)", max);
     rta_buf_free(&c->rx);
-    rta__conn_fail(c, RTA_ACTION_ERROR, &e);
+    rta__gw_conn_fail(c, RTA_ACTION_ERROR, &e);
     return 1;
 }
 
-void rta__conn_handle_message(rta_conn *c, const void *data, size_t len)
+void rta__gw_conn_handle_message(rta_conn *c, const void *data, size_t len)
 {
     if (!c->closing && !frame_too_big(c, len)) handle(c, data, len);
 }
@@ -326,12 +326,12 @@ void rta__conn_handle_message(rta_conn *c, const void *data, size_t len)
 void rta_gateway_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot)
 {
     conn_open(gw, t, slot);
-    if (*slot) rta__liveness_seen(*slot);
+    if (*slot) rta__gw_liveness_seen(*slot);
 }
 
 void rta_gateway_receive(rta_conn *c, const void *data, size_t len, int last)
 {
-    rta__liveness_seen(c);
+    rta__gw_liveness_seen(c);
     if (c->closing) return;
     if (frame_too_big(c, c->rx.len + len)) return;
     if (last && !c->rx.len) {
@@ -347,10 +347,10 @@ void rta_gateway_receive(rta_conn *c, const void *data, size_t len, int last)
 
 void rta_gateway_pong(rta_conn *c)
 {
-    rta__liveness_seen(c);
+    rta__gw_liveness_seen(c);
 }
 
 void rta_gateway_closed(rta_conn *c)
 {
-    rta__conn_transport_closed(c); /* gateway/resume.c */
+    rta__gw_conn_transport_closed(c); /* gateway/resume.c */
 }

@@ -151,14 +151,14 @@ static void reattach_clear(rta_conn *c)
     c->reattach_count = 0;
 }
 
-void rta__conn_drop_frames(rta_conn *c)
+void rta__gw_conn_drop_frames(rta_conn *c)
 {
     list_take(OUT(c), pick_all, NULL, take_free, c);
     list_take(HELD(c), pick_all, NULL, take_free, c);
     reattach_clear(c);
 }
 
-void rta__conn_hold_unsent(rta_conn *c)
+void rta__gw_conn_hold_unsent(rta_conn *c)
 {
     list_take(OUT(c), pick_control, NULL, take_free, c);
     list_take(OUT(c), pick_data, NULL, take_hold, c);
@@ -174,10 +174,10 @@ static int awaiting(const rta_conn *c, const char *channel)
 
 static int pick_unattached(const rta_frame *f, const void *conn)
 {
-    return !rta__conn_attached_to(conn, f->channel);
+    return !rta__gw_conn_attached_to(conn, f->channel);
 }
 
-void rta__conn_await_reattach(rta_conn *c)
+void rta__gw_conn_await_reattach(rta_conn *c)
 {
     reattach_clear(c);
     list_take(HELD(c), pick_unattached, c, take_free, c);
@@ -187,7 +187,7 @@ void rta__conn_await_reattach(rta_conn *c)
         if ((c->reattach[c->reattach_count] = strdup(c->attached[i]->name))) c->reattach_count++;
 }
 
-void rta__conn_release_held(rta_conn *c, const char *channel, int deliver)
+void rta__gw_conn_release_held(rta_conn *c, const char *channel, int deliver)
 {
     for (size_t i = 0; i < c->reattach_count; i++)
         if (!strcmp(c->reattach[i], channel)) {
@@ -206,13 +206,13 @@ static void overflow(rta_conn *c)
 {
     rta_log_warn("connection %s: outgoing queue over its limit (%lld bytes, %lld for all), "
                  "dropping it", c->id, c->gw->limits.max_queue, c->gw->limits.max_queue_total);
-    rta__conn_drop_frames(c);
+    rta__gw_conn_drop_frames(c);
     c->final = 1;
     c->closing = 1;
     if (c->transport)
         c->gw->hooks.close_now(c->gw->hooks.data, c->transport);
     else
-        rta__conn_discard_soon(c);
+        rta__gw_conn_discard_soon(c);
 }
 
 /* Room for n more bytes under max_queue_total, made by discarding the oldest detached
@@ -221,7 +221,7 @@ static int room_for(rta_conn *c, size_t n)
 {
     rta_gateway *gw = c->gw;
     while (gw->queued_bytes + n > (size_t)gw->limits.max_queue_total)
-        if (!rta__detached_evict_oldest(gw, c)) return c->out_bytes < SLOW_SHARE(gw);
+        if (!rta__gw_detached_evict_oldest(gw, c)) return c->out_bytes < SLOW_SHARE(gw);
     return 1;
 }
 
@@ -264,19 +264,19 @@ static rta_frame *encode(rta_conn *c, const rta_protocol_message *m)
     return f;
 }
 
-void rta__conn_send(rta_conn *c, const rta_protocol_message *m)
+void rta__gw_conn_send(rta_conn *c, const rta_protocol_message *m)
 {
     rta_frame *f = encode(c, m);
     if (f) queue(c, f, 0);
 }
 
-void rta__conn_send_first(rta_conn *c, const rta_protocol_message *m)
+void rta__gw_conn_send_first(rta_conn *c, const rta_protocol_message *m)
 {
     rta_frame *f = encode(c, m);
     if (f) queue(c, f, 1);
 }
 
-void rta__conn_send_encoded(rta_conn *c, const char *channel, const void *bytes, size_t len)
+void rta__gw_conn_send_encoded(rta_conn *c, const char *channel, const void *bytes, size_t len)
 {
     rta_frame *f = frame_new(c->gw);
     if (!f) return;
@@ -288,14 +288,14 @@ void rta__conn_send_encoded(rta_conn *c, const char *channel, const void *bytes,
     queue(c, f, 0);
 }
 
-void rta__conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e)
+void rta__gw_conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e)
 {
     rta_protocol_message m = {.action = action, .has = RTA_PM_HAS_ERROR, .error = *e};
     m.channel = (char *)channel;
-    rta__conn_send(c, &m);
+    rta__gw_conn_send(c, &m);
 }
 
-void rta__conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
+void rta__gw_conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
 {
     if (!(m->has & RTA_PM_HAS_MSG_SERIAL)) return;
     rta_protocol_message r = {.action = code ? RTA_ACTION_NACK : RTA_ACTION_ACK,
@@ -306,23 +306,23 @@ void rta__conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const
         r.has |= RTA_PM_HAS_ERROR;
         rta_error_set(&r.error, code, "%s", msg);
     }
-    rta__conn_send(c, &r);
+    rta__gw_conn_send(c, &r);
 }
 
-void rta__conn_fail(rta_conn *c, int action, const rta_error *e)
+void rta__gw_conn_fail(rta_conn *c, int action, const rta_error *e)
 {
     if (c->closing) return; /* one ending per transport */
     rta_log_debug("connection %s: %s %d %s", c->id,
                   action == RTA_ACTION_ERROR ? "ERROR" : "DISCONNECTED", e->code, e->message);
     if (action == RTA_ACTION_ERROR && !rta_error_is_token_error(e->code))
         c->final = 1; /* fatal: the client fails and will not resume (2.8) */
-    rta__conn_send_error(c, action, NULL, e);
+    rta__gw_conn_send_error(c, action, NULL, e);
     c->closing = 1;
     c->close_after = c->out_tail; /* NULL if it could not be queued: close at once */
     if (c->transport) want_write(c);
 }
 
-void rta__conn_close_when_flushed(rta_conn *c)
+void rta__gw_conn_close_when_flushed(rta_conn *c)
 {
     if (c->closing) return;
     c->closing = 1;

@@ -31,13 +31,13 @@
 #include "server/gateway/internal.h"
 #include "server/log.h"
 
-int rta__conn_counts_init(rta_conn_counts *k)
+int rta__gw_conn_counts_init(rta_conn_counts *k)
 {
     int rc = rta_hmap_init(&k->per_app);
     return rc ? rc : rta_hmap_init(&k->per_client);
 }
 
-void rta__conn_counts_free(rta_conn_counts *k)
+void rta__gw_conn_counts_free(rta_conn_counts *k)
 {
     rta_hmap_free(&k->per_app);
     rta_hmap_free(&k->per_client);
@@ -81,7 +81,7 @@ static char *client_key(const rta_conn *c, char *buf, size_t size, size_t *len, 
     return key;
 }
 
-int rta__conn_admit(rta_conn *c, rta_error *e)
+int rta__gw_conn_admit(rta_conn *c, rta_error *e)
 {
     rta_gateway *gw = c->gw;
     rta_conn_counts *k = &gw->held;
@@ -127,7 +127,7 @@ int rta__conn_admit(rta_conn *c, rta_error *e)
     return rc;
 }
 
-void rta__conn_release(rta_conn *c)
+void rta__gw_conn_release(rta_conn *c)
 {
     if (!c->admitted) return;
     c->admitted = 0;

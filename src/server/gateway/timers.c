@@ -61,7 +61,7 @@ static void sift_down(rta_timers *ts, size_t i)
     place(ts, t, i);
 }
 
-void rta__timer_cancel(rta_gateway *gw, rta_timer *t)
+void rta__gw_timer_cancel(rta_gateway *gw, rta_timer *t)
 {
     rta_timers *ts = &gw->timers;
     if (!t->pos) return;
@@ -88,10 +88,10 @@ static void rearm(rta_gateway *gw)
     ts->armed_at = at;
 }
 
-void rta__schedule(rta_gateway *gw, rta_timer *t, rta_timer_cb cb, int64_t at)
+void rta__gw_schedule(rta_gateway *gw, rta_timer *t, rta_timer_cb cb, int64_t at)
 {
     rta_timers *ts = &gw->timers;
-    rta__timer_cancel(gw, t);
+    rta__gw_timer_cancel(gw, t);
     if (ts->len == ts->cap) {
         size_t cap = ts->cap ? ts->cap * 2 : 64;
         rta_timer **h = realloc(ts->heap, cap * sizeof(*h));
@@ -117,7 +117,7 @@ void rta_gateway_timers_due(rta_gateway *gw)
     /* A callback may schedule again (even at once): bounded, the rest waits a loop turn. */
     for (size_t budget = ts->len + 64; ts->len && ts->heap[0]->at <= now && budget; budget--) {
         rta_timer *t = ts->heap[0];
-        rta__timer_cancel(gw, t);
+        rta__gw_timer_cancel(gw, t);
         t->cb(t);
     }
     rearm(gw);
@@ -127,8 +127,8 @@ void rta_gateway_timers_due(rta_gateway *gw)
 
 static void sweep(rta_timer *t)
 {
-    rta_timers *ts = rta__container_of(t, rta_timers, liveness);
-    rta_gateway *gw = rta__container_of(ts, rta_gateway, timers);
+    rta_timers *ts = rta__gw_container_of(t, rta_timers, liveness);
+    rta_gateway *gw = rta__gw_container_of(ts, rta_gateway, timers);
     int64_t now = gw->now();
     int64_t third = gw->limits.max_idle_interval / 3;
     int64_t ping_after = third < PING_AFTER_MS ? third : PING_AFTER_MS;
@@ -145,32 +145,32 @@ static void sweep(rta_timer *t)
     }
     ts->liveness_on = 0;
     if (!gw->stopping) {
-        rta__schedule(gw, &ts->liveness, sweep, gw->now() + SWEEP_MS);
+        rta__gw_schedule(gw, &ts->liveness, sweep, gw->now() + SWEEP_MS);
         ts->liveness_on = ts->liveness.pos != 0; /* out of memory: the next frame retries */
     }
 }
 
-void rta__liveness_seen(rta_conn *c)
+void rta__gw_liveness_seen(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
     c->last_seen = gw->now();
     rta_timers *ts = &gw->timers;
     if (!ts->liveness_on && c->transport && !gw->stopping) {
-        rta__schedule(gw, &ts->liveness, sweep, c->last_seen + SWEEP_MS);
+        rta__gw_schedule(gw, &ts->liveness, sweep, c->last_seen + SWEEP_MS);
         ts->liveness_on = ts->liveness.pos != 0;
     }
 }
 
-void rta__timers_stop(rta_gateway *gw)
+void rta__gw_timers_stop(rta_gateway *gw)
 {
     rta_timers *ts = &gw->timers;
-    rta__timer_cancel(gw, &ts->liveness);
+    rta__gw_timer_cancel(gw, &ts->liveness);
     if (gw->hooks.timer_cancel) gw->hooks.timer_cancel(gw->hooks.data);
     ts->armed_at = 0;
     ts->liveness_on = 0;
 }
 
-void rta__timers_free(rta_gateway *gw)
+void rta__gw_timers_free(rta_gateway *gw)
 {
     free(gw->timers.heap);
     gw->timers.heap = NULL;
