@@ -112,8 +112,8 @@ static void neighbouring_addresses_spread(void **state)
     assert_non_null(block);
     rta_channel ch = {0};
     for (size_t i = 0; i < N; i++)
-        assert_int_equal(rta__gw_members_add(&ch, (rta_conn *)(void *)(block + i * STRIDE), 0, 0, 0),
-                         (long)i);
+        assert_int_equal(
+            rta__gw_members_add(&ch, (rta_conn *)(void *)(block + i * STRIDE), 0, 0, 0), (long)i);
     size_t slots = 2 * ch.cap, longest = 0, run = 0;
     for (size_t s = 0; s < 2 * slots; s++) { /* twice round: a run may wrap */
         run = ch.index[s % slots] ? run + 1 : 0;
@@ -121,8 +121,8 @@ static void neighbouring_addresses_spread(void **state)
     }
     assert_true(longest < 32);
     for (size_t i = 0; i < N; i++)
-        assert_int_equal(rta__gw_channel_member_index(&ch, (rta_conn *)(void *)(block + i * STRIDE)),
-                         (long)i);
+        assert_int_equal(
+            rta__gw_channel_member_index(&ch, (rta_conn *)(void *)(block + i * STRIDE)), (long)i);
     rta__gw_members_free(&ch);
     free(block);
 }

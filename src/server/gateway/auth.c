@@ -110,8 +110,9 @@ void rta_gateway_credentials_changed(rta_gateway *gw, const rta_registry *regist
         if (!why) continue;
         rta_log_info("connection %s: key %s was %s, closing it", c->id, name, why);
         /* Its presence members leave now, not when the transport has closed. */
-        for (size_t i = 0; i < c->attached_count; i++) rta__gw_presence_conn_left(c, c->attached[i]);
-        if (!c->transport) { /* detached: it could only resume with other credentials; nobody waits */
+        for (size_t i = 0; i < c->attached_count; i++)
+            rta__gw_presence_conn_left(c, c->attached[i]);
+        if (!c->transport) { /* detached: it could only resume with other credentials */
             rta__gw_detached_remove(c);
             c->final = 1;
             rta__gw_conn_drop_frames(c);
@@ -175,7 +176,7 @@ int rta__gw_conn_authenticate(rta_conn *c, rta_error *e)
     return action;
 }
 
-/* ---- in-band AUTH (RTC8a) --------------------------------------------------------------------- */
+/* ---- in-band AUTH (RTC8a) ------------------------------------------------------------------- */
 
 /* The connection keeps its clientId (S-50): the new token must carry the same one, or be a
  * wildcard token, which may act as anyone. */

@@ -196,9 +196,12 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
     rta__gw_presence_modes_changed(c, ch, granted); /* a re-attach may drop the presence mode */
     char serial[32];
     snprintf(serial, sizeof(serial), "%llu", (unsigned long long)ch->serial);
-    rta_protocol_message r = {.action = RTA_ACTION_ATTACHED, .has = RTA_PM_HAS_FLAGS,
-                              .flags = granted | resumed | rta__gw_presence_attach_flags(ch, granted),
-                              .channel = m->channel, .channel_serial = serial};
+    rta_protocol_message r = {.action = RTA_ACTION_ATTACHED,
+                              .has = RTA_PM_HAS_FLAGS,
+                              .flags =
+                                  granted | resumed | rta__gw_presence_attach_flags(ch, granted),
+                              .channel = m->channel,
+                              .channel_serial = serial};
     rta__gw_conn_send(c, &r);
     rta__gw_presence_sync(c, ch, granted);
 }

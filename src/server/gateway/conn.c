@@ -287,7 +287,8 @@ static void handle(rta_conn *c, const void *data, size_t len)
     case RTA_ACTION_ATTACH:
         if (rate_check(c) < 0) break;
         rta__gw_channel_attach(c, &m);
-        if (m.channel) rta__gw_conn_release_held(c, m.channel, rta__gw_conn_attached_to(c, m.channel));
+        if (m.channel)
+            rta__gw_conn_release_held(c, m.channel, rta__gw_conn_attached_to(c, m.channel));
         break;
     case RTA_ACTION_DETACH:
         rta__gw_channel_detach(c, &m);
