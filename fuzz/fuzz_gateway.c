@@ -39,6 +39,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             while (fx_pop(to, 0, &m) == 0) rta_protocol_message_clear(&m);
     }
     for (int i = 0; i < 3; i++) rta__gw_conn_free(c[i]);
-    if (fx_srv.gateway.conns || fx_srv.gateway.channels.count) abort(); /* nothing leaks */
+    if (fx.gateway.conns || fx.gateway.channels.count) abort(); /* nothing leaks */
     return 0;
 }

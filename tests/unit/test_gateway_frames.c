@@ -99,7 +99,7 @@ static void unknown_actions_are_ignored_heartbeat_echoed(void **state)
 static void frame_and_message_size_limits(void **state)
 {
     (void)state;
-    rta_gateway *gw = &fx_srv.gateway;
+    rta_gateway *gw = &fx.gateway;
     long long frame = gw->limits.max_frame_size, msg = gw->limits.max_message_size;
     gw->limits.max_frame_size = 4096;
     gw->limits.max_message_size = 1024;
@@ -129,7 +129,7 @@ static void frame_and_message_size_limits(void **state)
 static void inbound_rate(void **state)
 {
     (void)state;
-    rta_gateway *gw = &fx_srv.gateway;
+    rta_gateway *gw = &fx.gateway;
     long long rate = gw->limits.max_inbound_rate;
     gw->limits.max_inbound_rate = 3;
     rta_conn *c = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
@@ -204,7 +204,7 @@ static void resent_msg_serial_is_acked_not_delivered(void **state)
 static void bounded_queue_drops_a_slow_connection(void **state)
 {
     (void)state;
-    rta_gateway *gw = &fx_srv.gateway;
+    rta_gateway *gw = &fx.gateway;
     long long q = gw->limits.max_queue, rate = gw->limits.max_inbound_rate;
     gw->limits.max_queue = 65536;
     gw->limits.max_inbound_rate = 1000000;
@@ -285,7 +285,7 @@ static void capability_checks_on_the_bare_path(void **state)
 static void channels_per_connection_cap(void **state)
 {
     (void)state;
-    rta_gateway *gw = &fx_srv.gateway;
+    rta_gateway *gw = &fx.gateway;
     long long most = gw->limits.max_channels_per_connection;
     gw->limits.max_channels_per_connection = 3;
     rta_conn *c = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
@@ -337,7 +337,7 @@ static void membership_stays_consistent(void **state)
 {
     (void)state;
     enum { CONNS = 8, CHANNELS = 40 };
-    rta_gateway *gw = &fx_srv.gateway;
+    rta_gateway *gw = &fx.gateway;
     long long rate = gw->limits.max_inbound_rate;
     gw->limits.max_inbound_rate = 1000000; /* ATTACHes count towards the inbound rate */
     rta_conn *cs[CONNS];
