@@ -1,9 +1,10 @@
-/* gateway/conn.c: a realtime connection's life: open at the upgrade (the server's connection
- * cap, authentication in gateway/auth.c, resume or admission, CONNECTED), frames in (the
- * frame and message size limits, the inbound rate, msgSerial de-duplication, dispatch of
- * every action: HEARTBEAT, CLOSE, DISCONNECT, ATTACH/DETACH, MESSAGE, PRESENCE, AUTH), and
- * free. Frames out are gateway/frames.c. Never logs tokens or keys: connections are named by
- * connectionId and key name. */
+/* gateway/conn.c: a realtime connection's life: the gateway's init and free; open at the
+ * upgrade (rta_gateway_open: the server's connection cap, authentication in gateway/auth.c,
+ * resume or admission, CONNECTED); frames in (rta_gateway_receive: fragments, the frame and
+ * message size limits, the inbound rate, msgSerial de-duplication, dispatch of every action:
+ * HEARTBEAT, CLOSE, DISCONNECT, ATTACH/DETACH, MESSAGE, PRESENCE, AUTH); the transport's
+ * close; and free. Frames out are gateway/frames.c. Never logs tokens or keys: connections
+ * are named by connectionId and key name. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,14 +2,20 @@
  * (wire protocol sections 1-3; issue 5). A connection authenticates once at the upgrade
  * (key, access_token/accessToken, JWT), then every ATTACH and MESSAGE is checked against its
  * capability and clientId; AUTH swaps its token in place (RTC8); expiry (RTN22, 40142) and
- * revocation (40141) end it.
+ * revocation (40141) end it (gateway/auth.c).
  *
- * This first slice covers: connect with the clientId rules (3.1), CONNECTED with
- * connectionDetails, HEARTBEAT, CLOSE, ATTACH/DETACH with modes intersected with the
- * capability, MESSAGE with ACK/NACK and fan-out (echo), presence (enter/update/leave, SYNC,
- * automatic leave), in-band AUTH with capability downgrade, expiry and revocation, resume
- * (gateway/resume.c), the limits of config.h, and the REST channel endpoints' publish path
- * and history window (rest/channels.c, gateway/history.h).
+ * It covers: connect with the clientId rules (3.1), CONNECTED with connectionDetails,
+ * HEARTBEAT, CLOSE, ATTACH/DETACH with modes intersected with the capability, MESSAGE with
+ * ACK/NACK and fan-out (echo), presence (enter/update/leave, SYNC, automatic leave), in-band
+ * AUTH with capability downgrade, expiry and revocation, resume, the limits below, and the
+ * REST channel endpoints' publish path and history window (rest/channels.c,
+ * gateway/history.h). docs/gateway.md has the map of the room's files.
+ *
+ * The gateway is given everything it uses at init (rta_gateway_deps) and reaches for nothing
+ * else of the server: it never includes server.h, config.h or the REST room, and never calls
+ * libwebsockets. Its transport and its one timer are hooks (rta_gateway_hooks, the model:
+ * hiredis's ev adapter hooks), filled for lws by gateway/transport_lws.c and with fakes by
+ * tests/gateway_fixture.h. Everything runs on the server's event loop thread.
  */
 #ifndef RTA_SERVER_GATEWAY_H
 #define RTA_SERVER_GATEWAY_H

@@ -9,7 +9,7 @@
  * and up to max_queue bytes of messages; counting only live ones would let a client get
  * round its cap by dropping transports and opening new connections. A resume takes over the
  * connection it names, which is already counted, so it is never refused here; an in-band
- * AUTH cannot change a connection's app or clientId (reauth in gateway/conn.c, refusal in
+ * AUTH cannot change a connection's app or clientId (reauth in gateway/auth.c, refusal in
  * gateway/resume.c), so the counts never move then. Anonymous and wildcard ("*")
  * connections count towards their app only.
  *
