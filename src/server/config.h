@@ -67,25 +67,11 @@
 
 #include <stddef.h>
 
+#include "server/gateway/gateway.h" /* rta_gateway_limits: see the table above */
 #include "server/gateway/history.h"
 #include "server/rest/cors.h"
 #include "rtauth/error.h"
 #include "server/auth/token_service.h"
-
-/* The realtime gateway's limits; see the table above. */
-typedef struct rta_gateway_limits {
-    long long max_connections;
-    long long max_connections_per_app;     /* 0: none of its own (gateway/limits.c) */
-    long long max_connections_per_client;  /* 0: none */
-    long long max_channels_per_connection;
-    long long max_message_size;
-    long long max_frame_size;
-    long long max_inbound_rate;
-    long long max_queue;
-    long long max_queue_total;
-    long long connection_state_ttl;
-    long long max_idle_interval;
-} rta_gateway_limits;
 
 typedef struct rta_config {
     char listen_host[256];

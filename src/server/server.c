@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/gateway/transport_lws.h"
 #include "server/rest/http.h"
 #include "server/log.h"
 #include "server/store/private_files.h"
@@ -133,8 +134,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_SERVER_WRITEABLE:
     case LWS_CALLBACK_CLOSED:
         if (!user) return reason == LWS_CALLBACK_SERVER_WRITEABLE ? -1 : 0;
-        return rta_gateway_callback(&srv->gateway, wsi, reason,
-                                    &((rta_http_session *)user)->ws, in, len);
+        return rta_gateway_lws_callback(&srv->gateway, wsi, reason,
+                                        &((rta_http_session *)user)->ws, in, len);
     default:
         return rta_http_callback(&srv->rest, wsi, reason, user, in, len);
     }
@@ -449,6 +450,24 @@ static struct lws_context *create_context(struct lws_context_creation_info *info
     return ctx;
 }
 
+/* The gateway gets what it uses and nothing else of the server: the token service (not yet
+ * initialised: only its address is kept), the limits, the Basic-over-HTTP policy, the
+ * server id (filled later), the clock, and libwebsockets behind its hooks, on srv->lws once
+ * the context exists (gateway/transport_lws.c). */
+static int gateway_init(rta_server *srv)
+{
+    rta_gateway_deps deps = {.tokens = &srv->tokens,
+                             .limits = srv->cfg.gateway,
+                             .history = srv->cfg.history,
+                             .basic_over_http = srv->cfg.basic_over_http,
+                             .skip_capability_checks = srv->cfg.unsafe_skip_capability_checks,
+                             .server_id = srv->server_id,
+                             .now = rta_clock_now};
+    int rc = rta_gateway_lws_hooks(&deps.hooks, &srv->gateway, &srv->lws,
+                                   rta_http_peer_is_loopback);
+    return rc ? rc : rta_gateway_init(&srv->gateway, &deps);
+}
+
 int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
 {
     memset(srv, 0, sizeof(*srv));
@@ -463,7 +482,7 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     size_connection_limit(&srv->cfg, sockets);
 
     int rc;
-    if ((rc = rta_gateway_init(&srv->gateway, srv)) || (rc = rta_registry_init(&srv->registry)) ||
+    if ((rc = gateway_init(srv)) || (rc = rta_registry_init(&srv->registry)) ||
         (rc = rta_token_service_init(&srv->tokens, &srv->registry, &cfg->limits)))
         return rta_error_set(err, rc, "Cannot initialise");
     rta_secret_box *kek = NULL; /* the store takes it */

@@ -27,7 +27,7 @@ static int teardown(void **state)
 
 static void send_json(rta_conn *c, const char *json)
 {
-    rta__conn_handle_message(c, json, strlen(json));
+    rta__gw_conn_handle_message(c, json, strlen(json));
 }
 
 /* The next reply must have this action (and, if code, this error code). */
@@ -63,7 +63,7 @@ static void malformed_json_is_a_fatal_error(void **state)
         assert_true(c->closing && c->final); /* not resumable */
         send_json(c, "{\"action\":0,\"id\":\"x\"}");
         expect_nothing(c); /* nothing after the ending */
-        rta__conn_free(c);
+        rta__gw_conn_free(c);
     }
 }
 
@@ -73,9 +73,9 @@ static void malformed_msgpack_is_a_fatal_error(void **state)
     const unsigned char bad[][4] = {{0xc1}, {0x81, 0xa6}, {0x93, 0x01, 0x02, 0x03}, {0xdf, 0xff, 0xff, 0xff}};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         rta_conn *c = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_MSGPACK);
-        rta__conn_handle_message(c, bad[i], sizeof(bad[i]));
+        rta__gw_conn_handle_message(c, bad[i], sizeof(bad[i]));
         expect(c, RTA_ACTION_ERROR, 40001);
-        rta__conn_free(c);
+        rta__gw_conn_free(c);
     }
 }
 
@@ -93,13 +93,13 @@ static void unknown_actions_are_ignored_heartbeat_echoed(void **state)
     assert_string_equal(m.id, "1234");
     rta_protocol_message_clear(&m);
     assert_false(c->closing);
-    rta__conn_free(c);
+    rta__gw_conn_free(c);
 }
 
 static void frame_and_message_size_limits(void **state)
 {
     (void)state;
-    rta_gateway *gw = &fx_srv.gateway;
+    rta_gateway *gw = &fx.gateway;
     long long frame = gw->limits.max_frame_size, msg = gw->limits.max_message_size;
     gw->limits.max_frame_size = 4096;
     gw->limits.max_message_size = 1024;
@@ -118,10 +118,10 @@ static void frame_and_message_size_limits(void **state)
     expect(c, RTA_ACTION_ACK, 0);
     /* a WebSocket message over maxFrameSize: ERROR 40009, closed */
     memset(buf, ' ', 4097);
-    rta__conn_handle_message(c, buf, 4097);
+    rta__gw_conn_handle_message(c, buf, 4097);
     expect(c, RTA_ACTION_ERROR, 40009);
     assert_true(c->closing);
-    rta__conn_free(c);
+    rta__gw_conn_free(c);
     gw->limits.max_frame_size = frame;
     gw->limits.max_message_size = msg;
 }
@@ -129,7 +129,7 @@ static void frame_and_message_size_limits(void **state)
 static void inbound_rate(void **state)
 {
     (void)state;
-    rta_gateway *gw = &fx_srv.gateway;
+    rta_gateway *gw = &fx.gateway;
     long long rate = gw->limits.max_inbound_rate;
     gw->limits.max_inbound_rate = 3;
     rta_conn *c = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
@@ -168,7 +168,7 @@ static void inbound_rate(void **state)
         rta_protocol_message_clear(&m);
     }
     assert_int_equal(last, RTA_ACTION_DISCONNECTED);
-    rta__conn_free(c);
+    rta__gw_conn_free(c);
     gw->limits.max_inbound_rate = rate;
 }
 
@@ -197,14 +197,14 @@ static void resent_msg_serial_is_acked_not_delivered(void **state)
         rta_protocol_message_clear(&m);
     }
     assert_null(sub->held_head);
-    rta__conn_free(pub);
-    rta__conn_free(sub);
+    rta__gw_conn_free(pub);
+    rta__gw_conn_free(sub);
 }
 
 static void bounded_queue_drops_a_slow_connection(void **state)
 {
     (void)state;
-    rta_gateway *gw = &fx_srv.gateway;
+    rta_gateway *gw = &fx.gateway;
     long long q = gw->limits.max_queue, rate = gw->limits.max_inbound_rate;
     gw->limits.max_queue = 65536;
     gw->limits.max_inbound_rate = 1000000;
@@ -224,8 +224,8 @@ static void bounded_queue_drops_a_slow_connection(void **state)
     assert_null(slow->held_head);
     assert_int_equal(slow->out_bytes, 0);
     assert_false(pub->closing);
-    rta__conn_free(pub);
-    rta__conn_free(slow);
+    rta__gw_conn_free(pub);
+    rta__gw_conn_free(slow);
     gw->limits.max_queue = q;
     gw->limits.max_inbound_rate = rate;
 }
@@ -241,7 +241,7 @@ static void held_messages_follow_reattach(void **state)
     send_json(pub, "{\"action\":15,\"channel\":\"h\",\"msgSerial\":0,\"messages\":[{\"data\":\"x\"}]}");
     expect(pub, RTA_ACTION_ACK, 0);
     assert_non_null(sub->held_head);
-    rta__conn_await_reattach(sub); /* as after a resume */
+    rta__gw_conn_await_reattach(sub); /* as after a resume */
     send_json(sub, "{\"action\":10,\"channel\":\"h\"}");
     rta_protocol_message m;
     assert_int_equal(fx_pop(sub, 0, &m), 0);
@@ -253,8 +253,8 @@ static void held_messages_follow_reattach(void **state)
     assert_string_equal(m.messages[0].data.ptr, "x");
     rta_protocol_message_clear(&m);
     assert_null(sub->held_head);
-    rta__conn_free(pub);
-    rta__conn_free(sub);
+    rta__gw_conn_free(pub);
+    rta__gw_conn_free(sub);
 }
 
 static void capability_checks_on_the_bare_path(void **state)
@@ -276,7 +276,7 @@ static void capability_checks_on_the_bare_path(void **state)
     assert_int_equal(m.action, RTA_ACTION_ERROR);
     assert_true(m.error.code >= 40140 && m.error.code < 40150);
     rta_protocol_message_clear(&m);
-    rta__conn_free(c);
+    rta__gw_conn_free(c);
 }
 
 /* --max-channels-per-connection: attaches up to the cap, the next gets a channel ERROR 90010
@@ -285,7 +285,7 @@ static void capability_checks_on_the_bare_path(void **state)
 static void channels_per_connection_cap(void **state)
 {
     (void)state;
-    rta_gateway *gw = &fx_srv.gateway;
+    rta_gateway *gw = &fx.gateway;
     long long most = gw->limits.max_channels_per_connection;
     gw->limits.max_channels_per_connection = 3;
     rta_conn *c = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
@@ -305,7 +305,7 @@ static void channels_per_connection_cap(void **state)
     assert_non_null(strstr(m.error.message, "(3)"));
     rta_protocol_message_clear(&m);
     assert_false(c->closing);
-    assert_null(rta__channel_find(gw, "app", "cap3")); /* refused before it existed */
+    assert_null(rta__gw_channel_find(gw, "app", "cap3")); /* refused before it existed */
     send_json(c, "{\"action\":10,\"channel\":\"cap1\"}"); /* already attached: fine */
     expect(c, RTA_ACTION_ATTACHED, 0);
     send_json(c, "{\"action\":12,\"channel\":\"cap0\"}");
@@ -313,7 +313,7 @@ static void channels_per_connection_cap(void **state)
     send_json(c, "{\"action\":10,\"channel\":\"cap3\"}");
     expect(c, RTA_ACTION_ATTACHED, 0);
     assert_int_equal(c->attached_count, 3);
-    rta__conn_free(c);
+    rta__gw_conn_free(c);
     gw->limits.max_channels_per_connection = most;
 }
 
@@ -323,7 +323,7 @@ static void check_links(rta_conn *const *cs, size_t n)
     for (size_t i = 0; i < n; i++)
         for (size_t k = 0; k < cs[i]->attached_count; k++) {
             rta_channel *ch = cs[i]->attached[k];
-            long at = rta__channel_member_index(ch, cs[i]);
+            long at = rta__gw_channel_member_index(ch, cs[i]);
             assert_true(at >= 0);
             assert_ptr_equal(ch->members[at], cs[i]);
             assert_int_equal(ch->links[at], k);
@@ -337,7 +337,7 @@ static void membership_stays_consistent(void **state)
 {
     (void)state;
     enum { CONNS = 8, CHANNELS = 40 };
-    rta_gateway *gw = &fx_srv.gateway;
+    rta_gateway *gw = &fx.gateway;
     long long rate = gw->limits.max_inbound_rate;
     gw->limits.max_inbound_rate = 1000000; /* ATTACHes count towards the inbound rate */
     rta_conn *cs[CONNS];
@@ -363,9 +363,9 @@ static void membership_stays_consistent(void **state)
         attached += cs[i]->attached_count;
     }
     assert_true(attached > CONNS * CHANNELS / 2); /* the churn left plenty attached */
-    for (int i = 0; i < CONNS; i += 2) rta__conn_free(cs[i]); /* leave_all from the middle */
+    for (int i = 0; i < CONNS; i += 2) rta__gw_conn_free(cs[i]); /* leave_all from the middle */
     for (int i = 1; i < CONNS; i += 2) check_links(&cs[i], 1);
-    for (int i = 1; i < CONNS; i += 2) rta__conn_free(cs[i]);
+    for (int i = 1; i < CONNS; i += 2) rta__gw_conn_free(cs[i]);
     assert_int_equal(gw->channels.count, 0);
     gw->limits.max_inbound_rate = rate;
 }

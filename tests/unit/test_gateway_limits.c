@@ -20,8 +20,8 @@ static int setup(void **state)
     /* a second app, "other", with one key */
     rta_app_record app = {"other", "acct", 1, 0};
     rta_key_record key = {"other.k", "other", "secret-other", "{\"*\":[\"*\"]}", 0, 1, 1};
-    return rta_registry_put_app(&fx_srv.registry, &app, NULL) ||
-           rta_registry_put_key(&fx_srv.registry, &key, NULL);
+    return rta_registry_put_app(&fx.registry, &app, NULL) ||
+           rta_registry_put_key(&fx.registry, &key, NULL);
 }
 
 static int teardown(void **state)
@@ -43,7 +43,7 @@ static rta_conn *conn(const char *app, const char *client_id)
 static void admit(rta_conn *c, const char *which)
 {
     rta_error e;
-    int rc = rta__conn_admit(c, &e);
+    int rc = rta__gw_conn_admit(c, &e);
     if (!which) {
         assert_int_equal(rc, 0);
         assert_true(c->admitted);
@@ -60,7 +60,7 @@ static void admit(rta_conn *c, const char *which)
 
 static size_t held(const char *app, const char *client_id)
 {
-    rta_conn_counts *k = &fx_srv.gateway.held;
+    rta_conn_counts *k = &fx.gateway.held;
     char key[128];
     snprintf(key, sizeof(key), "%s%s%s", app, client_id ? ":" : "", client_id ? client_id : "");
     return (size_t)(uintptr_t)rta_hmap_get(client_id ? &k->per_client : &k->per_app, key,
@@ -69,8 +69,8 @@ static size_t held(const char *app, const char *client_id)
 
 static void set_server_caps(long long per_app, long long per_client)
 {
-    fx_srv.gateway.limits.max_connections_per_app = per_app;
-    fx_srv.gateway.limits.max_connections_per_client = per_client;
+    fx.gateway.limits.max_connections_per_app = per_app;
+    fx.gateway.limits.max_connections_per_client = per_client;
 }
 
 static void per_client_then_per_app_caps(void **state)
@@ -94,21 +94,21 @@ static void per_client_then_per_app_caps(void **state)
     admit(o, NULL);
     assert_int_equal(held("other", "alice"), 1);
     /* a connection going frees its place, once: a3 was never admitted */
-    rta__conn_free(a3);
+    rta__gw_conn_free(a3);
     assert_int_equal(held("app", NULL), 4);
-    rta__conn_free(a1);
+    rta__gw_conn_free(a1);
     assert_int_equal(held("app", "alice"), 1);
     assert_int_equal(held("app", NULL), 3);
     admit(wild, NULL);
     assert_int_equal(held("app", NULL), 4);
-    rta__conn_free(a2);
-    rta__conn_free(b);
-    rta__conn_free(anon);
-    rta__conn_free(wild);
-    rta__conn_free(o);
+    rta__gw_conn_free(a2);
+    rta__gw_conn_free(b);
+    rta__gw_conn_free(anon);
+    rta__gw_conn_free(wild);
+    rta__gw_conn_free(o);
     /* nothing left behind: entries go with their last connection */
-    assert_int_equal(fx_srv.gateway.held.per_app.count, 0);
-    assert_int_equal(fx_srv.gateway.held.per_client.count, 0);
+    assert_int_equal(fx.gateway.held.per_app.count, 0);
+    assert_int_equal(fx.gateway.held.per_client.count, 0);
     set_server_caps(0, 0);
 }
 
@@ -119,8 +119,8 @@ static void zero_means_no_cap(void **state)
     rta_conn *c[300];
     for (int i = 0; i < 300; i++) admit(c[i] = conn("app", "same"), NULL);
     assert_int_equal(held("app", "same"), 300);
-    for (int i = 0; i < 300; i++) rta__conn_free(c[i]);
-    assert_int_equal(fx_srv.gateway.held.per_app.count, 0);
+    for (int i = 0; i < 300; i++) rta__gw_conn_free(c[i]);
+    assert_int_equal(fx.gateway.held.per_app.count, 0);
 }
 
 /* An app's own caps (the registry, from `rtauth app set-limits` or sandbox creation) override
@@ -130,7 +130,7 @@ static void an_apps_own_caps_override_the_servers(void **state)
     (void)state;
     set_server_caps(2, 1);
     rta_app_record own = {"app", "acct", 1, 0, 3, 2};
-    assert_int_equal(rta_registry_put_app(&fx_srv.registry, &own, NULL), 0);
+    assert_int_equal(rta_registry_put_app(&fx.registry, &own, NULL), 0);
     rta_conn *x1 = conn("app", "x"), *x2 = conn("app", "x"), *x3 = conn("app", "x");
     admit(x1, NULL);
     admit(x2, NULL); /* the app allows 2 per clientId where the server says 1 */
@@ -144,17 +144,17 @@ static void an_apps_own_caps_override_the_servers(void **state)
     admit(o2, "clientId");
     /* lowered below what is held: nobody is dropped, newcomers are refused */
     rta_app_record lower = {"app", "acct", 1, 0, 1, 0};
-    assert_int_equal(rta_registry_put_app(&fx_srv.registry, &lower, NULL), 0);
-    rta__conn_free(z);
+    assert_int_equal(rta_registry_put_app(&fx.registry, &lower, NULL), 0);
+    rta__gw_conn_free(z);
     z = conn("app", "z");
     admit(z, "app");
     assert_int_equal(held("app", NULL), 3);
     rta_conn *all[] = {x1, x2, x3, y, z, o1, o2};
-    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) rta__conn_free(all[i]);
-    assert_int_equal(fx_srv.gateway.held.per_app.count, 0);
-    assert_int_equal(fx_srv.gateway.held.per_client.count, 0);
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) rta__gw_conn_free(all[i]);
+    assert_int_equal(fx.gateway.held.per_app.count, 0);
+    assert_int_equal(fx.gateway.held.per_client.count, 0);
     rta_app_record reset = {"app", "acct", 1, 0};
-    assert_int_equal(rta_registry_put_app(&fx_srv.registry, &reset, NULL), 0);
+    assert_int_equal(rta_registry_put_app(&fx.registry, &reset, NULL), 0);
     set_server_caps(0, 0);
 }
 

@@ -36,15 +36,15 @@ static void check(const rta_channel *ch, const model *m, const unsigned char *in
         assert_int_equal(ch->modes[i], (uint32_t)m->who[i] * 3);
         assert_int_equal(ch->requested[i], (uint32_t)m->who[i] * 5);
         assert_int_equal(ch->links[i], (uint32_t)m->who[i] * 7);
-        assert_int_equal(rta__channel_member_index(ch, fake(m->who[i])), (long)i);
+        assert_int_equal(rta__gw_channel_member_index(ch, fake(m->who[i])), (long)i);
     }
     for (size_t k = 0; k < POOL; k++)
-        if (!in[k]) assert_int_equal(rta__channel_member_index(ch, fake(k)), -1);
+        if (!in[k]) assert_int_equal(rta__gw_channel_member_index(ch, fake(k)), -1);
 }
 
 static void add(rta_channel *ch, model *m, unsigned char *in, size_t k)
 {
-    long i = rta__members_add(ch, fake(k), (uint32_t)k * 3, (uint32_t)k * 5, (uint32_t)k * 7);
+    long i = rta__gw_members_add(ch, fake(k), (uint32_t)k * 3, (uint32_t)k * 5, (uint32_t)k * 7);
     assert_int_equal(i, (long)m->n);
     m->who[m->n++] = k;
     in[k] = 1;
@@ -53,7 +53,7 @@ static void add(rta_channel *ch, model *m, unsigned char *in, size_t k)
 static void del(rta_channel *ch, model *m, unsigned char *in, size_t i)
 {
     in[m->who[i]] = 0;
-    rta__members_remove(ch, i);
+    rta__gw_members_remove(ch, i);
     m->who[i] = m->who[--m->n]; /* the last member moves into i */
 }
 
@@ -61,8 +61,8 @@ static void empty_channel_finds_nothing(void **state)
 {
     (void)state;
     rta_channel ch = {0};
-    assert_int_equal(rta__channel_member_index(&ch, fake(0)), -1);
-    rta__members_free(&ch); /* nothing allocated: a no-op */
+    assert_int_equal(rta__gw_channel_member_index(&ch, fake(0)), -1);
+    rta__gw_members_free(&ch); /* nothing allocated: a no-op */
 }
 
 static void add_find_remove_in_order(void **state)
@@ -79,7 +79,7 @@ static void add_find_remove_in_order(void **state)
         if (m.n % 97 == 0) check(&ch, &m, in);
     }
     check(&ch, &m, in);
-    rta__members_free(&ch);
+    rta__gw_members_free(&ch);
 }
 
 /* Random adds and removals: probe runs wrap, collide and get shifted back. */
@@ -99,7 +99,7 @@ static void random_churn_matches_the_model(void **state)
         if (step % 1000 == 0) check(&ch, &m, in);
     }
     check(&ch, &m, in);
-    rta__members_free(&ch);
+    rta__gw_members_free(&ch);
 }
 
 /* Members at consecutive addresses of a struct's size, as calloc hands connections out: the
@@ -112,8 +112,8 @@ static void neighbouring_addresses_spread(void **state)
     assert_non_null(block);
     rta_channel ch = {0};
     for (size_t i = 0; i < N; i++)
-        assert_int_equal(rta__members_add(&ch, (rta_conn *)(void *)(block + i * STRIDE), 0, 0, 0),
-                         (long)i);
+        assert_int_equal(
+            rta__gw_members_add(&ch, (rta_conn *)(void *)(block + i * STRIDE), 0, 0, 0), (long)i);
     size_t slots = 2 * ch.cap, longest = 0, run = 0;
     for (size_t s = 0; s < 2 * slots; s++) { /* twice round: a run may wrap */
         run = ch.index[s % slots] ? run + 1 : 0;
@@ -121,9 +121,9 @@ static void neighbouring_addresses_spread(void **state)
     }
     assert_true(longest < 32);
     for (size_t i = 0; i < N; i++)
-        assert_int_equal(rta__channel_member_index(&ch, (rta_conn *)(void *)(block + i * STRIDE)),
-                         (long)i);
-    rta__members_free(&ch);
+        assert_int_equal(
+            rta__gw_channel_member_index(&ch, (rta_conn *)(void *)(block + i * STRIDE)), (long)i);
+    rta__gw_members_free(&ch);
     free(block);
 }
 

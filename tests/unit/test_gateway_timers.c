@@ -1,6 +1,8 @@
-/* test_gateway_timers.c: the gateway's deadline heap (gateway/timers.c) through its real lws
- * timer (tests/gateway_fixture.h): due deadlines fire in time order, each once; cancelled
- * and rescheduled ones fire never / at their new time; future ones wait. */
+/* test_gateway_timers.c: the gateway's deadline heap and its one timer (gateway/timers.c) on
+ * the fixture's fake clock (tests/gateway_fixture.h): due deadlines fire in time order, each
+ * once; cancelled and rescheduled ones fire never / at their new time; future ones wait until
+ * the clock reaches them; the hooks' timer is armed at the earliest deadline. And the
+ * liveness sweep: a silent connection is pinged, then loses its transport. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +13,7 @@
 #include "../gateway_fixture.h"
 
 #define N 2000
+#define HOUR 3600000
 
 typedef struct {
     rta_timer t; /* first: the callback gets &t */
@@ -29,30 +32,37 @@ static void on_fire(rta_timer *t)
     order[fired++] = it->t.at;
 }
 
-static void service_for(int ms)
+static int setup(void **state)
 {
-    int64_t end = rta_clock_now() + ms;
-    while (rta_clock_now() < end) lws_service(fx_srv.lws, 0);
+    (void)state;
+    return fx_init();
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fx_free();
+    return 0;
 }
 
 static void heap_order_cancel_and_future(void **state)
 {
     (void)state;
-    assert_int_equal(fx_init(), 0);
-    rta_gateway *gw = &fx_srv.gateway;
-    int64_t now = rta_clock_now();
+    rta_gateway *gw = &fx.gateway;
+    int64_t now = fx.now;
     unsigned seed = 12345;
     for (int i = 0; i < N; i++) {
         seed = seed * 1103515245u + 12345u;
         items[i].id = i;
         /* most due already (spread over the last 10 s), every 10th one hour ahead */
-        int64_t at = i % 10 == 9 ? now + 3600000 : now - (int64_t)(seed % 10000);
-        rta__schedule(gw, &items[i].t, on_fire, at);
+        int64_t at = i % 10 == 9 ? now + HOUR : now - (int64_t)(seed % 10000);
+        rta__gw_schedule(gw, &items[i].t, on_fire, at);
     }
-    for (int i = 0; i < N; i += 7) rta__timer_cancel(gw, &items[i].t); /* some never fire */
+    assert_true(fx.timer_at >= 0 && fx.timer_at <= now); /* armed at the earliest: now */
+    for (int i = 0; i < N; i += 7) rta__gw_timer_cancel(gw, &items[i].t); /* some never fire */
     for (int i = 3; i < N; i += 50) /* some move to the future */
-        rta__schedule(gw, &items[i].t, on_fire, now + 3600000);
-    service_for(300);
+        rta__gw_schedule(gw, &items[i].t, on_fire, now + HOUR);
+    fx_fire();
 
     int expected = 0;
     for (int i = 0; i < N; i++) {
@@ -63,15 +73,63 @@ static void heap_order_cancel_and_future(void **state)
     assert_int_equal(fired, expected);
     for (int k = 1; k < fired; k++) assert_true(order[k - 1] <= order[k]); /* time order */
     assert_true(gw->timers.len > 0); /* the future ones still wait */
-    for (int i = 0; i < N; i++) rta__timer_cancel(gw, &items[i].t);
+    assert_int_equal(fx.timer_at, now + HOUR); /* and the timer with them */
+
+    fx_advance(HOUR - 1);
+    assert_int_equal(fired, expected); /* not a millisecond early */
+    fx_advance(1);
+    for (int i = 0; i < N; i++) {
+        int moved = i >= 3 && (i - 3) % 50 == 0; /* rescheduled, cancelled or not before */
+        int later = moved || (i % 10 == 9 && i % 7 != 0);
+        int due = i % 10 != 9 && i % 7 != 0 && !moved;
+        assert_int_equal(items[i].fired, due + later);
+    }
     assert_int_equal(gw->timers.len, 0);
-    fx_free();
+    assert_int_equal(fx.timer_at, -1); /* fired, and nothing left to arm it for */
+    for (int i = 0; i < N; i++) rta__gw_timer_cancel(gw, &items[i].t);
+    assert_int_equal(gw->timers.len, 0);
+}
+
+/* Wire doc 2.5: pings after 5 s of silence (max_idle_interval / 3 when shorter), at most one
+ * per interval; a pong (any frame) counts as life; 60 s of silence closes the transport, and
+ * the connection stays resumable. */
+static void liveness_pings_then_hangs_up(void **state)
+{
+    (void)state;
+    fx_transport *t = fx_open("key=app.all:secret-all");
+    assert_non_null(t->conn);
+    t->auto_pong = 0; /* a client that has gone quiet */
+    fx_loop();
+    rta_protocol_message m;
+    assert_int_equal(fx_next(t, &m), 0);
+    assert_int_equal(m.action, RTA_ACTION_CONNECTED);
+    rta_protocol_message_clear(&m);
+    fx_advance(4900);
+    assert_int_equal(t->pings, 0);
+    fx_advance(200);
+    assert_int_equal(t->pings, 1);
+    fx_advance(4000);
+    assert_int_equal(t->pings, 1); /* one per interval */
+    fx_advance(1100);
+    assert_int_equal(t->pings, 2);
+    rta_gateway_pong(t->conn);
+    fx_advance(4800);
+    assert_int_equal(t->pings, 2); /* the pong reset the silence */
+    fx_advance(60000);
+    assert_true(t->closed); /* 60 s without a word */
+    assert_false(t->close_normal);
+    assert_int_equal(fx.gateway.detached_count, 1); /* resumable, as after any dropped transport */
+    assert_int_equal(fx.gateway.live_count, 0);
+    fx_advance(fx.gateway.limits.connection_state_ttl);
+    assert_null(fx.gateway.conns); /* not resumed: discarded */
+    fx_reap();
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(heap_order_cancel_and_future),
+        cmocka_unit_test_setup_teardown(heap_order_cancel_and_future, setup, teardown),
+        cmocka_unit_test_setup_teardown(liveness_pings_then_hangs_up, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

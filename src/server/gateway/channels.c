@@ -11,7 +11,6 @@
 #include "core/capability.h"
 #include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/server.h"
 
 #define MAX_CHANNEL_NAME 1024
 #define ALL_MODES                                                                                  \
@@ -67,30 +66,30 @@ static rta_channel *channel_get(rta_gateway *gw, const char *app_id, const char 
     return ch;
 }
 
-rta_channel *rta__channel_find(rta_gateway *gw, const char *app_id, const char *name)
+rta_channel *rta__gw_channel_find(rta_gateway *gw, const char *app_id, const char *name)
 {
     return channel_get(gw, app_id, name, 0);
 }
 
 static void channel_free(rta_channel *ch)
 {
-    rta__presence_free(ch);
-    rta__members_free(ch);
+    rta__gw_presence_free(ch);
+    rta__gw_members_free(ch);
     free(ch->key);
     free(ch);
 }
 
-int rta__conn_attached_to(const rta_conn *c, const char *channel)
+int rta__gw_conn_attached_to(const rta_conn *c, const char *channel)
 {
     rta_channel *ch = channel_get(c->gw, c->auth.app_id, channel, 0);
-    return ch && rta__channel_member_index(ch, c) >= 0;
+    return ch && rta__gw_channel_member_index(ch, c) >= 0;
 }
 
 /* Records c on ch (or updates its modes). Returns 0 or -1 (out of memory). c->attached[k]
  * and ch->links[i] point at each other, so leave() finds both ends in O(1). */
 static int join(rta_conn *c, rta_channel *ch, uint32_t modes, uint32_t requested)
 {
-    long i = rta__channel_member_index(ch, c);
+    long i = rta__gw_channel_member_index(ch, c);
     if (i >= 0) {
         ch->modes[i] = modes;
         ch->requested[i] = requested;
@@ -103,7 +102,7 @@ static int join(rta_conn *c, rta_channel *ch, uint32_t modes, uint32_t requested
         c->attached = a;
         c->attached_cap = cap;
     }
-    if (rta__members_add(ch, c, modes, requested, (uint32_t)c->attached_count) < 0) return -1;
+    if (rta__gw_members_add(ch, c, modes, requested, (uint32_t)c->attached_count) < 0) return -1;
     c->attached[c->attached_count++] = ch;
     return 0;
 }
@@ -115,17 +114,17 @@ static void unlink_attached(rta_conn *c, size_t k)
     if (k == last) return;
     rta_channel *moved = c->attached[last];
     c->attached[k] = moved;
-    long j = rta__channel_member_index(moved, c);
+    long j = rta__gw_channel_member_index(moved, c);
     if (j >= 0) moved->links[j] = (uint32_t)k;
 }
 
 static void leave(rta_conn *c, rta_channel *ch)
 {
-    rta__presence_conn_left(c, ch); /* RTP: its members leave first, while ch exists */
-    long i = rta__channel_member_index(ch, c);
+    rta__gw_presence_conn_left(c, ch); /* RTP: its members leave first, while ch exists */
+    long i = rta__gw_channel_member_index(ch, c);
     if (i >= 0) {
         size_t k = ch->links[i];
-        rta__members_remove(ch, (size_t)i);
+        rta__gw_members_remove(ch, (size_t)i);
         unlink_attached(c, k);
     } else { /* not a member: ch must not stay in c->attached (leave_all would spin) */
         for (size_t k = 0; k < c->attached_count; k++)
@@ -140,12 +139,12 @@ static void leave(rta_conn *c, rta_channel *ch)
     }
 }
 
-void rta__channels_leave_all(rta_conn *c)
+void rta__gw_channels_leave_all(rta_conn *c)
 {
     while (c->attached_count) leave(c, c->attached[c->attached_count - 1]);
 }
 
-void rta__channels_free(rta_gateway *gw)
+void rta__gw_channels_free(rta_gateway *gw)
 {
     for (size_t i = 0; i < gw->channels.cap; i++)
         if (gw->channels.slots[i].key) channel_free(gw->channels.slots[i].value);
@@ -156,16 +155,16 @@ static void channel_error(rta_conn *c, const char *channel, int code, const char
 {
     rta_error e;
     rta_error_set(&e, code, msg ? "%s" : NULL, msg);
-    rta__conn_send_error(c, RTA_ACTION_ERROR, channel, &e);
+    rta__gw_conn_send_error(c, RTA_ACTION_ERROR, channel, &e);
 }
 
-void rta__channel_attach(rta_conn *c, const rta_protocol_message *m)
+void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
 {
     if (!m->channel || !name_ok(m->channel)) {
         channel_error(c, m->channel ? m->channel : "", RTA_ERR_INVALID_CHANNEL, NULL);
         return;
     }
-    uint32_t allowed = c->gw->srv->cfg.unsafe_skip_capability_checks /* benchmark baseline */
+    uint32_t allowed = c->gw->skip_capability_checks /* benchmark baseline */
                            ? ALL_MODES
                            : allowed_modes(&c->auth.capability, m->channel);
     uint32_t requested = (m->has & RTA_PM_HAS_FLAGS) && (m->flags & ALL_MODES)
@@ -178,7 +177,7 @@ void rta__channel_attach(rta_conn *c, const rta_protocol_message *m)
         return;
     }
     rta_channel *ch = channel_get(c->gw, c->auth.app_id, m->channel, 0);
-    int member = ch && rta__channel_member_index(ch, c) >= 0;
+    int member = ch && rta__gw_channel_member_index(ch, c) >= 0;
     long long most = c->gw->limits.max_channels_per_connection;
     if (!member && c->attached_count >= (size_t)most) { /* checked before the channel exists */
         char why[96];
@@ -194,36 +193,39 @@ void rta__channel_attach(rta_conn *c, const rta_protocol_message *m)
         channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
         return;
     }
-    rta__presence_modes_changed(c, ch, granted); /* a re-attach may drop the presence mode */
+    rta__gw_presence_modes_changed(c, ch, granted); /* a re-attach may drop the presence mode */
     char serial[32];
     snprintf(serial, sizeof(serial), "%llu", (unsigned long long)ch->serial);
-    rta_protocol_message r = {.action = RTA_ACTION_ATTACHED, .has = RTA_PM_HAS_FLAGS,
-                              .flags = granted | resumed | rta__presence_attach_flags(ch, granted),
-                              .channel = m->channel, .channel_serial = serial};
-    rta__conn_send(c, &r);
-    rta__presence_sync(c, ch, granted);
+    rta_protocol_message r = {.action = RTA_ACTION_ATTACHED,
+                              .has = RTA_PM_HAS_FLAGS,
+                              .flags =
+                                  granted | resumed | rta__gw_presence_attach_flags(ch, granted),
+                              .channel = m->channel,
+                              .channel_serial = serial};
+    rta__gw_conn_send(c, &r);
+    rta__gw_presence_sync(c, ch, granted);
 }
 
-void rta__channel_detach(rta_conn *c, const rta_protocol_message *m)
+void rta__gw_channel_detach(rta_conn *c, const rta_protocol_message *m)
 {
     if (!m->channel) return;
     rta_channel *ch = channel_get(c->gw, c->auth.app_id, m->channel, 0);
     if (ch) leave(c, ch);
     rta_protocol_message r = {.action = RTA_ACTION_DETACHED, .channel = m->channel};
-    rta__conn_send(c, &r);
+    rta__gw_conn_send(c, &r);
 }
 
-void rta__channels_recheck(rta_conn *c)
+void rta__gw_channels_recheck(rta_conn *c)
 {
     for (size_t k = c->attached_count; k-- > 0;) {
         rta_channel *ch = c->attached[k];
-        long i = rta__channel_member_index(ch, c);
+        long i = rta__gw_channel_member_index(ch, c);
         /* re-grant from what was requested: an upgrade widens, a downgrade narrows (RTC8a) */
         uint32_t granted =
             i >= 0 ? ch->requested[i] & allowed_modes(&c->auth.capability, ch->name) : 0;
         if (granted && i >= 0) {
             ch->modes[i] = granted;
-            rta__presence_modes_changed(c, ch, granted);
+            rta__gw_presence_modes_changed(c, ch, granted);
             continue;
         }
         char *name = strdup(ch->name);
@@ -234,25 +236,25 @@ void rta__channels_recheck(rta_conn *c)
     }
 }
 
-void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
+void rta__gw_channel_publish(rta_conn *c, const rta_protocol_message *in)
 {
     rta_protocol_message *m = (rta_protocol_message *)in; /* ours to annotate: decoded for us */
     if (!m->channel || !name_ok(m->channel)) {
-        rta__conn_reply(c, m, RTA_ERR_INVALID_CHANNEL, "Invalid channel name");
+        rta__gw_conn_reply(c, m, RTA_ERR_INVALID_CHANNEL, "Invalid channel name");
         return;
     }
-    if (!c->gw->srv->cfg.unsafe_skip_capability_checks && /* benchmark baseline only */
+    if (!c->gw->skip_capability_checks && /* benchmark baseline only */
         !rta_capability_allows(&c->auth.capability, m->channel, strlen(m->channel),
                                RTA_OP_PUBLISH)) {
-        rta__conn_reply(c, m, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no publish capability");
+        rta__gw_conn_reply(c, m, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no publish capability");
         return;
     }
     /* S-46: attached without *requesting* the publish mode (the capability was checked just
      * above). Publishing without attaching at all stays allowed (2.6). */
     rta_channel *attached = channel_get(c->gw, c->auth.app_id, m->channel, 0);
-    long at = attached ? rta__channel_member_index(attached, c) : -1;
+    long at = attached ? rta__gw_channel_member_index(attached, c) : -1;
     if (at >= 0 && !(attached->requested[at] & RTA_MODE_PUBLISH)) {
-        rta__conn_reply(c, m, RTA_ERR_MODE_NOT_REQUESTED, "Channel attached without the publish mode");
+        rta__gw_conn_reply(c, m, RTA_ERR_MODE_NOT_REQUESTED, "Channel attached without the publish mode");
         return;
     }
     /* S-51..S-53: identified connections stamp their clientId and may not use another;
@@ -262,7 +264,7 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
     for (size_t i = 0; i < m->message_count; i++) {
         rta_message *msg = &m->messages[i];
         if (!rta_speaker_may_name(&sp, msg->client_id)) {
-            rta__conn_reply(c, m, RTA_ERR_INVALID_CLIENT_ID, "Message clientId does not match the connection");
+            rta__gw_conn_reply(c, m, RTA_ERR_INVALID_CLIENT_ID, "Message clientId does not match the connection");
             return;
         }
         if (!msg->client_id && sp.own) msg->client_id = strdup(sp.own);
@@ -285,17 +287,17 @@ void rta__channel_publish(rta_conn *c, const rta_protocol_message *in)
                                     .count = 1,
                                     .res = serials ? &res : NULL,
                                     .res_count = serials ? 1 : 0};
-        rta__conn_send(c, &ack);
+        rta__gw_conn_send(c, &ack);
     }
     for (size_t i = 0; serials && i < m->message_count; i++) free(serials[i]);
     free(serials);
-    rta__channel_fanout(c->gw, c->auth.app_id, c, m->channel, id, m->messages, m->message_count);
+    rta__gw_channel_fanout(c->gw, c->auth.app_id, c, m->channel, id, m->messages, m->message_count);
 }
 
-void rta__channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
+void rta__gw_channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
                          const char *channel, const char *id, rta_message *msgs, size_t n)
 {
-    int64_t now = rta_clock_now();
+    int64_t now = gw->now();
     const char *conn_id = from ? from->id : NULL;
     /* The ProtocolMessage's connectionId is the truth (TM2c): drop any a client wrote. */
     for (size_t i = 0; i < n; i++) {
@@ -316,10 +318,10 @@ void rta__channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
                                 .channel = (char *)channel, .channel_serial = chan_serial,
                                 .connection_id = (char *)conn_id, .messages = msgs,
                                 .message_count = n};
-    rta__channel_broadcast(ch, &out, RTA_MODE_SUBSCRIBE, from && !from->echo ? from : NULL);
+    rta__gw_channel_broadcast(ch, &out, RTA_MODE_SUBSCRIBE, from && !from->echo ? from : NULL);
 }
 
-void rta__channel_broadcast(rta_channel *ch, const rta_protocol_message *out, uint32_t mode,
+void rta__gw_channel_broadcast(rta_channel *ch, const rta_protocol_message *out, uint32_t mode,
                             const rta_conn *skip)
 {
     rta_buf enc[2] = {RTA_BUF_INIT, RTA_BUF_INIT}; /* by rta_format */
@@ -332,7 +334,7 @@ void rta__channel_broadcast(rta_channel *ch, const rta_protocol_message *out, ui
             rta_protocol_message_encode(out, to->fmt, &enc[to->fmt]);
         }
         if (!enc[to->fmt].oom && enc[to->fmt].len)
-            rta__conn_send_encoded(to, ch->name, enc[to->fmt].data, enc[to->fmt].len);
+            rta__gw_conn_send_encoded(to, ch->name, enc[to->fmt].data, enc[to->fmt].len);
     }
     rta_buf_free(&enc[0]);
     rta_buf_free(&enc[1]);
@@ -346,5 +348,5 @@ int rta_gateway_channel_name_ok(const char *name)
 void rta_gateway_publish(rta_gateway *gw, const char *app_id, const char *channel,
                          const char *id, rta_message *msgs, size_t n)
 {
-    rta__channel_fanout(gw, app_id, NULL, channel, id, msgs, n);
+    rta__gw_channel_fanout(gw, app_id, NULL, channel, id, msgs, n);
 }

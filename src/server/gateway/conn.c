@@ -1,50 +1,57 @@
-/* gateway/conn.c: realtime connections: authentication at the upgrade (wire protocol 3.1,
- * checklist S-4, S-5, S-48, S-56, S-57), the outgoing frame queue, HEARTBEAT/CLOSE, in-band
- * AUTH (RTC8a, S-60, S-61), token expiry (RTN22, S-58) and revocation (S-64).
- * Never logs tokens or keys: connections are named by connectionId and key name. */
+/* gateway/conn.c: a realtime connection's life: the gateway's init and free; open at the
+ * upgrade (rta_gateway_open: the server's connection cap, authentication in gateway/auth.c,
+ * resume or admission, CONNECTED); frames in (rta_gateway_receive: fragments, the frame and
+ * message size limits, the inbound rate, msgSerial de-duplication, dispatch of every action:
+ * HEARTBEAT, CLOSE, DISCONNECT, ATTACH/DETACH, MESSAGE, PRESENCE, AUTH); the transport's
+ * close; and free. Frames out are gateway/frames.c. Never logs tokens or keys: connections
+ * are named by connectionId and key name. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/native_token.h"
 #include "server/gateway/internal.h"
-#include "server/rest/http.h"
 #include "server/log.h"
 #include "server/auth/provision.h"
-#include "server/server.h"
+#include "server/clock.h"
 
-#define AUTH_HINT_BEFORE_MS 30000 /* RTN22: ask for a new token this long before expiry */
 #define MAX_QUERY_VALUE 8192
 
-int rta_gateway_init(rta_gateway *gw, rta_server *srv)
+int rta_gateway_init(rta_gateway *gw, const rta_gateway_deps *deps)
 {
     memset(gw, 0, sizeof(*gw));
-    gw->srv = srv;
-    gw->limits = srv->cfg.gateway;
-    if (rta_history_init(&gw->history, &srv->cfg.history)) return RTA_ERR_INTERNAL;
+    gw->hooks = deps->hooks; /* first: rta_gateway_free cleans up after a failure too */
+    gw->tokens = deps->tokens;
+    gw->basic_over_http = deps->basic_over_http;
+    gw->skip_capability_checks = deps->skip_capability_checks;
+    gw->server_id = deps->server_id;
+    gw->now = deps->now ? deps->now : rta_clock_now;
+    gw->limits = deps->limits;
+    if (rta_history_init(&gw->history, &deps->history)) return RTA_ERR_INTERNAL;
     int rc = rta_hmap_init(&gw->channels);
-    if (!rc) rc = rta__conn_counts_init(&gw->held);
+    if (!rc) rc = rta__gw_conn_counts_init(&gw->held);
     return rc ? rc : rta_hmap_init(&gw->by_id);
 }
 
 void rta_gateway_stop(rta_gateway *gw)
 {
     gw->stopping = 1;
-    rta__timers_stop(gw);
+    rta__gw_timers_stop(gw);
 }
 
 void rta_gateway_free(rta_gateway *gw)
 {
     gw->stopping = 1;
-    while (gw->conns) rta__conn_free(gw->conns); /* detached ones; transports are gone */
-    rta__channels_free(gw);
-    rta__conn_counts_free(&gw->held);
+    while (gw->conns) rta__gw_conn_free(gw->conns); /* detached ones; transports are gone */
+    rta__gw_channels_free(gw);
+    rta__gw_conn_counts_free(&gw->held);
     rta_hmap_free(&gw->by_id);
     rta_history_free(&gw->history);
-    rta__timers_free(gw);
+    rta__gw_timers_free(gw);
+    if (gw->hooks.cleanup) gw->hooks.cleanup(gw->hooks.data);
+    memset(&gw->hooks, 0, sizeof(gw->hooks));
 }
 
-void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
+void rta__gw_conn_send_connected(rta_conn *c, const rta_error *err, int first)
 {
     rta_gateway *gw = c->gw;
     rta_protocol_message m = {.action = RTA_ACTION_CONNECTED,
@@ -53,7 +60,7 @@ void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
     rta_connection_details *d = &m.details;
     d->client_id = c->client_id;
     d->connection_key = c->key;
-    d->server_id = gw->srv->server_id;
+    d->server_id = (char *)gw->server_id; /* only read: encoded below */
     d->max_message_size = gw->limits.max_message_size;
     d->max_frame_size = gw->limits.max_frame_size;
     d->max_inbound_rate = gw->limits.max_inbound_rate;
@@ -64,181 +71,27 @@ void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first)
         m.error = *err;
     }
     if (first)
-        rta__conn_send_first(c, &m);
+        rta__gw_conn_send_first(c, &m);
     else
-        rta__conn_send(c, &m);
+        rta__gw_conn_send(c, &m);
     c->connected = 1;
-}
-
-/* ---- timers: expiry, reauth hint, revocation ------------------------------------------------ */
-
-static int64_t pending_revocation(rta_conn *c);
-
-static void on_expiry(rta_timer *t)
-{
-    rta_conn *c = lws_container_of(t, rta_conn, end_timer);
-    int64_t now = rta_clock_now();
-    rta_error e;
-    if (c->revoke_at && now >= c->revoke_at &&
-        rta_token_service_is_revoked(&c->gw->srv->tokens, &c->auth, now, NULL)) {
-        rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL);
-        c->revoked = 1;
-        rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
-    } else if (c->auth.expires && now >= c->auth.expires) {
-        rta_error_set(&e, RTA_ERR_TOKEN_EXPIRED, NULL); /* RTN22a, S-58 */
-        rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
-    } else {
-        /* Woken early (the wall clock stepped back, or the revocation was purged): keep the
-         * deadlines that remain, so the expiry disconnect is never lost. */
-        c->revoke_at = pending_revocation(c);
-        rta__conn_arm_timers(c);
-    }
-}
-
-static void on_hint(rta_timer *t)
-{
-    rta_conn *c = lws_container_of(t, rta_conn, notice_timer);
-    rta_protocol_message m = {.action = RTA_ACTION_AUTH}; /* RTN22: please reauthenticate */
-    rta__conn_send(c, &m);
-}
-
-/* Expiry at `expires`; a hint 30 s before when that moment is still ahead, and only for
- * token connections (an AUTH makes a token-literal client fail at once: 3.4). */
-void rta__conn_arm_timers(rta_conn *c)
-{
-    rta__timer_cancel(c->gw, &c->end_timer);
-    rta__timer_cancel(c->gw, &c->notice_timer);
-    if (c->auth.method == RTA_AUTH_BASIC) return;
-    int64_t now = rta_clock_now();
-    int64_t at = c->auth.expires;
-    if (c->revoke_at && (!at || c->revoke_at < at)) at = c->revoke_at;
-    if (at) rta__schedule(c->gw, &c->end_timer, on_expiry, at);
-    if (c->auth.expires && c->auth.expires - AUTH_HINT_BEFORE_MS > now)
-        rta__schedule(c->gw, &c->notice_timer, on_hint, c->auth.expires - AUTH_HINT_BEFORE_MS);
-}
-
-/* The appliesAt of a revocation that matches c's token but applies later (allowReauthMargin),
- * or 0. A token can be under one when it connects or arrives in an AUTH (e.g. the client
- * answered the AUTH hint with the same token): the disconnect at appliesAt still applies. */
-static int64_t pending_revocation(rta_conn *c)
-{
-    int64_t pending = 0;
-    rta_token_service_is_revoked(&c->gw->srv->tokens, &c->auth, rta_clock_now(), &pending);
-    return pending;
-}
-
-void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
-{
-    int64_t now = rta_clock_now();
-    for (rta_conn *c = gw->conns; c; c = c->next) {
-        /* a detached connection needs fresh credentials to resume: nothing to do */
-        if (!c->wsi || c->closing || !rta_auth_context_uses_key(&c->auth, key_name)) continue;
-        int64_t pending = 0;
-        if (rta_token_service_is_revoked(&gw->srv->tokens, &c->auth, now, &pending)) {
-            rta_error e;
-            rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL); /* S-64 */
-            c->revoked = 1;
-            rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
-        } else if (pending && pending != c->revoke_at) {
-            /* allowReauthMargin: ask for a new token now, disconnect at appliesAt */
-            c->revoke_at = pending;
-            rta_protocol_message m = {.action = RTA_ACTION_AUTH};
-            rta__conn_send(c, &m);
-            rta__conn_arm_timers(c);
-        }
-    }
-}
-
-/* Why the credentials of c no longer hold after apps or keys changed, or NULL. */
-static const char *key_gone(const rta_registry *reg, const char *key_name)
-{
-    if (!key_name[0]) return NULL;
-    const rta_key_entry *k = rta_registry_key(reg, key_name, strlen(key_name));
-    return !k ? "removed" : !k->enabled ? "disabled" : NULL;
-}
-
-void rta_gateway_credentials_changed(rta_gateway *gw, const rta_registry *registry)
-{
-    for (rta_conn *c = gw->conns; c; c = c->next) {
-        if (c->final) continue; /* already ending for good */
-        const char *name = c->auth.key_name, *why = key_gone(registry, name);
-        if (!why && c->auth.wrapper) why = key_gone(registry, name = c->auth.wrapper->key_name);
-        if (!why) continue;
-        rta_log_info("connection %s: key %s was %s, closing it", c->id, name, why);
-        /* Its presence members leave now, not when the transport has closed. */
-        for (size_t i = 0; i < c->attached_count; i++) rta__presence_conn_left(c, c->attached[i]);
-        if (!c->wsi) { /* detached: it could only resume with other credentials; nobody waits */
-            rta__detached_remove(c);
-            c->final = 1;
-            rta__conn_drop_frames(c);
-            rta__conn_discard_soon(c);
-            continue;
-        }
-        rta_error e;
-        rta_error_set(&e, RTA_ERR_KEY_DISABLED, "Key %s was %s", name, why); /* fatal (2.8) */
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
-    }
 }
 
 /* ---- connect ------------------------------------------------------------------------------ */
 
-static char *query_arg(struct lws *wsi, const char *name)
+static char *query_arg(rta_gateway *gw, rta_gateway_transport *t, const char *name)
 {
     char *buf = malloc(MAX_QUERY_VALUE);
     if (!buf) return NULL;
-    const char *v = lws_get_urlarg_by_name(wsi, name, buf, MAX_QUERY_VALUE);
+    const char *v = gw->hooks.query_arg(gw->hooks.data, t, name, buf, MAX_QUERY_VALUE);
     char *out = v ? strdup(v) : NULL;
     free(buf);
     return out;
 }
 
-/* Credentials and the clientId parameter into c->auth and c->client_id (S-48). Returns 0,
- * or the action to fail with (ERROR or DISCONNECTED) with e filled. */
-static int authenticate(rta_conn *c, rta_error *e)
+char *rta__gw_conn_query_arg(const rta_conn *c, const char *name)
 {
-    rta_server *srv = c->gw->srv;
-    char *key = query_arg(c->wsi, "key=");
-    char *token = query_arg(c->wsi, "access_token=");
-    if (!token) token = query_arg(c->wsi, "accessToken="); /* spec spelling, RSA3c */
-    char *cid = query_arg(c->wsi, "clientId=");
-    int action = 0;
-    if (key) {
-        const char *colon = strchr(key, ':');
-        if (!rta_basic_allowed(srv->cfg.basic_over_http, lws_is_ssl(c->wsi),
-                                      rta_http_peer_is_loopback(c->wsi))) {
-            rta_error_set(e, RTA_ERR_BASIC_OVER_NON_TLS, NULL);
-            action = RTA_ACTION_ERROR;
-        } else if (!colon) {
-            rta_error_set(e, RTA_ERR_INVALID_CREDENTIALS, "Invalid key");
-            action = RTA_ACTION_ERROR;
-        } else if (rta_token_service_basic(&srv->tokens, key, (size_t)(colon - key), colon + 1,
-                                           strlen(colon + 1), &c->auth, e)) {
-            action = RTA_ACTION_ERROR; /* a bad key is fatal: 40101 */
-        }
-    } else if (token) {
-        if (rta_token_service_verify(&srv->tokens, token, strlen(token), rta_clock_now(),
-                                     &c->auth, e))
-            action = rta_error_is_token_error(e->code) ? RTA_ACTION_DISCONNECTED : RTA_ACTION_ERROR;
-    } else {
-        rta_error_set(e, RTA_ERR_INVALID_CREDENTIALS, "No key or token in the connection request");
-        action = RTA_ACTION_ERROR;
-    }
-    if (!action) {
-        const char *who = NULL;
-        int rc = rta_client_id_resolve(&c->auth, cid, &who);
-        if (rc) {
-            rta_error_set(e, rc, "%s",
-                          rc == RTA_ERR_INVALID_CLIENT_ID ? "clientId \"*\" is reserved"
-                                                          : "Invalid clientId for credentials");
-            action = RTA_ACTION_ERROR;
-        } else {
-            c->client_id = who ? strdup(who) : NULL;
-        }
-    }
-    free(key);
-    free(token);
-    free(cid);
-    return action;
+    return query_arg(c->gw, c->transport, name);
 }
 
 /* A fresh connectionId (12 random alphanumerics) and key "<id>!<secret>" (2.9). */
@@ -254,7 +107,7 @@ static int assign_id(rta_conn *c)
     return rta_hmap_put(&c->gw->by_id, c->id, strlen(c->id), c, NULL);
 }
 
-rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt)
+rta_conn *rta__gw_conn_create(rta_gateway *gw, rta_format fmt)
 {
     rta_conn *c = calloc(1, sizeof(*c));
     if (!c) return NULL;
@@ -264,34 +117,34 @@ rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt)
     c->next = gw->conns;
     if (gw->conns) gw->conns->prev = c;
     gw->conns = c;
-    c->rate_at = rta_clock_now();
+    c->rate_at = gw->now();
     c->rate_tokens = gw->limits.max_inbound_rate * 1000;
     if (assign_id(c)) {
-        rta__conn_free(c);
+        rta__gw_conn_free(c);
         return NULL;
     }
     return c;
 }
 
-static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
+static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot)
 {
-    char *fmt = query_arg(wsi, "format=");
-    rta_conn *c = rta__conn_create(gw, fmt && !strcmp(fmt, "msgpack") ? RTA_FORMAT_MSGPACK
+    char *fmt = query_arg(gw, t, "format=");
+    rta_conn *c = rta__gw_conn_create(gw, fmt && !strcmp(fmt, "msgpack") ? RTA_FORMAT_MSGPACK
                                                                          : RTA_FORMAT_JSON);
     free(fmt);
     if (!c) {
-        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC); /* out of memory */
+        gw->hooks.close_now(gw->hooks.data, t); /* out of memory */
         return;
     }
     *slot = c;
     c->slot = slot;
-    c->wsi = wsi;
+    c->transport = t;
     gw->live_count++;
     /* Detached connections count too (issue 11): the oldest make room for a new one. */
     while (gw->live_count + gw->detached_count > (size_t)gw->limits.max_connections &&
-           rta__detached_evict_oldest(gw, c))
+           rta__gw_detached_evict_oldest(gw, c))
         ;
-    char *echo = query_arg(wsi, "echo=");
+    char *echo = query_arg(gw, t, "echo=");
     c->echo = !(echo && !strcmp(echo, "false"));
     free(echo);
     rta_error e;
@@ -302,38 +155,37 @@ static void conn_open(rta_gateway *gw, struct lws *wsi, rta_conn **slot)
                       gw->limits.max_connections);
         action = RTA_ACTION_DISCONNECTED;
     } else {
-        action = authenticate(c, &e);
+        action = rta__gw_conn_authenticate(c, &e);
     }
     if (action) {
-        rta__conn_fail(c, action, &e); /* after the upgrade, never an HTTP 401 (1.3) */
+        rta__gw_conn_fail(c, action, &e); /* after the upgrade, never an HTTP 401 (1.3) */
         return;
     }
-    c->revoke_at = pending_revocation(c);
-    char *resume = query_arg(wsi, "resume=");
+    char *resume = query_arg(gw, t, "resume=");
     rta_error resume_err;
-    if (resume && rta__conn_resume(c, resume, &resume_err)) { /* c is gone */
+    if (resume && rta__gw_conn_resume(c, resume, &resume_err)) { /* c is gone */
         free(resume);
         return;
     }
-    if (rta__conn_admit(c, &e)) { /* a new connection: the per-app and per-clientId caps */
+    if (rta__gw_conn_admit(c, &e)) { /* a new connection: the per-app and per-clientId caps */
         free(resume);
-        rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e); /* retryable, like the server's cap */
+        rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e); /* retryable, like the server's cap */
         return;
     }
     rta_log_debug("connection %s open (key %s)", c->id, c->auth.key_name);
-    rta__conn_send_connected(c, resume ? &resume_err : NULL, 0);
+    rta__gw_conn_send_connected(c, resume ? &resume_err : NULL, 0);
     free(resume);
-    rta__conn_arm_timers(c);
+    rta__gw_conn_arm_timers(c);
 }
 
-void rta__conn_free(rta_conn *c)
+void rta__gw_conn_free(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
-    rta__conn_release(c);
-    rta__timer_cancel(c->gw, &c->end_timer);
-    rta__timer_cancel(c->gw, &c->notice_timer);
-    rta__detached_remove(c);
-    rta__channels_leave_all(c);
+    rta__gw_conn_release(c);
+    rta__gw_timer_cancel(c->gw, &c->end_timer);
+    rta__gw_timer_cancel(c->gw, &c->notice_timer);
+    rta__gw_detached_remove(c);
+    rta__gw_channels_leave_all(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -341,57 +193,12 @@ void rta__conn_free(rta_conn *c)
     if (c->next) c->next->prev = c->prev;
     if (c->id[0] && rta_hmap_get(&gw->by_id, c->id, strlen(c->id)) == c)
         rta_hmap_del(&gw->by_id, c->id, strlen(c->id));
-    rta__conn_drop_frames(c);
+    rta__gw_conn_drop_frames(c);
     rta_buf_free(&c->rx);
     rta_auth_context_clear(&c->auth);
     free(c->client_id);
     free(c->attached);
     free(c);
-}
-
-/* ---- in-band AUTH (RTC8a) --------------------------------------------------------------------- */
-
-/* The connection keeps its clientId (S-50): the new token must carry the same one, or be a
- * wildcard token, which may act as anyone. */
-static int client_id_compatible(const char *conn_cid, const char *token_cid)
-{
-    if (token_cid && !strcmp(token_cid, "*")) return 1;
-    if (!conn_cid || !token_cid) return !conn_cid && !token_cid;
-    return strcmp(conn_cid, token_cid) == 0;
-}
-
-static void reauth(rta_conn *c, const rta_protocol_message *m)
-{
-    rta_error e;
-    rta_auth_context fresh;
-    const char *tok = m->auth_access_token;
-    if (!tok) {
-        rta_error_set(&e, RTA_ERR_INVALID_CREDENTIALS, "AUTH without an accessToken");
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
-        return;
-    }
-    if (rta_token_service_verify(&c->gw->srv->tokens, tok, strlen(tok), rta_clock_now(), &fresh,
-                                 &e)) {
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e); /* 4014x: ably-js renews (S-61) */
-        return;
-    }
-    /* A connection's identity never changes (S-50); nor does its app (so nor do its counts
-     * for the connection caps, gateway/limits.c). */
-    if (strcmp(fresh.app_id, c->auth.app_id) ||
-        !client_id_compatible(c->client_id, fresh.client_id)) {
-        rta_auth_context_clear(&fresh);
-        rta_error_set(&e, RTA_ERR_INCOMPATIBLE_CREDENTIALS,
-                      "Incompatible clientId or app for this connection");
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
-        return;
-    }
-    rta_auth_context_clear(&c->auth);
-    c->auth = fresh; /* capability, expiry and key swapped in place */
-    c->revoke_at = pending_revocation(c);
-    rta__conn_arm_timers(c);
-    /* same connectionId and key: the client sees an update (RTN24) */
-    rta__conn_send_connected(c, NULL, 0);
-    rta__channels_recheck(c);
 }
 
 /* ---- frames in ------------------------------------------------------------------------------- */
@@ -410,7 +217,7 @@ static size_t message_size(const rta_protocol_message *m)
  * been dropped for ignoring it. */
 static int rate_check(rta_conn *c)
 {
-    int64_t rate = c->gw->limits.max_inbound_rate, now = rta_clock_now();
+    int64_t rate = c->gw->limits.max_inbound_rate, now = c->gw->now();
     int64_t elapsed = now - c->rate_at;
     if (elapsed > 0) {
         c->rate_tokens += elapsed * rate; /* tokens in 1/1000: rate per ms x 1000 */
@@ -422,7 +229,7 @@ static int rate_check(rta_conn *c)
     if (c->rate_tokens < -rate * 1000) { /* a second's worth over: not a burst but a flood */
         rta_error e;
         rta_error_set(&e, RTA_ERR_RATE_LIMIT, "Inbound message rate over %lld/s", (long long)rate);
-        rta__conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
+        rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
         return -1;
     }
     return 1;
@@ -435,21 +242,21 @@ static int publish_gate(rta_conn *c, const rta_protocol_message *m)
 {
     if (m->has & RTA_PM_HAS_MSG_SERIAL) {
         if (m->msg_serial < c->next_serial) {
-            rta__conn_reply(c, m, 0, NULL);
+            rta__gw_conn_reply(c, m, 0, NULL);
             return 1;
         }
         c->next_serial = m->msg_serial + 1;
     }
     int over = rate_check(c);
     if (over) {
-        if (over > 0) rta__conn_reply(c, m, RTA_ERR_RATE_LIMIT, "Inbound message rate exceeded");
+        if (over > 0) rta__gw_conn_reply(c, m, RTA_ERR_RATE_LIMIT, "Inbound message rate exceeded");
         return 1;
     }
     if (message_size(m) > (size_t)c->gw->limits.max_message_size) {
         char why[96];
         snprintf(why, sizeof(why), "Message size exceeds maxMessageSize (%lld bytes)",
                  c->gw->limits.max_message_size);
-        rta__conn_reply(c, m, RTA_ERR_MESSAGE_TOO_LARGE, why);
+        rta__gw_conn_reply(c, m, RTA_ERR_MESSAGE_TOO_LARGE, why);
         return 1;
     }
     return 0;
@@ -461,38 +268,39 @@ static void handle(rta_conn *c, const void *data, size_t len)
     rta_error e;
     rta_parse_limits limits = {(size_t)c->gw->limits.max_frame_size, 0};
     if (rta_protocol_message_decode(data, len, c->fmt, &limits, &m, &e)) {
-        rta__conn_fail(c, RTA_ACTION_ERROR, &e);
+        rta__gw_conn_fail(c, RTA_ACTION_ERROR, &e);
         return;
     }
     switch (m.action) {
     case RTA_ACTION_HEARTBEAT: { /* connection.ping(): echo the id (2.5) */
         rta_protocol_message r = {.action = RTA_ACTION_HEARTBEAT, .id = m.id};
-        rta__conn_send(c, &r);
+        rta__gw_conn_send(c, &r);
         break;
     }
     case RTA_ACTION_CLOSE: { /* RTN12: the client is done; nothing is kept */
         rta_protocol_message r = {.action = RTA_ACTION_CLOSED};
-        rta__conn_send(c, &r);
+        rta__gw_conn_send(c, &r);
         c->final = 1;
-        rta__conn_close_when_flushed(c);
+        rta__gw_conn_close_when_flushed(c);
         break;
     }
-    case RTA_ACTION_DISCONNECT: rta__conn_close_when_flushed(c); break; /* resumable (2.9) */
+    case RTA_ACTION_DISCONNECT: rta__gw_conn_close_when_flushed(c); break; /* resumable (2.9) */
     case RTA_ACTION_ATTACH:
         if (rate_check(c) < 0) break;
-        rta__channel_attach(c, &m);
-        if (m.channel) rta__conn_release_held(c, m.channel, rta__conn_attached_to(c, m.channel));
+        rta__gw_channel_attach(c, &m);
+        if (m.channel)
+            rta__gw_conn_release_held(c, m.channel, rta__gw_conn_attached_to(c, m.channel));
         break;
     case RTA_ACTION_DETACH:
-        rta__channel_detach(c, &m);
-        if (m.channel) rta__conn_release_held(c, m.channel, 0);
+        rta__gw_channel_detach(c, &m);
+        if (m.channel) rta__gw_conn_release_held(c, m.channel, 0);
         break;
     case RTA_ACTION_MESSAGE:
-        if (!publish_gate(c, &m)) rta__channel_publish(c, &m);
+        if (!publish_gate(c, &m)) rta__gw_channel_publish(c, &m);
         break;
-    case RTA_ACTION_AUTH: reauth(c, &m); break;
+    case RTA_ACTION_AUTH: rta__gw_conn_reauth(c, &m); break; /* gateway/auth.c */
     case RTA_ACTION_PRESENCE: /* sizes are checked per entry there: ably-js batches enters */
-        if (!publish_gate(c, &m)) rta__presence_handle(c, &m);
+        if (!publish_gate(c, &m)) rta__gw_presence_handle(c, &m);
         break;
     default: break; /* ACTIVATE and anything newer: ignored */
     }
@@ -506,49 +314,45 @@ static int frame_too_big(rta_conn *c, size_t len)
     rta_error e;
     rta_error_set(&e, RTA_ERR_MESSAGE_TOO_LARGE, "WebSocket message over maxFrameSize (%zu)", max);
     rta_buf_free(&c->rx);
-    rta__conn_fail(c, RTA_ACTION_ERROR, &e);
+    rta__gw_conn_fail(c, RTA_ACTION_ERROR, &e);
     return 1;
 }
 
-void rta__conn_handle_message(rta_conn *c, const void *data, size_t len)
+void rta__gw_conn_handle_message(rta_conn *c, const void *data, size_t len)
 {
     if (!c->closing && !frame_too_big(c, len)) handle(c, data, len);
 }
 
-static void receive(rta_conn *c, struct lws *wsi, const void *in, size_t len)
+/* ---- the transport's side ---------------------------------------------------------------- */
+
+void rta_gateway_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot)
 {
+    conn_open(gw, t, slot);
+    if (*slot) rta__gw_liveness_seen(*slot);
+}
+
+void rta_gateway_receive(rta_conn *c, const void *data, size_t len, int last)
+{
+    rta__gw_liveness_seen(c);
+    if (c->closing) return;
     if (frame_too_big(c, c->rx.len + len)) return;
-    if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi) && !c->rx.len) {
-        handle(c, in, len); /* the common case: one frame, no copy */
+    if (last && !c->rx.len) {
+        handle(c, data, len); /* the common case: one frame, no copy */
         return;
     }
-    rta_buf_append(&c->rx, in, len);
-    if (lws_is_final_fragment(wsi) && !lws_remaining_packet_payload(wsi)) {
+    rta_buf_append(&c->rx, data, len);
+    if (last) {
         handle(c, c->rx.data, c->rx.len);
         rta_buf_free(&c->rx); /* a big message's buffer is not kept for the connection's life */
     }
 }
 
-int rta_gateway_callback(rta_gateway *gw, struct lws *wsi, enum lws_callback_reasons reason,
-                         rta_conn **slot, void *in, size_t len)
+void rta_gateway_pong(rta_conn *c)
 {
-    rta_conn *c = *slot;
-    switch (reason) {
-    case LWS_CALLBACK_ESTABLISHED:
-        conn_open(gw, wsi, slot);
-        if (*slot) rta__liveness_seen(*slot);
-        return 0;
-    case LWS_CALLBACK_RECEIVE:
-        if (c) rta__liveness_seen(c);
-        if (c && !c->closing) receive(c, wsi, in, len);
-        return 0;
-    case LWS_CALLBACK_RECEIVE_PONG:
-        if (c) rta__liveness_seen(c);
-        return 0;
-    case LWS_CALLBACK_SERVER_WRITEABLE: return c ? rta__conn_writeable(c) : -1;
-    case LWS_CALLBACK_CLOSED:
-        if (c) rta__conn_transport_closed(c);
-        return 0;
-    default: return 0;
-    }
+    rta__gw_liveness_seen(c);
+}
+
+void rta_gateway_closed(rta_conn *c)
+{
+    rta__gw_conn_transport_closed(c); /* gateway/resume.c */
 }

@@ -1,5 +1,6 @@
 /* gateway/frames.c: a connection's outgoing frame queue. Frames are encoded once, kept with
- * LWS_PRE bytes of headroom for lws_write(), and written one per writeable callback.
+ * the headroom the transport needs (hooks.headroom: LWS_PRE with libwebsockets), and written
+ * one per rta_gateway_writeable() through the transport's hooks.
  *
  * The queue is bounded (limits.max_queue bytes): a client that stops reading, or a detached
  * connection nobody resumes while its channels are busy, loses its queue and its transport
@@ -17,7 +18,6 @@
 
 #include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/server.h"
 
 #define LINGER_SECONDS 1 /* after an ending frame, for the client to read it and close */
 #define SLOW_SHARE(gw) ((size_t)(gw)->limits.max_queue / 16)
@@ -35,17 +35,18 @@ static void count_out(rta_conn *c, size_t n)
     c->gw->queued_bytes -= n;
 }
 
-static rta_frame *frame_new(void)
+static rta_frame *frame_new(const rta_gateway *gw)
 {
     rta_frame *f = calloc(1, sizeof(*f));
     if (!f) return NULL;
-    char *room = rta_buf_reserve(&f->bytes, LWS_PRE);
+    size_t headroom = gw->hooks.headroom;
+    char *room = rta_buf_reserve(&f->bytes, headroom);
     if (!room) {
         free(f);
         return NULL;
     }
-    memset(room, 0, LWS_PRE);
-    rta_buf_commit(&f->bytes, LWS_PRE);
+    memset(room, 0, headroom);
+    rta_buf_commit(&f->bytes, headroom);
     return f;
 }
 
@@ -134,6 +135,12 @@ static void take_send(rta_conn *c, rta_frame *f)
 }
 
 #define OUT(c) ((frame_list){&(c)->out_head, &(c)->out_tail})
+
+/* Asks c's transport (there must be one) for rta_gateway_writeable(). */
+static void want_write(rta_conn *c)
+{
+    c->gw->hooks.want_write(c->gw->hooks.data, c->transport);
+}
 #define HELD(c) ((frame_list){&(c)->held_head, &(c)->held_tail})
 
 static void reattach_clear(rta_conn *c)
@@ -144,14 +151,14 @@ static void reattach_clear(rta_conn *c)
     c->reattach_count = 0;
 }
 
-void rta__conn_drop_frames(rta_conn *c)
+void rta__gw_conn_drop_frames(rta_conn *c)
 {
     list_take(OUT(c), pick_all, NULL, take_free, c);
     list_take(HELD(c), pick_all, NULL, take_free, c);
     reattach_clear(c);
 }
 
-void rta__conn_hold_unsent(rta_conn *c)
+void rta__gw_conn_hold_unsent(rta_conn *c)
 {
     list_take(OUT(c), pick_control, NULL, take_free, c);
     list_take(OUT(c), pick_data, NULL, take_hold, c);
@@ -167,10 +174,10 @@ static int awaiting(const rta_conn *c, const char *channel)
 
 static int pick_unattached(const rta_frame *f, const void *conn)
 {
-    return !rta__conn_attached_to(conn, f->channel);
+    return !rta__gw_conn_attached_to(conn, f->channel);
 }
 
-void rta__conn_await_reattach(rta_conn *c)
+void rta__gw_conn_await_reattach(rta_conn *c)
 {
     reattach_clear(c);
     list_take(HELD(c), pick_unattached, c, take_free, c);
@@ -180,7 +187,7 @@ void rta__conn_await_reattach(rta_conn *c)
         if ((c->reattach[c->reattach_count] = strdup(c->attached[i]->name))) c->reattach_count++;
 }
 
-void rta__conn_release_held(rta_conn *c, const char *channel, int deliver)
+void rta__gw_conn_release_held(rta_conn *c, const char *channel, int deliver)
 {
     for (size_t i = 0; i < c->reattach_count; i++)
         if (!strcmp(c->reattach[i], channel)) {
@@ -189,7 +196,7 @@ void rta__conn_release_held(rta_conn *c, const char *channel, int deliver)
             break;
         }
     list_take(HELD(c), pick_channel, channel, deliver ? take_send : take_free, c);
-    if (deliver && c->out_head && c->wsi) lws_callback_on_writable(c->wsi);
+    if (deliver && c->out_head && c->transport) want_write(c);
 }
 
 /* The client is not keeping up: drop everything and end the connection for good. Runs
@@ -199,13 +206,13 @@ static void overflow(rta_conn *c)
 {
     rta_log_warn("connection %s: outgoing queue over its limit (%lld bytes, %lld for all), "
                  "dropping it", c->id, c->gw->limits.max_queue, c->gw->limits.max_queue_total);
-    rta__conn_drop_frames(c);
+    rta__gw_conn_drop_frames(c);
     c->final = 1;
     c->closing = 1;
-    if (c->wsi)
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    if (c->transport)
+        c->gw->hooks.close_now(c->gw->hooks.data, c->transport);
     else
-        rta__conn_discard_soon(c);
+        rta__gw_conn_discard_soon(c);
 }
 
 /* Room for n more bytes under max_queue_total, made by discarding the oldest detached
@@ -214,7 +221,7 @@ static int room_for(rta_conn *c, size_t n)
 {
     rta_gateway *gw = c->gw;
     while (gw->queued_bytes + n > (size_t)gw->limits.max_queue_total)
-        if (!rta__detached_evict_oldest(gw, c)) return c->out_bytes < SLOW_SHARE(gw);
+        if (!rta__gw_detached_evict_oldest(gw, c)) return c->out_bytes < SLOW_SHARE(gw);
     return 1;
 }
 
@@ -232,7 +239,7 @@ static void queue(rta_conn *c, rta_frame *f, int first)
     }
     f->binary = c->fmt == RTA_FORMAT_MSGPACK; /* msgpack only in binary frames (1.4) */
     count_in(c, n);
-    if (f->channel && (!c->wsi || awaiting(c, f->channel))) {
+    if (f->channel && (!c->transport || awaiting(c, f->channel))) {
         take_hold(c, f);
         return;
     }
@@ -243,12 +250,12 @@ static void queue(rta_conn *c, rta_frame *f, int first)
     } else {
         take_send(c, f);
     }
-    if (c->wsi) lws_callback_on_writable(c->wsi);
+    if (c->transport) want_write(c);
 }
 
 static rta_frame *encode(rta_conn *c, const rta_protocol_message *m)
 {
-    rta_frame *f = frame_new();
+    rta_frame *f = frame_new(c->gw);
     if (!f) return NULL;
     if (rta_protocol_message_encode(m, c->fmt, &f->bytes) || f->bytes.oom) {
         frame_free(f);
@@ -257,21 +264,21 @@ static rta_frame *encode(rta_conn *c, const rta_protocol_message *m)
     return f;
 }
 
-void rta__conn_send(rta_conn *c, const rta_protocol_message *m)
+void rta__gw_conn_send(rta_conn *c, const rta_protocol_message *m)
 {
     rta_frame *f = encode(c, m);
     if (f) queue(c, f, 0);
 }
 
-void rta__conn_send_first(rta_conn *c, const rta_protocol_message *m)
+void rta__gw_conn_send_first(rta_conn *c, const rta_protocol_message *m)
 {
     rta_frame *f = encode(c, m);
     if (f) queue(c, f, 1);
 }
 
-void rta__conn_send_encoded(rta_conn *c, const char *channel, const void *bytes, size_t len)
+void rta__gw_conn_send_encoded(rta_conn *c, const char *channel, const void *bytes, size_t len)
 {
-    rta_frame *f = frame_new();
+    rta_frame *f = frame_new(c->gw);
     if (!f) return;
     rta_buf_append(&f->bytes, bytes, len);
     if (f->bytes.oom || !(f->channel = strdup(channel))) {
@@ -281,14 +288,14 @@ void rta__conn_send_encoded(rta_conn *c, const char *channel, const void *bytes,
     queue(c, f, 0);
 }
 
-void rta__conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e)
+void rta__gw_conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e)
 {
     rta_protocol_message m = {.action = action, .has = RTA_PM_HAS_ERROR, .error = *e};
     m.channel = (char *)channel;
-    rta__conn_send(c, &m);
+    rta__gw_conn_send(c, &m);
 }
 
-void rta__conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
+void rta__gw_conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
 {
     if (!(m->has & RTA_PM_HAS_MSG_SERIAL)) return;
     rta_protocol_message r = {.action = code ? RTA_ACTION_NACK : RTA_ACTION_ACK,
@@ -299,66 +306,61 @@ void rta__conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const
         r.has |= RTA_PM_HAS_ERROR;
         rta_error_set(&r.error, code, "%s", msg);
     }
-    rta__conn_send(c, &r);
+    rta__gw_conn_send(c, &r);
 }
 
-void rta__conn_fail(rta_conn *c, int action, const rta_error *e)
+void rta__gw_conn_fail(rta_conn *c, int action, const rta_error *e)
 {
     if (c->closing) return; /* one ending per transport */
     rta_log_debug("connection %s: %s %d %s", c->id,
                   action == RTA_ACTION_ERROR ? "ERROR" : "DISCONNECTED", e->code, e->message);
     if (action == RTA_ACTION_ERROR && !rta_error_is_token_error(e->code))
         c->final = 1; /* fatal: the client fails and will not resume (2.8) */
-    rta__conn_send_error(c, action, NULL, e);
+    rta__gw_conn_send_error(c, action, NULL, e);
     c->closing = 1;
     c->close_after = c->out_tail; /* NULL if it could not be queued: close at once */
-    if (c->wsi) lws_callback_on_writable(c->wsi);
+    if (c->transport) want_write(c);
 }
 
-void rta__conn_close_when_flushed(rta_conn *c)
+void rta__gw_conn_close_when_flushed(rta_conn *c)
 {
     if (c->closing) return;
     c->closing = 1;
     c->close_after = c->out_tail;
-    if (c->wsi) lws_callback_on_writable(c->wsi);
+    if (c->transport) want_write(c);
 }
 
-int rta__conn_writeable(rta_conn *c)
+int rta_gateway_writeable(rta_conn *c)
 {
-    if (c->lingering) return 0; /* the ending frame is out: nothing more on this transport */
-    if (c->closing && !c->close_after) {
-        lws_close_reason(c->wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
-        return -1;
-    }
+    const rta_gateway_hooks *h = &c->gw->hooks;
+    if (c->lingering) return RTA_GATEWAY_WRITE_OK; /* the ending frame is out: nothing more */
+    if (c->closing && !c->close_after) return RTA_GATEWAY_WRITE_CLOSE;
     if (c->ping_due && !c->closing) { /* liveness (gateway/timers.c) */
         c->ping_due = 0;
-        /* A payload, because lws does not report an empty PONG (RECEIVE_PONG) */
-        unsigned char ping[LWS_PRE + 4] = {0};
-        memcpy(ping + LWS_PRE, "rta", 3);
-        if (lws_write(c->wsi, ping + LWS_PRE, 3, LWS_WRITE_PING) < 0) return -1;
-        if (c->out_head) lws_callback_on_writable(c->wsi);
-        return 0;
+        if (h->ping(h->data, c->transport)) return RTA_GATEWAY_WRITE_FAILED;
+        if (c->out_head) want_write(c);
+        return RTA_GATEWAY_WRITE_OK;
     }
     rta_frame *f = c->out_head;
-    if (!f) return 0;
+    if (!f) return RTA_GATEWAY_WRITE_OK;
     c->out_head = f->next;
     if (!c->out_head) c->out_tail = NULL;
     count_out(c, frame_size(f));
-    size_t n = f->bytes.len - LWS_PRE;
-    int w = lws_write(c->wsi, (unsigned char *)f->bytes.data + LWS_PRE, n,
-                      f->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+    size_t headroom = h->headroom;
+    int failed = h->write(h->data, c->transport, (unsigned char *)f->bytes.data + headroom,
+                          f->bytes.len - headroom, f->binary);
     int last = c->closing && f == c->close_after;
     frame_free(f);
-    if (w < (int)n) return -1;
+    if (failed) return RTA_GATEWAY_WRITE_FAILED;
     if (last) {
         /* Let the client read it and close (ably-js does on DISCONNECTED, ERROR and
          * CLOSED): closing now with unread input in our socket would make the kernel send
          * a RST, and the client's kernel drop this very frame. Input is ignored meanwhile. */
         c->close_after = NULL;
         c->lingering = 1;
-        lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LINGER_SECONDS);
-        return 0;
+        h->close_after(h->data, c->transport, LINGER_SECONDS);
+        return RTA_GATEWAY_WRITE_OK;
     }
-    if (c->out_head) lws_callback_on_writable(c->wsi);
-    return 0;
+    if (c->out_head) want_write(c);
+    return RTA_GATEWAY_WRITE_OK;
 }

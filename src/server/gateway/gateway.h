@@ -2,37 +2,117 @@
  * (wire protocol sections 1-3; issue 5). A connection authenticates once at the upgrade
  * (key, access_token/accessToken, JWT), then every ATTACH and MESSAGE is checked against its
  * capability and clientId; AUTH swaps its token in place (RTC8); expiry (RTN22, 40142) and
- * revocation (40141) end it.
+ * revocation (40141) end it (gateway/auth.c).
  *
- * This first slice covers: connect with the clientId rules (3.1), CONNECTED with
- * connectionDetails, HEARTBEAT, CLOSE, ATTACH/DETACH with modes intersected with the
- * capability, MESSAGE with ACK/NACK and fan-out (echo), presence (enter/update/leave, SYNC,
- * automatic leave), in-band AUTH with capability downgrade, expiry and revocation, resume
- * (gateway/resume.c), the limits of config.h, and the REST channel endpoints' publish path
- * and history window (rest/channels.c, gateway/history.h).
+ * It covers: connect with the clientId rules (3.1), CONNECTED with connectionDetails,
+ * HEARTBEAT, CLOSE, ATTACH/DETACH with modes intersected with the capability, MESSAGE with
+ * ACK/NACK and fan-out (echo), presence (enter/update/leave, SYNC, automatic leave), in-band
+ * AUTH with capability downgrade, expiry and revocation, resume, the limits below, and the
+ * REST channel endpoints' publish path and history window (rest/channels.c,
+ * gateway/history.h). docs/gateway.md has the map of the room's files.
+ *
+ * The gateway is given everything it uses at init (rta_gateway_deps) and reaches for nothing
+ * else of the server: it never includes server.h, config.h or the REST room, and never calls
+ * libwebsockets. Its transport and its one timer are hooks (rta_gateway_hooks, the model:
+ * hiredis's ev adapter hooks), filled for lws by gateway/transport_lws.c and with fakes by
+ * tests/gateway_fixture.h. Everything runs on the server's event loop thread.
  */
 #ifndef RTA_SERVER_GATEWAY_H
 #define RTA_SERVER_GATEWAY_H
 
-#include <libwebsockets.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "server/config.h"
-#include "server/gateway/history.h"
 #include "core/hmap.h"
 #include "server/auth/token_service.h"
+#include "server/gateway/history.h"
 
-typedef struct rta_server rta_server;
 typedef struct rta_conn rta_conn;
-typedef struct rta_timer rta_timer;
+typedef struct rta_gateway rta_gateway;
 
-/* Deadlines of every connection in one min-heap, and the liveness sweep (gateway/timers.c). */
+/* One connection's transport as its hooks know it (for libwebsockets, its struct lws): the
+ * gateway only hands it back to them. */
+typedef struct rta_gateway_transport rta_gateway_transport;
+
+/* What the gateway needs from its transport and event loop, and nothing more (the model:
+ * hiredis's redisAsyncContext.ev hooks, filled by one adapter per event loop).
+ * gateway/transport_lws.c fills them for libwebsockets; tests/gateway_fixture.h with fakes.
+ * Every hook gets `data` first. None calls back into the gateway before it returns. */
+typedef struct rta_gateway_hooks {
+    void *data;
+    size_t headroom; /* bytes the transport needs before each frame it writes (LWS_PRE) */
+    /* t may be written: call rta_gateway_writeable(c) for it when it is. */
+    void (*want_write)(void *data, rta_gateway_transport *t);
+    /* Writes one whole frame (binary or text); `headroom` writable bytes precede bytes.
+     * Only from rta_gateway_writeable. Returns 0, or -1 when the transport failed. */
+    int (*write)(void *data, rta_gateway_transport *t, unsigned char *bytes, size_t len,
+                 int binary);
+    /* A WebSocket ping, with a payload (lws reports no empty pong). As write. */
+    int (*ping)(void *data, rta_gateway_transport *t);
+    /* Closes t soon, from the loop, without a word (rta_gateway_closed follows). */
+    void (*close_now)(void *data, rta_gateway_transport *t);
+    /* Closes t in `seconds` unless the client closes first: the linger after an ending frame,
+     * so that the client reads it before the socket goes. */
+    void (*close_after)(void *data, rta_gateway_transport *t, int seconds);
+    /* At open only: query argument `name` ("key=") of the upgrade, into buf; NULL if absent. */
+    const char *(*query_arg)(void *data, rta_gateway_transport *t, const char *name, char *buf,
+                             size_t size);
+    int (*is_tls)(void *data, rta_gateway_transport *t);
+    int (*is_loopback)(void *data, rta_gateway_transport *t); /* the peer's address */
+    /* The one timer: rta_gateway_timers_due() in delay_ms (>= 0), replacing an earlier arming.
+     * Returns 0, or -1 when there is no event loop to arm (nothing was). */
+    int (*timer_arm)(void *data, int64_t delay_ms);
+    void (*timer_cancel)(void *data);
+    void (*cleanup)(void *data); /* by rta_gateway_free: data is not used after it */
+} rta_gateway_hooks;
+
+/* The realtime gateway's limits (docs/gateway.md, Limits; their flags and defaults are in
+ * server/config.h, which keeps them in rta_config.gateway). */
+typedef struct rta_gateway_limits {
+    long long max_connections;
+    long long max_connections_per_app;     /* 0: none of its own (gateway/limits.c) */
+    long long max_connections_per_client;  /* 0: none */
+    long long max_channels_per_connection;
+    long long max_message_size;
+    long long max_frame_size;
+    long long max_inbound_rate;
+    long long max_queue;
+    long long max_queue_total;
+    long long connection_state_ttl;
+    long long max_idle_interval;
+} rta_gateway_limits;
+
+/* Everything the gateway is given at init (rta_gateway_init copies it): it reaches for
+ * nothing else of the server's. */
+typedef struct rta_gateway_deps {
+    /* Borrowed: verifies credentials at connect and in AUTH, says what is revoked; its
+     * registry gives apps' own connection caps. */
+    rta_token_service *tokens;
+    rta_gateway_limits limits;
+    rta_history_limits history;          /* the window REST history reads (RSL2) */
+    rta_basic_over_http basic_over_http; /* Basic auth without TLS (S-2), as on REST */
+    int skip_capability_checks;          /* the fan-out benchmark's baseline only */
+    const char *server_id;               /* borrowed; read at each CONNECTED */
+    int64_t (*now)(void);                /* the clock, ms; NULL: rta_clock_now (server/clock.h) */
+    rta_gateway_hooks hooks;             /* the transport and the timer; data owned from init */
+} rta_gateway_deps;
+
+typedef struct rta_timer rta_timer;
+/* A deadline in the gateway's heap (gateway/timers.c). */
+typedef void (*rta_timer_cb)(rta_timer *t);
+struct rta_timer {
+    int64_t at;  /* server clock, ms */
+    size_t pos;  /* heap index + 1; 0 when not scheduled */
+    rta_timer_cb cb;
+};
+
+/* Deadlines of every connection in one min-heap, the liveness sweep among them, with the
+ * hooks' one timer at the earliest (gateway/timers.c). */
 typedef struct rta_timers {
     rta_timer **heap;
     size_t len, cap;
-    lws_sorted_usec_list_t sul;      /* the one lws timer, at the earliest deadline */
-    int64_t sul_at;                  /* when it is set for (server clock, ms), 0 if unset */
-    lws_sorted_usec_list_t liveness; /* the ping / hang-up sweep */
+    int64_t armed_at;   /* when the hooks' timer is set for (server clock, ms), 0 if unset */
+    rta_timer liveness; /* the ping / hang-up sweep */
     int liveness_on;
 } rta_timers;
 
@@ -43,8 +123,13 @@ typedef struct rta_conn_counts {
     rta_hmap per_client; /* "<appId>:<clientId>" -> count */
 } rta_conn_counts;
 
-typedef struct rta_gateway {
-    rta_server *srv;
+struct rta_gateway {
+    rta_token_service *tokens; /* the rta_gateway_deps, as given */
+    rta_basic_over_http basic_over_http;
+    int skip_capability_checks;
+    const char *server_id;
+    int64_t (*now)(void);
+    rta_gateway_hooks hooks;
     rta_hmap channels;  /* name -> rta_channel* */
     rta_hmap by_id;     /* connectionId -> rta_conn* (for resume) */
     rta_conn *conns;    /* every connection, live or detached (doubly linked) */
@@ -59,20 +144,42 @@ typedef struct rta_gateway {
     rta_gateway_limits limits;
     rta_history history; /* recent messages per channel, for REST history (RSL2) */
     rta_timers timers;
-} rta_gateway;
+};
 
 /* Presence members per channel, and per connection over all its channels (91003 beyond). */
 #define RTA_PRESENCE_MAX_MEMBERS 1000
 #define RTA_PRESENCE_MAX_PER_CONN 100
 
-int rta_gateway_init(rta_gateway *gw, rta_server *srv);
-/* Call before lws_context_destroy(): closing transports then free their connections. */
+/* deps is copied; the gateway owns deps->hooks.data from here on (hooks.cleanup, called by
+ * rta_gateway_free), failure included. Returns 0 or 50000 (out of memory). */
+int rta_gateway_init(rta_gateway *gw, const rta_gateway_deps *deps);
+/* Call before the transport's event loop is destroyed: the timer is
+ * cancelled, and closing transports then free their connections. */
 void rta_gateway_stop(rta_gateway *gw);
 void rta_gateway_free(rta_gateway *gw);
 
-/* The WebSocket part of the lws protocol callback. *conn_slot lives in the wsi's session. */
-int rta_gateway_callback(rta_gateway *gw, struct lws *wsi, enum lws_callback_reasons reason,
-                         rta_conn **conn_slot, void *in, size_t len);
+/* ---- the transport's side: what its adapter calls (gateway/transport_lws.c) ---------------- */
+
+/* A WebSocket was accepted over t: authenticates (query arguments), then CONNECTED or an
+ * ending. *slot is where the transport keeps its connection: set here, cleared by the
+ * gateway when the connection leaves t; it stays NULL when even that failed (t is closed). */
+void rta_gateway_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot);
+/* Part of a WebSocket message from the client; last: the message ends with it. */
+void rta_gateway_receive(rta_conn *c, const void *data, size_t len, int last);
+/* A pong from the client. */
+void rta_gateway_pong(rta_conn *c);
+/* What rta_gateway_writeable asks of the transport. */
+enum {
+    RTA_GATEWAY_WRITE_FAILED = -1, /* close it: writing failed */
+    RTA_GATEWAY_WRITE_OK = 0,
+    RTA_GATEWAY_WRITE_CLOSE = 1,   /* close it normally (WebSocket status 1000) */
+};
+/* c's transport may be written: one frame or ping goes out. */
+int rta_gateway_writeable(rta_conn *c);
+/* c's transport has closed: c is kept for a resume, or freed. */
+void rta_gateway_closed(rta_conn *c);
+/* The hooks' timer fired. */
+void rta_gateway_timers_due(rta_gateway *gw);
 
 /* Called after revocations are durable: matching live connections are disconnected with
  * 40141 (or told to reauthenticate first when applies_at is in the future). A connection is

@@ -1,25 +1,22 @@
-/* gateway/internal.h: the gateway's connection and channel records, shared by
- * gateway/conn.c (connections, auth, frames) and gateway/channels.c (attach, publish). */
+/* gateway/internal.h: the gateway's connection and channel records and the functions its
+ * files share (private to src/server/gateway/). */
 #ifndef RTA_SERVER_GATEWAY_INTERNAL_H
 #define RTA_SERVER_GATEWAY_INTERNAL_H
+
+#include <stddef.h>
 
 #include "core/buf.h"
 #include "core/protocol.h"
 #include "server/gateway/gateway.h"
 
-/* A deadline in the gateway's heap (gateway/timers.c). */
-typedef void (*rta_timer_cb)(rta_timer *t);
-struct rta_timer {
-    int64_t at;  /* server clock, ms */
-    size_t pos;  /* heap index + 1; 0 when not scheduled */
-    rta_timer_cb cb;
-};
+/* The record holding member `member` at ptr (a timer inside its connection). */
+#define rta__gw_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 typedef struct rta_frame {
     struct rta_frame *next;
     int binary;
     char *channel; /* a channel message (fan-out): its channel, owned; NULL otherwise */
-    rta_buf bytes; /* LWS_PRE bytes of headroom, then the frame */
+    rta_buf bytes; /* hooks.headroom bytes of headroom, then the frame */
 } rta_frame;
 
 /* A presence member (RTP2): keyed by connection + clientId; the state of its last enter or
@@ -50,15 +47,15 @@ typedef struct rta_channel {
 } rta_channel;
 
 /* A connection outlives its WebSocket: when the transport drops without CLOSE or a fatal
- * ERROR, it stays *detached* (wsi NULL) for connectionStateTtl, still attached to its
+ * ERROR, it stays *detached* (transport NULL) for connectionStateTtl, still attached to its
  * channels, queueing their messages, until a client resumes it (RTN15, wire doc 2.9) or
  * the time runs out. */
 struct rta_conn {
     rta_conn *prev, *next; /* gw->conns */
     rta_conn *older, *newer; /* gw->detached_*, while detached (oldest first) */
     rta_gateway *gw;
-    struct lws *wsi;      /* NULL while detached */
-    rta_conn **slot;      /* the wsi session's pointer to us (NULL while detached) */
+    rta_gateway_transport *transport; /* NULL while detached */
+    rta_conn **slot;      /* the transport's pointer to us (NULL while detached) */
     char id[24];
     char key[64];
     rta_format fmt;
@@ -98,123 +95,134 @@ struct rta_conn {
 
 /* Frames out (gateway/frames.c). Every queue is bounded by limits.max_queue: a connection
  * that cannot keep up loses its queue and its transport and cannot be resumed. */
-void rta__conn_send(rta_conn *c, const rta_protocol_message *m);
+void rta__gw_conn_send(rta_conn *c, const rta_protocol_message *m);
 /* The same, queued before everything else (CONNECTED on resume). */
-void rta__conn_send_first(rta_conn *c, const rta_protocol_message *m);
+void rta__gw_conn_send_first(rta_conn *c, const rta_protocol_message *m);
 /* A message on `channel` already encoded in c's format (fan-out encodes once per format).
  * Held back while c is detached, and after a resume until the client re-attaches the
  * channel: ably-js drops messages for a channel that is not attached (2.6, RTN15c6). */
-void rta__conn_send_encoded(rta_conn *c, const char *channel, const void *bytes, size_t len);
-void rta__conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e);
+void rta__gw_conn_send_encoded(rta_conn *c, const char *channel, const void *bytes, size_t len);
+void rta__gw_conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e);
 /* Answers a MESSAGE or PRESENCE (2.6): ACK when code is 0, else NACK with that Ably code and
  * msg. Nothing when m carried no msgSerial (nothing waits for an answer). */
-void rta__conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg);
+void rta__gw_conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg);
 /* DISCONNECTED (retryable: the connection stays resumable) or ERROR (fatal), then close.
  * Frames queued after it wait for a resume. */
-void rta__conn_fail(rta_conn *c, int action, const rta_error *e);
+void rta__gw_conn_fail(rta_conn *c, int action, const rta_error *e);
 /* Closes the transport once the queue up to now is written (CLOSE, DISCONNECT). */
-void rta__conn_close_when_flushed(rta_conn *c);
-/* LWS_CALLBACK_SERVER_WRITEABLE: writes one frame; returns -1 to close the socket. */
-int rta__conn_writeable(rta_conn *c);
+void rta__gw_conn_close_when_flushed(rta_conn *c);
 /* Drops every queued and held frame. */
-void rta__conn_drop_frames(rta_conn *c);
+void rta__gw_conn_drop_frames(rta_conn *c);
 /* The transport is gone: channel messages not yet written are held, the rest dropped. */
-void rta__conn_hold_unsent(rta_conn *c);
+void rta__gw_conn_hold_unsent(rta_conn *c);
 /* After a resume: messages of every channel in c->attached wait for its ATTACH; held
  * messages of channels no longer attached are dropped. */
-void rta__conn_await_reattach(rta_conn *c);
+void rta__gw_conn_await_reattach(rta_conn *c);
 /* The client (re-)attached `channel` (deliver: the ATTACHED is queued) or detached it or
  * was refused: its held messages follow the ATTACHED, or are dropped. */
-void rta__conn_release_held(rta_conn *c, const char *channel, int deliver);
+void rta__gw_conn_release_held(rta_conn *c, const char *channel, int deliver);
 
 /* Connections (gateway/conn.c). */
 /* A connection without a transport yet (conn_open gives it one; tests and the gateway
  * fuzzer use it bare: frames then stay queued in c->out_head). NULL when out of memory. */
-rta_conn *rta__conn_create(rta_gateway *gw, rta_format fmt);
+rta_conn *rta__gw_conn_create(rta_gateway *gw, rta_format fmt);
 /* One whole WebSocket message from the client: size check, decode, dispatch. */
-void rta__conn_handle_message(rta_conn *c, const void *data, size_t len);
-void rta__conn_free(rta_conn *c);
+void rta__gw_conn_handle_message(rta_conn *c, const void *data, size_t len);
+void rta__gw_conn_free(rta_conn *c);
 /* Timers (gateway/timers.c): cb(t) at `at` (server clock, ms), replacing t's previous
  * deadline; cancel is a no-op for a timer not scheduled. Neither calls back. */
-void rta__schedule(rta_gateway *gw, rta_timer *t, rta_timer_cb cb, int64_t at);
-void rta__timer_cancel(rta_gateway *gw, rta_timer *t);
+void rta__gw_schedule(rta_gateway *gw, rta_timer *t, rta_timer_cb cb, int64_t at);
+void rta__gw_timer_cancel(rta_gateway *gw, rta_timer *t);
 /* A frame or pong from c's client: it is alive (starts the liveness sweep if needed). */
-void rta__liveness_seen(rta_conn *c);
-void rta__timers_stop(rta_gateway *gw); /* before lws_context_destroy() */
-void rta__timers_free(rta_gateway *gw);
-void rta__conn_arm_timers(rta_conn *c);
-void rta__conn_send_connected(rta_conn *c, const rta_error *err, int first);
+void rta__gw_liveness_seen(rta_conn *c);
+void rta__gw_timers_stop(rta_gateway *gw); /* rta_gateway_stop */
+void rta__gw_timers_free(rta_gateway *gw);
+void rta__gw_conn_send_connected(rta_conn *c, const rta_error *err, int first);
+/* The query argument `name` ("key=") of c's upgrade request, malloc'd; NULL when absent. */
+char *rta__gw_conn_query_arg(const rta_conn *c, const char *name);
+
+/* Connection auth (gateway/auth.c); rta_gateway_revoked and rta_gateway_credentials_changed
+ * (gateway.h) are there too. */
+/* Credentials and the clientId parameter of the upgrade into c->auth, c->client_id and
+ * c->revoke_at (a revocation pending for them, S-48). Returns 0, or the action to fail with
+ * (ERROR or DISCONNECTED) with e filled. */
+int rta__gw_conn_authenticate(rta_conn *c, rta_error *e);
+/* AUTH from the client (RTC8a): the new token replaces the old in place, or the connection
+ * fails. */
+void rta__gw_conn_reauth(rta_conn *c, const rta_protocol_message *m);
+/* The expiry (or pending revocation) deadline and the RTN22 hint for c's credentials. */
+void rta__gw_conn_arm_timers(rta_conn *c);
 
 /* Per-app and per-clientId connection caps (gateway/limits.c). */
-int rta__conn_counts_init(rta_conn_counts *k);
-void rta__conn_counts_free(rta_conn_counts *k);
+int rta__gw_conn_counts_init(rta_conn_counts *k);
+void rta__gw_conn_counts_free(rta_conn_counts *k);
 /* A new, authenticated connection (not a resume): counted for its app and clientId, or
  * refused. Returns 0, or 40111 (a cap is reached; e names which) or 50000 with e filled. */
-int rta__conn_admit(rta_conn *c, rta_error *e);
+int rta__gw_conn_admit(rta_conn *c, rta_error *e);
 /* c is being freed: it no longer counts. A no-op for a connection never admitted. */
-void rta__conn_release(rta_conn *c);
+void rta__gw_conn_release(rta_conn *c);
 
 /* Resume (gateway/resume.c, RTN15, wire doc 2.9). */
 /* The transport closed: keep c detached for connectionStateTtl if it may be resumed,
  * else free it. */
-void rta__conn_transport_closed(rta_conn *c);
+void rta__gw_conn_transport_closed(rta_conn *c);
 /* `fresh` has just authenticated with resume=<key>: if the key names a resumable
  * connection with the same app, clientId and format, that connection takes over fresh's
  * transport and credentials (fresh is freed) and is returned, having sent CONNECTED with
  * its own connectionId. Otherwise returns NULL with e set (80008) and fresh unchanged. */
-rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e);
+rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, rta_error *e);
 /* A detached connection that can no longer be resumed: freed from a timer, never inside
  * the loop that noticed. */
-void rta__conn_discard_soon(rta_conn *c);
+void rta__gw_conn_discard_soon(rta_conn *c);
 /* The detached list (gw->detached_head, oldest first). */
-void rta__detached_push(rta_conn *c);
-void rta__detached_remove(rta_conn *c);
+void rta__gw_detached_push(rta_conn *c);
+void rta__gw_detached_remove(rta_conn *c);
 /* Discards the oldest detached connection other than `keep` (its frames are dropped now, the
  * record freed from a timer: safe inside fan-out loops; a later resume gets 80008). Returns 0
  * when there was none. */
-int rta__detached_evict_oldest(rta_gateway *gw, const rta_conn *keep);
+int rta__gw_detached_evict_oldest(rta_gateway *gw, const rta_conn *keep);
 
 /* Channels (gateway/channels.c). */
 /* Sends out to every member of ch attached with `mode` except skip, encoded once per wire
  * format (held for detached members). */
-void rta__channel_broadcast(rta_channel *ch, const rta_protocol_message *out, uint32_t mode,
+void rta__gw_channel_broadcast(rta_channel *ch, const rta_protocol_message *out, uint32_t mode,
                             const rta_conn *skip);
 /* app_id's channel `name`, or NULL when nobody is attached to it. */
-rta_channel *rta__channel_find(rta_gateway *gw, const char *app_id, const char *name);
+rta_channel *rta__gw_channel_find(rta_gateway *gw, const char *app_id, const char *name);
 /* Channel members (gateway/members.c), all O(1). */
 /* Where c is in ch's members, or -1 when it is not attached to ch. */
-long rta__channel_member_index(const rta_channel *ch, const rta_conn *c);
+long rta__gw_channel_member_index(const rta_channel *ch, const rta_conn *c);
 /* Appends c, not yet a member; link is ch's position in c->attached. Returns c's position,
  * or -1 when out of memory (nothing changed). */
-long rta__members_add(rta_channel *ch, rta_conn *c, uint32_t modes, uint32_t requested,
+long rta__gw_members_add(rta_channel *ch, rta_conn *c, uint32_t modes, uint32_t requested,
                       uint32_t link);
 /* Removes member i: the last member moves into position i. */
-void rta__members_remove(rta_channel *ch, size_t i);
-void rta__members_free(rta_channel *ch);
+void rta__gw_members_remove(rta_channel *ch, size_t i);
+void rta__gw_members_free(rta_channel *ch);
 /* 1 when c is attached to the channel named `channel` (of its app). */
-int rta__conn_attached_to(const rta_conn *c, const char *channel);
-void rta__channel_attach(rta_conn *c, const rta_protocol_message *m);
-void rta__channel_detach(rta_conn *c, const rta_protocol_message *m);
-void rta__channel_publish(rta_conn *c, const rta_protocol_message *m);
+int rta__gw_conn_attached_to(const rta_conn *c, const char *channel);
+void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m);
+void rta__gw_channel_detach(rta_conn *c, const rta_protocol_message *m);
+void rta__gw_channel_publish(rta_conn *c, const rta_protocol_message *m);
 /* The one publish path, realtime and REST (RTL6, RSL1): records msgs in the channel's
  * history, then sends them to every connection attached with the subscribe mode (but not to
  * `from` when it asked for echo=false), encoded once per format. from is NULL for REST. */
-void rta__channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
+void rta__gw_channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
                          const char *channel, const char *id, rta_message *msgs, size_t n);
 /* After a capability change: channels no longer allowed get ERROR 40160 and are left. */
-void rta__channels_recheck(rta_conn *c);
-void rta__channels_leave_all(rta_conn *c);
-void rta__channels_free(rta_gateway *gw);
+void rta__gw_channels_recheck(rta_conn *c);
+void rta__gw_channels_leave_all(rta_conn *c);
+void rta__gw_channels_free(rta_gateway *gw);
 
 /* Presence (gateway/presence.c; RTP, wire protocol 2.1 HAS_PRESENCE, SYNC). */
-void rta__presence_handle(rta_conn *c, rta_protocol_message *m); /* PRESENCE in: ACK/NACK */
+void rta__gw_presence_handle(rta_conn *c, rta_protocol_message *m); /* PRESENCE in: ACK/NACK */
 /* Before c leaves ch (detach, close, capability lost): its members leave (LEAVE fan-out). */
-void rta__presence_conn_left(rta_conn *c, rta_channel *ch);
+void rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch);
 /* After c's modes on ch changed to `granted`: without the presence mode its members leave. */
-void rta__presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t granted);
+void rta__gw_presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t granted);
 /* The HAS_PRESENCE flag for an ATTACHED with `granted`, and the SYNC that follows it. */
-uint32_t rta__presence_attach_flags(const rta_channel *ch, uint32_t granted);
-void rta__presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted);
-void rta__presence_free(rta_channel *ch);
+uint32_t rta__gw_presence_attach_flags(const rta_channel *ch, uint32_t granted);
+void rta__gw_presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted);
+void rta__gw_presence_free(rta_channel *ch);
 
 #endif

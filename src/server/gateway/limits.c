@@ -9,7 +9,7 @@
  * and up to max_queue bytes of messages; counting only live ones would let a client get
  * round its cap by dropping transports and opening new connections. A resume takes over the
  * connection it names, which is already counted, so it is never refused here; an in-band
- * AUTH cannot change a connection's app or clientId (reauth in gateway/conn.c, refusal in
+ * AUTH cannot change a connection's app or clientId (reauth in gateway/auth.c, refusal in
  * gateway/resume.c), so the counts never move then. Anonymous and wildcard ("*")
  * connections count towards their app only.
  *
@@ -30,15 +30,14 @@
 
 #include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/server.h"
 
-int rta__conn_counts_init(rta_conn_counts *k)
+int rta__gw_conn_counts_init(rta_conn_counts *k)
 {
     int rc = rta_hmap_init(&k->per_app);
     return rc ? rc : rta_hmap_init(&k->per_client);
 }
 
-void rta__conn_counts_free(rta_conn_counts *k)
+void rta__gw_conn_counts_free(rta_conn_counts *k)
 {
     rta_hmap_free(&k->per_app);
     rta_hmap_free(&k->per_client);
@@ -82,13 +81,13 @@ static char *client_key(const rta_conn *c, char *buf, size_t size, size_t *len, 
     return key;
 }
 
-int rta__conn_admit(rta_conn *c, rta_error *e)
+int rta__gw_conn_admit(rta_conn *c, rta_error *e)
 {
     rta_gateway *gw = c->gw;
     rta_conn_counts *k = &gw->held;
     const char *app = c->auth.app_id;
     size_t app_len = strlen(app);
-    const rta_app_entry *own = rta_registry_app(&gw->srv->registry, app);
+    const rta_app_entry *own = rta_registry_app(gw->tokens->registry, app);
     long long app_cap = own && own->max_connections ? own->max_connections
                                                     : gw->limits.max_connections_per_app;
     long long client_cap = own && own->max_connections_per_client
@@ -128,7 +127,7 @@ int rta__conn_admit(rta_conn *c, rta_error *e)
     return rc;
 }
 
-void rta__conn_release(rta_conn *c)
+void rta__gw_conn_release(rta_conn *c)
 {
     if (!c->admitted) return;
     c->admitted = 0;

@@ -22,7 +22,7 @@ static size_t home(const rta_channel *ch, const rta_conn *c)
     return (size_t)(h >> 32) & (2 * ch->cap - 1);
 }
 
-long rta__channel_member_index(const rta_channel *ch, const rta_conn *c)
+long rta__gw_channel_member_index(const rta_channel *ch, const rta_conn *c)
 {
     if (!ch->count) return -1;
     size_t mask = 2 * ch->cap - 1;
@@ -89,7 +89,7 @@ static int grow(rta_channel *ch)
     return 0;
 }
 
-long rta__members_add(rta_channel *ch, rta_conn *c, uint32_t modes, uint32_t requested,
+long rta__gw_members_add(rta_channel *ch, rta_conn *c, uint32_t modes, uint32_t requested,
                       uint32_t link)
 {
     if (ch->count == ch->cap && grow(ch)) return -1;
@@ -102,7 +102,7 @@ long rta__members_add(rta_channel *ch, rta_conn *c, uint32_t modes, uint32_t req
     return (long)i;
 }
 
-void rta__members_remove(rta_channel *ch, size_t i)
+void rta__gw_members_remove(rta_channel *ch, size_t i)
 {
     size_t last = ch->count - 1;
     index_clear(ch, slot_of(ch, i));
@@ -116,7 +116,7 @@ void rta__members_remove(rta_channel *ch, size_t i)
     ch->count--;
 }
 
-void rta__members_free(rta_channel *ch)
+void rta__gw_members_free(rta_channel *ch)
 {
     free(ch->members);
     free(ch->modes);

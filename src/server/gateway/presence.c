@@ -18,7 +18,6 @@
 
 #include "core/capability.h"
 #include "server/gateway/internal.h"
-#include "server/server.h"
 
 /* A SYNC page stops growing at about this many encoded bytes (a single member always fits:
  * its data is bounded by maxMessageSize). */
@@ -53,7 +52,7 @@ static void remove_member(rta_channel *ch, size_t i)
     ch->presence_count--;
 }
 
-void rta__presence_free(rta_channel *ch)
+void rta__gw_presence_free(rta_channel *ch)
 {
     for (size_t i = 0; i < ch->presence_count; i++)
         member_clear(&ch->presence[i]);
@@ -83,19 +82,20 @@ static int event_of(rta_presence_message *ev, int action, const rta_presence_mem
 /* PRESENCE to every connection attached with presence-subscribe except `except`, one
  * encoding per wire format (as MESSAGE fan-out). Each event carries its own id, clientId,
  * connectionId and timestamp, so nothing is inherited from the ProtocolMessage. */
-static void broadcast(rta_channel *ch, const rta_conn *except, rta_presence_message *ev, size_t n)
+static void broadcast(rta_gateway *gw, rta_channel *ch, const rta_conn *except,
+                      rta_presence_message *ev, size_t n)
 {
     if (!n) return;
     char serial[32];
     snprintf(serial, sizeof(serial), "%llu", (unsigned long long)++ch->serial);
     rta_protocol_message out = {.action = RTA_ACTION_PRESENCE,
                                 .has = RTA_PM_HAS_TIMESTAMP,
-                                .timestamp = rta_clock_now(),
+                                .timestamp = gw->now(),
                                 .channel = ch->name,
                                 .channel_serial = serial,
                                 .presence = ev,
                                 .presence_count = n};
-    rta__channel_broadcast(ch, &out, RTA_MODE_PRESENCE_SUBSCRIBE, except);
+    rta__gw_channel_broadcast(ch, &out, RTA_MODE_PRESENCE_SUBSCRIBE, except);
 }
 
 static void clear_events(rta_presence_message *ev, size_t n)
@@ -105,7 +105,7 @@ static void clear_events(rta_presence_message *ev, size_t n)
     free(ev);
 }
 
-void rta__presence_conn_left(rta_conn *c, rta_channel *ch)
+void rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch)
 {
     size_t n = 0;
     for (size_t i = 0; i < ch->presence_count; i++)
@@ -113,7 +113,7 @@ void rta__presence_conn_left(rta_conn *c, rta_channel *ch)
     if (!n) return;
     rta_presence_message *ev = calloc(n, sizeof(*ev));
     size_t nev = 0;
-    int64_t now = rta_clock_now();
+    int64_t now = c->gw->now();
     for (size_t i = ch->presence_count; i-- > 0;) {
         if (ch->presence[i].conn != c) continue;
         /* A synthesized leave (RTP2b1): its id does not start with the connectionId, so
@@ -123,16 +123,16 @@ void rta__presence_conn_left(rta_conn *c, rta_channel *ch)
         if (ev && !event_of(&ev[nev], ACT_LEAVE, &ch->presence[i], id, now, NULL)) nev++;
         remove_member(ch, i);
     }
-    broadcast(ch, c, ev, nev); /* c is leaving: it clears its own view (RTP5a) */
+    broadcast(c->gw, ch, c, ev, nev); /* c is leaving: it clears its own view (RTP5a) */
     clear_events(ev, nev);
 }
 
-void rta__presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t granted)
+void rta__gw_presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t granted)
 {
-    if (!(granted & RTA_MODE_PRESENCE)) rta__presence_conn_left(c, ch);
+    if (!(granted & RTA_MODE_PRESENCE)) rta__gw_presence_conn_left(c, ch);
 }
 
-uint32_t rta__presence_attach_flags(const rta_channel *ch, uint32_t granted)
+uint32_t rta__gw_presence_attach_flags(const rta_channel *ch, uint32_t granted)
 {
     /* Only a connection that will get the SYNC may be told to wait for one: with
      * HAS_PRESENCE ably-js starts a sync that only a SYNC without a cursor ends (RTP1). */
@@ -149,7 +149,7 @@ static size_t member_bytes(const rta_presence_member *p)
 
 /* SYNC pages (RTP18): channelSerial "<syncId>:<cursor>", the cursor naming the next member;
  * the last page has an empty cursor, which ends the sync in ably-js. */
-void rta__presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted)
+void rta__gw_presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted)
 {
     if (!(granted & RTA_MODE_PRESENCE_SUBSCRIBE) || !ch->presence_count) return;
     size_t n = ch->presence_count;
@@ -183,7 +183,7 @@ void rta__presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted)
                                   .channel_serial = serial,
                                   .presence = views + start,
                                   .presence_count = end - start};
-        rta__conn_send(c, &m);
+        rta__gw_conn_send(c, &m);
         start = end;
     }
     free(views);
@@ -229,8 +229,8 @@ static int check(rta_conn *c, rta_channel **chp, const rta_protocol_message *m, 
         *msg = "Permission denied: no presence capability";
         return RTA_ERR_CAPABILITY_DENIED;
     }
-    rta_channel *ch = rta__channel_find(gw, c->auth.app_id, m->channel);
-    long at = ch ? rta__channel_member_index(ch, c) : -1;
+    rta_channel *ch = rta__gw_channel_find(gw, c->auth.app_id, m->channel);
+    long at = ch ? rta__gw_channel_member_index(ch, c) : -1;
     if (at < 0) { /* members live as long as their attachment: ably-js always attaches first */
         *msg = "Presence requires the channel to be attached";
         return RTA_ERR_CHANNEL_FAILED;
@@ -329,7 +329,7 @@ static int apply(rta_conn *c, rta_channel *ch, rta_presence_message *p, const ch
     return 0;
 }
 
-void rta__presence_handle(rta_conn *c, rta_protocol_message *m)
+void rta__gw_presence_handle(rta_conn *c, rta_protocol_message *m)
 {
     const char *msg = NULL;
     const char **cids = calloc(m->presence_count ? m->presence_count : 1, sizeof(*cids));
@@ -337,21 +337,21 @@ void rta__presence_handle(rta_conn *c, rta_protocol_message *m)
     rta_channel *ch = NULL;
     int rc = !cids || !ev ? RTA_ERR_INTERNAL : check(c, &ch, m, cids, &msg);
     if (rc) {
-        rta__conn_reply(c, m, rc, msg ? msg : "Out of memory");
+        rta__gw_conn_reply(c, m, rc, msg ? msg : "Out of memory");
         free(cids);
         free(ev);
         return;
     }
     size_t nev = 0;
     int failed = 0;
-    int64_t now = rta_clock_now();
+    int64_t now = c->gw->now();
     for (size_t i = 0; i < m->presence_count; i++) {
         char id[128]; /* RTP2b2: <connectionId>:<msgSerial>:<index> orders a connection's events */
         snprintf(id, sizeof(id), "%s:%lld:%zu", c->id, (long long)m->msg_serial, i);
         failed |= apply(c, ch, &m->presence[i], cids[i], id, now, ev, &nev);
     }
-    rta__conn_reply(c, m, failed ? RTA_ERR_INTERNAL : 0, "Out of memory");
-    broadcast(ch, NULL, ev, nev); /* the sender too: ably-js tracks its own members (RTP17) */
+    rta__gw_conn_reply(c, m, failed ? RTA_ERR_INTERNAL : 0, "Out of memory");
+    broadcast(c->gw, ch, NULL, ev, nev); /* the sender too: ably-js tracks its own members (RTP17) */
     clear_events(ev, nev);
     free(cids);
 }

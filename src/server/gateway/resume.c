@@ -17,34 +17,33 @@
 #include "core/crypto.h"
 #include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/server.h"
 
 #define PRESENCE_GRACE_MS 15000 /* a detached connection's members stay this long (RTP17) */
 
 static void presence_leave_all(rta_conn *c)
 {
     c->presence_lost = 1; /* re-attaches are not RESUMED: ably-js re-enters (RTP17i) */
-    for (size_t i = 0; i < c->attached_count; i++) rta__presence_conn_left(c, c->attached[i]);
+    for (size_t i = 0; i < c->attached_count; i++) rta__gw_presence_conn_left(c, c->attached[i]);
 }
 
 /* Not resumed within the grace period: its presence members leave; it stays resumable. */
 static void on_presence_grace(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(t, rta_conn, notice_timer);
-    if (!c->wsi) presence_leave_all(c);
+    rta_conn *c = rta__gw_container_of(t, rta_conn, notice_timer);
+    if (!c->transport) presence_leave_all(c);
 }
 
 static void on_discard(rta_timer *t)
 {
-    rta_conn *c = lws_container_of(t, rta_conn, end_timer);
-    if (c->wsi) return; /* resumed meanwhile */
+    rta_conn *c = rta__gw_container_of(t, rta_conn, end_timer);
+    if (c->transport) return; /* resumed meanwhile */
     rta_log_debug("connection %s: not resumed, discarded", c->id);
-    rta__conn_free(c);
+    rta__gw_conn_free(c);
 }
 
-void rta__conn_discard_soon(rta_conn *c)
+void rta__gw_conn_discard_soon(rta_conn *c)
 {
-    rta__schedule(c->gw, &c->end_timer, on_discard, 0);
+    rta__gw_schedule(c->gw, &c->end_timer, on_discard, 0);
 }
 
 static int is_detached(const rta_conn *c)
@@ -52,7 +51,7 @@ static int is_detached(const rta_conn *c)
     return c->older || c->newer || c->gw->detached_head == c;
 }
 
-void rta__detached_push(rta_conn *c)
+void rta__gw_detached_push(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
     c->newer = NULL;
@@ -65,7 +64,7 @@ void rta__detached_push(rta_conn *c)
     gw->detached_count++;
 }
 
-void rta__detached_remove(rta_conn *c)
+void rta__gw_detached_remove(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
     if (!is_detached(c)) return;
@@ -81,56 +80,56 @@ void rta__detached_remove(rta_conn *c)
     gw->detached_count--;
 }
 
-int rta__detached_evict_oldest(rta_gateway *gw, const rta_conn *keep)
+int rta__gw_detached_evict_oldest(rta_gateway *gw, const rta_conn *keep)
 {
     rta_conn *c = gw->detached_head;
     if (c == keep) c = c->newer;
     if (!c) return 0;
     rta_log_debug("connection %s: detached, discarded to make room", c->id);
-    rta__detached_remove(c);
-    rta__conn_drop_frames(c);
+    rta__gw_detached_remove(c);
+    rta__gw_conn_drop_frames(c);
     c->final = 1;
-    rta__conn_discard_soon(c);
+    rta__gw_conn_discard_soon(c);
     return 1;
 }
 
 /* Forgets what belonged to c's last transport: its timers and its closing state. */
 static void clear_transport_state(rta_conn *c)
 {
-    rta__timer_cancel(c->gw, &c->end_timer);
-    rta__timer_cancel(c->gw, &c->notice_timer);
+    rta__gw_timer_cancel(c->gw, &c->end_timer);
+    rta__gw_timer_cancel(c->gw, &c->notice_timer);
     c->closing = 0;
     c->lingering = 0;
     c->close_after = NULL;
 }
 
-void rta__conn_transport_closed(rta_conn *c)
+void rta__gw_conn_transport_closed(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
     if (c->slot) *c->slot = NULL;
     c->slot = NULL;
-    c->wsi = NULL;
+    c->transport = NULL;
     gw->live_count--;
     clear_transport_state(c);
     if (gw->stopping || c->final || !c->connected || gw->limits.connection_state_ttl <= 0) {
-        rta__conn_free(c);
+        rta__gw_conn_free(c);
         return;
     }
     /* Detached: channel messages not yet written are held with what arrives meanwhile;
      * protocol replies (ACKs, ATTACHED, errors) are not replayed: the client re-sends
      * what it still needs (2.6, 2.7). */
-    rta__conn_hold_unsent(c);
-    rta__detached_push(c);
+    rta__gw_conn_hold_unsent(c);
+    rta__gw_detached_push(c);
     c->presence_lost = 0;
     rta_log_debug("connection %s: transport closed, resumable for %lld ms", c->id,
                   gw->limits.connection_state_ttl);
-    rta__schedule(gw, &c->end_timer, on_discard,
-                  rta_clock_now() + gw->limits.connection_state_ttl);
+    rta__gw_schedule(gw, &c->end_timer, on_discard,
+                  gw->now() + gw->limits.connection_state_ttl);
     /* A revoked identity is not present a moment longer; anyone else may be back soon. */
     if (c->revoked)
         presence_leave_all(c);
     else
-        rta__schedule(gw, &c->notice_timer, on_presence_grace, rta_clock_now() + PRESENCE_GRACE_MS);
+        rta__gw_schedule(gw, &c->notice_timer, on_presence_grace, gw->now() + PRESENCE_GRACE_MS);
 }
 
 /* Why `old` may not be resumed by `fresh`, or NULL when it may. */
@@ -145,7 +144,7 @@ static const char *refusal(const rta_conn *old, const rta_conn *fresh)
     return NULL;
 }
 
-rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e)
+rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, rta_error *e)
 {
     rta_gateway *gw = fresh->gw;
     const char *bang = strchr(key, '!');
@@ -159,38 +158,38 @@ rta_conn *rta__conn_resume(rta_conn *fresh, const char *key, rta_error *e)
         rta_error_set(e, RTA_ERR_RESUME_FAILED, "Unable to resume: %s", why);
         return NULL;
     }
-    if (old->wsi) {
+    if (old->transport) {
         /* The client reconnected before we noticed its old transport die (half-open TCP):
          * the new transport takes over, the old one is closed without a word. */
         rta_log_debug("connection %s: resumed over a live transport", old->id);
         if (old->slot) *old->slot = NULL;
-        lws_set_timeout(old->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        gw->hooks.close_now(gw->hooks.data, old->transport);
         gw->live_count--;
-        rta__conn_hold_unsent(old);
+        rta__gw_conn_hold_unsent(old);
     }
     clear_transport_state(old);
-    rta__detached_remove(old);
+    rta__gw_detached_remove(old);
     old->revoked = 0;
 
     /* Take over fresh's transport and credentials (a renewed token, maybe a new
      * capability); fresh is freed. */
-    old->wsi = fresh->wsi;
+    old->transport = fresh->transport;
     old->slot = fresh->slot;
     *old->slot = old;
-    fresh->wsi = NULL;
+    fresh->transport = NULL;
     fresh->slot = NULL;
     rta_auth_context tmp = old->auth;
     old->auth = fresh->auth;
     fresh->auth = tmp;
     old->echo = fresh->echo;
     old->revoke_at = fresh->revoke_at;
-    rta__conn_free(fresh); /* the transport, counted in live_count, is old's now */
+    rta__gw_conn_free(fresh); /* the transport, counted in live_count, is old's now */
 
-    rta__conn_send_connected(old, NULL, 1); /* before everything queued meanwhile */
-    rta__conn_arm_timers(old);
-    rta__channels_recheck(old); /* the new token may allow less */
-    rta__conn_await_reattach(old); /* held messages follow each channel's ATTACHED */
-    if (old->out_head) lws_callback_on_writable(old->wsi);
+    rta__gw_conn_send_connected(old, NULL, 1); /* before everything queued meanwhile */
+    rta__gw_conn_arm_timers(old);
+    rta__gw_channels_recheck(old); /* the new token may allow less */
+    rta__gw_conn_await_reattach(old); /* held messages follow each channel's ATTACHED */
+    if (old->out_head) gw->hooks.want_write(gw->hooks.data, old->transport);
     rta_log_debug("connection %s resumed", old->id);
     return old;
 }

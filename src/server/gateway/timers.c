@@ -1,11 +1,12 @@
 /* gateway/timers.c: the gateway's clocks, built to stay cheap at 10,000+ connections.
  *
- * Per-connection deadlines (token expiry, the RTN22 reauth hint, a revocation's appliesAt,
- * resume's discard and presence grace) live in one binary min-heap, with a single lws timer
- * set for the earliest. libwebsockets keeps its timers in one sorted linked list whose every
- * insertion walks it from the head: with one or two far-future timers per connection, each
- * connect or AUTH walked the whole list (issue 5 benchmarks: 84% of rtauthd's CPU, a connect
- * rate of ~300/s and AUTH p99 in seconds at 10,000 connections). Here it is O(log n).
+ * Every deadline (token expiry, the RTN22 reauth hint, a revocation's appliesAt, resume's
+ * discard and presence grace, and the liveness sweep) lives in one binary min-heap, with a
+ * single transport timer (hooks timer_arm / timer_cancel, gateway.h) set for the earliest.
+ * libwebsockets keeps its timers in one sorted linked list whose every insertion walks it
+ * from the head: with one or two far-future timers per connection, each connect or AUTH
+ * walked the whole list (issue 5 benchmarks: 84% of rtauthd's CPU, a connect rate of ~300/s
+ * and AUTH p99 in seconds at 10,000 connections). Here it is O(log n).
  *
  * Liveness (wire doc 2.5) is a sweep for the same reason: lws's own ping/hang-up policy
  * re-inserts a per-connection timer into that list on every pong. Every SWEEP_MS (short, so
@@ -13,12 +14,14 @@
  * connections silent for PING_AFTER_MS get a WebSocket ping (ably-js in Node asks for
  * heartbeats=false and counts pings as activity), and those silent for HANGUP_AFTER_MS lose
  * their transport (they stay resumable, as after any dropped transport).
+ *
+ * Never calls libwebsockets: time comes from the gateway's clock and the one timer from its
+ * hooks (gateway/transport_lws.c in rtauthd, a fake clock in tests/gateway_fixture.h).
  */
 #include <stdlib.h>
 
 #include "server/gateway/internal.h"
 #include "server/log.h"
-#include "server/server.h"
 
 #define PING_AFTER_MS 5000 /* well inside maxIdleInterval (15 s by default; a third of it if less) */
 #define HANGUP_AFTER_MS 60000
@@ -58,7 +61,7 @@ static void sift_down(rta_timers *ts, size_t i)
     place(ts, t, i);
 }
 
-void rta__timer_cancel(rta_gateway *gw, rta_timer *t)
+void rta__gw_timer_cancel(rta_gateway *gw, rta_timer *t)
 {
     rta_timers *ts = &gw->timers;
     if (!t->pos) return;
@@ -69,28 +72,26 @@ void rta__timer_cancel(rta_gateway *gw, rta_timer *t)
     place(ts, last, i);
     sift_down(ts, i);
     sift_up(ts, last->pos - 1);
-    /* The lws timer may now fire early: it finds nothing due and re-arms. */
+    /* The transport timer may now fire early: it finds nothing due and re-arms. */
 }
 
-static void on_due(lws_sorted_usec_list_t *sul);
-
-/* The lws timer at the earliest deadline (unless it is already set no later). */
+/* The transport timer at the earliest deadline (unless it is already set no later). */
 static void rearm(rta_gateway *gw)
 {
     rta_timers *ts = &gw->timers;
-    if (!ts->len || gw->stopping || !gw->srv->lws) return;
+    if (!ts->len || gw->stopping) return;
     int64_t at = ts->heap[0]->at;
-    if (ts->sul_at && ts->sul_at <= at) return;
-    int64_t delay = at - rta_clock_now();
+    if (ts->armed_at && ts->armed_at <= at) return;
+    int64_t delay = at - gw->now();
     if (delay < 0) delay = 0;
-    ts->sul_at = at;
-    lws_sul_schedule(gw->srv->lws, 0, &ts->sul, on_due, (lws_usec_t)delay * 1000);
+    if (gw->hooks.timer_arm(gw->hooks.data, delay)) return; /* no event loop (yet) */
+    ts->armed_at = at;
 }
 
-void rta__schedule(rta_gateway *gw, rta_timer *t, rta_timer_cb cb, int64_t at)
+void rta__gw_schedule(rta_gateway *gw, rta_timer *t, rta_timer_cb cb, int64_t at)
 {
     rta_timers *ts = &gw->timers;
-    rta__timer_cancel(gw, t);
+    rta__gw_timer_cancel(gw, t);
     if (ts->len == ts->cap) {
         size_t cap = ts->cap ? ts->cap * 2 : 64;
         rta_timer **h = realloc(ts->heap, cap * sizeof(*h));
@@ -108,16 +109,15 @@ void rta__schedule(rta_gateway *gw, rta_timer *t, rta_timer_cb cb, int64_t at)
     rearm(gw);
 }
 
-static void on_due(lws_sorted_usec_list_t *sul)
+void rta_gateway_timers_due(rta_gateway *gw)
 {
-    rta_timers *ts = lws_container_of(sul, rta_timers, sul);
-    rta_gateway *gw = lws_container_of(ts, rta_gateway, timers);
-    ts->sul_at = 0;
-    int64_t now = rta_clock_now();
+    rta_timers *ts = &gw->timers;
+    ts->armed_at = 0;
+    int64_t now = gw->now();
     /* A callback may schedule again (even at once): bounded, the rest waits a loop turn. */
     for (size_t budget = ts->len + 64; ts->len && ts->heap[0]->at <= now && budget; budget--) {
         rta_timer *t = ts->heap[0];
-        rta__timer_cancel(gw, t);
+        rta__gw_timer_cancel(gw, t);
         t->cb(t);
     }
     rearm(gw);
@@ -125,50 +125,52 @@ static void on_due(lws_sorted_usec_list_t *sul)
 
 /* ---- liveness -------------------------------------------------------------------------------- */
 
-static void sweep(lws_sorted_usec_list_t *sul)
+static void sweep(rta_timer *t)
 {
-    rta_timers *ts = lws_container_of(sul, rta_timers, liveness);
-    rta_gateway *gw = lws_container_of(ts, rta_gateway, timers);
-    int64_t now = rta_clock_now();
+    rta_timers *ts = rta__gw_container_of(t, rta_timers, liveness);
+    rta_gateway *gw = rta__gw_container_of(ts, rta_gateway, timers);
+    int64_t now = gw->now();
     int64_t third = gw->limits.max_idle_interval / 3;
     int64_t ping_after = third < PING_AFTER_MS ? third : PING_AFTER_MS;
     for (rta_conn *c = gw->conns; c; c = c->next) {
-        if (!c->wsi) continue; /* detached: its discard timer runs */
+        if (!c->transport) continue; /* detached: its discard timer runs */
         int64_t silent = now - c->last_seen;
         if (silent >= HANGUP_AFTER_MS) {
-            lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+            gw->hooks.close_now(gw->hooks.data, c->transport);
         } else if (silent >= ping_after && now - c->last_ping >= ping_after) {
             c->last_ping = now;
             c->ping_due = 1;
-            lws_callback_on_writable(c->wsi);
+            gw->hooks.want_write(gw->hooks.data, c->transport);
         }
     }
-    if (!gw->stopping)
-        lws_sul_schedule(gw->srv->lws, 0, &ts->liveness, sweep, SWEEP_MS * LWS_US_PER_MS);
-}
-
-void rta__liveness_seen(rta_conn *c)
-{
-    c->last_seen = rta_clock_now();
-    rta_timers *ts = &c->gw->timers;
-    if (!ts->liveness_on && c->wsi && !c->gw->stopping && c->gw->srv->lws) {
-        ts->liveness_on = 1;
-        lws_sul_schedule(c->gw->srv->lws, 0, &ts->liveness, sweep, SWEEP_MS * LWS_US_PER_MS);
+    ts->liveness_on = 0;
+    if (!gw->stopping) {
+        rta__gw_schedule(gw, &ts->liveness, sweep, gw->now() + SWEEP_MS);
+        ts->liveness_on = ts->liveness.pos != 0; /* out of memory: the next frame retries */
     }
 }
 
-void rta__timers_stop(rta_gateway *gw)
+void rta__gw_liveness_seen(rta_conn *c)
+{
+    rta_gateway *gw = c->gw;
+    c->last_seen = gw->now();
+    rta_timers *ts = &gw->timers;
+    if (!ts->liveness_on && c->transport && !gw->stopping) {
+        rta__gw_schedule(gw, &ts->liveness, sweep, c->last_seen + SWEEP_MS);
+        ts->liveness_on = ts->liveness.pos != 0;
+    }
+}
+
+void rta__gw_timers_stop(rta_gateway *gw)
 {
     rta_timers *ts = &gw->timers;
-    if (gw->srv->lws) {
-        lws_sul_cancel(&ts->sul);
-        lws_sul_cancel(&ts->liveness);
-    }
-    ts->sul_at = 0;
+    rta__gw_timer_cancel(gw, &ts->liveness);
+    if (gw->hooks.timer_cancel) gw->hooks.timer_cancel(gw->hooks.data);
+    ts->armed_at = 0;
     ts->liveness_on = 0;
 }
 
-void rta__timers_free(rta_gateway *gw)
+void rta__gw_timers_free(rta_gateway *gw)
 {
     free(gw->timers.heap);
     gw->timers.heap = NULL;
