@@ -269,6 +269,20 @@ static inline void fx_free(void)
     rta_registry_free(&fx.registry);
 }
 
+/* cmocka setup and teardown for a test that needs a fresh gateway and nothing else. */
+static inline int fx_setup(void **state)
+{
+    (void)state;
+    return fx_init();
+}
+
+static inline int fx_teardown(void **state)
+{
+    (void)state;
+    fx_free();
+    return 0;
+}
+
 /* ---- connections ------------------------------------------------------------------------- */
 
 /* A bare connection authenticated with a key (Basic), with an optional clientId. */

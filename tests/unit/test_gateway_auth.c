@@ -14,19 +14,6 @@
 
 #include "../gateway_fixture.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    return fx_init();
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fx_free();
-    return 0;
-}
-
 /* The next frame written to t has this action (and this error code, when code). */
 static void expect(fx_transport *t, int action, int code)
 {
@@ -256,13 +243,13 @@ static void disabled_key_ends_its_connections(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(basic_needs_tls_or_loopback, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_credentials_at_connect, setup, teardown),
-        cmocka_unit_test_setup_teardown(hint_then_expiry, setup, teardown),
-        cmocka_unit_test_setup_teardown(reauth_moves_expiry_or_fails, setup, teardown),
-        cmocka_unit_test_setup_teardown(revocation_disconnects_at_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(revocation_with_reauth_margin, setup, teardown),
-        cmocka_unit_test_setup_teardown(disabled_key_ends_its_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(basic_needs_tls_or_loopback, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(bad_credentials_at_connect, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(hint_then_expiry, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(reauth_moves_expiry_or_fails, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(revocation_disconnects_at_once, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(revocation_with_reauth_margin, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(disabled_key_ends_its_connections, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

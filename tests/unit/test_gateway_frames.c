@@ -12,19 +12,6 @@
 
 #include "../gateway_fixture.h"
 
-static int setup(void **state)
-{
-    (void)state;
-    return fx_init();
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fx_free();
-    return 0;
-}
-
 static void send_json(rta_conn *c, const char *json)
 {
     rta__gw_conn_handle_message(c, json, strlen(json));
@@ -385,5 +372,5 @@ int main(void)
         cmocka_unit_test(channels_per_connection_cap),
         cmocka_unit_test(membership_stays_consistent),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fx_setup, fx_teardown);
 }

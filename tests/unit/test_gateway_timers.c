@@ -32,19 +32,6 @@ static void on_fire(rta_timer *t)
     order[fired++] = it->t.at;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return fx_init();
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fx_free();
-    return 0;
-}
-
 static void heap_order_cancel_and_future(void **state)
 {
     (void)state;
@@ -128,8 +115,8 @@ static void liveness_pings_then_hangs_up(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(heap_order_cancel_and_future, setup, teardown),
-        cmocka_unit_test_setup_teardown(liveness_pings_then_hangs_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(heap_order_cancel_and_future, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(liveness_pings_then_hangs_up, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
