@@ -2,6 +2,7 @@
  * token, an authCallback (RTN2, RSA4, wire doc 1.3, 3.1), clientId cases (RSA7, RSA15),
  * fatal errors (40101 -> failed), channels: attach, publish and subscribe across two
  * clients, publish denied (NACK 40160), attach denied (channel failed 40160), close. */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "rt_test.h"
@@ -216,33 +217,39 @@ static void test_denied(void **state)
     rta_realtime_destroy(rt);
 }
 
+struct blocking_ctx {
+    _Atomic int attach_rc, authorize_rc; /* written on the I/O thread, read here */
+    rta_realtime *rt;
+};
+
 static void blocking_from_callback(const rta_connection_state_change *c, void *ud)
 {
-    int *rc = ud;
-    if (c->current == RTA_CONN_CONNECTED && *rc == -1) {
-        rta_realtime *rt = *(rta_realtime **)(rc + 2);
-        rta_channel *ch = rta_realtime_channel(rt, "x", NULL);
-        rc[0] = rta_channel_attach(ch, NULL);
-        rc[1] = rta_auth_authorize(rta_realtime_auth(rt), NULL, NULL, NULL, NULL);
+    struct blocking_ctx *ctx = ud;
+    if (c->current == RTA_CONN_CONNECTED && atomic_load(&ctx->authorize_rc) == -1) {
+        rta_channel *ch = rta_realtime_channel(ctx->rt, "x", NULL);
+        atomic_store(&ctx->attach_rc, rta_channel_attach(ch, NULL));
+        atomic_store(&ctx->authorize_rc,
+                     rta_auth_authorize(rta_realtime_auth(ctx->rt), NULL, NULL, NULL, NULL));
     }
 }
 
-/* DESIGN.md 4: a blocking call from a callback of the same client returns 40000. */
+/* DESIGN.md 4: a blocking call from a callback of the same client returns 40000. The
+ * callback runs on the I/O thread after rt_connected() has seen CONNECTED, so the test waits
+ * for it (up to 10 s: valgrind makes that thread slow). */
 static void test_blocking_call_from_callback(void **state)
 {
     (void)state;
     rta_realtime *rt = key_client(0, NULL, NULL);
-    struct {
-        int rc[2];
-        rta_realtime *rt;
-    } ctx = {{-1, -1}, rt};
+    struct blocking_ctx ctx = {.rt = rt};
+    atomic_init(&ctx.attach_rc, -1);
+    atomic_init(&ctx.authorize_rc, -1);
     rta_realtime_on(rt, blocking_from_callback, &ctx);
     rta_realtime_connect(rt, NULL);
     rt_connected(rt);
-    for (int i = 0; i < 100 && ctx.rc[1] == -1; i++)
+    for (int i = 0; i < 1000 && atomic_load(&ctx.authorize_rc) == -1; i++)
         usleep(10000);
-    assert_int_equal(ctx.rc[0], RTA_ERR_BAD_REQUEST);
-    assert_int_equal(ctx.rc[1], RTA_ERR_BAD_REQUEST);
+    assert_int_equal(atomic_load(&ctx.attach_rc), RTA_ERR_BAD_REQUEST);
+    assert_int_equal(atomic_load(&ctx.authorize_rc), RTA_ERR_BAD_REQUEST);
     rta_realtime_destroy(rt);
 }
 
