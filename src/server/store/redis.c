@@ -193,7 +193,11 @@ int rta__redis_take_epoch(rta_redis_store *s, const redisReply *r, rta_error *er
     } else if (!s->have_epoch && created) {
         rta_log_info("redis: new cluster epoch %s", e.id);
     }
-    if (e.loss && (!s->have_epoch || strcmp(e.id, s->epoch.id) != 0))
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    if (e.loss && (!s->have_epoch || strcmp(e.id, s->epoch.id) != 0) &&
+        now < e.birth + s->o.nonce_retention_ms)
         rta_log_warn("redis: epoch %s was made after a data loss: for %lld s, a TokenRequest "
                      "whose window began before it is refused (40105): its nonce's marker may "
                      "have been lost",
