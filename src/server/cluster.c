@@ -239,6 +239,7 @@ static void sync_run(rta_store_job *job, rta_store *store)
 }
 
 static void request_sync(rta_cluster *c);
+static void evaluate(rta_cluster *c, int64_t now);
 
 static void sync_free(sync_job *j)
 {
@@ -303,6 +304,7 @@ static void sync_done(rta_store_job *job)
     c->sync_again = 0;
     sync_free(j);
     if (again) request_sync(c);
+    evaluate(c, mono_ms());
 }
 
 static void request_sync(rta_cluster *c)
@@ -544,6 +546,7 @@ static void tick_done(rta_store_job *job)
         }
     }
     free(t);
+    evaluate(c, c->tick_ok);
 }
 
 static void submit_tick(rta_cluster *c, int64_t now)
@@ -590,6 +593,25 @@ static int connected(const rta_cluster *c, int64_t now)
     return c->sub_up && c->tick_ok && now - c->tick_ok < STALE_MS;
 }
 
+/* Cut off: unready (rta_cluster_ready) and, past the grace, fenced. In step again: the fence
+ * goes at once (called by the timer and whenever a tick or a catch-up completes). */
+static void evaluate(rta_cluster *c, int64_t now)
+{
+    if (c->stopping) return;
+    if (!connected(c, now)) {
+        if (!c->cut_since) {
+            c->cut_since = now;
+            if (c->was_connected) rta_log_warn("cluster: cut off from Redis; unready");
+        }
+        if (!c->fenced && now - c->cut_since >= c->srv->cfg.partition_grace) fence(c);
+    } else if (c->caught_up && !c->reseed_in_flight && !c->reseed_needed) {
+        if (c->cut_since && c->was_connected && c->fenced)
+            rta_log_info("cluster: reconnected to Redis and caught up");
+        c->cut_since = 0;
+        if (c->fenced) unfence(c);
+    }
+}
+
 static void on_timer(uv_timer_t *t)
 {
     rta_cluster *c = t->data;
@@ -610,18 +632,7 @@ static void on_timer(uv_timer_t *t)
             rta_redis_sub_restart(c->sub);
         }
     }
-    if (!connected(c, now)) {
-        if (!c->cut_since) {
-            c->cut_since = now;
-            if (c->was_connected) rta_log_warn("cluster: cut off from Redis; unready");
-        }
-        if (!c->fenced && now - c->cut_since >= c->srv->cfg.partition_grace) fence(c);
-    } else if (c->caught_up && !c->reseed_in_flight && !c->reseed_needed) {
-        if (c->cut_since && c->was_connected && c->fenced)
-            rta_log_info("cluster: reconnected to Redis and caught up");
-        c->cut_since = 0;
-        if (c->fenced) unfence(c);
-    }
+    evaluate(c, now);
 }
 
 /* ---- the subscription's hooks ------------------------------------------------------------- */
@@ -747,6 +758,8 @@ int rta_cluster_ready(const rta_cluster *c, char *why, size_t size)
         reason = "writing state back to Redis after a data loss";
     else if (!c->caught_up)
         reason = "catching up with the control log";
+    else if (c->fenced)
+        reason = "cut off from Redis longer than the partition grace; rejoining";
     if (!reason) return 1;
     snprintf(why, size, "%s", reason);
     return 0;
