@@ -99,8 +99,11 @@ int rta__redis_reply_fail(const redisReply *r, const char *what, rta_error *err)
     return rta_error_set(err, RTA_ERR_INTERNAL, "store: %s: Redis said %.120s", what, e);
 }
 
-int rta__redis_wait_replica(rta_redis_store *s, rta_error *err)
+static int read_replicas(rta_redis_store *s, rta_error *err);
+
+int rta__redis_wait_replica(rta_redis_store *s, int fresh, rta_error *err)
 {
+    if (fresh && read_replicas(s, err)) return RTA_ERR_INTERNAL;
     if (s->replicas <= 0) return 0;
     int ms = s->o.wait_timeout_ms > 0 ? s->o.wait_timeout_ms : 1000;
     char t[16];

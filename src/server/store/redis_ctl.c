@@ -113,5 +113,5 @@ int rta_store_redis_ctl_append(rta_store *st, const char *type, const char *body
                  : rta__redis_reply_fail(r, "append to the log", err);
     if (!rc && seq) *seq = (uint64_t)r->element[0]->integer;
     freeReplyObject(r);
-    return rc ? rc : rta__redis_wait_replica(s, err);
+    return rc ? rc : rta__redis_wait_replica(s, 1, err);
 }

@@ -50,9 +50,11 @@ void rta__redis_arg_i64(rta__redis_argv *a, int64_t v);
 
 /* ensure + the command + its reply (freeReplyObject it), or NULL with err (50000). */
 redisReply *rta__redis_run(rta_redis_store *s, rta__redis_argv *a, rta_error *err);
-/* Appends WAIT 1 <ms> when the primary has replicas; then reads it and fails (50000) when no
- * replica acknowledged in time. Call after reading the write's own replies. */
-int rta__redis_wait_replica(rta_redis_store *s, rta_error *err);
+/* WAIT 1 <ms> when the primary has replicas, failing (50000) when no replica acknowledged in
+ * time. Call after reading the write's own replies. With fresh, asks the primary for its
+ * replicas first (ROLE): a revocation must not miss a replica that connected since the last
+ * tick; the nonce path uses the count the last tick saw. */
+int rta__redis_wait_replica(rta_redis_store *s, int fresh, rta_error *err);
 /* Maps an error reply of our Functions to an Ably code: RTA_EXISTS -> 40003, RTA_NOTFOUND ->
  * 40400, anything else -> 50000. */
 int rta__redis_reply_fail(const redisReply *r, const char *what, rta_error *err);

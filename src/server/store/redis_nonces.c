@@ -55,7 +55,7 @@ int rta__redis_add_nonces(rta_store *st, const rta_nonce_record *n, size_t count
         rta_redis_conn_drop(s->conn);
         return rc;
     }
-    return rta__redis_wait_replica(s, err);
+    return rta__redis_wait_replica(s, 0, err);
 }
 
 /* Nothing to load: every node asks Redis for every nonce, so an in-memory copy would add

@@ -63,7 +63,7 @@ static int fcall(rta_redis_store *s, rta__redis_argv *a, const char *what, rta_e
     if (!r) return RTA_ERR_INTERNAL;
     int rc = r->type == REDIS_REPLY_INTEGER ? 0 : rta__redis_reply_fail(r, what, err);
     freeReplyObject(r);
-    if (!rc) rc = rta__redis_wait_replica(s, err);
+    if (!rc) rc = rta__redis_wait_replica(s, 1, err);
     return rc;
 }
 

@@ -61,7 +61,7 @@ static int apply_one_key(rta_redis_store *s, const rta_revocation_record *r, siz
         rc = rep->type == REDIS_REPLY_ARRAY ? 0 : rta__redis_reply_fail(rep, "revoke", err);
         freeReplyObject(rep);
     }
-    if (!rc) rc = rta__redis_wait_replica(s, err);
+    if (!rc) rc = rta__redis_wait_replica(s, 1, err);
     rta__redis_argv_free(&a);
     free(nums);
     free(body);
