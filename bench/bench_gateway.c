@@ -9,6 +9,8 @@
  *     3. revokeTokens by clientId matching R of the N connections: from sending the request
  *        to the last DISCONNECTED 40141, and how many other connections were dropped.
  *   bench_gateway fanout ...   publish-to-delivery fan-out, see gwbench_fanout.c.
+ *   bench_gateway hold ... / revoke ...   revocation latency across a cluster's nodes, see
+ *     gwbench_cluster.c.
  *
  * Prints how each figure was measured, then `BENCH <name> <value> <unit>` lines.
  */
@@ -285,6 +287,8 @@ int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "load")) return load_main(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "fanout")) return gw_fanout_main(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "hold")) return gw_cluster_hold_main(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "revoke")) return gw_cluster_revoke_main(argc, argv);
     fprintf(stderr, "usage: bench_gateway load HOST PORT PID [--conns N] [--revoke R] "
                     "[--samples S] [--inflight K]\n"
                     "       bench_gateway fanout HOST PORT_CHECKED PORT_UNCHECKED [options]\n");

@@ -98,6 +98,10 @@ long gw_vmrss_kib(int pid);
 /* ---- fan-out (gwbench_fanout.c) ---- */
 int gw_fanout_main(int argc, char **argv);
 
+/* ---- revocation across a cluster (gwbench_cluster.c) ---- */
+int gw_cluster_hold_main(int argc, char **argv);
+int gw_cluster_revoke_main(int argc, char **argv);
+
 /* ---- small helpers shared by the phases ---- */
 const char *gw_arg(int argc, char **argv, const char *name, const char *def);
 double gw_percentile(double *v, size_t n, double p); /* sorts v */

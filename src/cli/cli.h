@@ -12,6 +12,10 @@ typedef struct rta_cli {
     int json;
     const char *data_dir;
     const char *kek_file; /* --kek-file or RTAUTHD_KEK_FILE; RTAUTHD_KEK is read at use */
+    /* cluster mode: the Redis store instead of the data directory (rtauthd's settings) */
+    const char *redis;          /* --redis or RTAUTHD_REDIS */
+    const char *redis_sentinel; /* --redis-sentinel or RTAUTHD_REDIS_SENTINEL */
+    const char *redis_master;   /* --redis-master or RTAUTHD_REDIS_MASTER */
 } rta_cli;
 
 /* Removes "--name value" from the argument list and returns value (NULL if absent). */

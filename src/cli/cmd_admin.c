@@ -14,6 +14,7 @@
 #include "server/auth/provision.h"
 #include "server/store/secret_box.h"
 #include "server/clock.h"
+#include "server/store/redis.h"
 #include "server/store/store.h"
 
 static void print_json_string(const char *s)
@@ -38,13 +39,41 @@ static void print_new_key(const rta_cli *c, const rta_new_key *k, int last)
     }
 }
 
+/* A cluster's Redis (--redis, --redis-sentinel with --redis-master), as a client: it writes
+ * records, makes no epoch and judges no settings (the nodes do). */
+static int open_redis(const rta_cli *c, rta_secret_box *kek, rta_store **store, rta_error *err)
+{
+    rta_redis_options o;
+    rta_redis_options_init(&o);
+    int sentinel = c->redis_sentinel && *c->redis_sentinel;
+    int rc = 0;
+    if (c->redis && *c->redis) rc = rta_redis_url_parse(c->redis, sentinel, &o.target, err);
+    if (!rc && sentinel) {
+        rc = rta_redis_sentinels_parse(c->redis_sentinel, &o.target, err);
+        if (!rc && !(c->redis_master && *c->redis_master))
+            rc = rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                               "--redis-sentinel needs --redis-master NAME");
+        if (!rc)
+            snprintf(o.target.master_name, sizeof(o.target.master_name), "%s", c->redis_master);
+    }
+    if (rc)
+        rta_secret_box_free(kek);
+    else
+        rc = rta_store_redis_open(&o, kek, store, err);
+    rta_redis_target_clear(&o.target);
+    return rc;
+}
+
 /* With the data directory's KEK when one is given (the same settings as rtauthd's): a key
  * created here is sealed like the server's, and a sealed database opens only with it. */
 static int open_store(const rta_cli *c, rta_store **store, rta_error *err)
 {
     rta_secret_box *kek = NULL; /* the store takes it */
     int rc = rta_secret_box_load(c->kek_file, getenv("RTAUTHD_KEK"), "RTAUTHD_KEK", &kek, err);
-    return rc ? rc : rta_store_sqlite_open_kek(c->data_dir, kek, store, err);
+    if (rc) return rc;
+    if ((c->redis && *c->redis) || (c->redis_sentinel && *c->redis_sentinel))
+        return open_redis(c, kek, store, err);
+    return rta_store_sqlite_open_kek(c->data_dir, kek, store, err);
 }
 
 static int app_create(rta_cli *c)
@@ -303,7 +332,8 @@ int rta_cmd_secret(rta_cli *c)
         if (c->json)
             printf("{\"secretId\":%u}\n", sc.max_id + 1);
         else
-            printf("server secret %u added; rtauthd signs new tokens with it within a second\n",
+            printf("server secret %u added; rtauthd (every node of a cluster) signs new tokens "
+                   "with it within a second\n",
                    sc.max_id + 1);
     }
     if (store) store->ops->close(store);

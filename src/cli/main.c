@@ -28,7 +28,9 @@ static void usage(FILE *out)
         "  secret rotate                                 new server secret for new tokens\n"
         "  (options: --data-dir DIR, default ./var or RTAUTHD_DATA_DIR; the data directory's\n"
         "   key-encryption key, as rtauthd takes it: --kek-file FILE or RTAUTHD_KEK_FILE, or\n"
-        "   RTAUTHD_KEK=<64 hex digits>)\n"
+        "   RTAUTHD_KEK=<64 hex digits>; a cluster's Redis instead of a data directory:\n"
+        "   --redis URL or RTAUTHD_REDIS, --redis-sentinel LIST --redis-master NAME, as\n"
+        "   rtauthd takes them: every node picks changes up within a second)\n"
         "\n"
         "clients (talk to a running rtauthd through librtauth):\n"
         "  time                                          the server's clock\n"
@@ -114,6 +116,12 @@ int main(int argc, char **argv)
     if (!c.data_dir) c.data_dir = "./var";
     c.kek_file = rta_cli_take(&c, "--kek-file");
     if (!c.kek_file) c.kek_file = getenv("RTAUTHD_KEK_FILE");
+    c.redis = rta_cli_take(&c, "--redis");
+    if (!c.redis) c.redis = getenv("RTAUTHD_REDIS");
+    c.redis_sentinel = rta_cli_take(&c, "--redis-sentinel");
+    if (!c.redis_sentinel) c.redis_sentinel = getenv("RTAUTHD_REDIS_SENTINEL");
+    c.redis_master = rta_cli_take(&c, "--redis-master");
+    if (!c.redis_master) c.redis_master = getenv("RTAUTHD_REDIS_MASTER");
     const char *cmd = c.argv[0];
     c.argc--, c.argv++;
     if (!strcmp(cmd, "app")) return rta_cmd_app(&c);

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "server/log.h"
+#include "server/store/redis_keys.h"
+#include "server/store/redis_url.h"
 #include "server/tls_policy.h"
 
 void rta_config_defaults(rta_config *c)
@@ -39,6 +41,13 @@ void rta_config_defaults(rta_config *c)
     c->gateway.connection_state_ttl = 120000;
     c->gateway.max_idle_interval = 15000;
     rta_history_limits_default(&c->history);
+    c->max_clock_skew = 10000;
+    c->partition_grace = 5000;
+}
+
+int rta_config_cluster(const rta_config *c)
+{
+    return c->redis[0] || c->redis_sentinel[0];
 }
 
 /* Numeric settings: name, where (a size_t, int64_t or long long field), inclusive range. */
@@ -63,6 +72,8 @@ static const struct {
     {"max_queue_total", NUM(gateway.max_queue_total, 1 << 20, 1LL << 40)},
     {"connection_state_ttl", NUM(gateway.connection_state_ttl, 0, 86400000)},
     {"max_idle_interval", NUM(gateway.max_idle_interval, 1500, 600000)},
+    {"max_clock_skew", NUM(max_clock_skew, 0, 600000)},
+    {"partition_grace", NUM(partition_grace, 0, 600000)},
 };
 
 /* Every range is non-negative, so a size_t and an int64_t hold the value alike; the 4-byte
@@ -121,6 +132,16 @@ void rta_config_usage(void)
            "  --history-max-bytes BYTES  channel history: memory for all channels (67108864)\n"
            "  --unsafe-skip-capability-checks  benchmark baseline only: realtime ATTACH and\n"
            "                          publish ignore the capability (never in production)\n"
+           "cluster mode (several nodes sharing auth state through Redis; docs/cluster.md):\n"
+           "  --redis URL             redis://[user:pass@]host:port[/db] (prefer RTAUTHD_REDIS\n"
+           "                          or the config file for a password: argv is visible)\n"
+           "  --redis-sentinel LIST   host:port,... of Sentinels (with --redis-master NAME);\n"
+           "                          --redis then gives only credentials and db\n"
+           "  --redis-master NAME     Sentinel's name for the primary\n"
+           "  --node-id ID            this node's id, unique in the cluster (required)\n"
+           "  --max-clock-skew MS     largest clock difference between nodes (10000)\n"
+           "  --partition-grace MS    a node cut off from Redis drops its connections with\n"
+           "                          revocable tokens after this long (5000)\n"
            "  --config FILE           key = value settings (same names, underscores)\n"
            "Environment: RTAUTHD_LISTEN, RTAUTHD_DATA_DIR, RTAUTHD_TLS_CERT, RTAUTHD_TLS_KEY,\n"
            "RTAUTHD_TLS_MIN_VERSION, RTAUTHD_TLS_CIPHERS, RTAUTHD_TLS_CIPHERSUITES,\n"
@@ -134,6 +155,8 @@ void rta_config_usage(void)
            "RTAUTHD_CONNECTION_STATE_TTL,\n"
            "RTAUTHD_MAX_IDLE_INTERVAL,\n"
            "RTAUTHD_HISTORY_MAX_MESSAGES, RTAUTHD_HISTORY_MAX_AGE, RTAUTHD_HISTORY_MAX_BYTES,\n"
+           "RTAUTHD_REDIS, RTAUTHD_REDIS_SENTINEL, RTAUTHD_REDIS_MASTER, RTAUTHD_NODE_ID,\n"
+           "RTAUTHD_MAX_CLOCK_SKEW, RTAUTHD_PARTITION_GRACE,\n"
            "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS, RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n");
 }
 
@@ -170,6 +193,17 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
     if (!strcmp(name, "tls_cert")) return copy_str(c->tls_cert, sizeof(c->tls_cert), v, name, err);
     if (!strcmp(name, "tls_key")) return copy_str(c->tls_key, sizeof(c->tls_key), v, name, err);
     if (!strcmp(name, "kek_file")) return copy_str(c->kek_file, sizeof(c->kek_file), v, name, err);
+    if (!strcmp(name, "redis")) return copy_str(c->redis, sizeof(c->redis), v, name, err);
+    if (!strcmp(name, "redis_sentinel"))
+        return copy_str(c->redis_sentinel, sizeof(c->redis_sentinel), v, name, err);
+    if (!strcmp(name, "redis_master"))
+        return copy_str(c->redis_master, sizeof(c->redis_master), v, name, err);
+    if (!strcmp(name, "node_id")) {
+        if (!rta_rk_node_id_ok(v))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "node_id must be 1..64 of A-Z a-z 0-9 _ . -");
+        return copy_str(c->node_id, sizeof(c->node_id), v, name, err);
+    }
     if (!strcmp(name, "tls_ciphers"))
         return copy_str(c->tls_ciphers, sizeof(c->tls_ciphers), v, name, err);
     if (!strcmp(name, "tls_ciphersuites"))
@@ -293,6 +327,12 @@ static const struct {
     {"--history-max-messages", "RTAUTHD_HISTORY_MAX_MESSAGES", "history_max_messages", 0},
     {"--history-max-age", "RTAUTHD_HISTORY_MAX_AGE", "history_max_age", 0},
     {"--history-max-bytes", "RTAUTHD_HISTORY_MAX_BYTES", "history_max_bytes", 0},
+    {"--redis", "RTAUTHD_REDIS", "redis", 0},
+    {"--redis-sentinel", "RTAUTHD_REDIS_SENTINEL", "redis_sentinel", 0},
+    {"--redis-master", "RTAUTHD_REDIS_MASTER", "redis_master", 0},
+    {"--node-id", "RTAUTHD_NODE_ID", "node_id", 0},
+    {"--max-clock-skew", "RTAUTHD_MAX_CLOCK_SKEW", "max_clock_skew", 0},
+    {"--partition-grace", "RTAUTHD_PARTITION_GRACE", "partition_grace", 0},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -307,6 +347,33 @@ static void warn_kek_placement(const rta_config *c)
         rta_log_warn("the KEK file %s is inside the data directory %s: whoever can read the "
                      "directory can decrypt its secrets; keep the KEK elsewhere",
                      c->kek_file, c->data_dir);
+}
+
+/* Cluster settings that only make sense together; the URL and Sentinel list must parse (the
+ * messages never quote a password). */
+static int check_cluster(const rta_config *c, rta_error *err)
+{
+    if (!rta_config_cluster(c)) {
+        if (c->redis_master[0])
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "--redis-master goes with --redis-sentinel");
+        return 0;
+    }
+    rta_redis_target t;
+    memset(&t, 0, sizeof(t));
+    int rc = 0;
+    if (c->redis[0]) rc = rta_redis_url_parse(c->redis, c->redis_sentinel[0] != 0, &t, err);
+    if (!rc && c->redis_sentinel[0]) {
+        rc = rta_redis_sentinels_parse(c->redis_sentinel, &t, err);
+        if (!rc && !c->redis_master[0])
+            rc = rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                               "--redis-sentinel needs --redis-master NAME");
+    }
+    rta_redis_target_clear(&t);
+    if (!rc && !c->node_id[0])
+        rc = rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                           "cluster mode needs --node-id ID, unique among the nodes");
+    return rc;
 }
 
 int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err)
@@ -347,5 +414,6 @@ int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err)
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
                              "--tls-cert and --tls-key go together");
     warn_kek_placement(c);
+    if ((rc = check_cluster(c, err))) return rc;
     return rta_tls_policy_check(c->tls_min_version, c->tls_ciphers, c->tls_ciphersuites, err);
 }

@@ -58,6 +58,19 @@
  *                          unsafe_skip_capability_checks = true                    off
  *                          (BENCHMARK BASELINE ONLY: ATTACH grants the requested modes and
  *                          MESSAGE skips the publish check; never in production)
+ *   cluster mode (docs/cluster.md): several nodes sharing auth state through Redis
+ *   --redis URL            RTAUTHD_REDIS            redis               (none: SQLite, one node)
+ *                          (redis://[user:pass@]host:port[/db]; with Sentinel, the user,
+ *                          password and db of the primary, host ignored: redis://:pass@/db)
+ *   --redis-sentinel LIST  RTAUTHD_REDIS_SENTINEL   redis_sentinel      (none; host:port,...)
+ *   --redis-master NAME    RTAUTHD_REDIS_MASTER     redis_master        (Sentinel's name for
+ *                                                   the primary; with --redis-sentinel)
+ *   --node-id ID           RTAUTHD_NODE_ID          node_id             (required in cluster
+ *                                                   mode; [A-Za-z0-9_.-], at most 64)
+ *   --max-clock-skew MS    RTAUTHD_MAX_CLOCK_SKEW   max_clock_skew      10000 (between nodes:
+ *                          a used nonce is remembered 2 x timestamp window + this)
+ *   --partition-grace MS   RTAUTHD_PARTITION_GRACE  partition_grace     5000 (how long a node
+ *                          cut off from Redis keeps connections with revocable tokens)
  *   --config FILE          RTAUTHD_CONFIG           -                   (none)
  *
  * The config file has one `key = value` per line; '#' starts a comment.
@@ -92,7 +105,17 @@ typedef struct rta_config {
     rta_token_limits limits;
     rta_gateway_limits gateway;
     rta_history_limits history;
+    /* cluster mode: on when redis or redis_sentinel is set */
+    char redis[1024];          /* holds a password: never logged */
+    char redis_sentinel[1024];
+    char redis_master[256];
+    char node_id[65];
+    long long max_clock_skew;  /* ms */
+    long long partition_grace; /* ms */
 } rta_config;
+
+/* 1 when the settings ask for cluster mode (the Redis store). */
+int rta_config_cluster(const rta_config *c);
 
 void rta_config_defaults(rta_config *c);
 

@@ -12,11 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/cluster.h"
 #include "server/gateway/transport_lws.h"
 #include "server/rest/http.h"
 #include "server/log.h"
 #include "server/store/private_files.h"
 #include "server/auth/provision.h"
+#include "server/store/redis.h"
 #include "server/store/secret_box.h"
 #include "server/tls_policy.h"
 
@@ -64,6 +66,14 @@ static void rest_credentials_changed(void *ctx)
     rta_gateway_credentials_changed(&srv->gateway, &srv->registry);
 }
 
+/* GET /ready: a single node is ready once it serves (its store is local); a cluster node
+ * when cluster.c says it is in step. */
+static int rest_ready(void *ctx, char *why, size_t size)
+{
+    rta_server *srv = ctx;
+    return !srv->cluster || rta_cluster_ready(srv->cluster, why, size);
+}
+
 static void wire_rest(rta_server *srv)
 {
     const rta_config *c = &srv->cfg;
@@ -86,6 +96,7 @@ static void wire_rest(rta_server *srv)
         .history = rest_history,
         .revoked = rest_revoked,
         .credentials_changed = rest_credentials_changed,
+        .ready = rest_ready,
     };
 }
 
@@ -169,8 +180,13 @@ static int load_secrets(rta_server *srv, int *first_start, rta_error *err)
         rta_secret_record s = {.id = 1, .created = rta_clock_now()};
         if (rta_random_bytes(s.secret, sizeof(s.secret)))
             return rta_error_set(err, RTA_ERR_INTERNAL, "CSPRNG unavailable");
-        if ((rc = srv->store->ops->add_secret(srv->store, &s, err))) return rc;
-        l.recs[l.n++] = s;
+        rc = srv->store->ops->add_secret(srv->store, &s, err);
+        if (rc == RTA_ERR_INVALID_PARAMETER) /* cluster: another node made it first: use its */
+            rc = srv->store->ops->list_secrets(srv->store, collect_secret, &l, err);
+        else if (!rc)
+            l.recs[l.n++] = s;
+        OPENSSL_cleanse(&s, sizeof(s));
+        if (rc) return rc;
     }
     /* oldest first, so the newest becomes current */
     for (size_t i = 1; i < l.n; i++)
@@ -258,6 +274,44 @@ static void print_hint(rta_server *srv)
            "       %s://%s:%d/keys/%s/requestToken\n\n",
            path, scheme, srv->cfg.listen_host, srv->port, key);
     fflush(stdout);
+}
+
+/* ---- the store: SQLite in the data directory, or Redis in cluster mode -------------------- */
+
+/* The Redis store for cluster mode (docs/cluster.md): the nodes' shared state, a nonce
+ * remembered for 2W + S (W the timestamp window, S --max-clock-skew). */
+static int open_redis_store(rta_server *srv, rta_secret_box *kek, rta_error *err)
+{
+    const rta_config *c = &srv->cfg;
+    rta_redis_options o;
+    rta_redis_options_init(&o);
+    int rc = 0;
+    if (c->redis[0]) rc = rta_redis_url_parse(c->redis, c->redis_sentinel[0] != 0, &o.target, err);
+    if (!rc && c->redis_sentinel[0]) {
+        rc = rta_redis_sentinels_parse(c->redis_sentinel, &o.target, err);
+        snprintf(o.target.master_name, sizeof(o.target.master_name), "%s", c->redis_master);
+    }
+    snprintf(o.node_id, sizeof(o.node_id), "%s", c->node_id);
+    o.nonce_retention_ms = 2 * c->limits.timestamp_window + c->max_clock_skew;
+    o.start_wait_ms = 10000; /* Redis may still be starting beside us */
+    if (rc) {
+        rta_secret_box_free(kek);
+    } else {
+        rc = rta_store_redis_open(&o, kek, &srv->store, err);
+    }
+    rta_redis_target_clear(&o.target);
+    if (!rc) rc = rta_cluster_create(srv, &srv->cluster, err);
+    return rc;
+}
+
+static int open_store(rta_server *srv, rta_error *err)
+{
+    rta_secret_box *kek = NULL; /* the store takes it */
+    const char *kek_hex = getenv("RTAUTHD_KEK");
+    int rc = rta_secret_box_load(srv->cfg.kek_file, kek_hex, "RTAUTHD_KEK", &kek, err);
+    if (rc) return rc;
+    if (rta_config_cluster(&srv->cfg)) return open_redis_store(srv, kek, err);
+    return rta_store_sqlite_open_kek(srv->cfg.data_dir, kek, &srv->store, err);
 }
 
 /* ---- housekeeping ----------------------------------------------------------------------- */
@@ -485,16 +539,13 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     if ((rc = gateway_init(srv)) || (rc = rta_registry_init(&srv->registry)) ||
         (rc = rta_token_service_init(&srv->tokens, &srv->registry, &cfg->limits)))
         return rta_error_set(err, rc, "Cannot initialise");
-    rta_secret_box *kek = NULL; /* the store takes it */
-    const char *kek_hex = getenv("RTAUTHD_KEK");
-    if ((rc = rta_secret_box_load(cfg->kek_file, kek_hex, "RTAUTHD_KEK", &kek, err)) ||
-        (rc = rta_store_sqlite_open_kek(cfg->data_dir, kek, &srv->store, err)))
-        return rc;
+    if ((rc = open_store(srv, err))) return rc;
     wire_rest(srv);
+    int cluster = srv->cluster != NULL; /* no data directory, no dev key: state is in Redis */
     char dev_key[1100]; /* holds a key secret: owner-only, like the rest of the data dir */
     snprintf(dev_key, sizeof(dev_key), "%s/dev-key", cfg->data_dir);
-    if ((rc = rta_private_file(dev_key, 0, err))) return rc;
-    if (kek_configured(cfg) && access(dev_key, F_OK) == 0)
+    if (!cluster && (rc = rta_private_file(dev_key, 0, err))) return rc;
+    if (!cluster && kek_configured(cfg) && access(dev_key, F_OK) == 0)
         rta_log_warn("%s holds a key secret in plaintext, which the KEK cannot protect: delete it",
                      dev_key);
     int first_start = 0;
@@ -504,7 +555,7 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     if ((rc = srv->store->ops->list_nonces(srv->store, now, load_nonce, srv, err)) ||
         (rc = srv->store->ops->list_revocations(srv->store, now, load_revocation, srv, err)))
         return rc;
-    if (first_start && (rc = create_dev_app(srv, err))) return rc;
+    if (first_start && !cluster && (rc = create_dev_app(srv, err))) return rc;
     int changed; /* baseline for reloads, after our own dev app (already in the registry) */
     srv->store->ops->poll_changes(srv->store, &changed, NULL);
     rta_random_alnum(srv->server_id, 12);
@@ -563,6 +614,13 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     if ((rc = rta_store_thread_start(&srv->store_thread, srv->store, wake_loop, srv)))
         return rta_error_set(err, rc, "Cannot start the store thread");
     lws_sul_schedule(srv->lws, 0, &srv->housekeeping, housekeeping, HOUSEKEEPING_US);
+    if (cluster) {
+        if ((rc = rta_cluster_start(srv->cluster, err))) return rc;
+        rta_log_info("rtauthd listening on %s://%s:%d (cluster node %s, state in Redis)",
+                     cfg->tls_cert[0] ? "https" : "http", cfg->listen_host, srv->port,
+                     cfg->node_id);
+        return 0;
+    }
     rta_log_info("rtauthd listening on %s://%s:%d (data in %s)",
                  cfg->tls_cert[0] ? "https" : "http", cfg->listen_host, srv->port, cfg->data_dir);
     print_hint(srv);
@@ -586,7 +644,9 @@ void rta_server_stop(rta_server *srv)
 void rta_server_free(rta_server *srv)
 {
     /* Finish what the store thread holds, so every acknowledged write is durable and every
-     * pending reply is released, then close the listener and the store. */
+     * pending reply is released, then close the listener and the store. A cluster node first
+     * stops keeping in step (its jobs' completions then submit nothing new). */
+    rta_cluster_stop(srv->cluster);
     rta_store_thread_stop(&srv->store_thread);
     if (srv->lws) {
         lws_sul_cancel(&srv->housekeeping);
@@ -611,4 +671,6 @@ void rta_server_free(rta_server *srv)
     rta_registry_free(&srv->registry);
     if (srv->store) srv->store->ops->close(srv->store);
     srv->store = NULL;
+    rta_cluster_free(srv->cluster);
+    srv->cluster = NULL;
 }

@@ -19,6 +19,7 @@
 #include "server/auth/token_service.h"
 
 typedef struct rta_server rta_server;
+struct rta_cluster;
 
 struct rta_server {
     rta_config cfg;
@@ -39,6 +40,7 @@ struct rta_server {
     volatile int stop_requested;
     char server_id[32];
     int port; /* the bound port (cfg.port may be 0: any free port) */
+    struct rta_cluster *cluster; /* cluster mode (--redis): keeping in step; NULL otherwise */
 };
 
 /* Opens the store, loads state, creates the dev app on first start (printing its key),

@@ -90,6 +90,8 @@ describe('CORS with the default --cors-origins (any origin)', () => {
     // every route of rest/routes.c (rta_route_dispatch), with a request that reaches it
     routes = [
       { method: 'GET', path: '/time', allow: ['GET'], status: 200 },
+      { method: 'GET', path: '/health', allow: ['GET'], status: 200 },
+      { method: 'GET', path: '/ready', allow: ['GET'], status: 200 },
       {
         method: 'POST',
         path: `/keys/${keyName}/requestToken`,

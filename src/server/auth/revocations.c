@@ -125,3 +125,26 @@ size_t rta_revocations_purge(rta_revocations *r, int64_t now)
     r->count -= p.dropped;
     return p.dropped;
 }
+
+void rta_revocations_each(const rta_revocations *r,
+                          void (*cb)(void *ctx, const char *key_name, const char *target,
+                                     int64_t issued_before, int64_t applies_at, int64_t expires),
+                          void *ctx)
+{
+    for (size_t i = 0; i < r->map.cap; i++) {
+        const rta_hmap_slot *slot = &r->map.slots[i];
+        if (!slot->key) continue;
+        /* the map's key is keyName '\0' target (make_key) */
+        const char *key_name = slot->key, *target = slot->key + strlen(slot->key) + 1;
+        if ((size_t)(target - slot->key) > slot->key_len) continue;
+        char t[2048];
+        size_t tl = slot->key_len - (size_t)(target - slot->key);
+        if (tl >= sizeof(t)) continue;
+        memcpy(t, target, tl);
+        t[tl] = '\0';
+        const rev_list *l = slot->value;
+        for (size_t j = 0; j < l->n; j++)
+            cb(ctx, key_name, t, l->items[j].issued_before, l->items[j].applies_at,
+               l->items[j].expires);
+    }
+}

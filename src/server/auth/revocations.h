@@ -43,4 +43,11 @@ int rta_revocations_check(const rta_revocations *r, const char *key_name,
 
 size_t rta_revocations_purge(rta_revocations *r, int64_t now);
 
+/* Calls cb for every revocation held (cluster mode writes them back to a store that lost
+ * them). cb must not change r. */
+void rta_revocations_each(const rta_revocations *r,
+                          void (*cb)(void *ctx, const char *key_name, const char *target,
+                                     int64_t issued_before, int64_t applies_at, int64_t expires),
+                          void *ctx);
+
 #endif

@@ -157,7 +157,11 @@ int rta_token_ref(rta_token_service *ts, const char *token, size_t len, char out
 static int check_revoked(rta_token_service *ts, rta_auth_context *a, int64_t now, rta_error *err)
 {
     if (rta_token_service_is_revoked(ts, a, now, NULL))
-        return rta_error_set(err, RTA_ERR_TOKEN_REVOKED, "Token revoked");
+        return rta_error_set(err, RTA_ERR_TOKEN_REVOKED,
+                             ts->revocations_unchecked
+                                 ? "Revocations cannot be checked on this node (cut off from "
+                                   "the cluster's store): connect through another node"
+                                 : "Token revoked");
     return 0;
 }
 
@@ -587,6 +591,8 @@ int rta_token_service_is_revoked(rta_token_service *ts, const rta_auth_context *
         revoked |= rta_revocations_check(&ts->revocations, w->key_name, &t, w->issued, now, &q);
     }
     if (pending_at) *pending_at = earliest(p, q);
+    /* cut off from the cluster: a revocable token cannot be vouched for (fail closed) */
+    if (ts->revocations_unchecked && (a->revocable || (w && w->revocable))) revoked = 1;
     return revoked;
 }
 

@@ -38,6 +38,11 @@ typedef struct rta_token_service {
      * token minted in that millisecond escaped), so tokens minted after it, in the same
      * millisecond, are stamped one millisecond later and stay valid. */
     int64_t issue_floor;
+    /* Cluster mode: this node has been cut off from the shared store for longer than the
+     * partition grace, so revocations made elsewhere may be missing here: every token of a
+     * key with revocable tokens counts as revoked (40141, retried through another node)
+     * until it is set back to 0 (docs/cluster.md, partitions). */
+    int revocations_unchecked;
 } rta_token_service;
 
 int rta_token_service_init(rta_token_service *ts, rta_registry *registry,

@@ -46,6 +46,9 @@ typedef struct rta_route_env {
     void (*revoked)(void *ctx, const char *key_name);
     /* apps or keys changed in the registry: act on live connections */
     void (*credentials_changed)(void *ctx);
+    /* GET /ready: 1 when this node can serve (its store reachable and, in cluster mode, in
+     * step with the others); 0 with why filled (a short reason, no secrets) */
+    int (*ready)(void *ctx, char *why, size_t size);
 } rta_route_env;
 
 #endif

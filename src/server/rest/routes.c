@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "core/base64.h"
+#include "core/buf.h"
+#include "core/codec.h"
 #include "core/token_codec.h"
 #include "server/clock.h"
 #include "server/log.h"
@@ -69,6 +71,34 @@ static void route_time(rta_http_session *s)
     rta_w_int(&w, rta_clock_now());
     rta_w_array_end(&w);
     rta_http_reply_encoded(s, 200);
+}
+
+/* ---- GET /health, GET /ready (for load balancers and orchestrators) ------------------------ */
+
+/* Alive: the loop answers. No auth, no store, no work. */
+static void route_health(rta_http_session *s)
+{
+    static const char body[] = "{\"status\":\"ok\"}";
+    rta_http_reply_body(s, 200, "application/json", body, sizeof(body) - 1);
+}
+
+/* Serving: 200, or 503 with the reason (a node cut off from Redis, not yet caught up...). */
+static void route_ready(rta_http_session *s)
+{
+    char why[160] = "";
+    int ready = !s->env->ready || s->env->ready(s->env->ctx, why, sizeof(why));
+    rta_buf b = RTA_BUF_INIT;
+    if (ready) {
+        static const char yes[] = "{\"ready\":true}";
+        rta_buf_append(&b, yes, sizeof(yes) - 1);
+    } else {
+        static const char no[] = "{\"ready\":false,\"reason\":";
+        rta_buf_append(&b, no, sizeof(no) - 1);
+        rta_json_quote(&b, why, strlen(why));
+        rta_buf_append(&b, "}", 1);
+    }
+    rta_http_reply_body(s, ready ? 200 : 503, "application/json", b.data, b.len);
+    rta_buf_free(&b);
 }
 
 /* ---- POST /keys/{keyName}/requestToken --------------------------------------------------- */
@@ -340,6 +370,10 @@ void rta_route_dispatch(rta_http_session *s)
     }
     if (!strcmp(path, "/time")) {
         if (method_is(s, RTA_HTTP_GET, "GET")) route_time(s);
+    } else if (!strcmp(path, "/health")) {
+        if (method_is(s, RTA_HTTP_GET, "GET")) route_health(s);
+    } else if (!strcmp(path, "/ready")) {
+        if (method_is(s, RTA_HTTP_GET, "GET")) route_ready(s);
     } else if (match_segment(path, "/keys/", "/requestToken", seg, sizeof(seg))) {
         if (method_is(s, RTA_HTTP_POST, "POST")) route_request_token(s, seg);
     } else if (match_segment(path, "/keys/", "/revokeTokens", seg, sizeof(seg))) {

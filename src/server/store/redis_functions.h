@@ -1,0 +1,36 @@
+/* store/redis_functions.h: the Redis Functions library that cluster mode's writes go through
+ * (Redis 7 FUNCTION LOAD; docs/cluster.md). Each write that must be atomic, or that must
+ * reach the other nodes, is one function call. The library is versioned by name
+ * (rtauthd_v1): a node loads it with FUNCTION LOAD REPLACE at every (re)connect, so old and
+ * new nodes can coexist during a rolling upgrade as long as a new version takes a new name.
+ *
+ *   rt_ctl_append  KEYS seq, log            ARGV channel, maxlen, type, body
+ *                  -> {seq, stamp}: INCR, XADD <seq>-0 {t, b, s}, PUBLISH the doorbell
+ *   rt_rev_apply   KEYS rev:<app>, rev:exp, seq, log
+ *                  ARGV channel, maxlen, keyName, body, n, (target, issuedBefore, appliesAt,
+ *                  expires) x n -> {seq, stamp}; merges a stored (key, target, issuedBefore):
+ *                  the earlier appliesAt, the later expiry
+ *   rt_rev_purge   KEYS rev:exp             ARGV now, rev key prefix, limit -> removed
+ *   rt_epoch       KEYS epoch               ARGV candidate id, seen_before (0|1)
+ *                  -> {value, created (0|1)}; birth is Redis TIME
+ *   rt_app_create  KEYS apps, keys, ver, app, app keys, key x n
+ *                  ARGV appId, account, created, sandbox, maxc, maxpc, n,
+ *                  (name, secret, capability, revocable, enabled, created) x n
+ *   rt_app_delete  KEYS apps, keys, ver, app, app keys, rev:<app>, rev:exp
+ *                  ARGV appId, key prefix
+ *   rt_key_add     KEYS app, app keys, keys, key, ver
+ *                  ARGV name, appId, secret, capability, revocable, enabled, created
+ *   rt_app_limits  KEYS app, ver            ARGV maxc, maxpc (negative: unchanged)
+ *   rt_key_enable  KEYS key, ver            ARGV enabled
+ *   rt_secret_add  KEYS secrets, ver        ARGV id, value, created
+ * Refusals are error replies "RTA_EXISTS ..." and "RTA_NOTFOUND ...".
+ */
+#ifndef RTA_SERVER_STORE_REDIS_FUNCTIONS_H
+#define RTA_SERVER_STORE_REDIS_FUNCTIONS_H
+
+#define RTA_REDIS_LIBRARY "rtauthd_v1"
+
+/* The library's source, for FUNCTION LOAD REPLACE. */
+extern const char rta_redis_functions_source[];
+
+#endif

@@ -1,0 +1,98 @@
+/* test_config_cluster.c: cluster mode's settings (config.h): their defaults, the flag,
+ * environment and file forms, and the combinations refused at start (a node id is required,
+ * Sentinel needs a master name, a malformed URL is refused without quoting its password). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "server/config.h"
+
+static int load(rta_config *c, char **argv, rta_error *err)
+{
+    int argc = 0;
+    while (argv[argc]) argc++;
+    rta_config_defaults(c);
+    return rta_config_load(c, argc, argv, err);
+}
+
+static void defaults(void **state)
+{
+    (void)state;
+    rta_config c;
+    rta_config_defaults(&c);
+    assert_false(rta_config_cluster(&c)); /* SQLite, one node */
+    assert_int_equal(c.max_clock_skew, 10000);
+    assert_int_equal(c.partition_grace, 5000);
+    assert_string_equal(c.node_id, "");
+}
+
+static void forms(void **state)
+{
+    (void)state;
+    char file[64];
+    snprintf(file, sizeof(file), "/tmp/rtauth-test-cluster-%d", (int)getpid());
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fprintf(f, "redis = redis://:pw@127.0.0.1:6390/2\nnode_id = from-file\npartition_grace = 7\n");
+    fclose(f);
+    setenv("RTAUTHD_NODE_ID", "from-env", 1);
+    setenv("RTAUTHD_MAX_CLOCK_SKEW", "2500", 1);
+    char *argv[] = {"rtauthd", "--config", file, "--partition-grace", "9000", NULL};
+    rta_config c;
+    rta_error err;
+    assert_int_equal(load(&c, argv, &err), 0);
+    assert_true(rta_config_cluster(&c));
+    assert_string_equal(c.redis, "redis://:pw@127.0.0.1:6390/2");
+    assert_string_equal(c.node_id, "from-env");
+    assert_int_equal(c.max_clock_skew, 2500);
+    assert_int_equal(c.partition_grace, 9000);
+    unsetenv("RTAUTHD_NODE_ID");
+    unsetenv("RTAUTHD_MAX_CLOCK_SKEW");
+    unlink(file);
+
+    char *sentinel[] = {"rtauthd", "--redis-sentinel", "10.0.0.1:26379,10.0.0.2", "--redis-master",
+                        "mymaster", "--node-id", "n1", "--redis", "redis://:pw@/1", NULL};
+    assert_int_equal(load(&c, sentinel, &err), 0);
+    assert_true(rta_config_cluster(&c));
+    assert_string_equal(c.redis_master, "mymaster");
+}
+
+static void refused(void **state)
+{
+    (void)state;
+    static char *cases[][8] = {
+        {"rtauthd", "--redis", "redis://127.0.0.1:6379", NULL},                  /* no node id */
+        {"rtauthd", "--redis", "redis://h:1", "--node-id", "a b", NULL},         /* bad id */
+        {"rtauthd", "--redis", "http://h:1", "--node-id", "n1", NULL},           /* scheme */
+        {"rtauthd", "--redis", "redis://:pw@/1", "--node-id", "n1", NULL},       /* no host */
+        {"rtauthd", "--redis-sentinel", "h:1", "--node-id", "n1", NULL},         /* no master */
+        {"rtauthd", "--redis-master", "m", NULL},                                /* no Sentinel */
+        {"rtauthd", "--redis", "redis://h:1", "--node-id", "n1", "--max-clock-skew", "-1", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        rta_config c;
+        rta_error err;
+        assert_int_equal(load(&c, cases[i], &err), 40003);
+    }
+    char *leak[] = {"rtauthd", "--redis", "redis://u:hunter2@h:99999", "--node-id", "n1", NULL};
+    rta_config c;
+    rta_error err;
+    assert_int_equal(load(&c, leak, &err), 40003);
+    assert_null(strstr(err.message, "hunter2"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults),
+        cmocka_unit_test(forms),
+        cmocka_unit_test(refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
