@@ -12,6 +12,8 @@
  *    reply, which carries the clientId the server bound to the connection. (librtauth's own
  *    realtime client is issue 6; this shows the token being accepted end to end.)
  */
+#define _POSIX_C_SOURCE 200809L /* sigaction, timeval, nanosleep: built out of tree with -std=c11 */
+
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>

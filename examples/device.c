@@ -19,6 +19,8 @@
  *   publish failed <code>
  * It runs until SIGINT/SIGTERM (or --duration seconds) and exits 0 after a clean close.
  */
+#define _POSIX_C_SOURCE 200809L /* sigaction, timeval, nanosleep: built out of tree with -std=c11 */
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
