@@ -50,6 +50,14 @@ static void rest_publish(void *ctx, const char *app_id, const char *channel, con
     rta_gateway_publish(&((rta_server *)ctx)->gateway, app_id, channel, id, msgs, n);
 }
 
+static void rest_publish_async(void *ctx, const char *app_id, const char *channel,
+                               const char *id, rta_message *msgs, size_t n,
+                               rta_gateway_published_cb done, void *arg)
+{
+    rta_gateway_publish_async(&((rta_server *)ctx)->gateway, app_id, channel, id, msgs, n, done,
+                              arg);
+}
+
 static rta_history *rest_history(void *ctx)
 {
     return &((rta_server *)ctx)->gateway.history;
@@ -93,6 +101,7 @@ static void wire_rest(rta_server *srv)
         .submit = rest_submit,
         .in_io_phase = rest_in_io_phase,
         .publish = rest_publish,
+        .publish_async = srv->cluster ? rest_publish_async : NULL, /* cluster mode */
         .history = rest_history,
         .revoked = rest_revoked,
         .credentials_changed = rest_credentials_changed,

@@ -173,6 +173,29 @@ static void reply_published(rta_http_session *s, const char *name, const char *i
     rta_http_reply_encoded(s, 201);
 }
 
+/* Cluster mode: the publish is answered once the cluster's store sequenced it. */
+typedef struct published_wait {
+    rta_http_pending *pending;
+    char *name;
+    char id[32];
+    size_t n;
+} published_wait;
+
+static void published(void *arg, int code, const char *message)
+{
+    published_wait *w = arg;
+    rta_http_session *s = w->pending->session;
+    if (s) { /* NULL: the client went meanwhile */
+        if (code)
+            rta_http_reply_code(s, code, message);
+        else
+            reply_published(s, w->name, w->id, w->n);
+    }
+    rta_http_finish(w->pending);
+    free(w->name);
+    free(w);
+}
+
 static void publish(rta_http_session *s)
 {
     if (!s->body_format_known) {
@@ -198,8 +221,22 @@ static void publish(rta_http_session *s)
         /* "<random>:0", so messages without an id are "<random>:0:<index>", as a realtime
          * publish's are "<connectionId>:<msgSerial>:<index>". */
         snprintf(id, sizeof(id), "%s:0", base);
-        s->env->publish(s->env->ctx, auth.app_id, name, id, msgs, n);
-        reply_published(s, name, id, n);
+        if (s->env->publish_async) {
+            published_wait *w = calloc(1, sizeof(*w));
+            if (w) w->name = strdup(name);
+            if (!w || !w->name || !(w->pending = rta_http_go_async(s))) {
+                if (w) free(w->name);
+                free(w);
+                rta_http_reply_code(s, RTA_ERR_INTERNAL, "Out of memory");
+            } else {
+                snprintf(w->id, sizeof(w->id), "%s", id);
+                w->n = n;
+                s->env->publish_async(s->env->ctx, auth.app_id, name, id, msgs, n, published, w);
+            }
+        } else {
+            s->env->publish(s->env->ctx, auth.app_id, name, id, msgs, n);
+            reply_published(s, name, id, n);
+        }
     }
     for (size_t i = 0; i < n; i++)
         rta_message_clear(&msgs[i]);
