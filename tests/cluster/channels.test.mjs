@@ -88,6 +88,62 @@ for (const fmt of FORMATS) {
       assert.equal(gotB[0].id, `${pub.connection.id}:0:0`);
     });
 
+    it('Redis killed -9 and restarted mid-stream: every acknowledged publish reaches B and C once, in order (RTL6, RTN7)', async (t) => {
+      const name = randomId('crash');
+      const [a1, a2, b, c] = await Promise.all([0, 0, 1, 2].map((i) => realtime(i, fmt.binary)));
+      const gotB = await collect(b, name);
+      const gotC = await collect(c, name);
+      const acked = [];
+      const failed = [];
+      let stop = false;
+      async function publisher(rt, tag) {
+        const ch = rt.channels.get(name);
+        for (let i = 0; !stop; i++) {
+          const data = `${tag}:${i}`;
+          try {
+            await ch.publish('seq', data);
+            acked.push(data);
+          } catch (e) {
+            failed.push({ data, code: e.code, statusCode: e.statusCode });
+            await sleep(50);
+          }
+          await sleep(5);
+        }
+      }
+      const running = [publisher(a1, 'p1'), publisher(a2, 'p2')];
+      await sleep(1500);
+      const before = acked.length;
+      await cluster.redis.kill9();
+      await sleep(1000);
+      await cluster.redis.restart(); // same port, same directory: its AOF
+      const t0 = Date.now();
+      while (acked.length < before + 40 && Date.now() - t0 < 20000) await sleep(50); // live again
+      stop = true;
+      await Promise.all(running);
+      assert.ok(acked.length >= before + 40, `publishing did not resume after the restart (${acked.length})`);
+      // every failure said why, with a 5xx (never a silent drop)
+      for (const f of failed) assert.ok(f.statusCode >= 500 && f.code >= 50000, `failure ${JSON.stringify(f)}`);
+      const ackedSet = new Set(acked);
+      const has = (got) => new Set(got.map((m) => m.data));
+      await waitFor(() => acked.every((d) => has(gotB).has(d) && has(gotC).has(d)), 20000,
+        'every acknowledged message on B and C');
+      await sleep(300);
+      for (const [got, where] of [[gotB, 'B'], [gotC, 'C']]) {
+        const datas = got.map((m) => m.data);
+        assert.equal(new Set(datas).size, datas.length, `a duplicate on ${where}`);
+        for (const tag of ['p1', 'p2']) { // each publisher's messages in its order
+          const seq = datas.filter((d) => d.startsWith(`${tag}:`)).map((d) => Number(d.split(':')[1]));
+          assert.deepEqual(seq, [...seq].sort((x, y) => x - y), `${tag} out of order on ${where}`);
+        }
+        for (const d of datas) // anything else is a publish that got an error but went through
+          if (!ackedSet.has(d)) assert.ok(failed.some((f) => f.data === d), `${d} on ${where} was never published`);
+      }
+      // B and C saw one order
+      assert.deepEqual(gotB.map((m) => m.data), gotC.map((m) => m.data), 'B and C disagree on the order');
+      t.diagnostic(`${acked.length} acknowledged (${before} before the kill), ${failed.length} refused, ` +
+        `${gotB.length} delivered on B`);
+    });
+
     it('REST publish on B reaches a realtime subscriber on C (RSL1)', async () => {
       const name = randomId('rest');
       const c = await realtime(2, fmt.binary);
