@@ -156,6 +156,28 @@ for (const fmt of FORMATS) {
       assertSequence(got, ['one', 'two', 'three'], 'C');
     });
 
+    it('history is the same from every node: the shared channel log, paged (RSL2, RSL2b)', async () => {
+      const name = randomId('hist');
+      const a = await realtime(0, fmt.binary);
+      const ch = a.channels.get(name);
+      for (let i = 0; i < 3; i++) await ch.publish('h', `rt${i}`);
+      const restB = restClient(cluster.nodes[1], { key: app.keys[0].keyStr }, fmt.binary);
+      await restB.channels.get(name).publish([{ name: 'h', data: 'rest0' }, { name: 'h', data: 'rest1' }]);
+      const want = ['rt0', 'rt1', 'rt2', 'rest0', 'rest1'];
+      for (const i of [0, 1, 2]) {
+        const rest = restClient(cluster.nodes[i], { key: app.keys[0].keyStr }, fmt.binary);
+        const page = await rest.channels.get(name).history();
+        assert.deepEqual(page.items.map((m) => m.data), [...want].reverse(), `backwards from n${i + 1}`);
+        assert.equal(page.items[4].id, `${a.connection.id}:0:0`);
+        assert.equal(page.items[4].connectionId, a.connection.id);
+        assert.ok(page.items.every((m) => m.timestamp > 0));
+        const fwd = await rest.channels.get(name).history({ direction: 'forwards', limit: 2 });
+        const seen = [];
+        for (let p = fwd; p; p = p.hasNext() ? await p.next() : null) seen.push(...p.items.map((m) => m.data));
+        assert.deepEqual(seen, want, `forwards in pages of 2 from n${i + 1}`);
+      }
+    });
+
     it('a publish denied by capability on A never reaches B (S-51, RTL6)', async () => {
       const name = `cansubscribe:${randomId('cap')}`; // key 1 may subscribe there, not publish
       const b = await realtime(1, fmt.binary);
