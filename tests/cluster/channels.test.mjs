@@ -178,6 +178,79 @@ for (const fmt of FORMATS) {
       }
     });
 
+    it('echoMessages false: the publisher does not get its own message back, B does (RTL7f)', async () => {
+      const name = randomId('echo');
+      const a = await realtime(0, fmt.binary, { echoMessages: false });
+      const a2 = await realtime(0, fmt.binary);
+      const b = await realtime(1, fmt.binary);
+      const gotA = await collect(a, name);
+      const gotA2 = await collect(a2, name);
+      const gotB = await collect(b, name);
+      await a.channels.get(name).publish('e', 'one');
+      await waitFor(() => gotB.length >= 1 && gotA2.length >= 1, 5000, 'the message on B and on A');
+      await sleep(300);
+      assert.equal(gotA.length, 0, 'echoed back to its publisher');
+      assertSequence(gotB, ['one'], 'B');
+    });
+
+    it('names with braces and percent signs stay apart across nodes', async () => {
+      const base = randomId('tag');
+      const names = [`${base}{x}`, `${base}%7Bx%7D`, `${base}}:log`, base];
+      const b = await realtime(1, fmt.binary);
+      const got = {};
+      for (const n of names) got[n] = await collect(b, n);
+      const a = await realtime(0, fmt.binary);
+      for (const n of names) await a.channels.get(n).publish('n', n);
+      await waitFor(() => names.every((n) => got[n].length >= 1), 5000, 'every channel');
+      await sleep(200);
+      for (const n of names) assertSequence(got[n], [n], n);
+    });
+
+    it('the subscriber connections are cut (CLIENT KILL TYPE pubsub): nodes resubscribe and catch up from the stream, once each, in order', async () => {
+      const name = randomId('cut');
+      const [a, b, c] = await Promise.all([0, 1, 2].map((i) => realtime(i, fmt.binary)));
+      const gotB = await collect(b, name);
+      const gotC = await collect(c, name);
+      const ch = a.channels.get(name);
+      const acked = [];
+      let stop = false;
+      const pub = (async () => {
+        for (let i = 0; !stop; i++) {
+          await ch.publish('cut', `c${i}`); // Redis stays up: every publish must succeed
+          acked.push(`c${i}`);
+          await sleep(2);
+        }
+      })();
+      await sleep(500);
+      await cluster.redis.cmd('CLIENT', 'KILL', 'TYPE', 'pubsub');
+      await sleep(1500);
+      stop = true;
+      await pub;
+      await waitFor(() => gotB.length >= acked.length && gotC.length >= acked.length, 10000,
+        'every message on B and C');
+      await sleep(300);
+      assertSequence(gotB, acked, 'B');
+      assertSequence(gotC, acked, 'C');
+    });
+
+    it('REST publish while Redis is down: 500 with code 50000 and a message, never a silent 201 (RSL1)', async () => {
+      const name = randomId('down');
+      const rest = restClient(cluster.nodes[1], { key: app.keys[0].keyStr }, fmt.binary);
+      await cluster.redis.kill9();
+      try {
+        await assert.rejects(rest.channels.get(name).publish('d', 'lost'), (e) => {
+          assert.equal(e.statusCode, 500);
+          assert.equal(e.code, 50000);
+          assert.match(e.message, /not confirmed by the cluster's store/);
+          return true;
+        });
+      } finally {
+        await cluster.redis.restart();
+      }
+      for (const n of cluster.nodes) await n.waitReady(15000);
+      await rest.channels.get(name).publish('d', 'after'); // and it works again
+    });
+
     it('a publish denied by capability on A never reaches B (S-51, RTL6)', async () => {
       const name = `cansubscribe:${randomId('cap')}`; // key 1 may subscribe there, not publish
       const b = await realtime(1, fmt.binary);
