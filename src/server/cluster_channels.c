@@ -5,7 +5,7 @@
  * head (its first time: messages up to it are before this node's attach, and waiting
  * ATTACHes go on) or the stream from the last serial delivered (a catch-up: the subscriber
  * came back). Live messages then go out in serial order; a gap is read from the stream.
- * LINGER_MS after the last local detach it unsubscribes; a channel is subscribed again
+ * --channel-linger after the last local detach it unsubscribes; a channel is subscribed again
  * only once Redis confirmed its unsubscribe (hiredis 0.14 would drop the new callback). */
 #include "server/cluster_channels.h"
 
@@ -21,7 +21,6 @@
 #include "server/store/redis_channels.h"
 #include "server/store/redis_sub.h"
 
-#define LINGER_MS 30000   /* subscribed this long after the last local detach */
 #define READ_BATCH 500    /* stream entries per read */
 #define RETRY_MS 500      /* a failed read is tried again after this */
 
@@ -47,6 +46,7 @@ struct rta_cluster_channels {
     rta_hmap channels; /* rkey -> relay_channel* */
     rta_cluster_publisher *publisher;
     size_t max_payload;
+    int64_t linger_ms; /* --channel-linger */
     int stopping;
 };
 
@@ -398,7 +398,7 @@ void rta_cluster_channels_tick(rta_cluster_channels *cc, int64_t now)
         if (rc->retry_at && now >= rc->retry_at && !rc->read_in_flight &&
             rc->st == CH_SUBSCRIBED)
             submit_read(cc, rc);
-        if (rc->open || !rc->closed_at || now - rc->closed_at < LINGER_MS ||
+        if (rc->open || !rc->closed_at || now - rc->closed_at < cc->linger_ms ||
             rc->st == CH_UNSUBSCRIBING)
             continue;
         if (rc->st != CH_UNSUBSCRIBED && cc->sub_up &&
@@ -422,6 +422,7 @@ int rta_cluster_channels_create(rta_server *srv, rta_cluster_channels **out)
     if (!cc) return RTA_ERR_INTERNAL;
     cc->srv = srv;
     const rta_config *cfg = &srv->cfg;
+    cc->linger_ms = cfg->channel_linger;
     size_t most = (size_t)cfg->gateway.max_message_size * 2 + 64 * 1024;
     cc->max_payload = most > RTA_PARSE_DEFAULT_MAX_BYTES ? most : RTA_PARSE_DEFAULT_MAX_BYTES;
     rta_ch_limits lim = {.log_max = (long)cfg->history.max_messages,

@@ -15,13 +15,14 @@ import { provisionApp } from '../interop/lib/server.mjs';
 import { Cluster, waitForKey } from './lib/cluster.mjs';
 
 const it = boundedIt(60000);
+const LINGER_MS = 1000; // short, so the unsubscribe can be seen (and churns more)
 
 let cluster;
 let app; // keys[0]: everything; keys[1]: 'cansubscribe:*' subscribe only, 'canpublish:*' publish
 let clients = [];
 
 before(async () => {
-  cluster = await Cluster.start({ nodes: 3 });
+  cluster = await Cluster.start({ nodes: 3, nodeArgs: ['--channel-linger', String(LINGER_MS)] });
   app = await provisionApp(cluster.nodes[0]);
   for (const k of app.keys.slice(0, 2)) await waitForKey(cluster.nodes, k.keyStr);
 });
@@ -249,6 +250,33 @@ for (const fmt of FORMATS) {
       }
       for (const n of cluster.nodes) await n.waitReady(15000);
       await rest.channels.get(name).publish('d', 'after'); // and it works again
+    });
+
+    it('a node unsubscribes --channel-linger after the last local detach, and subscribes again on the next attach', async () => {
+      const name = randomId('linger');
+      const appId = app.keys[0].keyStr.split('.')[0];
+      const rchan = `rt:{c:${appId}:${name}}`;
+      const numsub = async () => Number((await cluster.redis.cmd('PUBSUB', 'NUMSUB', rchan)).split('\n')[1]);
+      const [a, b] = await Promise.all([0, 1].map((i) => realtime(i, fmt.binary)));
+      const ch = b.channels.get(name);
+      const got = [];
+      await ch.subscribe((m) => got.push(m));
+      assert.equal(await numsub(), 1, 'B subscribed in Redis while attached');
+      await a.channels.get(name).publish('l', 'one');
+      await waitFor(() => got.length >= 1, 5000, 'the first message');
+      await ch.detach();
+      const t0 = Date.now();
+      while ((await numsub()) !== 0) {
+        if (Date.now() - t0 > LINGER_MS + 5000) assert.fail('still subscribed long after the detach');
+        await sleep(100);
+      }
+      await a.channels.get(name).publish('l', 'unheard'); // nobody on B: not delivered there
+      await ch.attach();
+      assert.equal(await numsub(), 1, 'subscribed again');
+      await a.channels.get(name).publish('l', 'two');
+      await waitFor(() => got.length >= 2, 5000, 'the message after the re-attach');
+      await sleep(200);
+      assertSequence(got, ['one', 'two'], 'B');
     });
 
     it('a publish denied by capability on A never reaches B (S-51, RTL6)', async () => {
