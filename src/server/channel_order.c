@@ -29,8 +29,7 @@ void rta_channel_order_start(rta_channel_order *o, uint64_t head, const char *ep
     if (o->want <= head) o->want = 0;
 }
 
-rta_order_verdict rta_channel_order_heard(rta_channel_order *o, uint64_t serial,
-                                          const char *epoch)
+rta_order_verdict rta_channel_order_heard(rta_channel_order *o, uint64_t serial, const char *epoch)
 {
     if (!o->known) { /* before the start: the start decides what is before the attach */
         if (serial > o->want) o->want = serial;
@@ -66,8 +65,7 @@ int rta_channel_order_read_epoch(rta_channel_order *o, const char *epoch)
     return reset;
 }
 
-rta_order_verdict rta_channel_order_read(rta_channel_order *o, uint64_t serial,
-                                         uint64_t *skipped)
+rta_order_verdict rta_channel_order_read(rta_channel_order *o, uint64_t serial, uint64_t *skipped)
 {
     *skipped = 0;
     if (serial <= o->last) return RTA_ORDER_DUPLICATE;

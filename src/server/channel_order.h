@@ -17,12 +17,12 @@
 #include "server/store/channel_keys.h"
 
 typedef struct rta_channel_order {
-    int known;      /* last and epoch are set (after start) */
-    uint64_t last;  /* the last serial delivered (or the head at start) */
+    int known;                    /* last and epoch are set (after start) */
+    uint64_t last;                /* the last serial delivered (or the head at start) */
     char epoch[RTA_CK_EPOCH_MAX]; /* "": none seen yet */
-    uint64_t want;  /* the highest serial heard of and not yet delivered */
-    int reading;    /* a stream read is under way: live messages wait for it */
-    uint64_t want_at_read; /* want when the read began: the read must find up to it */
+    uint64_t want;                /* the highest serial heard of and not yet delivered */
+    int reading;                  /* a stream read is under way: live messages wait for it */
+    uint64_t want_at_read;        /* want when the read began: the read must find up to it */
 } rta_channel_order;
 
 typedef enum {
@@ -36,8 +36,7 @@ typedef enum {
 void rta_channel_order_start(rta_channel_order *o, uint64_t head, const char *epoch);
 
 /* A message heard live. */
-rta_order_verdict rta_channel_order_heard(rta_channel_order *o, uint64_t serial,
-                                          const char *epoch);
+rta_order_verdict rta_channel_order_heard(rta_channel_order *o, uint64_t serial, const char *epoch);
 
 /* Before a read of the stream (READ above, or a catch-up after the subscription came back):
  * returns the first serial to read (last + 1) and sets reading. Everything heard so far is
@@ -51,8 +50,7 @@ int rta_channel_order_read_epoch(rta_channel_order *o, const char *epoch);
 
 /* An entry read from the stream, in order: DELIVER or DUPLICATE. *skipped: how many serials
  * before it are gone from the stream (trimmed or expired) and will never be delivered. */
-rta_order_verdict rta_channel_order_read(rta_channel_order *o, uint64_t serial,
-                                         uint64_t *skipped);
+rta_order_verdict rta_channel_order_read(rta_channel_order *o, uint64_t serial, uint64_t *skipped);
 
 /* The read finished; page_full: it stopped at its count, more may follow. Returns 1 when
  * another read is needed (call read_begin again), else 0. Serials heard before the read

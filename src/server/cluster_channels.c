@@ -21,8 +21,8 @@
 #include "server/store/redis_channels.h"
 #include "server/store/redis_sub.h"
 
-#define READ_BATCH 500    /* stream entries per read */
-#define RETRY_MS 500      /* a failed read is tried again after this */
+#define READ_BATCH 500 /* stream entries per read */
+#define RETRY_MS   500 /* a failed read is tried again after this */
 
 typedef enum { CH_UNSUBSCRIBED, CH_SUBSCRIBING, CH_SUBSCRIBED, CH_UNSUBSCRIBING } sub_state;
 
@@ -150,7 +150,8 @@ static void read_run(rta_store_job *job, rta_store *store)
 
 static void read_free(read_job *j)
 {
-    for (size_t i = 0; i < j->n; i++) free(j->entries[i].payload);
+    for (size_t i = 0; i < j->n; i++)
+        free(j->entries[i].payload);
     free(j->entries);
     free(j->app_id);
     free(j->name);
@@ -236,7 +237,9 @@ static void submit_read(rta_cluster_channels *cc, relay_channel *rc)
     j->cc = cc;
     j->rc = rc;
     snprintf(j->epoch, sizeof(j->epoch), "%s", rc->order.epoch);
-    j->q = (rta_ch_read){.app_id = j->app_id, .channel = j->name, .epoch = j->epoch,
+    j->q = (rta_ch_read){.app_id = j->app_id,
+                         .channel = j->name,
+                         .epoch = j->epoch,
                          .from = rc->order.known ? rta_channel_order_read_begin(&rc->order) : 0,
                          .max = READ_BATCH};
     j->job.run = read_run;
@@ -245,7 +248,8 @@ static void submit_read(rta_cluster_channels *cc, relay_channel *rc)
     rta_server_submit(cc->srv, &j->job);
 }
 
-/* ---- the gateway's relay hooks ---------------------------------------------------------------- */
+/* ---- the gateway's relay hooks ----------------------------------------------------------------
+ */
 
 static int relay_open(void *ctx, const char *app_id, const char *channel)
 {
@@ -309,7 +313,8 @@ static void relay_publish(void *ctx, const char *app_id, const char *channel,
     rta_buf_free(&b);
 }
 
-/* ---- the subscriber's events ------------------------------------------------------------------ */
+/* ---- the subscriber's events ------------------------------------------------------------------
+ */
 
 void rta_cluster_channels_set_sub(rta_cluster_channels *cc, rta_redis_sub *sub)
 {
@@ -335,7 +340,8 @@ void rta_cluster_channels_sub_down(rta_cluster_channels *cc)
         rc->st = CH_UNSUBSCRIBED;
         if (!rc->open && gone) gone[n++] = rc;
     }
-    for (size_t i = 0; i < n; i++) drop(cc, gone[i]);
+    for (size_t i = 0; i < n; i++)
+        drop(cc, gone[i]);
     free(gone);
 }
 
@@ -395,8 +401,7 @@ void rta_cluster_channels_tick(rta_cluster_channels *cc, int64_t now)
     for (size_t i = 0; i < cc->channels.cap; i++) {
         relay_channel *rc = cc->channels.slots[i].key ? cc->channels.slots[i].value : NULL;
         if (!rc) continue;
-        if (rc->retry_at && now >= rc->retry_at && !rc->read_in_flight &&
-            rc->st == CH_SUBSCRIBED)
+        if (rc->retry_at && now >= rc->retry_at && !rc->read_in_flight && rc->st == CH_SUBSCRIBED)
             submit_read(cc, rc);
         if (rc->open || !rc->closed_at || now - rc->closed_at < cc->linger_ms ||
             rc->st == CH_UNSUBSCRIBING)
@@ -409,11 +414,13 @@ void rta_cluster_channels_tick(rta_cluster_channels *cc, int64_t now)
         if (!gone) gone = calloc(cc->channels.count + 1, sizeof(*gone));
         if (gone) gone[n++] = rc;
     }
-    for (size_t i = 0; i < n; i++) drop(cc, gone[i]);
+    for (size_t i = 0; i < n; i++)
+        drop(cc, gone[i]);
     free(gone);
 }
 
-/* ---- life ---------------------------------------------------------------------------------------- */
+/* ---- life
+ * ---------------------------------------------------------------------------------------- */
 
 int rta_cluster_channels_create(rta_server *srv, rta_cluster_channels **out)
 {

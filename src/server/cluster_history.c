@@ -9,8 +9,8 @@
 #include "server/store/redis_channels.h"
 
 #define PER_PUBLISH 1000 /* cursor = serial * PER_PUBLISH + index */
-#define READ_BATCH 200   /* stream entries per read */
-#define SCAN_MAX 5000    /* entries looked at per page, at most (the stream is ~max_messages) */
+#define READ_BATCH  200  /* stream entries per read */
+#define SCAN_MAX    5000 /* entries looked at per page, at most (the stream is ~max_messages) */
 
 typedef struct history_job {
     rta_store_job job;
@@ -55,8 +55,7 @@ static void offer(history_job *j, const rta_protocol_message *pm, uint64_t seria
     if (j->q.has_cursor && (j->q.forwards ? key < j->q.cursor : key > j->q.cursor)) return;
     const rta_message *m = &pm->messages[i];
     int64_t ts = m->timestamp ? m->timestamp : pm->timestamp;
-    if (ts < j->q.start || ts > j->q.end || (j->max_age > 0 && ts < j->now - j->max_age))
-        return;
+    if (ts < j->q.start || ts > j->q.end || (j->max_age > 0 && ts < j->now - j->max_age)) return;
     if (j->n == j->q.limit) {
         j->more = 1;
         j->next = key;
@@ -115,7 +114,8 @@ static void history_done(rta_store_job *job)
 {
     history_job *j = (history_job *)job;
     j->done(j->arg, job->rc, &job->err, j->msgs, job->rc ? 0 : j->n, j->more, j->next);
-    for (size_t i = 0; j->msgs && i < j->n; i++) rta_message_clear(&j->msgs[i]);
+    for (size_t i = 0; j->msgs && i < j->n; i++)
+        rta_message_clear(&j->msgs[i]);
     free(j->msgs);
     free(j->app_id);
     free(j->channel);
@@ -123,8 +123,8 @@ static void history_done(rta_store_job *job)
 }
 
 void rta_cluster_history_read(rta_server *srv, const char *app_id, const char *channel,
-                              const rta_history_query *q, int64_t now,
-                              rta_cluster_history_cb done, void *arg)
+                              const rta_history_query *q, int64_t now, rta_cluster_history_cb done,
+                              void *arg)
 {
     history_job *j = calloc(1, sizeof(*j));
     if (j) {

@@ -30,7 +30,7 @@ typedef void (*rta_cluster_history_cb)(void *arg, int rc, const rta_error *err,
 /* Reads a page of (app_id, channel)'s history at time now; done(arg, ...) runs once, later,
  * on the loop thread. */
 void rta_cluster_history_read(rta_server *srv, const char *app_id, const char *channel,
-                              const rta_history_query *q, int64_t now,
-                              rta_cluster_history_cb done, void *arg);
+                              const rta_history_query *q, int64_t now, rta_cluster_history_cb done,
+                              void *arg);
 
 #endif

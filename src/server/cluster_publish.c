@@ -8,8 +8,8 @@
 #include "server/log.h"
 #include "server/server.h"
 
-#define BATCH_MAX 256       /* publishes per pipeline */
-#define QUEUE_MAX 100000    /* queued publishes: beyond, refused at once (50000) */
+#define BATCH_MAX 256    /* publishes per pipeline */
+#define QUEUE_MAX 100000 /* queued publishes: beyond, refused at once (50000) */
 
 typedef struct pub_item {
     struct pub_item *next;
@@ -70,8 +70,8 @@ static void finish(pub_item *it)
                 snprintf(why, sizeof(why), "Publish not confirmed by the cluster's store: %s",
                          it->it.err.message);
                 /* 50000 whatever the store said: the publish may be retried (same id) */
-                it->done(it->arg, it->it.rc == RTA_ERR_INVALID_PARAMETER ? it->it.rc
-                                                                         : RTA_ERR_INTERNAL,
+                it->done(it->arg,
+                         it->it.rc == RTA_ERR_INVALID_PARAMETER ? it->it.rc : RTA_ERR_INTERNAL,
                          why);
             }
         }
@@ -91,8 +91,10 @@ static void batch_run(rta_store_job *job, rta_store *store)
     size_t n = 0;
     for (pub_item *it = b->head; it; it = it->next)
         if (it->app_id && !it->refused)
-            items[n++] = (rta_ch_publish_item){.app_id = it->app_id, .channel = it->channel,
-                                               .msg_id = it->msg_id, .payload = it->payload,
+            items[n++] = (rta_ch_publish_item){.app_id = it->app_id,
+                                               .channel = it->channel,
+                                               .msg_id = it->msg_id,
+                                               .payload = it->payload,
                                                .len = it->len};
     if (n) job->rc = rta_store_redis_ch_publish(store, &b->p->lim, items, n, &job->err);
     n = 0;

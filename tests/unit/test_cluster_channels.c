@@ -57,8 +57,15 @@ static void test_message_parse(void **state)
     const char empty[] = "1:e:";
     assert_int_equal(rta_ck_message_parse(empty, 4, &s, e, &p, &n), 0);
     assert_int_equal(n, 0);
-    const char *bad[] = {"", ":e:x", "0:e:x", "x:e:x", "1::x", "1:e", "1:e-1:x",
-                         "99999999999999999999:e:x", "1:0123456789012345678901234567890123:x"};
+    const char *bad[] = {"",
+                         ":e:x",
+                         "0:e:x",
+                         "x:e:x",
+                         "1::x",
+                         "1:e",
+                         "1:e-1:x",
+                         "99999999999999999999:e:x",
+                         "1:0123456789012345678901234567890123:x"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(rta_ck_message_parse(bad[i], strlen(bad[i]), &s, e, &p, &n), -1);
 }

@@ -20,7 +20,7 @@
 #include "server/log.h"
 
 #define RELAY_HAS_FLAGS (1u << 31)
-#define MAX_WAITING 10000 /* attaches waiting on one channel (distinct connections) */
+#define MAX_WAITING     10000 /* attaches waiting on one channel (distinct connections) */
 
 void rta_gateway_set_relay(rta_gateway *gw, const rta_gateway_relay *relay)
 {
@@ -34,9 +34,9 @@ typedef struct relay_reply {
     char conn_id[24];
     int64_t msg_serial;
     int has_serial;
-    size_t n;         /* messages: ACK res serials "<id>:<i>" */
-    char id[64];      /* "<connectionId>:<msgSerial>" */
-    int deferred;     /* only a reply: code and message below */
+    size_t n;     /* messages: ACK res serials "<id>:<i>" */
+    char id[64];  /* "<connectionId>:<msgSerial>" */
+    int deferred; /* only a reply: code and message below */
     int code;
     char message[160];
 } relay_reply;
@@ -57,7 +57,8 @@ static void send_ack(rta_conn *c, const relay_reply *r)
                                 .res = serials ? &res : NULL,
                                 .res_count = serials ? 1 : 0};
     rta__gw_conn_send(c, &ack);
-    for (size_t i = 0; serials && i < r->n; i++) free(serials[i]);
+    for (size_t i = 0; serials && i < r->n; i++)
+        free(serials[i]);
     free(serials);
 }
 
@@ -104,10 +105,14 @@ static void relay_message(rta_protocol_message *out, const char *channel, const 
         free(msgs[i].connection_id);
         msgs[i].connection_id = NULL;
     }
-    *out = (rta_protocol_message){.action = RTA_ACTION_MESSAGE, .has = RTA_PM_HAS_TIMESTAMP,
-                                  .timestamp = now, .id = (char *)id,
-                                  .channel = (char *)channel, .connection_id = (char *)conn_id,
-                                  .messages = msgs, .message_count = n};
+    *out = (rta_protocol_message){.action = RTA_ACTION_MESSAGE,
+                                  .has = RTA_PM_HAS_TIMESTAMP,
+                                  .timestamp = now,
+                                  .id = (char *)id,
+                                  .channel = (char *)channel,
+                                  .connection_id = (char *)conn_id,
+                                  .messages = msgs,
+                                  .message_count = n};
 }
 
 void rta__gw_relay_publish(rta_conn *c, const rta_protocol_message *m, const char *id)
@@ -125,8 +130,7 @@ void rta__gw_relay_publish(rta_conn *c, const rta_protocol_message *m, const cha
     c->gw->relay.publish(c->gw->relay.ctx, c->auth.app_id, m->channel, &pm, relay_answered, r);
 }
 
-int rta__gw_relay_defer_reply(rta_conn *c, const rta_protocol_message *m, int code,
-                              const char *msg)
+int rta__gw_relay_defer_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
 {
     if (!c->gw->relay.publish || !c->relay_inflight) return 0;
     relay_reply *r = new_reply(c, m);
@@ -150,21 +154,25 @@ void rta_gateway_publish_async(rta_gateway *gw, const char *app_id, const char *
 
 /* ---- delivery ---------------------------------------------------------------------------- */
 
-void rta_gateway_deliver(rta_gateway *gw, const char *app_id, const char *channel,
-                         uint64_t serial, rta_protocol_message *pm)
+void rta_gateway_deliver(rta_gateway *gw, const char *app_id, const char *channel, uint64_t serial,
+                         rta_protocol_message *pm)
 {
     rta_channel *ch = rta__gw_channel_find(gw, app_id, channel);
     if (!ch || !ch->count) return; /* nobody attached here (any more) */
     ch->serial = serial;
     char chan_serial[32];
     snprintf(chan_serial, sizeof(chan_serial), "%llu", (unsigned long long)serial);
-    rta_conn *from = pm->connection_id ? rta_hmap_get(&gw->by_id, pm->connection_id,
-                                                      strlen(pm->connection_id))
-                                       : NULL;
-    rta_protocol_message out = {.action = RTA_ACTION_MESSAGE, .has = RTA_PM_HAS_TIMESTAMP,
-                                .timestamp = pm->timestamp, .id = pm->id,
-                                .channel = (char *)channel, .channel_serial = chan_serial,
-                                .connection_id = pm->connection_id, .messages = pm->messages,
+    rta_conn *from = pm->connection_id
+                         ? rta_hmap_get(&gw->by_id, pm->connection_id, strlen(pm->connection_id))
+                         : NULL;
+    rta_protocol_message out = {.action = RTA_ACTION_MESSAGE,
+                                .has = RTA_PM_HAS_TIMESTAMP,
+                                .timestamp = pm->timestamp,
+                                .id = pm->id,
+                                .channel = (char *)channel,
+                                .channel_serial = chan_serial,
+                                .connection_id = pm->connection_id,
+                                .messages = pm->messages,
                                 .message_count = pm->message_count};
     rta__gw_channel_broadcast(ch, &out, RTA_MODE_SUBSCRIBE, from && !from->echo ? from : NULL);
 }
@@ -238,7 +246,8 @@ void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *
             rta__gw_channel_attach(c, &m);
         }
     }
-    for (size_t i = 0; i < n; i++) free(ids[i]);
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
     free(ids);
     free(flags);
     /* nobody attached after all (their connections went): forget the channel */
@@ -261,7 +270,8 @@ void rta__gw_relay_forget_waiting(rta_channel *ch, const rta_conn *c)
 
 void rta__gw_relay_channel_free(rta_channel *ch)
 {
-    for (size_t i = 0; i < ch->waiting_count; i++) free(ch->waiting_ids[i]);
+    for (size_t i = 0; i < ch->waiting_count; i++)
+        free(ch->waiting_ids[i]);
     free(ch->waiting_ids);
     free(ch->waiting_flags);
 }

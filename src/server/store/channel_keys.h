@@ -23,8 +23,8 @@
 
 /* Room for any channel key: "rt:{c:" + app id + ':' + a 1024-byte name escaped (x3) + "}"
  * + the longest suffix (":i:" + a message id of at most RTA_CK_ID_MAX). */
-#define RTA_CK_ID_MAX 128
-#define RTA_CK_MAX (16 + 128 + 3 * 1024 + 8 + RTA_CK_ID_MAX)
+#define RTA_CK_ID_MAX    128
+#define RTA_CK_MAX       (16 + 128 + 3 * 1024 + 8 + RTA_CK_ID_MAX)
 #define RTA_CK_EPOCH_MAX 32
 
 /* The channel's PUB/SUB name plus suffix ("", ":m", ":log", ":i:"), into out. Returns the

@@ -30,7 +30,8 @@ static int append_publish(rta_redis_store *s, const rta_ch_limits *lim,
     rta__redis_argv a;
     rta__redis_argv_init(&a);
     const char *head[] = {"FCALL", "rt_ch_publish", "3", m, log, idem, chan};
-    for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++) rta__redis_arg_str(&a, head[i]);
+    for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+        rta__redis_arg_str(&a, head[i]);
     rta__redis_arg(&a, it->payload, it->len);
     rta__redis_arg_i64(&a, lim->log_max > 0 ? lim->log_max : 1000);
     rta__redis_arg_i64(&a, lim->log_ttl_ms > 0 ? lim->log_ttl_ms : 120000);
@@ -64,8 +65,8 @@ int rta_store_redis_ch_publish(rta_store *st, const rta_ch_limits *lim, rta_ch_p
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
             r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer > 0) {
             items[i].serial = (uint64_t)r->element[0]->integer;
-            items[i].duplicate = r->element[2]->type == REDIS_REPLY_INTEGER &&
-                                 r->element[2]->integer == 1;
+            items[i].duplicate =
+                r->element[2]->type == REDIS_REPLY_INTEGER && r->element[2]->integer == 1;
         } else {
             items[i].rc = rta__redis_reply_fail(r, "publish", &items[i].err);
         }
@@ -123,8 +124,7 @@ static redisReply *xrange(rta_redis_store *s, const char *log, uint64_t from, si
 }
 
 int rta_store_redis_ch_read(rta_store *st, rta_ch_read *q,
-                            void (*cb)(void *ctx, const rta_ch_entry *e), void *ctx,
-                            rta_error *err)
+                            void (*cb)(void *ctx, const rta_ch_entry *e), void *ctx, rta_error *err)
 {
     rta_redis_store *s = (rta_redis_store *)st;
     char m[RTA_CK_MAX], log[RTA_CK_MAX];
@@ -173,16 +173,24 @@ int rta_store_redis_ch_history(rta_store *st, const char *app_id, const char *ch
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "store: invalid channel");
     snprintf(n, sizeof(n), "%zu", max ? max : 1);
     if (backwards) {
-        if (bound) snprintf(hi, sizeof(hi), "%llu-0", (unsigned long long)bound);
-        else snprintf(hi, sizeof(hi), "+");
+        if (bound)
+            snprintf(hi, sizeof(hi), "%llu-0", (unsigned long long)bound);
+        else
+            snprintf(hi, sizeof(hi), "+");
         snprintf(lo, sizeof(lo), "-");
     } else {
-        if (bound) snprintf(lo, sizeof(lo), "%llu-0", (unsigned long long)bound);
-        else snprintf(lo, sizeof(lo), "-");
+        if (bound)
+            snprintf(lo, sizeof(lo), "%llu-0", (unsigned long long)bound);
+        else
+            snprintf(lo, sizeof(lo), "-");
         snprintf(hi, sizeof(hi), "+");
     }
-    const char *argv[] = {backwards ? "XREVRANGE" : "XRANGE", log, backwards ? hi : lo,
-                          backwards ? lo : hi, "COUNT", n};
+    const char *argv[] = {backwards ? "XREVRANGE" : "XRANGE",
+                          log,
+                          backwards ? hi : lo,
+                          backwards ? lo : hi,
+                          "COUNT",
+                          n};
     redisReply *r = rta_redis_conn_command(s->conn, err, 6, argv, NULL);
     if (!r) return RTA_ERR_INTERNAL;
     int rc = take_range(r, cb, ctx, count, err);

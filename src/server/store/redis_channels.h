@@ -20,8 +20,8 @@
 #include "server/store/store.h"
 
 typedef struct rta_ch_limits {
-    long log_max;        /* the stream keeps about this many entries (MAXLEN ~) */
-    int64_t log_ttl_ms;  /* the stream expires this long after its last publish */
+    long log_max;         /* the stream keeps about this many entries (MAXLEN ~) */
+    int64_t log_ttl_ms;   /* the stream expires this long after its last publish */
     int64_t id_window_ms; /* a message id is remembered this long (idempotent re-sends) */
 } rta_ch_limits;
 
@@ -58,10 +58,10 @@ typedef struct rta_ch_read {
     uint64_t from;     /* the first serial to read (0: only the head, nothing read) */
     size_t max;        /* at most this many entries */
     /* out */
-    uint64_t head;                 /* the channel's last serial (0: never published) */
+    uint64_t head;                     /* the channel's last serial (0: never published) */
     char head_epoch[RTA_CK_EPOCH_MAX]; /* "" when the channel has no record */
-    int restarted;                 /* the epoch differs: entries were read from serial 1 */
-    size_t count;                  /* entries handed to cb */
+    int restarted;                     /* the epoch differs: entries were read from serial 1 */
+    size_t count;                      /* entries handed to cb */
 } rta_ch_read;
 
 /* Reads the channel's head, then (from > 0) its stream from `from`, in serial order. */
@@ -71,8 +71,8 @@ int rta_store_redis_ch_read(rta_store *s, rta_ch_read *r,
 
 /* The newest (backwards) or oldest entries of the stream, at most max, in that order; `below`
  * (backwards) / `above` (forwards) bound the serials when not 0. For REST history (RSL2). */
-int rta_store_redis_ch_history(rta_store *s, const char *app_id, const char *channel,
-                               int backwards, uint64_t bound, size_t max,
+int rta_store_redis_ch_history(rta_store *s, const char *app_id, const char *channel, int backwards,
+                               uint64_t bound, size_t max,
                                void (*cb)(void *ctx, const rta_ch_entry *e), void *ctx,
                                size_t *count, rta_error *err);
 
