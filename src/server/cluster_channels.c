@@ -184,7 +184,7 @@ static void read_done(rta_store_job *job)
         rta_channel_order_start(o, j->q.head, j->q.head_epoch);
         if (rc->tell_ready) {
             rc->tell_ready = 0;
-            rta_gateway_channel_ready(&cc->srv->gateway, rc->app_id, rc->name);
+            rta_gateway_channel_ready(&cc->srv->gateway, rc->app_id, rc->name, o->last);
         }
         again = o->want > o->last; /* heard meanwhile */
     } else {
@@ -251,7 +251,7 @@ static void submit_read(rta_cluster_channels *cc, relay_channel *rc)
 /* ---- the gateway's relay hooks ----------------------------------------------------------------
  */
 
-static int relay_open(void *ctx, const char *app_id, const char *channel)
+static int relay_open(void *ctx, const char *app_id, const char *channel, uint64_t *serial)
 {
     rta_cluster_channels *cc = ctx;
     char rkey[RTA_CK_MAX];
@@ -277,6 +277,7 @@ static int relay_open(void *ctx, const char *app_id, const char *channel)
     }
     rc->open = 1;
     rc->closed_at = 0;
+    *serial = rc->order.last;
     if (rc->order.known) return 1;
     rc->tell_ready = 1;
     return 0;

@@ -87,6 +87,11 @@ for (const fmt of FORMATS) {
       assert.deepEqual(gotB.map((m) => m.id), gotC.map((m) => m.id));
       assert.equal(gotB[0].connectionId, pub.connection.id);
       assert.equal(gotB[0].id, `${pub.connection.id}:0:0`);
+      // a later attach on A (which did not follow the channel) starts at the serial Redis
+      // gave the last message (RTL15b)
+      const late = (await realtime(0, fmt.binary)).channels.get(name);
+      await late.attach();
+      assert.equal(late.properties.channelSerial, '100');
     });
 
     it('Redis killed -9 and restarted mid-stream: every acknowledged publish reaches B and C once, in order (RTL6, RTN7)', async (t) => {

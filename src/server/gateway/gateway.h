@@ -111,9 +111,10 @@ typedef struct rta_gateway_relay {
      * the order of the calls. */
     void (*publish)(void *ctx, const char *app_id, const char *channel,
                     const rta_protocol_message *pm, rta_gateway_published_cb done, void *arg);
-    /* The channel's first local attach: 1 when deliveries can start at once; 0 when the
-     * relay calls rta_gateway_channel_ready once it can (attaches wait for that). */
-    int (*open)(void *ctx, const char *app_id, const char *channel);
+    /* The channel's first local attach: 1 when deliveries can start at once, with *serial
+     * the last serial sequenced (the ATTACHED's channelSerial, RTL15b); 0 when the relay
+     * calls rta_gateway_channel_ready once it can (attaches wait for that). */
+    int (*open)(void *ctx, const char *app_id, const char *channel, uint64_t *serial);
     /* The channel has no local member any more. */
     void (*close)(void *ctx, const char *app_id, const char *channel);
 } rta_gateway_relay;
@@ -236,8 +237,10 @@ void rta_gateway_publish_async(rta_gateway *gw, const char *app_id, const char *
 void rta_gateway_deliver(rta_gateway *gw, const char *app_id, const char *channel,
                          uint64_t serial, rta_protocol_message *pm);
 
-/* Cluster mode: the relay can now deliver (app_id, channel): attaches waiting for it go on. */
-void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *channel);
+/* Cluster mode: the relay can now deliver (app_id, channel) from after `serial`: attaches
+ * waiting for it go on. */
+void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *channel,
+                               uint64_t serial);
 
 /* 1 when name is a valid channel name (2.7): 1..1024 bytes, no leading ':', no control
  * characters. */

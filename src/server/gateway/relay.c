@@ -209,7 +209,9 @@ int rta__gw_relay_attach_ready(rta_conn *c, rta_channel *ch, const rta_protocol_
     rta_gateway *gw = c->gw;
     if (!ch->relay_open) {
         ch->relay_open = 1;
-        ch->relay_waiting = !gw->relay.open(gw->relay.ctx, c->auth.app_id, ch->name);
+        uint64_t serial = 0;
+        ch->relay_waiting = !gw->relay.open(gw->relay.ctx, c->auth.app_id, ch->name, &serial);
+        if (!ch->relay_waiting && serial > ch->serial) ch->serial = serial;
     }
     if (!ch->relay_waiting) return 1;
     if (wait_for_relay(ch, c, m)) {
@@ -221,11 +223,13 @@ int rta__gw_relay_attach_ready(rta_conn *c, rta_channel *ch, const rta_protocol_
     return 0;
 }
 
-void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *channel)
+void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *channel,
+                               uint64_t serial)
 {
     rta_channel *ch = rta__gw_channel_find(gw, app_id, channel);
     if (!ch || !ch->relay_waiting) return;
     ch->relay_waiting = 0;
+    if (serial > ch->serial) ch->serial = serial;
     /* Take the list first: the attaches below may free ch (a connection gone meanwhile). */
     char **ids = ch->waiting_ids;
     uint32_t *flags = ch->waiting_flags;
