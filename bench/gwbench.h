@@ -33,6 +33,7 @@ typedef struct gw_client {
     struct lws *wsi;
     int index;
     int target;   /* which server: 0 or 1 */
+    int port;     /* 0: ports[target]; else this one (another node of a cluster target) */
     gw_state state;
     char *path;   /* "/?v=6&format=json&access_token=..." (owned) */
     gw_frame *out_head, *out_tail;

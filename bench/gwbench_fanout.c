@@ -14,10 +14,17 @@
  * median of the rounds' checked/unchecked ratios (a round's two windows are adjacent in
  * time, so the ratio is less exposed to a noisy machine than either rate). Subscribers only count frames that start as a MESSAGE does (`{"action":15,`), so
  * the generator spends as little as possible per delivery; every other frame is decoded.
+ *
+ * With --cluster PORT2,PORT3 (issue 14) the first target is a cluster: its publishers stay
+ * on PORT_CHECKED (node 1) and its subscribers alternate between nodes 2 and 3, so every
+ * delivery crossed Redis; the second target is one single node with checks on. The figures
+ * are then cluster_fanout_*, and the messages the cluster's publishers sent are printed
+ * (CLUSTER_PUBLISHED) for a per-message Redis cost.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gwbench.h"
 
@@ -131,6 +138,10 @@ int gw_fanout_main(int argc, char **argv)
     F.pubs = (size_t)atol(gw_arg(argc, argv, "--pubs", "4"));
     F.channels = (size_t)atol(gw_arg(argc, argv, "--channels", "4"));
     F.window_in_flight = (size_t)atol(gw_arg(argc, argv, "--window-in-flight", "8"));
+    const char *cluster = gw_arg(argc, argv, "--cluster", NULL);
+    int sub_ports[2] = {0, 0};
+    if (cluster && sscanf(cluster, "%d,%d", &sub_ports[0], &sub_ports[1]) != 2)
+        gw_die("--cluster takes PORT2,PORT3");
     double window = atof(gw_arg(argc, argv, "--window", "2"));
     size_t rounds = (size_t)atol(gw_arg(argc, argv, "--rounds", "5"));
     if (!F.subs || !F.pubs || !F.channels || rounds < 1 || rounds > 100 || window <= 0)
@@ -151,9 +162,11 @@ int gw_fanout_main(int argc, char **argv)
         for (size_t k = 0; k < F.pubs; k++) F.pubs_of[t][k] = &f.clients[(size_t)t * per + F.subs + k];
         gw_http *http = gw_http_new(host, ports[t]);
         char *key = gw_http_create_app(http);
+        if (cluster && t == 0) usleep(1500 * 1000); /* the new key reaches nodes 2 and 3 */
         for (size_t k = 0; k < per; k++) {
             gw_client *c = &f.clients[(size_t)t * per + k];
             c->target = t;
+            if (cluster && t == 0 && k < F.subs) c->port = sub_ports[k % 2];
             char cid[32];
             snprintf(cid, sizeof(cid), "%s%zu", k < F.subs ? "sub" : "pub", k);
             char *tok = gw_http_request_token(http, key, cid,
@@ -196,7 +209,8 @@ int gw_fanout_main(int argc, char **argv)
             if (!gw_fleet_run_until(&f, drained, 20000)) gw_die("fan-out: ACKs missing");
             gw_fleet_run_for(&f, 200); /* the last deliveries land */
         }
-        printf("  round %zu: checked %.0f msg/s, unchecked %.0f msg/s\n", r + 1, rate[0][r],
+        printf("  round %zu: %s %.0f msg/s, %s %.0f msg/s\n", r + 1,
+               cluster ? "cluster" : "checked", rate[0][r], cluster ? "single" : "unchecked",
                rate[1][r]);
     }
     if (f.closed) gw_die("fan-out: %zu connections closed during the run", f.closed);
@@ -205,6 +219,19 @@ int gw_fanout_main(int argc, char **argv)
     memcpy(ra, rate[0], rounds * sizeof(double));
     memcpy(rb, rate[1], rounds * sizeof(double));
     double a = median(ra, rounds), b = median(rb, rounds), q = median(ratio, rounds);
+    if (cluster) {
+        printf("fan-out across a cluster: publishers on node 1, %zu subscribers on nodes 2 and "
+               "3, %zu channels, %zu publishers (%zu in flight each, %zu-byte string data), "
+               "against the same on one node; %zu alternating rounds of %.1f s after 0.3 s "
+               "warm-up; medians (the ratio: median of each round's cluster/single, %.3f; "
+               "ratio of the medians %.3f)\n",
+               F.subs, F.channels, F.pubs, F.window_in_flight, strlen(F.data), rounds, window, q,
+               b > 0 ? a / b : 0);
+        printf("CLUSTER_PUBLISHED %llu\n", (unsigned long long)F.sent[0]);
+        printf("BENCH cluster_fanout %.0f msg/s\n", a);
+        printf("BENCH cluster_fanout_single_node %.0f msg/s\n", b);
+        printf("BENCH cluster_fanout_vs_single %.3f x\n", q);
+    } else {
     printf("fan-out: 2 rtauthd side by side (checks on / --unsafe-skip-capability-checks), each "
            "%zu subscribers on %zu channels and %zu publishers (%zu in flight each, %zu-byte "
            "string data); %zu alternating rounds of %.1f s after 0.3 s warm-up; medians (the ratio:\n"
@@ -214,6 +241,7 @@ int gw_fanout_main(int argc, char **argv)
     printf("BENCH gateway_fanout_checked %.0f msg/s\n", a);
     printf("BENCH gateway_fanout_unchecked %.0f msg/s\n", b);
     printf("BENCH gateway_fanout_checked_vs_unchecked %.3f x\n", q);
+    }
     fflush(stdout);
     gw_fleet_free(&f);
     free(F.pubs_of[0]);

@@ -216,7 +216,7 @@ void gw_fleet_pump(gw_fleet *f)
         memset(&ci, 0, sizeof(ci));
         ci.context = f->ctx;
         ci.address = f->host;
-        ci.port = f->ports[c->target];
+        ci.port = c->port ? c->port : f->ports[c->target];
         ci.path = c->path;
         ci.host = f->host;
         ci.origin = f->host;

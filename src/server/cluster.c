@@ -19,6 +19,7 @@
 #include <uv.h>
 
 #include "server/clock.h"
+#include "server/cluster_channels.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/store/control_log.h"
@@ -35,6 +36,7 @@ struct rta_cluster {
     rta_server *srv;
     rta_store *store;
     rta_redis_sub *sub;
+    rta_cluster_channels *channels; /* realtime channels across nodes (cluster_channels.h) */
     uv_timer_t timer;
     int timer_on;
     char ctl_channel[RTA_RK_MAX], node_channel[RTA_RK_MAX];
@@ -632,6 +634,7 @@ static void on_timer(uv_timer_t *t)
             rta_redis_sub_restart(c->sub);
         }
     }
+    rta_cluster_channels_tick(c->channels, now);
     evaluate(c, now);
 }
 
@@ -651,6 +654,7 @@ static void sub_up(void *ctx)
     c->caught_up = 0;
     c->heartbeat_at = mono_ms();
     request_sync(c); /* whatever was logged while we were not listening */
+    rta_cluster_channels_sub_up(c->channels);
 }
 
 static void sub_down(void *ctx, const char *why)
@@ -659,6 +663,19 @@ static void sub_down(void *ctx, const char *why)
     (void)why;
     c->sub_up = 0;
     c->caught_up = 0;
+    rta_cluster_channels_sub_down(c->channels);
+}
+
+static void sub_subscribed(void *ctx, const char *channel, size_t len)
+{
+    rta_cluster *c = ctx;
+    if (!c->stopping) rta_cluster_channels_subscribed(c->channels, channel, len);
+}
+
+static void sub_unsubscribed(void *ctx, const char *channel, size_t len)
+{
+    rta_cluster *c = ctx;
+    if (!c->stopping) rta_cluster_channels_unsubscribed(c->channels, channel, len);
 }
 
 static void sub_message(void *ctx, const char *channel, size_t channel_len, const char *msg,
@@ -666,6 +683,7 @@ static void sub_message(void *ctx, const char *channel, size_t channel_len, cons
 {
     rta_cluster *c = ctx;
     if (c->stopping) return;
+    if (rta_cluster_channels_message(c->channels, channel, channel_len, msg, len)) return;
     if (channel_len == strlen(c->node_channel) && !memcmp(channel, c->node_channel, channel_len)) {
         c->heartbeat_at = mono_ms();
         return;
@@ -709,6 +727,10 @@ int rta_cluster_create(rta_server *srv, rta_cluster **out, rta_error *err)
         return rc;
     }
     c->epoch_changes_seen = h.epoch_changes;
+    if (rta_cluster_channels_create(srv, &c->channels)) {
+        free(c);
+        return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
+    }
     *out = c;
     return 0;
 }
@@ -716,7 +738,8 @@ int rta_cluster_create(rta_server *srv, rta_cluster **out, rta_error *err)
 int rta_cluster_start(rta_cluster *c, rta_error *err)
 {
     const char *channels[] = {c->ctl_channel, c->node_channel};
-    rta_redis_sub_hooks hooks = {sub_where, sub_up, sub_down, sub_message, c};
+    rta_redis_sub_hooks hooks = {sub_where, sub_up, sub_down, sub_message, c,
+                                 sub_subscribed, sub_unsubscribed};
     if (uv_timer_init(&c->srv->loop, &c->timer))
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot create the cluster timer");
     c->timer.data = c;
@@ -725,6 +748,7 @@ int rta_cluster_start(rta_cluster *c, rta_error *err)
     if (rta_redis_sub_start(&c->srv->loop, rta_store_redis_target(c->store), channels, 2, &hooks,
                             &c->sub))
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot start the Redis subscriber");
+    rta_cluster_channels_set_sub(c->channels, c->sub);
     return 0;
 }
 
@@ -732,6 +756,7 @@ void rta_cluster_stop(rta_cluster *c)
 {
     if (!c || c->stopping) return;
     c->stopping = 1;
+    rta_cluster_channels_stop(c->channels);
     if (c->sub) rta_redis_sub_close(c->sub);
     c->sub = NULL;
     if (c->timer_on) {
@@ -743,6 +768,7 @@ void rta_cluster_stop(rta_cluster *c)
 
 void rta_cluster_free(rta_cluster *c)
 {
+    if (c) rta_cluster_channels_free(c->channels);
     free(c);
 }
 

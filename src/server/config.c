@@ -43,6 +43,7 @@ void rta_config_defaults(rta_config *c)
     rta_history_limits_default(&c->history);
     c->max_clock_skew = 10000;
     c->partition_grace = 5000;
+    c->channel_linger = 30000;
 }
 
 int rta_config_cluster(const rta_config *c)
@@ -74,6 +75,7 @@ static const struct {
     {"max_idle_interval", NUM(gateway.max_idle_interval, 1500, 600000)},
     {"max_clock_skew", NUM(max_clock_skew, 0, 600000)},
     {"partition_grace", NUM(partition_grace, 0, 600000)},
+    {"channel_linger", NUM(channel_linger, 0, 3600000)},
 };
 
 /* Every range is non-negative, so a size_t and an int64_t hold the value alike; the 4-byte
@@ -142,6 +144,8 @@ void rta_config_usage(void)
            "  --max-clock-skew MS     largest clock difference between nodes (10000)\n"
            "  --partition-grace MS    a node cut off from Redis drops its connections with\n"
            "                          revocable tokens after this long (5000)\n"
+           "  --channel-linger MS     a node stays subscribed to a channel in Redis this long\n"
+           "                          after its last local detach (30000)\n"
            "  --config FILE           key = value settings (same names, underscores)\n"
            "Environment: RTAUTHD_LISTEN, RTAUTHD_DATA_DIR, RTAUTHD_TLS_CERT, RTAUTHD_TLS_KEY,\n"
            "RTAUTHD_TLS_MIN_VERSION, RTAUTHD_TLS_CIPHERS, RTAUTHD_TLS_CIPHERSUITES,\n"
@@ -156,7 +160,7 @@ void rta_config_usage(void)
            "RTAUTHD_MAX_IDLE_INTERVAL,\n"
            "RTAUTHD_HISTORY_MAX_MESSAGES, RTAUTHD_HISTORY_MAX_AGE, RTAUTHD_HISTORY_MAX_BYTES,\n"
            "RTAUTHD_REDIS, RTAUTHD_REDIS_SENTINEL, RTAUTHD_REDIS_MASTER, RTAUTHD_NODE_ID,\n"
-           "RTAUTHD_MAX_CLOCK_SKEW, RTAUTHD_PARTITION_GRACE,\n"
+           "RTAUTHD_MAX_CLOCK_SKEW, RTAUTHD_PARTITION_GRACE, RTAUTHD_CHANNEL_LINGER,\n"
            "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS, RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n");
 }
 
@@ -333,6 +337,7 @@ static const struct {
     {"--node-id", "RTAUTHD_NODE_ID", "node_id", 0},
     {"--max-clock-skew", "RTAUTHD_MAX_CLOCK_SKEW", "max_clock_skew", 0},
     {"--partition-grace", "RTAUTHD_PARTITION_GRACE", "partition_grace", 0},
+    {"--channel-linger", "RTAUTHD_CHANNEL_LINGER", "channel_linger", 0},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 

@@ -71,6 +71,8 @@
  *                          a used nonce is remembered 2 x timestamp window + this)
  *   --partition-grace MS   RTAUTHD_PARTITION_GRACE  partition_grace     5000 (how long a node
  *                          cut off from Redis keeps connections with revocable tokens)
+ *   --channel-linger MS    RTAUTHD_CHANNEL_LINGER   channel_linger      30000 (how long a node
+ *                          stays subscribed to a channel after its last local detach)
  *   --config FILE          RTAUTHD_CONFIG           -                   (none)
  *
  * The config file has one `key = value` per line; '#' starts a comment.
@@ -112,6 +114,7 @@ typedef struct rta_config {
     char node_id[65];
     long long max_clock_skew;  /* ms */
     long long partition_grace; /* ms */
+    long long channel_linger;  /* ms */
 } rta_config;
 
 /* 1 when the settings ask for cluster mode (the Redis store). */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "server/cluster.h"
+#include "server/cluster_history.h"
 #include "server/gateway/transport_lws.h"
 #include "server/rest/http.h"
 #include "server/log.h"
@@ -48,6 +49,21 @@ static void rest_publish(void *ctx, const char *app_id, const char *channel, con
                          rta_message *msgs, size_t n)
 {
     rta_gateway_publish(&((rta_server *)ctx)->gateway, app_id, channel, id, msgs, n);
+}
+
+static void rest_publish_async(void *ctx, const char *app_id, const char *channel,
+                               const char *id, rta_message *msgs, size_t n,
+                               rta_gateway_published_cb done, void *arg)
+{
+    rta_gateway_publish_async(&((rta_server *)ctx)->gateway, app_id, channel, id, msgs, n, done,
+                              arg);
+}
+
+static void rest_history_async(void *ctx, const char *app_id, const char *channel,
+                               const rta_history_query *q, int64_t now,
+                               rta_cluster_history_cb done, void *arg)
+{
+    rta_cluster_history_read(ctx, app_id, channel, q, now, done, arg);
 }
 
 static rta_history *rest_history(void *ctx)
@@ -93,6 +109,8 @@ static void wire_rest(rta_server *srv)
         .submit = rest_submit,
         .in_io_phase = rest_in_io_phase,
         .publish = rest_publish,
+        .publish_async = srv->cluster ? rest_publish_async : NULL, /* cluster mode */
+        .history_async = srv->cluster ? rest_history_async : NULL, /* the shared log */
         .history = rest_history,
         .revoked = rest_revoked,
         .credentials_changed = rest_credentials_changed,

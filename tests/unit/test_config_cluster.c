@@ -29,6 +29,7 @@ static void defaults(void **state)
     assert_false(rta_config_cluster(&c)); /* SQLite, one node */
     assert_int_equal(c.max_clock_skew, 10000);
     assert_int_equal(c.partition_grace, 5000);
+    assert_int_equal(c.channel_linger, 30000);
     assert_string_equal(c.node_id, "");
 }
 
@@ -43,7 +44,8 @@ static void forms(void **state)
     fclose(f);
     setenv("RTAUTHD_NODE_ID", "from-env", 1);
     setenv("RTAUTHD_MAX_CLOCK_SKEW", "2500", 1);
-    char *argv[] = {"rtauthd", "--config", file, "--partition-grace", "9000", NULL};
+    char *argv[] = {"rtauthd", "--config", file, "--partition-grace", "9000",
+                    "--channel-linger", "250", NULL};
     rta_config c;
     rta_error err;
     assert_int_equal(load(&c, argv, &err), 0);
@@ -52,6 +54,7 @@ static void forms(void **state)
     assert_string_equal(c.node_id, "from-env");
     assert_int_equal(c.max_clock_skew, 2500);
     assert_int_equal(c.partition_grace, 9000);
+    assert_int_equal(c.channel_linger, 250);
     unsetenv("RTAUTHD_NODE_ID");
     unsetenv("RTAUTHD_MAX_CLOCK_SKEW");
     unlink(file);

@@ -71,8 +71,14 @@ rta_channel *rta__gw_channel_find(rta_gateway *gw, const char *app_id, const cha
     return channel_get(gw, app_id, name, 0);
 }
 
+rta_channel *rta__gw_channel_get_or_create(rta_gateway *gw, const char *app_id, const char *name)
+{
+    return channel_get(gw, app_id, name, 1);
+}
+
 static void channel_free(rta_channel *ch)
 {
+    rta__gw_relay_channel_free(ch);
     rta__gw_presence_free(ch);
     rta__gw_members_free(ch);
     free(ch->key);
@@ -133,10 +139,20 @@ static void leave(rta_conn *c, rta_channel *ch)
                 break;
             }
     }
-    if (ch->count == 0) { /* nobody left: forget the channel */
-        rta_hmap_del(&c->gw->channels, ch->key, strlen(ch->key));
-        channel_free(ch);
+    rta__gw_channel_release_if_empty(c->gw, ch);
+}
+
+void rta__gw_channel_release_if_empty(rta_gateway *gw, rta_channel *ch)
+{
+    if (ch->count || ch->waiting_count) return;
+    /* nobody left: forget the channel (and the relay stops following it, cluster mode) */
+    if (ch->relay_open && gw->relay.close) {
+        char *app = strndup(ch->key, (size_t)(ch->name - ch->key - 1));
+        if (app) gw->relay.close(gw->relay.ctx, app, ch->name);
+        free(app);
     }
+    rta_hmap_del(&gw->channels, ch->key, strlen(ch->key));
+    channel_free(ch);
 }
 
 void rta__gw_channels_leave_all(rta_conn *c)
@@ -187,6 +203,8 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
         return;
     }
     if (!ch) ch = channel_get(c->gw, c->auth.app_id, m->channel, 1);
+    /* cluster mode: not before this node follows the channel (nothing missed after ATTACHED) */
+    if (ch && c->gw->relay.publish && !member && !rta__gw_relay_attach_ready(c, ch, m)) return;
     /* Already attached (a re-attach after a resume, RTN15c6): nothing was missed */
     uint32_t resumed = member && !c->presence_lost ? RTA_FLAG_RESUMED : 0;
     if (!ch || join(c, ch, granted, requested)) {
@@ -210,6 +228,7 @@ void rta__gw_channel_detach(rta_conn *c, const rta_protocol_message *m)
 {
     if (!m->channel) return;
     rta_channel *ch = channel_get(c->gw, c->auth.app_id, m->channel, 0);
+    if (ch && ch->waiting_count) rta__gw_relay_forget_waiting(ch, c); /* cluster mode */
     if (ch) leave(c, ch);
     rta_protocol_message r = {.action = RTA_ACTION_DETACHED, .channel = m->channel};
     rta__gw_conn_send(c, &r);
@@ -271,6 +290,10 @@ void rta__gw_channel_publish(rta_conn *c, const rta_protocol_message *in)
     }
     char id[64];
     snprintf(id, sizeof(id), "%s:%lld", c->id, (long long)m->msg_serial);
+    if (c->gw->relay.publish) { /* cluster mode: Redis sequences it; ACK once it has */
+        rta__gw_relay_publish(c, m, id);
+        return;
+    }
 
     /* ACK first (2.6): res[0].serials, one per message */
     char **serials = calloc(m->message_count ? m->message_count : 1, sizeof(char *));

@@ -298,6 +298,13 @@ void rta__gw_conn_send_error(rta_conn *c, int action, const char *channel, const
 void rta__gw_conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
 {
     if (!(m->has & RTA_PM_HAS_MSG_SERIAL)) return;
+    if (c->relay_inflight && rta__gw_relay_defer_reply(c, m, code, msg)) return; /* cluster */
+    rta__gw_conn_reply_now(c, m, code, msg);
+}
+
+void rta__gw_conn_reply_now(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
+{
+    if (!(m->has & RTA_PM_HAS_MSG_SERIAL)) return;
     rta_protocol_message r = {.action = code ? RTA_ACTION_NACK : RTA_ACTION_ACK,
                               .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT,
                               .msg_serial = m->msg_serial,

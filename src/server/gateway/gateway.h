@@ -97,6 +97,28 @@ typedef struct rta_gateway_deps {
     rta_gateway_hooks hooks;             /* the transport and the timer; data owned from init */
 } rta_gateway_deps;
 
+/* Cluster mode (docs/cluster.md, "Channels across nodes"): channel messages are sequenced
+ * outside this node (Redis) and come back through rta_gateway_deliver, on every node alike.
+ * Unset (publish NULL) on a single node: the gateway then fans out itself, as it always did.
+ * Every hook runs on the loop thread and never calls back into the gateway before it
+ * returns. */
+typedef void (*rta_gateway_published_cb)(void *arg, int code, const char *message);
+typedef struct rta_gateway_relay {
+    void *ctx;
+    /* A checked publish to sequence: pm is a MESSAGE (id, connectionId, timestamp, messages),
+     * read during the call only; pm NULL: no publish, only a reply to keep in line behind
+     * the earlier ones. done(arg, 0 or an Ably code, message) runs later, exactly once, in
+     * the order of the calls. */
+    void (*publish)(void *ctx, const char *app_id, const char *channel,
+                    const rta_protocol_message *pm, rta_gateway_published_cb done, void *arg);
+    /* The channel's first local attach: 1 when deliveries can start at once, with *serial
+     * the last serial sequenced (the ATTACHED's channelSerial, RTL15b); 0 when the relay
+     * calls rta_gateway_channel_ready once it can (attaches wait for that). */
+    int (*open)(void *ctx, const char *app_id, const char *channel, uint64_t *serial);
+    /* The channel has no local member any more. */
+    void (*close)(void *ctx, const char *app_id, const char *channel);
+} rta_gateway_relay;
+
 typedef struct rta_timer rta_timer;
 /* A deadline in the gateway's heap (gateway/timers.c). */
 typedef void (*rta_timer_cb)(rta_timer *t);
@@ -144,6 +166,7 @@ struct rta_gateway {
     rta_gateway_limits limits;
     rta_history history; /* recent messages per channel, for REST history (RSL2) */
     rta_timers timers;
+    rta_gateway_relay relay; /* cluster mode only (rta_gateway_set_relay) */
 };
 
 /* Presence members per channel, and per connection over all its channels (91003 beyond). */
@@ -196,6 +219,28 @@ void rta_gateway_credentials_changed(rta_gateway *gw, const rta_registry *regist
  * one are "<id>:<index>" to subscribers and in history. */
 void rta_gateway_publish(rta_gateway *gw, const char *app_id, const char *channel,
                          const char *id, rta_message *msgs, size_t n);
+
+/* Cluster mode: from now on publishes go through relay (copied) and deliveries come from
+ * rta_gateway_deliver. Set once, before the first connection. */
+void rta_gateway_set_relay(rta_gateway *gw, const rta_gateway_relay *relay);
+
+/* REST publish in cluster mode (RSL1): as rta_gateway_publish, but sequenced by the relay;
+ * done(arg, code, message) runs once it is (0) or failed (an Ably code). */
+void rta_gateway_publish_async(rta_gateway *gw, const char *app_id, const char *channel,
+                               const char *id, rta_message *msgs, size_t n,
+                               rta_gateway_published_cb done, void *arg);
+
+/* Cluster mode: a message the relay sequenced, with its channel serial (RTL15b), goes to the
+ * local subscribers of (app_id, channel), encoded once per format; its publisher, when it
+ * is here and asked for echo=false, is skipped (RTL7f). pm is a decoded MESSAGE; its
+ * messages may be stamped in place. */
+void rta_gateway_deliver(rta_gateway *gw, const char *app_id, const char *channel,
+                         uint64_t serial, rta_protocol_message *pm);
+
+/* Cluster mode: the relay can now deliver (app_id, channel) from after `serial`: attaches
+ * waiting for it go on. */
+void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *channel,
+                               uint64_t serial);
 
 /* 1 when name is a valid channel name (2.7): 1..1024 bytes, no leading ':', no control
  * characters. */

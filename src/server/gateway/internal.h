@@ -44,6 +44,13 @@ typedef struct rta_channel {
     uint64_t serial;
     rta_presence_member *presence; /* the presence set (gateway/presence.c) */
     size_t presence_count, presence_cap;
+    /* cluster mode (gateway/relay.c): the relay was told of the channel (open); attaches
+     * wait until it is ready, by connection id with their ATTACH flags */
+    unsigned relay_open : 1;
+    unsigned relay_waiting : 1;
+    char **waiting_ids;
+    uint32_t *waiting_flags; /* RELAY_HAS_FLAGS | the ATTACH's flags */
+    size_t waiting_count, waiting_cap;
 } rta_channel;
 
 /* A connection outlives its WebSocket: when the transport drops without CLOSE or a fatal
@@ -91,6 +98,7 @@ struct rta_conn {
     unsigned ping_due : 1;  /* a ping waits for the next WRITEABLE */
     int64_t revoke_at; /* pending revocation with reauth margin, 0 if none */
     size_t presence_members; /* presence members this connection holds, all channels */
+    size_t relay_inflight;   /* cluster mode: publishes the relay has not answered yet */
 };
 
 /* Frames out (gateway/frames.c). Every queue is bounded by limits.max_queue: a connection
@@ -103,6 +111,8 @@ void rta__gw_conn_send_first(rta_conn *c, const rta_protocol_message *m);
  * channel: ably-js drops messages for a channel that is not attached (2.6, RTN15c6). */
 void rta__gw_conn_send_encoded(rta_conn *c, const char *channel, const void *bytes, size_t len);
 void rta__gw_conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e);
+/* rta__gw_conn_reply without waiting behind publishes with the relay (gateway/relay.c). */
+void rta__gw_conn_reply_now(rta_conn *c, const rta_protocol_message *m, int code, const char *msg);
 /* Answers a MESSAGE or PRESENCE (2.6): ACK when code is 0, else NACK with that Ably code and
  * msg. Nothing when m carried no msgSerial (nothing waits for an answer). */
 void rta__gw_conn_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg);
@@ -211,6 +221,25 @@ void rta__gw_channel_publish(rta_conn *c, const rta_protocol_message *m);
  * `from` when it asked for echo=false), encoded once per format. from is NULL for REST. */
 void rta__gw_channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
                          const char *channel, const char *id, rta_message *msgs, size_t n);
+/* app_id's channel `name`, created when absent (NULL: out of memory). */
+rta_channel *rta__gw_channel_get_or_create(rta_gateway *gw, const char *app_id, const char *name);
+/* Frees ch when nobody is attached and no attach waits for it (telling the relay). */
+void rta__gw_channel_release_if_empty(rta_gateway *gw, rta_channel *ch);
+
+/* Cluster mode (gateway/relay.c). */
+/* ATTACH of ch by c: 1 when it may go on now; 0 when it waits for the relay (recorded). */
+int rta__gw_relay_attach_ready(rta_conn *c, rta_channel *ch, const rta_protocol_message *m);
+/* A checked publish of c's: sequenced by the relay, ACK/NACK once it answers. */
+void rta__gw_relay_publish(rta_conn *c, const rta_protocol_message *m, const char *id);
+/* A reply to c's MESSAGE or PRESENCE while earlier publishes of c are with the relay: it
+ * waits behind them (ably-js completes every message up to an ACK's serial). Returns 1
+ * when it was deferred, 0 when the caller replies now. */
+int rta__gw_relay_defer_reply(rta_conn *c, const rta_protocol_message *m, int code,
+                              const char *msg);
+/* c detached (or went) before ch was ready: its attach no longer waits. */
+void rta__gw_relay_forget_waiting(rta_channel *ch, const rta_conn *c);
+void rta__gw_relay_channel_free(rta_channel *ch);
+
 /* After a capability change: channels no longer allowed get ERROR 40160 and are left. */
 void rta__gw_channels_recheck(rta_conn *c);
 void rta__gw_channels_leave_all(rta_conn *c);

@@ -173,6 +173,29 @@ static void reply_published(rta_http_session *s, const char *name, const char *i
     rta_http_reply_encoded(s, 201);
 }
 
+/* Cluster mode: the publish is answered once the cluster's store sequenced it. */
+typedef struct published_wait {
+    rta_http_pending *pending;
+    char *name;
+    char id[32];
+    size_t n;
+} published_wait;
+
+static void published(void *arg, int code, const char *message)
+{
+    published_wait *w = arg;
+    rta_http_session *s = w->pending->session;
+    if (s) { /* NULL: the client went meanwhile */
+        if (code)
+            rta_http_reply_code(s, code, message);
+        else
+            reply_published(s, w->name, w->id, w->n);
+    }
+    rta_http_finish(w->pending);
+    free(w->name);
+    free(w);
+}
+
 static void publish(rta_http_session *s)
 {
     if (!s->body_format_known) {
@@ -198,8 +221,22 @@ static void publish(rta_http_session *s)
         /* "<random>:0", so messages without an id are "<random>:0:<index>", as a realtime
          * publish's are "<connectionId>:<msgSerial>:<index>". */
         snprintf(id, sizeof(id), "%s:0", base);
-        s->env->publish(s->env->ctx, auth.app_id, name, id, msgs, n);
-        reply_published(s, name, id, n);
+        if (s->env->publish_async) {
+            published_wait *w = calloc(1, sizeof(*w));
+            if (w) w->name = strdup(name);
+            if (!w || !w->name || !(w->pending = rta_http_go_async(s))) {
+                if (w) free(w->name);
+                free(w);
+                rta_http_reply_code(s, RTA_ERR_INTERNAL, "Out of memory");
+            } else {
+                snprintf(w->id, sizeof(w->id), "%s", id);
+                w->n = n;
+                s->env->publish_async(s->env->ctx, auth.app_id, name, id, msgs, n, published, w);
+            }
+        } else {
+            s->env->publish(s->env->ctx, auth.app_id, name, id, msgs, n);
+            reply_published(s, name, id, n);
+        }
     }
     for (size_t i = 0; i < n; i++)
         rta_message_clear(&msgs[i]);
@@ -286,6 +323,58 @@ static void link_rel(rta_buf *b, const rta_history_query *q, int with_cursor, ui
     rta_buf_printf(b, ">; rel=\"%s\"", rel);
 }
 
+/* The page (and its Link header) as the reply. */
+static void reply_page(rta_http_session *s, const rta_history_query *q, const rta_message **page,
+                       size_t n, int more, uint64_t next)
+{
+    int rc = 0;
+    rta_writer w;
+    rta_http_begin_reply(s, &w);
+    rta_w_array(&w, n);
+    for (size_t i = 0; i < n && !rc; i++)
+        rc = rta_message_write(page[i], &w);
+    rta_w_array_end(&w);
+    rta_buf link = RTA_BUF_INIT;
+    link_rel(&link, q, 0, 0, "first");
+    link_rel(&link, q, q->has_cursor, q->cursor, "current");
+    if (more) link_rel(&link, q, 1, next, "next");
+    if (rc || link.oom) {
+        rta_http_reply_code(s, RTA_ERR_INTERNAL, "Could not encode the history");
+    } else {
+        rta_http_reply_encoded(s, 200);
+        size_t len;
+        if (s->status == 200) s->link = rta_buf_detach(&link, &len);
+    }
+    rta_buf_free(&link);
+}
+
+/* Cluster mode: the page comes from the cluster's channel log. */
+typedef struct history_wait {
+    rta_http_pending *pending;
+    rta_history_query q;
+} history_wait;
+
+static void history_read(void *arg, int rc, const rta_error *err, const rta_message *msgs,
+                         size_t n, int more, uint64_t next)
+{
+    history_wait *w = arg;
+    rta_http_session *s = w->pending->session;
+    const rta_message **page = n ? malloc(n * sizeof(*page)) : NULL;
+    if (s && rc) {
+        char why[RTA_ERROR_MESSAGE_MAX + 32];
+        snprintf(why, sizeof(why), "History not available: %s", err ? err->message : "");
+        rta_http_reply_code(s, rc, why);
+    } else if (s && n && !page) {
+        rta_http_reply_code(s, RTA_ERR_INTERNAL, "Out of memory");
+    } else if (s) {
+        for (size_t i = 0; i < n; i++) page[i] = &msgs[i];
+        reply_page(s, &w->q, page, n, more, next);
+    }
+    free(page);
+    rta_http_finish(w->pending);
+    free(w);
+}
+
 static void history(rta_http_session *s)
 {
     rta_auth_context auth;
@@ -295,33 +384,27 @@ static void history(rta_http_session *s)
     rta_history_query q;
     const rta_message **page = NULL;
     int rc = parse_query(s, &q, &err);
-    if (!rc && !(page = malloc(q.limit * sizeof(*page))))
+    if (!rc && s->env->history_async) {
+        history_wait *w = calloc(1, sizeof(*w));
+        if (!w || !(w->pending = rta_http_go_async(s))) {
+            free(w);
+            rta_http_reply_code(s, RTA_ERR_INTERNAL, "Out of memory");
+        } else {
+            w->q = q;
+            s->env->history_async(s->env->ctx, auth.app_id, name, &q, rta_clock_now(),
+                                  history_read, w);
+        }
+    } else if (!rc && !(page = malloc(q.limit * sizeof(*page)))) {
         rc = rta_error_set(&err, RTA_ERR_INTERNAL, "Out of memory");
+    }
     if (rc) {
         rta_http_reply_error(s, &err);
-    } else {
+    } else if (page) {
         int more;
         uint64_t next;
         size_t n = rta_history_read(s->env->history(s->env->ctx), auth.app_id, name, &q,
                                     rta_clock_now(), page, &more, &next);
-        rta_writer w;
-        rta_http_begin_reply(s, &w);
-        rta_w_array(&w, n);
-        for (size_t i = 0; i < n && !rc; i++)
-            rc = rta_message_write(page[i], &w);
-        rta_w_array_end(&w);
-        rta_buf link = RTA_BUF_INIT;
-        link_rel(&link, &q, 0, 0, "first");
-        link_rel(&link, &q, q.has_cursor, q.cursor, "current");
-        if (more) link_rel(&link, &q, 1, next, "next");
-        if (rc || link.oom) {
-            rta_http_reply_code(s, RTA_ERR_INTERNAL, "Could not encode the history");
-        } else {
-            rta_http_reply_encoded(s, 200);
-            size_t len;
-            if (s->status == 200) s->link = rta_buf_detach(&link, &len);
-        }
-        rta_buf_free(&link);
+        reply_page(s, &q, page, n, more, next);
     }
     free(page);
     free(name);

@@ -11,6 +11,7 @@
 #include "core/protocol.h"
 #include "server/auth/registry.h"
 #include "server/auth/token_service.h"
+#include "server/gateway/gateway.h"
 #include "server/gateway/history.h"
 #include "server/rest/cors.h"
 #include "server/store/store.h"
@@ -39,6 +40,19 @@ typedef struct rta_route_env {
      * are already checked (capability, clientIds, size) */
     void (*publish)(void *ctx, const char *app_id, const char *channel, const char *id,
                     rta_message *msgs, size_t n);
+    /* cluster mode only (NULL otherwise): REST publish sequenced across the nodes; done(arg,
+     * 0 or an Ably code, message) runs later on the loop thread, exactly once */
+    void (*publish_async)(void *ctx, const char *app_id, const char *channel, const char *id,
+                          rta_message *msgs, size_t n, rta_gateway_published_cb done, void *arg);
+    /* cluster mode only (NULL otherwise): history (RSL2) read from the cluster's shared
+     * channel log, the same on every node; done runs once, later, on the loop thread, with
+     * the page (borrowed for the call) or an Ably code */
+    void (*history_async)(void *ctx, const char *app_id, const char *channel,
+                          const rta_history_query *q, int64_t now,
+                          void (*done)(void *arg, int rc, const rta_error *err,
+                                       const rta_message *msgs, size_t n, int more,
+                                       uint64_t next_cursor),
+                          void *arg);
     /* the channel history window (RSL2), for reading */
     rta_history *(*history)(void *ctx);
     /* revocations of key_name are durable and applied to the token service: act on live

@@ -23,6 +23,10 @@
  *   rt_app_limits  KEYS app, ver            ARGV maxc, maxpc (negative: unchanged)
  *   rt_key_enable  KEYS key, ver            ARGV enabled
  *   rt_secret_add  KEYS secrets, ver        ARGV id, value, created
+ *   rt_ch_publish  KEYS m, log, i:<msgId>   ARGV channel, payload, maxlen, log ttl ms,
+ *                  id window ms, meta ttl ms -> {serial, epoch, duplicate (0|1)}: a message
+ *                  already published under msgId gets its serial back, nothing else happens;
+ *                  else HINCRBY s, XADD <s>-0 {d}, PUBLISH "<s>:<epoch>:<payload>"
  * Refusals are error replies "RTA_EXISTS ..." and "RTA_NOTFOUND ...".
  */
 #ifndef RTA_SERVER_STORE_REDIS_FUNCTIONS_H

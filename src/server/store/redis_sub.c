@@ -192,6 +192,12 @@ static void on_subscription(redisAsyncContext *ac, void *reply, void *privdata)
         if (s->hooks.message)
             s->hooks.message(s->hooks.ctx, r->element[1]->str, r->element[1]->len,
                              r->element[2]->str, r->element[2]->len);
+    } else if (!strcmp(kind, "unsubscribe")) {
+        if (s->hooks.unsubscribed && r->element[1]->type == REDIS_REPLY_STRING)
+            s->hooks.unsubscribed(s->hooks.ctx, r->element[1]->str, r->element[1]->len);
+    } else if (!strcmp(kind, "subscribe") && s->state == SUB_UP) { /* one of the moment */
+        if (s->hooks.subscribed && r->element[1]->type == REDIS_REPLY_STRING)
+            s->hooks.subscribed(s->hooks.ctx, r->element[1]->str, r->element[1]->len);
     } else if (!strcmp(kind, "subscribe") && ++s->confirmed == s->n) {
         uv_timer_stop(&s->timer);
         s->state = SUB_UP;
@@ -271,6 +277,23 @@ int rta_redis_sub_start(uv_loop_t *loop, const rta_redis_target *target,
     *out = s;
     connect_now(s);
     return 0;
+}
+
+static int send_one(rta_redis_sub *s, const char *command, const char *channel)
+{
+    if (s->closing || s->state != SUB_UP || !s->ac) return -1;
+    const char *argv[2] = {command, channel};
+    return redisAsyncCommandArgv(s->ac, on_subscription, s, 2, argv, NULL) == REDIS_OK ? 0 : -1;
+}
+
+int rta_redis_sub_subscribe(rta_redis_sub *s, const char *channel)
+{
+    return send_one(s, "SUBSCRIBE", channel);
+}
+
+int rta_redis_sub_unsubscribe(rta_redis_sub *s, const char *channel)
+{
+    return send_one(s, "UNSUBSCRIBE", channel);
 }
 
 void rta_redis_sub_restart(rta_redis_sub *s)

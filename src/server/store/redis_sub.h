@@ -2,8 +2,9 @@
  * with its libuv adapter), for the cluster's doorbells: it connects wherever it is told the
  * primary is, authenticates, subscribes to a fixed set of channels and hands every message
  * to the caller; when the connection drops, or is not subscribed within its deadline, it says
- * so and reconnects with a back-off (100 ms doubling to 2 s). Later slices subscribe to their
- * channels through the same module.
+ * so and reconnects with a back-off (100 ms doubling to 2 s). Channels of the moment (the
+ * realtime channels a node follows) come and go with rta_redis_sub_subscribe/unsubscribe
+ * while it is up; after a reconnect the caller subscribes them again (from its up hook).
  *
  * hiredis 0.14 has no deadlines and no PING in subscribed mode, so staleness is the caller's
  * to detect (server/cluster.c publishes a heartbeat to a channel of its own and restarts the
@@ -33,6 +34,11 @@ typedef struct rta_redis_sub_hooks {
     void (*message)(void *ctx, const char *channel, size_t channel_len, const char *msg,
                     size_t len);
     void *ctx;
+    /* A channel of rta_redis_sub_subscribe is subscribed (NULL: not told). */
+    void (*subscribed)(void *ctx, const char *channel, size_t channel_len);
+    /* Redis confirmed an rta_redis_sub_unsubscribe (NULL: not told). Subscribe that channel
+     * again only after this: hiredis 0.14 would drop the new subscription's callback. */
+    void (*unsubscribed)(void *ctx, const char *channel, size_t channel_len);
 } rta_redis_sub_hooks;
 
 /* Starts connecting. target gives the credentials (copied; its address is not used: `where`
@@ -40,6 +46,11 @@ typedef struct rta_redis_sub_hooks {
 int rta_redis_sub_start(uv_loop_t *loop, const rta_redis_target *target,
                         const char *const *channels, size_t n, const rta_redis_sub_hooks *hooks,
                         rta_redis_sub **out);
+
+/* While up: subscribes one more channel (the subscribed hook says when it is), or ends a
+ * subscription. Returns 0, or -1 when not up (the up hook comes first after a reconnect). */
+int rta_redis_sub_subscribe(rta_redis_sub *s, const char *channel);
+int rta_redis_sub_unsubscribe(rta_redis_sub *s, const char *channel);
 
 /* Drops the connection and reconnects at once (a stale subscription, a moved primary). */
 void rta_redis_sub_restart(rta_redis_sub *s);

@@ -1,0 +1,467 @@
+/* cluster_channels.c: realtime channels across nodes; see cluster_channels.h.
+ *
+ * A channel this node follows goes: not subscribed (the subscriber is down) -> subscribing
+ * -> subscribed; on the subscription's confirmation a store-thread read takes the channel's
+ * head (its first time: messages up to it are before this node's attach, and waiting
+ * ATTACHes go on) or the stream from the last serial delivered (a catch-up: the subscriber
+ * came back). Live messages then go out in serial order; a gap is read from the stream.
+ * --channel-linger after the last local detach it unsubscribes; a channel is subscribed again
+ * only once Redis confirmed its unsubscribe (hiredis 0.14 would drop the new callback). */
+#include "server/cluster_channels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/hmap.h"
+#include "server/channel_order.h"
+#include "server/cluster_publish.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/store/redis_channels.h"
+#include "server/store/redis_sub.h"
+
+#define READ_BATCH 500 /* stream entries per read */
+#define RETRY_MS   500 /* a failed read is tried again after this */
+
+typedef enum { CH_UNSUBSCRIBED, CH_SUBSCRIBING, CH_SUBSCRIBED, CH_UNSUBSCRIBING } sub_state;
+
+typedef struct relay_channel {
+    char *rkey; /* "rt:{c:<app>:<name>}" */
+    char *app_id, *name;
+    int open;          /* the gateway has local members (or attaches waiting) */
+    int64_t closed_at; /* monotonic ms of the last close; 0 while open */
+    int tell_ready;    /* the gateway waits for rta_gateway_channel_ready */
+    sub_state st;
+    rta_channel_order order;
+    int read_in_flight, read_again;
+    int64_t retry_at; /* a read failed: try again then (0: no retry due) */
+    int dead;         /* dropped while a read was in flight: that read frees it */
+} relay_channel;
+
+struct rta_cluster_channels {
+    rta_server *srv;
+    rta_redis_sub *sub;
+    int sub_up;
+    rta_hmap channels; /* rkey -> relay_channel* */
+    rta_cluster_publisher *publisher;
+    size_t max_payload;
+    int64_t linger_ms; /* --channel-linger */
+    int stopping;
+};
+
+static int64_t mono_ms(void)
+{
+    return (int64_t)(uv_hrtime() / 1000000);
+}
+
+/* ---- channel records ------------------------------------------------------------------------ */
+
+static void channel_free(relay_channel *rc)
+{
+    free(rc->rkey);
+    free(rc->app_id);
+    free(rc->name);
+    free(rc);
+}
+
+/* Forgets rc (freed now, or by its read in flight). */
+static void drop(rta_cluster_channels *cc, relay_channel *rc)
+{
+    rta_hmap_del(&cc->channels, rc->rkey, strlen(rc->rkey));
+    if (rc->read_in_flight)
+        rc->dead = 1;
+    else
+        channel_free(rc);
+}
+
+static relay_channel *find(rta_cluster_channels *cc, const char *rkey, size_t len)
+{
+    return rta_hmap_get(&cc->channels, rkey, len);
+}
+
+static void subscribe(rta_cluster_channels *cc, relay_channel *rc)
+{
+    if (cc->sub_up && !rta_redis_sub_subscribe(cc->sub, rc->rkey)) rc->st = CH_SUBSCRIBING;
+}
+
+/* ---- delivering ------------------------------------------------------------------------------ */
+
+static void deliver(rta_cluster_channels *cc, relay_channel *rc, uint64_t serial,
+                    const char *payload, size_t len)
+{
+    if (!rc->open) return; /* lingering: nobody here to deliver to */
+    rta_protocol_message pm;
+    rta_error err;
+    rta_parse_limits lim = {cc->max_payload, 0};
+    if (rta_protocol_message_decode(payload, len, RTA_FORMAT_MSGPACK, &lim, &pm, &err)) {
+        rta_log_warn("cluster: message %llu of a channel of app %s is unreadable (%s); skipped",
+                     (unsigned long long)serial, rc->app_id, err.message);
+        return;
+    }
+    rta_gateway_deliver(&cc->srv->gateway, rc->app_id, rc->name, serial, &pm);
+    rta_protocol_message_clear(&pm);
+}
+
+/* ---- reading the stream (store thread) ------------------------------------------------------ */
+
+typedef struct read_entry {
+    uint64_t serial;
+    char *payload;
+    size_t len;
+} read_entry;
+
+typedef struct read_job {
+    rta_store_job job;
+    rta_cluster_channels *cc;
+    relay_channel *rc;
+    char *app_id, *name;
+    char epoch[RTA_CK_EPOCH_MAX];
+    rta_ch_read q;
+    read_entry *entries;
+    size_t n;
+    int oom;
+} read_job;
+
+static void collect(void *ctx, const rta_ch_entry *e)
+{
+    read_job *j = ctx;
+    if (j->oom) return;
+    if (!j->entries && !(j->entries = calloc(j->q.max, sizeof(*j->entries)))) {
+        j->oom = 1;
+        return;
+    }
+    if (j->n == j->q.max) return;
+    char *copy = malloc(e->len ? e->len : 1);
+    if (!copy) {
+        j->oom = 1;
+        return;
+    }
+    memcpy(copy, e->payload, e->len);
+    j->entries[j->n++] = (read_entry){e->serial, copy, e->len};
+}
+
+static void read_run(rta_store_job *job, rta_store *store)
+{
+    read_job *j = (read_job *)job;
+    job->rc = rta_store_redis_ch_read(store, &j->q, collect, j, &job->err);
+    if (!job->rc && j->oom) job->rc = rta_error_set(&job->err, RTA_ERR_INTERNAL, "Out of memory");
+}
+
+static void read_free(read_job *j)
+{
+    for (size_t i = 0; i < j->n; i++)
+        free(j->entries[i].payload);
+    free(j->entries);
+    free(j->app_id);
+    free(j->name);
+    free(j);
+}
+
+static void submit_read(rta_cluster_channels *cc, relay_channel *rc);
+
+static void read_done(rta_store_job *job)
+{
+    read_job *j = (read_job *)job;
+    rta_cluster_channels *cc = j->cc;
+    relay_channel *rc = j->rc;
+    rc->read_in_flight = 0;
+    if (rc->dead || cc->stopping) {
+        if (rc->dead) channel_free(rc);
+        read_free(j);
+        return;
+    }
+    if (job->rc) {
+        rta_log_warn("cluster: reading a channel of app %s from Redis failed (%s); retrying",
+                     rc->app_id, job->err.message);
+        rc->retry_at = mono_ms() + RETRY_MS;
+        read_free(j);
+        return;
+    }
+    rta_channel_order *o = &rc->order;
+    int again = 0;
+    if (!o->known) { /* the head: this node follows the channel from here on */
+        rta_channel_order_start(o, j->q.head, j->q.head_epoch);
+        if (rc->tell_ready) {
+            rc->tell_ready = 0;
+            rta_gateway_channel_ready(&cc->srv->gateway, rc->app_id, rc->name, o->last);
+        }
+        again = o->want > o->last; /* heard meanwhile */
+    } else {
+        if (rta_channel_order_read_epoch(o, j->q.head_epoch))
+            rta_log_warn("cluster: a channel of app %s has a new epoch (Redis lost it); its "
+                         "serials start again",
+                         rc->app_id);
+        for (size_t i = 0; i < j->n; i++) {
+            uint64_t skipped;
+            if (rta_channel_order_read(o, j->entries[i].serial, &skipped) != RTA_ORDER_DELIVER)
+                continue;
+            if (skipped)
+                rta_log_warn("cluster: %llu message(s) of a channel of app %s are gone from "
+                             "Redis (trimmed or expired) and were not delivered here",
+                             (unsigned long long)skipped, rc->app_id);
+            deliver(cc, rc, j->entries[i].serial, j->entries[i].payload, j->entries[i].len);
+        }
+        uint64_t lost;
+        again = rta_channel_order_read_done(o, j->n == j->q.max, &lost);
+        if (lost)
+            rta_log_warn("cluster: %llu message(s) of a channel of app %s were not found in "
+                         "Redis and were not delivered here",
+                         (unsigned long long)lost, rc->app_id);
+    }
+    if (rc->read_again) again = 1;
+    rc->read_again = 0;
+    read_free(j);
+    if (again) submit_read(cc, rc);
+}
+
+/* Reads the head (first time) or the stream from the last serial delivered. */
+static void submit_read(rta_cluster_channels *cc, relay_channel *rc)
+{
+    if (cc->stopping) return;
+    if (rc->read_in_flight) {
+        rc->read_again = 1;
+        return;
+    }
+    read_job *j = calloc(1, sizeof(*j));
+    if (j) {
+        j->app_id = strdup(rc->app_id);
+        j->name = strdup(rc->name);
+    }
+    if (!j || !j->app_id || !j->name) {
+        if (j) read_free(j);
+        rc->retry_at = mono_ms() + RETRY_MS;
+        return;
+    }
+    rc->retry_at = 0;
+    j->cc = cc;
+    j->rc = rc;
+    snprintf(j->epoch, sizeof(j->epoch), "%s", rc->order.epoch);
+    j->q = (rta_ch_read){.app_id = j->app_id,
+                         .channel = j->name,
+                         .epoch = j->epoch,
+                         .from = rc->order.known ? rta_channel_order_read_begin(&rc->order) : 0,
+                         .max = READ_BATCH};
+    j->job.run = read_run;
+    j->job.done = read_done;
+    rc->read_in_flight = 1;
+    rta_server_submit(cc->srv, &j->job);
+}
+
+/* ---- the gateway's relay hooks ----------------------------------------------------------------
+ */
+
+static int relay_open(void *ctx, const char *app_id, const char *channel, uint64_t *serial)
+{
+    rta_cluster_channels *cc = ctx;
+    char rkey[RTA_CK_MAX];
+    size_t len = rta_ck_key(rkey, sizeof(rkey), app_id, channel, "");
+    relay_channel *rc = len ? find(cc, rkey, len) : NULL;
+    if (!rc && len) {
+        rc = calloc(1, sizeof(*rc));
+        if (rc) {
+            rc->rkey = strdup(rkey);
+            rc->app_id = strdup(app_id);
+            rc->name = strdup(channel);
+        }
+        if (!rc || !rc->rkey || !rc->app_id || !rc->name ||
+            rta_hmap_put(&cc->channels, rkey, len, rc, NULL)) {
+            if (rc) channel_free(rc);
+            rc = NULL;
+        }
+        if (rc) subscribe(cc, rc);
+    }
+    if (!rc) {
+        rta_log_error("cluster: out of memory following a channel; its attaches wait");
+        return 0;
+    }
+    rc->open = 1;
+    rc->closed_at = 0;
+    *serial = rc->order.last;
+    if (rc->order.known) return 1;
+    rc->tell_ready = 1;
+    return 0;
+}
+
+static void relay_close(void *ctx, const char *app_id, const char *channel)
+{
+    rta_cluster_channels *cc = ctx;
+    char rkey[RTA_CK_MAX];
+    size_t len = rta_ck_key(rkey, sizeof(rkey), app_id, channel, "");
+    relay_channel *rc = len ? find(cc, rkey, len) : NULL;
+    if (!rc) return;
+    rc->open = 0;
+    rc->tell_ready = 0;
+    rc->closed_at = mono_ms();
+}
+
+static void relay_publish(void *ctx, const char *app_id, const char *channel,
+                          const rta_protocol_message *pm, rta_gateway_published_cb done, void *arg)
+{
+    rta_cluster_channels *cc = ctx;
+    if (!pm) { /* a reply that keeps its place in line */
+        rta_cluster_publisher_push(cc->publisher, NULL, NULL, NULL, NULL, 0, done, arg);
+        return;
+    }
+    rta_buf b = RTA_BUF_INIT;
+    if (rta_protocol_message_encode(pm, RTA_FORMAT_MSGPACK, &b) || b.oom) {
+        rta_buf_free(&b);
+        /* no payload: refused in line (out of memory), never acknowledged */
+        rta_cluster_publisher_push(cc->publisher, app_id, channel, pm->id, NULL, 0, done, arg);
+        return;
+    }
+    rta_cluster_publisher_push(cc->publisher, app_id, channel, pm->id, b.data, b.len, done, arg);
+    rta_buf_free(&b);
+}
+
+/* ---- the subscriber's events ------------------------------------------------------------------
+ */
+
+void rta_cluster_channels_set_sub(rta_cluster_channels *cc, rta_redis_sub *sub)
+{
+    cc->sub = sub;
+}
+
+void rta_cluster_channels_sub_up(rta_cluster_channels *cc)
+{
+    cc->sub_up = 1;
+    for (size_t i = 0; i < cc->channels.cap; i++) /* re-SUBSCRIBE, then catch up (6.7) */
+        if (cc->channels.slots[i].key) subscribe(cc, cc->channels.slots[i].value);
+}
+
+void rta_cluster_channels_sub_down(rta_cluster_channels *cc)
+{
+    cc->sub_up = 0;
+    /* Lingering channels go now (nobody here needs them); the others are subscribed again. */
+    relay_channel **gone = calloc(cc->channels.count + 1, sizeof(*gone));
+    size_t n = 0;
+    for (size_t i = 0; i < cc->channels.cap; i++) {
+        relay_channel *rc = cc->channels.slots[i].key ? cc->channels.slots[i].value : NULL;
+        if (!rc) continue;
+        rc->st = CH_UNSUBSCRIBED;
+        if (!rc->open && gone) gone[n++] = rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        drop(cc, gone[i]);
+    free(gone);
+}
+
+void rta_cluster_channels_subscribed(rta_cluster_channels *cc, const char *channel, size_t len)
+{
+    relay_channel *rc = find(cc, channel, len);
+    if (!rc || rc->st != CH_SUBSCRIBING) return;
+    rc->st = CH_SUBSCRIBED;
+    submit_read(cc, rc); /* the head, or everything since the last serial delivered */
+}
+
+void rta_cluster_channels_unsubscribed(rta_cluster_channels *cc, const char *channel, size_t len)
+{
+    relay_channel *rc = find(cc, channel, len);
+    if (!rc || rc->st != CH_UNSUBSCRIBING) return;
+    if (rc->open) { /* attached again meanwhile: subscribe again, from the last serial */
+        rc->st = CH_UNSUBSCRIBED;
+        subscribe(cc, rc);
+    } else {
+        drop(cc, rc);
+    }
+}
+
+int rta_cluster_channels_message(rta_cluster_channels *cc, const char *channel, size_t channel_len,
+                                 const char *msg, size_t len)
+{
+    if (channel_len < 6 || memcmp(channel, "rt:{c:", 6)) return 0;
+    relay_channel *rc = find(cc, channel, channel_len);
+    if (!rc || cc->stopping || rc->st != CH_SUBSCRIBED) return 1;
+    uint64_t serial;
+    char epoch[RTA_CK_EPOCH_MAX];
+    const char *payload;
+    size_t plen;
+    if (rta_ck_message_parse(msg, len, &serial, epoch, &payload, &plen)) {
+        rta_log_warn("cluster: a malformed channel message was ignored");
+        return 1;
+    }
+    switch (rta_channel_order_heard(&rc->order, serial, epoch)) {
+    case RTA_ORDER_DELIVER:
+        deliver(cc, rc, serial, payload, plen);
+        break;
+    case RTA_ORDER_READ:
+        submit_read(cc, rc);
+        break;
+    case RTA_ORDER_DUPLICATE:
+    case RTA_ORDER_WAIT:
+        break;
+    }
+    return 1;
+}
+
+void rta_cluster_channels_tick(rta_cluster_channels *cc, int64_t now)
+{
+    if (cc->stopping) return;
+    relay_channel **gone = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < cc->channels.cap; i++) {
+        relay_channel *rc = cc->channels.slots[i].key ? cc->channels.slots[i].value : NULL;
+        if (!rc) continue;
+        if (rc->retry_at && now >= rc->retry_at && !rc->read_in_flight && rc->st == CH_SUBSCRIBED)
+            submit_read(cc, rc);
+        if (rc->open || !rc->closed_at || now - rc->closed_at < cc->linger_ms ||
+            rc->st == CH_UNSUBSCRIBING)
+            continue;
+        if (rc->st != CH_UNSUBSCRIBED && cc->sub_up &&
+            !rta_redis_sub_unsubscribe(cc->sub, rc->rkey)) {
+            rc->st = CH_UNSUBSCRIBING; /* dropped once Redis confirms */
+            continue;
+        }
+        if (!gone) gone = calloc(cc->channels.count + 1, sizeof(*gone));
+        if (gone) gone[n++] = rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        drop(cc, gone[i]);
+    free(gone);
+}
+
+/* ---- life
+ * ---------------------------------------------------------------------------------------- */
+
+int rta_cluster_channels_create(rta_server *srv, rta_cluster_channels **out)
+{
+    *out = NULL;
+    rta_cluster_channels *cc = calloc(1, sizeof(*cc));
+    if (!cc) return RTA_ERR_INTERNAL;
+    cc->srv = srv;
+    const rta_config *cfg = &srv->cfg;
+    cc->linger_ms = cfg->channel_linger;
+    size_t most = (size_t)cfg->gateway.max_message_size * 2 + 64 * 1024;
+    cc->max_payload = most > RTA_PARSE_DEFAULT_MAX_BYTES ? most : RTA_PARSE_DEFAULT_MAX_BYTES;
+    rta_ch_limits lim = {.log_max = (long)cfg->history.max_messages,
+                         .log_ttl_ms = cfg->history.max_age_ms,
+                         .id_window_ms = cfg->gateway.connection_state_ttl + 60000};
+    if (rta_hmap_init(&cc->channels) || rta_cluster_publisher_create(srv, &lim, &cc->publisher)) {
+        rta_hmap_free(&cc->channels);
+        free(cc);
+        return RTA_ERR_INTERNAL;
+    }
+    rta_gateway_relay relay = {cc, relay_publish, relay_open, relay_close};
+    rta_gateway_set_relay(&srv->gateway, &relay);
+    *out = cc;
+    return 0;
+}
+
+void rta_cluster_channels_stop(rta_cluster_channels *cc)
+{
+    if (!cc || cc->stopping) return;
+    cc->stopping = 1;
+    cc->sub = NULL;
+    cc->sub_up = 0;
+    rta_cluster_publisher_stop(cc->publisher);
+}
+
+void rta_cluster_channels_free(rta_cluster_channels *cc)
+{
+    if (!cc) return;
+    for (size_t i = 0; i < cc->channels.cap; i++)
+        if (cc->channels.slots[i].key) channel_free(cc->channels.slots[i].value);
+    rta_hmap_free(&cc->channels);
+    rta_cluster_publisher_free(cc->publisher);
+    free(cc);
+}
