@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps build run test bench install format clean
+.PHONY: all deps build run test bench install deb format clean
 
 all: build
 
@@ -33,8 +33,17 @@ PREFIX ?= /usr/local
 install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX)
 
+# The Debian package rtauth (docs/operations.md): a release build configured for /usr in
+# $(DEB_BUILD), staged and packed by scripts/build-deb into dist/rtauth_<version>_<arch>.deb.
+DEB_BUILD ?= build-deb
+deb: deps
+	@cmake -S . -B $(DEB_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr \
+	       -DRTA_TESTS=OFF >/dev/null
+	@cmake --build $(DEB_BUILD) -j$(JOBS)
+	@scripts/build-deb $(DEB_BUILD) dist
+
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-deb dist

@@ -43,3 +43,28 @@ file(RELATIVE_PATH RTA_PC_TO_PREFIX /${CMAKE_INSTALL_LIBDIR}/pkgconfig /)
 string(REGEX REPLACE "/$" "" RTA_PC_TO_PREFIX "${RTA_PC_TO_PREFIX}")
 configure_file(${CMAKE_SOURCE_DIR}/cmake/rtauth.pc.in ${CMAKE_BINARY_DIR}/rtauth.pc @ONLY)
 install(FILES ${CMAKE_BINARY_DIR}/rtauth.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# Man pages (man/*.[0-9], mdoc): rtauth(1), librtauth(3), rtauthd(8) under share/man,
+# compressed as Debian ships them (gzip -9n: no name or time stamp, reproducible), with one
+# link per function librtauth(3) documents (`man rta_auth_authorize`). scripts/check-man
+# (CTest docs/man) lints them and checks them against `--help` and the headers.
+file(GLOB RTA_MAN_PAGES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/man/*.[0-9])
+set(RTA_MAN_GZ)
+foreach(page ${RTA_MAN_PAGES})
+  get_filename_component(name ${page} NAME)
+  set(gz ${CMAKE_BINARY_DIR}/man/${name}.gz)
+  add_custom_command(OUTPUT ${gz} DEPENDS ${page}
+                     COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/man
+                     COMMAND gzip -9n -c ${page} > ${gz} VERBATIM)
+  list(APPEND RTA_MAN_GZ ${gz})
+  string(REGEX MATCH "[0-9]$" section ${name})
+  install(FILES ${gz} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endforeach()
+add_custom_target(man ALL DEPENDS ${RTA_MAN_GZ})
+file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/man)
+file(STRINGS ${CMAKE_SOURCE_DIR}/man/librtauth.3 RTA_MAN_FUNCTIONS REGEX "^\\.Nm rta_")
+foreach(line ${RTA_MAN_FUNCTIONS})
+  string(REGEX MATCH "rta_[a-z0-9_]+" fn ${line})
+  file(CREATE_LINK librtauth.3.gz ${CMAKE_BINARY_DIR}/man/${fn}.3.gz SYMBOLIC)
+  install(FILES ${CMAKE_BINARY_DIR}/man/${fn}.3.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man3)
+endforeach()
