@@ -67,8 +67,9 @@ RTA_EXTERN int rta_auth_token_details(rta_auth *auth, rta_token_details *out, rt
  * else authCallback, then authUrl, then the key (RSA8). The client then uses token auth for
  * every later request, Basic included (RSA10a), and params/opts become the stored defaults,
  * except params->timestamp and opts->query_time (RSA10g). Errors: 40102 when opts has a
- * different key than the client, or the token's clientId is incompatible with the client's
- * (RSA15a); the requestToken errors below. details may be NULL. */
+ * different key than the client; 40102 with status 403 when the token's clientId is
+ * incompatible with the client's (RSA15a, RSA15c: on a realtime client the connection then
+ * goes FAILED, realtime.h); the requestToken errors below. details may be NULL. */
 RTA_EXTERN int rta_auth_authorize(rta_auth *auth, const rta_token_params *params, const rta_auth_options *opts,
                        rta_token_details *details, rta_error *err);
 RTA_EXTERN int rta_auth_authorize_async(rta_auth *auth, const rta_token_params *params,

@@ -94,7 +94,10 @@ RTA_EXTERN void rta_realtime_destroy(rta_realtime *rt);
  * with the new token and returns once connected (or failed). In initialized, closed or failed
  * it only obtains the token, used by the next connect. Waits at most 2 x realtime_request_ms
  * for the server (50003 past it). Concurrent authorize calls with no params and options
- * share one token request. */
+ * share one token request. An authorize that fails with status 403 (RSA4d) fails the connection
+ * before it returns (RTC8a2): a token whose clientId is incompatible with the client's, found
+ * by the client or by the server's ERROR, gives FAILED with errorReason 40102/403 (RSA15c);
+ * a 403 from the authCallback or authUrl gives FAILED with 80019/403 and it as the cause. */
 RTA_EXTERN rta_auth *rta_realtime_auth(rta_realtime *rt);
 
 /* connect (RTN11): from initialized, disconnected, suspended, closed or failed, start

@@ -32,13 +32,14 @@ static const char *intern(rta_auth *a, const char *s)
 }
 
 /* RSA15a, RSA15b: a token clientId conflicts with ours when both are known, neither is the
- * wildcard, and they differ. Called with mu held. */
+ * wildcard, and they differ. RSA15c: status 403, as ably-js, "to trigger a permanently failed
+ * client": a realtime client's connection goes FAILED with it (RTC8a2). Called with mu held. */
 static int client_id_check(rta_auth *a, const char *token_client_id, rta_error *err)
 {
     const char *ours = a->client_id;
     if (ours && strcmp(ours, "*") && token_client_id && strcmp(token_client_id, "*") &&
         strcmp(ours, token_client_id))
-        return rta_error_set(err, RTA_ERR_INCOMPATIBLE_CREDENTIALS,
+        return rta_error_set_status(err, RTA_ERR_INCOMPATIBLE_CREDENTIALS, 403,
                              "Mismatch between clientId in token (%s) and current clientId (%s)",
                              token_client_id, ours);
     return 0;

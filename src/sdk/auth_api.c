@@ -52,16 +52,39 @@ static int prologue(rta_auth *a, const rta_token_params *params, const rta_auth_
     return rc;
 }
 
+/* What a realtime client does after authorize obtained a token (rc 0: use it on the
+ * connection, RTC8a) or failed to (RSA4d, RSA15c: a 403, an incompatible clientId included,
+ * fails the connection, as ably-js's actOnErrorFromAuthorize; RTC8a2). err is not NULL. */
+static int authorize_done(rta_auth *a, int rc, rta_error *err)
+{
+    if (!rc && a->rt_hook) return a->rt_hook(a->rt_hook_ctx, err);
+    if (rc && a->rt_fail_hook && err->status_code == 403) {
+        if (rc == RTA_ERR_INCOMPATIBLE_CREDENTIALS || rc == RTA_ERR_NO_RENEWAL) {
+            a->rt_fail_hook(a->rt_hook_ctx, err);
+        } else { /* the token source said forbidden: 80019/403 with it as the cause */
+            rta_error w;
+            rta_error_set_status(&w, RTA_ERR_TOKEN_REQUEST_FAILED, 403,
+                                 "Client configured authentication provider returned 403; "
+                                 "failing the connection");
+            rta_error_set_cause(&w, err);
+            a->rt_fail_hook(a->rt_hook_ctx, &w);
+        }
+    }
+    return rc;
+}
+
 int rta_auth_authorize(rta_auth *a, const rta_token_params *params, const rta_auth_options *opts,
                        rta_token_details *details, rta_error *err)
 {
     if (details) memset(details, 0, sizeof(*details));
     rta__auth_opts o;
-    int rc = prologue(a, params, opts, &o, err);
-    if (!rc) rc = rta__auth_authorize(a, params, opts ? &o : NULL, details, err);
+    rta_error e = {0};
+    int rc = prologue(a, params, opts, &o, &e);
+    if (!rc) rc = rta__auth_authorize(a, params, opts ? &o : NULL, details, &e);
     if (opts) rta__auth_opts_clear(&o); /* only imported ones hold anything */
-    if (!rc && a->rt_hook && (rc = a->rt_hook(a->rt_hook_ctx, err)) && details)
-        rta_token_details_clear(details);
+    if (a) rc = authorize_done(a, rc, &e);
+    if (rc && details) rta_token_details_clear(details);
+    if (rc && err) *err = e;
     return rc;
 }
 
@@ -173,9 +196,8 @@ static void run_job(rta__job *job)
     if (!rc) {
         switch (j->kind) {
         case JOB_AUTHORIZE:
-            rc = rta__auth_authorize(a, p, o, &out.details, &err);
-            if (!rc && a->rt_hook && (rc = a->rt_hook(a->rt_hook_ctx, &err)))
-                rta_token_details_clear(&out.details);
+            rc = authorize_done(a, rta__auth_authorize(a, p, o, &out.details, &err), &err);
+            if (rc) rta_token_details_clear(&out.details);
             break;
         case JOB_CREATE_REQUEST:
             rc = rta__auth_create_token_request(a, p, o, &out.request, &err);

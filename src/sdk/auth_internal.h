@@ -75,6 +75,10 @@ struct rta_auth {
     /* Set by a realtime client: after a successful public authorize, apply the new token to
      * the live connection (RTC8); called with no lock held, on the caller's thread. */
     int (*rt_hook)(void *ctx, rta_error *err);
+    /* Set by a realtime client: a public authorize failed with a 403 (RSA4d, RSA15c: 40102
+     * included), which fails the connection (RTC8a2); returns once it is failed. Same thread
+     * and locking as rt_hook. */
+    void (*rt_fail_hook)(void *ctx, const rta_error *why);
     void *rt_hook_ctx;
 };
 

@@ -224,6 +224,7 @@ void rta__rt_process(rta_realtime *rt)
         rt->want_server_auth = 0;
         rta__conn_server_auth(rt);
     }
+    if (rt->fail_done != rt->fail_wanted) rta__conn_authorize_failed(rt);
     if (rt->renew_ready) rta__conn_renewed(rt);
     if (rt->reauth_sent != rt->reauth_wanted) rta__conn_reauth(rt);
     rta__chan_process(rt);
@@ -283,6 +284,7 @@ int rta_realtime_create(const rta_client_options *o, rta_realtime **out, rta_err
         rc = rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     } else if (!(rc = rta__ws_init(rt, o->tls_ca_file, err))) {
         rt->auth.rt_hook = rta__conn_hook;
+        rt->auth.rt_fail_hook = rta__conn_fail_hook;
         rt->auth.rt_hook_ctx = rt;
         if (pthread_create(&rt->io_thread, NULL, io_main, rt) == 0) {
             rt->io_started = 1;
@@ -310,6 +312,7 @@ void rta_realtime_destroy(rta_realtime *rt)
     pthread_mutex_lock(&rt->mu);
     rt->stopping = 1;
     rt->reauth_failed = rt->reauth_wanted; /* authorize() calls waiting give up */
+    rt->fail_done = rt->fail_wanted;
     rta_error_set(&rt->reauth_err, 80017, "Connection closed");
     pthread_cond_broadcast(&rt->cv);
     pthread_mutex_unlock(&rt->mu);

@@ -218,3 +218,40 @@ int rta__conn_hook(void *ctx, rta_error *err)
     pthread_mutex_unlock(&rt->mu);
     return rc;
 }
+
+/* authorize() failed with a 403 (RSA4d) or an incompatible clientId (RSA15c): the connection
+ * goes FAILED with that error (RTC8a2), as ably-js's actOnErrorFromAuthorize. A client that is
+ * not trying to be connected (initialized, closing, closed, failed) is left as it is. */
+void rta__conn_authorize_failed(rta_realtime *rt)
+{
+    rt->fail_done = rt->fail_wanted;
+    rta_connection_state s = rt->state;
+    if (s == RTA_CONN_CONNECTING || s == RTA_CONN_CONNECTED || s == RTA_CONN_DISCONNECTED ||
+        s == RTA_CONN_SUSPENDED) {
+        if (s == RTA_CONN_CONNECTED && rt->transport_open) {
+            rta_protocol_message d = {.action = RTA_ACTION_DISCONNECT};
+            rta__ws_send(rt, &d);
+        }
+        rta__rt_fail(rt, &rt->fail_err);
+    }
+    rta__rt_notify(rt);
+}
+
+void rta__conn_fail_hook(void *ctx, const rta_error *why)
+{
+    rta_realtime *rt = ctx;
+    pthread_mutex_lock(&rt->mu);
+    if (rt->stopping) {
+        pthread_mutex_unlock(&rt->mu);
+        return;
+    }
+    uint64_t ticket = ++rt->fail_wanted;
+    rt->fail_err = *why;
+    rta__rt_wake(rt);
+    /* Returns once the connection is failed, so that the caller of authorize() sees the state
+     * it caused; bounded in case the I/O thread is stuck. */
+    struct timespec dl = rta__deadline_ms(rt->set.realtime_request_ms);
+    while (rt->fail_done < ticket)
+        if (pthread_cond_timedwait(&rt->cv, &rt->mu, &dl)) break;
+    pthread_mutex_unlock(&rt->mu);
+}

@@ -4,6 +4,7 @@
  * authCallback renewal (RTN15h2) and with a token literal (failed 40171), revocation by
  * clientId (40141, renewed), concurrent authorize() sharing one token request; and the server's
  * AUTH on a Basic connection (RTN22), which only the test hook can send (rtauthd never does). */
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include "rt_test.h"
@@ -272,6 +273,84 @@ static void test_server_auth_on_basic(void **state)
     rta_realtime_destroy(rt);
 }
 
+/* Checks that rt is FAILED with errorReason 40102/403 right after authorize returned it, and
+ * that the listener saw FAILED 40102 (RTC8a2, RSA15c). */
+static void expect_failed_40102(rta_realtime *rt, rt_rec *rec, int rc, const rta_error *err)
+{
+    assert_int_equal(rc, RTA_ERR_INCOMPATIBLE_CREDENTIALS);
+    assert_int_equal(err->code, RTA_ERR_INCOMPATIBLE_CREDENTIALS);
+    assert_int_equal(err->status_code, 403);
+    rta_error reason;
+    assert_int_equal(rta_realtime_state(rt, &reason), RTA_CONN_FAILED);
+    assert_int_equal(reason.code, RTA_ERR_INCOMPATIBLE_CREDENTIALS);
+    assert_int_equal(reason.status_code, 403);
+    assert_true(rt_rec_wait(rec, RTA_CONN_FAILED, RTA_ERR_INCOMPATIBLE_CREDENTIALS, 1, RT_WAIT_MS));
+    /* failed is final: no reconnect loop */
+    usleep(300000);
+    assert_int_equal(rta_realtime_state(rt, NULL), RTA_CONN_FAILED);
+    assert_int_equal(rt_rec_count(rec, RTA_CONN_CONNECTING, 0), 1);
+}
+
+/* RTC8a2, RSA15c, found locally: a connected client with clientId "ida" authorizes with
+ * TokenParams for "mallory"; the token obtained has an incompatible clientId, so authorize
+ * fails with 40102/403 and the connection goes FAILED with it (ably-js: "403 to trigger a
+ * permanently failed client"), instead of staying connected on the old token. */
+static void test_authorize_incompatible_client_id_local(void **state)
+{
+    (void)state;
+    rt_rec rec;
+    rta_realtime *rt = callback_client("ida", NULL, &rec);
+    rta_token_params p = {.client_id = "mallory"};
+    rta_error err = {0};
+    int rc = rta_auth_authorize(rta_realtime_auth(rt), &p, NULL, NULL, &err);
+    expect_failed_40102(rt, &rec, rc, &err);
+    assert_string_equal(rta_auth_client_id(rta_realtime_auth(rt)), "ida");
+    rta_realtime_destroy(rt);
+}
+
+/* RTC8a2, RSA15c, found by the server: an anonymous connection (no clientId known to the
+ * client, so nothing to check locally) authorizes with a token for "zed"; rtauthd answers the
+ * AUTH with ERROR 40102 (a connection's identity never changes) and the connection goes FAILED
+ * with 40102, status 403 as in the local case. authorize returns that error. */
+static void test_authorize_incompatible_client_id_server(void **state)
+{
+    (void)state;
+    rt_rec rec;
+    rta_realtime *rt = callback_client(NULL, NULL, &rec);
+    assert_null(rta_auth_client_id(rta_realtime_auth(rt)));
+    rta_token_params p = {.client_id = "zed"};
+    rta_error err = {0};
+    int rc = rta_auth_authorize(rta_realtime_auth(rt), &p, NULL, NULL, &err);
+    expect_failed_40102(rt, &rec, rc, &err);
+    rta_realtime_destroy(rt);
+}
+
+/* The _async form does the same (RTC8a2): the callback gets 40102/403, the connection failed. */
+static atomic_int async_rc;
+static rta_error async_err;
+
+static void on_authorized(int rc, const rta_token_details *d, const rta_error *err, void *ud)
+{
+    (void)d, (void)ud;
+    async_err = *err;
+    atomic_store(&async_rc, rc);
+}
+
+static void test_authorize_async_incompatible_client_id(void **state)
+{
+    (void)state;
+    rt_rec rec;
+    rta_realtime *rt = callback_client("ivy", NULL, &rec);
+    rta_token_params p = {.client_id = "mallory"};
+    atomic_store(&async_rc, -1);
+    assert_int_equal(rta_auth_authorize_async(rta_realtime_auth(rt), &p, NULL, on_authorized, NULL),
+                     0);
+    for (int i = 0; i < 1000 && atomic_load(&async_rc) == -1; i++)
+        usleep(10000);
+    expect_failed_40102(rt, &rec, atomic_load(&async_rc), &async_err);
+    rta_realtime_destroy(rt);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,6 +360,9 @@ int main(void)
         cmocka_unit_test(test_expiry_token_literal_fails),
         cmocka_unit_test(test_revocation_renews),
         cmocka_unit_test(test_server_auth_on_basic),
+        cmocka_unit_test(test_authorize_incompatible_client_id_local),
+        cmocka_unit_test(test_authorize_incompatible_client_id_server),
+        cmocka_unit_test(test_authorize_async_incompatible_client_id),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
