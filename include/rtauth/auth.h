@@ -17,7 +17,9 @@
  * network I/O (bounded by the timeouts in the options). Each _async form queues the call on the
  * client's worker thread (started on first use), returns 0 once queued, and later calls its
  * callback exactly once on that worker thread. It returns an error code without queuing (and
- * the callback is never called) only when out of memory or the thread cannot start.
+ * the callback is never called) only when the auth, the callback or (revokeTokens) targets is
+ * NULL (40000), when out of memory or when the thread cannot start (50000); every other
+ * error, a bad argument included, comes through the callback.
  * Callback arguments are borrowed: valid until the callback returns; copy what you keep.
  * A blocking call on a client made from one of that client's callbacks (completion callbacks,
  * authCallback, log handler) returns 40000 instead of deadlocking: use the _async forms there.

@@ -33,7 +33,8 @@ extern "C" {
 
 typedef struct rta_auth_result rta_auth_result;
 
-/* Each returns 0, or 40000 when result is NULL. */
+/* Each returns 0, or 40000 when result is NULL. A NULL token, details, request or json completes
+ * the result with nothing usable: the token request fails with 40170 (RSA4f). */
 RTA_EXTERN int rta_auth_result_set_token(rta_auth_result *result, const char *token);
 RTA_EXTERN int rta_auth_result_set_token_details(rta_auth_result *result, const rta_token_details *details);
 RTA_EXTERN int rta_auth_result_set_token_request(rta_auth_result *result, const rta_token_request *request);

@@ -4,6 +4,13 @@
  * error code (40142, 40160, ...). When the caller passes an rta_error, it is filled with
  * the code, the HTTP-style status code and a message that never contains a secret.
  * The same table drives what the server puts on the wire, so SDK and server agree.
+ *
+ * Arguments: every public function checks its pointer arguments. A NULL where the function
+ * needs a pointer is 40000 (RTA_ERR_BAD_REQUEST, and err says which) for functions that return
+ * a status; the others say what they do instead (return NULL, 0 or RTA_CONN_FAILED, or do
+ * nothing). err may always be NULL, and so may every argument a header calls optional ("may
+ * be NULL", "NULL means ..."). tests/sdk/test_sdk_null_args.c calls every public function
+ * with NULL for each other pointer.
  */
 #ifndef RTAUTH_ERROR_H
 #define RTAUTH_ERROR_H
@@ -117,7 +124,8 @@ RTA_EXTERN void rta_error_set_cause(rta_error *err, const rta_error *cause);
 /* Resets err to "no error". */
 RTA_EXTERN void rta_error_clear(rta_error *err);
 
-/* Writes "https://help.ably.io/error/<code>" into buf; returns the length it needed. */
+/* Writes "https://help.ably.io/error/<code>" into buf (snprintf rules; NULL buf writes nothing);
+ * returns the length it needed. */
 RTA_EXTERN size_t rta_error_href(int code, char *buf, size_t size);
 
 /* Token errors (40140..40149) are the only ones that make a client renew (RSA4b, RSC10). */

@@ -67,7 +67,8 @@ typedef struct rta_auth_options {
     int use_token_auth;              /* RTA_UNSET (default), 0 forces Basic, 1 token */
 } rta_auth_options;
 
-/* Zeroes o and sets the defaults (use_token_auth RTA_UNSET, auth_method RTA_AUTH_GET). */
+/* Zeroes o and sets the defaults (use_token_auth RTA_UNSET, auth_method RTA_AUTH_GET).
+ * NULL: does nothing (as the other init functions). */
 RTA_EXTERN void rta_auth_options_init(rta_auth_options *o);
 
 /* Log levels of a client's log handler, most severe first. */
@@ -127,7 +128,7 @@ RTA_EXTERN void rta_client_options_init(rta_client_options *o);
 
 /* The single-string constructor (RSC1, RSC1a): init, then key_or_token becomes auth.key when
  * it contains ':' and auth.token otherwise (an rtauth token or a JWT). The string is not
- * copied here: keep it alive until rta_rest_create returns. */
+ * copied here: keep it alive until rta_rest_create returns. NULL key_or_token: init only. */
 RTA_EXTERN void rta_client_options_init_string(rta_client_options *o, const char *key_or_token);
 
 #ifdef __cplusplus

@@ -107,17 +107,18 @@ RTA_EXTERN int rta_realtime_connect(rta_realtime *rt, rta_error *err);
 RTA_EXTERN int rta_realtime_close(rta_realtime *rt, rta_error *err);
 
 /* The current state, and (when reason is not NULL) a copy of its errorReason (RTN25; code 0
- * when none). Never blocks. */
+ * when none). Never blocks. RTA_CONN_FAILED for a NULL rt. */
 RTA_EXTERN rta_connection_state rta_realtime_state(rta_realtime *rt, rta_error *reason);
 
 /* connection.id and connection.key (RTN8, RTN9) into caller buffers (size >= 128 fits any
- * rtauthd value). Empty strings while not connected. Return 0, or 40003 when too small. */
+ * rtauthd value). Empty strings while not connected. Return 0, 40000 when rt or buf is NULL,
+ * or 40003 when too small. */
 RTA_EXTERN int rta_realtime_connection_id(rta_realtime *rt, char *buf, size_t size);
 RTA_EXTERN int rta_realtime_connection_key(rta_realtime *rt, char *buf, size_t size);
 
-/* Adds a connection listener; returns its id (> 0), or 0 when out of memory. rta_realtime_off
- * removes it (after off returns, it is not called again, unless off is called from the I/O
- * thread while it runs, in which case the current call finishes). */
+/* Adds a connection listener; returns its id (> 0), or 0 when rt or cb is NULL or out of
+ * memory. rta_realtime_off removes it (after off returns, it is not called again, unless off is
+ * called from the I/O thread while it runs, in which case the current call finishes). */
 RTA_EXTERN int rta_realtime_on(rta_realtime *rt, rta_connection_listener cb, void *user_data);
 RTA_EXTERN void rta_realtime_off(rta_realtime *rt, int listener_id);
 
@@ -188,10 +189,14 @@ RTA_EXTERN const char *rta_channel_name(rta_channel *ch); /* valid as long as th
  * connection closes, fails or is suspended. Connecting first when needed (RTL4b). */
 RTA_EXTERN int rta_channel_attach(rta_channel *ch, rta_error *err);
 RTA_EXTERN int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb, void *user_data);
-/* detach (RTL5): resolves on DETACHED (or at once when not attached). */
+/* detach (RTL5): resolves on DETACHED (or at once when not attached). The _async forms of attach
+ * and detach need a cb (NULL: 40000, nothing done). */
 RTA_EXTERN int rta_channel_detach(rta_channel *ch, rta_error *err);
 RTA_EXTERN int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb, void *user_data);
 
+/* The channel's state and a copy of its reason (reason may be NULL); RTA_CHANNEL_FAILED for a
+ * NULL ch. rta_channel_on returns the listener id (> 0), or 0 when ch or cb is NULL or out of
+ * memory. */
 RTA_EXTERN rta_channel_state rta_channel_get_state(rta_channel *ch, rta_error *reason);
 RTA_EXTERN int rta_channel_on(rta_channel *ch, rta_channel_listener cb, void *user_data);
 RTA_EXTERN void rta_channel_off(rta_channel *ch, int listener_id);
@@ -212,14 +217,16 @@ typedef struct rta_publish_message {
 /* publish (RTL6): sends a MESSAGE (msgSerial, wire doc 2.6) and completes on its ACK (0) or
  * NACK (the server's error, e.g. 40160 no publish capability, 40012 foreign clientId). Allowed
  * on any channel not failed, attached or not. Queued while connecting or disconnected; fails
- * with the reason when the connection goes failed, closed or suspended. */
+ * with the reason when the connection goes failed, closed or suspended. rta_channel_publish's
+ * name and data may be NULL; publish_async's cb may be NULL (nobody is told the outcome). */
 RTA_EXTERN int rta_channel_publish(rta_channel *ch, const char *name, const char *data, rta_error *err);
 RTA_EXTERN int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, rta_error *err);
 RTA_EXTERN int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
                               rta_completion_callback cb, void *user_data);
 
 /* subscribe (RTL7): calls cb for every message received while attached. Returns the listener
- * id (> 0), or 0 when out of memory. Does not attach by itself (call rta_channel_attach). */
+ * id (> 0), or 0 when ch or cb is NULL or out of memory. Does not attach by itself (call
+ * rta_channel_attach). */
 RTA_EXTERN int rta_channel_subscribe(rta_channel *ch, rta_message_listener cb, void *user_data);
 RTA_EXTERN void rta_channel_unsubscribe(rta_channel *ch, int listener_id);
 

@@ -74,7 +74,8 @@ RTA_EXTERN void rta_rest_response_clear(rta_rest_response *resp);
  * holds the reply when one arrived. resp may be NULL. */
 RTA_EXTERN int rta_rest_request(rta_rest *rest, const char *method, const char *path, const char *json_body,
                      rta_rest_response *resp, rta_error *err);
-/* Callback form: resp is NULL only when no reply arrived (network failure, timeout, auth). */
+/* Callback form: resp is NULL only when no reply arrived (network failure, timeout, auth).
+ * A NULL rest, method, path or cb is 40000 without queuing (auth.h). */
 typedef void (*rta_response_callback)(int rc, const rta_rest_response *resp, const rta_error *err,
                                       void *user_data);
 RTA_EXTERN int rta_rest_request_async(rta_rest *rest, const char *method, const char *path,

@@ -8,6 +8,7 @@
  * which copies what it keeps; don't _clear() one whose strings you didn't malloc.
  *
  * Absent is not null: a NULL string or a 0 number means "absent" and is never sent.
+ * The _clear() functions accept NULL (a no-op).
  */
 #ifndef RTAUTH_TOKEN_H
 #define RTAUTH_TOKEN_H
@@ -91,7 +92,8 @@ RTA_EXTERN void rta_revocation_target_clear(rta_revocation_target *t);
 RTA_EXTERN void rta_revoke_request_clear(rta_revoke_request *r);
 RTA_EXTERN void rta_revocation_batch_clear(rta_revocation_batch *b);
 
-/* Deep copies into dst (which is overwritten, not freed). Return 0 or 50000. */
+/* Deep copies into dst (which is overwritten, not freed). Return 0, 40000 when src or dst is
+ * NULL (dst, if any, is emptied), or 50000. */
 RTA_EXTERN int rta_token_params_copy(const rta_token_params *src, rta_token_params *dst);
 RTA_EXTERN int rta_token_request_copy(const rta_token_request *src, rta_token_request *dst);
 RTA_EXTERN int rta_token_details_copy(const rta_token_details *src, rta_token_details *dst);

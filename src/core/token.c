@@ -85,6 +85,10 @@ void rta_revocation_batch_clear(rta_revocation_batch *b)
 
 int rta_token_params_copy(const rta_token_params *src, rta_token_params *dst)
 {
+    if (!src || !dst) {
+        if (dst) memset(dst, 0, sizeof(*dst));
+        return RTA_ERR_BAD_REQUEST;
+    }
     rta_token_params t = *src;
     if (dup_opt(src->capability, &t.capability) | dup_opt(src->client_id, &t.client_id)) {
         rta_token_params_clear(&t);
@@ -97,6 +101,10 @@ int rta_token_params_copy(const rta_token_params *src, rta_token_params *dst)
 
 int rta_token_request_copy(const rta_token_request *src, rta_token_request *dst)
 {
+    if (!src || !dst) {
+        if (dst) memset(dst, 0, sizeof(*dst));
+        return RTA_ERR_BAD_REQUEST;
+    }
     rta_token_request t = *src;
     if (dup_opt(src->key_name, &t.key_name) | dup_opt(src->capability, &t.capability) |
         dup_opt(src->client_id, &t.client_id) | dup_opt(src->nonce, &t.nonce) |
@@ -111,6 +119,10 @@ int rta_token_request_copy(const rta_token_request *src, rta_token_request *dst)
 
 int rta_token_details_copy(const rta_token_details *src, rta_token_details *dst)
 {
+    if (!src || !dst) {
+        if (dst) memset(dst, 0, sizeof(*dst));
+        return RTA_ERR_BAD_REQUEST;
+    }
     rta_token_details t = *src;
     if (dup_opt(src->token, &t.token) | dup_opt(src->key_name, &t.key_name) |
         dup_opt(src->capability, &t.capability) | dup_opt(src->client_id, &t.client_id)) {

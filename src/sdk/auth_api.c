@@ -120,7 +120,8 @@ static int make_revoke_request(const rta_revocation_target *targets, size_t coun
 {
     memset(out, 0, sizeof(*out));
     out->allow_reauth_margin = -1;
-    if (!targets || count == 0 || count > 100)
+    if (!targets) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL targets");
+    if (count == 0 || count > 100)
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Between 1 and 100 targets needed");
     if (!(out->targets = calloc(count, sizeof(char *))))
         return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
@@ -296,7 +297,7 @@ int rta_auth_revoke_tokens_async(rta_auth *a, const rta_revocation_target *targe
                                  const rta_revoke_options *opts, rta_revoke_callback cb,
                                  void *user_data)
 {
-    if (!a || !cb) return RTA_ERR_BAD_REQUEST;
+    if (!a || !cb || !targets) return RTA_ERR_BAD_REQUEST;
     auth_job *j = calloc(1, sizeof(*j));
     if (!j) return RTA_ERR_INTERNAL;
     j->auth = a;

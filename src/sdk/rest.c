@@ -226,12 +226,12 @@ int rta_rest_time_async(rta_rest *r, rta_time_callback cb, void *user_data)
 int rta_rest_request_async(rta_rest *r, const char *method, const char *path, const char *json_body,
                            rta_response_callback cb, void *user_data)
 {
-    if (!r || !cb) return RTA_ERR_BAD_REQUEST;
+    if (!r || !cb || !method || !path) return RTA_ERR_BAD_REQUEST;
     rest_job *j = calloc(1, sizeof(*j));
     if (!j) return RTA_ERR_INTERNAL;
     *j = (rest_job){.rest = r, .cb = (void (*)(void))cb, .user_data = user_data};
-    /* NULL method/path are judged by do_request, through the callback. */
-    if ((method && !(j->method = strdup(method))) || (path && !(j->path = strdup(path))) ||
+    /* An invalid method or path is judged by do_request, through the callback. */
+    if (!(j->method = strdup(method)) || !(j->path = strdup(path)) ||
         (json_body && !(j->body = strdup(json_body)))) {
         free(j->method);
         free(j->path);
