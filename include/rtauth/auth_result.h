@@ -4,8 +4,10 @@
  * token for and a fresh rta_auth_result. Your callback completes that result exactly once, with
  * one of the setters below, either before it returns or later from any thread (for example when
  * your own HTTP call to your backend finishes). The library waits for the result until
- * rta_timeouts.auth_request_ms after it invoked the callback; if it is not completed by then
- * the token request fails with 40170 (RSA4e), and a late completion is accepted and discarded.
+ * rta_timeouts.auth_request_ms after it invoked the callback, whether or not the callback has
+ * returned (it runs on a thread of its own, options.h); if it is not completed by then the
+ * token request fails with 40170 (RSA4e; on a realtime connection 80019 with that cause,
+ * RSA4c), and a late completion is accepted and discarded.
  *
  * Ownership: every setter copies what it is given; the caller keeps and frees its own data.
  * After the setter returns the result belongs to the library again: don't touch it. A result

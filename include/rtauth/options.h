@@ -40,10 +40,15 @@ typedef enum {
  * the token (borrowed: valid only until the callback returns; copy what you need later).
  * Complete result exactly once, now or later from any thread (auth_result.h).
  *
- * Thread: the thread that needs the token: your thread for a blocking call, the client's
- * worker thread for an _async call. A blocking call on the same client made from inside the
- * callback returns 40000 instead of deadlocking; use another client (e.g. one holding the key)
- * or the _async forms. */
+ * Thread: a thread the library starts for each call (and joins when the callback has returned,
+ * or at the latest when the client is destroyed, which therefore waits for a callback still
+ * running). The thread that needs the token (yours for a blocking call, the client's worker
+ * for an _async one, the realtime client's token thread) only waits for the result, at most
+ * rta_timeouts.auth_request_ms from the call, so a callback that blocks (a synchronous HTTP
+ * call to a hung backend) cannot stall it: past the deadline the token request fails with
+ * 40170 (80019 on a connection, RSA4c) and the late answer is discarded. A blocking call on
+ * the same client made from inside the callback returns 40000 instead of deadlocking; use
+ * another client (e.g. one holding the key) or the _async forms. */
 typedef void (*rta_auth_callback)(const rta_token_params *params, rta_auth_result *result,
                                   void *user_data);
 

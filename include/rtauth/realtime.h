@@ -9,7 +9,8 @@
  * client loop; it does every read and write of the connection and runs every connection,
  * channel and message callback, one at a time, in order. Tokens for the connection are
  * obtained on a second thread of the client (started on first need), so a slow authCallback or
- * authUrl never stalls the connection; the authCallback runs there. _async completion
+ * authUrl never stalls the connection (the authCallback itself runs on a thread of its own,
+ * options.h, so a hung one only delays the connection by auth_request_ms). _async completion
  * callbacks of the Auth object run on the client's worker thread (auth.h).
  * Every public function is thread-safe. A blocking function (rta_realtime_wait_state,
  * rta_channel_attach, rta_channel_detach, rta_channel_publish, rta_auth_* blocking forms) called

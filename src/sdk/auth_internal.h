@@ -165,8 +165,8 @@ int rta__authurl_fetch(rta_auth *a, const rta__auth_opts *opts, const rta_token_
 
 rta_auth_result *rta__auth_result_new(void);
 /* Waits until timeout_ms after r was created (just before the callback was invoked) for the
- * callback to complete r; moves the value into *out and returns 0, or returns 1 on timeout.
- * A result already completed is taken even past the deadline (a slow synchronous callback). */
+ * callback to complete r; moves the value into *out and returns 0, or returns 1 on timeout
+ * (the callback runs on its own thread, so the deadline holds whatever it does). */
 int rta__auth_result_wait(rta_auth_result *r, int64_t timeout_ms, rta__auth_value *out);
 /* Drops the library's reference (the callback holds the other until it completes r). */
 void rta__auth_result_release(rta_auth_result *r);

@@ -90,11 +90,13 @@ int rta__client_init(rta__client *c, const rta_client_options *o, rta_error *err
     atomic_init(&c->have_offset, 0);
     atomic_init(&c->offset_ms, 0);
     rta__worker_init(&c->worker);
+    rta__cb_threads_init(&c->cb_threads);
     return 0;
 }
 
 void rta__client_release(rta__client *c)
 {
+    rta__cb_threads_release(&c->cb_threads); /* waits for authCallbacks still running */
     if (c->base_url) pthread_mutex_destroy(&c->time_mu); /* initialised only on success */
     rta__http_free(c->http);
     free(c->host);

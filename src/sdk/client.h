@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/codec.h"
+#include "callback_thread.h"
 #include "http.h"
 #include "rtauth/error.h"
 #include "rtauth/options.h"
@@ -40,6 +41,7 @@ typedef struct rta__client {
     atomic_int have_offset;
     _Atomic int64_t offset_ms;
     rta__worker worker;
+    rta__cb_threads cb_threads; /* authCallbacks running (callback_thread.h) */
 } rta__client;
 
 /* Validates and copies the endpoint, format, timeouts and log settings from o. Returns 0,

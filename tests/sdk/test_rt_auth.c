@@ -273,6 +273,67 @@ static void test_server_auth_on_basic(void **state)
     rta_realtime_destroy(rt);
 }
 
+/* The first call blocks (a synchronous call to a hung backend) until released, then answers
+ * with a token that must be discarded; later calls answer at once through give_token. */
+static atomic_int blocked_calls, blocked_released, blocked_returned;
+
+static void block_first(const rta_token_params *params, rta_auth_result *result, void *ud)
+{
+    if (atomic_fetch_add(&blocked_calls, 1) > 0) {
+        give_token(params, result, ud);
+        return;
+    }
+    for (int i = 0; i < 6000 && !atomic_load(&blocked_released); i++)
+        usleep(5000);
+    rta_auth_result_set_token(result, "late-answer");
+    atomic_store(&blocked_returned, 1);
+}
+
+/* RSA4c on a connection: an authCallback that blocks is timed from its call, on whatever thread
+ * it runs. The connection goes DISCONNECTED with 80019 after auth_request_ms while the callback
+ * is still blocked, retries after disconnected_retry_ms, calls the callback again and connects;
+ * the blocked call's late answer is discarded (the token in use stays, no update). Before, the
+ * token thread ran the callback and sat in connecting until it returned. */
+static void test_blocked_callback_on_connection(void **state)
+{
+    (void)state;
+    atomic_store(&blocked_calls, 0);
+    atomic_store(&blocked_released, 0);
+    atomic_store(&blocked_returned, 0);
+    rta_client_options o;
+    sdk_options(&o);
+    o.auth.auth_callback = block_first;
+    o.client_id = "bea";
+    o.timeouts.auth_request_ms = 1000;
+    o.realtime.disconnected_retry_ms = 300;
+    rt_rec rec;
+    rta_realtime *rt = rt_client(&o, &rec);
+    rta_realtime_connect(rt, NULL);
+    assert_true(rt_rec_wait(&rec, RTA_CONN_DISCONNECTED, RTA_ERR_TOKEN_REQUEST_FAILED, 1,
+                            RT_WAIT_MS));
+    assert_int_equal(atomic_load(&blocked_returned), 0);
+    rt_connected(rt);
+    assert_true(atomic_load(&blocked_calls) >= 2);
+    assert_int_equal(atomic_load(&blocked_returned), 0);
+    rta_token_details before, after;
+    assert_int_equal(rta_auth_token_details(rta_realtime_auth(rt), &before, NULL), 0);
+    assert_non_null(before.token);
+
+    atomic_store(&blocked_released, 1);
+    for (int i = 0; i < 1000 && !atomic_load(&blocked_returned); i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&blocked_returned), 1);
+    usleep(300000);
+    assert_int_equal(rta_realtime_state(rt, NULL), RTA_CONN_CONNECTED);
+    assert_int_equal(rta_auth_token_details(rta_realtime_auth(rt), &after, NULL), 0);
+    assert_string_equal(before.token, after.token);
+    assert_int_equal(rt_rec_count(&rec, RTA_CONN_UPDATE, 0), 0);
+    assert_int_equal(rt_rec_count(&rec, RTA_CONN_FAILED, 0), 0);
+    rta_token_details_clear(&before);
+    rta_token_details_clear(&after);
+    rta_realtime_destroy(rt);
+}
+
 /* Checks that rt is FAILED with errorReason 40102/403 right after authorize returned it, and
  * that the listener saw FAILED 40102 (RTC8a2, RSA15c). */
 static void expect_failed_40102(rta_realtime *rt, rt_rec *rec, int rc, const rta_error *err)
@@ -363,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_authorize_incompatible_client_id_local),
         cmocka_unit_test(test_authorize_incompatible_client_id_server),
         cmocka_unit_test(test_authorize_async_incompatible_client_id),
+        cmocka_unit_test(test_blocked_callback_on_connection),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -227,6 +227,9 @@ static void test_auth_result(void **state)
         rta_error err;
         assert_int_equal(rta_auth_request_token(rta_rest_auth(rest), NULL, &ao, &out, &err),
                          RTA_ERR_AUTH_CALLBACK);
+        /* the callback runs on its own thread: its setter may return after we are woken */
+        for (int i = 0; i < 1000 && atomic_load(&cb_setter_rc) == -1; i++)
+            usleep(10000);
         assert_int_equal(atomic_load(&cb_setter_rc), 0);
         assert_null(out.token);
     }
