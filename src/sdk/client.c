@@ -30,8 +30,17 @@ struct timespec rta__timespec_add_ms(struct timespec t, int64_t ms)
 struct timespec rta__deadline_ms(int64_t ms)
 {
     struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    clock_gettime(CLOCK_MONOTONIC, &now);
     return rta__timespec_add_ms(now, ms);
+}
+
+void rta__cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
 }
 
 /* 127.0.0.0/8, ::1 and "localhost": the hosts Basic auth may reach without TLS, the same rule

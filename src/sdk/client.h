@@ -55,10 +55,12 @@ void rta__log(const rta__client *c, rta_client_log_level level, const char *fmt,
 
 /* Local wall clock in ms since the epoch. */
 int64_t rta__now_ms(void);
-/* Deadlines for pthread_cond_timedwait: t + ms on t's clock, and ms from now on CLOCK_REALTIME
- * (the clock of a condition variable made without attributes). */
+/* Deadlines for pthread_cond_timedwait: t + ms on t's clock, and ms from now on CLOCK_MONOTONIC,
+ * so that a wall-clock step neither stretches nor cuts a blocking call's timeout. Every
+ * condition variable waited on with rta__deadline_ms is made by rta__cond_init_monotonic. */
 struct timespec rta__timespec_add_ms(struct timespec t, int64_t ms);
 struct timespec rta__deadline_ms(int64_t ms);
+void rta__cond_init_monotonic(pthread_cond_t *cv);
 
 /* The timestamp for a TokenRequest (RSA9d, RSA10k): local time plus the server offset when
  * one is known; with query_time and no offset yet, GET /time first (once per client, even

@@ -276,7 +276,7 @@ int rta_realtime_create(const rta_client_options *o, rta_realtime **out, rta_err
     rt->state_ttl_ms = rt->set.connection_state_ttl_ms;
     rt->max_message_size = 65536;
     pthread_mutex_init(&rt->mu, NULL);
-    pthread_cond_init(&rt->cv, NULL);
+    rta__cond_init_monotonic(&rt->cv); /* waited on with rta__deadline_ms */
     rta__worker_init(&rt->renewer);
     rt->state = RTA_CONN_INITIALIZED;
     rt->want_connect = o->realtime.auto_connect != 0;
