@@ -18,8 +18,9 @@
  * client's worker thread (started on first use), returns 0 once queued, and later calls its
  * callback exactly once on that worker thread. It returns an error code without queuing (and
  * the callback is never called) only when the auth, the callback or (revokeTokens) targets is
- * NULL (40000), when out of memory or when the thread cannot start (50000); every other
- * error, a bad argument included, comes through the callback.
+ * NULL (40000), when out of memory or when the thread cannot start (50000); its last argument,
+ * an rta_error *err (may be NULL), then explains the refusal as the blocking forms do. Every
+ * other error, a bad argument included, comes through the callback's err.
  * Callback arguments are borrowed: valid until the callback returns; copy what you keep.
  * A blocking call on a client made from one of that client's callbacks (completion callbacks,
  * authCallback, log handler) returns 40000 instead of deadlocking: use the _async forms there.
@@ -75,8 +76,9 @@ RTA_EXTERN int rta_auth_token_details(rta_auth *auth, rta_token_details *out, rt
 RTA_EXTERN int rta_auth_authorize(rta_auth *auth, const rta_token_params *params, const rta_auth_options *opts,
                        rta_token_details *details, rta_error *err);
 RTA_EXTERN int rta_auth_authorize_async(rta_auth *auth, const rta_token_params *params,
-                             const rta_auth_options *opts, rta_token_details_callback cb,
-                             void *user_data);
+                                        const rta_auth_options *opts,
+                                        rta_token_details_callback cb, void *user_data,
+                                        rta_error *err);
 
 /* createTokenRequest (RSA9): a signed TokenRequest made locally with the key, without
  * contacting the server (unless query_time needs the server's clock once, RSA10k).
@@ -87,9 +89,11 @@ RTA_EXTERN int rta_auth_authorize_async(rta_auth *auth, const rta_token_params *
 RTA_EXTERN int rta_auth_create_token_request(rta_auth *auth, const rta_token_params *params,
                                   const rta_auth_options *opts, rta_token_request *request,
                                   rta_error *err);
-RTA_EXTERN int rta_auth_create_token_request_async(rta_auth *auth, const rta_token_params *params,
-                                        const rta_auth_options *opts, rta_token_request_callback cb,
-                                        void *user_data);
+RTA_EXTERN int rta_auth_create_token_request_async(rta_auth *auth,
+                                                   const rta_token_params *params,
+                                                   const rta_auth_options *opts,
+                                                   rta_token_request_callback cb, void *user_data,
+                                                   rta_error *err);
 
 /* requestToken (RSA8): obtains TokenDetails from authCallback, authUrl or the key (a locally
  * signed TokenRequest exchanged with the server), in that order of preference. Does not change
@@ -101,8 +105,9 @@ RTA_EXTERN int rta_auth_request_token(rta_auth *auth, const rta_token_params *pa
                            const rta_auth_options *opts, rta_token_details *details,
                            rta_error *err);
 RTA_EXTERN int rta_auth_request_token_async(rta_auth *auth, const rta_token_params *params,
-                                 const rta_auth_options *opts, rta_token_details_callback cb,
-                                 void *user_data);
+                                            const rta_auth_options *opts,
+                                            rta_token_details_callback cb, void *user_data,
+                                            rta_error *err);
 
 /* Options of revokeTokens (RSA17e, RSA17f). */
 typedef struct rta_revoke_options {
@@ -118,9 +123,10 @@ typedef struct rta_revoke_options {
 RTA_EXTERN int rta_auth_revoke_tokens(rta_auth *auth, const rta_revocation_target *targets, size_t count,
                            const rta_revoke_options *opts, rta_revocation_batch *result,
                            rta_error *err);
-RTA_EXTERN int rta_auth_revoke_tokens_async(rta_auth *auth, const rta_revocation_target *targets, size_t count,
-                                 const rta_revoke_options *opts, rta_revoke_callback cb,
-                                 void *user_data);
+RTA_EXTERN int rta_auth_revoke_tokens_async(rta_auth *auth,
+                                            const rta_revocation_target *targets, size_t count,
+                                            const rta_revoke_options *opts, rta_revoke_callback cb,
+                                            void *user_data, rta_error *err);
 
 #ifdef __cplusplus
 }

@@ -22,7 +22,8 @@
  * to callbacks (state changes, messages, errors) are borrowed: valid until the callback
  * returns. Strings returned by getters are documented one by one.
  *
- * Errors: functions return 0 or an Ably error code and fill err (may be NULL).
+ * Errors: functions return 0 or an Ably error code and fill err (may be NULL); the _async
+ * forms too, for a call they refuse before queuing it.
  */
 #ifndef RTAUTH_REALTIME_H
 #define RTAUTH_REALTIME_H
@@ -189,11 +190,15 @@ RTA_EXTERN const char *rta_channel_name(rta_channel *ch); /* valid as long as th
  * the channel failed), 90007 when no reply within realtime_request_ms, 80017/80002 when the
  * connection closes, fails or is suspended. Connecting first when needed (RTL4b). */
 RTA_EXTERN int rta_channel_attach(rta_channel *ch, rta_error *err);
-RTA_EXTERN int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb, void *user_data);
+RTA_EXTERN int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb,
+                                        void *user_data, rta_error *err);
 /* detach (RTL5): resolves on DETACHED (or at once when not attached). The _async forms of attach
- * and detach need a cb (NULL: 40000, nothing done). */
+ * and detach need a cb (NULL: 40000, nothing done). Every _async function of this header
+ * takes an rta_error *err last (may be NULL): when it refuses a call (returns non-zero; the
+ * callback is then never called) err explains why, as for the blocking forms. */
 RTA_EXTERN int rta_channel_detach(rta_channel *ch, rta_error *err);
-RTA_EXTERN int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb, void *user_data);
+RTA_EXTERN int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb,
+                                        void *user_data, rta_error *err);
 
 /* The channel's state and a copy of its reason (reason may be NULL); RTA_CHANNEL_FAILED for a
  * NULL ch. rta_channel_on returns the listener id (> 0), or 0 when ch or cb is NULL or out of
@@ -223,7 +228,8 @@ typedef struct rta_publish_message {
 RTA_EXTERN int rta_channel_publish(rta_channel *ch, const char *name, const char *data, rta_error *err);
 RTA_EXTERN int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, rta_error *err);
 RTA_EXTERN int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
-                              rta_completion_callback cb, void *user_data);
+                                         rta_completion_callback cb, void *user_data,
+                                         rta_error *err);
 
 /* subscribe (RTL7): calls cb for every message received while attached. Returns the listener
  * id (> 0), or 0 when ch or cb is NULL or out of memory. Does not attach by itself (call

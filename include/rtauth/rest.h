@@ -53,7 +53,8 @@ RTA_EXTERN rta_auth *rta_rest_auth(rta_rest *rest);
  * Also sets the client's server-time offset used by query_time (RSA10k). */
 typedef void (*rta_time_callback)(int rc, int64_t time_ms, const rta_error *err, void *user_data);
 RTA_EXTERN int rta_rest_time(rta_rest *rest, int64_t *time_ms, rta_error *err);
-RTA_EXTERN int rta_rest_time_async(rta_rest *rest, rta_time_callback cb, void *user_data);
+RTA_EXTERN int rta_rest_time_async(rta_rest *rest, rta_time_callback cb, void *user_data,
+                                   rta_error *err);
 
 /* A REST response: status and body. body is NUL-terminated text: JSON, converted from msgpack
  * when the server answered in msgpack, else the raw body. Owned by whoever holds the struct:
@@ -75,11 +76,12 @@ RTA_EXTERN void rta_rest_response_clear(rta_rest_response *resp);
 RTA_EXTERN int rta_rest_request(rta_rest *rest, const char *method, const char *path, const char *json_body,
                      rta_rest_response *resp, rta_error *err);
 /* Callback form: resp is NULL only when no reply arrived (network failure, timeout, auth).
- * A NULL rest, method, path or cb is 40000 without queuing (auth.h). */
+ * A NULL rest, method, path or cb is 40000 without queuing, explained in err (auth.h). */
 typedef void (*rta_response_callback)(int rc, const rta_rest_response *resp, const rta_error *err,
                                       void *user_data);
 RTA_EXTERN int rta_rest_request_async(rta_rest *rest, const char *method, const char *path,
-                           const char *json_body, rta_response_callback cb, void *user_data);
+                                      const char *json_body, rta_response_callback cb,
+                                      void *user_data, rta_error *err);
 
 #ifdef __cplusplus
 }

@@ -235,7 +235,7 @@ static void run_job(rta__job *job)
     free(j);
 }
 
-static int submit(auth_job *j)
+static int submit(auth_job *j, rta_error *err)
 {
     j->job.run = run_job;
     int rc = rta__worker_submit(&j->auth->client->worker, &j->job);
@@ -244,17 +244,19 @@ static int submit(auth_job *j)
         rta__auth_opts_clear(&j->opts);
         rta_revoke_request_clear(&j->revoke);
         free(j);
+        return rta_error_set(err, rc, "Cannot start the client's worker thread");
     }
-    return rc;
+    return 0;
 }
 
 /* A job for the token calls, with copies of params and opts (or the error copying them). */
 static int token_job(rta_auth *a, job_kind kind, const rta_token_params *params,
-                     const rta_auth_options *opts, void (*cb)(void), void *user_data)
+                     const rta_auth_options *opts, void (*cb)(void), void *user_data,
+                     rta_error *err)
 {
-    if (!a || !cb) return RTA_ERR_BAD_REQUEST;
+    if (!a || !cb) return rta_error_set(err, RTA_ERR_BAD_REQUEST, a ? "NULL callback" : "NULL auth");
     auth_job *j = calloc(1, sizeof(*j));
-    if (!j) return RTA_ERR_INTERNAL;
+    if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     j->auth = a;
     j->kind = kind;
     j->cb = cb;
@@ -269,41 +271,43 @@ static int token_job(rta_auth *a, job_kind kind, const rta_token_params *params,
         j->has_opts = 1;
         j->rc = rta__auth_opts_import(opts, &j->opts, &j->err);
     }
-    return submit(j);
+    return submit(j, err);
 }
 
 int rta_auth_authorize_async(rta_auth *a, const rta_token_params *params,
-                             const rta_auth_options *opts, rta_token_details_callback cb,
-                             void *user_data)
+                             const rta_auth_options *opts, rta_token_details_callback cb, void *user_data,
+                             rta_error *err)
 {
-    return token_job(a, JOB_AUTHORIZE, params, opts, (void (*)(void))cb, user_data);
+    return token_job(a, JOB_AUTHORIZE, params, opts, (void (*)(void))cb, user_data, err);
 }
 
 int rta_auth_create_token_request_async(rta_auth *a, const rta_token_params *params,
-                                        const rta_auth_options *opts, rta_token_request_callback cb,
-                                        void *user_data)
+                             const rta_auth_options *opts, rta_token_request_callback cb, void *user_data,
+                             rta_error *err)
 {
-    return token_job(a, JOB_CREATE_REQUEST, params, opts, (void (*)(void))cb, user_data);
+    return token_job(a, JOB_CREATE_REQUEST, params, opts, (void (*)(void))cb, user_data, err);
 }
 
 int rta_auth_request_token_async(rta_auth *a, const rta_token_params *params,
-                                 const rta_auth_options *opts, rta_token_details_callback cb,
-                                 void *user_data)
+                             const rta_auth_options *opts, rta_token_details_callback cb, void *user_data,
+                             rta_error *err)
 {
-    return token_job(a, JOB_REQUEST_TOKEN, params, opts, (void (*)(void))cb, user_data);
+    return token_job(a, JOB_REQUEST_TOKEN, params, opts, (void (*)(void))cb, user_data, err);
 }
 
 int rta_auth_revoke_tokens_async(rta_auth *a, const rta_revocation_target *targets, size_t count,
                                  const rta_revoke_options *opts, rta_revoke_callback cb,
-                                 void *user_data)
+                                 void *user_data, rta_error *err)
 {
-    if (!a || !cb || !targets) return RTA_ERR_BAD_REQUEST;
+    if (!a || !cb || !targets)
+        return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s",
+                             !a ? "auth" : !cb ? "callback" : "targets");
     auth_job *j = calloc(1, sizeof(*j));
-    if (!j) return RTA_ERR_INTERNAL;
+    if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     j->auth = a;
     j->kind = JOB_REVOKE;
     j->cb = (void (*)(void))cb;
     j->user_data = user_data;
     j->rc = make_revoke_request(targets, count, opts, &j->revoke, &j->err);
-    return submit(j);
+    return submit(j, err);
 }

@@ -75,9 +75,10 @@ void rta_channel_unsubscribe(rta_channel *ch, int id)
 
 /* ---- attach, detach ---------------------------------------------------------------------------- */
 
-static int request(rta_channel *ch, int attach, rta_completion_callback cb, void *ud)
+static int request(rta_channel *ch, int attach, rta_completion_callback cb, void *ud,
+                   rta_error *err)
 {
-    if (!ch || !cb) return RTA_ERR_BAD_REQUEST;
+    if (!ch || !cb) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", ch ? "callback" : "channel");
     rta_realtime *rt = ch->rt;
     pthread_mutex_lock(&rt->mu);
     int rc = rta__ops_add(attach ? &ch->attach_ops : &ch->detach_ops, cb, ud);
@@ -89,17 +90,19 @@ static int request(rta_channel *ch, int attach, rta_completion_callback cb, void
     }
     pthread_mutex_unlock(&rt->mu);
     rta__rt_wake(rt);
-    return rc;
+    return rc ? rta_error_set(err, rc, "Out of memory") : 0;
 }
 
-int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb, void *user_data)
+int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb, void *user_data,
+                             rta_error *err)
 {
-    return request(ch, 1, cb, user_data);
+    return request(ch, 1, cb, user_data, err);
 }
 
-int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb, void *user_data)
+int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb, void *user_data,
+                             rta_error *err)
 {
-    return request(ch, 0, cb, user_data);
+    return request(ch, 0, cb, user_data, err);
 }
 
 /* A blocking call waiting for its completion callback. Shared by the waiting thread and the
@@ -165,9 +168,9 @@ static int blocking(rta_channel *ch, int attach, rta_error *err)
     if (rc) return rc;
     waiter *w = waiter_new(rt);
     if (!w) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
-    if ((rc = request(ch, attach, waiter_done, w))) {
+    if ((rc = request(ch, attach, waiter_done, w, err))) {
         free(w);
-        return rta_error_set(err, rc, NULL);
+        return rc;
     }
     /* A connection attempt plus the reply: the attach itself times out before this. */
     return wait_for(rt, w, 4 * rt->set.realtime_request_ms, err);
@@ -193,10 +196,21 @@ static char *dup_opt(const char *s, int *oom)
     return d;
 }
 
-int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
-                              rta_completion_callback cb, void *user_data)
+/* Why rta_channel_publish_async refused m before sending, in words. */
+static const char *refusal(int rc, const rta_publish_message *m)
 {
-    if (!ch || !m) return RTA_ERR_BAD_REQUEST;
+    if (rc == RTA_ERR_CHANNEL_FAILED) return "Channel failed";
+    if (rc == RTA_ERR_MESSAGE_TOO_LARGE) return "Message larger than maxMessageSize";
+    if (rc == RTA_ERR_INVALID_CLIENT_ID) return "Invalid clientId for a message";
+    if (rc == RTA_ERR_INVALID_PARAMETER)
+        return m->json ? "json data must be the JSON text of an object or array, not binary"
+                       : "Message data is not valid UTF-8 (set binary for bytes)";
+    return rta_strerror(rc);
+}
+
+static int publish_async(rta_channel *ch, const rta_publish_message *m, rta_completion_callback cb,
+                         void *user_data)
+{
     rta_realtime *rt = ch->rt;
     size_t len = m->data ? (m->data_len || m->binary ? m->data_len : strlen(m->data)) : 0;
     if (m->data && !m->binary && !rta_utf8_valid(m->data, len)) return RTA_ERR_INVALID_PARAMETER;
@@ -254,16 +268,12 @@ int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
     return 0;
 }
 
-/* Why rta_channel_publish_async refused m before sending, in words. */
-static const char *refusal(int rc, const rta_publish_message *m)
+int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
+                              rta_completion_callback cb, void *user_data, rta_error *err)
 {
-    if (rc == RTA_ERR_CHANNEL_FAILED) return "Channel failed";
-    if (rc == RTA_ERR_MESSAGE_TOO_LARGE) return "Message larger than maxMessageSize";
-    if (rc == RTA_ERR_INVALID_CLIENT_ID) return "Invalid clientId for a message";
-    if (rc == RTA_ERR_INVALID_PARAMETER)
-        return m->json ? "json data must be the JSON text of an object or array, not binary"
-                       : "Message data is not valid UTF-8 (set binary for bytes)";
-    return rta_strerror(rc);
+    if (!ch || !m) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", ch ? "message" : "channel");
+    int rc = publish_async(ch, m, cb, user_data);
+    return rc ? rta_error_set(err, rc, "%s", refusal(rc, m)) : 0;
 }
 
 int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, rta_error *err)
@@ -274,9 +284,9 @@ int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, r
     if (rc) return rc;
     waiter *w = waiter_new(rt);
     if (!w) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
-    if ((rc = rta_channel_publish_async(ch, m, waiter_done, w))) {
+    if ((rc = rta_channel_publish_async(ch, m, waiter_done, w, err))) {
         free(w);
-        return rta_error_set(err, rc, "%s", refusal(rc, m));
+        return rc;
     }
     /* ably-js has no publish timeout; ours covers reconnection within connectionStateTtl. */
     pthread_mutex_lock(&rt->mu);

@@ -188,7 +188,7 @@ void rta__conn_server_auth(rta_realtime *rt)
     /* A Basic connection: as ably-js, authorize() with no arguments: a token from the key,
      * token auth from now on (RSA10a), sent in an AUTH on this connection (RTC8a). It waits
      * for the CONNECTED reply, so it runs on the client's worker, never here. */
-    if (rta_auth_authorize_async(&rt->auth, NULL, NULL, on_basic_switched, rt))
+    if (rta_auth_authorize_async(&rt->auth, NULL, NULL, on_basic_switched, rt, NULL))
         rta__rt_log(rt, RTA_CLIENT_LOG_WARN, "realtime: cannot answer the server's AUTH");
 }
 

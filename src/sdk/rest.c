@@ -201,7 +201,7 @@ static void run_rest_job(rta__job *job)
     free(j);
 }
 
-static int submit(rest_job *j)
+static int submit(rest_job *j, rta_error *err)
 {
     j->job.run = run_rest_job;
     int rc = rta__worker_submit(&j->rest->client.worker, &j->job);
@@ -210,25 +210,28 @@ static int submit(rest_job *j)
         free(j->path);
         free(j->body);
         free(j);
+        return rta_error_set(err, rc, "Cannot start the client's worker thread");
     }
-    return rc;
+    return 0;
 }
 
-int rta_rest_time_async(rta_rest *r, rta_time_callback cb, void *user_data)
+int rta_rest_time_async(rta_rest *r, rta_time_callback cb, void *user_data, rta_error *err)
 {
-    if (!r || !cb) return RTA_ERR_BAD_REQUEST;
+    if (!r || !cb) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", r ? "callback" : "client");
     rest_job *j = calloc(1, sizeof(*j));
-    if (!j) return RTA_ERR_INTERNAL;
+    if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     *j = (rest_job){.rest = r, .is_time = 1, .cb = (void (*)(void))cb, .user_data = user_data};
-    return submit(j);
+    return submit(j, err);
 }
 
 int rta_rest_request_async(rta_rest *r, const char *method, const char *path, const char *json_body,
-                           rta_response_callback cb, void *user_data)
+                           rta_response_callback cb, void *user_data, rta_error *err)
 {
-    if (!r || !cb || !method || !path) return RTA_ERR_BAD_REQUEST;
+    if (!r || !cb || !method || !path)
+        return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s",
+                             !r ? "client" : !cb ? "callback" : !method ? "method" : "path");
     rest_job *j = calloc(1, sizeof(*j));
-    if (!j) return RTA_ERR_INTERNAL;
+    if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     *j = (rest_job){.rest = r, .cb = (void (*)(void))cb, .user_data = user_data};
     /* An invalid method or path is judged by do_request, through the callback. */
     if (!(j->method = strdup(method)) || !(j->path = strdup(path)) ||
@@ -237,7 +240,7 @@ int rta_rest_request_async(rta_rest *r, const char *method, const char *path, co
         free(j->path);
         free(j->body);
         free(j);
-        return RTA_ERR_INTERNAL;
+        return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     }
-    return submit(j);
+    return submit(j, err);
 }

@@ -404,7 +404,7 @@ static void test_authorize_async_incompatible_client_id(void **state)
     rta_realtime *rt = callback_client("ivy", NULL, &rec);
     rta_token_params p = {.client_id = "mallory"};
     atomic_store(&async_rc, -1);
-    assert_int_equal(rta_auth_authorize_async(rta_realtime_auth(rt), &p, NULL, on_authorized, NULL),
+    assert_int_equal(rta_auth_authorize_async(rta_realtime_auth(rt), &p, NULL, on_authorized, NULL, NULL),
                      0);
     for (int i = 0; i < 1000 && atomic_load(&async_rc) == -1; i++)
         usleep(10000);

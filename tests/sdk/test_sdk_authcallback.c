@@ -456,7 +456,7 @@ static void test_blocked_callback_times_out(void **state)
     assert_true(took >= 450);
 
     /* the _async form: the worker thread is not the one blocked either */
-    assert_int_equal(rta_auth_request_token_async(rta_rest_auth(r), NULL, NULL, on_token, NULL), 0);
+    assert_int_equal(rta_auth_request_token_async(rta_rest_auth(r), NULL, NULL, on_token, NULL, NULL), 0);
     for (int i = 0; i < 3000 && atomic_load(&async_rc) == -1; i++)
         usleep(10000);
     assert_int_equal(atomic_load(&async_rc), RTA_ERR_AUTH_CALLBACK);

@@ -185,22 +185,22 @@ static void test_auth(void **state)
     assert_int_equal(rta_auth_token_details(a, NULL, &err), BAD);
     assert_int_equal(rta_auth_authorize(NULL, NULL, NULL, &d, &err), BAD);
     assert_null(d.token);
-    assert_int_equal(rta_auth_authorize_async(NULL, NULL, NULL, token_cb, NULL), BAD);
-    assert_int_equal(rta_auth_authorize_async(a, NULL, NULL, NULL, NULL), BAD);
+    assert_int_equal(rta_auth_authorize_async(NULL, NULL, NULL, token_cb, NULL, NULL), BAD);
+    assert_int_equal(rta_auth_authorize_async(a, NULL, NULL, NULL, NULL, NULL), BAD);
     assert_int_equal(rta_auth_create_token_request(NULL, NULL, NULL, &r, &err), BAD);
     assert_int_equal(rta_auth_create_token_request(a, NULL, NULL, NULL, &err), BAD);
-    assert_int_equal(rta_auth_create_token_request_async(NULL, NULL, NULL, request_cb, NULL), BAD);
-    assert_int_equal(rta_auth_create_token_request_async(a, NULL, NULL, NULL, NULL), BAD);
+    assert_int_equal(rta_auth_create_token_request_async(NULL, NULL, NULL, request_cb, NULL, NULL), BAD);
+    assert_int_equal(rta_auth_create_token_request_async(a, NULL, NULL, NULL, NULL, NULL), BAD);
     assert_int_equal(rta_auth_request_token(NULL, NULL, NULL, &d, &err), BAD);
     assert_int_equal(rta_auth_request_token(a, NULL, NULL, NULL, &err), BAD);
-    assert_int_equal(rta_auth_request_token_async(NULL, NULL, NULL, token_cb, NULL), BAD);
-    assert_int_equal(rta_auth_request_token_async(a, NULL, NULL, NULL, NULL), BAD);
+    assert_int_equal(rta_auth_request_token_async(NULL, NULL, NULL, token_cb, NULL, NULL), BAD);
+    assert_int_equal(rta_auth_request_token_async(a, NULL, NULL, NULL, NULL, NULL), BAD);
     assert_int_equal(rta_auth_revoke_tokens(NULL, &t, 1, NULL, &b, &err), BAD);
     assert_int_equal(rta_auth_revoke_tokens(a, NULL, 1, NULL, &b, &err), BAD);
-    assert_int_equal(rta_auth_revoke_tokens_async(a, NULL, 1, NULL, revoke_cb, NULL), BAD);
+    assert_int_equal(rta_auth_revoke_tokens_async(a, NULL, 1, NULL, revoke_cb, NULL, NULL), BAD);
     assert_int_equal(rta_auth_revoke_tokens(a, &t, 1, NULL, NULL, &err), BAD);
-    assert_int_equal(rta_auth_revoke_tokens_async(NULL, &t, 1, NULL, revoke_cb, NULL), BAD);
-    assert_int_equal(rta_auth_revoke_tokens_async(a, &t, 1, NULL, NULL, NULL), BAD);
+    assert_int_equal(rta_auth_revoke_tokens_async(NULL, &t, 1, NULL, revoke_cb, NULL, NULL), BAD);
+    assert_int_equal(rta_auth_revoke_tokens_async(a, &t, 1, NULL, NULL, NULL, NULL), BAD);
     /* a NULL err is allowed everywhere */
     assert_int_equal(rta_auth_token_details(a, NULL, NULL), BAD);
 }
@@ -302,11 +302,11 @@ static void test_channel(void **state)
     rta_publish_message m = {.data = "x"};
     assert_null(rta_channel_name(NULL));
     assert_int_equal(rta_channel_attach(NULL, &err), BAD);
-    assert_int_equal(rta_channel_attach_async(NULL, done_cb, NULL), BAD);
-    assert_int_equal(rta_channel_attach_async(ch, NULL, NULL), BAD);
+    assert_int_equal(rta_channel_attach_async(NULL, done_cb, NULL, NULL), BAD);
+    assert_int_equal(rta_channel_attach_async(ch, NULL, NULL, NULL), BAD);
     assert_int_equal(rta_channel_detach(NULL, &err), BAD);
-    assert_int_equal(rta_channel_detach_async(NULL, done_cb, NULL), BAD);
-    assert_int_equal(rta_channel_detach_async(ch, NULL, NULL), BAD);
+    assert_int_equal(rta_channel_detach_async(NULL, done_cb, NULL, NULL), BAD);
+    assert_int_equal(rta_channel_detach_async(ch, NULL, NULL, NULL), BAD);
     assert_int_equal(rta_channel_get_state(NULL, &err), RTA_CHANNEL_FAILED);
     assert_int_equal(rta_channel_on(NULL, NULL, NULL), 0);
     assert_int_equal(rta_channel_on(ch, NULL, NULL), 0);
@@ -314,8 +314,8 @@ static void test_channel(void **state)
     assert_int_equal(rta_channel_publish(NULL, "n", "d", &err), BAD);
     assert_int_equal(rta_channel_publish_message(NULL, &m, &err), BAD);
     assert_int_equal(rta_channel_publish_message(ch, NULL, &err), BAD);
-    assert_int_equal(rta_channel_publish_async(NULL, &m, done_cb, NULL), BAD);
-    assert_int_equal(rta_channel_publish_async(ch, NULL, done_cb, NULL), BAD);
+    assert_int_equal(rta_channel_publish_async(NULL, &m, done_cb, NULL, NULL), BAD);
+    assert_int_equal(rta_channel_publish_async(ch, NULL, done_cb, NULL, NULL), BAD);
     assert_int_equal(rta_channel_subscribe(NULL, NULL, NULL), 0);
     assert_int_equal(rta_channel_subscribe(ch, NULL, NULL), 0);
     rta_channel_unsubscribe(NULL, 1);
@@ -336,18 +336,18 @@ static void test_rest(void **state)
     int64_t t;
     assert_int_equal(rta_rest_time(NULL, &t, &err), BAD);
     assert_int_equal(rta_rest_time(rest, NULL, &err), BAD);
-    assert_int_equal(rta_rest_time_async(NULL, time_cb, NULL), BAD);
-    assert_int_equal(rta_rest_time_async(rest, NULL, NULL), BAD);
+    assert_int_equal(rta_rest_time_async(NULL, time_cb, NULL, NULL), BAD);
+    assert_int_equal(rta_rest_time_async(rest, NULL, NULL, NULL), BAD);
     rta_rest_response_clear(NULL);
     rta_rest_response resp;
     assert_int_equal(rta_rest_request(NULL, "GET", "/x", NULL, &resp, &err), BAD);
     assert_int_equal(rta_rest_request(rest, NULL, "/x", NULL, &resp, &err), BAD);
     assert_int_equal(rta_rest_request(rest, "GET", NULL, NULL, &resp, &err), BAD);
     assert_null(resp.body);
-    assert_int_equal(rta_rest_request_async(NULL, "GET", "/x", NULL, response_cb, NULL), BAD);
-    assert_int_equal(rta_rest_request_async(rest, NULL, "/x", NULL, response_cb, NULL), BAD);
-    assert_int_equal(rta_rest_request_async(rest, "GET", NULL, NULL, response_cb, NULL), BAD);
-    assert_int_equal(rta_rest_request_async(rest, "GET", "/x", NULL, NULL, NULL), BAD);
+    assert_int_equal(rta_rest_request_async(NULL, "GET", "/x", NULL, response_cb, NULL, NULL), BAD);
+    assert_int_equal(rta_rest_request_async(rest, NULL, "/x", NULL, response_cb, NULL, NULL), BAD);
+    assert_int_equal(rta_rest_request_async(rest, "GET", NULL, NULL, response_cb, NULL, NULL), BAD);
+    assert_int_equal(rta_rest_request_async(rest, "GET", "/x", NULL, NULL, NULL, NULL), BAD);
 }
 
 static void test_token_types(void **state)
@@ -388,6 +388,36 @@ static void test_token_types(void **state)
     assert_int_equal(rta_token_details_from_json("{}", 2, NULL, &err), BAD);
 }
 
+/* Issue 15: an _async call refused before queuing explains itself in its err argument, as the
+ * blocking forms do, instead of a bare code. */
+static void test_async_refusals_explained(void **state)
+{
+    (void)state;
+    rta_error err = {0};
+    assert_int_equal(rta_auth_request_token_async(rta_rest_auth(rest), NULL, NULL, NULL, NULL,
+                                                  &err),
+                     BAD);
+    assert_int_equal(err.code, BAD);
+    assert_non_null(strstr(err.message, "callback"));
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(rta_rest_request_async(rest, "GET", NULL, NULL, response_cb, NULL, &err), BAD);
+    assert_non_null(strstr(err.message, "path"));
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(rta_channel_attach_async(ch, NULL, NULL, &err), BAD);
+    assert_non_null(strstr(err.message, "callback"));
+    rta_publish_message bad_utf8 = {.data = "\xff\xfe", .data_len = 2};
+    memset(&err, 0, sizeof(err));
+    assert_int_equal(rta_channel_publish_async(ch, &bad_utf8, done_cb, NULL, &err),
+                     RTA_ERR_INVALID_PARAMETER);
+    assert_int_equal(err.code, RTA_ERR_INVALID_PARAMETER);
+    assert_int_equal(err.status_code, 400);
+    assert_non_null(strstr(err.message, "UTF-8"));
+    rta_publish_message bad_json = {.data = "[1", .json = 1};
+    assert_int_equal(rta_channel_publish_async(ch, &bad_json, NULL, NULL, &err),
+                     RTA_ERR_INVALID_PARAMETER);
+    assert_non_null(strstr(err.message, "JSON"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_channel),
         cmocka_unit_test(test_rest),
         cmocka_unit_test(test_token_types),
+        cmocka_unit_test(test_async_refusals_explained),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
