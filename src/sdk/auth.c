@@ -95,13 +95,11 @@ int rta__auth_init(rta_auth *a, rta__client *c, const rta_client_options *o, rta
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     rta_token_params dp = o->default_token_params;
-    dp.timestamp = 0; /* never a default (TK2d) */
+    dp.timestamp = 0;                           /* never a default (TK2d) */
+    if (o->client_id) dp.client_id = o->client_id; /* RSA7a4: beats defaultTokenParams' */
     if (rta_token_params_copy(&dp, &a->params)) goto oom;
     if (o->client_id) {
-        /* RSA7a4: ClientOptions.clientId beats defaultTokenParams.clientId. */
-        free(a->params.client_id);
-        if (!(a->params.client_id = strdup(o->client_id)) ||
-            !(a->configured_client_id = strdup(o->client_id)) ||
+        if (!(a->configured_client_id = strdup(o->client_id)) ||
             !(a->client_id_header = make_header("X-Ably-ClientId: ", o->client_id)))
             goto oom;
         a->client_id = intern(a, o->client_id);

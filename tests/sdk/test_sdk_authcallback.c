@@ -107,7 +107,8 @@ static void callback(const rta_token_params *params, rta_auth_result *result, vo
         assert_int_equal(
             rta_auth_create_token_request(rta_rest_auth(backend), params, NULL, &req, NULL), 0);
         sdk_add_secret(req.mac);
-        if (cb.kind == GIVE_BAD_MAC) req.mac[0] = req.mac[0] == 'A' ? 'B' : 'A';
+        if (cb.kind == GIVE_BAD_MAC) /* the library's copy, ours to change (token.h) */
+            ((char *)req.mac)[0] = req.mac[0] == 'A' ? 'B' : 'A';
         if (cb.kind == GIVE_JSON_REQUEST) {
             assert_int_equal(rta_token_request_to_json(&req, &json), 0);
             rta_auth_result_set_json(result, json);
