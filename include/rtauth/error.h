@@ -3,6 +3,15 @@
  * Every rtauth function that can fail returns an int: 0 on success, otherwise the Ably
  * error code (40142, 40160, ...). When the caller passes an rta_error, it is filled with
  * the code, the HTTP-style status code and a message that never contains a secret.
+ *
+ * On success err is cleared ("no error": code 0, empty message, no cause), even when an
+ * attempt on the way failed and was retried (a token renewed, RSA4b): after any call, err
+ * describes that call and nothing older. The one exception says so in its header:
+ * rta_realtime_wait_state fills err with the errorReason of the state reached (which may be
+ * set on success, e.g. 80008 after a failed resume). Functions returning a pointer
+ * (rta_realtime_channel) clear err when they return non-NULL. Callbacks get "no error" with
+ * rc 0. Out-parameters named reason (rta_realtime_state, rta_channel_get_state) are a copy
+ * of the errorReason, not a call's error.
  * The same table drives what the server puts on the wire, so SDK and server agree.
  *
  * Arguments: every public function checks its pointer arguments. A NULL where the function

@@ -16,7 +16,7 @@ const char *rta_auth_client_id(rta_auth *a)
     return id;
 }
 
-int rta_auth_token_details(rta_auth *a, rta_token_details *out, rta_error *err)
+static int auth_token_details_impl(rta_auth *a, rta_token_details *out, rta_error *err)
 {
     if (out) memset(out, 0, sizeof(*out));
     if (!a || !out) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
@@ -24,6 +24,11 @@ int rta_auth_token_details(rta_auth *a, rta_token_details *out, rta_error *err)
     int rc = a->token.token && rta_token_details_copy(&a->token, out);
     pthread_mutex_unlock(&a->mu);
     return rc ? rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory") : 0;
+}
+
+int rta_auth_token_details(rta_auth *a, rta_token_details *out, rta_error *err)
+{
+    return rta__finish(err, auth_token_details_impl(a, out, err));
 }
 
 /* Checks the caller's TokenParams before anything is sent (RSA9 error cases; ably-js rejects
@@ -73,7 +78,7 @@ static int authorize_done(rta_auth *a, int rc, rta_error *err)
     return rc;
 }
 
-int rta_auth_authorize(rta_auth *a, const rta_token_params *params, const rta_auth_options *opts,
+static int auth_authorize_impl(rta_auth *a, const rta_token_params *params, const rta_auth_options *opts,
                        rta_token_details *details, rta_error *err)
 {
     if (details) memset(details, 0, sizeof(*details));
@@ -88,7 +93,13 @@ int rta_auth_authorize(rta_auth *a, const rta_token_params *params, const rta_au
     return rc;
 }
 
-int rta_auth_create_token_request(rta_auth *a, const rta_token_params *params,
+int rta_auth_authorize(rta_auth *a, const rta_token_params *params, const rta_auth_options *opts,
+                       rta_token_details *details, rta_error *err)
+{
+    return rta__finish(err, auth_authorize_impl(a, params, opts, details, err));
+}
+
+static int auth_create_token_request_impl(rta_auth *a, const rta_token_params *params,
                                   const rta_auth_options *opts, rta_token_request *request,
                                   rta_error *err)
 {
@@ -101,7 +112,14 @@ int rta_auth_create_token_request(rta_auth *a, const rta_token_params *params,
     return rc;
 }
 
-int rta_auth_request_token(rta_auth *a, const rta_token_params *params,
+int rta_auth_create_token_request(rta_auth *a, const rta_token_params *params,
+                                  const rta_auth_options *opts, rta_token_request *request,
+                                  rta_error *err)
+{
+    return rta__finish(err, auth_create_token_request_impl(a, params, opts, request, err));
+}
+
+static int auth_request_token_impl(rta_auth *a, const rta_token_params *params,
                            const rta_auth_options *opts, rta_token_details *details, rta_error *err)
 {
     if (!details) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL details");
@@ -111,6 +129,12 @@ int rta_auth_request_token(rta_auth *a, const rta_token_params *params,
     if (!rc) rc = rta__auth_request_token(a, params, opts ? &o : NULL, details, err);
     if (opts) rta__auth_opts_clear(&o); /* only imported ones hold anything */
     return rc;
+}
+
+int rta_auth_request_token(rta_auth *a, const rta_token_params *params,
+                           const rta_auth_options *opts, rta_token_details *details, rta_error *err)
+{
+    return rta__finish(err, auth_request_token_impl(a, params, opts, details, err));
 }
 
 /* RSA17b: targets as "type:value" strings; 1..100 of them (S-67). */
@@ -146,7 +170,7 @@ static int make_revoke_request(const rta_revocation_target *targets, size_t coun
     return 0;
 }
 
-int rta_auth_revoke_tokens(rta_auth *a, const rta_revocation_target *targets, size_t count,
+static int auth_revoke_tokens_impl(rta_auth *a, const rta_revocation_target *targets, size_t count,
                            const rta_revoke_options *opts, rta_revocation_batch *result,
                            rta_error *err)
 {
@@ -160,6 +184,13 @@ int rta_auth_revoke_tokens(rta_auth *a, const rta_revocation_target *targets, si
     rc = rta__auth_revoke_tokens(a, &req, result, err);
     rta_revoke_request_clear(&req);
     return rc;
+}
+
+int rta_auth_revoke_tokens(rta_auth *a, const rta_revocation_target *targets, size_t count,
+                           const rta_revoke_options *opts, rta_revocation_batch *result,
+                           rta_error *err)
+{
+    return rta__finish(err, auth_revoke_tokens_impl(a, targets, count, opts, result, err));
 }
 
 /* ---- _async forms -------------------------------------------------------------------------- */
@@ -274,28 +305,49 @@ static int token_job(rta_auth *a, job_kind kind, const rta_token_params *params,
     return submit(j, err);
 }
 
-int rta_auth_authorize_async(rta_auth *a, const rta_token_params *params,
+static int auth_authorize_async_impl(rta_auth *a, const rta_token_params *params,
                              const rta_auth_options *opts, rta_token_details_callback cb, void *user_data,
                              rta_error *err)
 {
     return token_job(a, JOB_AUTHORIZE, params, opts, (void (*)(void))cb, user_data, err);
 }
 
-int rta_auth_create_token_request_async(rta_auth *a, const rta_token_params *params,
+int rta_auth_authorize_async(rta_auth *a, const rta_token_params *params,
+                             const rta_auth_options *opts, rta_token_details_callback cb, void *user_data,
+                             rta_error *err)
+{
+    return rta__finish(err, auth_authorize_async_impl(a, params, opts, cb, user_data, err));
+}
+
+static int auth_create_token_request_async_impl(rta_auth *a, const rta_token_params *params,
                              const rta_auth_options *opts, rta_token_request_callback cb, void *user_data,
                              rta_error *err)
 {
     return token_job(a, JOB_CREATE_REQUEST, params, opts, (void (*)(void))cb, user_data, err);
 }
 
-int rta_auth_request_token_async(rta_auth *a, const rta_token_params *params,
+int rta_auth_create_token_request_async(rta_auth *a, const rta_token_params *params,
+                             const rta_auth_options *opts, rta_token_request_callback cb, void *user_data,
+                             rta_error *err)
+{
+    return rta__finish(err, auth_create_token_request_async_impl(a, params, opts, cb, user_data, err));
+}
+
+static int auth_request_token_async_impl(rta_auth *a, const rta_token_params *params,
                              const rta_auth_options *opts, rta_token_details_callback cb, void *user_data,
                              rta_error *err)
 {
     return token_job(a, JOB_REQUEST_TOKEN, params, opts, (void (*)(void))cb, user_data, err);
 }
 
-int rta_auth_revoke_tokens_async(rta_auth *a, const rta_revocation_target *targets, size_t count,
+int rta_auth_request_token_async(rta_auth *a, const rta_token_params *params,
+                             const rta_auth_options *opts, rta_token_details_callback cb, void *user_data,
+                             rta_error *err)
+{
+    return rta__finish(err, auth_request_token_async_impl(a, params, opts, cb, user_data, err));
+}
+
+static int auth_revoke_tokens_async_impl(rta_auth *a, const rta_revocation_target *targets, size_t count,
                                  const rta_revoke_options *opts, rta_revoke_callback cb,
                                  void *user_data, rta_error *err)
 {
@@ -310,4 +362,11 @@ int rta_auth_revoke_tokens_async(rta_auth *a, const rta_revocation_target *targe
     j->user_data = user_data;
     j->rc = make_revoke_request(targets, count, opts, &j->revoke, &j->err);
     return submit(j, err);
+}
+
+int rta_auth_revoke_tokens_async(rta_auth *a, const rta_revocation_target *targets, size_t count,
+                                 const rta_revoke_options *opts, rta_revoke_callback cb,
+                                 void *user_data, rta_error *err)
+{
+    return rta__finish(err, auth_revoke_tokens_async_impl(a, targets, count, opts, cb, user_data, err));
 }

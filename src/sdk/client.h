@@ -71,6 +71,14 @@ int rta__client_fetch_time(rta__client *c, int64_t *out, rta_error *err);
 /* 1 and *now_server set when an offset is known (RSA4b1). */
 int rta__client_server_now(rta__client *c, int64_t *now_server);
 
+/* The err contract of error.h: every public function that returns a status leaves err "no
+ * error" on success, even when an attempt on the way failed (a token renewed, RSA4b). */
+static inline int rta__finish(rta_error *err, int rc)
+{
+    if (!rc && err) rta_error_clear(err);
+    return rc;
+}
+
 /* Callback bookkeeping: the library wraps every user callback of client `owner` in
  * enter/leave; blocking entry points call rta__check_not_in_callback first. */
 const void *rta__callback_enter(const void *owner);

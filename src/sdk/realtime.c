@@ -251,7 +251,7 @@ static int64_t or_default(int64_t v, int64_t def)
     return v > 0 ? v : def;
 }
 
-int rta_realtime_create(const rta_client_options *o, rta_realtime **out, rta_error *err)
+static int realtime_create_impl(const rta_client_options *o, rta_realtime **out, rta_error *err)
 {
     if (out) *out = NULL;
     if (!o || !out) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
@@ -295,6 +295,11 @@ int rta_realtime_create(const rta_client_options *o, rta_realtime **out, rta_err
     }
     rta_realtime_destroy(rt);
     return rc;
+}
+
+int rta_realtime_create(const rta_client_options *o, rta_realtime **out, rta_error *err)
+{
+    return rta__finish(err, realtime_create_impl(o, out, err));
 }
 
 void rta_realtime_destroy(rta_realtime *rt)
@@ -357,11 +362,16 @@ static void ask_io(rta_realtime *rt, int *want)
     rta__rt_wake(rt);
 }
 
-int rta_realtime_connect(rta_realtime *rt, rta_error *err)
+static int realtime_connect_impl(rta_realtime *rt, rta_error *err)
 {
     if (!rt) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL client");
     ask_io(rt, &rt->want_connect);
     return 0;
+}
+
+int rta_realtime_connect(rta_realtime *rt, rta_error *err)
+{
+    return rta__finish(err, realtime_connect_impl(rt, err));
 }
 
 int rta__realtime_drop_transport(rta_realtime *rt, int64_t reconnect_after_ms)
@@ -381,11 +391,16 @@ int rta__realtime_server_auth(rta_realtime *rt)
     return 0;
 }
 
-int rta_realtime_close(rta_realtime *rt, rta_error *err)
+static int realtime_close_impl(rta_realtime *rt, rta_error *err)
 {
     if (!rt) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL client");
     ask_io(rt, &rt->want_close);
     return 0;
+}
+
+int rta_realtime_close(rta_realtime *rt, rta_error *err)
+{
+    return rta__finish(err, realtime_close_impl(rt, err));
 }
 
 rta_connection_state rta_realtime_state(rta_realtime *rt, rta_error *reason)

@@ -8,7 +8,16 @@
 
 #include "realtime_internal.h"
 
+static rta_channel *realtime_channel_impl(rta_realtime *rt, const char *name, rta_error *err);
+
 rta_channel *rta_realtime_channel(rta_realtime *rt, const char *name, rta_error *err)
+{
+    rta_channel *ch = realtime_channel_impl(rt, name, err);
+    rta__finish(err, ch ? 0 : 1);
+    return ch;
+}
+
+static rta_channel *realtime_channel_impl(rta_realtime *rt, const char *name, rta_error *err)
 {
     if (!rt || !name) {
         rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
@@ -93,16 +102,28 @@ static int request(rta_channel *ch, int attach, rta_completion_callback cb, void
     return rc ? rta_error_set(err, rc, "Out of memory") : 0;
 }
 
-int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb, void *user_data,
+static int channel_attach_async_impl(rta_channel *ch, rta_completion_callback cb, void *user_data,
                              rta_error *err)
 {
     return request(ch, 1, cb, user_data, err);
 }
 
-int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb, void *user_data,
+int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb, void *user_data,
+                             rta_error *err)
+{
+    return rta__finish(err, channel_attach_async_impl(ch, cb, user_data, err));
+}
+
+static int channel_detach_async_impl(rta_channel *ch, rta_completion_callback cb, void *user_data,
                              rta_error *err)
 {
     return request(ch, 0, cb, user_data, err);
+}
+
+int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb, void *user_data,
+                             rta_error *err)
+{
+    return rta__finish(err, channel_detach_async_impl(ch, cb, user_data, err));
 }
 
 /* A blocking call waiting for its completion callback. Shared by the waiting thread and the
@@ -176,14 +197,24 @@ static int blocking(rta_channel *ch, int attach, rta_error *err)
     return wait_for(rt, w, 4 * rt->set.realtime_request_ms, err);
 }
 
-int rta_channel_attach(rta_channel *ch, rta_error *err)
+static int channel_attach_impl(rta_channel *ch, rta_error *err)
 {
     return blocking(ch, 1, err);
 }
 
-int rta_channel_detach(rta_channel *ch, rta_error *err)
+int rta_channel_attach(rta_channel *ch, rta_error *err)
+{
+    return rta__finish(err, channel_attach_impl(ch, err));
+}
+
+static int channel_detach_impl(rta_channel *ch, rta_error *err)
 {
     return blocking(ch, 0, err);
+}
+
+int rta_channel_detach(rta_channel *ch, rta_error *err)
+{
+    return rta__finish(err, channel_detach_impl(ch, err));
 }
 
 /* ---- publish ----------------------------------------------------------------------------------- */
@@ -268,7 +299,7 @@ static int publish_async(rta_channel *ch, const rta_publish_message *m, rta_comp
     return 0;
 }
 
-int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
+static int channel_publish_async_impl(rta_channel *ch, const rta_publish_message *m,
                               rta_completion_callback cb, void *user_data, rta_error *err)
 {
     if (!ch || !m) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", ch ? "message" : "channel");
@@ -276,7 +307,13 @@ int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
     return rc ? rta_error_set(err, rc, "%s", refusal(rc, m)) : 0;
 }
 
-int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, rta_error *err)
+int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
+                              rta_completion_callback cb, void *user_data, rta_error *err)
+{
+    return rta__finish(err, channel_publish_async_impl(ch, m, cb, user_data, err));
+}
+
+static int channel_publish_message_impl(rta_channel *ch, const rta_publish_message *m, rta_error *err)
 {
     if (!ch || !m) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
     rta_realtime *rt = ch->rt;
@@ -295,8 +332,18 @@ int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, r
     return wait_for(rt, w, ms, err);
 }
 
-int rta_channel_publish(rta_channel *ch, const char *name, const char *data, rta_error *err)
+int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, rta_error *err)
+{
+    return rta__finish(err, channel_publish_message_impl(ch, m, err));
+}
+
+static int channel_publish_impl(rta_channel *ch, const char *name, const char *data, rta_error *err)
 {
     rta_publish_message m = {name, data, 0, 0, NULL};
     return rta_channel_publish_message(ch, &m, err);
+}
+
+int rta_channel_publish(rta_channel *ch, const char *name, const char *data, rta_error *err)
+{
+    return rta__finish(err, channel_publish_impl(ch, name, data, err));
 }
