@@ -115,8 +115,9 @@ typedef struct rta_revoke_options {
     int allow_reauth_margin; /* non-zero: sent as true (revocation applies 30 s later) */
 } rta_revoke_options;
 
-/* revokeTokens (RSA17): revokes the tokens matching targets (TRT: type "clientId",
- * "revocationKey", or rtauth's "token"; sent as "type:value", RSA17b) issued by the client's
+/* revokeTokens (RSA17): revokes the tokens matching targets (TRT: type
+ * RTA_REVOKE_TARGET_CLIENT_ID, _REVOCATION_KEY, or rtauth's _TOKEN, token.h; sent as
+ * "type:value", RSA17b) issued by the client's
  * key. Needs Basic auth: a client using token auth gets 40162 without any request (RSA17d).
  * On success *result holds one TRS or TRF entry per target (RSA17c); per-target failures are
  * not an error of the call. opts may be NULL. count must be 1..100 (else 40003). */

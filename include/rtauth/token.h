@@ -54,8 +54,15 @@ typedef struct rta_token_details {
     char *client_id;  /* NULL = anonymous, "*" = wildcard */
 } rta_token_details;
 
-/* One revocation target, "type:value" on the wire (TRT2a: clientId, revocationKey, plus
- * rtauth's token:<token string>). */
+/* Revocation target types (TRT2a), for rta_revocation_target.type: tokens issued to a clientId,
+ * tokens carrying a revocationKey, and rtauth's own: one token, by its token string. */
+#define RTA_REVOKE_TARGET_CLIENT_ID      "clientId"
+#define RTA_REVOKE_TARGET_REVOCATION_KEY "revocationKey"
+#define RTA_REVOKE_TARGET_TOKEN          "token"
+
+/* One revocation target, "type:value" on the wire (RSA17b). type is one of the
+ * RTA_REVOKE_TARGET_* names above (any other is sent as is and answered with a per-target
+ * failure, TRF). */
 typedef struct rta_revocation_target {
     const char *type;
     const char *value;
