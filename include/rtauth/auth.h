@@ -9,7 +9,12 @@
  * _async forms copy them before returning).
  *
  * Results: functions return 0 or an Ably error code and, when err is not NULL, fill it (code,
- * status, message, and a cause for 40170). Outputs (rta_token_details, rta_token_request,
+ * status, message) and clear it on success (error.h). A failure with an underlying error
+ * keeps it in err->cause_code/cause_status_code/cause_message: 40170 carries the
+ * authCallback's or authUrl's failure (RSA4e), 40171 the token error the server gave (e.g.
+ * 40141 inside a 40171, RSA4a2). On a realtime connection the same token failures show as
+ * 80019 with that cause in the connection's errorReason (RSA4c, realtime.h); the calls below
+ * still return 40170. Outputs (rta_token_details, rta_token_request,
  * rta_revocation_batch) are filled on success, owned by the caller and released with their
  * _clear() function; on failure they are left empty (zeroed), so clearing them is always safe.
  *

@@ -98,9 +98,19 @@ enum rta_error_code {
 
 #define RTA_ERROR_MESSAGE_MAX 256
 
-/* ErrorInfo (TI1): code, statusCode, message, and an optional cause (RSA4c1 wraps the
- * authCallback/authUrl failure as the cause of 80019). The href is derived from the code
- * with rta_error_href(). Plain data: the caller owns it, nothing to free. */
+/* ErrorInfo (TI1): code, statusCode, message, and an optional cause, one level deep (the
+ * cause's own cause is not kept). Where the library sets a cause:
+ *   - 40170/401, a token request whose authCallback or authUrl failed, timed out or answered
+ *     something unusable (RSA4e: REST requests, requestToken, authorize): the cause is that
+ *     failure (the callback's code, the authUrl's status * 100 or its error body, 50003, 80000);
+ *   - 80019 on a realtime connection for the same failures (RSA4c1: status 401, the connection
+ *     disconnected and retrying; RSA4d: status 403 when the source said forbidden, the
+ *     connection failed): the cause is the same underlying failure as the 40170's, not the
+ *     40170 itself;
+ *   - 40171/403, a token rejected with nothing to renew it with (RSA4a2): the cause is the
+ *     server's token error (40140-40149, e.g. 40141 revoked, 40142 expired).
+ * The href is derived from the code with rta_error_href(). Plain data: the caller owns it,
+ * nothing to free. */
 typedef struct rta_error {
     int code;        /* Ably error code; 0 when no error */
     int status_code; /* HTTP-style status, e.g. 401 */
@@ -127,7 +137,8 @@ RTA_EXTERN int rta_error_set(rta_error *err, int code, const char *fmt, ...)
 RTA_EXTERN int rta_error_set_status(rta_error *err, int code, int status_code, const char *fmt, ...)
     RTA_PRINTF(4, 5);
 
-/* Records cause as err's cause (RSA4c1). Either may be NULL. */
+/* Records cause as err's cause (RSA4c1, RSA4e): its code, status and message. Either may be
+ * NULL. */
 RTA_EXTERN void rta_error_set_cause(rta_error *err, const rta_error *cause);
 
 /* Resets err to "no error". */

@@ -11,7 +11,9 @@
  * (RSC7e) and, when a clientId is configured, X-Ably-ClientId base64(clientId) (RSA7e2). With
  * token auth the token is obtained on first use; a 401 with a token error (40140-40149) makes
  * the client obtain a new token once and retry once (RSA4b); with no key, authCallback or
- * authUrl to renew, the call fails with 40171 (RSA4a2).
+ * authUrl to renew, the call fails with 40171/403 (RSA4a2) whose err->cause_code is the
+ * server's token error (e.g. 40141 revoked, 40142 expired); a renewal that fails is 40170
+ * with the authCallback's or authUrl's failure as the cause (RSA4e, error.h).
  */
 #ifndef RTAUTH_REST_H
 #define RTAUTH_REST_H

@@ -63,15 +63,12 @@ static int prologue(rta_auth *a, const rta_token_params *params, const rta_auth_
 static int authorize_done(rta_auth *a, int rc, rta_error *err)
 {
     if (!rc && a->rt_hook) return a->rt_hook(a->rt_hook_ctx, err);
-    if (rc && a->rt_fail_hook && err->status_code == 403) {
+    if (rc && a->rt_fail_hook && rta__auth_forbidden(err)) {
         if (rc == RTA_ERR_INCOMPATIBLE_CREDENTIALS || rc == RTA_ERR_NO_RENEWAL) {
             a->rt_fail_hook(a->rt_hook_ctx, err);
-        } else { /* the token source said forbidden: 80019/403 with it as the cause */
+        } else { /* the token source said forbidden: 80019/403 with its error as the cause */
             rta_error w;
-            rta_error_set_status(&w, RTA_ERR_TOKEN_REQUEST_FAILED, 403,
-                                 "Client configured authentication provider returned 403; "
-                                 "failing the connection");
-            rta_error_set_cause(&w, err);
+            rta__auth_connection_error(&w, err, 403);
             a->rt_fail_hook(a->rt_hook_ctx, &w);
         }
     }

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "client.h"
 #include "core/key.h"
@@ -84,6 +85,33 @@ struct rta_auth {
 
 int rta__auth_init(rta_auth *a, rta__client *c, const rta_client_options *o, rta_error *err);
 void rta__auth_release(rta_auth *a);
+
+/* RSA4d: the token source said forbidden: a 403, or a 40170 whose cause (the authCallback's
+ * error, the authUrl's reply) is a 403. */
+static inline int rta__auth_forbidden(const rta_error *e)
+{
+    return e->status_code == 403 ||
+           (e->code == RTA_ERR_AUTH_CALLBACK && e->cause_status_code == 403);
+}
+
+/* RSA4c1, RSA4d: the connection's 80019 for a failed token request e, with status (401, or
+ * 403 to fail the connection) and as its cause the underlying error: the authCallback's or
+ * authUrl's own failure inside a 40170, else e itself. */
+static inline void rta__auth_connection_error(rta_error *out, const rta_error *e, int status)
+{
+    rta_error_set_status(out, RTA_ERR_TOKEN_REQUEST_FAILED, status,
+                         status == 403 ? "Client configured authentication provider returned "
+                                         "403; failing the connection"
+                                       : "Client configured authentication provider request "
+                                         "failed");
+    if (e->code == RTA_ERR_AUTH_CALLBACK && e->cause_code) {
+        out->cause_code = e->cause_code;
+        out->cause_status_code = e->cause_status_code;
+        memcpy(out->cause_message, e->cause_message, sizeof(out->cause_message));
+    } else {
+        rta_error_set_cause(out, e);
+    }
+}
 
 /* The Auth API with internal option types. A NULL params/opts means the stored ones. */
 int rta__auth_request_token(rta_auth *a, const rta_token_params *params, const rta__auth_opts *opts,

@@ -110,15 +110,13 @@ void rta__conn_renewed(rta_realtime *rt)
          * connection; anything else is retried later as 80019. */
         if (e.code == RTA_ERR_NO_RENEWAL || e.code == RTA_ERR_INCOMPATIBLE_CREDENTIALS) {
             rta__rt_fail(rt, &e);
-        } else if (e.status_code == 403) {
+        } else if (rta__auth_forbidden(&e)) { /* RSA4d: also a 40300 from the authCallback */
             rta_error w;
-            rta_error_set_status(&w, RTA_ERR_TOKEN_REQUEST_FAILED, 403, "Token request failed");
-            rta_error_set_cause(&w, &e);
+            rta__auth_connection_error(&w, &e, 403);
             rta__rt_fail(rt, &w);
         } else if (rt->state == RTA_CONN_CONNECTING) {
             rta_error w;
-            rta_error_set(&w, RTA_ERR_TOKEN_REQUEST_FAILED, "Token request failed");
-            rta_error_set_cause(&w, &e);
+            rta__auth_connection_error(&w, &e, 401); /* RSA4c1 */
             rta__ws_drop(rt, 0);
             lws_sul_cancel(&rt->sul_state);
             rta__rt_go_disconnected(rt, &w, rt->set.disconnected_retry_ms);

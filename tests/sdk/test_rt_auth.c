@@ -334,6 +334,79 @@ static void test_blocked_callback_on_connection(void **state)
     rta_realtime_destroy(rt);
 }
 
+/* An authCallback that answers with the error code in refuse_code (0: a token via give_token). */
+static atomic_int refuse_code;
+
+static void refusing(const rta_token_params *params, rta_auth_result *result, void *ud)
+{
+    int code = atomic_load(&refuse_code);
+    if (code)
+        rta_auth_result_set_error(result, code, "backend says no");
+    else
+        give_token(params, result, ud);
+}
+
+static rta_realtime *refusing_client(int code, rt_rec *rec)
+{
+    atomic_store(&refuse_code, code);
+    rta_client_options o;
+    sdk_options(&o);
+    o.auth.auth_callback = refusing;
+    o.client_id = "rosa";
+    o.realtime.disconnected_retry_ms = 60000; /* one attempt is enough to judge */
+    rta_realtime *rt = rt_client(&o, rec);
+    rta_realtime_connect(rt, NULL);
+    return rt;
+}
+
+/* RSA4c1: an authCallback failure while connecting is DISCONNECTED with errorReason 80019/401
+ * whose cause is the callback's own error (here 50000), not the 40170 wrapper of REST. */
+static void test_callback_error_on_connection_is_80019(void **state)
+{
+    (void)state;
+    rt_rec rec;
+    rta_realtime *rt = refusing_client(RTA_ERR_INTERNAL, &rec);
+    assert_true(rt_rec_wait(&rec, RTA_CONN_DISCONNECTED, RTA_ERR_TOKEN_REQUEST_FAILED, 1,
+                            RT_WAIT_MS));
+    rta_error reason;
+    assert_int_equal(rta_realtime_state(rt, &reason), RTA_CONN_DISCONNECTED);
+    assert_int_equal(reason.code, RTA_ERR_TOKEN_REQUEST_FAILED);
+    assert_int_equal(reason.status_code, 401);
+    assert_int_equal(reason.cause_code, RTA_ERR_INTERNAL);
+    assert_string_equal(reason.cause_message, "backend says no");
+    rta_realtime_destroy(rt);
+}
+
+/* RSA4d: an authCallback that says forbidden (40300, status 403) fails the connection with
+ * 80019/403 and the callback's error as the cause, while connecting and from authorize();
+ * before, only a 40170 with status 403 did, which the library never made. */
+static void test_callback_403_fails_connection(void **state)
+{
+    (void)state;
+    rt_rec rec;
+    rta_realtime *rt = refusing_client(RTA_ERR_FORBIDDEN, &rec);
+    rta_error reason;
+    assert_int_equal(rta_realtime_wait_state(rt, RTA_CONN_FAILED, RT_WAIT_MS, &reason), 0);
+    assert_int_equal(reason.code, RTA_ERR_TOKEN_REQUEST_FAILED);
+    assert_int_equal(reason.status_code, 403);
+    assert_int_equal(reason.cause_code, RTA_ERR_FORBIDDEN);
+    assert_int_equal(reason.cause_status_code, 403);
+    rta_realtime_destroy(rt);
+
+    rt = refusing_client(0, &rec);
+    rt_connected(rt);
+    atomic_store(&refuse_code, RTA_ERR_FORBIDDEN);
+    rta_error err;
+    assert_int_equal(rta_auth_authorize(rta_realtime_auth(rt), NULL, NULL, NULL, &err),
+                     RTA_ERR_AUTH_CALLBACK); /* the call itself: 40170 with the cause (RSA4e) */
+    assert_int_equal(err.cause_code, RTA_ERR_FORBIDDEN);
+    assert_int_equal(rta_realtime_state(rt, &reason), RTA_CONN_FAILED);
+    assert_int_equal(reason.code, RTA_ERR_TOKEN_REQUEST_FAILED);
+    assert_int_equal(reason.status_code, 403);
+    assert_int_equal(reason.cause_code, RTA_ERR_FORBIDDEN);
+    rta_realtime_destroy(rt);
+}
+
 /* Checks that rt is FAILED with errorReason 40102/403 right after authorize returned it, and
  * that the listener saw FAILED 40102 (RTC8a2, RSA15c). */
 static void expect_failed_40102(rta_realtime *rt, rt_rec *rec, int rc, const rta_error *err)
@@ -425,6 +498,8 @@ int main(void)
         cmocka_unit_test(test_authorize_incompatible_client_id_server),
         cmocka_unit_test(test_authorize_async_incompatible_client_id),
         cmocka_unit_test(test_blocked_callback_on_connection),
+        cmocka_unit_test(test_callback_error_on_connection_is_80019),
+        cmocka_unit_test(test_callback_403_fails_connection),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
