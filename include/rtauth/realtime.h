@@ -112,9 +112,13 @@ RTA_EXTERN int rta_realtime_close(rta_realtime *rt, rta_error *err);
  * when none). Never blocks. RTA_CONN_FAILED for a NULL rt. */
 RTA_EXTERN rta_connection_state rta_realtime_state(rta_realtime *rt, rta_error *reason);
 
-/* connection.id and connection.key (RTN8, RTN9) into caller buffers (size >= 128 fits any
- * rtauthd value). Empty strings while not connected. Return 0, 40000 when rt or buf is NULL,
- * or 40003 when too small. */
+/* The buffer size (NUL included) that holds any connection.id or connection.key rtauthd
+ * gives: char id[RTA_CONNECTION_ID_SIZE]. */
+#define RTA_CONNECTION_ID_SIZE 128
+
+/* connection.id and connection.key (RTN8, RTN9) into caller buffers (RTA_CONNECTION_ID_SIZE
+ * bytes always suffice). Empty strings while not connected. Return 0, 40000 when rt or buf is
+ * NULL, or 40003 when too small. */
 RTA_EXTERN int rta_realtime_connection_id(rta_realtime *rt, char *buf, size_t size);
 RTA_EXTERN int rta_realtime_connection_key(rta_realtime *rt, char *buf, size_t size);
 

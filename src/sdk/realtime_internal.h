@@ -97,7 +97,7 @@ struct rta_realtime {
     /* connection state (RTN4) */
     rta_connection_state state;
     rta_error reason;
-    char conn_id[128], conn_key[128];
+    char conn_id[RTA_CONNECTION_ID_SIZE], conn_key[RTA_CONNECTION_ID_SIZE];
     int64_t max_idle_ms, state_ttl_ms, max_message_size;
     int64_t msg_serial;
     int64_t disconnected_since; /* monotonic ms; 0 when connected since */

@@ -278,7 +278,7 @@ static void test_realtime(void **state)
     assert_int_equal(rta_realtime_connect(NULL, &err), BAD);
     assert_int_equal(rta_realtime_close(NULL, &err), BAD);
     assert_int_equal(rta_realtime_state(NULL, &err), RTA_CONN_FAILED);
-    char buf[128];
+    char buf[RTA_CONNECTION_ID_SIZE];
     assert_int_equal(rta_realtime_connection_id(NULL, buf, sizeof(buf)), BAD);
     assert_int_equal(rta_realtime_connection_id(rt, NULL, sizeof(buf)), BAD);
     assert_int_equal(rta_realtime_connection_key(NULL, buf, sizeof(buf)), BAD);
