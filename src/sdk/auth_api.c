@@ -75,8 +75,9 @@ static int authorize_done(rta_auth *a, int rc, rta_error *err)
     return rc;
 }
 
-static int auth_authorize_impl(rta_auth *a, const rta_token_params *params, const rta_auth_options *opts,
-                       rta_token_details *details, rta_error *err)
+static int auth_authorize_impl(rta_auth *a, const rta_token_params *params,
+                               const rta_auth_options *opts, rta_token_details *details,
+                               rta_error *err)
 {
     if (details) memset(details, 0, sizeof(*details));
     rta__auth_opts o;
@@ -97,8 +98,8 @@ int rta_auth_authorize(rta_auth *a, const rta_token_params *params, const rta_au
 }
 
 static int auth_create_token_request_impl(rta_auth *a, const rta_token_params *params,
-                                  const rta_auth_options *opts, rta_token_request *request,
-                                  rta_error *err)
+                                          const rta_auth_options *opts, rta_token_request *request,
+                                          rta_error *err)
 {
     if (!request) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL request");
     memset(request, 0, sizeof(*request));
@@ -117,7 +118,8 @@ int rta_auth_create_token_request(rta_auth *a, const rta_token_params *params,
 }
 
 static int auth_request_token_impl(rta_auth *a, const rta_token_params *params,
-                           const rta_auth_options *opts, rta_token_details *details, rta_error *err)
+                                   const rta_auth_options *opts, rta_token_details *details,
+                                   rta_error *err)
 {
     if (!details) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL details");
     memset(details, 0, sizeof(*details));
@@ -168,8 +170,8 @@ static int make_revoke_request(const rta_revocation_target *targets, size_t coun
 }
 
 static int auth_revoke_tokens_impl(rta_auth *a, const rta_revocation_target *targets, size_t count,
-                           const rta_revoke_options *opts, rta_revocation_batch *result,
-                           rta_error *err)
+                                   const rta_revoke_options *opts, rta_revocation_batch *result,
+                                   rta_error *err)
 {
     if (!result) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL result");
     memset(result, 0, sizeof(*result));
@@ -282,7 +284,8 @@ static int token_job(rta_auth *a, job_kind kind, const rta_token_params *params,
                      const rta_auth_options *opts, void (*cb)(void), void *user_data,
                      rta_error *err)
 {
-    if (!a || !cb) return rta_error_set(err, RTA_ERR_BAD_REQUEST, a ? "NULL callback" : "NULL auth");
+    if (!a || !cb)
+        return rta_error_set(err, RTA_ERR_BAD_REQUEST, a ? "NULL callback" : "NULL auth");
     auth_job *j = calloc(1, sizeof(*j));
     if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     j->auth = a;
@@ -303,54 +306,59 @@ static int token_job(rta_auth *a, job_kind kind, const rta_token_params *params,
 }
 
 static int auth_authorize_async_impl(rta_auth *a, const rta_token_params *params,
-                             const rta_auth_options *opts, rta_token_details_callback cb, void *user_data,
-                             rta_error *err)
+                                     const rta_auth_options *opts, rta_token_details_callback cb,
+                                     void *user_data, rta_error *err)
 {
     return token_job(a, JOB_AUTHORIZE, params, opts, (void (*)(void))cb, user_data, err);
 }
 
 int rta_auth_authorize_async(rta_auth *a, const rta_token_params *params,
-                             const rta_auth_options *opts, rta_token_details_callback cb, void *user_data,
-                             rta_error *err)
+                             const rta_auth_options *opts, rta_token_details_callback cb,
+                             void *user_data, rta_error *err)
 {
     return rta__finish(err, auth_authorize_async_impl(a, params, opts, cb, user_data, err));
 }
 
 static int auth_create_token_request_async_impl(rta_auth *a, const rta_token_params *params,
-                             const rta_auth_options *opts, rta_token_request_callback cb, void *user_data,
-                             rta_error *err)
+                                                const rta_auth_options *opts,
+                                                rta_token_request_callback cb, void *user_data,
+                                                rta_error *err)
 {
     return token_job(a, JOB_CREATE_REQUEST, params, opts, (void (*)(void))cb, user_data, err);
 }
 
 int rta_auth_create_token_request_async(rta_auth *a, const rta_token_params *params,
-                             const rta_auth_options *opts, rta_token_request_callback cb, void *user_data,
-                             rta_error *err)
+                                        const rta_auth_options *opts, rta_token_request_callback cb,
+                                        void *user_data, rta_error *err)
 {
-    return rta__finish(err, auth_create_token_request_async_impl(a, params, opts, cb, user_data, err));
+    return rta__finish(err,
+                       auth_create_token_request_async_impl(a, params, opts, cb, user_data, err));
 }
 
 static int auth_request_token_async_impl(rta_auth *a, const rta_token_params *params,
-                             const rta_auth_options *opts, rta_token_details_callback cb, void *user_data,
-                             rta_error *err)
+                                         const rta_auth_options *opts,
+                                         rta_token_details_callback cb, void *user_data,
+                                         rta_error *err)
 {
     return token_job(a, JOB_REQUEST_TOKEN, params, opts, (void (*)(void))cb, user_data, err);
 }
 
 int rta_auth_request_token_async(rta_auth *a, const rta_token_params *params,
-                             const rta_auth_options *opts, rta_token_details_callback cb, void *user_data,
-                             rta_error *err)
+                                 const rta_auth_options *opts, rta_token_details_callback cb,
+                                 void *user_data, rta_error *err)
 {
     return rta__finish(err, auth_request_token_async_impl(a, params, opts, cb, user_data, err));
 }
 
-static int auth_revoke_tokens_async_impl(rta_auth *a, const rta_revocation_target *targets, size_t count,
-                                 const rta_revoke_options *opts, rta_revoke_callback cb,
-                                 void *user_data, rta_error *err)
+static int auth_revoke_tokens_async_impl(rta_auth *a, const rta_revocation_target *targets,
+                                         size_t count, const rta_revoke_options *opts,
+                                         rta_revoke_callback cb, void *user_data, rta_error *err)
 {
     if (!a || !cb || !targets)
         return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s",
-                             !a ? "auth" : !cb ? "callback" : "targets");
+                             !a    ? "auth"
+                             : !cb ? "callback"
+                                   : "targets");
     auth_job *j = calloc(1, sizeof(*j));
     if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     j->auth = a;
@@ -365,5 +373,6 @@ int rta_auth_revoke_tokens_async(rta_auth *a, const rta_revocation_target *targe
                                  const rta_revoke_options *opts, rta_revoke_callback cb,
                                  void *user_data, rta_error *err)
 {
-    return rta__finish(err, auth_revoke_tokens_async_impl(a, targets, count, opts, cb, user_data, err));
+    return rta__finish(err,
+                       auth_revoke_tokens_async_impl(a, targets, count, opts, cb, user_data, err));
 }

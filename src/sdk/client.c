@@ -105,7 +105,7 @@ int rta__client_init(rta__client *c, const rta_client_options *o, rta_error *err
 
 void rta__client_release(rta__client *c)
 {
-    rta__cb_threads_release(&c->cb_threads); /* waits for authCallbacks still running */
+    rta__cb_threads_release(&c->cb_threads);             /* waits for authCallbacks still running */
     if (c->base_url) pthread_mutex_destroy(&c->time_mu); /* initialised only on success */
     rta__http_free(c->http);
     free(c->host);

@@ -87,7 +87,8 @@ void rta_channel_unsubscribe(rta_channel *ch, int id)
 static int request(rta_channel *ch, int attach, rta_completion_callback cb, void *ud,
                    rta_error *err)
 {
-    if (!ch || !cb) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", ch ? "callback" : "channel");
+    if (!ch || !cb)
+        return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", ch ? "callback" : "channel");
     rta_realtime *rt = ch->rt;
     pthread_mutex_lock(&rt->mu);
     int rc = rta__ops_add(attach ? &ch->attach_ops : &ch->detach_ops, cb, ud);
@@ -103,7 +104,7 @@ static int request(rta_channel *ch, int attach, rta_completion_callback cb, void
 }
 
 static int channel_attach_async_impl(rta_channel *ch, rta_completion_callback cb, void *user_data,
-                             rta_error *err)
+                                     rta_error *err)
 {
     return request(ch, 1, cb, user_data, err);
 }
@@ -115,7 +116,7 @@ int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb, void *
 }
 
 static int channel_detach_async_impl(rta_channel *ch, rta_completion_callback cb, void *user_data,
-                             rta_error *err)
+                                     rta_error *err)
 {
     return request(ch, 0, cb, user_data, err);
 }
@@ -249,7 +250,8 @@ static int publish_async(rta_channel *ch, const rta_publish_message *m, rta_comp
         return RTA_ERR_INVALID_PARAMETER;
     if (m->client_id && (!*m->client_id || !strcmp(m->client_id, "*")))
         return RTA_ERR_INVALID_CLIENT_ID;
-    size_t total = len + (m->name ? strlen(m->name) : 0) + (m->client_id ? strlen(m->client_id) : 0);
+    size_t total =
+        len + (m->name ? strlen(m->name) : 0) + (m->client_id ? strlen(m->client_id) : 0);
     rta__pub *p = calloc(1, sizeof(*p));
     if (!p) return RTA_ERR_INTERNAL;
     int oom = 0;
@@ -300,9 +302,10 @@ static int publish_async(rta_channel *ch, const rta_publish_message *m, rta_comp
 }
 
 static int channel_publish_async_impl(rta_channel *ch, const rta_publish_message *m,
-                              rta_completion_callback cb, void *user_data, rta_error *err)
+                                      rta_completion_callback cb, void *user_data, rta_error *err)
 {
-    if (!ch || !m) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", ch ? "message" : "channel");
+    if (!ch || !m)
+        return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", ch ? "message" : "channel");
     int rc = publish_async(ch, m, cb, user_data);
     return rc ? rta_error_set(err, rc, "%s", refusal(rc, m)) : 0;
 }
@@ -313,7 +316,8 @@ int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
     return rta__finish(err, channel_publish_async_impl(ch, m, cb, user_data, err));
 }
 
-static int channel_publish_message_impl(rta_channel *ch, const rta_publish_message *m, rta_error *err)
+static int channel_publish_message_impl(rta_channel *ch, const rta_publish_message *m,
+                                        rta_error *err)
 {
     if (!ch || !m) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
     rta_realtime *rt = ch->rt;

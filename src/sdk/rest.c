@@ -162,8 +162,8 @@ static int do_request(rta_rest *r, const char *method, const char *path, const c
     return rc;
 }
 
-static int rest_request_impl(rta_rest *r, const char *method, const char *path, const char *json_body,
-                     rta_rest_response *resp, rta_error *err)
+static int rest_request_impl(rta_rest *r, const char *method, const char *path,
+                             const char *json_body, rta_rest_response *resp, rta_error *err)
 {
     rta_rest_response local;
     if (!resp) resp = &local;
@@ -233,7 +233,8 @@ static int submit(rest_job *j, rta_error *err)
 
 static int rest_time_async_impl(rta_rest *r, rta_time_callback cb, void *user_data, rta_error *err)
 {
-    if (!r || !cb) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", r ? "callback" : "client");
+    if (!r || !cb)
+        return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", r ? "callback" : "client");
     rest_job *j = calloc(1, sizeof(*j));
     if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     *j = (rest_job){.rest = r, .is_time = 1, .cb = (void (*)(void))cb, .user_data = user_data};
@@ -245,12 +246,16 @@ int rta_rest_time_async(rta_rest *r, rta_time_callback cb, void *user_data, rta_
     return rta__finish(err, rest_time_async_impl(r, cb, user_data, err));
 }
 
-static int rest_request_async_impl(rta_rest *r, const char *method, const char *path, const char *json_body,
-                           rta_response_callback cb, void *user_data, rta_error *err)
+static int rest_request_async_impl(rta_rest *r, const char *method, const char *path,
+                                   const char *json_body, rta_response_callback cb, void *user_data,
+                                   rta_error *err)
 {
     if (!r || !cb || !method || !path)
         return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s",
-                             !r ? "client" : !cb ? "callback" : !method ? "method" : "path");
+                             !r        ? "client"
+                             : !cb     ? "callback"
+                             : !method ? "method"
+                                       : "path");
     rest_job *j = calloc(1, sizeof(*j));
     if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     *j = (rest_job){.rest = r, .cb = (void (*)(void))cb, .user_data = user_data};
@@ -269,5 +274,6 @@ static int rest_request_async_impl(rta_rest *r, const char *method, const char *
 int rta_rest_request_async(rta_rest *r, const char *method, const char *path, const char *json_body,
                            rta_response_callback cb, void *user_data, rta_error *err)
 {
-    return rta__finish(err, rest_request_async_impl(r, method, path, json_body, cb, user_data, err));
+    return rta__finish(err,
+                       rest_request_async_impl(r, method, path, json_body, cb, user_data, err));
 }

@@ -38,7 +38,7 @@ int rta_revocation_batch_to_json(const rta_revocation_batch *batch, char **json)
 }
 
 static int token_request_from_json_impl(const char *json, size_t len, rta_token_request *out,
-                                rta_error *err)
+                                        rta_error *err)
 {
     if (out) memset(out, 0, sizeof(*out));
     if (!json || !out) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
@@ -52,7 +52,7 @@ int rta_token_request_from_json(const char *json, size_t len, rta_token_request 
 }
 
 static int token_details_from_json_impl(const char *json, size_t len, rta_token_details *out,
-                                rta_error *err)
+                                        rta_error *err)
 {
     if (out) memset(out, 0, sizeof(*out));
     if (!json || !out) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");

@@ -24,7 +24,7 @@
 
 #include "sdk_test.h"
 
-#define ATTEMPTS 1000
+#define ATTEMPTS   1000
 #define MAX_GAP_MS 15000 /* an attempt lost would be 60 s; valgrind on a loaded machine < 15 s */
 
 static struct {
@@ -84,11 +84,20 @@ static void *proxy_main(void *arg)
             atomic_store(&proxy.max_gap_ms, now - last);
         int n = atomic_fetch_add(&proxy.accepted, 1);
         switch (n % 5) {
-        case 0: break;                   /* reset at once: the client may be sending */
-        case 1: read_some(fd, 1); break; /* after the first bytes of the request */
-        case 2: read_some(fd, 40); break;
-        case 3: read_some(fd, 0); break; /* after the whole request, before any answer */
-        case 4: usleep(2000); break;     /* a pause, then reset */
+        case 0:
+            break; /* reset at once: the client may be sending */
+        case 1:
+            read_some(fd, 1);
+            break; /* after the first bytes of the request */
+        case 2:
+            read_some(fd, 40);
+            break;
+        case 3:
+            read_some(fd, 0);
+            break; /* after the whole request, before any answer */
+        case 4:
+            usleep(2000);
+            break; /* a pause, then reset */
         }
         reset_close(fd);
     }
@@ -101,8 +110,7 @@ static int group_setup(void **state)
     proxy.listen_fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(proxy.listen_fd, (struct sockaddr *)&a, sizeof(a)) ||
-        listen(proxy.listen_fd, 64))
+    if (bind(proxy.listen_fd, (struct sockaddr *)&a, sizeof(a)) || listen(proxy.listen_fd, 64))
         return -1;
     socklen_t len = sizeof(a);
     getsockname(proxy.listen_fd, (struct sockaddr *)&a, &len);

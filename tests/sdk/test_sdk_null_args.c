@@ -19,30 +19,85 @@
 #define BAD RTA_ERR_BAD_REQUEST
 
 static const char *const covered[] = {
-    "rta_auth_client_id", "rta_auth_token_details", "rta_auth_authorize",
-    "rta_auth_authorize_async", "rta_auth_create_token_request",
-    "rta_auth_create_token_request_async", "rta_auth_request_token",
-    "rta_auth_request_token_async", "rta_auth_revoke_tokens", "rta_auth_revoke_tokens_async",
-    "rta_auth_result_set_token", "rta_auth_result_set_token_details",
-    "rta_auth_result_set_token_request", "rta_auth_result_set_json", "rta_auth_result_set_error",
-    "rta_strerror", "rta_error_status", "rta_error_set", "rta_error_set_status",
-    "rta_error_set_cause", "rta_error_clear", "rta_error_href", "rta_auth_options_init",
-    "rta_client_options_init", "rta_client_options_init_string", "rta_connection_state_name",
-    "rta_realtime_create", "rta_realtime_destroy", "rta_realtime_auth", "rta_realtime_connect",
-    "rta_realtime_close", "rta_realtime_state", "rta_realtime_connection_id",
-    "rta_realtime_connection_key", "rta_realtime_on", "rta_realtime_off",
-    "rta_realtime_wait_state", "rta_channel_state_name", "rta_realtime_channel",
-    "rta_channel_name", "rta_channel_attach", "rta_channel_attach_async", "rta_channel_detach",
-    "rta_channel_detach_async", "rta_channel_get_state", "rta_channel_on", "rta_channel_off",
-    "rta_channel_publish", "rta_channel_publish_message", "rta_channel_publish_async",
-    "rta_channel_subscribe", "rta_channel_unsubscribe", "rta_rest_create", "rta_rest_destroy",
-    "rta_rest_auth", "rta_rest_time", "rta_rest_time_async", "rta_rest_response_clear",
-    "rta_rest_request", "rta_rest_request_async", "rta_token_params_clear",
-    "rta_token_request_clear", "rta_token_details_clear", "rta_revocation_target_clear",
-    "rta_revoke_request_clear", "rta_revocation_batch_clear", "rta_token_params_copy",
-    "rta_token_request_copy", "rta_token_details_copy", "rta_token_request_to_json",
-    "rta_token_details_to_json", "rta_revocation_batch_to_json", "rta_token_request_from_json",
+    "rta_auth_client_id",
+    "rta_auth_token_details",
+    "rta_auth_authorize",
+    "rta_auth_authorize_async",
+    "rta_auth_create_token_request",
+    "rta_auth_create_token_request_async",
+    "rta_auth_request_token",
+    "rta_auth_request_token_async",
+    "rta_auth_revoke_tokens",
+    "rta_auth_revoke_tokens_async",
+    "rta_auth_result_set_token",
+    "rta_auth_result_set_token_details",
+    "rta_auth_result_set_token_request",
+    "rta_auth_result_set_json",
+    "rta_auth_result_set_error",
+    "rta_strerror",
+    "rta_error_status",
+    "rta_error_set",
+    "rta_error_set_status",
+    "rta_error_set_cause",
+    "rta_error_clear",
+    "rta_error_href",
+    "rta_auth_options_init",
+    "rta_client_options_init",
+    "rta_client_options_init_string",
+    "rta_connection_state_name",
+    "rta_realtime_create",
+    "rta_realtime_destroy",
+    "rta_realtime_auth",
+    "rta_realtime_connect",
+    "rta_realtime_close",
+    "rta_realtime_state",
+    "rta_realtime_connection_id",
+    "rta_realtime_connection_key",
+    "rta_realtime_on",
+    "rta_realtime_off",
+    "rta_realtime_wait_state",
+    "rta_channel_state_name",
+    "rta_realtime_channel",
+    "rta_channel_name",
+    "rta_channel_attach",
+    "rta_channel_attach_async",
+    "rta_channel_detach",
+    "rta_channel_detach_async",
+    "rta_channel_get_state",
+    "rta_channel_on",
+    "rta_channel_off",
+    "rta_channel_publish",
+    "rta_channel_publish_message",
+    "rta_channel_publish_async",
+    "rta_channel_subscribe",
+    "rta_channel_unsubscribe",
+    "rta_rest_create",
+    "rta_rest_destroy",
+    "rta_rest_auth",
+    "rta_rest_time",
+    "rta_rest_time_async",
+    "rta_rest_response_clear",
+    "rta_rest_request",
+    "rta_rest_request_async",
+    "rta_token_params_clear",
+    "rta_token_request_clear",
+    "rta_token_details_clear",
+    "rta_revocation_target_clear",
+    "rta_revoke_request_clear",
+    "rta_revocation_batch_clear",
+    "rta_token_params_copy",
+    "rta_token_request_copy",
+    "rta_token_details_copy",
+    "rta_token_request_to_json",
+    "rta_token_details_to_json",
+    "rta_revocation_batch_to_json",
+    "rta_token_request_from_json",
     "rta_token_details_from_json",
+    "rta_cap_parse",
+    "rta_cap_free",
+    "rta_cap_canonical",
+    "rta_cap_intersect",
+    "rta_cap_allows",
 };
 
 static int is_covered(const char *name)
@@ -105,17 +160,26 @@ static rta_channel *ch;
 static atomic_int cb_mode; /* which setter the authCallback tries with a NULL value */
 static atomic_int cb_setter_rc;
 
-static void null_value_callback(const rta_token_params *params, rta_auth_result *result,
-                                void *ud)
+static void null_value_callback(const rta_token_params *params, rta_auth_result *result, void *ud)
 {
     (void)params, (void)ud;
     int rc = -1;
     switch (atomic_load(&cb_mode)) {
-    case 0: rc = rta_auth_result_set_token(result, NULL); break;
-    case 1: rc = rta_auth_result_set_token_details(result, NULL); break;
-    case 2: rc = rta_auth_result_set_token_request(result, NULL); break;
-    case 3: rc = rta_auth_result_set_json(result, NULL); break;
-    default: rc = rta_auth_result_set_error(result, 0, NULL); break;
+    case 0:
+        rc = rta_auth_result_set_token(result, NULL);
+        break;
+    case 1:
+        rc = rta_auth_result_set_token_details(result, NULL);
+        break;
+    case 2:
+        rc = rta_auth_result_set_token_request(result, NULL);
+        break;
+    case 3:
+        rc = rta_auth_result_set_json(result, NULL);
+        break;
+    default:
+        rc = rta_auth_result_set_error(result, 0, NULL);
+        break;
     }
     atomic_store(&cb_setter_rc, rc);
 }
@@ -189,7 +253,8 @@ static void test_auth(void **state)
     assert_int_equal(rta_auth_authorize_async(a, NULL, NULL, NULL, NULL, NULL), BAD);
     assert_int_equal(rta_auth_create_token_request(NULL, NULL, NULL, &r, &err), BAD);
     assert_int_equal(rta_auth_create_token_request(a, NULL, NULL, NULL, &err), BAD);
-    assert_int_equal(rta_auth_create_token_request_async(NULL, NULL, NULL, request_cb, NULL, NULL), BAD);
+    assert_int_equal(rta_auth_create_token_request_async(NULL, NULL, NULL, request_cb, NULL, NULL),
+                     BAD);
     assert_int_equal(rta_auth_create_token_request_async(a, NULL, NULL, NULL, NULL, NULL), BAD);
     assert_int_equal(rta_auth_request_token(NULL, NULL, NULL, &d, &err), BAD);
     assert_int_equal(rta_auth_request_token(a, NULL, NULL, NULL, &err), BAD);
@@ -394,9 +459,8 @@ static void test_async_refusals_explained(void **state)
 {
     (void)state;
     rta_error err = {0};
-    assert_int_equal(rta_auth_request_token_async(rta_rest_auth(rest), NULL, NULL, NULL, NULL,
-                                                  &err),
-                     BAD);
+    assert_int_equal(
+        rta_auth_request_token_async(rta_rest_auth(rest), NULL, NULL, NULL, NULL, &err), BAD);
     assert_int_equal(err.code, BAD);
     assert_non_null(strstr(err.message, "callback"));
     memset(&err, 0, sizeof(err));
@@ -418,6 +482,29 @@ static void test_async_refusals_explained(void **state)
     assert_non_null(strstr(err.message, "JSON"));
 }
 
+static void test_capability(void **state)
+{
+    (void)state;
+    rta_cap *c = (rta_cap *)&c, *d = NULL;
+    rta_error err;
+    assert_int_equal(rta_cap_parse(NULL, &c, &err), BAD);
+    assert_null(c);
+    assert_int_equal(rta_cap_parse("{}", NULL, &err), BAD);
+    assert_int_equal(rta_cap_parse("{\"*\":[\"*\"]}", &d, &err), 0);
+    rta_cap_free(NULL);
+    char *text = (char *)"x";
+    assert_int_equal(rta_cap_canonical(NULL, &text, &err), BAD);
+    assert_null(text);
+    assert_int_equal(rta_cap_canonical(d, NULL, &err), BAD);
+    assert_int_equal(rta_cap_intersect(NULL, d, &c, &err), BAD);
+    assert_int_equal(rta_cap_intersect(d, NULL, &c, &err), BAD);
+    assert_int_equal(rta_cap_intersect(d, d, NULL, &err), BAD);
+    assert_int_equal(rta_cap_allows(NULL, "publish", "x"), 0);
+    assert_int_equal(rta_cap_allows(d, NULL, "x"), 0);
+    assert_int_equal(rta_cap_allows(d, "publish", NULL), 0);
+    rta_cap_free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -431,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_rest),
         cmocka_unit_test(test_token_types),
         cmocka_unit_test(test_async_refusals_explained),
+        cmocka_unit_test(test_capability),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
