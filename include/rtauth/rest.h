@@ -85,6 +85,40 @@ RTA_EXTERN int rta_rest_request_async(rta_rest *rest, const char *method, const 
                                       const char *json_body, rta_response_callback cb,
                                       void *user_data, rta_error *err);
 
+/* ---- the calls apps make right after auth ------------------------------------------------ */
+
+/* Each is one authenticated request as rta_rest_request makes it (auth, renewal, wire format),
+ * with the channel name percent-encoded by the library (as encodeURIComponent: "a/b c" is one
+ * channel). Channel names: 1..1024 bytes of UTF-8, no leading ':' (else 40010, no request). */
+
+/* publish (RSL1): POST /channels/{channel}/messages with one message. name and data (text)
+ * may be NULL. Returns 0 once the server has accepted it, or its error (e.g. 40160 without
+ * publish capability, 40012 a clientId that is not ours). */
+RTA_EXTERN int rta_rest_publish(rta_rest *rest, const char *channel, const char *name,
+                                const char *data, rta_error *err);
+
+/* Query of history and stats (RSL2b, RSC6b). Zero fields are absent (the server's default:
+ * newest first, limit 100). */
+typedef struct rta_rest_query {
+    int64_t start;    /* ms since the epoch; 0: unbounded */
+    int64_t end;      /* ms since the epoch; 0: unbounded (now) */
+    int limit;        /* 0: the server's default (100); rtauthd allows up to 1000 */
+    int forwards;     /* 0: backwards (newest first), non-zero: forwards */
+    const char *unit; /* stats only: "minute", "hour", "day", "month"; NULL: the default */
+} rta_rest_query;
+
+/* history (RSL2): GET /channels/{channel}/messages. q may be NULL (all defaults). On success
+ * resp->body is the page as JSON text: an array of messages (name, data, encoding, clientId,
+ * connectionId, timestamp, id), converted from msgpack when the client uses it; the caller
+ * clears resp. Errors: 40160 without history capability, 40003 a bad query. */
+RTA_EXTERN int rta_rest_history(rta_rest *rest, const char *channel, const rta_rest_query *q,
+                                rta_rest_response *resp, rta_error *err);
+
+/* stats (RSC6): GET /stats, the app's statistics as JSON text in resp->body (an array of
+ * Stats objects, TS). q may be NULL. rtauthd does not keep statistics: it answers 40400. */
+RTA_EXTERN int rta_rest_stats(rta_rest *rest, const rta_rest_query *q, rta_rest_response *resp,
+                              rta_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,7 +8,8 @@
  *   capability.h  capabilities: parse, canonical text, intersect, allows(op, channel)
  *   auth.h        the Auth object: clientId, authorize, createTokenRequest, requestToken,
  *                 revokeTokens, tokenDetails
- *   rest.h        the REST client: create/destroy, auth, time, request
+ *   rest.h        the REST client: create/destroy, auth, time, request, publish, history,
+ *                 stats
  *   realtime.h    the realtime client: connection, channels, the same auth
  */
 #ifndef RTAUTH_RTAUTH_H

@@ -97,6 +97,9 @@ static const char *const covered[] = {
     "rta_cap_free",
     "rta_cap_canonical",
     "rta_cap_intersect",
+    "rta_rest_publish",
+    "rta_rest_history",
+    "rta_rest_stats",
     "rta_cap_allows",
 };
 
@@ -413,6 +416,13 @@ static void test_rest(void **state)
     assert_int_equal(rta_rest_request_async(rest, NULL, "/x", NULL, response_cb, NULL, NULL), BAD);
     assert_int_equal(rta_rest_request_async(rest, "GET", NULL, NULL, response_cb, NULL, NULL), BAD);
     assert_int_equal(rta_rest_request_async(rest, "GET", "/x", NULL, NULL, NULL, NULL), BAD);
+    assert_int_equal(rta_rest_publish(NULL, "c", "n", "d", &err), BAD);
+    assert_int_equal(rta_rest_publish(rest, NULL, "n", "d", &err), BAD);
+    assert_int_equal(rta_rest_history(NULL, "c", NULL, &resp, &err), BAD);
+    assert_int_equal(rta_rest_history(rest, NULL, NULL, &resp, &err), BAD);
+    assert_int_equal(rta_rest_history(rest, "c", NULL, NULL, &err), BAD);
+    assert_int_equal(rta_rest_stats(NULL, NULL, &resp, &err), BAD);
+    assert_int_equal(rta_rest_stats(rest, NULL, NULL, &err), BAD);
 }
 
 static void test_token_types(void **state)
