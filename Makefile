@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps build run test bench format clean
+.PHONY: all deps build run test bench install format clean
 
 all: build
 
@@ -26,6 +26,12 @@ test: deps
 
 bench: deps build
 	@scripts/bench
+
+# Installs rtauthd, rtauth, librtauth (.so.0 and .a), its headers, rtauth.pc and the CMake
+# package under PREFIX (default /usr/local); DESTDIR is honoured for staging (packagers).
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -14,12 +14,15 @@
  * A deliberately small blocking loop, one request per connection, so the whole HTTP side fits
  * on a page; anything bigger should use a real HTTP server library.
  */
+#define _POSIX_C_SOURCE 200809L /* sigaction, timeval, nanosleep: built out of tree with -std=c11 */
+
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <rtauth/rtauth.h>

@@ -1,7 +1,7 @@
 /* client.c: a program without any API key that gets its token through the app's authUrl
  * (auth_server.c) and then uses it with rtauthd.
  *
- *   ./example_client [--auth-url URL] [--host HOST] [--port PORT] [--user NAME]
+ *   ./example_client [--auth-url URL] [--host HOST] [--port PORT (default $RTAUTH_PORT, else 8080)] [--user NAME]
  *
  * 1. rta_auth_authorize: the SDK GETs the authUrl, receives a TokenRequest signed by the
  *    backend, exchanges it with rtauthd (POST /keys/{keyName}/requestToken) and keeps the
@@ -12,6 +12,8 @@
  *    reply, which carries the clientId the server bound to the connection. (librtauth's own
  *    realtime client is issue 6; this shows the token being accepted end to end.)
  */
+#define _POSIX_C_SOURCE 200809L /* sigaction, timeval, nanosleep: built out of tree with -std=c11 */
+
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,7 +98,8 @@ static int connect_realtime(const char *host, int port, const char *token, char 
 int main(int argc, char **argv)
 {
     const char *auth_url = "http://127.0.0.1:8090/auth", *host = "127.0.0.1", *user = NULL;
-    int port = 8080;
+    const char *env_port = getenv("RTAUTH_PORT"); /* as the rtauth CLI */
+    int port = env_port ? atoi(env_port) : 8080;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--auth-url")) auth_url = argv[i + 1];
         if (!strcmp(argv[i], "--host")) host = argv[i + 1];

@@ -1,7 +1,7 @@
 /* device.c: an embedded-style device on librtauth's realtime client. It holds no API key: its
  * tokens come from the app's authUrl (auth_server.c), and it is meant to run unattended.
  *
- *   ./example_device --auth-url URL [--host HOST] [--port PORT] [--user NAME]
+ *   ./example_device --auth-url URL [--host HOST] [--port PORT (default $RTAUTH_PORT, else 8080)] [--user NAME]
  *                    [--channel NAME] [--publish-every MS] [--retry-ms MS] [--duration S]
  *
  * What the SDK does by itself, with nothing but these options:
@@ -19,6 +19,8 @@
  *   publish failed <code>
  * It runs until SIGINT/SIGTERM (or --duration seconds) and exits 0 after a clean close.
  */
+#define _POSIX_C_SOURCE 200809L /* sigaction, timeval, nanosleep: built out of tree with -std=c11 */
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +81,8 @@ int main(int argc, char **argv)
 {
     const char *auth_url = "http://127.0.0.1:8090/auth", *host = "127.0.0.1", *user = "device-1";
     const char *channel = "telemetry";
-    int port = 8080;
+    const char *env_port = getenv("RTAUTH_PORT"); /* as the rtauth CLI */
+    int port = env_port ? atoi(env_port) : 8080;
     long every_ms = 1000, retry_ms = 2000, duration_s = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];

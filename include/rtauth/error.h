@@ -83,6 +83,7 @@ extern "C" {
     X(RTA_ERR_CONNECTION_SUSPENDED, 80002, 400, "Connection suspended")                            \
     X(RTA_ERR_CONNECTION_CLOSED, 80017, 400, "Connection closed")                                  \
     X(RTA_ERR_RESUME_FAILED, 80008, 400, "Unable to recover connection")                           \
+    X(RTA_ERR_INVALID_CONNECTION_KEY, 80018, 400, "Invalid connection key")                        \
     X(RTA_ERR_TOKEN_REQUEST_FAILED, 80019, 401, "Token request failed")                            \
     X(RTA_ERR_CHANNEL_FAILED, 90001, 400, "Channel operation failed")                              \
     X(RTA_ERR_CHANNEL_TIMEOUT, 90007, 408, "No response from the server in time")               \

@@ -223,12 +223,13 @@ static int kek_configured(const rta_config *cfg)
     return cfg->kek_file[0] || (hex && *hex);
 }
 
-/* First start: a dev app whose key can do everything, shown once and kept in
+/* First start: a dev app whose key can do everything (revocable tokens too, so the README's
+ * `rtauth token revoke` works as written, issue 17), shown once and kept in
  * <data-dir>/dev-key (mode 0600) so `make run` can show it again; not with a KEK, whose point
  * is that the data directory holds no secret in plaintext. */
 static int create_dev_app(rta_server *srv, rta_error *err)
 {
-    rta_key_spec spec = {RTA_DEFAULT_CAPABILITY, 0};
+    rta_key_spec spec = {RTA_DEFAULT_CAPABILITY, 1};
     rta_new_app app;
     int rc = rta_new_app_prepare("dev", &spec, 1, 0, rta_clock_now(), &app, err);
     if (!rc) rc = rta_new_app_store(srv->store, &app, err);

@@ -2,9 +2,11 @@
  * client's worker thread, in order; a blocking call from a callback fails with 40000 instead of
  * deadlocking; destroy drains the queue, also when called from a callback. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sdk_test.h"
@@ -53,12 +55,20 @@ static void finish(void)
     pthread_mutex_unlock(&mu);
 }
 
+/* Waits for n callbacks, at most 60 s (generous for valgrind on a busy machine): a callback
+ * that never comes fails the test instead of hanging it. */
 static void wait_for(int n)
 {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until); /* the condition variable's clock */
+    until.tv_sec += 60;
     pthread_mutex_lock(&mu);
-    while (done < n)
-        pthread_cond_wait(&cv, &mu);
+    int rc = 0;
+    while (done < n && rc == 0)
+        rc = pthread_cond_timedwait(&cv, &mu, &until);
+    int got = done;
     pthread_mutex_unlock(&mu);
+    if (got < n) fail_msg("%d of %d callbacks in 60 s", got, n);
 }
 
 static void reset(void)
@@ -269,9 +279,15 @@ static void test_destroy_drains_queue(void **state)
 /* Destroying the client from one of its own callbacks is finished by the worker thread after
  * the queue drains (ASan/valgrind check nothing leaks or is used after free). */
 static rta_rest *self_destroying;
+static atomic_int second_queued;
 
 static void on_time_destroy(int rc, int64_t t, const rta_error *err, void *data)
 {
+    /* Destroy only once the second call is queued: the test is about a queue that still holds
+     * work (otherwise the worker may free the client before the test's second call, which is
+     * the caller's use after destroy; under valgrind's scheduling that happened). */
+    for (int i = 0; i < 6000 && !atomic_load(&second_queued); i++)
+        usleep(10000);
     on_time(rc, t, err, data);
     if (data == NULL) return;
     rta_rest_destroy(self_destroying);
@@ -287,8 +303,10 @@ static void test_destroy_from_callback(void **state)
     self_destroying = sdk_rest(&o);
     result res[2];
     memset(res, 0, sizeof(res));
+    atomic_store(&second_queued, 0);
     assert_int_equal(rta_rest_time_async(self_destroying, on_time_destroy, &res[0], NULL), 0);
     assert_int_equal(rta_rest_time_async(self_destroying, on_time, &res[1], NULL), 0);
+    atomic_store(&second_queued, 1);
     wait_for(2);
     usleep(100000); /* let the detached worker finish freeing */
     assert_int_equal(res[1].rc, 0);

@@ -161,9 +161,13 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
         rta__gw_conn_fail(c, action, &e); /* after the upgrade, never an HTTP 401 (1.3) */
         return;
     }
+    /* resume (RTN15b1) after a dropped transport, or recover (RTN16k) from a recovery key
+     * after a page reload: the same operation (RTN16l) */
     char *resume = query_arg(gw, t, "resume=");
+    int recover = 0;
+    if (!resume) recover = (resume = query_arg(gw, t, "recover=")) != NULL;
     rta_error resume_err;
-    if (resume && rta__gw_conn_resume(c, resume, &resume_err)) { /* c is gone */
+    if (resume && rta__gw_conn_resume(c, resume, recover, &resume_err)) { /* c is gone */
         free(resume);
         return;
     }

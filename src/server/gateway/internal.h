@@ -166,11 +166,13 @@ void rta__gw_conn_release(rta_conn *c);
 /* The transport closed: keep c detached for connectionStateTtl if it may be resumed,
  * else free it. */
 void rta__gw_conn_transport_closed(rta_conn *c);
-/* `fresh` has just authenticated with resume=<key>: if the key names a resumable
+/* `fresh` has just authenticated with resume=<key> (recover=<key> when recover is 1,
+ * which only changes the wording of errors): if the key names a resumable
  * connection with the same app, clientId and format, that connection takes over fresh's
  * transport and credentials (fresh is freed) and is returned, having sent CONNECTED with
- * its own connectionId. Otherwise returns NULL with e set (80008) and fresh unchanged. */
-rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, rta_error *e);
+ * its own connectionId. Otherwise returns NULL with e set (80008; 80018 for a malformed key)
+ * and fresh unchanged. */
+rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, int recover, rta_error *e);
 /* A detached connection that can no longer be resumed: freed from a timer, never inside
  * the loop that noticed. */
 void rta__gw_conn_discard_soon(rta_conn *c);

@@ -8,7 +8,9 @@
  * connectionId; ably-js then re-attaches every channel (RTN15c6) and each ATTACHED, flagged
  * RESUMED, is followed by the messages held for that channel, so none is lost.
  * Anything else (unknown or expired key, another app or clientId, another wire format) is a
- * new connection whose CONNECTED carries error 80008 and ably-js starts afresh.
+ * new connection whose CONNECTED carries error 80008 (80018 for a malformed key) and ably-js
+ * starts afresh. recover=<connectionKey> (RTN16k, ably-js's `recover` option after a page
+ * reload) is the same operation with the same outcomes (RTN16l).
  *
  * The connectionKey is "<connectionId>!<secret>"; the secret (72 random bits) is compared
  * in constant time, so knowing a connectionId (it is on every message) is not enough. */
@@ -144,18 +146,35 @@ static const char *refusal(const rta_conn *old, const rta_conn *fresh)
     return NULL;
 }
 
-rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, rta_error *e)
+/* A connectionKey is "<connectionId>!<secret>": printable, no spaces, bounded. */
+static int key_well_formed(const char *key)
+{
+    const char *bang = strchr(key, '!');
+    if (!bang || bang == key || !bang[1] || strlen(key) > 128) return 0;
+    for (const char *p = key; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) return 0;
+    return 1;
+}
+
+rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, int recover, rta_error *e)
 {
     rta_gateway *gw = fresh->gw;
+    const char *verb = recover ? "recover" : "resume";
+    if (!key_well_formed(key)) { /* RTN15c5, RTN16l: a new connection, told why */
+        rta_error_set(e, RTA_ERR_INVALID_CONNECTION_KEY, "Unable to %s: invalid connection key",
+                      verb);
+        return NULL;
+    }
     const char *bang = strchr(key, '!');
     rta_conn *old = bang ? rta_hmap_get(&gw->by_id, key, (size_t)(bang - key)) : NULL;
     if (!old || old == fresh || !rta_ct_equal(old->key, strlen(old->key), key, strlen(key))) {
-        rta_error_set(e, RTA_ERR_RESUME_FAILED, "Unable to resume: unknown or expired connection");
+        rta_error_set(e, RTA_ERR_RESUME_FAILED, "Unable to %s: unknown or expired connection",
+                      verb);
         return NULL;
     }
     const char *why = refusal(old, fresh);
     if (why) {
-        rta_error_set(e, RTA_ERR_RESUME_FAILED, "Unable to resume: %s", why);
+        rta_error_set(e, RTA_ERR_RESUME_FAILED, "Unable to %s: %s", verb, why);
         return NULL;
     }
     if (old->transport) {
