@@ -47,11 +47,17 @@ static struct {
     rta_rest *self;
 } cb;
 
+/* Callbacks run on threads of their own (options.h), and a blocked one may still be running
+ * when the next starts: the lock keeps their bookkeeping race-free. */
+static pthread_mutex_t remember_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static void remember(const rta_token_params *p)
 {
+    pthread_mutex_lock(&remember_mu);
     rta_token_params_clear(&cb.seen);
     rta_token_params_copy(p, &cb.seen);
     cb.calls++;
+    pthread_mutex_unlock(&remember_mu);
 }
 
 typedef struct late {
