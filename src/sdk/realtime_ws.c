@@ -80,8 +80,12 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     if (!rt) return 0;
     int ret = 0;
     int nested = rta__rt_enter(rt);
-    if (rt->in_connect && !rt->wsi && reason != LWS_CALLBACK_EVENT_WAIT_CANCELLED)
-        rt->wsi = wsi; /* the connection being created, reporting before connect returns */
+    /* The connection being created, reporting before connect returns. Not a WSI_DESTROY: that
+     * may be an older wsi we dropped, now reported as a drop; a new one destroyed inside
+     * connect makes connect return NULL, which rta__ws_open reports itself. */
+    if (rt->in_connect && !rt->wsi && reason != LWS_CALLBACK_EVENT_WAIT_CANCELLED &&
+        reason != LWS_CALLBACK_WSI_DESTROY)
+        rt->wsi = wsi;
     int current = wsi == rt->wsi;
     switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
