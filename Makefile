@@ -27,7 +27,7 @@ test: deps
 bench: deps build
 	@scripts/bench
 
-# Installs rtauthd, rtauth, librtauth (.so.0 and .a), its headers, rtauth.pc and the CMake
+# Installs rtauthd, rtauth, librtauth (.so.1 and .a), its headers, rtauth.pc and the CMake
 # package under PREFIX (default /usr/local); DESTDIR is honoured for staging (packagers).
 PREFIX ?= /usr/local
 install: build

@@ -4,7 +4,7 @@
 #   bin/rtauth                      the command-line tool
 #   sbin/rtauthd                    the server
 #   include/rtauth/*.h              the public headers (and nothing of src/)
-#   lib/<arch>/librtauth.so.0.1.0   the SDK, soname librtauth.so.0 (SOVERSION: bump it on an
+#   lib/<arch>/librtauth.so.0.1.0   the SDK, soname librtauth.so.1 (SOVERSION: bump it on an
 #                                   incompatible ABI change), librtauth.so for the linker
 #   lib/<arch>/librtauth.a          the same, static
 #   lib/<arch>/pkgconfig/rtauth.pc  pkg-config --cflags --libs rtauth (--static for the .a)

@@ -133,7 +133,7 @@ int main(int argc, char **argv)
     }
     rta_channel_subscribe(ch, on_message, NULL);
     /* Attaching connects first (RTL4i); the SDK re-attaches after every reconnection. */
-    rta_channel_attach_async(ch, on_attached, NULL);
+    rta_channel_attach_async(ch, on_attached, NULL, NULL);
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
             char data[64];
             snprintf(data, sizeof(data), "%s-%ld", user, ++tick);
             rta_publish_message m = {.name = "tick", .data = data};
-            rta_channel_publish_async(ch, &m, on_published, NULL);
+            rta_channel_publish_async(ch, &m, on_published, NULL, NULL);
         }
     }
     rta_realtime_close(rt, NULL);

@@ -9,7 +9,12 @@
  * _async forms copy them before returning).
  *
  * Results: functions return 0 or an Ably error code and, when err is not NULL, fill it (code,
- * status, message, and a cause for 40170). Outputs (rta_token_details, rta_token_request,
+ * status, message) and clear it on success (error.h). A failure with an underlying error
+ * keeps it in err->cause_code/cause_status_code/cause_message: 40170 carries the
+ * authCallback's or authUrl's failure (RSA4e), 40171 the token error the server gave (e.g.
+ * 40141 inside a 40171, RSA4a2). On a realtime connection the same token failures show as
+ * 80019 with that cause in the connection's errorReason (RSA4c, realtime.h); the calls below
+ * still return 40170. Outputs (rta_token_details, rta_token_request,
  * rta_revocation_batch) are filled on success, owned by the caller and released with their
  * _clear() function; on failure they are left empty (zeroed), so clearing them is always safe.
  *
@@ -17,7 +22,10 @@
  * network I/O (bounded by the timeouts in the options). Each _async form queues the call on the
  * client's worker thread (started on first use), returns 0 once queued, and later calls its
  * callback exactly once on that worker thread. It returns an error code without queuing (and
- * the callback is never called) only when out of memory or the thread cannot start.
+ * the callback is never called) only when the auth, the callback or (revokeTokens) targets is
+ * NULL (40000), when out of memory or when the thread cannot start (50000); its last argument,
+ * an rta_error *err (may be NULL), then explains the refusal as the blocking forms do. Every
+ * other error, a bad argument included, comes through the callback's err.
  * Callback arguments are borrowed: valid until the callback returns; copy what you keep.
  * A blocking call on a client made from one of that client's callbacks (completion callbacks,
  * authCallback, log handler) returns 40000 instead of deadlocking: use the _async forms there.
@@ -67,13 +75,15 @@ RTA_EXTERN int rta_auth_token_details(rta_auth *auth, rta_token_details *out, rt
  * else authCallback, then authUrl, then the key (RSA8). The client then uses token auth for
  * every later request, Basic included (RSA10a), and params/opts become the stored defaults,
  * except params->timestamp and opts->query_time (RSA10g). Errors: 40102 when opts has a
- * different key than the client, or the token's clientId is incompatible with the client's
- * (RSA15a); the requestToken errors below. details may be NULL. */
+ * different key than the client; 40102 with status 403 when the token's clientId is
+ * incompatible with the client's (RSA15a, RSA15c: on a realtime client the connection then
+ * goes FAILED, realtime.h); the requestToken errors below. details may be NULL. */
 RTA_EXTERN int rta_auth_authorize(rta_auth *auth, const rta_token_params *params, const rta_auth_options *opts,
                        rta_token_details *details, rta_error *err);
 RTA_EXTERN int rta_auth_authorize_async(rta_auth *auth, const rta_token_params *params,
-                             const rta_auth_options *opts, rta_token_details_callback cb,
-                             void *user_data);
+                                        const rta_auth_options *opts,
+                                        rta_token_details_callback cb, void *user_data,
+                                        rta_error *err);
 
 /* createTokenRequest (RSA9): a signed TokenRequest made locally with the key, without
  * contacting the server (unless query_time needs the server's clock once, RSA10k).
@@ -84,9 +94,11 @@ RTA_EXTERN int rta_auth_authorize_async(rta_auth *auth, const rta_token_params *
 RTA_EXTERN int rta_auth_create_token_request(rta_auth *auth, const rta_token_params *params,
                                   const rta_auth_options *opts, rta_token_request *request,
                                   rta_error *err);
-RTA_EXTERN int rta_auth_create_token_request_async(rta_auth *auth, const rta_token_params *params,
-                                        const rta_auth_options *opts, rta_token_request_callback cb,
-                                        void *user_data);
+RTA_EXTERN int rta_auth_create_token_request_async(rta_auth *auth,
+                                                   const rta_token_params *params,
+                                                   const rta_auth_options *opts,
+                                                   rta_token_request_callback cb, void *user_data,
+                                                   rta_error *err);
 
 /* requestToken (RSA8): obtains TokenDetails from authCallback, authUrl or the key (a locally
  * signed TokenRequest exchanged with the server), in that order of preference. Does not change
@@ -98,8 +110,9 @@ RTA_EXTERN int rta_auth_request_token(rta_auth *auth, const rta_token_params *pa
                            const rta_auth_options *opts, rta_token_details *details,
                            rta_error *err);
 RTA_EXTERN int rta_auth_request_token_async(rta_auth *auth, const rta_token_params *params,
-                                 const rta_auth_options *opts, rta_token_details_callback cb,
-                                 void *user_data);
+                                            const rta_auth_options *opts,
+                                            rta_token_details_callback cb, void *user_data,
+                                            rta_error *err);
 
 /* Options of revokeTokens (RSA17e, RSA17f). */
 typedef struct rta_revoke_options {
@@ -107,17 +120,19 @@ typedef struct rta_revoke_options {
     int allow_reauth_margin; /* non-zero: sent as true (revocation applies 30 s later) */
 } rta_revoke_options;
 
-/* revokeTokens (RSA17): revokes the tokens matching targets (TRT: type "clientId",
- * "revocationKey", or rtauth's "token"; sent as "type:value", RSA17b) issued by the client's
+/* revokeTokens (RSA17): revokes the tokens matching targets (TRT: type
+ * RTA_REVOKE_TARGET_CLIENT_ID, _REVOCATION_KEY, or rtauth's _TOKEN, token.h; sent as
+ * "type:value", RSA17b) issued by the client's
  * key. Needs Basic auth: a client using token auth gets 40162 without any request (RSA17d).
  * On success *result holds one TRS or TRF entry per target (RSA17c); per-target failures are
  * not an error of the call. opts may be NULL. count must be 1..100 (else 40003). */
 RTA_EXTERN int rta_auth_revoke_tokens(rta_auth *auth, const rta_revocation_target *targets, size_t count,
                            const rta_revoke_options *opts, rta_revocation_batch *result,
                            rta_error *err);
-RTA_EXTERN int rta_auth_revoke_tokens_async(rta_auth *auth, const rta_revocation_target *targets, size_t count,
-                                 const rta_revoke_options *opts, rta_revoke_callback cb,
-                                 void *user_data);
+RTA_EXTERN int rta_auth_revoke_tokens_async(rta_auth *auth,
+                                            const rta_revocation_target *targets, size_t count,
+                                            const rta_revoke_options *opts, rta_revoke_callback cb,
+                                            void *user_data, rta_error *err);
 
 #ifdef __cplusplus
 }

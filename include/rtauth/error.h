@@ -3,7 +3,23 @@
  * Every rtauth function that can fail returns an int: 0 on success, otherwise the Ably
  * error code (40142, 40160, ...). When the caller passes an rta_error, it is filled with
  * the code, the HTTP-style status code and a message that never contains a secret.
+ *
+ * On success err is cleared ("no error": code 0, empty message, no cause), even when an
+ * attempt on the way failed and was retried (a token renewed, RSA4b): after any call, err
+ * describes that call and nothing older. The one exception says so in its header:
+ * rta_realtime_wait_state fills err with the errorReason of the state reached (which may be
+ * set on success, e.g. 80008 after a failed resume). Functions returning a pointer
+ * (rta_realtime_channel) clear err when they return non-NULL. Callbacks get "no error" with
+ * rc 0. Out-parameters named reason (rta_realtime_state, rta_channel_get_state) are a copy
+ * of the errorReason, not a call's error.
  * The same table drives what the server puts on the wire, so SDK and server agree.
+ *
+ * Arguments: every public function checks its pointer arguments. A NULL where the function
+ * needs a pointer is 40000 (RTA_ERR_BAD_REQUEST, and err says which) for functions that return
+ * a status; the others say what they do instead (return NULL, 0 or RTA_CONN_FAILED, or do
+ * nothing). err may always be NULL, and so may every argument a header calls optional ("may
+ * be NULL", "NULL means ..."). tests/sdk/test_sdk_null_args.c calls every public function
+ * with NULL for each other pointer.
  */
 #ifndef RTAUTH_ERROR_H
 #define RTAUTH_ERROR_H
@@ -83,9 +99,19 @@ enum rta_error_code {
 
 #define RTA_ERROR_MESSAGE_MAX 256
 
-/* ErrorInfo (TI1): code, statusCode, message, and an optional cause (RSA4c1 wraps the
- * authCallback/authUrl failure as the cause of 80019). The href is derived from the code
- * with rta_error_href(). Plain data: the caller owns it, nothing to free. */
+/* ErrorInfo (TI1): code, statusCode, message, and an optional cause, one level deep (the
+ * cause's own cause is not kept). Where the library sets a cause:
+ *   - 40170/401, a token request whose authCallback or authUrl failed, timed out or answered
+ *     something unusable (RSA4e: REST requests, requestToken, authorize): the cause is that
+ *     failure (the callback's code, the authUrl's status * 100 or its error body, 50003, 80000);
+ *   - 80019 on a realtime connection for the same failures (RSA4c1: status 401, the connection
+ *     disconnected and retrying; RSA4d: status 403 when the source said forbidden, the
+ *     connection failed): the cause is the same underlying failure as the 40170's, not the
+ *     40170 itself;
+ *   - 40171/403, a token rejected with nothing to renew it with (RSA4a2): the cause is the
+ *     server's token error (40140-40149, e.g. 40141 revoked, 40142 expired).
+ * The href is derived from the code with rta_error_href(). Plain data: the caller owns it,
+ * nothing to free. */
 typedef struct rta_error {
     int code;        /* Ably error code; 0 when no error */
     int status_code; /* HTTP-style status, e.g. 401 */
@@ -112,13 +138,15 @@ RTA_EXTERN int rta_error_set(rta_error *err, int code, const char *fmt, ...)
 RTA_EXTERN int rta_error_set_status(rta_error *err, int code, int status_code, const char *fmt, ...)
     RTA_PRINTF(4, 5);
 
-/* Records cause as err's cause (RSA4c1). Either may be NULL. */
+/* Records cause as err's cause (RSA4c1, RSA4e): its code, status and message. Either may be
+ * NULL. */
 RTA_EXTERN void rta_error_set_cause(rta_error *err, const rta_error *cause);
 
 /* Resets err to "no error". */
 RTA_EXTERN void rta_error_clear(rta_error *err);
 
-/* Writes "https://help.ably.io/error/<code>" into buf; returns the length it needed. */
+/* Writes "https://help.ably.io/error/<code>" into buf (snprintf rules; NULL buf writes nothing);
+ * returns the length it needed. */
 RTA_EXTERN size_t rta_error_href(int code, char *buf, size_t size);
 
 /* Token errors (40140..40149) are the only ones that make a client renew (RSA4b, RSC10). */

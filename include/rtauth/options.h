@@ -40,10 +40,15 @@ typedef enum {
  * the token (borrowed: valid only until the callback returns; copy what you need later).
  * Complete result exactly once, now or later from any thread (auth_result.h).
  *
- * Thread: the thread that needs the token: your thread for a blocking call, the client's
- * worker thread for an _async call. A blocking call on the same client made from inside the
- * callback returns 40000 instead of deadlocking; use another client (e.g. one holding the key)
- * or the _async forms. */
+ * Thread: a thread the library starts for each call (and joins when the callback has returned,
+ * or at the latest when the client is destroyed, which therefore waits for a callback still
+ * running). The thread that needs the token (yours for a blocking call, the client's worker
+ * for an _async one, the realtime client's token thread) only waits for the result, at most
+ * rta_timeouts.auth_request_ms from the call, so a callback that blocks (a synchronous HTTP
+ * call to a hung backend) cannot stall it: past the deadline the token request fails with
+ * 40170 (80019 on a connection, RSA4c) and the late answer is discarded. A blocking call on
+ * the same client made from inside the callback returns 40000 instead of deadlocking; use
+ * another client (e.g. one holding the key) or the _async forms. */
 typedef void (*rta_auth_callback)(const rta_token_params *params, rta_auth_result *result,
                                   void *user_data);
 
@@ -63,11 +68,12 @@ typedef struct rta_auth_options {
     size_t auth_param_count;
     rta_auth_callback auth_callback; /* (AO2b) */
     void *auth_callback_data;        /* user_data for auth_callback */
-    int query_time;                  /* 1: timestamps from the server's clock (AO2g) */
+    int query_time;                  /* 1: timestamps from the server's clock (AO2g); 0: ours */
     int use_token_auth;              /* RTA_UNSET (default), 0 forces Basic, 1 token */
 } rta_auth_options;
 
-/* Zeroes o and sets the defaults (use_token_auth RTA_UNSET, auth_method RTA_AUTH_GET). */
+/* Zeroes o and sets the defaults (use_token_auth RTA_UNSET, auth_method RTA_AUTH_GET).
+ * NULL: does nothing (as the other init functions). */
 RTA_EXTERN void rta_auth_options_init(rta_auth_options *o);
 
 /* Log levels of a client's log handler, most severe first. */
@@ -85,23 +91,31 @@ typedef enum {
  * on the same client return 40000. */
 typedef void (*rta_log_handler)(rta_client_log_level level, const char *message, void *user_data);
 
+/* Timeouts in ms. Zero or negative in any of them: the default. */
 typedef struct rta_timeouts {
-    int64_t http_open_ms; /* TCP+TLS connect; default 4000 */
-    int64_t
-        http_request_ms; /* one whole REST request; default 10000 (ably-js httpRequestTimeout) */
-    int64_t auth_request_ms; /* authCallback or authUrl; default 10000 (ably-js
-                                realtimeRequestTimeout); past it: 40170 */
+    int64_t http_open_ms;    /* TCP+TLS connect; default 4000 */
+    int64_t http_request_ms; /* one whole REST request; default 10000 (httpRequestTimeout) */
+    int64_t auth_request_ms; /* authCallback or authUrl, from the call; default 10000 (ably-js
+                                realtimeRequestTimeout); past it: 40170 (80019 on a connection) */
 } rta_timeouts;
 
-/* Realtime settings (TO3, wire doc 1.6); only rta_realtime reads them. A value <= 0 takes the
- * default. */
+/* Realtime settings (TO3, wire doc 1.6); only rta_realtime reads them. What zero means differs:
+ * the two flags are booleans, where 0 means off; the durations take their default when zero or
+ * negative. rta_client_options_init sets every default.
+ *
+ * To see every state change from the first one (initialized -> connecting), set auto_connect
+ * to 0, add the listener with rta_realtime_on, then call rta_realtime_connect: with
+ * auto_connect 1 the client starts connecting inside rta_realtime_create, before any listener
+ * can be added. */
 typedef struct rta_realtime_settings {
-    int auto_connect;                /* default 1: connect on create (RTN3) */
+    int auto_connect;                /* default 1: connect on create (RTN3); 0: wait for connect */
     int echo_messages;               /* default 1; 0: the server does not echo our messages */
-    int64_t realtime_request_ms;     /* default 10000: replies to ATTACH/AUTH/ping, WS open */
-    int64_t disconnected_retry_ms;   /* default 15000 (RTN14d) */
-    int64_t suspended_retry_ms;      /* default 30000 (RTN14e) */
-    int64_t connection_state_ttl_ms; /* default 120000, replaced by the server's (RTN14e) */
+    int64_t realtime_request_ms;     /* default 10000 (<= 0: default): replies to ATTACH/AUTH/
+                                        ping; the WebSocket open plus CONNECTED gets twice this */
+    int64_t disconnected_retry_ms;   /* default 15000 (<= 0: default) (RTN14d) */
+    int64_t suspended_retry_ms;      /* default 30000 (<= 0: default) (RTN14e) */
+    int64_t connection_state_ttl_ms; /* default 120000 (<= 0: default), replaced by the
+                                        server's (RTN14e) */
 } rta_realtime_settings;
 
 /* ClientOptions (TO3). */
@@ -111,12 +125,13 @@ typedef struct rta_client_options {
     rta_token_params default_token_params; /* TO3j11; timestamp is ignored (TK2d) */
     const char *endpoint;                  /* rtauthd host name or IP; default "127.0.0.1" */
     int port;                              /* 0: 443 with TLS, 80 without */
-    int tls;                               /* default 1 (TO3d); Basic auth without TLS is 40103
-                                              unless the endpoint is a loopback address (RSA1) */
+    int tls;                               /* default 1 (TO3d); 0: plain HTTP/WebSocket. Basic
+                                              auth without TLS is 40103 unless the endpoint is a
+                                              loopback address (RSA1) */
     const char *tls_ca_file;               /* PEM CA bundle to trust; NULL: the system's */
     rta_timeouts timeouts;
-    int use_binary_protocol;        /* default 1: msgpack bodies, as ably-js in Node */
-    rta_client_log_level log_level; /* default RTA_CLIENT_LOG_WARN */
+    int use_binary_protocol;        /* default 1: msgpack bodies, as ably-js in Node; 0: JSON */
+    rta_client_log_level log_level; /* default RTA_CLIENT_LOG_WARN; 0 (NONE): no log at all */
     rta_log_handler log_handler;    /* NULL: lines go to stderr */
     void *log_data;                 /* user_data for log_handler */
     rta_realtime_settings realtime; /* rta_realtime only */
@@ -127,7 +142,7 @@ RTA_EXTERN void rta_client_options_init(rta_client_options *o);
 
 /* The single-string constructor (RSC1, RSC1a): init, then key_or_token becomes auth.key when
  * it contains ':' and auth.token otherwise (an rtauth token or a JWT). The string is not
- * copied here: keep it alive until rta_rest_create returns. */
+ * copied here: keep it alive until rta_rest_create returns. NULL key_or_token: init only. */
 RTA_EXTERN void rta_client_options_init_string(rta_client_options *o, const char *key_or_token);
 
 #ifdef __cplusplus

@@ -9,7 +9,8 @@
  * client loop; it does every read and write of the connection and runs every connection,
  * channel and message callback, one at a time, in order. Tokens for the connection are
  * obtained on a second thread of the client (started on first need), so a slow authCallback or
- * authUrl never stalls the connection; the authCallback runs there. _async completion
+ * authUrl never stalls the connection (the authCallback itself runs on a thread of its own,
+ * options.h, so a hung one only delays the connection by auth_request_ms). _async completion
  * callbacks of the Auth object run on the client's worker thread (auth.h).
  * Every public function is thread-safe. A blocking function (rta_realtime_wait_state,
  * rta_channel_attach, rta_channel_detach, rta_channel_publish, rta_auth_* blocking forms) called
@@ -21,7 +22,8 @@
  * to callbacks (state changes, messages, errors) are borrowed: valid until the callback
  * returns. Strings returned by getters are documented one by one.
  *
- * Errors: functions return 0 or an Ably error code and fill err (may be NULL).
+ * Errors: functions return 0 or an Ably error code and fill err (may be NULL); the _async
+ * forms too, for a call they refuse before queuing it.
  */
 #ifndef RTAUTH_REALTIME_H
 #define RTAUTH_REALTIME_H
@@ -94,7 +96,10 @@ RTA_EXTERN void rta_realtime_destroy(rta_realtime *rt);
  * with the new token and returns once connected (or failed). In initialized, closed or failed
  * it only obtains the token, used by the next connect. Waits at most 2 x realtime_request_ms
  * for the server (50003 past it). Concurrent authorize calls with no params and options
- * share one token request. */
+ * share one token request. An authorize that fails with status 403 (RSA4d) fails the connection
+ * before it returns (RTC8a2): a token whose clientId is incompatible with the client's, found
+ * by the client or by the server's ERROR, gives FAILED with errorReason 40102/403 (RSA15c);
+ * a 403 from the authCallback or authUrl gives FAILED with 80019/403 and it as the cause. */
 RTA_EXTERN rta_auth *rta_realtime_auth(rta_realtime *rt);
 
 /* connect (RTN11): from initialized, disconnected, suspended, closed or failed, start
@@ -104,17 +109,22 @@ RTA_EXTERN int rta_realtime_connect(rta_realtime *rt, rta_error *err);
 RTA_EXTERN int rta_realtime_close(rta_realtime *rt, rta_error *err);
 
 /* The current state, and (when reason is not NULL) a copy of its errorReason (RTN25; code 0
- * when none). Never blocks. */
+ * when none). Never blocks. RTA_CONN_FAILED for a NULL rt. */
 RTA_EXTERN rta_connection_state rta_realtime_state(rta_realtime *rt, rta_error *reason);
 
-/* connection.id and connection.key (RTN8, RTN9) into caller buffers (size >= 128 fits any
- * rtauthd value). Empty strings while not connected. Return 0, or 40003 when too small. */
+/* The buffer size (NUL included) that holds any connection.id or connection.key rtauthd
+ * gives: char id[RTA_CONNECTION_ID_SIZE]. */
+#define RTA_CONNECTION_ID_SIZE 128
+
+/* connection.id and connection.key (RTN8, RTN9) into caller buffers (RTA_CONNECTION_ID_SIZE
+ * bytes always suffice). Empty strings while not connected. Return 0, 40000 when rt or buf is
+ * NULL, or 40003 when too small. */
 RTA_EXTERN int rta_realtime_connection_id(rta_realtime *rt, char *buf, size_t size);
 RTA_EXTERN int rta_realtime_connection_key(rta_realtime *rt, char *buf, size_t size);
 
-/* Adds a connection listener; returns its id (> 0), or 0 when out of memory. rta_realtime_off
- * removes it (after off returns, it is not called again, unless off is called from the I/O
- * thread while it runs, in which case the current call finishes). */
+/* Adds a connection listener; returns its id (> 0), or 0 when rt or cb is NULL or out of
+ * memory. rta_realtime_off removes it (after off returns, it is not called again, unless off is
+ * called from the I/O thread while it runs, in which case the current call finishes). */
 RTA_EXTERN int rta_realtime_on(rta_realtime *rt, rta_connection_listener cb, void *user_data);
 RTA_EXTERN void rta_realtime_off(rta_realtime *rt, int listener_id);
 
@@ -184,11 +194,19 @@ RTA_EXTERN const char *rta_channel_name(rta_channel *ch); /* valid as long as th
  * the channel failed), 90007 when no reply within realtime_request_ms, 80017/80002 when the
  * connection closes, fails or is suspended. Connecting first when needed (RTL4b). */
 RTA_EXTERN int rta_channel_attach(rta_channel *ch, rta_error *err);
-RTA_EXTERN int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb, void *user_data);
-/* detach (RTL5): resolves on DETACHED (or at once when not attached). */
+RTA_EXTERN int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb,
+                                        void *user_data, rta_error *err);
+/* detach (RTL5): resolves on DETACHED (or at once when not attached). The _async forms of attach
+ * and detach need a cb (NULL: 40000, nothing done). Every _async function of this header
+ * takes an rta_error *err last (may be NULL): when it refuses a call (returns non-zero; the
+ * callback is then never called) err explains why, as for the blocking forms. */
 RTA_EXTERN int rta_channel_detach(rta_channel *ch, rta_error *err);
-RTA_EXTERN int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb, void *user_data);
+RTA_EXTERN int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb,
+                                        void *user_data, rta_error *err);
 
+/* The channel's state and a copy of its reason (reason may be NULL); RTA_CHANNEL_FAILED for a
+ * NULL ch. rta_channel_on returns the listener id (> 0), or 0 when ch or cb is NULL or out of
+ * memory. */
 RTA_EXTERN rta_channel_state rta_channel_get_state(rta_channel *ch, rta_error *reason);
 RTA_EXTERN int rta_channel_on(rta_channel *ch, rta_channel_listener cb, void *user_data);
 RTA_EXTERN void rta_channel_off(rta_channel *ch, int listener_id);
@@ -209,14 +227,17 @@ typedef struct rta_publish_message {
 /* publish (RTL6): sends a MESSAGE (msgSerial, wire doc 2.6) and completes on its ACK (0) or
  * NACK (the server's error, e.g. 40160 no publish capability, 40012 foreign clientId). Allowed
  * on any channel not failed, attached or not. Queued while connecting or disconnected; fails
- * with the reason when the connection goes failed, closed or suspended. */
+ * with the reason when the connection goes failed, closed or suspended. rta_channel_publish's
+ * name and data may be NULL; publish_async's cb may be NULL (nobody is told the outcome). */
 RTA_EXTERN int rta_channel_publish(rta_channel *ch, const char *name, const char *data, rta_error *err);
 RTA_EXTERN int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, rta_error *err);
 RTA_EXTERN int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
-                              rta_completion_callback cb, void *user_data);
+                                         rta_completion_callback cb, void *user_data,
+                                         rta_error *err);
 
 /* subscribe (RTL7): calls cb for every message received while attached. Returns the listener
- * id (> 0), or 0 when out of memory. Does not attach by itself (call rta_channel_attach). */
+ * id (> 0), or 0 when ch or cb is NULL or out of memory. Does not attach by itself (call
+ * rta_channel_attach). */
 RTA_EXTERN int rta_channel_subscribe(rta_channel *ch, rta_message_listener cb, void *user_data);
 RTA_EXTERN void rta_channel_unsubscribe(rta_channel *ch, int listener_id);
 

@@ -11,7 +11,9 @@
  * (RSC7e) and, when a clientId is configured, X-Ably-ClientId base64(clientId) (RSA7e2). With
  * token auth the token is obtained on first use; a 401 with a token error (40140-40149) makes
  * the client obtain a new token once and retry once (RSA4b); with no key, authCallback or
- * authUrl to renew, the call fails with 40171 (RSA4a2).
+ * authUrl to renew, the call fails with 40171/403 (RSA4a2) whose err->cause_code is the
+ * server's token error (e.g. 40141 revoked, 40142 expired); a renewal that fails is 40170
+ * with the authCallback's or authUrl's failure as the cause (RSA4e, error.h).
  */
 #ifndef RTAUTH_REST_H
 #define RTAUTH_REST_H
@@ -53,7 +55,8 @@ RTA_EXTERN rta_auth *rta_rest_auth(rta_rest *rest);
  * Also sets the client's server-time offset used by query_time (RSA10k). */
 typedef void (*rta_time_callback)(int rc, int64_t time_ms, const rta_error *err, void *user_data);
 RTA_EXTERN int rta_rest_time(rta_rest *rest, int64_t *time_ms, rta_error *err);
-RTA_EXTERN int rta_rest_time_async(rta_rest *rest, rta_time_callback cb, void *user_data);
+RTA_EXTERN int rta_rest_time_async(rta_rest *rest, rta_time_callback cb, void *user_data,
+                                   rta_error *err);
 
 /* A REST response: status and body. body is NUL-terminated text: JSON, converted from msgpack
  * when the server answered in msgpack, else the raw body. Owned by whoever holds the struct:
@@ -74,11 +77,47 @@ RTA_EXTERN void rta_rest_response_clear(rta_rest_response *resp);
  * holds the reply when one arrived. resp may be NULL. */
 RTA_EXTERN int rta_rest_request(rta_rest *rest, const char *method, const char *path, const char *json_body,
                      rta_rest_response *resp, rta_error *err);
-/* Callback form: resp is NULL only when no reply arrived (network failure, timeout, auth). */
+/* Callback form: resp is NULL only when no reply arrived (network failure, timeout, auth).
+ * A NULL rest, method, path or cb is 40000 without queuing, explained in err (auth.h). */
 typedef void (*rta_response_callback)(int rc, const rta_rest_response *resp, const rta_error *err,
                                       void *user_data);
 RTA_EXTERN int rta_rest_request_async(rta_rest *rest, const char *method, const char *path,
-                           const char *json_body, rta_response_callback cb, void *user_data);
+                                      const char *json_body, rta_response_callback cb,
+                                      void *user_data, rta_error *err);
+
+/* ---- the calls apps make right after auth ------------------------------------------------ */
+
+/* Each is one authenticated request as rta_rest_request makes it (auth, renewal, wire format),
+ * with the channel name percent-encoded by the library (as encodeURIComponent: "a/b c" is one
+ * channel). Channel names: 1..1024 bytes of UTF-8, no leading ':' (else 40010, no request). */
+
+/* publish (RSL1): POST /channels/{channel}/messages with one message. name and data (text)
+ * may be NULL. Returns 0 once the server has accepted it, or its error (e.g. 40160 without
+ * publish capability, 40012 a clientId that is not ours). */
+RTA_EXTERN int rta_rest_publish(rta_rest *rest, const char *channel, const char *name,
+                                const char *data, rta_error *err);
+
+/* Query of history and stats (RSL2b, RSC6b). Zero fields are absent (the server's default:
+ * newest first, limit 100). */
+typedef struct rta_rest_query {
+    int64_t start;    /* ms since the epoch; 0: unbounded */
+    int64_t end;      /* ms since the epoch; 0: unbounded (now) */
+    int limit;        /* 0: the server's default (100); rtauthd allows up to 1000 */
+    int forwards;     /* 0: backwards (newest first), non-zero: forwards */
+    const char *unit; /* stats only: "minute", "hour", "day", "month"; NULL: the default */
+} rta_rest_query;
+
+/* history (RSL2): GET /channels/{channel}/messages. q may be NULL (all defaults). On success
+ * resp->body is the page as JSON text: an array of messages (name, data, encoding, clientId,
+ * connectionId, timestamp, id), converted from msgpack when the client uses it; the caller
+ * clears resp. Errors: 40160 without history capability, 40003 a bad query. */
+RTA_EXTERN int rta_rest_history(rta_rest *rest, const char *channel, const rta_rest_query *q,
+                                rta_rest_response *resp, rta_error *err);
+
+/* stats (RSC6): GET /stats, the app's statistics as JSON text in resp->body (an array of
+ * Stats objects, TS). q may be NULL. rtauthd does not keep statistics: it answers 40400. */
+RTA_EXTERN int rta_rest_stats(rta_rest *rest, const rta_rest_query *q, rta_rest_response *resp,
+                              rta_error *err);
 
 #ifdef __cplusplus
 }

@@ -5,9 +5,11 @@
  *   token_json.h  those types as JSON text
  *   options.h     ClientOptions and AuthOptions
  *   auth_result.h what an authCallback hands back
+ *   capability.h  capabilities: parse, canonical text, intersect, allows(op, channel)
  *   auth.h        the Auth object: clientId, authorize, createTokenRequest, requestToken,
  *                 revokeTokens, tokenDetails
- *   rest.h        the REST client: create/destroy, auth, time, request
+ *   rest.h        the REST client: create/destroy, auth, time, request, publish, history,
+ *                 stats
  *   realtime.h    the realtime client: connection, channels, the same auth
  */
 #ifndef RTAUTH_RTAUTH_H
@@ -17,6 +19,7 @@
 
 #include "rtauth/auth.h"
 #include "rtauth/auth_result.h"
+#include "rtauth/capability.h"
 #include "rtauth/error.h"
 #include "rtauth/options.h"
 #include "rtauth/realtime.h"

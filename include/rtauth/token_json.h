@@ -21,12 +21,14 @@
 extern "C" {
 #endif
 
-/* Return 0 and set *json, or 50000 (out of memory). */
+/* Return 0 and set *json, or 40000 when an argument is NULL (*json NULL when json is not), or
+ * 50000 (out of memory). */
 RTA_EXTERN int rta_token_request_to_json(const rta_token_request *request, char **json);
 RTA_EXTERN int rta_token_details_to_json(const rta_token_details *details, char **json);
 RTA_EXTERN int rta_revocation_batch_to_json(const rta_revocation_batch *batch, char **json);
 
-/* Parse JSON text of len bytes. Return 0, or 40001/40003 naming the bad field. */
+/* Parse JSON text of len bytes. Return 0, 40000 when json or out is NULL, or 40001/40003
+ * naming the bad field. */
 RTA_EXTERN int rta_token_request_from_json(const char *json, size_t len, rta_token_request *out,
                                 rta_error *err);
 RTA_EXTERN int rta_token_details_from_json(const char *json, size_t len, rta_token_details *out,

@@ -86,6 +86,6 @@ void rta_error_clear(rta_error *err)
 
 size_t rta_error_href(int code, char *buf, size_t size)
 {
-    int n = snprintf(buf, size, "https://help.ably.io/error/%d", code);
+    int n = snprintf(buf, buf ? size : 0, "https://help.ably.io/error/%d", code);
     return n < 0 ? 0 : (size_t)n;
 }

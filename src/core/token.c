@@ -3,10 +3,14 @@
  * No parsing or encoding here (that is token_codec.c and revocation_codec.c). */
 #include "rtauth/token.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rtauth/error.h"
+
+/* The strings of a struct the library filled are its own malloc()ed copies. */
+#define FREE_OWNED(p) free((void *)(uintptr_t)(p))
 
 /* A NULL source stays NULL ("absent"); returns 0, or -1 when out of memory. */
 static int dup_opt(const char *s, char **out)
@@ -21,22 +25,32 @@ static int dup_opt(const char *s, char **out)
     return 0;
 }
 
+/* The same into a const field: the input structs say the library only reads their strings
+ * (token.h), yet the copies it makes are its own, which _clear frees through FREE_OWNED. */
+static int dup_const(const char *s, const char **out)
+{
+    char *p;
+    int rc = dup_opt(s, &p);
+    *out = p;
+    return rc;
+}
+
 void rta_token_params_clear(rta_token_params *p)
 {
     if (!p) return;
-    free(p->capability);
-    free(p->client_id);
+    FREE_OWNED(p->capability);
+    FREE_OWNED(p->client_id);
     memset(p, 0, sizeof(*p));
 }
 
 void rta_token_request_clear(rta_token_request *r)
 {
     if (!r) return;
-    free(r->key_name);
-    free(r->capability);
-    free(r->client_id);
-    free(r->nonce);
-    free(r->mac);
+    FREE_OWNED(r->key_name);
+    FREE_OWNED(r->capability);
+    FREE_OWNED(r->client_id);
+    FREE_OWNED(r->nonce);
+    FREE_OWNED(r->mac);
     memset(r, 0, sizeof(*r));
 }
 
@@ -53,8 +67,8 @@ void rta_token_details_clear(rta_token_details *d)
 void rta_revocation_target_clear(rta_revocation_target *t)
 {
     if (!t) return;
-    free(t->type);
-    free(t->value);
+    FREE_OWNED(t->type);
+    FREE_OWNED(t->value);
     memset(t, 0, sizeof(*t));
 }
 
@@ -85,8 +99,12 @@ void rta_revocation_batch_clear(rta_revocation_batch *b)
 
 int rta_token_params_copy(const rta_token_params *src, rta_token_params *dst)
 {
+    if (!src || !dst) {
+        if (dst) memset(dst, 0, sizeof(*dst));
+        return RTA_ERR_BAD_REQUEST;
+    }
     rta_token_params t = *src;
-    if (dup_opt(src->capability, &t.capability) | dup_opt(src->client_id, &t.client_id)) {
+    if (dup_const(src->capability, &t.capability) | dup_const(src->client_id, &t.client_id)) {
         rta_token_params_clear(&t);
         memset(dst, 0, sizeof(*dst));
         return RTA_ERR_INTERNAL;
@@ -97,10 +115,14 @@ int rta_token_params_copy(const rta_token_params *src, rta_token_params *dst)
 
 int rta_token_request_copy(const rta_token_request *src, rta_token_request *dst)
 {
+    if (!src || !dst) {
+        if (dst) memset(dst, 0, sizeof(*dst));
+        return RTA_ERR_BAD_REQUEST;
+    }
     rta_token_request t = *src;
-    if (dup_opt(src->key_name, &t.key_name) | dup_opt(src->capability, &t.capability) |
-        dup_opt(src->client_id, &t.client_id) | dup_opt(src->nonce, &t.nonce) |
-        dup_opt(src->mac, &t.mac)) {
+    if (dup_const(src->key_name, &t.key_name) | dup_const(src->capability, &t.capability) |
+        dup_const(src->client_id, &t.client_id) | dup_const(src->nonce, &t.nonce) |
+        dup_const(src->mac, &t.mac)) {
         rta_token_request_clear(&t);
         memset(dst, 0, sizeof(*dst));
         return RTA_ERR_INTERNAL;
@@ -111,6 +133,10 @@ int rta_token_request_copy(const rta_token_request *src, rta_token_request *dst)
 
 int rta_token_details_copy(const rta_token_details *src, rta_token_details *dst)
 {
+    if (!src || !dst) {
+        if (dst) memset(dst, 0, sizeof(*dst));
+        return RTA_ERR_BAD_REQUEST;
+    }
     rta_token_details t = *src;
     if (dup_opt(src->token, &t.token) | dup_opt(src->key_name, &t.key_name) |
         dup_opt(src->capability, &t.capability) | dup_opt(src->client_id, &t.client_id)) {

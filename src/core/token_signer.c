@@ -50,7 +50,8 @@ int rta_nonce_generate(char out[RTA_NONCE_LEN + 1])
 }
 
 /* Canonical capability for text, through the one-entry memo. Returns a fresh copy. */
-static int canonical_capability(rta_token_signer *s, const char *text, char **out, rta_error *err)
+static int canonical_capability(rta_token_signer *s, const char *text, const char **out,
+                                rta_error *err)
 {
     if (!s->memo_input || strcmp(s->memo_input, text) != 0) {
         char *canonical = NULL;

@@ -32,13 +32,14 @@ static const char *intern(rta_auth *a, const char *s)
 }
 
 /* RSA15a, RSA15b: a token clientId conflicts with ours when both are known, neither is the
- * wildcard, and they differ. Called with mu held. */
+ * wildcard, and they differ. RSA15c: status 403, as ably-js, "to trigger a permanently failed
+ * client": a realtime client's connection goes FAILED with it (RTC8a2). Called with mu held. */
 static int client_id_check(rta_auth *a, const char *token_client_id, rta_error *err)
 {
     const char *ours = a->client_id;
     if (ours && strcmp(ours, "*") && token_client_id && strcmp(token_client_id, "*") &&
         strcmp(ours, token_client_id))
-        return rta_error_set(err, RTA_ERR_INCOMPATIBLE_CREDENTIALS,
+        return rta_error_set_status(err, RTA_ERR_INCOMPATIBLE_CREDENTIALS, 403,
                              "Mismatch between clientId in token (%s) and current clientId (%s)",
                              token_client_id, ours);
     return 0;
@@ -94,13 +95,11 @@ int rta__auth_init(rta_auth *a, rta__client *c, const rta_client_options *o, rta
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->cv, NULL);
     rta_token_params dp = o->default_token_params;
-    dp.timestamp = 0; /* never a default (TK2d) */
+    dp.timestamp = 0;                           /* never a default (TK2d) */
+    if (o->client_id) dp.client_id = o->client_id; /* RSA7a4: beats defaultTokenParams' */
     if (rta_token_params_copy(&dp, &a->params)) goto oom;
     if (o->client_id) {
-        /* RSA7a4: ClientOptions.clientId beats defaultTokenParams.clientId. */
-        free(a->params.client_id);
-        if (!(a->params.client_id = strdup(o->client_id)) ||
-            !(a->configured_client_id = strdup(o->client_id)) ||
+        if (!(a->configured_client_id = strdup(o->client_id)) ||
             !(a->client_id_header = make_header("X-Ably-ClientId: ", o->client_id)))
             goto oom;
         a->client_id = intern(a, o->client_id);

@@ -16,7 +16,7 @@ const char *rta_auth_client_id(rta_auth *a)
     return id;
 }
 
-int rta_auth_token_details(rta_auth *a, rta_token_details *out, rta_error *err)
+static int auth_token_details_impl(rta_auth *a, rta_token_details *out, rta_error *err)
 {
     if (out) memset(out, 0, sizeof(*out));
     if (!a || !out) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
@@ -24,6 +24,11 @@ int rta_auth_token_details(rta_auth *a, rta_token_details *out, rta_error *err)
     int rc = a->token.token && rta_token_details_copy(&a->token, out);
     pthread_mutex_unlock(&a->mu);
     return rc ? rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory") : 0;
+}
+
+int rta_auth_token_details(rta_auth *a, rta_token_details *out, rta_error *err)
+{
+    return rta__finish(err, auth_token_details_impl(a, out, err));
 }
 
 /* Checks the caller's TokenParams before anything is sent (RSA9 error cases; ably-js rejects
@@ -52,22 +57,49 @@ static int prologue(rta_auth *a, const rta_token_params *params, const rta_auth_
     return rc;
 }
 
-int rta_auth_authorize(rta_auth *a, const rta_token_params *params, const rta_auth_options *opts,
-                       rta_token_details *details, rta_error *err)
+/* What a realtime client does after authorize obtained a token (rc 0: use it on the
+ * connection, RTC8a) or failed to (RSA4d, RSA15c: a 403, an incompatible clientId included,
+ * fails the connection, as ably-js's actOnErrorFromAuthorize; RTC8a2). err is not NULL. */
+static int authorize_done(rta_auth *a, int rc, rta_error *err)
 {
-    if (details) memset(details, 0, sizeof(*details));
-    rta__auth_opts o;
-    int rc = prologue(a, params, opts, &o, err);
-    if (!rc) rc = rta__auth_authorize(a, params, opts ? &o : NULL, details, err);
-    if (opts) rta__auth_opts_clear(&o); /* only imported ones hold anything */
-    if (!rc && a->rt_hook && (rc = a->rt_hook(a->rt_hook_ctx, err)) && details)
-        rta_token_details_clear(details);
+    if (!rc && a->rt_hook) return a->rt_hook(a->rt_hook_ctx, err);
+    if (rc && a->rt_fail_hook && rta__auth_forbidden(err)) {
+        if (rc == RTA_ERR_INCOMPATIBLE_CREDENTIALS || rc == RTA_ERR_NO_RENEWAL) {
+            a->rt_fail_hook(a->rt_hook_ctx, err);
+        } else { /* the token source said forbidden: 80019/403 with its error as the cause */
+            rta_error w;
+            rta__auth_connection_error(&w, err, 403);
+            a->rt_fail_hook(a->rt_hook_ctx, &w);
+        }
+    }
     return rc;
 }
 
-int rta_auth_create_token_request(rta_auth *a, const rta_token_params *params,
-                                  const rta_auth_options *opts, rta_token_request *request,
-                                  rta_error *err)
+static int auth_authorize_impl(rta_auth *a, const rta_token_params *params,
+                               const rta_auth_options *opts, rta_token_details *details,
+                               rta_error *err)
+{
+    if (details) memset(details, 0, sizeof(*details));
+    rta__auth_opts o;
+    rta_error e = {0};
+    int rc = prologue(a, params, opts, &o, &e);
+    if (!rc) rc = rta__auth_authorize(a, params, opts ? &o : NULL, details, &e);
+    if (opts) rta__auth_opts_clear(&o); /* only imported ones hold anything */
+    if (a) rc = authorize_done(a, rc, &e);
+    if (rc && details) rta_token_details_clear(details);
+    if (rc && err) *err = e;
+    return rc;
+}
+
+int rta_auth_authorize(rta_auth *a, const rta_token_params *params, const rta_auth_options *opts,
+                       rta_token_details *details, rta_error *err)
+{
+    return rta__finish(err, auth_authorize_impl(a, params, opts, details, err));
+}
+
+static int auth_create_token_request_impl(rta_auth *a, const rta_token_params *params,
+                                          const rta_auth_options *opts, rta_token_request *request,
+                                          rta_error *err)
 {
     if (!request) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL request");
     memset(request, 0, sizeof(*request));
@@ -78,8 +110,16 @@ int rta_auth_create_token_request(rta_auth *a, const rta_token_params *params,
     return rc;
 }
 
-int rta_auth_request_token(rta_auth *a, const rta_token_params *params,
-                           const rta_auth_options *opts, rta_token_details *details, rta_error *err)
+int rta_auth_create_token_request(rta_auth *a, const rta_token_params *params,
+                                  const rta_auth_options *opts, rta_token_request *request,
+                                  rta_error *err)
+{
+    return rta__finish(err, auth_create_token_request_impl(a, params, opts, request, err));
+}
+
+static int auth_request_token_impl(rta_auth *a, const rta_token_params *params,
+                                   const rta_auth_options *opts, rta_token_details *details,
+                                   rta_error *err)
 {
     if (!details) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL details");
     memset(details, 0, sizeof(*details));
@@ -90,6 +130,12 @@ int rta_auth_request_token(rta_auth *a, const rta_token_params *params,
     return rc;
 }
 
+int rta_auth_request_token(rta_auth *a, const rta_token_params *params,
+                           const rta_auth_options *opts, rta_token_details *details, rta_error *err)
+{
+    return rta__finish(err, auth_request_token_impl(a, params, opts, details, err));
+}
+
 /* RSA17b: targets as "type:value" strings; 1..100 of them (S-67). */
 static int make_revoke_request(const rta_revocation_target *targets, size_t count,
                                const rta_revoke_options *opts, rta_revoke_request *out,
@@ -97,7 +143,8 @@ static int make_revoke_request(const rta_revocation_target *targets, size_t coun
 {
     memset(out, 0, sizeof(*out));
     out->allow_reauth_margin = -1;
-    if (!targets || count == 0 || count > 100)
+    if (!targets) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL targets");
+    if (count == 0 || count > 100)
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Between 1 and 100 targets needed");
     if (!(out->targets = calloc(count, sizeof(char *))))
         return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
@@ -122,9 +169,9 @@ static int make_revoke_request(const rta_revocation_target *targets, size_t coun
     return 0;
 }
 
-int rta_auth_revoke_tokens(rta_auth *a, const rta_revocation_target *targets, size_t count,
-                           const rta_revoke_options *opts, rta_revocation_batch *result,
-                           rta_error *err)
+static int auth_revoke_tokens_impl(rta_auth *a, const rta_revocation_target *targets, size_t count,
+                                   const rta_revoke_options *opts, rta_revocation_batch *result,
+                                   rta_error *err)
 {
     if (!result) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL result");
     memset(result, 0, sizeof(*result));
@@ -136,6 +183,13 @@ int rta_auth_revoke_tokens(rta_auth *a, const rta_revocation_target *targets, si
     rc = rta__auth_revoke_tokens(a, &req, result, err);
     rta_revoke_request_clear(&req);
     return rc;
+}
+
+int rta_auth_revoke_tokens(rta_auth *a, const rta_revocation_target *targets, size_t count,
+                           const rta_revoke_options *opts, rta_revocation_batch *result,
+                           rta_error *err)
+{
+    return rta__finish(err, auth_revoke_tokens_impl(a, targets, count, opts, result, err));
 }
 
 /* ---- _async forms -------------------------------------------------------------------------- */
@@ -173,9 +227,8 @@ static void run_job(rta__job *job)
     if (!rc) {
         switch (j->kind) {
         case JOB_AUTHORIZE:
-            rc = rta__auth_authorize(a, p, o, &out.details, &err);
-            if (!rc && a->rt_hook && (rc = a->rt_hook(a->rt_hook_ctx, &err)))
-                rta_token_details_clear(&out.details);
+            rc = authorize_done(a, rta__auth_authorize(a, p, o, &out.details, &err), &err);
+            if (rc) rta_token_details_clear(&out.details);
             break;
         case JOB_CREATE_REQUEST:
             rc = rta__auth_create_token_request(a, p, o, &out.request, &err);
@@ -212,7 +265,7 @@ static void run_job(rta__job *job)
     free(j);
 }
 
-static int submit(auth_job *j)
+static int submit(auth_job *j, rta_error *err)
 {
     j->job.run = run_job;
     int rc = rta__worker_submit(&j->auth->client->worker, &j->job);
@@ -221,17 +274,20 @@ static int submit(auth_job *j)
         rta__auth_opts_clear(&j->opts);
         rta_revoke_request_clear(&j->revoke);
         free(j);
+        return rta_error_set(err, rc, "Cannot start the client's worker thread");
     }
-    return rc;
+    return 0;
 }
 
 /* A job for the token calls, with copies of params and opts (or the error copying them). */
 static int token_job(rta_auth *a, job_kind kind, const rta_token_params *params,
-                     const rta_auth_options *opts, void (*cb)(void), void *user_data)
+                     const rta_auth_options *opts, void (*cb)(void), void *user_data,
+                     rta_error *err)
 {
-    if (!a || !cb) return RTA_ERR_BAD_REQUEST;
+    if (!a || !cb)
+        return rta_error_set(err, RTA_ERR_BAD_REQUEST, a ? "NULL callback" : "NULL auth");
     auth_job *j = calloc(1, sizeof(*j));
-    if (!j) return RTA_ERR_INTERNAL;
+    if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     j->auth = a;
     j->kind = kind;
     j->cb = cb;
@@ -246,41 +302,77 @@ static int token_job(rta_auth *a, job_kind kind, const rta_token_params *params,
         j->has_opts = 1;
         j->rc = rta__auth_opts_import(opts, &j->opts, &j->err);
     }
-    return submit(j);
+    return submit(j, err);
+}
+
+static int auth_authorize_async_impl(rta_auth *a, const rta_token_params *params,
+                                     const rta_auth_options *opts, rta_token_details_callback cb,
+                                     void *user_data, rta_error *err)
+{
+    return token_job(a, JOB_AUTHORIZE, params, opts, (void (*)(void))cb, user_data, err);
 }
 
 int rta_auth_authorize_async(rta_auth *a, const rta_token_params *params,
                              const rta_auth_options *opts, rta_token_details_callback cb,
-                             void *user_data)
+                             void *user_data, rta_error *err)
 {
-    return token_job(a, JOB_AUTHORIZE, params, opts, (void (*)(void))cb, user_data);
+    return rta__finish(err, auth_authorize_async_impl(a, params, opts, cb, user_data, err));
+}
+
+static int auth_create_token_request_async_impl(rta_auth *a, const rta_token_params *params,
+                                                const rta_auth_options *opts,
+                                                rta_token_request_callback cb, void *user_data,
+                                                rta_error *err)
+{
+    return token_job(a, JOB_CREATE_REQUEST, params, opts, (void (*)(void))cb, user_data, err);
 }
 
 int rta_auth_create_token_request_async(rta_auth *a, const rta_token_params *params,
                                         const rta_auth_options *opts, rta_token_request_callback cb,
-                                        void *user_data)
+                                        void *user_data, rta_error *err)
 {
-    return token_job(a, JOB_CREATE_REQUEST, params, opts, (void (*)(void))cb, user_data);
+    return rta__finish(err,
+                       auth_create_token_request_async_impl(a, params, opts, cb, user_data, err));
+}
+
+static int auth_request_token_async_impl(rta_auth *a, const rta_token_params *params,
+                                         const rta_auth_options *opts,
+                                         rta_token_details_callback cb, void *user_data,
+                                         rta_error *err)
+{
+    return token_job(a, JOB_REQUEST_TOKEN, params, opts, (void (*)(void))cb, user_data, err);
 }
 
 int rta_auth_request_token_async(rta_auth *a, const rta_token_params *params,
                                  const rta_auth_options *opts, rta_token_details_callback cb,
-                                 void *user_data)
+                                 void *user_data, rta_error *err)
 {
-    return token_job(a, JOB_REQUEST_TOKEN, params, opts, (void (*)(void))cb, user_data);
+    return rta__finish(err, auth_request_token_async_impl(a, params, opts, cb, user_data, err));
 }
 
-int rta_auth_revoke_tokens_async(rta_auth *a, const rta_revocation_target *targets, size_t count,
-                                 const rta_revoke_options *opts, rta_revoke_callback cb,
-                                 void *user_data)
+static int auth_revoke_tokens_async_impl(rta_auth *a, const rta_revocation_target *targets,
+                                         size_t count, const rta_revoke_options *opts,
+                                         rta_revoke_callback cb, void *user_data, rta_error *err)
 {
-    if (!a || !cb) return RTA_ERR_BAD_REQUEST;
+    if (!a || !cb || !targets)
+        return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s",
+                             !a    ? "auth"
+                             : !cb ? "callback"
+                                   : "targets");
     auth_job *j = calloc(1, sizeof(*j));
-    if (!j) return RTA_ERR_INTERNAL;
+    if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     j->auth = a;
     j->kind = JOB_REVOKE;
     j->cb = (void (*)(void))cb;
     j->user_data = user_data;
     j->rc = make_revoke_request(targets, count, opts, &j->revoke, &j->err);
-    return submit(j);
+    return submit(j, err);
+}
+
+int rta_auth_revoke_tokens_async(rta_auth *a, const rta_revocation_target *targets, size_t count,
+                                 const rta_revoke_options *opts, rta_revoke_callback cb,
+                                 void *user_data, rta_error *err)
+{
+    return rta__finish(err,
+                       auth_revoke_tokens_async_impl(a, targets, count, opts, cb, user_data, err));
 }

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "client.h"
 #include "core/key.h"
@@ -75,11 +76,42 @@ struct rta_auth {
     /* Set by a realtime client: after a successful public authorize, apply the new token to
      * the live connection (RTC8); called with no lock held, on the caller's thread. */
     int (*rt_hook)(void *ctx, rta_error *err);
+    /* Set by a realtime client: a public authorize failed with a 403 (RSA4d, RSA15c: 40102
+     * included), which fails the connection (RTC8a2); returns once it is failed. Same thread
+     * and locking as rt_hook. */
+    void (*rt_fail_hook)(void *ctx, const rta_error *why);
     void *rt_hook_ctx;
 };
 
 int rta__auth_init(rta_auth *a, rta__client *c, const rta_client_options *o, rta_error *err);
 void rta__auth_release(rta_auth *a);
+
+/* RSA4d: the token source said forbidden: a 403, or a 40170 whose cause (the authCallback's
+ * error, the authUrl's reply) is a 403. */
+static inline int rta__auth_forbidden(const rta_error *e)
+{
+    return e->status_code == 403 ||
+           (e->code == RTA_ERR_AUTH_CALLBACK && e->cause_status_code == 403);
+}
+
+/* RSA4c1, RSA4d: the connection's 80019 for a failed token request e, with status (401, or
+ * 403 to fail the connection) and as its cause the underlying error: the authCallback's or
+ * authUrl's own failure inside a 40170, else e itself. */
+static inline void rta__auth_connection_error(rta_error *out, const rta_error *e, int status)
+{
+    rta_error_set_status(out, RTA_ERR_TOKEN_REQUEST_FAILED, status,
+                         status == 403 ? "Client configured authentication provider returned "
+                                         "403; failing the connection"
+                                       : "Client configured authentication provider request "
+                                         "failed");
+    if (e->code == RTA_ERR_AUTH_CALLBACK && e->cause_code) {
+        out->cause_code = e->cause_code;
+        out->cause_status_code = e->cause_status_code;
+        memcpy(out->cause_message, e->cause_message, sizeof(out->cause_message));
+    } else {
+        rta_error_set_cause(out, e);
+    }
+}
 
 /* The Auth API with internal option types. A NULL params/opts means the stored ones. */
 int rta__auth_request_token(rta_auth *a, const rta_token_params *params, const rta__auth_opts *opts,
@@ -161,8 +193,8 @@ int rta__authurl_fetch(rta_auth *a, const rta__auth_opts *opts, const rta_token_
 
 rta_auth_result *rta__auth_result_new(void);
 /* Waits until timeout_ms after r was created (just before the callback was invoked) for the
- * callback to complete r; moves the value into *out and returns 0, or returns 1 on timeout.
- * A result already completed is taken even past the deadline (a slow synchronous callback). */
+ * callback to complete r; moves the value into *out and returns 0, or returns 1 on timeout
+ * (the callback runs on its own thread, so the deadline holds whatever it does). */
 int rta__auth_result_wait(rta_auth_result *r, int64_t timeout_ms, rta__auth_value *out);
 /* Drops the library's reference (the callback holds the other until it completes r). */
 void rta__auth_result_release(rta_auth_result *r);

@@ -38,11 +38,7 @@ rta_auth_result *rta__auth_result_new(void)
     if (!r) return NULL;
     pthread_mutex_init(&r->mu, NULL);
     /* The wait uses CLOCK_MONOTONIC deadlines: wall-clock jumps must not shorten it. */
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&r->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    rta__cond_init_monotonic(&r->cv);
     r->refs = 2;
     clock_gettime(CLOCK_MONOTONIC, &r->created);
     return r;

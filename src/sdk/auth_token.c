@@ -244,14 +244,20 @@ static int resolve_value(rta_auth *a, rta__auth_value *v, const char *src, rta_t
 
 /* ---- the authCallback (RSA8d) ------------------------------------------------------------- */
 
+/* RSA4c, RSA4e: the wait is auth_request_ms from the call, whichever thread the callback
+ * blocks. So the callback runs on a thread of its own (callback_thread.h) and this thread only
+ * waits for its result; a callback still busy at the deadline is 40170 (the connection makes
+ * it 80019) and its late answer is discarded. */
 static int call_callback(rta_auth *a, const rta__auth_opts *o, const rta_token_params *p,
                          rta__auth_value *v, rta_error *err)
 {
     rta_auth_result *r = rta__auth_result_new();
     if (!r) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
-    const void *prev = rta__callback_enter(a->client);
-    o->callback(p, r, o->callback_data);
-    rta__callback_leave(prev);
+    if (rta__cb_threads_run(&a->client->cb_threads, a->client, o->callback, o->callback_data, p,
+                            r)) {
+        /* the result's second reference belongs to the callback that was never called */
+        rta_auth_result_set_error(r, RTA_ERR_INTERNAL, "Cannot start the authCallback's thread");
+    }
     int64_t ms = a->client->timeouts.auth_request_ms;
     int timed_out = rta__auth_result_wait(r, ms, v);
     rta__auth_result_release(r);

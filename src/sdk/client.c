@@ -30,8 +30,17 @@ struct timespec rta__timespec_add_ms(struct timespec t, int64_t ms)
 struct timespec rta__deadline_ms(int64_t ms)
 {
     struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    clock_gettime(CLOCK_MONOTONIC, &now);
     return rta__timespec_add_ms(now, ms);
+}
+
+void rta__cond_init_monotonic(pthread_cond_t *cv)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(cv, &ca);
+    pthread_condattr_destroy(&ca);
 }
 
 /* 127.0.0.0/8, ::1 and "localhost": the hosts Basic auth may reach without TLS, the same rule
@@ -90,11 +99,13 @@ int rta__client_init(rta__client *c, const rta_client_options *o, rta_error *err
     atomic_init(&c->have_offset, 0);
     atomic_init(&c->offset_ms, 0);
     rta__worker_init(&c->worker);
+    rta__cb_threads_init(&c->cb_threads);
     return 0;
 }
 
 void rta__client_release(rta__client *c)
 {
+    rta__cb_threads_release(&c->cb_threads);             /* waits for authCallbacks still running */
     if (c->base_url) pthread_mutex_destroy(&c->time_mu); /* initialised only on success */
     rta__http_free(c->http);
     free(c->host);

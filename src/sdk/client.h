@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "core/codec.h"
+#include "callback_thread.h"
 #include "http.h"
 #include "rtauth/error.h"
 #include "rtauth/options.h"
@@ -40,6 +41,7 @@ typedef struct rta__client {
     atomic_int have_offset;
     _Atomic int64_t offset_ms;
     rta__worker worker;
+    rta__cb_threads cb_threads; /* authCallbacks running (callback_thread.h) */
 } rta__client;
 
 /* Validates and copies the endpoint, format, timeouts and log settings from o. Returns 0,
@@ -53,10 +55,12 @@ void rta__log(const rta__client *c, rta_client_log_level level, const char *fmt,
 
 /* Local wall clock in ms since the epoch. */
 int64_t rta__now_ms(void);
-/* Deadlines for pthread_cond_timedwait: t + ms on t's clock, and ms from now on CLOCK_REALTIME
- * (the clock of a condition variable made without attributes). */
+/* Deadlines for pthread_cond_timedwait: t + ms on t's clock, and ms from now on CLOCK_MONOTONIC,
+ * so that a wall-clock step neither stretches nor cuts a blocking call's timeout. Every
+ * condition variable waited on with rta__deadline_ms is made by rta__cond_init_monotonic. */
 struct timespec rta__timespec_add_ms(struct timespec t, int64_t ms);
 struct timespec rta__deadline_ms(int64_t ms);
+void rta__cond_init_monotonic(pthread_cond_t *cv);
 
 /* The timestamp for a TokenRequest (RSA9d, RSA10k): local time plus the server offset when
  * one is known; with query_time and no offset yet, GET /time first (once per client, even
@@ -66,6 +70,14 @@ int rta__client_timestamp(rta__client *c, int query_time, int64_t *out, rta_erro
 int rta__client_fetch_time(rta__client *c, int64_t *out, rta_error *err);
 /* 1 and *now_server set when an offset is known (RSA4b1). */
 int rta__client_server_now(rta__client *c, int64_t *now_server);
+
+/* The err contract of error.h: every public function that returns a status leaves err "no
+ * error" on success, even when an attempt on the way failed (a token renewed, RSA4b). */
+static inline int rta__finish(rta_error *err, int rc)
+{
+    if (!rc && err) rta_error_clear(err);
+    return rc;
+}
 
 /* Callback bookkeeping: the library wraps every user callback of client `owner` in
  * enter/leave; blocking entry points call rta__check_not_in_callback first. */

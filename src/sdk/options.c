@@ -9,6 +9,7 @@
 
 void rta_auth_options_init(rta_auth_options *o)
 {
+    if (!o) return;
     memset(o, 0, sizeof(*o));
     o->auth_method = RTA_AUTH_GET;
     o->use_token_auth = RTA_UNSET;
@@ -16,6 +17,7 @@ void rta_auth_options_init(rta_auth_options *o)
 
 void rta_client_options_init(rta_client_options *o)
 {
+    if (!o) return;
     memset(o, 0, sizeof(*o));
     rta_auth_options_init(&o->auth);
     o->tls = 1;
@@ -35,7 +37,7 @@ void rta_client_options_init(rta_client_options *o)
 void rta_client_options_init_string(rta_client_options *o, const char *key_or_token)
 {
     rta_client_options_init(o);
-    if (!key_or_token) return;
+    if (!o || !key_or_token) return;
     if (strchr(key_or_token, ':')) /* RSC1a: a ':' means an API key */
         o->auth.key = key_or_token;
     else

@@ -224,6 +224,7 @@ void rta__rt_process(rta_realtime *rt)
         rt->want_server_auth = 0;
         rta__conn_server_auth(rt);
     }
+    if (rt->fail_done != rt->fail_wanted) rta__conn_authorize_failed(rt);
     if (rt->renew_ready) rta__conn_renewed(rt);
     if (rt->reauth_sent != rt->reauth_wanted) rta__conn_reauth(rt);
     rta__chan_process(rt);
@@ -250,7 +251,7 @@ static int64_t or_default(int64_t v, int64_t def)
     return v > 0 ? v : def;
 }
 
-int rta_realtime_create(const rta_client_options *o, rta_realtime **out, rta_error *err)
+static int realtime_create_impl(const rta_client_options *o, rta_realtime **out, rta_error *err)
 {
     if (out) *out = NULL;
     if (!o || !out) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
@@ -275,7 +276,7 @@ int rta_realtime_create(const rta_client_options *o, rta_realtime **out, rta_err
     rt->state_ttl_ms = rt->set.connection_state_ttl_ms;
     rt->max_message_size = 65536;
     pthread_mutex_init(&rt->mu, NULL);
-    pthread_cond_init(&rt->cv, NULL);
+    rta__cond_init_monotonic(&rt->cv); /* waited on with rta__deadline_ms */
     rta__worker_init(&rt->renewer);
     rt->state = RTA_CONN_INITIALIZED;
     rt->want_connect = o->realtime.auto_connect != 0;
@@ -283,6 +284,7 @@ int rta_realtime_create(const rta_client_options *o, rta_realtime **out, rta_err
         rc = rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     } else if (!(rc = rta__ws_init(rt, o->tls_ca_file, err))) {
         rt->auth.rt_hook = rta__conn_hook;
+        rt->auth.rt_fail_hook = rta__conn_fail_hook;
         rt->auth.rt_hook_ctx = rt;
         if (pthread_create(&rt->io_thread, NULL, io_main, rt) == 0) {
             rt->io_started = 1;
@@ -293,6 +295,11 @@ int rta_realtime_create(const rta_client_options *o, rta_realtime **out, rta_err
     }
     rta_realtime_destroy(rt);
     return rc;
+}
+
+int rta_realtime_create(const rta_client_options *o, rta_realtime **out, rta_error *err)
+{
+    return rta__finish(err, realtime_create_impl(o, out, err));
 }
 
 void rta_realtime_destroy(rta_realtime *rt)
@@ -310,6 +317,7 @@ void rta_realtime_destroy(rta_realtime *rt)
     pthread_mutex_lock(&rt->mu);
     rt->stopping = 1;
     rt->reauth_failed = rt->reauth_wanted; /* authorize() calls waiting give up */
+    rt->fail_done = rt->fail_wanted;
     rta_error_set(&rt->reauth_err, 80017, "Connection closed");
     pthread_cond_broadcast(&rt->cv);
     pthread_mutex_unlock(&rt->mu);
@@ -354,11 +362,16 @@ static void ask_io(rta_realtime *rt, int *want)
     rta__rt_wake(rt);
 }
 
-int rta_realtime_connect(rta_realtime *rt, rta_error *err)
+static int realtime_connect_impl(rta_realtime *rt, rta_error *err)
 {
     if (!rt) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL client");
     ask_io(rt, &rt->want_connect);
     return 0;
+}
+
+int rta_realtime_connect(rta_realtime *rt, rta_error *err)
+{
+    return rta__finish(err, realtime_connect_impl(rt, err));
 }
 
 int rta__realtime_drop_transport(rta_realtime *rt, int64_t reconnect_after_ms)
@@ -378,11 +391,16 @@ int rta__realtime_server_auth(rta_realtime *rt)
     return 0;
 }
 
-int rta_realtime_close(rta_realtime *rt, rta_error *err)
+static int realtime_close_impl(rta_realtime *rt, rta_error *err)
 {
     if (!rt) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL client");
     ask_io(rt, &rt->want_close);
     return 0;
+}
+
+int rta_realtime_close(rta_realtime *rt, rta_error *err)
+{
+    return rta__finish(err, realtime_close_impl(rt, err));
 }
 
 rta_connection_state rta_realtime_state(rta_realtime *rt, rta_error *reason)

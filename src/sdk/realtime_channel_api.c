@@ -8,7 +8,16 @@
 
 #include "realtime_internal.h"
 
+static rta_channel *realtime_channel_impl(rta_realtime *rt, const char *name, rta_error *err);
+
 rta_channel *rta_realtime_channel(rta_realtime *rt, const char *name, rta_error *err)
+{
+    rta_channel *ch = realtime_channel_impl(rt, name, err);
+    rta__finish(err, ch ? 0 : 1);
+    return ch;
+}
+
+static rta_channel *realtime_channel_impl(rta_realtime *rt, const char *name, rta_error *err)
 {
     if (!rt || !name) {
         rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
@@ -75,9 +84,11 @@ void rta_channel_unsubscribe(rta_channel *ch, int id)
 
 /* ---- attach, detach ---------------------------------------------------------------------------- */
 
-static int request(rta_channel *ch, int attach, rta_completion_callback cb, void *ud)
+static int request(rta_channel *ch, int attach, rta_completion_callback cb, void *ud,
+                   rta_error *err)
 {
-    if (!ch || !cb) return RTA_ERR_BAD_REQUEST;
+    if (!ch || !cb)
+        return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", ch ? "callback" : "channel");
     rta_realtime *rt = ch->rt;
     pthread_mutex_lock(&rt->mu);
     int rc = rta__ops_add(attach ? &ch->attach_ops : &ch->detach_ops, cb, ud);
@@ -89,17 +100,31 @@ static int request(rta_channel *ch, int attach, rta_completion_callback cb, void
     }
     pthread_mutex_unlock(&rt->mu);
     rta__rt_wake(rt);
-    return rc;
+    return rc ? rta_error_set(err, rc, "Out of memory") : 0;
 }
 
-int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb, void *user_data)
+static int channel_attach_async_impl(rta_channel *ch, rta_completion_callback cb, void *user_data,
+                                     rta_error *err)
 {
-    return request(ch, 1, cb, user_data);
+    return request(ch, 1, cb, user_data, err);
 }
 
-int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb, void *user_data)
+int rta_channel_attach_async(rta_channel *ch, rta_completion_callback cb, void *user_data,
+                             rta_error *err)
 {
-    return request(ch, 0, cb, user_data);
+    return rta__finish(err, channel_attach_async_impl(ch, cb, user_data, err));
+}
+
+static int channel_detach_async_impl(rta_channel *ch, rta_completion_callback cb, void *user_data,
+                                     rta_error *err)
+{
+    return request(ch, 0, cb, user_data, err);
+}
+
+int rta_channel_detach_async(rta_channel *ch, rta_completion_callback cb, void *user_data,
+                             rta_error *err)
+{
+    return rta__finish(err, channel_detach_async_impl(ch, cb, user_data, err));
 }
 
 /* A blocking call waiting for its completion callback. Shared by the waiting thread and the
@@ -165,22 +190,32 @@ static int blocking(rta_channel *ch, int attach, rta_error *err)
     if (rc) return rc;
     waiter *w = waiter_new(rt);
     if (!w) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
-    if ((rc = request(ch, attach, waiter_done, w))) {
+    if ((rc = request(ch, attach, waiter_done, w, err))) {
         free(w);
-        return rta_error_set(err, rc, NULL);
+        return rc;
     }
     /* A connection attempt plus the reply: the attach itself times out before this. */
     return wait_for(rt, w, 4 * rt->set.realtime_request_ms, err);
 }
 
-int rta_channel_attach(rta_channel *ch, rta_error *err)
+static int channel_attach_impl(rta_channel *ch, rta_error *err)
 {
     return blocking(ch, 1, err);
 }
 
-int rta_channel_detach(rta_channel *ch, rta_error *err)
+int rta_channel_attach(rta_channel *ch, rta_error *err)
+{
+    return rta__finish(err, channel_attach_impl(ch, err));
+}
+
+static int channel_detach_impl(rta_channel *ch, rta_error *err)
 {
     return blocking(ch, 0, err);
+}
+
+int rta_channel_detach(rta_channel *ch, rta_error *err)
+{
+    return rta__finish(err, channel_detach_impl(ch, err));
 }
 
 /* ---- publish ----------------------------------------------------------------------------------- */
@@ -193,10 +228,21 @@ static char *dup_opt(const char *s, int *oom)
     return d;
 }
 
-int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
-                              rta_completion_callback cb, void *user_data)
+/* Why rta_channel_publish_async refused m before sending, in words. */
+static const char *refusal(int rc, const rta_publish_message *m)
 {
-    if (!ch || !m) return RTA_ERR_BAD_REQUEST;
+    if (rc == RTA_ERR_CHANNEL_FAILED) return "Channel failed";
+    if (rc == RTA_ERR_MESSAGE_TOO_LARGE) return "Message larger than maxMessageSize";
+    if (rc == RTA_ERR_INVALID_CLIENT_ID) return "Invalid clientId for a message";
+    if (rc == RTA_ERR_INVALID_PARAMETER)
+        return m->json ? "json data must be the JSON text of an object or array, not binary"
+                       : "Message data is not valid UTF-8 (set binary for bytes)";
+    return rta_strerror(rc);
+}
+
+static int publish_async(rta_channel *ch, const rta_publish_message *m, rta_completion_callback cb,
+                         void *user_data)
+{
     rta_realtime *rt = ch->rt;
     size_t len = m->data ? (m->data_len || m->binary ? m->data_len : strlen(m->data)) : 0;
     if (m->data && !m->binary && !rta_utf8_valid(m->data, len)) return RTA_ERR_INVALID_PARAMETER;
@@ -204,7 +250,8 @@ int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
         return RTA_ERR_INVALID_PARAMETER;
     if (m->client_id && (!*m->client_id || !strcmp(m->client_id, "*")))
         return RTA_ERR_INVALID_CLIENT_ID;
-    size_t total = len + (m->name ? strlen(m->name) : 0) + (m->client_id ? strlen(m->client_id) : 0);
+    size_t total =
+        len + (m->name ? strlen(m->name) : 0) + (m->client_id ? strlen(m->client_id) : 0);
     rta__pub *p = calloc(1, sizeof(*p));
     if (!p) return RTA_ERR_INTERNAL;
     int oom = 0;
@@ -254,19 +301,23 @@ int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
     return 0;
 }
 
-/* Why rta_channel_publish_async refused m before sending, in words. */
-static const char *refusal(int rc, const rta_publish_message *m)
+static int channel_publish_async_impl(rta_channel *ch, const rta_publish_message *m,
+                                      rta_completion_callback cb, void *user_data, rta_error *err)
 {
-    if (rc == RTA_ERR_CHANNEL_FAILED) return "Channel failed";
-    if (rc == RTA_ERR_MESSAGE_TOO_LARGE) return "Message larger than maxMessageSize";
-    if (rc == RTA_ERR_INVALID_CLIENT_ID) return "Invalid clientId for a message";
-    if (rc == RTA_ERR_INVALID_PARAMETER)
-        return m->json ? "json data must be the JSON text of an object or array, not binary"
-                       : "Message data is not valid UTF-8 (set binary for bytes)";
-    return rta_strerror(rc);
+    if (!ch || !m)
+        return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", ch ? "message" : "channel");
+    int rc = publish_async(ch, m, cb, user_data);
+    return rc ? rta_error_set(err, rc, "%s", refusal(rc, m)) : 0;
 }
 
-int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, rta_error *err)
+int rta_channel_publish_async(rta_channel *ch, const rta_publish_message *m,
+                              rta_completion_callback cb, void *user_data, rta_error *err)
+{
+    return rta__finish(err, channel_publish_async_impl(ch, m, cb, user_data, err));
+}
+
+static int channel_publish_message_impl(rta_channel *ch, const rta_publish_message *m,
+                                        rta_error *err)
 {
     if (!ch || !m) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
     rta_realtime *rt = ch->rt;
@@ -274,9 +325,9 @@ int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, r
     if (rc) return rc;
     waiter *w = waiter_new(rt);
     if (!w) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
-    if ((rc = rta_channel_publish_async(ch, m, waiter_done, w))) {
+    if ((rc = rta_channel_publish_async(ch, m, waiter_done, w, err))) {
         free(w);
-        return rta_error_set(err, rc, "%s", refusal(rc, m));
+        return rc;
     }
     /* ably-js has no publish timeout; ours covers reconnection within connectionStateTtl. */
     pthread_mutex_lock(&rt->mu);
@@ -285,8 +336,18 @@ int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, r
     return wait_for(rt, w, ms, err);
 }
 
-int rta_channel_publish(rta_channel *ch, const char *name, const char *data, rta_error *err)
+int rta_channel_publish_message(rta_channel *ch, const rta_publish_message *m, rta_error *err)
+{
+    return rta__finish(err, channel_publish_message_impl(ch, m, err));
+}
+
+static int channel_publish_impl(rta_channel *ch, const char *name, const char *data, rta_error *err)
 {
     rta_publish_message m = {name, data, 0, 0, NULL};
     return rta_channel_publish_message(ch, &m, err);
+}
+
+int rta_channel_publish(rta_channel *ch, const char *name, const char *data, rta_error *err)
+{
+    return rta__finish(err, channel_publish_impl(ch, name, data, err));
 }

@@ -377,6 +377,9 @@ void rta__conn_on_message(rta_realtime *rt, rta_protocol_message *m)
         if (rta__rt_is_token_error(m->error.code)) { /* wire doc 2.8: as a DISCONNECTED */
             rta__rt_dropped(rt, &m->error);
         } else { /* fatal: 40101, 40102, 40012, ... */
+            /* RSA15c, RTC8a2: an incompatible clientId is a permanently failed client, 403
+             * whoever found it (the client's own check says 403, as ably-js; rtauthd 401). */
+            if (m->error.code == RTA_ERR_INCOMPATIBLE_CREDENTIALS) m->error.status_code = 403;
             rta__rt_fail(rt, &m->error);
         }
         break;

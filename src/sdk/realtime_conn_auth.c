@@ -110,15 +110,13 @@ void rta__conn_renewed(rta_realtime *rt)
          * connection; anything else is retried later as 80019. */
         if (e.code == RTA_ERR_NO_RENEWAL || e.code == RTA_ERR_INCOMPATIBLE_CREDENTIALS) {
             rta__rt_fail(rt, &e);
-        } else if (e.status_code == 403) {
+        } else if (rta__auth_forbidden(&e)) { /* RSA4d: also a 40300 from the authCallback */
             rta_error w;
-            rta_error_set_status(&w, RTA_ERR_TOKEN_REQUEST_FAILED, 403, "Token request failed");
-            rta_error_set_cause(&w, &e);
+            rta__auth_connection_error(&w, &e, 403);
             rta__rt_fail(rt, &w);
         } else if (rt->state == RTA_CONN_CONNECTING) {
             rta_error w;
-            rta_error_set(&w, RTA_ERR_TOKEN_REQUEST_FAILED, "Token request failed");
-            rta_error_set_cause(&w, &e);
+            rta__auth_connection_error(&w, &e, 401); /* RSA4c1 */
             rta__ws_drop(rt, 0);
             lws_sul_cancel(&rt->sul_state);
             rta__rt_go_disconnected(rt, &w, rt->set.disconnected_retry_ms);
@@ -188,7 +186,7 @@ void rta__conn_server_auth(rta_realtime *rt)
     /* A Basic connection: as ably-js, authorize() with no arguments: a token from the key,
      * token auth from now on (RSA10a), sent in an AUTH on this connection (RTC8a). It waits
      * for the CONNECTED reply, so it runs on the client's worker, never here. */
-    if (rta_auth_authorize_async(&rt->auth, NULL, NULL, on_basic_switched, rt))
+    if (rta_auth_authorize_async(&rt->auth, NULL, NULL, on_basic_switched, rt, NULL))
         rta__rt_log(rt, RTA_CLIENT_LOG_WARN, "realtime: cannot answer the server's AUTH");
 }
 
@@ -217,4 +215,41 @@ int rta__conn_hook(void *ctx, rta_error *err)
     }
     pthread_mutex_unlock(&rt->mu);
     return rc;
+}
+
+/* authorize() failed with a 403 (RSA4d) or an incompatible clientId (RSA15c): the connection
+ * goes FAILED with that error (RTC8a2), as ably-js's actOnErrorFromAuthorize. A client that is
+ * not trying to be connected (initialized, closing, closed, failed) is left as it is. */
+void rta__conn_authorize_failed(rta_realtime *rt)
+{
+    rt->fail_done = rt->fail_wanted;
+    rta_connection_state s = rt->state;
+    if (s == RTA_CONN_CONNECTING || s == RTA_CONN_CONNECTED || s == RTA_CONN_DISCONNECTED ||
+        s == RTA_CONN_SUSPENDED) {
+        if (s == RTA_CONN_CONNECTED && rt->transport_open) {
+            rta_protocol_message d = {.action = RTA_ACTION_DISCONNECT};
+            rta__ws_send(rt, &d);
+        }
+        rta__rt_fail(rt, &rt->fail_err);
+    }
+    rta__rt_notify(rt);
+}
+
+void rta__conn_fail_hook(void *ctx, const rta_error *why)
+{
+    rta_realtime *rt = ctx;
+    pthread_mutex_lock(&rt->mu);
+    if (rt->stopping) {
+        pthread_mutex_unlock(&rt->mu);
+        return;
+    }
+    uint64_t ticket = ++rt->fail_wanted;
+    rt->fail_err = *why;
+    rta__rt_wake(rt);
+    /* Returns once the connection is failed, so that the caller of authorize() sees the state
+     * it caused; bounded in case the I/O thread is stuck. */
+    struct timespec dl = rta__deadline_ms(rt->set.realtime_request_ms);
+    while (rt->fail_done < ticket)
+        if (pthread_cond_timedwait(&rt->cv, &rt->mu, &dl)) break;
+    pthread_mutex_unlock(&rt->mu);
 }

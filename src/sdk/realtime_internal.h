@@ -97,7 +97,7 @@ struct rta_realtime {
     /* connection state (RTN4) */
     rta_connection_state state;
     rta_error reason;
-    char conn_id[128], conn_key[128];
+    char conn_id[RTA_CONNECTION_ID_SIZE], conn_key[RTA_CONNECTION_ID_SIZE];
     int64_t max_idle_ms, state_ttl_ms, max_message_size;
     int64_t msg_serial;
     int64_t disconnected_since; /* monotonic ms; 0 when connected since */
@@ -121,6 +121,8 @@ struct rta_realtime {
     int want_server_auth; /* rta__realtime_server_auth: act on an AUTH as if received */
     uint64_t reauth_wanted, reauth_sent, reauth_done, reauth_failed;
     rta_error reauth_err;
+    uint64_t fail_wanted, fail_done; /* authorize() failed with a 403: fail (RTC8a2) */
+    rta_error fail_err;
     int renew_pending;  /* a token job is queued or running */
     int renew_ready;    /* ... and finished: renew_rc/renew_err/renew_token */
     int renew_rc;
@@ -170,6 +172,8 @@ void rta__conn_reauth(rta_realtime *rt);         /* authorize() wants the new to
 void rta__conn_on_message(rta_realtime *rt, rta_protocol_message *m);
 void rta__conn_opened(rta_realtime *rt);
 int rta__conn_hook(void *ctx, rta_error *err); /* auth->rt_hook */
+void rta__conn_fail_hook(void *ctx, const rta_error *why); /* auth->rt_fail_hook */
+void rta__conn_authorize_failed(rta_realtime *rt);     /* I/O thread: act on fail_wanted */
 void rta__conn_server_auth(rta_realtime *rt);  /* the server sent AUTH (RTN22) */
 /* Shared by realtime_conn.c and realtime_conn_auth.c (I/O thread, rt->mu held). */
 int rta__rt_is_token_error(int code);

@@ -80,8 +80,12 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
     if (!rt) return 0;
     int ret = 0;
     int nested = rta__rt_enter(rt);
-    if (rt->in_connect && !rt->wsi && reason != LWS_CALLBACK_EVENT_WAIT_CANCELLED)
-        rt->wsi = wsi; /* the connection being created, reporting before connect returns */
+    /* The connection being created, reporting before connect returns. Not a WSI_DESTROY: that
+     * may be an older wsi we dropped, now reported as a drop; a new one destroyed inside
+     * connect makes connect return NULL, which rta__ws_open reports itself. */
+    if (rt->in_connect && !rt->wsi && reason != LWS_CALLBACK_EVENT_WAIT_CANCELLED &&
+        reason != LWS_CALLBACK_WSI_DESTROY)
+        rt->wsi = wsi;
     int current = wsi == rt->wsi;
     switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
@@ -121,17 +125,20 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
         break;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
     case LWS_CALLBACK_CLIENT_CLOSED:
+    case LWS_CALLBACK_WSI_DESTROY:
+        /* Every end of the current attempt reaches the state machine at once (RTN14). lws does
+         * not always say CONNECTION_ERROR or CLOSED first: a reset while it is still writing
+         * the handshake request destroys the wsi with nothing else (issue 15). A wsi we
+         * dropped ourselves is no longer current, so this never reports our own drops. */
         if (current) {
             rta_error e;
             rta_error_set(&e, RTA_ERR_DISCONNECTED, "%s",
-                          reason == LWS_CALLBACK_CLIENT_CLOSED ? "WebSocket closed"
-                                                               : "Unable to connect");
+                          reason == LWS_CALLBACK_CLIENT_CLOSED         ? "WebSocket closed"
+                          : reason == LWS_CALLBACK_CLIENT_CONNECTION_ERROR ? "Unable to connect"
+                                                                       : "Connection lost");
             transport_gone(rt);
             rta__rt_dropped(rt, &e);
         }
-        break;
-    case LWS_CALLBACK_WSI_DESTROY:
-        if (current) transport_gone(rt);
         break;
     default:
         break;

@@ -14,7 +14,7 @@ struct rta_rest {
     int deferred; /* destroyed from its own worker thread */
 };
 
-int rta_rest_create(const rta_client_options *options, rta_rest **out, rta_error *err)
+static int rest_create_impl(const rta_client_options *options, rta_rest **out, rta_error *err)
 {
     if (out) *out = NULL;
     if (!options || !out) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
@@ -33,6 +33,11 @@ int rta_rest_create(const rta_client_options *options, rta_rest **out, rta_error
     }
     *out = r;
     return 0;
+}
+
+int rta_rest_create(const rta_client_options *options, rta_rest **out, rta_error *err)
+{
+    return rta__finish(err, rest_create_impl(options, out, err));
 }
 
 static void free_rest(void *p)
@@ -61,12 +66,17 @@ rta_auth *rta_rest_auth(rta_rest *r)
     return r ? &r->auth : NULL;
 }
 
-int rta_rest_time(rta_rest *r, int64_t *time_ms, rta_error *err)
+static int rest_time_impl(rta_rest *r, int64_t *time_ms, rta_error *err)
 {
     if (!r || !time_ms) return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL argument");
     *time_ms = 0;
     int rc = rta__check_not_in_callback(&r->client, err);
     return rc ? rc : rta__client_fetch_time(&r->client, time_ms, err);
+}
+
+int rta_rest_time(rta_rest *r, int64_t *time_ms, rta_error *err)
+{
+    return rta__finish(err, rest_time_impl(r, time_ms, err));
 }
 
 void rta_rest_response_clear(rta_rest_response *resp)
@@ -152,8 +162,8 @@ static int do_request(rta_rest *r, const char *method, const char *path, const c
     return rc;
 }
 
-int rta_rest_request(rta_rest *r, const char *method, const char *path, const char *json_body,
-                     rta_rest_response *resp, rta_error *err)
+static int rest_request_impl(rta_rest *r, const char *method, const char *path,
+                             const char *json_body, rta_rest_response *resp, rta_error *err)
 {
     rta_rest_response local;
     if (!resp) resp = &local;
@@ -163,6 +173,12 @@ int rta_rest_request(rta_rest *r, const char *method, const char *path, const ch
     if (!rc) rc = do_request(r, method, path, json_body, resp, &have, err);
     if (resp == &local) rta_rest_response_clear(&local);
     return rc;
+}
+
+int rta_rest_request(rta_rest *r, const char *method, const char *path, const char *json_body,
+                     rta_rest_response *resp, rta_error *err)
+{
+    return rta__finish(err, rest_request_impl(r, method, path, json_body, resp, err));
 }
 
 /* ---- _async forms -------------------------------------------------------------------------- */
@@ -201,7 +217,7 @@ static void run_rest_job(rta__job *job)
     free(j);
 }
 
-static int submit(rest_job *j)
+static int submit(rest_job *j, rta_error *err)
 {
     j->job.run = run_rest_job;
     int rc = rta__worker_submit(&j->rest->client.worker, &j->job);
@@ -210,34 +226,54 @@ static int submit(rest_job *j)
         free(j->path);
         free(j->body);
         free(j);
+        return rta_error_set(err, rc, "Cannot start the client's worker thread");
     }
-    return rc;
+    return 0;
 }
 
-int rta_rest_time_async(rta_rest *r, rta_time_callback cb, void *user_data)
+static int rest_time_async_impl(rta_rest *r, rta_time_callback cb, void *user_data, rta_error *err)
 {
-    if (!r || !cb) return RTA_ERR_BAD_REQUEST;
+    if (!r || !cb)
+        return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s", r ? "callback" : "client");
     rest_job *j = calloc(1, sizeof(*j));
-    if (!j) return RTA_ERR_INTERNAL;
+    if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     *j = (rest_job){.rest = r, .is_time = 1, .cb = (void (*)(void))cb, .user_data = user_data};
-    return submit(j);
+    return submit(j, err);
 }
 
-int rta_rest_request_async(rta_rest *r, const char *method, const char *path, const char *json_body,
-                           rta_response_callback cb, void *user_data)
+int rta_rest_time_async(rta_rest *r, rta_time_callback cb, void *user_data, rta_error *err)
 {
-    if (!r || !cb) return RTA_ERR_BAD_REQUEST;
+    return rta__finish(err, rest_time_async_impl(r, cb, user_data, err));
+}
+
+static int rest_request_async_impl(rta_rest *r, const char *method, const char *path,
+                                   const char *json_body, rta_response_callback cb, void *user_data,
+                                   rta_error *err)
+{
+    if (!r || !cb || !method || !path)
+        return rta_error_set(err, RTA_ERR_BAD_REQUEST, "NULL %s",
+                             !r        ? "client"
+                             : !cb     ? "callback"
+                             : !method ? "method"
+                                       : "path");
     rest_job *j = calloc(1, sizeof(*j));
-    if (!j) return RTA_ERR_INTERNAL;
+    if (!j) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     *j = (rest_job){.rest = r, .cb = (void (*)(void))cb, .user_data = user_data};
-    /* NULL method/path are judged by do_request, through the callback. */
-    if ((method && !(j->method = strdup(method))) || (path && !(j->path = strdup(path))) ||
+    /* An invalid method or path is judged by do_request, through the callback. */
+    if (!(j->method = strdup(method)) || !(j->path = strdup(path)) ||
         (json_body && !(j->body = strdup(json_body)))) {
         free(j->method);
         free(j->path);
         free(j->body);
         free(j);
-        return RTA_ERR_INTERNAL;
+        return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     }
-    return submit(j);
+    return submit(j, err);
+}
+
+int rta_rest_request_async(rta_rest *r, const char *method, const char *path, const char *json_body,
+                           rta_response_callback cb, void *user_data, rta_error *err)
+{
+    return rta__finish(err,
+                       rest_request_async_impl(r, method, path, json_body, cb, user_data, err));
 }

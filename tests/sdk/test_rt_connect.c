@@ -38,10 +38,12 @@ static void test_key_connects_and_closes(void **state)
     assert_int_equal(rta_realtime_state(rt, NULL), RTA_CONN_INITIALIZED);
     assert_int_equal(rta_realtime_connect(rt, NULL), 0);
     rt_connected(rt);
-    char id[128], key[128];
+    char id[RTA_CONNECTION_ID_SIZE], key[RTA_CONNECTION_ID_SIZE];
     assert_int_equal(rta_realtime_connection_id(rt, id, sizeof(id)), 0);
     assert_int_equal(rta_realtime_connection_key(rt, key, sizeof(key)), 0);
     assert_true(id[0] && key[0]);
+    char tiny[4]; /* too small: 40003, never a truncated id */
+    assert_int_equal(rta_realtime_connection_id(rt, tiny, sizeof(tiny)), RTA_ERR_INVALID_PARAMETER);
     assert_null(rta_auth_client_id(rta_realtime_auth(rt))); /* Basic, no clientId */
     assert_int_equal(rta_realtime_close(rt, NULL), 0);
     assert_int_equal(rta_realtime_wait_state(rt, RTA_CONN_CLOSED, RT_WAIT_MS, NULL), 0);

@@ -263,7 +263,7 @@ static void test_inflight_publishes_exactly_once(void **state)
         char d[16];
         snprintf(d, sizeof(d), "p-%d", i);
         rta_publish_message m = {.name = "m", .data = d};
-        assert_int_equal(rta_channel_publish_async(pch, &m, on_ack, &a), 0);
+        assert_int_equal(rta_channel_publish_async(pch, &m, on_ack, &a, NULL), 0);
         usleep((useconds_t)(i * 700)); /* drop at various points of the publish's way out */
         rta__realtime_drop_transport(pub, 0);
         assert_true(rt_rec_wait(&rec, RTA_CONN_CONNECTED, 0, i + 2, RT_WAIT_MS));

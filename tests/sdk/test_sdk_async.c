@@ -158,14 +158,14 @@ static void test_every_async_form(void **state)
         res[i].caller = pthread_self();
     rta_token_params p = {.client_id = "async-user"};
     rta_revocation_target t = {"clientId", "async-user"};
-    assert_int_equal(rta_rest_time_async(r, on_time, &res[0]), 0);
-    assert_int_equal(rta_auth_create_token_request_async(a, &p, NULL, on_request, &res[1]), 0);
-    assert_int_equal(rta_auth_request_token_async(a, &p, NULL, on_details, &res[2]), 0);
-    assert_int_equal(rta_auth_revoke_tokens_async(a, &t, 1, NULL, on_revoke, &res[3]), 0);
-    assert_int_equal(rta_rest_request_async(r, "GET", "/time", NULL, on_response, &res[4]), 0);
-    assert_int_equal(rta_auth_authorize_async(a, &p, NULL, on_details, &res[5]), 0);
+    assert_int_equal(rta_rest_time_async(r, on_time, &res[0], NULL), 0);
+    assert_int_equal(rta_auth_create_token_request_async(a, &p, NULL, on_request, &res[1], NULL), 0);
+    assert_int_equal(rta_auth_request_token_async(a, &p, NULL, on_details, &res[2], NULL), 0);
+    assert_int_equal(rta_auth_revoke_tokens_async(a, &t, 1, NULL, on_revoke, &res[3], NULL), 0);
+    assert_int_equal(rta_rest_request_async(r, "GET", "/time", NULL, on_response, &res[4], NULL), 0);
+    assert_int_equal(rta_auth_authorize_async(a, &p, NULL, on_details, &res[5], NULL), 0);
     /* after authorize: token auth, so revokeTokens fails locally (RSA17d) */
-    assert_int_equal(rta_auth_revoke_tokens_async(a, &t, 1, NULL, on_revoke, &res[6]), 0);
+    assert_int_equal(rta_auth_revoke_tokens_async(a, &t, 1, NULL, on_revoke, &res[6], NULL), 0);
     wait_for(7);
     for (int i = 0; i < 7; i++)
         assert_int_equal(res[i].r.order, i); /* in order */
@@ -205,10 +205,10 @@ static void test_async_argument_errors(void **state)
     rta_auth_options_init(&ao);
     ao.key = "bad key";
     rta_token_params bad = {.client_id = ""};
-    assert_int_equal(rta_auth_request_token_async(a, NULL, &ao, on_details, &res[0]), 0);
-    assert_int_equal(rta_auth_authorize_async(a, &bad, NULL, on_details, &res[1]), 0);
-    assert_int_equal(rta_rest_request_async(r, "GET", "nope", NULL, on_response, &res[2]), 0);
-    assert_int_equal(rta_auth_request_token_async(a, NULL, NULL, NULL, NULL), RTA_ERR_BAD_REQUEST);
+    assert_int_equal(rta_auth_request_token_async(a, NULL, &ao, on_details, &res[0], NULL), 0);
+    assert_int_equal(rta_auth_authorize_async(a, &bad, NULL, on_details, &res[1], NULL), 0);
+    assert_int_equal(rta_rest_request_async(r, "GET", "nope", NULL, on_response, &res[2], NULL), 0);
+    assert_int_equal(rta_auth_request_token_async(a, NULL, NULL, NULL, NULL, NULL), RTA_ERR_BAD_REQUEST);
     wait_for(3);
     assert_int_equal(res[0].r.rc, RTA_ERR_INVALID_CREDENTIAL);
     assert_int_equal(res[1].r.rc, RTA_ERR_INVALID_CLIENT_ID);
@@ -232,7 +232,7 @@ static void on_time_nested(int rc, int64_t t, const rta_error *err, void *data)
     rta_token_details d;
     assert_int_equal(rta_auth_request_token(rta_rest_auth(nested_client), NULL, NULL, &d, &e),
                      RTA_ERR_BAD_REQUEST);
-    assert_int_equal(rta_rest_time_async(nested_client, on_time, &nested_inner), 0);
+    assert_int_equal(rta_rest_time_async(nested_client, on_time, &nested_inner, NULL), 0);
     finish();
 }
 
@@ -246,7 +246,7 @@ static void test_blocking_call_from_completion_callback(void **state)
     nested_client = sdk_rest(&o);
     result outer = {0};
     memset(&nested_inner, 0, sizeof(nested_inner));
-    assert_int_equal(rta_rest_time_async(nested_client, on_time_nested, &outer), 0);
+    assert_int_equal(rta_rest_time_async(nested_client, on_time_nested, &outer, NULL), 0);
     wait_for(2);
     assert_int_equal(outer.rc, 0);
     assert_int_equal(outer.nested_rc, RTA_ERR_BAD_REQUEST);
@@ -269,7 +269,7 @@ static void test_destroy_drains_queue(void **state)
     result res[5];
     memset(res, 0, sizeof(res));
     for (int i = 0; i < 5; i++)
-        assert_int_equal(rta_rest_time_async(r, on_time, &res[i]), 0);
+        assert_int_equal(rta_rest_time_async(r, on_time, &res[i], NULL), 0);
     rta_rest_destroy(r);
     assert_int_equal(done, 5);
     for (int i = 0; i < 5; i++)
@@ -304,8 +304,8 @@ static void test_destroy_from_callback(void **state)
     result res[2];
     memset(res, 0, sizeof(res));
     atomic_store(&second_queued, 0);
-    assert_int_equal(rta_rest_time_async(self_destroying, on_time_destroy, &res[0]), 0);
-    assert_int_equal(rta_rest_time_async(self_destroying, on_time, &res[1]), 0);
+    assert_int_equal(rta_rest_time_async(self_destroying, on_time_destroy, &res[0], NULL), 0);
+    assert_int_equal(rta_rest_time_async(self_destroying, on_time, &res[1], NULL), 0);
     atomic_store(&second_queued, 1);
     wait_for(2);
     usleep(100000); /* let the detached worker finish freeing */

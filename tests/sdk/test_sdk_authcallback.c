@@ -2,6 +2,7 @@
  * every kind of value, its errors, timeouts and bad values (RSA4e, RSA4f, checklist D.3). A key
  * client of the same app plays the app's backend. */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,10 @@ typedef enum {
     GIVE_BAD_MAC, /* a TokenRequest whose mac was altered */
     GIVE_JWT,
     GIVE_NULL_DETAILS,
+    GIVE_BLOCKED, /* blocks (a synchronous call to a hung backend) until `released` */
 } give_kind;
+
+static atomic_int released, blocked_returned;
 
 static struct {
     give_kind kind;
@@ -43,11 +47,17 @@ static struct {
     rta_rest *self;
 } cb;
 
+/* Callbacks run on threads of their own (options.h), and a blocked one may still be running
+ * when the next starts: the lock keeps their bookkeeping race-free. */
+static pthread_mutex_t remember_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static void remember(const rta_token_params *p)
 {
+    pthread_mutex_lock(&remember_mu);
     rta_token_params_clear(&cb.seen);
     rta_token_params_copy(p, &cb.seen);
     cb.calls++;
+    pthread_mutex_unlock(&remember_mu);
 }
 
 typedef struct late {
@@ -103,7 +113,8 @@ static void callback(const rta_token_params *params, rta_auth_result *result, vo
         assert_int_equal(
             rta_auth_create_token_request(rta_rest_auth(backend), params, NULL, &req, NULL), 0);
         sdk_add_secret(req.mac);
-        if (cb.kind == GIVE_BAD_MAC) req.mac[0] = req.mac[0] == 'A' ? 'B' : 'A';
+        if (cb.kind == GIVE_BAD_MAC) /* the library's copy, ours to change (token.h) */
+            ((char *)req.mac)[0] = req.mac[0] == 'A' ? 'B' : 'A';
         if (cb.kind == GIVE_JSON_REQUEST) {
             assert_int_equal(rta_token_request_to_json(&req, &json), 0);
             rta_auth_result_set_json(result, json);
@@ -123,6 +134,12 @@ static void callback(const rta_token_params *params, rta_auth_result *result, vo
         break;
     case GIVE_NULL_DETAILS:
         rta_auth_result_set_token_details(result, NULL);
+        break;
+    case GIVE_BLOCKED:
+        for (int i = 0; i < 6000 && !atomic_load(&released); i++)
+            usleep(5000);
+        rta_auth_result_set_token(result, "late-answer"); /* must be discarded */
+        atomic_fetch_add(&blocked_returned, 1);
         break;
     case GIVE_NESTED: {
         rta_error err;
@@ -406,6 +423,58 @@ static void test_late_completion(void **state)
     }
 }
 
+static atomic_int async_rc = -1, async_cause = -1;
+
+static void on_token(int rc, const rta_token_details *d, const rta_error *err, void *ud)
+{
+    (void)ud;
+    assert_true(rc ? d == NULL : d != NULL);
+    atomic_store(&async_cause, err->cause_code);
+    atomic_store(&async_rc, rc);
+}
+
+/* RSA4c, RSA4e: a callback that blocks (it never returns until we let it) is timed from its
+ * call, whichever thread it blocks: the blocking requestToken and the _async one both fail
+ * with 40170 (cause 50003) at auth_request_ms, while the callback is still blocked; its late
+ * answer is discarded. Before, the caller's thread ran the callback and waited for it. */
+static void test_blocked_callback_times_out(void **state)
+{
+    (void)state;
+    rta_client_options o;
+    sdk_options(&o);
+    o.auth.auth_callback = callback;
+    o.auth.auth_callback_data = &cb;
+    o.timeouts.auth_request_ms = 500;
+    rta_rest *r = sdk_rest(&o);
+    cb.kind = GIVE_BLOCKED;
+    atomic_store(&released, 0);
+    atomic_store(&blocked_returned, 0);
+
+    rta_token_details d;
+    rta_error err;
+    int64_t t0 = sdk_now_ms();
+    assert_int_equal(rta_auth_request_token(rta_rest_auth(r), NULL, NULL, &d, &err),
+                     RTA_ERR_AUTH_CALLBACK);
+    int64_t took = sdk_now_ms() - t0;
+    assert_int_equal(err.status_code, 401);
+    assert_int_equal(err.cause_code, RTA_ERR_TIMEOUT);
+    assert_null(d.token);
+    assert_int_equal(atomic_load(&blocked_returned), 0); /* it is still blocked */
+    assert_true(took >= 450);
+
+    /* the _async form: the worker thread is not the one blocked either */
+    assert_int_equal(rta_auth_request_token_async(rta_rest_auth(r), NULL, NULL, on_token, NULL, NULL), 0);
+    for (int i = 0; i < 3000 && atomic_load(&async_rc) == -1; i++)
+        usleep(10000);
+    assert_int_equal(atomic_load(&async_rc), RTA_ERR_AUTH_CALLBACK);
+    assert_int_equal(atomic_load(&async_cause), RTA_ERR_TIMEOUT);
+    assert_int_equal(atomic_load(&blocked_returned), 0);
+
+    atomic_store(&released, 1); /* both late answers arrive now and are dropped */
+    rta_rest_destroy(r);        /* waits for the callback threads */
+    assert_int_equal(atomic_load(&blocked_returned), 2);
+}
+
 /* A blocking call on the same client from inside its authCallback fails with 40000 instead of
  * deadlocking (DESIGN section 4). */
 static void test_blocking_call_from_callback(void **state)
@@ -434,6 +503,7 @@ int main(void)
         cmocka_unit_test(test_bad_values),
         cmocka_unit_test(test_late_completion),
         cmocka_unit_test(test_blocking_call_from_callback),
+        cmocka_unit_test(test_blocked_callback_times_out),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -88,6 +88,33 @@ static void test_renew_once_on_token_error(void **state)
     rta_rest_destroy(r);
 }
 
+/* error.h's contract (issue 15): err is "no error" after a success, even when the first
+ * attempt failed with a token error (40142) and only the retry with a renewed token (RSA4b)
+ * succeeded; before, err still held the 40142 of the first attempt. */
+static void test_err_cleared_on_success_after_renewal(void **state)
+{
+    (void)state;
+    rta_rest *r = callback_client(1, 0);
+    rta_error err;
+    rta_error_set(&err, RTA_ERR_CHANNEL_FAILED, "stale");
+    rta_rest_response resp;
+    assert_int_equal(rta_rest_request(r, "GET", "/channels/renewed/messages", NULL, &resp, &err),
+                     0);
+    assert_int_equal(calls, 2); /* expired token, then the renewed one */
+    assert_int_equal(resp.status_code, 200);
+    rta_rest_response_clear(&resp);
+    assert_int_equal(err.code, 0);
+    assert_int_equal(err.status_code, 0);
+    assert_int_equal(err.cause_code, 0);
+    assert_string_equal(err.message, "");
+    rta_error_set(&err, RTA_ERR_CHANNEL_FAILED, "stale");
+    rta_token_details d;
+    assert_int_equal(rta_auth_token_details(rta_rest_auth(r), &d, &err), 0);
+    assert_int_equal(err.code, 0);
+    rta_token_details_clear(&d);
+    rta_rest_destroy(r);
+}
+
 /* RSA4b: if the retry gets a token error again, that error is returned (no loop). */
 static void test_renew_only_once(void **state)
 {
@@ -233,6 +260,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_renew_once_on_token_error),
         cmocka_unit_test(test_renew_only_once),
+        cmocka_unit_test(test_err_cleared_on_success_after_renewal),
         cmocka_unit_test(test_key_token_auth_renewal),
         cmocka_unit_test(test_no_means_to_renew_40171),
         cmocka_unit_test(test_local_expiry_check),

@@ -78,6 +78,29 @@ static void test_revoke_by_client_id(void **state)
 
 /* TRF2, BAR2: a mixed batch: an unknown target type fails alone; RSA17e issuedBefore is sent
  * and echoed; RSA17f allowReauthMargin delays appliesAt by 30 s; rtauth's token:<token>. */
+/* TRT2a: the named target types (issue 15), each revoked with success (TRS) and sent as
+ * "type:value" (RSA17b). */
+static void test_target_type_constants(void **state)
+{
+    (void)state;
+    rta_rest *r = key_client(keys[1], 1);
+    char *tok = token_for(r, "trudy");
+    rta_revocation_target t[] = {{RTA_REVOKE_TARGET_CLIENT_ID, "trent"},
+                                 {RTA_REVOKE_TARGET_REVOCATION_KEY, "group-7"},
+                                 {RTA_REVOKE_TARGET_TOKEN, tok}};
+    rta_revocation_batch b;
+    rta_error err;
+    assert_int_equal(rta_auth_revoke_tokens(rta_rest_auth(r), t, 3, NULL, &b, &err), 0);
+    assert_int_equal(b.success_count, 3);
+    assert_int_equal(b.result_count, 3);
+    assert_string_equal(b.results[0].target, "clientId:trent");
+    assert_string_equal(b.results[1].target, "revocationKey:group-7");
+    assert_int_equal(strncmp(b.results[2].target, "token:", 6), 0);
+    rta_revocation_batch_clear(&b);
+    free(tok);
+    rta_rest_destroy(r);
+}
+
 static void test_mixed_batch_and_options(void **state)
 {
     (void)state;
@@ -167,6 +190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_revoke_by_client_id),
         cmocka_unit_test(test_mixed_batch_and_options),
+        cmocka_unit_test(test_target_type_constants),
         cmocka_unit_test(test_revoke_errors),
         cmocka_unit_test(test_token_auth_refused_locally),
     };
