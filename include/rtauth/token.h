@@ -68,14 +68,6 @@ typedef struct rta_revocation_target {
     const char *value;
 } rta_revocation_target;
 
-/* The body of POST /keys/{keyName}/revokeTokens (RSA17b, RSA17e, RSA17f). */
-typedef struct rta_revoke_request {
-    char **targets; /* "type:value" strings */
-    size_t target_count;
-    int64_t issued_before;   /* ms; 0 = absent (server uses now) */
-    int allow_reauth_margin; /* -1 absent, 0 false, 1 true */
-} rta_revoke_request;
-
 /* TRS (success) or TRF (failure) for one target. */
 typedef struct rta_revocation_result {
     char *target;
@@ -99,7 +91,6 @@ RTA_EXTERN void rta_token_params_clear(rta_token_params *p);
 RTA_EXTERN void rta_token_request_clear(rta_token_request *r);
 RTA_EXTERN void rta_token_details_clear(rta_token_details *d);
 RTA_EXTERN void rta_revocation_target_clear(rta_revocation_target *t);
-RTA_EXTERN void rta_revoke_request_clear(rta_revoke_request *r);
 RTA_EXTERN void rta_revocation_batch_clear(rta_revocation_batch *b);
 
 /* Deep copies into dst (which is overwritten, not freed). Return 0, 40000 when src or dst is

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/token_codec.h"
 #include "rtauth/error.h"
 
 /* The strings of a struct the library filled are its own malloc()ed copies. */

@@ -40,6 +40,19 @@
 int rta_token_params_encode(const rta_token_params *p, rta_format fmt, rta_buf *out);
 int rta_token_request_encode(const rta_token_request *r, rta_format fmt, rta_buf *out);
 int rta_token_details_encode(const rta_token_details *d, rta_format fmt, rta_buf *out);
+/* The body of POST /keys/{keyName}/revokeTokens (RSA17b, RSA17e, RSA17f), as the wire has it.
+ * Private: applications describe a revocation with rta_revocation_target and
+ * rta_revoke_options (rtauth/auth.h); the SDK builds this from them and the server decodes
+ * it (issue 15: one public revocation type, not two). */
+typedef struct rta_revoke_request {
+    char **targets; /* "type:value" strings */
+    size_t target_count;
+    int64_t issued_before;   /* ms; 0 = absent (server uses now) */
+    int allow_reauth_margin; /* -1 absent, 0 false, 1 true */
+} rta_revoke_request;
+
+void rta_revoke_request_clear(rta_revoke_request *r);
+
 int rta_revoke_request_encode(const rta_revoke_request *r, rta_format fmt, rta_buf *out);
 int rta_revocation_batch_encode(const rta_revocation_batch *b, rta_format fmt, rta_buf *out);
 /* Writer-level forms, for embedding in a larger document. */

@@ -15,6 +15,7 @@
 
 #include "client.h"
 #include "core/key.h"
+#include "core/token_codec.h" /* rta_revoke_request */
 #include "core/token_signer.h"
 #include "rtauth/auth.h"
 

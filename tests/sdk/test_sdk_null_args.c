@@ -83,7 +83,6 @@ static const char *const covered[] = {
     "rta_token_request_clear",
     "rta_token_details_clear",
     "rta_revocation_target_clear",
-    "rta_revoke_request_clear",
     "rta_revocation_batch_clear",
     "rta_token_params_copy",
     "rta_token_request_copy",
@@ -432,7 +431,6 @@ static void test_token_types(void **state)
     rta_token_request_clear(NULL);
     rta_token_details_clear(NULL);
     rta_revocation_target_clear(NULL);
-    rta_revoke_request_clear(NULL);
     rta_revocation_batch_clear(NULL);
     rta_token_params p = {.ttl = 1};
     rta_token_request r = {.ttl = 1};

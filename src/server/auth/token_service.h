@@ -12,6 +12,7 @@
 
 #include "core/capability.h"
 #include "core/native_token.h"
+#include "core/token_codec.h" /* rta_revoke_request, the revokeTokens body */
 #include "server/auth/nonce_cache.h"
 #include "server/auth/registry.h"
 #include "server/auth/revocations.h"
