@@ -295,26 +295,31 @@ void rta__gw_channel_publish(rta_conn *c, const rta_protocol_message *in)
         return;
     }
 
-    /* ACK first (2.6): res[0].serials, one per message */
-    char **serials = calloc(m->message_count ? m->message_count : 1, sizeof(char *));
-    rta_publish_result res = {serials, m->message_count};
-    for (size_t i = 0; serials && i < m->message_count; i++) {
+    if (m->has & RTA_PM_HAS_MSG_SERIAL) rta__gw_send_publish_ack(c, m->msg_serial, id, m->message_count);
+    rta__gw_channel_fanout(c->gw, c->auth.app_id, c, m->channel, id, m->messages, m->message_count);
+}
+
+/* The ACK of a publish (wire doc 2.6): res[0].serials, "<id>:<i>" for each of its n
+ * messages, the ids its subscribers and history see. Both the single-node path (before
+ * fan-out) and the cluster path (once Redis sequenced it, relay.c) answer with it. */
+void rta__gw_send_publish_ack(rta_conn *c, int64_t msg_serial, const char *id, size_t n)
+{
+    char **serials = calloc(n ? n : 1, sizeof(char *));
+    rta_publish_result res = {serials, n};
+    for (size_t i = 0; serials && i < n; i++) {
         char s[96];
         snprintf(s, sizeof(s), "%s:%zu", id, i);
         serials[i] = strdup(s);
     }
-    if (m->has & RTA_PM_HAS_MSG_SERIAL) {
-        rta_protocol_message ack = {.action = RTA_ACTION_ACK,
-                                    .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT,
-                                    .msg_serial = m->msg_serial,
-                                    .count = 1,
-                                    .res = serials ? &res : NULL,
-                                    .res_count = serials ? 1 : 0};
-        rta__gw_conn_send(c, &ack);
-    }
-    for (size_t i = 0; serials && i < m->message_count; i++) free(serials[i]);
+    rta_protocol_message ack = {.action = RTA_ACTION_ACK,
+                                .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT,
+                                .msg_serial = msg_serial,
+                                .count = 1,
+                                .res = serials ? &res : NULL,
+                                .res_count = serials ? 1 : 0};
+    rta__gw_conn_send(c, &ack);
+    for (size_t i = 0; serials && i < n; i++) free(serials[i]);
     free(serials);
-    rta__gw_channel_fanout(c->gw, c->auth.app_id, c, m->channel, id, m->messages, m->message_count);
 }
 
 void rta__gw_channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,

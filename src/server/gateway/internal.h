@@ -104,6 +104,8 @@ struct rta_conn {
 /* Frames out (gateway/frames.c). Every queue is bounded by limits.max_queue: a connection
  * that cannot keep up loses its queue and its transport and cannot be resumed. */
 void rta__gw_conn_send(rta_conn *c, const rta_protocol_message *m);
+/* ACK of a publish: res[0].serials "<id>:<i>" for its n messages (channels.c). */
+void rta__gw_send_publish_ack(rta_conn *c, int64_t msg_serial, const char *id, size_t n);
 /* The same, queued before everything else (CONNECTED on resume). */
 void rta__gw_conn_send_first(rta_conn *c, const rta_protocol_message *m);
 /* A message on `channel` already encoded in c's format (fan-out encodes once per format).

@@ -41,27 +41,6 @@ typedef struct relay_reply {
     char message[160];
 } relay_reply;
 
-static void send_ack(rta_conn *c, const relay_reply *r)
-{
-    char **serials = calloc(r->n ? r->n : 1, sizeof(char *));
-    rta_publish_result res = {serials, r->n};
-    for (size_t i = 0; serials && i < r->n; i++) {
-        char s[96];
-        snprintf(s, sizeof(s), "%s:%zu", r->id, i);
-        serials[i] = strdup(s);
-    }
-    rta_protocol_message ack = {.action = RTA_ACTION_ACK,
-                                .has = RTA_PM_HAS_MSG_SERIAL | RTA_PM_HAS_COUNT,
-                                .msg_serial = r->msg_serial,
-                                .count = 1,
-                                .res = serials ? &res : NULL,
-                                .res_count = serials ? 1 : 0};
-    rta__gw_conn_send(c, &ack);
-    for (size_t i = 0; serials && i < r->n; i++)
-        free(serials[i]);
-    free(serials);
-}
-
 static void relay_answered(void *arg, int code, const char *message)
 {
     relay_reply *r = arg;
@@ -76,7 +55,7 @@ static void relay_answered(void *arg, int code, const char *message)
         if (!r->has_serial) {
             /* nothing waits for an answer */
         } else if (!code && !r->deferred) {
-            send_ack(c, r);
+            rta__gw_send_publish_ack(c, r->msg_serial, r->id, r->n);
         } else {
             rta_protocol_message m = {.has = RTA_PM_HAS_MSG_SERIAL, .msg_serial = r->msg_serial};
             rta__gw_conn_reply_now(c, &m, code, message ? message : "");
