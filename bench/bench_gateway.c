@@ -25,7 +25,6 @@
 #define CAPABILITY                                                                                 \
     "{\"bench:*\":[\"publish\",\"subscribe\"],\"private:*\":[\"subscribe\"],"                      \
     "\"presence:*\":[\"presence\",\"subscribe\"]}"
-#define REVOKED_CLIENT_ID "revoke-me"
 
 const char *gw_arg(int argc, char **argv, const char *name, const char *def)
 {
@@ -66,7 +65,7 @@ typedef enum { PH_CONNECT, PH_AUTH, PH_REVOKE } phase;
 typedef struct load {
     phase ph;
     size_t n, revoke_n;
-    char *is_revoked;      /* per client: its token has clientId REVOKED_CLIENT_ID */
+    char *is_revoked;      /* per client: its token has clientId GW_REVOKED_CLIENT_ID */
     /* AUTH */
     char **auth_tokens;    /* per sample */
     int *auth_clients;     /* per sample: the client index */
@@ -135,7 +134,7 @@ static void *revoke_thread(void *arg)
 {
     revoker *r = arg;
     r->t0 = gw_now_ms(); /* the clock starts as the request is sent */
-    r->status = gw_http_revoke(r->http, r->key, "clientId:" REVOKED_CLIENT_ID);
+    r->status = gw_http_revoke(r->http, r->key, "clientId:" GW_REVOKED_CLIENT_ID);
     return NULL;
 }
 
@@ -157,7 +156,7 @@ static int load_main(int argc, char **argv)
     char *key = gw_http_create_app(http);
     long rss_fresh = gw_vmrss_kib(pid); /* before the requestToken calls, for reference */
 
-    /* Tokens: every (n / revoke_n)-th connection gets clientId REVOKED_CLIENT_ID, the rest
+    /* Tokens: every (n / revoke_n)-th connection gets clientId GW_REVOKED_CLIENT_ID, the rest
      * clientId c<i>; one token per connection, plus a fresh one per AUTH sample. */
     gw_fleet f;
     gw_fleet_init(&f, host, L.n, handshakes);
@@ -170,24 +169,8 @@ static int load_main(int argc, char **argv)
     L.auth_ms = calloc(L.samples + 1, sizeof(double));
     if (!L.is_revoked || !L.auth_pending || !L.auth_tokens || !L.auth_clients || !L.auth_ms)
         gw_die("out of memory");
-    size_t stride = L.revoke_n ? L.n / L.revoke_n : 0, marked = 0;
     double t_mint = gw_now_ms();
-    for (size_t i = 0; i < L.n; i++) {
-        char cid[32];
-        if (stride && i % stride == 0 && marked < L.revoke_n) {
-            L.is_revoked[i] = 1;
-            marked++;
-            snprintf(cid, sizeof(cid), "%s", REVOKED_CLIENT_ID);
-        } else {
-            snprintf(cid, sizeof(cid), "c%zu", i);
-        }
-        char *tok = gw_http_request_token(http, key, cid, CAPABILITY);
-        size_t len = strlen(tok) + 64;
-        f.clients[i].path = malloc(len);
-        if (!f.clients[i].path) gw_die("out of memory");
-        snprintf(f.clients[i].path, len, "/?v=6&format=json&access_token=%s", tok);
-        free(tok);
-    }
+    gw_fleet_token_paths(&f, http, key, CAPABILITY, L.revoke_n, L.is_revoked);
     for (size_t s = 0, i = 0; s < L.samples; i++) { /* distinct connections, spread out */
         size_t ci = (i * 7919) % L.n;
         if (L.is_revoked[ci] || L.auth_pending[ci]) continue;
@@ -248,7 +231,7 @@ static int load_main(int argc, char **argv)
 
     printf("gateway load: %zu token connections (capability with 3 patterns; %zu with clientId "
            "%s, the rest c<i>), %zu handshakes in flight; tokens minted in %.1f s (not timed)\n",
-           L.n, L.revoke_n, REVOKED_CLIENT_ID, handshakes, t_mint / 1000);
+           L.n, L.revoke_n, GW_REVOKED_CLIENT_ID, handshakes, t_mint / 1000);
     printf("  connect: %zu CONNECTED in %.2f s (first connect to last CONNECTED)\n", connected,
            connect_s);
     printf("  rss: rtauthd VmRSS %ld KiB before connecting, %ld KiB 1 s after the last "
@@ -260,7 +243,7 @@ static int load_main(int argc, char **argv)
     printf("  revoke: POST revokeTokens clientId:%s (SQLite-durable before enforcement), "
            "%zu/%zu DISCONNECTED 40141; %zu others still connected 1 s later, %zu others "
            "dropped (%zu closes during the phase)\n",
-           REVOKED_CLIENT_ID, L.revoked_seen, L.revoke_n, still, others_gone,
+           GW_REVOKED_CLIENT_ID, L.revoked_seen, L.revoke_n, still, others_gone,
            f.closed - closed_before);
     printf("BENCH gateway_connect_rate %.0f conn/s\n", (double)L.n / connect_s);
     printf("BENCH gateway_rss_per_connection %.2f KiB\n", per_conn_kib);

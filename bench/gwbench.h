@@ -90,6 +90,13 @@ char *gw_http_create_app(gw_http *h);
 /* A token (malloc) for clientId (NULL: none) with capability JSON, via Basic requestToken. */
 char *gw_http_request_token(gw_http *h, const char *key, const char *client_id,
                             const char *capability);
+/* The clientId of the connections a revocation benchmark revokes (clientId:revoke-me). */
+#define GW_REVOKED_CLIENT_ID "revoke-me"
+/* One token per client of f with capability, and the client's connect path with it: revoke_n
+ * clients spread evenly (every (n / revoke_n)-th) get clientId GW_REVOKED_CLIENT_ID and are
+ * marked in is_revoked (n bytes), the others clientId c<i>. */
+void gw_fleet_token_paths(gw_fleet *f, gw_http *h, const char *key, const char *capability,
+                          size_t revoke_n, char *is_revoked);
 /* POST /keys/{keyName}/revokeTokens {"targets":[target]}; returns the HTTP status. */
 long gw_http_revoke(gw_http *h, const char *key, const char *target);
 

@@ -20,7 +20,6 @@
 
 #include "gwbench.h"
 
-#define REVOKED "revoke-me"
 #define CAPABILITY "{\"bench:*\":[\"publish\",\"subscribe\"]}"
 
 static struct {
@@ -68,23 +67,7 @@ int gw_cluster_hold_main(int argc, char **argv)
     f.on_message = on_message;
     H.is_revoked = calloc(n, 1);
     if (!H.is_revoked) gw_die("out of memory");
-    size_t stride = n / H.revoke_n, marked = 0;
-    for (size_t i = 0; i < n; i++) {
-        char cid[32];
-        if (i % stride == 0 && marked < H.revoke_n) {
-            H.is_revoked[i] = 1;
-            marked++;
-            snprintf(cid, sizeof(cid), REVOKED);
-        } else {
-            snprintf(cid, sizeof(cid), "c%zu", i);
-        }
-        char *tok = gw_http_request_token(http, key, cid, CAPABILITY);
-        size_t len = strlen(tok) + 64;
-        f.clients[i].path = malloc(len);
-        if (!f.clients[i].path) gw_die("out of memory");
-        snprintf(f.clients[i].path, len, "/?v=6&format=json&access_token=%s", tok);
-        free(tok);
-    }
+    gw_fleet_token_paths(&f, http, key, CAPABILITY, H.revoke_n, H.is_revoked);
     gw_fleet_pump(&f);
     if (!gw_fleet_run_until(&f, settled, 300000) || f.connected != n)
         gw_die("connect: %zu of %zu connected (%zu failed, %zu closed)", f.connected, n, f.failed,
@@ -112,7 +95,7 @@ int gw_cluster_revoke_main(int argc, char **argv)
     if (argc < 5) gw_die("usage: bench_gateway revoke HOST PORT KEY");
     gw_http *http = gw_http_new(argv[2], atoi(argv[3]));
     double t0 = gw_now_ms();
-    long st = gw_http_revoke(http, argv[4], "clientId:" REVOKED);
+    long st = gw_http_revoke(http, argv[4], "clientId:" GW_REVOKED_CLIENT_ID);
     double t1 = gw_now_ms();
     printf("T0 %.3f\nACK %.3f\nSTATUS %ld\n", t0, t1, st);
     gw_http_free(http);

@@ -128,3 +128,25 @@ long gw_vmrss_kib(int pid)
     fclose(fp);
     return kib;
 }
+
+void gw_fleet_token_paths(gw_fleet *f, gw_http *h, const char *key, const char *capability,
+                          size_t revoke_n, char *is_revoked)
+{
+    size_t stride = revoke_n ? f->n / revoke_n : 0, marked = 0;
+    for (size_t i = 0; i < f->n; i++) {
+        char cid[32];
+        if (stride && i % stride == 0 && marked < revoke_n) {
+            is_revoked[i] = 1;
+            marked++;
+            snprintf(cid, sizeof(cid), "%s", GW_REVOKED_CLIENT_ID);
+        } else {
+            snprintf(cid, sizeof(cid), "c%zu", i);
+        }
+        char *tok = gw_http_request_token(h, key, cid, capability);
+        size_t len = strlen(tok) + 64;
+        f->clients[i].path = malloc(len);
+        if (!f->clients[i].path) gw_die("out of memory");
+        snprintf(f->clients[i].path, len, "/?v=6&format=json&access_token=%s", tok);
+        free(tok);
+    }
+}
