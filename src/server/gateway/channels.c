@@ -322,10 +322,32 @@ void rta__gw_send_publish_ack(rta_conn *c, int64_t msg_serial, const char *id, s
     free(serials);
 }
 
+/* Idempotent publishing (RSL1k, RTL6a1): messages whose client-supplied id was published on
+ * this channel within the window move to the end of msgs (the caller still owns and clears
+ * all n); returns how many are new, in their order. */
+static size_t drop_duplicates(rta_gateway *gw, const char *app_id, const char *channel,
+                              rta_message *msgs, size_t n, int64_t now)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i].id && rta_dedup_check(&gw->dedup, app_id, channel, msgs[i].id, now))
+            continue; /* a duplicate: stays behind the kept ones */
+        if (i != kept) {
+            rta_message t = msgs[kept];
+            msgs[kept] = msgs[i];
+            msgs[i] = t;
+        }
+        kept++;
+    }
+    return kept;
+}
+
 void rta__gw_channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
                          const char *channel, const char *id, rta_message *msgs, size_t n)
 {
     int64_t now = gw->now();
+    n = drop_duplicates(gw, app_id, channel, msgs, n, now);
+    if (!n) return; /* every one a duplicate: acknowledged, not delivered again */
     const char *conn_id = from ? from->id : NULL;
     /* The ProtocolMessage's connectionId is the truth (TM2c): drop any a client wrote. */
     for (size_t i = 0; i < n; i++) {

@@ -25,6 +25,7 @@
 
 #include "core/hmap.h"
 #include "server/auth/token_service.h"
+#include "server/gateway/dedup.h"
 #include "server/gateway/history.h"
 
 typedef struct rta_conn rta_conn;
@@ -165,6 +166,7 @@ struct rta_gateway {
     int stopping;       /* shutting down: nothing is kept for resume */
     rta_gateway_limits limits;
     rta_history history; /* recent messages per channel, for REST history (RSL2) */
+    rta_dedup dedup;     /* client-supplied message ids seen lately (RSL1k, RTL6a1) */
     rta_timers timers;
     rta_gateway_relay relay; /* cluster mode only (rta_gateway_set_relay) */
 };
