@@ -212,15 +212,33 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
         return;
     }
     rta__gw_presence_modes_changed(c, ch, granted); /* a re-attach may drop the presence mode */
+    /* The attach serial (RTL15c): where untilAttach history stops (from_serial, RTL10b). In
+     * single-node mode the history's position; in cluster mode the channel's serial, which
+     * is what its history is keyed by. */
     char serial[32];
-    snprintf(serial, sizeof(serial), "%llu", (unsigned long long)ch->serial);
+    uint64_t at = c->gw->relay.publish ? ch->serial : rta_history_position(&c->gw->history);
+    snprintf(serial, sizeof(serial), "%llu", (unsigned long long)at);
     rta_protocol_message r = {.action = RTA_ACTION_ATTACHED,
                               .has = RTA_PM_HAS_FLAGS,
                               .flags =
                                   granted | resumed | rta__gw_presence_attach_flags(ch, granted),
                               .channel = m->channel,
                               .channel_serial = serial};
+    rta_rewind rw;
+    rta__gw_attach_params(c, m, &rw, &r); /* RTL4k: the honoured params come back */
+    /* rewind: only on a first attach (a re-attach resumes), and only to a subscriber */
+    rta_message backlog[RTA_REWIND_MAX];
+    size_t nb = !member && (granted & RTA_MODE_SUBSCRIBE)
+                    ? rta__gw_rewind_read(c, m->channel, &rw, backlog)
+                    : 0;
+    if (nb) r.flags |= RTA_FLAG_HAS_BACKLOG;
     rta__gw_conn_send(c, &r);
+    if (nb) {
+        rta_protocol_message b = {.action = RTA_ACTION_MESSAGE, .channel = m->channel,
+                                  .channel_serial = serial, .messages = backlog,
+                                  .message_count = nb};
+        rta__gw_conn_send(c, &b);
+    }
     rta__gw_presence_sync(c, ch, granted);
 }
 

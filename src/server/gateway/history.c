@@ -268,6 +268,7 @@ size_t rta_history_read(rta_history *h, const char *app_id, const char *channel,
     for (size_t k = 0; k < ch->count; k++) {
         entry *e = at(ch, q->forwards ? k : ch->count - 1 - k); /* seq rises with k forwards */
         if (q->has_cursor && (q->forwards ? e->seq < q->cursor : e->seq > q->cursor)) continue;
+        if (q->has_until && e->seq > q->until) continue; /* after the attach (RTL10b) */
         if (!matches(e, q)) continue;
         if (found == q->limit) {
             *more = 1;
@@ -277,6 +278,11 @@ size_t rta_history_read(rta_history *h, const char *app_id, const char *channel,
         out[found++] = &e->msg;
     }
     return found;
+}
+
+uint64_t rta_history_position(const rta_history *h)
+{
+    return h->next_seq ? h->next_seq - 1 : 0;
 }
 
 size_t rta_history_sweep(rta_history *h, int64_t now)

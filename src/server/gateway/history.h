@@ -74,7 +74,15 @@ typedef struct rta_history_query {
     size_t limit;       /* page size, >= 1 */
     int has_cursor;
     uint64_t cursor; /* from a previous page's next_cursor */
+    /* untilAttach (RTL10b): only entries up to an ATTACHED's channelSerial (from_serial):
+     * a sequence number from rta_history_position, or the channel serial in cluster mode */
+    int has_until;
+    uint64_t until;
 } rta_history_query;
+
+/* Where the history stands now: every entry appended so far has a sequence number at or
+ * below it, every later one above it (the single-node ATTACHED channelSerial, RTL15c). */
+uint64_t rta_history_position(const rta_history *h);
 
 /* Runs q on (app_id, channel) at time now (expired entries are dropped first). Fills out[]
  * (room for q->limit pointers) with borrowed messages, valid until the next call that

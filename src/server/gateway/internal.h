@@ -242,6 +242,22 @@ int rta__gw_relay_defer_reply(rta_conn *c, const rta_protocol_message *m, int co
 void rta__gw_relay_forget_waiting(rta_channel *ch, const rta_conn *c);
 void rta__gw_relay_channel_free(rta_channel *ch);
 
+/* Channel params on ATTACH (gateway/params.c; RTL4k). */
+#define RTA_REWIND_MAX 100 /* messages a rewind delivers at most (Ably's bound) */
+typedef struct rta_rewind {
+    size_t count; /* 0: no rewind; else at most this many of the latest messages */
+    int64_t ms;   /* and (when > 0) only those of the last ms */
+    size_t param; /* its index in the ATTACH's params */
+} rta_rewind;
+/* The params of ATTACH m that are honoured, into *rewind and reply's params (borrowed from m:
+ * reply must go out before m is cleared); the others are dropped (RTL4k1). */
+void rta__gw_attach_params(const rta_conn *c, const rta_protocol_message *m, rta_rewind *rewind,
+                           rta_protocol_message *reply);
+/* The rewind backlog of c's channel, oldest first, into out (room for RTA_REWIND_MAX):
+ * borrowed from the history, valid until it next changes. Returns how many. */
+size_t rta__gw_rewind_read(rta_conn *c, const char *channel, const rta_rewind *rw,
+                           rta_message *out);
+
 /* After a capability change: channels no longer allowed get ERROR 40160 and are left. */
 void rta__gw_channels_recheck(rta_conn *c);
 void rta__gw_channels_leave_all(rta_conn *c);
