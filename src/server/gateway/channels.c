@@ -205,8 +205,11 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
     if (!ch) ch = channel_get(c->gw, c->auth.app_id, m->channel, 1);
     /* cluster mode: not before this node follows the channel (nothing missed after ATTACHED) */
     if (ch && c->gw->relay.publish && !member && !rta__gw_relay_attach_ready(c, ch, m)) return;
-    /* Already attached (a re-attach after a resume, RTN15c6): nothing was missed */
-    uint32_t resumed = member && !c->presence_lost ? RTA_FLAG_RESUMED : 0;
+    /* Already attached (a re-attach after a resume, RTN15c6): nothing was missed (RTL2f),
+     * unless its presence members left while it was away */
+    long mi = member ? rta__gw_channel_member_index(ch, c) : -1;
+    uint32_t resumed =
+        mi >= 0 && !(ch->modes[mi] & RTA_MEMBER_DISCONTINUOUS) ? RTA_FLAG_RESUMED : 0;
     if (!ch || join(c, ch, granted, requested)) {
         channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
         return;
@@ -261,7 +264,7 @@ void rta__gw_channels_recheck(rta_conn *c)
         uint32_t granted =
             i >= 0 ? ch->requested[i] & allowed_modes(&c->auth.capability, ch->name) : 0;
         if (granted && i >= 0) {
-            ch->modes[i] = granted;
+            ch->modes[i] = granted | (ch->modes[i] & RTA_MEMBER_DISCONTINUOUS);
             rta__gw_presence_modes_changed(c, ch, granted);
             continue;
         }

@@ -36,7 +36,7 @@ typedef struct rta_channel {
     char *name; /* the channel name, inside key */
     /* Members (gateway/members.c): the attached connections, with parallel arrays: */
     rta_conn **members;
-    uint32_t *modes;     /* granted modes (requested ∩ capability) */
+    uint32_t *modes;     /* granted modes (requested ∩ capability), | RTA_MEMBER_DISCONTINUOUS */
     uint32_t *requested; /* requested modes: a new capability re-grants */
     uint32_t *links;     /* where this channel is in members[i]->attached (O(1) detach) */
     uint32_t *index;     /* members by connection: 2 * cap slots of position + 1, 0 empty */
@@ -52,6 +52,11 @@ typedef struct rta_channel {
     uint32_t *waiting_flags; /* RELAY_HAS_FLAGS | the ATTACH's flags */
     size_t waiting_count, waiting_cap;
 } rta_channel;
+
+/* In rta_channel.modes beside the mode bits: while detached, the connection's presence
+ * members left this channel, so its next ATTACH is not RESUMED (ably-js re-enters them,
+ * RTP17i); a channel without its members keeps continuity (RTL2f). join() clears it. */
+#define RTA_MEMBER_DISCONTINUOUS (1u << 31)
 
 /* A connection outlives its WebSocket: when the transport drops without CLOSE or a fatal
  * ERROR, it stays *detached* (transport NULL) for connectionStateTtl, still attached to its
@@ -80,7 +85,6 @@ struct rta_conn {
     unsigned final : 1;     /* never resumable (CLOSE, fatal ERROR, queue overflow) */
     unsigned lingering : 1; /* the ending frame is written: waiting for the client to close */
     unsigned revoked : 1;   /* ended by DISCONNECTED 40141: its presence goes at once */
-    unsigned presence_lost : 1; /* detached too long: its members left, re-attaches not RESUMED */
     unsigned admitted : 1;  /* counted in gw->held (gateway/limits.c) until freed */
     int64_t next_serial;    /* msgSerial expected next: lower ones are resends (2.6) */
     int64_t rate_at;        /* inbound rate bucket (ms timestamp, tokens in 1/1000) */
@@ -265,8 +269,9 @@ void rta__gw_channels_free(rta_gateway *gw);
 
 /* Presence (gateway/presence.c; RTP, wire protocol 2.1 HAS_PRESENCE, SYNC). */
 void rta__gw_presence_handle(rta_conn *c, rta_protocol_message *m); /* PRESENCE in: ACK/NACK */
-/* Before c leaves ch (detach, close, capability lost): its members leave (LEAVE fan-out). */
-void rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch);
+/* Before c leaves ch (detach, close, capability lost): its members leave (LEAVE fan-out).
+ * Returns how many left. */
+size_t rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch);
 /* After c's modes on ch changed to `granted`: without the presence mode its members leave. */
 void rta__gw_presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t granted);
 /* The HAS_PRESENCE flag for an ATTACHED with `granted`, and the SYNC that follows it. */

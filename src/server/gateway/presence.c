@@ -105,12 +105,12 @@ static void clear_events(rta_presence_message *ev, size_t n)
     free(ev);
 }
 
-void rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch)
+size_t rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch)
 {
     size_t n = 0;
     for (size_t i = 0; i < ch->presence_count; i++)
         n += ch->presence[i].conn == c;
-    if (!n) return;
+    if (!n) return 0;
     rta_presence_message *ev = calloc(n, sizeof(*ev));
     size_t nev = 0;
     int64_t now = c->gw->now();
@@ -125,6 +125,7 @@ void rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch)
     }
     broadcast(c->gw, ch, c, ev, nev); /* c is leaving: it clears its own view (RTP5a) */
     clear_events(ev, nev);
+    return n;
 }
 
 void rta__gw_presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t granted)
