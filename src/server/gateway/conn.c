@@ -305,6 +305,9 @@ static void handle(rta_conn *c, const void *data, size_t len)
         if (!publish_gate(c, &m)) rta__gw_channel_publish(c, &m);
         break;
     case RTA_ACTION_AUTH: rta__gw_conn_reauth(c, &m); break; /* gateway/auth.c */
+    case RTA_ACTION_SYNC: /* a SYNC request (RTP19): the presence set again */
+        if (rate_check(c) == 0) rta__gw_presence_sync_request(c, &m);
+        break;
     case RTA_ACTION_PRESENCE: /* sizes are checked per entry there: ably-js batches enters */
         if (!publish_gate(c, &m)) rta__gw_presence_handle(c, &m);
         break;

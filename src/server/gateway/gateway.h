@@ -173,7 +173,7 @@ struct rta_gateway {
 
 /* Presence members per channel, and per connection over all its channels (91003 beyond). */
 #define RTA_PRESENCE_MAX_MEMBERS 1000
-#define RTA_PRESENCE_MAX_PER_CONN 100
+#define RTA_PRESENCE_MAX_PER_CONN 500 /* room for a key client's enterClient members (RTP4: 250) */
 
 /* deps is copied; the gateway owns deps->hooks.data from here on (hooks.cleanup, called by
  * rta_gateway_free), failure included. Returns 0 or 50000 (out of memory). */

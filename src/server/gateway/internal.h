@@ -26,6 +26,7 @@ typedef struct rta_presence_member {
     char *client_id;
     char *id; /* <connectionId>:<msgSerial>:<index> of the last enter/update (RTP2b2) */
     char *encoding;
+    char *extras; /* TP3i: compact JSON text, NULL when absent */
     rta_data data;
     int64_t timestamp;
 } rta_presence_member;
@@ -277,6 +278,9 @@ void rta__gw_presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t grant
 /* The HAS_PRESENCE flag for an ATTACHED with `granted`, and the SYNC that follows it. */
 uint32_t rta__gw_presence_attach_flags(const rta_channel *ch, uint32_t granted);
 void rta__gw_presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted);
+/* SYNC from the client (ably-js channel.sync()): the whole presence set again, an empty page
+ * when it is empty, so that the members it no longer has leave on its side (RTP19). */
+void rta__gw_presence_sync_request(rta_conn *c, const rta_protocol_message *m);
 void rta__gw_presence_free(rta_channel *ch);
 
 #endif
