@@ -60,6 +60,11 @@ for (const { name, binary } of FORMATS) {
       const bad = rt.channels.get(randomId('params-bad'), { params: { rewind: 'yesterday' } });
       await bad.attach();
       assert.deepEqual(bad.params, {});
+      // the backlog is history: keys[2] may subscribe to channel2 but not read its history
+      const noHistory = await connect({ key: app.keys[2].keyStr });
+      const ch2 = noHistory.channels.get('channel2', { params: { rewind: '5' } });
+      await ch2.attach();
+      assert.deepEqual(ch2.params, {});
     });
 
     it('RTL4k: params on the wire (raw peer): ATTACHED params is a map of the honoured ones', async () => {

@@ -1,12 +1,14 @@
 /* gateway/params.c: channel params on ATTACH (RTL4k, RTL4k1) and the rewind backlog they may
  * ask for (RTL4k, Ably's `rewind` channel param). The ATTACHED carries back only the params
- * honoured: `rewind` (single-node mode: the backlog comes from gateway/history.c), nothing
+ * honoured: `rewind` (single-node mode, with the history capability: the backlog comes from
+ * gateway/history.c), nothing
  * else (`delta` among them: no VCDIFF encoder here, so ably-js keeps full payloads; see
  * docs/gateway.md). Values are bounded: a rewind of at most RTA_REWIND_MAX messages and at
  * most the history's age. Never logs params. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/capability.h"
 #include "server/gateway/internal.h"
 
 /* "N" (1..RTA_REWIND_MAX messages) or "Ns" / "Nm" (a duration); 0 when it is neither. */
@@ -41,6 +43,13 @@ void rta__gw_attach_params(const rta_conn *c, const rta_protocol_message *m, rta
         if (!k || !v || strcmp(k, "rewind")) continue; /* not honoured: dropped (RTL4k1) */
         /* cluster mode: the history is in Redis, out of reach of the attach: not honoured */
         if (c->gw->relay.publish || !parse_rewind(v, rewind)) continue;
+        /* the backlog is history: a capability without it gets none (and no echo) */
+        if (!c->gw->skip_capability_checks &&
+            !rta_capability_allows(&c->auth.capability, m->channel, strlen(m->channel),
+                                   RTA_OP_HISTORY)) {
+            memset(rewind, 0, sizeof(*rewind));
+            continue;
+        }
         rewind->param = i;
         reply->param_keys = &m->param_keys[i];
         reply->param_values = &m->param_values[i];
