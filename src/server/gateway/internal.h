@@ -252,7 +252,6 @@ void rta__gw_relay_channel_free(rta_channel *ch);
 typedef struct rta_rewind {
     size_t count; /* 0: no rewind; else at most this many of the latest messages */
     int64_t ms;   /* and (when > 0) only those of the last ms */
-    size_t param; /* its index in the ATTACH's params */
 } rta_rewind;
 /* The params of ATTACH m that are honoured, into *rewind and reply's params (borrowed from m:
  * reply must go out before m is cleared); the others are dropped (RTL4k1). */

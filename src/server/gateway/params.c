@@ -50,7 +50,6 @@ void rta__gw_attach_params(const rta_conn *c, const rta_protocol_message *m, rta
             memset(rewind, 0, sizeof(*rewind));
             continue;
         }
-        rewind->param = i;
         reply->param_keys = &m->param_keys[i];
         reply->param_values = &m->param_values[i];
         reply->param_count = 1;
