@@ -15,6 +15,7 @@
 
 #include "core/hmap.h"
 #include "server/channel_order.h"
+#include "server/cluster_backlog.h"
 #include "server/cluster_publish.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -46,6 +47,7 @@ struct rta_cluster_channels {
     rta_hmap channels; /* rkey -> relay_channel* */
     rta_cluster_publisher *publisher;
     size_t max_payload;
+    rta_cluster_backlog_limits backlog; /* a re-attach's catch-up (cluster_backlog.h) */
     int64_t linger_ms; /* --channel-linger */
     int stopping;
 };
@@ -325,6 +327,30 @@ static void relay_publish(void *ctx, const char *app_id, const char *channel,
     rta_buf_free(&b);
 }
 
+static void relay_backlog(void *ctx, const char *app_id, const char *channel, uint64_t after,
+                          uint64_t upto, rta_gateway_backlog_cb done, void *arg)
+{
+    rta_cluster_channels *cc = ctx;
+    rta_cluster_backlog_read(cc->srv, cc, &cc->backlog, app_id, channel, after, upto, done, arg);
+}
+
+int rta_cluster_channels_position(rta_cluster_channels *cc, const char *app_id,
+                                  const char *channel, uint64_t *last, char *epoch)
+{
+    char rkey[RTA_CK_MAX];
+    size_t len = rta_ck_key(rkey, sizeof(rkey), app_id, channel, "");
+    relay_channel *rc = len ? find(cc, rkey, len) : NULL;
+    if (!rc || !rc->order.known) return 0;
+    *last = rc->order.last;
+    snprintf(epoch, RTA_CK_EPOCH_MAX, "%s", rc->order.epoch);
+    return 1;
+}
+
+int rta_cluster_channels_stopping(const rta_cluster_channels *cc)
+{
+    return cc->stopping;
+}
+
 /* ---- the subscriber's events ------------------------------------------------------------------
  */
 
@@ -452,7 +478,8 @@ int rta_cluster_channels_create(rta_server *srv, rta_cluster_channels **out)
         free(cc);
         return RTA_ERR_INTERNAL;
     }
-    rta_gateway_relay relay = {cc, relay_publish, relay_open, relay_close};
+    cc->backlog = (rta_cluster_backlog_limits){(size_t)cfg->history.max_messages, cc->max_payload};
+    rta_gateway_relay relay = {cc, relay_publish, relay_open, relay_close, relay_backlog};
     rta_gateway_set_relay(&srv->gateway, &relay);
     *out = cc;
     return 0;

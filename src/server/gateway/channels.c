@@ -144,7 +144,7 @@ static void leave(rta_conn *c, rta_channel *ch)
 
 void rta__gw_channel_release_if_empty(rta_gateway *gw, rta_channel *ch)
 {
-    if (ch->count || ch->waiting_count) return;
+    if (ch->count || ch->waiting_count || ch->catching_up) return;
     /* nobody left: forget the channel (and the relay stops following it, cluster mode) */
     if (ch->relay_open && gw->relay.close) {
         char *app = strndup(ch->key, (size_t)(ch->name - ch->key - 1));
@@ -210,6 +210,13 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
     long mi = member ? rta__gw_channel_member_index(ch, c) : -1;
     uint32_t resumed =
         mi >= 0 && !(ch->modes[mi] & RTA_MEMBER_DISCONTINUOUS) ? RTA_FLAG_RESUMED : 0;
+    /* Cluster mode, not attached here: its channelSerial says what it missed (RTL4c1) */
+    const struct rta_catch_up *backlog = ch ? rta__gw_catch_up_current(c, m->channel, &resumed) : NULL;
+    if (!backlog && ch && c->gw->relay.backlog && !member) {
+        uint64_t after = rta__gw_catch_up_wanted(ch, m, &resumed);
+        if (after && !join(c, ch, granted, requested) && rta__gw_catch_up_begin(c, ch, m, after))
+            return; /* a member now, its messages held: ATTACHED once the backlog is read */
+    }
     if (!ch || join(c, ch, granted, requested)) {
         channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
         return;
@@ -217,9 +224,11 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
     rta__gw_presence_modes_changed(c, ch, granted); /* a re-attach may drop the presence mode */
     /* The attach serial (RTL15c): where untilAttach history stops (from_serial, RTL10b). In
      * single-node mode the history's position; in cluster mode the channel's serial, which
-     * is what its history is keyed by. */
+     * is what its history is keyed by (with a catch-up backlog, where that starts). */
     char serial[32];
-    uint64_t at = c->gw->relay.publish ? ch->serial : rta_history_position(&c->gw->history);
+    uint64_t at = backlog                 ? rta__gw_catch_up_attach_serial(backlog)
+                  : c->gw->relay.publish ? ch->serial
+                                         : rta_history_position(&c->gw->history);
     snprintf(serial, sizeof(serial), "%llu", (unsigned long long)at);
     rta_protocol_message r = {.action = RTA_ACTION_ATTACHED,
                               .has = RTA_PM_HAS_FLAGS,
@@ -230,18 +239,19 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
     rta_rewind rw;
     rta__gw_attach_params(c, m, &rw, &r); /* RTL4k: the honoured params come back */
     /* rewind: only on a first attach (a re-attach resumes), and only to a subscriber */
-    rta_message backlog[RTA_REWIND_MAX];
+    rta_message rewound[RTA_REWIND_MAX];
     size_t nb = !member && (granted & RTA_MODE_SUBSCRIBE)
-                    ? rta__gw_rewind_read(c, m->channel, &rw, backlog)
+                    ? rta__gw_rewind_read(c, m->channel, &rw, rewound)
                     : 0;
     if (nb) r.flags |= RTA_FLAG_HAS_BACKLOG;
     rta__gw_conn_send(c, &r);
     if (nb) {
         rta_protocol_message b = {.action = RTA_ACTION_MESSAGE, .channel = m->channel,
-                                  .channel_serial = serial, .messages = backlog,
+                                  .channel_serial = serial, .messages = rewound,
                                   .message_count = nb};
         rta__gw_conn_send(c, &b);
     }
+    if (backlog) rta__gw_catch_up_send(c, backlog, granted);
     rta__gw_presence_sync(c, ch, granted);
 }
 
@@ -250,6 +260,7 @@ void rta__gw_channel_detach(rta_conn *c, const rta_protocol_message *m)
     if (!m->channel) return;
     rta_channel *ch = channel_get(c->gw, c->auth.app_id, m->channel, 0);
     if (ch && ch->waiting_count) rta__gw_relay_forget_waiting(ch, c); /* cluster mode */
+    if (ch && ch->catching_up) rta__gw_catch_up_cancel(c, m->channel);
     if (ch) leave(c, ch);
     rta_protocol_message r = {.action = RTA_ACTION_DETACHED, .channel = m->channel};
     rta__gw_conn_send(c, &r);

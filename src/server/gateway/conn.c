@@ -294,7 +294,7 @@ static void handle(rta_conn *c, const void *data, size_t len)
     case RTA_ACTION_ATTACH:
         if (rate_check(c) < 0) break;
         rta__gw_channel_attach(c, &m);
-        if (m.channel)
+        if (m.channel && !rta__gw_catch_up_pending(c, m.channel)) /* else once it is read */
             rta__gw_conn_release_held(c, m.channel, rta__gw_conn_attached_to(c, m.channel));
         break;
     case RTA_ACTION_DETACH:

@@ -187,6 +187,17 @@ void rta__gw_conn_await_reattach(rta_conn *c)
         if ((c->reattach[c->reattach_count] = strdup(c->attached[i]->name))) c->reattach_count++;
 }
 
+int rta__gw_conn_hold_channel(rta_conn *c, const char *channel)
+{
+    if (awaiting(c, channel)) return 0;
+    char **r = realloc(c->reattach, (c->reattach_count + 1) * sizeof(*r));
+    if (!r) return -1;
+    c->reattach = r;
+    if (!(r[c->reattach_count] = strdup(channel))) return -1;
+    c->reattach_count++;
+    return 0;
+}
+
 void rta__gw_conn_release_held(rta_conn *c, const char *channel, int deliver)
 {
     for (size_t i = 0; i < c->reattach_count; i++)

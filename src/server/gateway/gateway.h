@@ -104,6 +104,18 @@ typedef struct rta_gateway_deps {
  * Every hook runs on the loop thread and never calls back into the gateway before it
  * returns. */
 typedef void (*rta_gateway_published_cb)(void *arg, int code, const char *message);
+/* A message of a channel's backlog (RTL4c1), decoded, with its channel serial. */
+typedef struct rta_gateway_backlog {
+    uint64_t serial;
+    rta_protocol_message pm;
+} rta_gateway_backlog;
+/* The answer to a backlog read: code 0, or an Ably code when the read failed. complete is 1
+ * when msgs are every message of the asked range, in order (but for entries no node can
+ * decode, skipped alike everywhere), 0 when some are gone (trimmed, expired, a new epoch,
+ * more than one read holds). msgs (and their contents) are the relay's, valid during the
+ * call only. */
+typedef void (*rta_gateway_backlog_cb)(void *arg, int code, int complete,
+                                       rta_gateway_backlog *msgs, size_t n);
 typedef struct rta_gateway_relay {
     void *ctx;
     /* A checked publish to sequence: pm is a MESSAGE (id, connectionId, timestamp, messages),
@@ -118,6 +130,12 @@ typedef struct rta_gateway_relay {
     int (*open)(void *ctx, const char *app_id, const char *channel, uint64_t *serial);
     /* The channel has no local member any more. */
     void (*close)(void *ctx, const char *app_id, const char *channel);
+    /* A re-attach that names the last serial its client saw (ATTACH channelSerial, RTL4c1):
+     * the channel's messages with serials after..upto (delivered here before the client
+     * joined), for that connection alone. Called only for an open and ready channel; done
+     * runs exactly once, later (or, out of memory, during the call). */
+    void (*backlog)(void *ctx, const char *app_id, const char *channel, uint64_t after,
+                    uint64_t upto, rta_gateway_backlog_cb done, void *arg);
 } rta_gateway_relay;
 
 typedef struct rta_timer rta_timer;
@@ -169,6 +187,8 @@ struct rta_gateway {
     rta_dedup dedup;     /* client-supplied message ids seen lately (RSL1k, RTL6a1) */
     rta_timers timers;
     rta_gateway_relay relay; /* cluster mode only (rta_gateway_set_relay) */
+    struct rta_catch_up *catch_ups;    /* re-attaches reading their backlog (gateway/catch_up.c) */
+    struct rta_catch_up *catch_up_now; /* the one whose attach is being completed */
 };
 
 /* Presence members per channel, and per connection over all its channels (91003 beyond). */

@@ -174,7 +174,7 @@ static void new_candidate(rta_redis_store *s)
 
 int rta__redis_append_epoch(rta_redis_store *s, rta_error *err)
 {
-    const char *argv[] = {"FCALL", "rt_epoch", "1", RTA_RK_EPOCH, s->epoch_candidate,
+    const char *argv[] = {"FCALL", RTA_REDIS_FN("rt_epoch"), "1", RTA_RK_EPOCH, s->epoch_candidate,
                           s->have_epoch ? "1" : "0"};
     return rta_redis_conn_append(s->conn, 6, argv, NULL, err);
 }

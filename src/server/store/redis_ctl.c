@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/store/redis_functions.h"
 #include "server/store/redis_internal.h"
 
 int rta_store_redis_head(rta_store *st, rta_redis_head *out, rta_error *err)
@@ -98,7 +99,7 @@ int rta_store_redis_ctl_append(rta_store *st, const char *type, const char *body
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "store: invalid log entry type");
     rta__redis_argv a;
     rta__redis_argv_init(&a);
-    const char *head[] = {"FCALL", "rt_ctl_append", "2", RTA_RK_CTL_SEQ, RTA_RK_CTL_LOG,
+    const char *head[] = {"FCALL", RTA_REDIS_FN("rt_ctl_append"), "2", RTA_RK_CTL_SEQ, RTA_RK_CTL_LOG,
                           RTA_RK_CTL_CHANNEL};
     for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++) rta__redis_arg_str(&a, head[i]);
     rta__redis_arg_i64(&a, s->o.ctl_log_max);
