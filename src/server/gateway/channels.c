@@ -210,12 +210,19 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
     long mi = member ? rta__gw_channel_member_index(ch, c) : -1;
     uint32_t resumed =
         mi >= 0 && !(ch->modes[mi] & RTA_MEMBER_DISCONTINUOUS) ? RTA_FLAG_RESUMED : 0;
+    rta_rewind rw; /* RTL4k: the honoured params, echoed in the ATTACHED */
+    rta_protocol_message echo = {0};
+    rta__gw_attach_params(c, m, &rw, &echo);
     /* Cluster mode, not attached here: its channelSerial says what it missed (RTL4c1) */
     const struct rta_catch_up *backlog = ch ? rta__gw_catch_up_current(c, m->channel, &resumed) : NULL;
     if (!backlog && ch && c->gw->relay.backlog && !member) {
         uint64_t after = rta__gw_catch_up_wanted(ch, m, &resumed);
         if (after && !join(c, ch, granted, requested) && rta__gw_catch_up_begin(c, ch, m, after))
             return; /* a member now, its messages held: ATTACHED once the backlog is read */
+        /* a first attach with rewind reads its backlog the same way (nothing to continue) */
+        if (!after && !resumed && rw.count && (granted & RTA_MODE_SUBSCRIBE) &&
+            !join(c, ch, granted, requested) && rta__gw_rewind_begin(c, ch, m, &rw))
+            return;
     }
     if (!ch || join(c, ch, granted, requested)) {
         channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
@@ -236,14 +243,16 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
                                   granted | resumed | rta__gw_presence_attach_flags(ch, granted),
                               .channel = m->channel,
                               .channel_serial = serial};
-    rta_rewind rw;
-    rta__gw_attach_params(c, m, &rw, &r); /* RTL4k: the honoured params come back */
-    /* rewind: only on a first attach (a re-attach resumes), and only to a subscriber */
+    r.param_keys = echo.param_keys;
+    r.param_values = echo.param_values;
+    r.param_count = echo.param_count;
+    /* rewind: only on a first attach (a re-attach resumes), and only to a subscriber; in
+     * cluster mode the backlog was read above (catch-up) */
     rta_message rewound[RTA_REWIND_MAX];
-    size_t nb = !member && (granted & RTA_MODE_SUBSCRIBE)
+    size_t nb = !member && !c->gw->relay.publish && (granted & RTA_MODE_SUBSCRIBE)
                     ? rta__gw_rewind_read(c, m->channel, &rw, rewound)
                     : 0;
-    if (nb) r.flags |= RTA_FLAG_HAS_BACKLOG;
+    if (nb || (backlog && rta__gw_catch_up_has_backlog(backlog))) r.flags |= RTA_FLAG_HAS_BACKLOG;
     rta__gw_conn_send(c, &r);
     if (nb) {
         rta_protocol_message b = {.action = RTA_ACTION_MESSAGE, .channel = m->channel,

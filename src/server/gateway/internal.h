@@ -52,6 +52,7 @@ typedef struct rta_channel {
     char **waiting_ids;
     uint32_t *waiting_flags; /* RELAY_HAS_FLAGS | the ATTACH's flags */
     uint64_t *waiting_after; /* the ATTACH's channelSerial (0: none, RTL4c1) */
+    char **waiting_rewind;   /* the ATTACH's rewind param, owned (NULL: none, RTL4k) */
     size_t waiting_count, waiting_cap;
     size_t catching_up; /* re-attaches reading the backlog (gateway/catch_up.c) */
 } rta_channel;
@@ -258,6 +259,14 @@ uint64_t rta__gw_catch_up_wanted(const rta_channel *ch, const rta_protocol_messa
  * when the backlog came. Returns 1 when started, 0 when it cannot (go on: a fresh attach). */
 int rta__gw_catch_up_begin(rta_conn *c, rta_channel *ch, const rta_protocol_message *m,
                            uint64_t after);
+/* The same for a first attach with rewind (RTL4k, cluster mode): the backlog is the last
+ * rw->count serials up to ch->serial (those of the last rw->ms when set); the ATTACHED then
+ * carries HAS_BACKLOG, not RESUMED, and the rewind param. Returns as rta__gw_catch_up_begin. */
+struct rta_rewind;
+int rta__gw_rewind_begin(rta_conn *c, rta_channel *ch, const rta_protocol_message *m,
+                         const struct rta_rewind *rw);
+/* 1 when cu is a rewind with at least one message to send (HAS_BACKLOG). */
+int rta__gw_catch_up_has_backlog(const struct rta_catch_up *cu);
 /* 1 while c's attach of `channel` waits for its backlog (its messages there are held). */
 int rta__gw_catch_up_pending(const rta_conn *c, const char *channel);
 /* During the attach the backlog completes: it (with *resumed set to RTA_FLAG_RESUMED when
@@ -279,8 +288,9 @@ void rta__gw_relay_channel_free(rta_channel *ch);
 /* Channel params on ATTACH (gateway/params.c; RTL4k). */
 #define RTA_REWIND_MAX 100 /* messages a rewind delivers at most (Ably's bound) */
 typedef struct rta_rewind {
-    size_t count; /* 0: no rewind; else at most this many of the latest messages */
-    int64_t ms;   /* and (when > 0) only those of the last ms */
+    size_t count;      /* 0: no rewind; else at most this many of the latest messages */
+    int64_t ms;        /* and (when > 0) only those of the last ms */
+    const char *value; /* the param as sent (borrowed from the ATTACH) */
 } rta_rewind;
 /* The params of ATTACH m that are honoured, into *rewind and reply's params (borrowed from m:
  * reply must go out before m is cleared); the others are dropped (RTL4k1). */

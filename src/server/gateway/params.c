@@ -1,7 +1,7 @@
 /* gateway/params.c: channel params on ATTACH (RTL4k, RTL4k1) and the rewind backlog they may
  * ask for (RTL4k, Ably's `rewind` channel param). The ATTACHED carries back only the params
- * honoured: `rewind` (single-node mode, with the history capability: the backlog comes from
- * gateway/history.c), nothing
+ * honoured: `rewind` (with the history capability: the backlog comes from gateway/history.c,
+ * or in cluster mode from the channel's stream through gateway/catch_up.c), nothing
  * else (`delta` among them: no VCDIFF encoder here, so ably-js keeps full payloads; see
  * docs/gateway.md). Values are bounded: a rewind of at most RTA_REWIND_MAX messages and at
  * most the history's age. Never logs params. */
@@ -41,8 +41,9 @@ void rta__gw_attach_params(const rta_conn *c, const rta_protocol_message *m, rta
     for (size_t i = 0; i < m->param_count; i++) {
         const char *k = m->param_keys[i], *v = m->param_values[i];
         if (!k || !v || strcmp(k, "rewind")) continue; /* not honoured: dropped (RTL4k1) */
-        /* cluster mode: the history is in Redis, out of reach of the attach: not honoured */
-        if (c->gw->relay.publish || !parse_rewind(v, rewind)) continue;
+        /* cluster mode: the backlog comes from the channel's stream in Redis, through the
+         * relay's backlog reader (gateway/catch_up.c); without one, not honoured */
+        if ((c->gw->relay.publish && !c->gw->relay.backlog) || !parse_rewind(v, rewind)) continue;
         /* the backlog is history: a capability without it gets none (and no echo) */
         if (!c->gw->skip_capability_checks &&
             !rta_capability_allows(&c->auth.capability, m->channel, strlen(m->channel),
@@ -50,6 +51,7 @@ void rta__gw_attach_params(const rta_conn *c, const rta_protocol_message *m, rta
             memset(rewind, 0, sizeof(*rewind));
             continue;
         }
+        rewind->value = v;
         reply->param_keys = &m->param_keys[i];
         reply->param_values = &m->param_values[i];
         reply->param_count = 1;
