@@ -97,6 +97,9 @@ for (const { name, binary } of FORMATS) {
       await waitFor(() => got.length >= 4, 10000, 'the live message');
       await sleep(200);
       assert.deepEqual(got.map((m) => m.name), ['m2', 'm3', 'm4', 'live']);
+      // a rewind attaches where its backlog starts: untilAttach is what came before it
+      const until = await ch.history({ untilAttach: true });
+      assert.deepEqual(until.items.map((m) => m.name), ['m1', 'm0']);
       // a duration, on a node that already follows the channel
       const c = await realtime(2, binary);
       const ch2 = c.channels.get(chName, { params: { rewind: '10s' } });

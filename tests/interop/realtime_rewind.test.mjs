@@ -1,8 +1,8 @@
 // Rewind and untilAttach with ably-js 2.28.0: the `rewind` channel param (RTL4k; "N" messages
 // or a duration "Ns"/"Nm") delivers the latest messages from history right after ATTACHED
-// (flag HAS_BACKLOG), oldest first, then the live ones, on a first attach only; history with
-// untilAttach (RTL10b: ably-js sends from_serial = the ATTACHED's channelSerial) returns only
-// what was published before the attach. Both formats.
+// (flag HAS_BACKLOG), oldest first, then the live ones, on a first attach only, attached where
+// the backlog starts; history with untilAttach (RTL10b: ably-js sends from_serial = the
+// ATTACHED's channelSerial) returns only what was published before the attach. Both formats.
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe } from 'node:test';
 
@@ -64,6 +64,9 @@ for (const { name, binary } of FORMATS) {
       await publishN(chName, 1, 'live');
       await got.waitFor((m) => m.name === 'live0', 5000, 'the live message');
       assert.equal(got.items.length, 4);
+      // a rewind attaches where its backlog starts: untilAttach is what came before it
+      const until = await ch.history({ untilAttach: true });
+      assert.deepEqual(until.items.map((m) => m.name), ['m1', 'm0']);
     });
 
     it('RTL4k rewind=10s: everything of the last 10 seconds; rewind=1 on an empty channel: nothing', async () => {

@@ -229,14 +229,22 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
         return;
     }
     rta__gw_presence_modes_changed(c, ch, granted); /* a re-attach may drop the presence mode */
+    /* rewind: only on a first attach (a re-attach resumes), and only to a subscriber; in
+     * cluster mode the backlog was read above (catch-up) */
+    rta_message rewound[RTA_REWIND_MAX];
+    uint64_t start = 0;
+    size_t nb = !member && !c->gw->relay.publish && (granted & RTA_MODE_SUBSCRIBE)
+                    ? rta__gw_rewind_read(c, m->channel, &rw, rewound, &start)
+                    : 0;
     /* The attach serial (RTL15c): where untilAttach history stops (from_serial, RTL10b). In
-     * single-node mode the history's position; in cluster mode the channel's serial, which
-     * is what its history is keyed by (with a catch-up backlog, where that starts). */
-    char serial[32];
-    uint64_t at = backlog                 ? rta__gw_catch_up_attach_serial(backlog)
-                  : c->gw->relay.publish ? ch->serial
-                                         : rta_history_position(&c->gw->history);
+     * single-node mode the history's position (with a rewind, just before its backlog); in
+     * cluster mode the channel's serial, which is what its history is keyed by (with a
+     * backlog, where that starts). */
+    char serial[32], now_serial[32];
+    uint64_t now_at = c->gw->relay.publish ? ch->serial : rta_history_position(&c->gw->history);
+    uint64_t at = backlog ? rta__gw_catch_up_attach_serial(backlog) : nb ? start : now_at;
     snprintf(serial, sizeof(serial), "%llu", (unsigned long long)at);
+    snprintf(now_serial, sizeof(now_serial), "%llu", (unsigned long long)now_at);
     rta_protocol_message r = {.action = RTA_ACTION_ATTACHED,
                               .has = RTA_PM_HAS_FLAGS,
                               .flags =
@@ -246,17 +254,11 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
     r.param_keys = echo.param_keys;
     r.param_values = echo.param_values;
     r.param_count = echo.param_count;
-    /* rewind: only on a first attach (a re-attach resumes), and only to a subscriber; in
-     * cluster mode the backlog was read above (catch-up) */
-    rta_message rewound[RTA_REWIND_MAX];
-    size_t nb = !member && !c->gw->relay.publish && (granted & RTA_MODE_SUBSCRIBE)
-                    ? rta__gw_rewind_read(c, m->channel, &rw, rewound)
-                    : 0;
     if (nb || (backlog && rta__gw_catch_up_has_backlog(backlog))) r.flags |= RTA_FLAG_HAS_BACKLOG;
     rta__gw_conn_send(c, &r);
-    if (nb) {
+    if (nb) { /* after it the client's channelSerial is the present one (RTL15b) */
         rta_protocol_message b = {.action = RTA_ACTION_MESSAGE, .channel = m->channel,
-                                  .channel_serial = serial, .messages = rewound,
+                                  .channel_serial = now_serial, .messages = rewound,
                                   .message_count = nb};
         rta__gw_conn_send(c, &b);
     }

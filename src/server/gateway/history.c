@@ -4,6 +4,7 @@
  * which the byte budget evicts. It never logs message contents. */
 #include "server/gateway/history.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -278,6 +279,11 @@ size_t rta_history_read(rta_history *h, const char *app_id, const char *channel,
         out[found++] = &e->msg;
     }
     return found;
+}
+
+uint64_t rta_history_seq_of(const rta_message *m)
+{
+    return ((const entry *)((const char *)m - offsetof(entry, msg)))->seq;
 }
 
 uint64_t rta_history_position(const rta_history *h)

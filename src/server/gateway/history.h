@@ -84,6 +84,9 @@ typedef struct rta_history_query {
  * below it, every later one above it (the single-node ATTACHED channelSerial, RTL15c). */
 uint64_t rta_history_position(const rta_history *h);
 
+/* The sequence number of m, a message rta_history_read returned (while it is valid). */
+uint64_t rta_history_seq_of(const rta_message *m);
+
 /* Runs q on (app_id, channel) at time now (expired entries are dropped first). Fills out[]
  * (room for q->limit pointers) with borrowed messages, valid until the next call that
  * changes h. *more is 1 when at least one more entry matches beyond this page, and then

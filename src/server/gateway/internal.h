@@ -297,9 +297,10 @@ typedef struct rta_rewind {
 void rta__gw_attach_params(const rta_conn *c, const rta_protocol_message *m, rta_rewind *rewind,
                            rta_protocol_message *reply);
 /* The rewind backlog of c's channel, oldest first, into out (room for RTA_REWIND_MAX):
- * borrowed from the history, valid until it next changes. Returns how many. */
+ * borrowed from the history, valid until it next changes. Returns how many; when some,
+ * *start is the history position just before the oldest (the attach point, RTL15c). */
 size_t rta__gw_rewind_read(rta_conn *c, const char *channel, const rta_rewind *rw,
-                           rta_message *out);
+                           rta_message *out, uint64_t *start);
 
 /* After a capability change: channels no longer allowed get ERROR 40160 and are left. */
 void rta__gw_channels_recheck(rta_conn *c);
