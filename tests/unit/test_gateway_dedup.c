@@ -49,8 +49,8 @@ static void keyed_by_app_and_channel(void **state)
 static void per_channel_bound(void **state)
 {
     (void)state;
-    rta_dedup_limits l = {.window_ms = 60000, .max_per_channel = 3, .max_total = 100,
-                          .max_id_len = 16};
+    rta_dedup_limits l = {
+        .window_ms = 60000, .max_per_channel = 3, .max_total = 100, .max_id_len = 16};
     rta_dedup d;
     assert_int_equal(rta_dedup_init(&d, &l), 0);
     char id[16];
@@ -72,8 +72,8 @@ static void per_channel_bound(void **state)
 static void global_bound_and_long_ids(void **state)
 {
     (void)state;
-    rta_dedup_limits l = {.window_ms = 60000, .max_per_channel = 100, .max_total = 4,
-                          .max_id_len = 8};
+    rta_dedup_limits l = {
+        .window_ms = 60000, .max_per_channel = 100, .max_total = 4, .max_id_len = 8};
     rta_dedup d;
     assert_int_equal(rta_dedup_init(&d, &l), 0);
     char ch[16];

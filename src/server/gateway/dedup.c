@@ -46,15 +46,23 @@ int rta_dedup_init(rta_dedup *d, const rta_dedup_limits *limits)
 
 static void drop(rta_dedup *d, rta_dedup_entry *e)
 {
-    if (e->older) e->older->newer = e->newer;
-    else d->oldest = e->newer;
-    if (e->newer) e->newer->older = e->older;
-    else d->newest = e->older;
+    if (e->older)
+        e->older->newer = e->newer;
+    else
+        d->oldest = e->newer;
+    if (e->newer)
+        e->newer->older = e->older;
+    else
+        d->newest = e->older;
     dedup_channel *ch = e->ch;
-    if (e->ch_older) e->ch_older->ch_newer = e->ch_newer;
-    else ch->oldest = e->ch_newer;
-    if (e->ch_newer) e->ch_newer->ch_older = e->ch_older;
-    else ch->newest = e->ch_older;
+    if (e->ch_older)
+        e->ch_older->ch_newer = e->ch_newer;
+    else
+        ch->oldest = e->ch_newer;
+    if (e->ch_newer)
+        e->ch_newer->ch_older = e->ch_older;
+    else
+        ch->newest = e->ch_older;
     rta_hmap_del(&d->ids, e->key, e->key_len);
     d->count--;
     if (!--ch->count) {
@@ -66,7 +74,8 @@ static void drop(rta_dedup *d, rta_dedup_entry *e)
 
 void rta_dedup_free(rta_dedup *d)
 {
-    while (d->oldest) drop(d, d->oldest);
+    while (d->oldest)
+        drop(d, d->oldest);
     rta_hmap_free(&d->ids);
     rta_hmap_free(&d->channels);
     memset(d, 0, sizeof(*d));
@@ -122,17 +131,23 @@ int rta_dedup_check(rta_dedup *d, const char *app_id, const char *channel, const
     e->ch = ch;
     e->newer = e->ch_newer = NULL;
     e->older = d->newest;
-    if (d->newest) d->newest->newer = e;
-    else d->oldest = e;
+    if (d->newest)
+        d->newest->newer = e;
+    else
+        d->oldest = e;
     d->newest = e;
     e->ch_older = ch->newest;
-    if (ch->newest) ch->newest->ch_newer = e;
-    else ch->oldest = e;
+    if (ch->newest)
+        ch->newest->ch_newer = e;
+    else
+        ch->oldest = e;
     ch->newest = e;
     ch->count++;
     d->count++;
     /* the bounds: the channel's oldest first, then everyone's */
-    while (ch->count > d->limits.max_per_channel) drop(d, ch->oldest); /* never e: count >= 2 */
-    while (d->count > d->limits.max_total) drop(d, d->oldest);
+    while (ch->count > d->limits.max_per_channel)
+        drop(d, ch->oldest); /* never e: count >= 2 */
+    while (d->count > d->limits.max_total)
+        drop(d, d->oldest);
     return 0;
 }

@@ -58,20 +58,22 @@ void rta__gw_attach_params(const rta_conn *c, const rta_protocol_message *m, rta
     }
 }
 
-size_t rta__gw_rewind_read(rta_conn *c, const char *channel, const rta_rewind *rw,
-                           rta_message *out, uint64_t *start)
+size_t rta__gw_rewind_read(rta_conn *c, const char *channel, const rta_rewind *rw, rta_message *out,
+                           uint64_t *start)
 {
     if (!rw->count) return 0;
     rta_gateway *gw = c->gw;
     int64_t now = gw->now();
-    rta_history_query q = {.start = rw->ms ? now - rw->ms : INT64_MIN, .end = INT64_MAX,
-                           .forwards = 0, .limit = rw->count};
+    rta_history_query q = {.start = rw->ms ? now - rw->ms : INT64_MIN,
+                           .end = INT64_MAX,
+                           .forwards = 0,
+                           .limit = rw->count};
     const rta_message *page[RTA_REWIND_MAX];
     int more;
     uint64_t next;
-    size_t n = rta_history_read(&gw->history, c->auth.app_id, channel, &q, now, page, &more,
-                                &next);
-    for (size_t i = 0; i < n; i++) out[i] = *page[n - 1 - i]; /* oldest first, borrowed */
-    if (n) *start = rta_history_seq_of(page[n - 1]) - 1;     /* just before the oldest */
+    size_t n = rta_history_read(&gw->history, c->auth.app_id, channel, &q, now, page, &more, &next);
+    for (size_t i = 0; i < n; i++)
+        out[i] = *page[n - 1 - i];                       /* oldest first, borrowed */
+    if (n) *start = rta_history_seq_of(page[n - 1]) - 1; /* just before the oldest */
     return n;
 }

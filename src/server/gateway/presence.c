@@ -77,8 +77,7 @@ static int event_of(rta_presence_message *ev, int action, const rta_presence_mem
     ev->encoding = encoding ? strdup(encoding) : NULL;
     ev->extras = extras ? strdup(extras) : NULL;
     int bad = !ev->id || !ev->client_id || !ev->connection_id || (encoding && !ev->encoding) ||
-              (extras && !ev->extras) ||
-              rta_data_copy(&ev->data, with ? &with->data : &p->data);
+              (extras && !ev->extras) || rta_data_copy(&ev->data, with ? &with->data : &p->data);
     if (bad) rta_presence_message_clear(ev);
     return bad ? -1 : 0;
 }
@@ -163,8 +162,8 @@ static void send_sync(rta_conn *c, rta_channel *ch, int even_empty)
         if (!even_empty) return;
         char serial[32];
         snprintf(serial, sizeof(serial), "%llu:", (unsigned long long)ch->serial);
-        rta_protocol_message m = {.action = RTA_ACTION_SYNC, .channel = ch->name,
-                                  .channel_serial = serial};
+        rta_protocol_message m = {
+            .action = RTA_ACTION_SYNC, .channel = ch->name, .channel_serial = serial};
         rta__gw_conn_send(c, &m);
         return;
     }
@@ -326,8 +325,7 @@ static int apply(rta_conn *c, rta_channel *ch, rta_presence_message *p, const ch
     long k = find_member(ch, c, cid);
     if (p->action == ACT_LEAVE) {
         if (k < 0) return 0; /* not a member: nothing to do, still ACKed */
-        const rta_presence_message *with =
-            p->data.type != RTA_DATA_NONE || p->extras ? p : NULL;
+        const rta_presence_message *with = p->data.type != RTA_DATA_NONE || p->extras ? p : NULL;
         int rc = event_of(&ev[*nev], ACT_LEAVE, &ch->presence[k], id, now, with);
         if (!rc) (*nev)++;
         remove_member(ch, (size_t)k);
