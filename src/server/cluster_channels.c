@@ -107,12 +107,6 @@ static void deliver(rta_cluster_channels *cc, relay_channel *rc, uint64_t serial
 
 /* ---- reading the stream (store thread) ------------------------------------------------------ */
 
-typedef struct read_entry {
-    uint64_t serial;
-    char *payload;
-    size_t len;
-} read_entry;
-
 typedef struct read_job {
     rta_store_job job;
     rta_cluster_channels *cc;
@@ -120,27 +114,14 @@ typedef struct read_job {
     char *app_id, *name;
     char epoch[RTA_CK_EPOCH_MAX];
     rta_ch_read q;
-    read_entry *entries;
-    size_t n;
+    rta_ch_copies got;
     int oom;
 } read_job;
 
 static void collect(void *ctx, const rta_ch_entry *e)
 {
     read_job *j = ctx;
-    if (j->oom) return;
-    if (!j->entries && !(j->entries = calloc(j->q.max, sizeof(*j->entries)))) {
-        j->oom = 1;
-        return;
-    }
-    if (j->n == j->q.max) return;
-    char *copy = malloc(e->len ? e->len : 1);
-    if (!copy) {
-        j->oom = 1;
-        return;
-    }
-    memcpy(copy, e->payload, e->len);
-    j->entries[j->n++] = (read_entry){e->serial, copy, e->len};
+    if (!j->oom && rta_ch_copies_add(&j->got, e) < 0) j->oom = 1;
 }
 
 static void read_run(rta_store_job *job, rta_store *store)
@@ -152,9 +133,7 @@ static void read_run(rta_store_job *job, rta_store *store)
 
 static void read_free(read_job *j)
 {
-    for (size_t i = 0; i < j->n; i++)
-        free(j->entries[i].payload);
-    free(j->entries);
+    rta_ch_copies_free(&j->got);
     free(j->app_id);
     free(j->name);
     free(j);
@@ -194,18 +173,19 @@ static void read_done(rta_store_job *job)
             rta_log_warn("cluster: a channel of app %s has a new epoch (Redis lost it); its "
                          "serials start again",
                          rc->app_id);
-        for (size_t i = 0; i < j->n; i++) {
+        for (size_t i = 0; i < j->got.n; i++) {
+            const rta_ch_copy *e = &j->got.v[i];
             uint64_t skipped;
-            if (rta_channel_order_read(o, j->entries[i].serial, &skipped) != RTA_ORDER_DELIVER)
+            if (rta_channel_order_read(o, e->serial, &skipped) != RTA_ORDER_DELIVER)
                 continue;
             if (skipped)
                 rta_log_warn("cluster: %llu message(s) of a channel of app %s are gone from "
                              "Redis (trimmed or expired) and were not delivered here",
                              (unsigned long long)skipped, rc->app_id);
-            deliver(cc, rc, j->entries[i].serial, j->entries[i].payload, j->entries[i].len);
+            deliver(cc, rc, e->serial, e->payload, e->len);
         }
         uint64_t lost;
-        again = rta_channel_order_read_done(o, j->n == j->q.max, &lost);
+        again = rta_channel_order_read_done(o, j->got.n == j->q.max, &lost);
         if (lost)
             rta_log_warn("cluster: %llu message(s) of a channel of app %s were not found in "
                          "Redis and were not delivered here",
@@ -244,6 +224,7 @@ static void submit_read(rta_cluster_channels *cc, relay_channel *rc)
                          .epoch = j->epoch,
                          .from = rc->order.known ? rta_channel_order_read_begin(&rc->order) : 0,
                          .max = READ_BATCH};
+    j->got.max = READ_BATCH;
     j->job.run = read_run;
     j->job.done = read_done;
     rc->read_in_flight = 1;
