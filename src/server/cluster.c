@@ -20,6 +20,7 @@
 
 #include "server/clock.h"
 #include "server/cluster_channels.h"
+#include "server/cluster_claims.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/store/control_log.h"
@@ -688,6 +689,11 @@ static void sub_message(void *ctx, const char *channel, size_t channel_len, cons
         c->heartbeat_at = mono_ms();
         return;
     }
+    if (channel_len == strlen(RTA_RK_CLAIM_CHANNEL) &&
+        !memcmp(channel, RTA_RK_CLAIM_CHANNEL, channel_len)) {
+        rta_cluster_claims_heard(c->srv, msg, len); /* a connection resumed elsewhere */
+        return;
+    }
     if (channel_len != strlen(c->ctl_channel) || memcmp(channel, c->ctl_channel, channel_len))
         return;
     rta_ctl_entry e;
@@ -737,7 +743,7 @@ int rta_cluster_create(rta_server *srv, rta_cluster **out, rta_error *err)
 
 int rta_cluster_start(rta_cluster *c, rta_error *err)
 {
-    const char *channels[] = {c->ctl_channel, c->node_channel};
+    const char *channels[] = {c->ctl_channel, c->node_channel, RTA_RK_CLAIM_CHANNEL};
     rta_redis_sub_hooks hooks = {sub_where, sub_up, sub_down, sub_message, c,
                                  sub_subscribed, sub_unsubscribed};
     if (uv_timer_init(&c->srv->loop, &c->timer))
@@ -745,7 +751,7 @@ int rta_cluster_start(rta_cluster *c, rta_error *err)
     c->timer.data = c;
     c->timer_on = 1;
     uv_timer_start(&c->timer, on_timer, TIMER_MS, TIMER_MS);
-    if (rta_redis_sub_start(&c->srv->loop, rta_store_redis_target(c->store), channels, 2, &hooks,
+    if (rta_redis_sub_start(&c->srv->loop, rta_store_redis_target(c->store), channels, 3, &hooks,
                             &c->sub))
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot start the Redis subscriber");
     rta_cluster_channels_set_sub(c->channels, c->sub);

@@ -16,6 +16,7 @@
 #include "core/hmap.h"
 #include "server/channel_order.h"
 #include "server/cluster_backlog.h"
+#include "server/cluster_claims.h"
 #include "server/cluster_publish.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -304,6 +305,12 @@ static void relay_backlog(void *ctx, const char *app_id, const char *channel, ui
     rta_cluster_backlog_read(cc->srv, cc, &cc->backlog, app_id, channel, after, upto, done, arg);
 }
 
+static void relay_claim(void *ctx, const char *conn_id)
+{
+    rta_cluster_channels *cc = ctx;
+    if (!cc->stopping) rta_cluster_claims_publish(cc->srv, conn_id);
+}
+
 int rta_cluster_channels_position(rta_cluster_channels *cc, const char *app_id,
                                   const char *channel, uint64_t *last, char *epoch)
 {
@@ -449,7 +456,8 @@ int rta_cluster_channels_create(rta_server *srv, rta_cluster_channels **out)
         return RTA_ERR_INTERNAL;
     }
     cc->backlog = (rta_cluster_backlog_limits){(size_t)cfg->history.max_messages, cc->max_payload};
-    rta_gateway_relay relay = {cc, relay_publish, relay_open, relay_close, relay_backlog};
+    rta_gateway_relay relay = {cc,         relay_publish, relay_open, relay_close,
+                               relay_backlog, relay_claim};
     rta_gateway_set_relay(&srv->gateway, &relay);
     *out = cc;
     return 0;

@@ -166,9 +166,14 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
     char *resume = query_arg(gw, t, "resume=");
     int recover = 0;
     if (!resume) recover = (resume = query_arg(gw, t, "recover=")) != NULL;
-    rta_error resume_err;
+    rta_error resume_err = {0};
     if (resume && rta__gw_conn_resume(c, resume, recover, &resume_err)) { /* c is gone */
         free(resume);
+        return;
+    }
+    if (resume && resume_err.code == RTA_ERR_INTERNAL) { /* adopting it ran out of memory */
+        free(resume);
+        rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &resume_err);
         return;
     }
     if (rta__gw_conn_admit(c, &e)) { /* a new connection: the per-app and per-clientId caps */
@@ -176,8 +181,10 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
         rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e); /* retryable, like the server's cap */
         return;
     }
+    int adopted = resume && !resume_err.code; /* another node's, taken over (adopt.c) */
+    if (!adopted) rta__gw_conn_key_assign(c);
     rta_log_debug("connection %s open (key %s)", c->id, c->auth.key_name);
-    rta__gw_conn_send_connected(c, resume ? &resume_err : NULL, 0);
+    rta__gw_conn_send_connected(c, resume && !adopted ? &resume_err : NULL, 0);
     free(resume);
     rta__gw_conn_arm_timers(c);
 }

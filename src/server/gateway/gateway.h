@@ -135,6 +135,10 @@ typedef struct rta_gateway_relay {
      * runs exactly once, later (or, out of memory, during the call). */
     void (*backlog)(void *ctx, const char *app_id, const char *channel, uint64_t after,
                     uint64_t upto, rta_gateway_backlog_cb done, void *arg);
+    /* Connection resume across nodes (gateway/adopt.c): conn_id resumed here; every other
+     * node that has it must drop it (rta_gateway_connection_claimed). NULL: keys and resume
+     * stay per node. */
+    void (*claim)(void *ctx, const char *conn_id);
 } rta_gateway_relay;
 
 typedef struct rta_timer rta_timer;
@@ -256,6 +260,10 @@ void rta_gateway_publish_async(rta_gateway *gw, const char *app_id, const char *
  * messages may be stamped in place. */
 void rta_gateway_deliver(rta_gateway *gw, const char *app_id, const char *channel,
                          uint64_t serial, rta_protocol_message *pm);
+
+/* Cluster mode: another node resumed conn_id (its relay's claim): if it is here, live or
+ * detached, it is dropped without a word to its transport; its presence members leave. */
+void rta_gateway_connection_claimed(rta_gateway *gw, const char *conn_id, size_t len);
 
 /* Cluster mode: the relay can now deliver (app_id, channel) from after `serial`: attaches
  * waiting for it go on. */

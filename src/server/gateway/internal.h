@@ -267,6 +267,13 @@ uint64_t rta__gw_catch_up_attach_serial(const struct rta_catch_up *cu);
 void rta__gw_catch_up_send(rta_conn *c, const struct rta_catch_up *cu, uint32_t granted);
 /* c detached from `channel`: a backlog read for it is forgotten. */
 void rta__gw_catch_up_cancel(rta_conn *c, const char *channel);
+/* Cluster mode (gateway/adopt.c): a new connection's key, verifiable by every node (after
+ * it authenticated: the key binds its app, clientId and format). No-op on a single node. */
+void rta__gw_conn_key_assign(rta_conn *c);
+/* Cluster mode: resume=key names a connection this node does not have: 1 when the key is
+ * the cluster's and binds fresh's credentials (fresh took its id and key; the other nodes are
+ * told), 0 when not, -1 out of memory (fresh has no id: fail it). */
+int rta__gw_conn_adopt(rta_conn *fresh, const char *key);
 /* c detached (or went) before ch was ready: its attach no longer waits. */
 void rta__gw_relay_forget_waiting(rta_channel *ch, const rta_conn *c);
 void rta__gw_relay_channel_free(rta_channel *ch);

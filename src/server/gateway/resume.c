@@ -13,7 +13,9 @@
  * reload) is the same operation with the same outcomes (RTN16l).
  *
  * The connectionKey is "<connectionId>!<secret>"; the secret (72 random bits) is compared
- * in constant time, so knowing a connectionId (it is on every message) is not enough. */
+ * in constant time, so knowing a connectionId (it is on every message) is not enough. In
+ * cluster mode the secret is a MAC every node can verify, and a node that does not have the
+ * connection may take it over (gateway/adopt.c). */
 #include <string.h>
 
 #include "core/crypto.h"
@@ -167,6 +169,12 @@ rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, int recover, rta
     }
     const char *bang = strchr(key, '!');
     rta_conn *old = bang ? rta_hmap_get(&gw->by_id, key, (size_t)(bang - key)) : NULL;
+    if (!old) { /* cluster mode: another node's, maybe (gateway/adopt.c) */
+        int adopted = rta__gw_conn_adopt(fresh, key);
+        if (adopted > 0) *e = (rta_error){0}; /* fresh is it now: no error */
+        if (adopted < 0) rta_error_set(e, RTA_ERR_INTERNAL, "Out of memory");
+        if (adopted) return NULL;
+    }
     if (!old || old == fresh || !rta_ct_equal(old->key, strlen(old->key), key, strlen(key))) {
         rta_error_set(e, RTA_ERR_RESUME_FAILED, "Unable to %s: unknown or expired connection",
                       verb);
