@@ -176,7 +176,8 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
         rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e); /* retryable, like the server's cap */
         return;
     }
-    rta_log_debug("connection %s open (key %s)", c->id, c->auth.key_name);
+    rta_log_event(RTA_LOG_INFO, "connection.opened", RTA__GW_LOG_FIELDS(c, .code = 0),
+                  "connection %s opened (key %s)", c->id, c->auth.key_name);
     rta__gw_conn_send_connected(c, resume ? &resume_err : NULL, 0);
     free(resume);
     rta__gw_conn_arm_timers(c);
