@@ -187,6 +187,30 @@ for (const { name, binary } of FORMATS) {
   });
 }
 
+describe('--no-dev-app, and the access log under logrotate', () => {
+  it('--no-dev-app: the first start made no dev app and said how to make one', () => {
+    assert.ok(!fs.existsSync(path.join(server.dataDir, 'dev-key')), 'no dev-key');
+    assert.match(server.output, /no app created \(--no-dev-app\)/);
+    assert.match(server.output, /rtauth --data-dir \S+ app create/);
+    assert.doesNotMatch(server.output, /created app "dev"/);
+  });
+
+  it('SIGHUP reopens the access log: after a rename, new lines go to a new file at the path', async () => {
+    const rotated = `${accessLog}.1`;
+    fs.renameSync(accessLog, rotated);
+    await raw(server, 'GET', '/time?rotation=old-file-still-open');
+    const from = stderr.length;
+    server.proc.kill('SIGHUP');
+    await poll(() => stderr.slice(from).includes('"event":"reload.done"'), 5000);
+    await raw(server, 'GET', '/time?rotation=new-file');
+    await poll(() => fs.existsSync(accessLog) && fs.readFileSync(accessLog, 'utf8').includes('new-file'), 5000);
+    assert.ok(fs.readFileSync(rotated, 'utf8').includes('old-file-still-open'));
+    assert.ok(!fs.readFileSync(rotated, 'utf8').includes('new-file'));
+    // the rest of this file reads both
+    fs.writeFileSync(accessLog, fs.readFileSync(rotated, 'utf8') + fs.readFileSync(accessLog, 'utf8'));
+  });
+});
+
 describe('no secret in any log', () => {
   it('neither stderr, stdout nor the access log holds a key secret or a token this file used', async () => {
     await raw(server, 'GET', '/time'); // the last lines are flushed (line-buffered writes)
