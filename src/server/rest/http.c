@@ -127,8 +127,13 @@ static void read_log_query(rta_http_session *s, struct lws *wsi)
     char arg[1024];
     size_t at = 0;
     for (int i = 0; i < 64; i++) {
+        int len = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (len >= (int)sizeof(arg)) { /* too long to show: not even its name */
+            at = rta_access_log_query_add(s->log_query, sizeof(s->log_query), at, "(long)", 6);
+            continue;
+        }
         int n = lws_hdr_copy_fragment(wsi, arg, sizeof(arg), WSI_TOKEN_HTTP_URI_ARGS, i);
-        if (n < 0) break;
+        if (n < 0) break; /* no more */
         at = rta_access_log_query_add(s->log_query, sizeof(s->log_query), at, arg, (size_t)n);
     }
 }
@@ -155,7 +160,9 @@ static void access_log_write(rta_http_session *s, size_t body_len)
                           .query = s->log_query,
                           .status = s->status,
                           .bytes = body_len,
-                          .duration_ms = (double)(mono_us() - s->started_us) / 1000.0,
+                          .duration_ms = s->started_us
+                                             ? (double)(mono_us() - s->started_us) / 1000.0
+                                             : 0,
                           .key_name = s->log_key_name,
                           .client_id = s->log_client_id,
                           .code = s->error_code};
