@@ -59,7 +59,8 @@ static void text_escapes(void **state)
 {
     (void)state;
     rta_buf b = RTA_BUF_INIT;
-    rta_log_text_escape(&b, "x\n2026-01-01T00:00:00.000Z error forged\x1b[1m", 45);
+    static const char forged[] = "x\n2026-01-01T00:00:00.000Z error forged\x1b[1m";
+    rta_log_text_escape(&b, forged, sizeof(forged) - 1);
     assert_null(strchr(b.data, '\n'));
     assert_null(strchr(b.data, '\x1b'));
     assert_non_null(strstr(b.data, "x\\x0a2026"));
