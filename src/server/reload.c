@@ -155,6 +155,10 @@ int rta_server_reload(rta_server *srv)
     rta_tls_certs certs;
     memset(&certs, 0, sizeof(certs));
     int tls = srv->tls_ctx && fresh.tls_cert[0];
+    if (!srv->tls_ctx && fresh.tls_cert[0]) /* libwebsockets never showed us its context */
+        rta_log_event(RTA_LOG_WARN, "reload.ignored", NULL,
+                      "reload: the TLS listener's context is unknown: the certificate is not "
+                      "reloaded (restart to apply it)");
     if (tls) {
         rc = rta_tls_certs_load(fresh.tls_cert, fresh.tls_key, fresh.tls_min_version,
                                 fresh.tls_ciphers, fresh.tls_ciphersuites, &certs, &err);
