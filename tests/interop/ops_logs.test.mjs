@@ -155,6 +155,21 @@ for (const { name, binary } of FORMATS) {
       assert.equal(closed.code, 40141);
     });
 
+    it('a connection over its app\'s cap is connection.refused with 40111, not auth.refused', async () => {
+      const made = await raw(server, 'POST', '/apps', { body: { keys: [{}], limits: { maxConnectionsPerClient: 1 } } });
+      assert.equal(made.status, 201, JSON.stringify(made.body));
+      const res = made.body;
+      const keyStr = res.keys[0].keyStr;
+      secrets.add(keyStr.split(':')[1]);
+      const a = clients.realtime({ key: keyStr, clientId: `cap-${name}` });
+      await waitConnection(a, 'connected');
+      const b = clients.realtime({ key: keyStr, clientId: `cap-${name}`, disconnectedRetryTimeout: 60000 });
+      await waitConnection(b, 'disconnected');
+      const refused = await waitEvent((e) => e.event === 'connection.refused' && e.code === 40111 && e.clientId === `cap-${name}`, 'connection.refused 40111');
+      assert.equal(refused.app, res.appId);
+      assert.ok(!events().some((e) => e.event === 'auth.refused' && e.code === 40111));
+    });
+
     it('access log: one line per REST request with status, bytes, duration; credentials in the query redacted', async () => {
       const k0 = app.keys[0];
       const td = await restClient(server, { key: k0.keyStr }, binary).auth.requestToken({ clientId: `erin-${name}` });

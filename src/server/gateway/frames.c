@@ -321,10 +321,12 @@ void rta__gw_conn_fail(rta_conn *c, int action, const rta_error *e)
 {
     if (c->closing) return; /* one ending per transport */
     c->end_code = e->code;
-    /* Before CONNECTED, an ending is a refusal: of the credentials, or for a cap (80xxx) */
+    /* Before CONNECTED, an ending is a refusal: for a cap (40111) or a server fault, or else
+     * of the credentials */
     const char *event = c->connected ? "connection.ending"
-                        : e->code >= 80000 ? "connection.refused"
-                                           : "auth.refused";
+                        : e->code == RTA_ERR_CONNECTION_LIMIT || e->code >= 50000
+                            ? "connection.refused"
+                            : "auth.refused";
     rta_log_event(c->connected ? RTA_LOG_DEBUG : RTA_LOG_INFO, event, RTA__GW_LOG_FIELDS(c, .code = e->code),
                   "connection %s: %s %d %s", c->id,
                   action == RTA_ACTION_ERROR ? "ERROR" : "DISCONNECTED", e->code, e->message);
