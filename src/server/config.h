@@ -82,6 +82,8 @@
  *   --config FILE          RTAUTHD_CONFIG           -                   (none)
  *
  * The config file has one `key = value` per line; '#' starts a comment.
+ * On SIGHUP the settings are loaded again the same way; server/reload.c applies those that can
+ * change live and keeps (with a warning) those read only at start.
  */
 #ifndef RTA_SERVER_CONFIG_H
 #define RTA_SERVER_CONFIG_H
