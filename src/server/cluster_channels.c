@@ -98,7 +98,7 @@ static void deliver(rta_cluster_channels *cc, relay_channel *rc, uint64_t serial
     rta_error err;
     rta_parse_limits lim = {cc->max_payload, 0};
     if (rta_protocol_message_decode(payload, len, RTA_FORMAT_MSGPACK, &lim, &pm, &err)) {
-        rta_log_warn("cluster: message %llu of a channel of app %s is unreadable (%s); skipped",
+        rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: message %llu of a channel of app %s is unreadable (%s); skipped",
                      (unsigned long long)serial, rc->app_id, err.message);
         return;
     }
@@ -154,7 +154,7 @@ static void read_done(rta_store_job *job)
         return;
     }
     if (job->rc) {
-        rta_log_warn("cluster: reading a channel of app %s from Redis failed (%s); retrying",
+        rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: reading a channel of app %s from Redis failed (%s); retrying",
                      rc->app_id, job->err.message);
         rc->retry_at = mono_ms() + RETRY_MS;
         read_free(j);
@@ -171,7 +171,7 @@ static void read_done(rta_store_job *job)
         again = o->want > o->last; /* heard meanwhile */
     } else {
         if (rta_channel_order_read_epoch(o, j->q.head_epoch))
-            rta_log_warn("cluster: a channel of app %s has a new epoch (Redis lost it); its "
+            rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: a channel of app %s has a new epoch (Redis lost it); its "
                          "serials start again",
                          rc->app_id);
         for (size_t i = 0; i < j->got.n; i++) {
@@ -180,7 +180,7 @@ static void read_done(rta_store_job *job)
             if (rta_channel_order_read(o, e->serial, &skipped) != RTA_ORDER_DELIVER)
                 continue;
             if (skipped)
-                rta_log_warn("cluster: %llu message(s) of a channel of app %s are gone from "
+                rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: %llu message(s) of a channel of app %s are gone from "
                              "Redis (trimmed or expired) and were not delivered here",
                              (unsigned long long)skipped, rc->app_id);
             deliver(cc, rc, e->serial, e->payload, e->len);
@@ -188,7 +188,7 @@ static void read_done(rta_store_job *job)
         uint64_t lost;
         again = rta_channel_order_read_done(o, j->got.n == j->q.max, &lost);
         if (lost)
-            rta_log_warn("cluster: %llu message(s) of a channel of app %s were not found in "
+            rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: %llu message(s) of a channel of app %s were not found in "
                          "Redis and were not delivered here",
                          (unsigned long long)lost, rc->app_id);
     }
@@ -256,7 +256,7 @@ static int relay_open(void *ctx, const char *app_id, const char *channel, uint64
         if (rc) subscribe(cc, rc);
     }
     if (!rc) {
-        rta_log_error("cluster: out of memory following a channel; its attaches wait");
+        rta_log_event(RTA_LOG_ERROR, "cluster.error", NULL, "cluster: out of memory following a channel; its attaches wait");
         return 0;
     }
     rc->open = 1;
@@ -391,7 +391,7 @@ int rta_cluster_channels_message(rta_cluster_channels *cc, const char *channel, 
     const char *payload;
     size_t plen;
     if (rta_ck_message_parse(msg, len, &serial, epoch, &payload, &plen)) {
-        rta_log_warn("cluster: a malformed channel message was ignored");
+        rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: a malformed channel message was ignored");
         return 1;
     }
     switch (rta_channel_order_heard(&rc->order, serial, epoch)) {

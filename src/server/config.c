@@ -107,6 +107,10 @@ void rta_config_usage(void)
            "                          encrypted; or RTAUTHD_KEK=<64 hex digits>\n"
            "  --sandbox               enable POST /apps provisioning (test suites, CI)\n"
            "  --log-level LEVEL       error | warn | info | debug (info)\n"
+           "  --log-format F          text | json: one JSON object per log line (text)\n"
+           "  --access-log PATH|-     one line per REST request to PATH (- for stdout; off);\n"
+           "                          reopened on SIGHUP\n"
+           "  --no-dev-app            on first start, create no \"dev\" app (production)\n"
            "  --basic-over-http MODE  Basic auth without TLS: loopback | always | never\n"
            "                          (loopback)\n"
            "  --max-body BYTES        largest request body accepted (65536)\n"
@@ -150,7 +154,8 @@ void rta_config_usage(void)
            "Environment: RTAUTHD_LISTEN, RTAUTHD_DATA_DIR, RTAUTHD_TLS_CERT, RTAUTHD_TLS_KEY,\n"
            "RTAUTHD_TLS_MIN_VERSION, RTAUTHD_TLS_CIPHERS, RTAUTHD_TLS_CIPHERSUITES,\n"
            "RTAUTHD_KEK_FILE, RTAUTHD_KEK,\n"
-           "RTAUTHD_SANDBOX, RTAUTHD_LOG_LEVEL, RTAUTHD_BASIC_OVER_HTTP, RTAUTHD_MAX_BODY,\n"
+           "RTAUTHD_SANDBOX, RTAUTHD_LOG_LEVEL, RTAUTHD_LOG_FORMAT, RTAUTHD_ACCESS_LOG,\n"
+           "RTAUTHD_NO_DEV_APP, RTAUTHD_BASIC_OVER_HTTP, RTAUTHD_MAX_BODY,\n"
            "RTAUTHD_CORS_ORIGINS,\n"
            "RTAUTHD_MAX_CONNECTIONS, RTAUTHD_MAX_CONNECTIONS_PER_APP,\n"
            "RTAUTHD_MAX_CONNECTIONS_PER_CLIENT, RTAUTHD_MAX_CHANNELS_PER_CONNECTION,\n"
@@ -161,7 +166,9 @@ void rta_config_usage(void)
            "RTAUTHD_HISTORY_MAX_MESSAGES, RTAUTHD_HISTORY_MAX_AGE, RTAUTHD_HISTORY_MAX_BYTES,\n"
            "RTAUTHD_REDIS, RTAUTHD_REDIS_SENTINEL, RTAUTHD_REDIS_MASTER, RTAUTHD_NODE_ID,\n"
            "RTAUTHD_MAX_CLOCK_SKEW, RTAUTHD_PARTITION_GRACE, RTAUTHD_CHANNEL_LINGER,\n"
-           "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS, RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n");
+           "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS, RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n"
+           "Signals: SIGTERM, SIGINT stop; SIGHUP reloads the config file and the TLS\n"
+           "certificate and key, and reopens the access log (docs/operations.md).\n");
 }
 
 static int copy_str(char *dst, size_t size, const char *v, const char *name, rta_error *err)
@@ -228,6 +235,19 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
         c->unsafe_skip_capability_checks = parse_bool(v);
         return 0;
     }
+    if (!strcmp(name, "no_dev_app")) {
+        c->no_dev_app = parse_bool(v);
+        return 0;
+    }
+    if (!strcmp(name, "log_format")) {
+        int f = rta_log_format_parse(v);
+        if (f < 0)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "log_format must be text or json");
+        c->log_format = f;
+        return 0;
+    }
+    if (!strcmp(name, "access_log"))
+        return copy_str(c->access_log, sizeof(c->access_log), v, name, err);
     if (!strcmp(name, "log_level")) {
         int l = rta_log_level_parse(v);
         if (l < 0)
@@ -312,6 +332,9 @@ static const struct {
     {"--unsafe-skip-capability-checks", "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS",
      "unsafe_skip_capability_checks", 1},
     {"--log-level", "RTAUTHD_LOG_LEVEL", "log_level", 0},
+    {"--log-format", "RTAUTHD_LOG_FORMAT", "log_format", 0},
+    {"--access-log", "RTAUTHD_ACCESS_LOG", "access_log", 0},
+    {"--no-dev-app", "RTAUTHD_NO_DEV_APP", "no_dev_app", 1},
     {"--basic-over-http", "RTAUTHD_BASIC_OVER_HTTP", "basic_over_http", 0},
     {"--max-body", "RTAUTHD_MAX_BODY", "max_body", 0},
     {"--cors-origins", "RTAUTHD_CORS_ORIGINS", "cors_origins", 0},
@@ -381,16 +404,24 @@ static int check_cluster(const rta_config *c, rta_error *err)
     return rc;
 }
 
-int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err)
+const char *rta_config_file(int argc, char **argv)
 {
     const char *file = getenv("RTAUTHD_CONFIG");
+    if (file && !*file) file = NULL;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) file = argv[i + 1];
+    return file;
+}
+
+int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err)
+{
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             rta_config_usage();
             return 1;
         }
-        if (!strcmp(argv[i], "--config") && i + 1 < argc) file = argv[i + 1];
     }
+    const char *file = rta_config_file(argc, argv);
     int rc;
     if (file && (rc = load_file(c, file, err))) return rc;
     for (size_t s = 0; s < NSETTINGS; s++) {

@@ -18,6 +18,12 @@
  *                          in the store; store/secret_box.h, docs/security.md)
  *   --sandbox              RTAUTHD_SANDBOX=1        sandbox = true      off
  *   --log-level LEVEL      RTAUTHD_LOG_LEVEL        log_level           info
+ *   --log-format F         RTAUTHD_LOG_FORMAT       log_format          text (F: text | json;
+ *                                                   log.h)
+ *   --access-log PATH      RTAUTHD_ACCESS_LOG       access_log          (none: off; "-" is
+ *                          stdout; one line per REST request, rest/access_log.h)
+ *   --no-dev-app           RTAUTHD_NO_DEV_APP=1     no_dev_app = true   off (on first start,
+ *                          create no "dev" app with an all-powerful key)
  *   --basic-over-http M    RTAUTHD_BASIC_OVER_HTTP  basic_over_http     loopback
  *                          (M: loopback | always | never; Basic auth without TLS, S-2)
  *   --max-body BYTES       RTAUTHD_MAX_BODY         max_body            65536
@@ -76,6 +82,8 @@
  *   --config FILE          RTAUTHD_CONFIG           -                   (none)
  *
  * The config file has one `key = value` per line; '#' starts a comment.
+ * On SIGHUP the settings are loaded again the same way; server/reload.c applies those that can
+ * change live and keeps (with a warning) those read only at start.
  */
 #ifndef RTA_SERVER_CONFIG_H
 #define RTA_SERVER_CONFIG_H
@@ -101,6 +109,9 @@ typedef struct rta_config {
     int sandbox;
     int unsafe_skip_capability_checks; /* benchmark baseline only (scripts/bench-gateway) */
     int log_level; /* rta_log_level */
+    int log_format; /* rta_log_format */
+    char access_log[1024]; /* "" = off, "-" = stdout */
+    int no_dev_app;
     rta_basic_over_http basic_over_http;
     size_t max_body;
     rta_cors_policy cors;
@@ -124,8 +135,12 @@ void rta_config_defaults(rta_config *c);
 
 /* Applies the config file named by --config or RTAUTHD_CONFIG, then the environment, then
  * argv. Returns 0; 1 when --help was asked (usage already printed to stdout); or 40003 with
- * err naming the bad setting. */
+ * err naming the bad setting. Logs nothing but warnings; may be called again (SIGHUP reload,
+ * server/reload.c) with the same argv, so flags keep their precedence over the file. */
 int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err);
+
+/* The config file's path given by --config or RTAUTHD_CONFIG, or NULL. */
+const char *rta_config_file(int argc, char **argv);
 
 void rta_config_usage(void);
 

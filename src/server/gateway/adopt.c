@@ -112,7 +112,6 @@ int rta__gw_conn_adopt(rta_conn *fresh, const char *key)
         return -1;
     }
     snprintf(fresh->key, sizeof(fresh->key), "%s", key);
-    rta_log_debug("connection %s resumed here from another node", fresh->id);
     gw->relay.claim(gw->relay.ctx, fresh->id);
     return 1;
 }
@@ -121,7 +120,8 @@ void rta_gateway_connection_claimed(rta_gateway *gw, const char *conn_id, size_t
 {
     rta_conn *c = len == ID_LEN ? rta_hmap_get(&gw->by_id, conn_id, len) : NULL;
     if (!c || c->closing) return;
-    rta_log_debug("connection %s resumed on another node; dropped here", c->id);
+    rta_log_event(RTA_LOG_INFO, "connection.claimed", RTA__GW_LOG_FIELDS(c, .code = 0),
+                  "connection %s resumed on another node; dropped here", c->id);
     if (c->transport) { /* half-open: the client is elsewhere */
         if (c->slot) *c->slot = NULL;
         c->slot = NULL;

@@ -183,7 +183,9 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
     }
     int adopted = resume && !resume_err.code; /* another node's, taken over (adopt.c) */
     if (!adopted) rta__gw_conn_key_assign(c);
-    rta_log_debug("connection %s open (key %s)", c->id, c->auth.key_name);
+    rta_log_event(RTA_LOG_INFO, adopted ? "connection.resumed" : "connection.opened",
+                  RTA__GW_LOG_FIELDS(c, .code = 0), "connection %s %s (key %s)", c->id,
+                  adopted ? "resumed from another node" : "opened", c->auth.key_name);
     rta__gw_conn_send_connected(c, resume && !adopted ? &resume_err : NULL, 0);
     free(resume);
     rta__gw_conn_arm_timers(c);

@@ -101,7 +101,16 @@ struct rta_conn {
     int64_t revoke_at; /* pending revocation with reauth margin, 0 if none */
     size_t presence_members; /* presence members this connection holds, all channels */
     size_t relay_inflight;   /* cluster mode: publishes the relay has not answered yet */
+    int end_code;            /* the Ably code of the ending sent on this transport, for the log */
 };
+
+/* The log's fields for c (server/log.h): its connectionId, key, app and clientId. */
+#define RTA__GW_LOG_FIELDS(c, ...)                                                                 \
+    (&(rta_log_fields){.connection_id = (c)->id,                                                   \
+                       .key_name = (c)->auth.key_name[0] ? (c)->auth.key_name : NULL,              \
+                       .app = (c)->auth.app_id[0] ? (c)->auth.app_id : NULL,                       \
+                       .client_id = (c)->client_id,                                                \
+                       __VA_ARGS__})
 
 /* Frames out (gateway/frames.c). Every queue is bounded by limits.max_queue: a connection
  * that cannot keep up loses its queue and its transport and cannot be resumed. */

@@ -105,6 +105,7 @@ static void clear_transport_state(rta_conn *c)
     c->closing = 0;
     c->lingering = 0;
     c->close_after = NULL;
+    c->end_code = 0;
 }
 
 void rta__gw_conn_transport_closed(rta_conn *c)
@@ -114,8 +115,12 @@ void rta__gw_conn_transport_closed(rta_conn *c)
     c->slot = NULL;
     c->transport = NULL;
     gw->live_count--;
+    int code = c->end_code;
     clear_transport_state(c);
     if (gw->stopping || c->final || !c->connected || gw->limits.connection_state_ttl <= 0) {
+        if (c->connected)
+            rta_log_event(RTA_LOG_INFO, "connection.closed", RTA__GW_LOG_FIELDS(c, .code = code),
+                          "connection %s closed%s", c->id, c->final ? "" : ", not resumable");
         rta__gw_conn_free(c);
         return;
     }
@@ -125,7 +130,8 @@ void rta__gw_conn_transport_closed(rta_conn *c)
     rta__gw_conn_hold_unsent(c);
     rta__gw_detached_push(c);
     c->presence_lost = 0;
-    rta_log_debug("connection %s: transport closed, resumable for %lld ms", c->id,
+    rta_log_event(RTA_LOG_INFO, "connection.closed", RTA__GW_LOG_FIELDS(c, .code = code),
+                  "connection %s: transport closed, resumable for %lld ms", c->id,
                   gw->limits.connection_state_ttl);
     rta__gw_schedule(gw, &c->end_timer, on_discard,
                   gw->now() + gw->limits.connection_state_ttl);
@@ -217,6 +223,7 @@ rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, int recover, rta
     rta__gw_channels_recheck(old); /* the new token may allow less */
     rta__gw_conn_await_reattach(old); /* held messages follow each channel's ATTACHED */
     if (old->out_head) gw->hooks.want_write(gw->hooks.data, old->transport);
-    rta_log_debug("connection %s resumed", old->id);
+    rta_log_event(RTA_LOG_INFO, "connection.resumed", RTA__GW_LOG_FIELDS(old, .code = 0),
+                  "connection %s resumed", old->id);
     return old;
 }

@@ -16,6 +16,8 @@
 
 #include <libwebsockets.h>
 
+#include <stdint.h>
+
 #include "core/buf.h"
 #include "core/codec.h"
 #include "server/rest/cors.h"
@@ -70,7 +72,15 @@ struct rta_http_session {
     void *route_state;         /* route-private, freed by route_state_free */
     void (*route_state_free)(void *state);
     struct rta_conn *ws;       /* after a WebSocket upgrade: the gateway's connection */
+    /* for the access log (rest/access_log.h), when it is on */
+    int64_t started_us;        /* monotonic, at the request's headers */
+    char log_query[768];       /* the query, redacted */
+    char log_key_name[128];    /* the credential's key and clientId, once authenticated */
+    char log_client_id[128];
 };
+
+/* Notes who a request authenticated as, for the access log (either may be NULL). */
+void rta_http_note_auth(rta_http_session *s, const char *key_name, const char *client_id);
 
 /* 1 when the peer of wsi is a loopback address (IPv4, IPv6, or IPv4-mapped). */
 int rta_http_peer_is_loopback(struct lws *wsi);

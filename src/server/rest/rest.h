@@ -13,6 +13,7 @@
 #include "server/auth/token_service.h"
 #include "server/gateway/gateway.h"
 #include "server/gateway/history.h"
+#include "server/rest/access_log.h"
 #include "server/rest/cors.h"
 #include "server/store/store.h"
 #include "server/store/thread.h"
@@ -26,6 +27,7 @@ typedef struct rta_route_env {
     /* HTTP */
     size_t max_body;
     const rta_cors_policy *cors;
+    rta_access_log *access_log; /* one line per answered request when its file is open */
     int sandbox; /* POST /apps, DELETE /apps/{id} */
     /* the caps a sandbox app may tighten but not raise (0: none of its own) */
     long long max_connections, max_connections_per_app, max_connections_per_client;
