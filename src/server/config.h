@@ -73,6 +73,11 @@
  *                          cut off from Redis keeps connections with revocable tokens)
  *   --channel-linger MS    RTAUTHD_CHANNEL_LINGER   channel_linger      30000 (how long a node
  *                          stays subscribed to a channel after its last local detach)
+ *   operator console (docs/operations.md, "Operator console"; issue 18):
+ *   --console              RTAUTHD_CONSOLE=1        console = true      off (no /console)
+ *   --console-password-file FILE  RTAUTHD_CONSOLE_PASSWORD_FILE  console_password_file
+ *                          (required with --console: the admin password, an owner-only
+ *                          file, checked as --kek-file is; server/console/console.h)
  *   --config FILE          RTAUTHD_CONFIG           -                   (none)
  *
  * The config file has one `key = value` per line; '#' starts a comment.
@@ -115,6 +120,9 @@ typedef struct rta_config {
     long long max_clock_skew;  /* ms */
     long long partition_grace; /* ms */
     long long channel_linger;  /* ms */
+    /* the operator console (server/console/console.h) */
+    int console;
+    char console_password_file[1024];
 } rta_config;
 
 /* 1 when the settings ask for cluster mode (the Redis store). */

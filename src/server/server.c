@@ -21,6 +21,7 @@
 #include "server/auth/provision.h"
 #include "server/store/redis.h"
 #include "server/store/secret_box.h"
+#include "server/console/console.h"
 #include "server/tls_policy.h"
 
 #define HOUSEKEEPING_US (1000 * 1000)
@@ -88,6 +89,25 @@ static int rest_ready(void *ctx, char *why, size_t size)
 {
     rta_server *srv = ctx;
     return !srv->cluster || rta_cluster_ready(srv->cluster, why, size);
+}
+
+/* The operator console (--console): never without its password file (config.c, guard.h). */
+static int open_console(rta_server *srv, rta_error *err)
+{
+    rta_console_deps deps = {
+        .registry = &srv->registry,
+        .tokens = &srv->tokens,
+        .gateway = &srv->gateway,
+        .ctx = srv,
+        .submit = rest_submit,
+        .revoked = rest_revoked,
+        .credentials_changed = rest_credentials_changed,
+    };
+    int rc = rta_console_create(srv->cfg.console_password_file, &deps, &srv->console, err);
+    if (rc) return rc;
+    srv->rest.console = srv->console;
+    rta_log_info("operator console enabled at /console");
+    return 0;
 }
 
 static void wire_rest(rta_server *srv)
@@ -560,6 +580,7 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
         return rta_error_set(err, rc, "Cannot initialise");
     if ((rc = open_store(srv, err))) return rc;
     wire_rest(srv);
+    if (cfg->console && (rc = open_console(srv, err))) return rc;
     int cluster = srv->cluster != NULL; /* no data directory, no dev key: state is in Redis */
     char dev_key[1100]; /* holds a key secret: owner-only, like the rest of the data dir */
     snprintf(dev_key, sizeof(dev_key), "%s/dev-key", cfg->data_dir);
@@ -686,6 +707,8 @@ void rta_server_free(rta_server *srv)
         srv->loop_ready = 0;
     }
     rta_gateway_free(&srv->gateway);
+    rta_console_free(srv->console);
+    srv->console = NULL;
     rta_token_service_free(&srv->tokens);
     rta_registry_free(&srv->registry);
     if (srv->store) srv->store->ops->close(srv->store);

@@ -40,6 +40,7 @@ struct rta_server {
     volatile int stop_requested;
     char server_id[32];
     int port; /* the bound port (cfg.port may be 0: any free port) */
+    struct rta_console *console; /* the operator console (--console); NULL when off */
     struct rta_cluster *cluster; /* cluster mode (--redis): keeping in step; NULL otherwise */
 };
 

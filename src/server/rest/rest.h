@@ -17,6 +17,8 @@
 #include "server/store/store.h"
 #include "server/store/thread.h"
 
+struct rta_console;
+
 typedef struct rta_route_env {
     /* the auth rules (borrowed, loop thread only) */
     rta_token_service *tokens;
@@ -27,6 +29,7 @@ typedef struct rta_route_env {
     size_t max_body;
     const rta_cors_policy *cors;
     int sandbox; /* POST /apps, DELETE /apps/{id} */
+    struct rta_console *console; /* /console (server/console/console.h); NULL: off, 404 */
     /* the caps a sandbox app may tighten but not raise (0: none of its own) */
     long long max_connections, max_connections_per_app, max_connections_per_client;
     size_t max_message_size; /* TO3l8, as the realtime side enforces it */

@@ -12,6 +12,7 @@
 #include "server/log.h"
 #include "server/rest/routes.h"
 #include "server/rest/rest.h"
+#include "server/console/console.h"
 
 /* ---- credentials -------------------------------------------------------------------- */
 
@@ -384,6 +385,10 @@ void rta_route_dispatch(rta_http_session *s)
         if (method_is(s, RTA_HTTP_POST, "POST")) rta_route_create_app(s);
     } else if (s->env->sandbox && match_segment(path, "/apps/", "", seg, sizeof(seg))) {
         if (method_is(s, RTA_HTTP_DELETE, "DELETE")) rta_route_delete_app(s, seg);
+    } else if (s->env->console && (!strcmp(path, "/console") || !strncmp(path, "/console/", 9))) {
+        /* served from rtauthd's own origin only: never CORS (console.h) */
+        rta_cors_clear(&s->cors);
+        rta_console_route(s->env->console, s);
     } else if (s->method == RTA_HTTP_OPTIONS) {
         /* no such route, but a preflight that fails would hide the 404 from the page */
         rta_http_reply_options(s, "GET, POST, PUT, PATCH, DELETE");
