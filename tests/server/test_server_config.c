@@ -201,6 +201,64 @@ static void test_data_dir_permissions(void **state)
     assert_int_equal(chown(s.data_dir, 0, 0), 0);
 }
 
+/* --console (issue 18): never without a credential; the password file must be owner-only
+ * (as --kek-file); with both, from a config file, /console serves the page and no CORS. */
+static void test_console_settings(void **state)
+{
+    (void)state;
+    const char *bd = getenv("RTA_BUILD_DIR");
+    char cmd[1024], pw[128], conf[128];
+    snprintf(pw, sizeof(pw), "/tmp/rtauth-test-console-pw-%d", (int)getpid());
+    snprintf(conf, sizeof(conf), "/tmp/rtauth-test-console-conf-%d", (int)getpid());
+    /* no credential: a refusal at the command line (2), by flag and by environment */
+    static const char *no_credential[] = {"--console", "RTAUTHD_CONSOLE=1"};
+    for (size_t i = 0; i < 2; i++) {
+        int env = i == 1;
+        snprintf(cmd, sizeof(cmd), "%s %s/rtauthd %s --listen 127.0.0.1:0 --data-dir "
+                 "/tmp/rtauth-test-never >/dev/null 2>&1", env ? no_credential[i] : "",
+                 bd ? bd : "build", env ? "" : no_credential[i]);
+        int st = system(cmd);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 2);
+    }
+    /* a password file others can read: rtauthd does not start */
+    FILE *f = fopen(pw, "w");
+    assert_non_null(f);
+    fputs("a console password for tests\n", f);
+    fclose(f);
+    assert_int_equal(chmod(pw, 0644), 0);
+    char dir[128];
+    snprintf(dir, sizeof(dir), "/tmp/rtauth-test-console-dir-%d", (int)getpid());
+    snprintf(cmd, sizeof(cmd), "%s/rtauthd --listen 127.0.0.1:0 --data-dir %s --console "
+             "--console-password-file %s >/dev/null 2>&1", bd ? bd : "build", dir, pw);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st));
+    assert_int_not_equal(WEXITSTATUS(st), 0);
+    /* owner-only, from the config file: the page is served, without CORS headers */
+    assert_int_equal(chmod(pw, 0600), 0);
+    f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "console = true\nconsole_password_file = %s\n", pw);
+    fclose(f);
+    const char *extra[] = {"--config", conf, NULL};
+    assert_int_equal(rta_test_server_start(&s, NULL, extra), 0);
+    const char *hdrs[] = {"Origin: http://elsewhere.example", NULL};
+    rta_test_response r;
+    assert_int_equal(rta_test_http(&s, "GET", "/console/", hdrs, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.content_type, "text/html"));
+    assert_non_null(strstr(r.body, "/console/console.js"));
+    rta_test_response_free(&r);
+    assert_int_equal(rta_test_http(&s, "GET", "/console/api/apps", hdrs, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 401);
+    assert_int_equal(r.error_code, 40101);
+    rta_test_response_free(&r);
+    unlink(pw);
+    unlink(conf);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +267,7 @@ int main(void)
         cmocka_unit_test(test_bad_settings_refused),
         cmocka_unit_test_teardown(test_tls, teardown),
         cmocka_unit_test_teardown(test_data_dir_permissions, teardown),
+        cmocka_unit_test_teardown(test_console_settings, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

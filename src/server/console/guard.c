@@ -110,8 +110,12 @@ static void refill(rta_console_bucket *b, int64_t now, int64_t burst, int64_t re
     }
     int64_t gained = (now - b->at) * 1000 / refill_ms;
     b->tokens_milli += gained;
-    if (b->tokens_milli > burst * 1000) b->tokens_milli = burst * 1000;
-    b->at = now;
+    /* advance by the time these milli-tokens took, so frequent calls lose no fraction */
+    b->at += gained * refill_ms / 1000;
+    if (b->tokens_milli >= burst * 1000) {
+        b->tokens_milli = burst * 1000;
+        b->at = now;
+    }
 }
 
 /* ms until b holds a whole token (0: it does). */
