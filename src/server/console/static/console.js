@@ -234,6 +234,7 @@ async function refreshConnections() {
 $('conn-form').addEventListener('submit', (ev) => {
   ev.preventDefault();
   refreshConnections();
+  refreshApps();
 });
 
 // ---- charts ---------------------------------------------------------------------------------
@@ -243,8 +244,9 @@ function drawChart(canvas, points, color) {
   const w = canvas.width, h = canvas.height, pad = 28;
   ctx.clearRect(0, 0, w, h);
   const now = Date.now();
-  const max = Math.max(1, ...points.map((p) => p.v));
-  const top = Math.ceil(max * 1.2);
+  const max = Math.max(0, ...points.map((p) => p.v));
+  const step = Math.max(1, Math.ceil((max * 1.1) / 4)); // four whole-number steps
+  const top = step * 4;
   ctx.strokeStyle = '#e4e7ec';
   ctx.fillStyle = '#667085';
   ctx.font = '10px system-ui, sans-serif';
@@ -252,7 +254,7 @@ function drawChart(canvas, points, color) {
   for (let i = 0; i <= 4; i++) {
     const y = pad / 2 + ((h - pad) * i) / 4;
     ctx.beginPath(); ctx.moveTo(pad, y); ctx.lineTo(w - 4, y); ctx.stroke();
-    ctx.fillText(String(Math.round(top - (top * i) / 4)), 2, y + 3);
+    ctx.fillText(String(top - step * i), 2, y + 3);
   }
   ctx.fillText('-2 min', pad, h - 2);
   ctx.fillText('now', w - 24, h - 2);
