@@ -22,6 +22,9 @@
 #include "server/store/redis.h"
 #include "server/store/secret_box.h"
 #include "server/tls_policy.h"
+#ifndef RTAUTHD_VERSION /* the project version, from CMakeLists.txt */
+#define RTAUTHD_VERSION "unknown"
+#endif
 
 #define HOUSEKEEPING_US (1000 * 1000)
 
@@ -90,6 +93,12 @@ static int rest_ready(void *ctx, char *why, size_t size)
     return !srv->cluster || rta_cluster_ready(srv->cluster, why, size);
 }
 
+/* The connection gauge of GET /metrics, read from the gateway at each scrape. */
+static void count_connections(void *ctx, rta_metrics_conn_emit emit, void *arg)
+{
+    rta_gateway_count_connections(&((rta_server *)ctx)->gateway, emit, arg);
+}
+
 static void wire_rest(rta_server *srv)
 {
     const rta_config *c = &srv->cfg;
@@ -101,6 +110,7 @@ static void wire_rest(rta_server *srv)
         .max_body = c->max_body,
         .cors = &c->cors,
         .sandbox = c->sandbox,
+        .metrics = &srv->metrics_access,
         .max_connections = c->gateway.max_connections,
         .max_connections_per_app = c->gateway.max_connections_per_app,
         .max_connections_per_client = c->gateway.max_connections_per_client,
@@ -559,6 +569,11 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
         (rc = rta_token_service_init(&srv->tokens, &srv->registry, &cfg->limits)))
         return rta_error_set(err, rc, "Cannot initialise");
     if ((rc = open_store(srv, err))) return rc;
+    rta_metrics_init(RTAUTHD_VERSION);
+    if ((rc = rta_metrics_access_init(&srv->metrics_access, cfg->listen_host,
+                                      cfg->metrics_token_file, err)))
+        return rc;
+    rta_metrics_set_conn_source(count_connections, srv);
     wire_rest(srv);
     int cluster = srv->cluster != NULL; /* no data directory, no dev key: state is in Redis */
     char dev_key[1100]; /* holds a key secret: owner-only, like the rest of the data dir */
@@ -685,6 +700,8 @@ void rta_server_free(rta_server *srv)
             uv_run(&srv->loop, UV_RUN_NOWAIT);
         srv->loop_ready = 0;
     }
+    rta_metrics_set_conn_source(NULL, NULL);
+    rta_metrics_access_free(&srv->metrics_access);
     rta_gateway_free(&srv->gateway);
     rta_token_service_free(&srv->tokens);
     rta_registry_free(&srv->registry);
