@@ -105,6 +105,8 @@ void rta_config_usage(void)
            "  --kek-file FILE         key-encryption key (32 bytes or 64 hex digits, owner-only\n"
            "                          file): key secrets and server secrets are stored\n"
            "                          encrypted; or RTAUTHD_KEK=<64 hex digits>\n"
+           "  --metrics-token-file FILE  bearer token (owner-only file) that GET /metrics\n"
+           "                          requires when not listening on loopback\n"
            "  --sandbox               enable POST /apps provisioning (test suites, CI)\n"
            "  --log-level LEVEL       error | warn | info | debug (info)\n"
            "  --basic-over-http MODE  Basic auth without TLS: loopback | always | never\n"
@@ -204,6 +206,8 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
     if (!strcmp(name, "kek_file")) return copy_str(c->kek_file, sizeof(c->kek_file), v, name, err);
     if (!strcmp(name, "console_password_file"))
         return copy_str(c->console_password_file, sizeof(c->console_password_file), v, name, err);
+    if (!strcmp(name, "metrics_token_file"))
+        return copy_str(c->metrics_token_file, sizeof(c->metrics_token_file), v, name, err);
     if (!strcmp(name, "redis")) return copy_str(c->redis, sizeof(c->redis), v, name, err);
     if (!strcmp(name, "redis_sentinel"))
         return copy_str(c->redis_sentinel, sizeof(c->redis_sentinel), v, name, err);
@@ -319,6 +323,7 @@ static const struct {
     {"--tls-ciphers", "RTAUTHD_TLS_CIPHERS", "tls_ciphers", 0},
     {"--tls-ciphersuites", "RTAUTHD_TLS_CIPHERSUITES", "tls_ciphersuites", 0},
     {"--kek-file", "RTAUTHD_KEK_FILE", "kek_file", 0},
+    {"--metrics-token-file", "RTAUTHD_METRICS_TOKEN_FILE", "metrics_token_file", 0},
     {"--sandbox", "RTAUTHD_SANDBOX", "sandbox", 1},
     {"--unsafe-skip-capability-checks", "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS",
      "unsafe_skip_capability_checks", 1},

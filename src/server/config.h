@@ -16,6 +16,9 @@
  *                          RTAUTHD_KEK (64 hex digits, environment only)   in plaintext)
  *                          (the key-encryption key that seals key secrets and server secrets
  *                          in the store; store/secret_box.h, docs/security.md)
+ *   --metrics-token-file FILE RTAUTHD_METRICS_TOKEN_FILE metrics_token_file (none)
+ *                          (bearer token for GET /metrics when rtauthd does not listen on
+ *                          loopback; owner-only file, read at start; server/metrics.h)
  *   --sandbox              RTAUTHD_SANDBOX=1        sandbox = true      off
  *   --log-level LEVEL      RTAUTHD_LOG_LEVEL        log_level           info
  *   --basic-over-http M    RTAUTHD_BASIC_OVER_HTTP  basic_over_http     loopback
@@ -103,6 +106,7 @@ typedef struct rta_config {
     char tls_ciphers[1024]; /* TLS 1.2 */
     char tls_ciphersuites[512]; /* TLS 1.3 */
     char kek_file[1024];        /* "" = none (RTAUTHD_KEK may still give one) */
+    char metrics_token_file[1024]; /* "" = none: /metrics only on a loopback listener */
     int sandbox;
     int unsafe_skip_capability_checks; /* benchmark baseline only (scripts/bench-gateway) */
     int log_level; /* rta_log_level */

@@ -23,6 +23,9 @@
 #include "server/store/secret_box.h"
 #include "server/console/console.h"
 #include "server/tls_policy.h"
+#ifndef RTAUTHD_VERSION /* the project version, from CMakeLists.txt */
+#define RTAUTHD_VERSION "unknown"
+#endif
 
 #define HOUSEKEEPING_US (1000 * 1000)
 
@@ -110,6 +113,12 @@ static int open_console(rta_server *srv, rta_error *err)
     return 0;
 }
 
+/* The connection gauge of GET /metrics, read from the gateway at each scrape. */
+static void count_connections(void *ctx, rta_metrics_conn_emit emit, void *arg)
+{
+    rta_gateway_count_connections(&((rta_server *)ctx)->gateway, emit, arg);
+}
+
 static void wire_rest(rta_server *srv)
 {
     const rta_config *c = &srv->cfg;
@@ -121,6 +130,7 @@ static void wire_rest(rta_server *srv)
         .max_body = c->max_body,
         .cors = &c->cors,
         .sandbox = c->sandbox,
+        .metrics = &srv->metrics_access,
         .max_connections = c->gateway.max_connections,
         .max_connections_per_app = c->gateway.max_connections_per_app,
         .max_connections_per_client = c->gateway.max_connections_per_client,
@@ -579,6 +589,11 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
         (rc = rta_token_service_init(&srv->tokens, &srv->registry, &cfg->limits)))
         return rta_error_set(err, rc, "Cannot initialise");
     if ((rc = open_store(srv, err))) return rc;
+    rta_metrics_init(RTAUTHD_VERSION);
+    if ((rc = rta_metrics_access_init(&srv->metrics_access, cfg->listen_host,
+                                      cfg->metrics_token_file, err)))
+        return rc;
+    rta_metrics_set_conn_source(count_connections, srv);
     wire_rest(srv);
     if (cfg->console && (rc = open_console(srv, err))) return rc;
     int cluster = srv->cluster != NULL; /* no data directory, no dev key: state is in Redis */
@@ -706,6 +721,8 @@ void rta_server_free(rta_server *srv)
             uv_run(&srv->loop, UV_RUN_NOWAIT);
         srv->loop_ready = 0;
     }
+    rta_metrics_set_conn_source(NULL, NULL);
+    rta_metrics_access_free(&srv->metrics_access);
     rta_gateway_free(&srv->gateway);
     rta_console_free(srv->console);
     srv->console = NULL;

@@ -258,6 +258,13 @@ typedef struct rta_gateway_conn_info {
 void rta_gateway_each_conn(const rta_gateway *gw,
                            void (*cb)(void *ctx, const rta_gateway_conn_info *c), void *ctx);
 
+/* Metrics (server/metrics.h): each(arg, appId, awaiting_resume) once per connection that is
+ * connected (CONNECTED sent, transport live) or awaiting a resume (detached). O(connections);
+ * for a scrape, not a hot path. */
+void rta_gateway_count_connections(const rta_gateway *gw,
+                                   void (*each)(void *arg, const char *app_id, int awaiting),
+                                   void *arg);
+
 /* 1 when name is a valid channel name (2.7): 1..1024 bytes, no leading ':', no control
  * characters. */
 int rta_gateway_channel_name_ok(const char *name);
