@@ -209,19 +209,35 @@ describe('the operator console (/console) in Chromium', () => {
     await shot('5-revoked');
   });
 
-  it('draws the live charts from the server metrics (connections)', TEST, async () => {
-    await until(() => window.rtaConsole.metrics.length >= 4, 'metrics samples', 15000);
-    const last = await page.evaluate(() => window.rtaConsole.metrics.at(-1));
+  it('draws the live charts from the server metrics: connections and token requests per second', TEST, async () => {
+    // token requests while the page polls: the rate chart must see them (metrics.h counter)
+    const rest = new Ably.Rest({ key: app.keys[0].keyStr, endpoint: '127.0.0.1', port: rtauthd.port, tls: false, logLevel: 0 });
+    const t0 = Date.now();
+    let sent = 0;
+    while (Date.now() - t0 < 3000) {
+      await rest.auth.requestToken({ clientId: `chart-${sent}` });
+      sent++;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await until((n) => window.rtaConsole.metrics.filter((m) => m.rate > 0).length >= 2 &&
+                      window.rtaConsole.metrics.at(-1).tokenRequests >= n, 'token request rate samples', 15000, sent);
+    const m = await page.evaluate(() => window.rtaConsole.metrics);
+    const last = m.at(-1);
     assert.equal(typeof last.connections, 'number');
+    assert.ok(last.tokenRequests >= sent, `counter ${last.tokenRequests} >= ${sent} sent`);
+    const peak = Math.max(...m.map((x) => x.rate ?? 0));
+    assert.ok(peak > 1 && peak < 1000, `peak rate ${peak}/s`);
     assert.equal(await page.$eval('#now-connections', (e) => e.textContent), String(last.connections));
-    // something was drawn on the connections canvas
-    const drawn = await page.$eval('#chart-connections', (c) => {
+    // both lines are drawn: blue (connections) and green (token requests)
+    const pixels = (id, test) => page.$eval(id, (c, src) => {
+      const f = new Function('r', 'g', 'b', 'return ' + src);
       const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
       let n = 0;
-      for (let i = 0; i < d.length; i += 4) if (d[i + 2] > 200 && d[i] < 80) n++; // the blue line
+      for (let i = 0; i < d.length; i += 4) if (f(d[i], d[i + 1], d[i + 2])) n++;
       return n;
-    });
-    assert.ok(drawn > 20, `line pixels: ${drawn}`);
+    }, test);
+    assert.ok(await pixels('#chart-connections', 'b > 200 && r < 80') > 20, 'connections line');
+    assert.ok(await pixels('#chart-tokens', 'g > 150 && r < 80 && b < 160') > 20, 'token rate line');
     await page.evaluate(() => document.getElementById('charts').scrollIntoView());
     await shot('6-charts');
   });

@@ -4,6 +4,7 @@
  * planned by auth/token_service.c (as POST /keys/{keyName}/revokeTokens with that key's
  * Basic auth, RSA17), stored, then applied and sent to live connections (40141). Key secrets
  * leave only in the reply that creates them. Logs name keys by name only. */
+#include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,8 @@
 #include "server/auth/provision.h"
 #include "server/clock.h"
 #include "server/console/internal.h"
+#include "server/console/metrics_view.h"
+#include "server/metrics.h"
 #include "server/log.h"
 
 #define MAX_CONNECTIONS_LISTED 200
@@ -410,27 +413,27 @@ void rta__console_revoke(rta_console *c, rta_http_session *s, json_t *body)
 
 /* ---- GET /console/api/metrics ------------------------------------------------------------ */
 
-static void add_conn(void *ctx, const rta_gateway_conn_info *ci)
-{
-    size_t *n = ctx;
-    n[ci->live ? 0 : 1]++;
-}
-
+/* The server's own metrics (server/metrics.h, what GET /metrics renders), reduced to what the
+ * charts draw: the connection gauge and the token request counter (the page turns the counter
+ * into a rate). */
 void rta__console_metrics(rta_console *c, rta_http_session *s)
 {
-    size_t n[2] = {0, 0};
-    rta_gateway_each_conn(c->deps.gateway, add_conn, n);
-    json_t *m = json_pack("{s:I, s:I, s:I, s:n}", "time", (json_int_t)rta_clock_now(),
-                          "connections", (json_int_t)n[0], "detached", (json_int_t)n[1],
-                          "tokenRequests");
-    if (c->deps.metrics) {
-        rta_buf out = RTA_BUF_INIT;
-        if (!c->deps.metrics(c->deps.ctx, &out) && out.data) {
-            json_t *more = json_loadb(out.data, out.len, 0, NULL);
-            if (json_is_object(more)) json_object_update(m, more);
-            json_decref(more);
-        }
-        rta_buf_free(&out);
+    (void)c;
+    rta_buf text = RTA_BUF_INIT;
+    rta_console_metrics m;
+    if (rta_metrics_render(&text)) {
+        rta_buf_free(&text);
+        rta__console_reply_error(s, RTA_ERR_INTERNAL, 500, "Out of memory");
+        return;
     }
-    rta__console_reply_json(s, 200, m);
+    rta_console_metrics_summarize(text.data ? text.data : "", text.len, &m);
+    rta_buf_free(&text);
+    rta__console_reply_json(
+        s, 200,
+        json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "time", (json_int_t)rta_clock_now(),
+                  "connections", (json_int_t)m.connected, "awaitingResume",
+                  (json_int_t)m.awaiting_resume, "tokenRequests",
+                  (json_int_t)(m.tokens_issued + m.tokens_refused), "tokenRequestsIssued",
+                  (json_int_t)m.tokens_issued, "tokenRequestsRefused",
+                  (json_int_t)m.tokens_refused));
 }

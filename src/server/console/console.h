@@ -13,7 +13,8 @@
  *   POST /console/api/keys/state    {keyName, enabled}
  *   POST /console/api/revoke        {keyName?, type: clientId|revocationKey|token, value}
  *   GET  /console/api/connections   ?clientId=: counts per app, connections of that clientId
- *   GET  /console/api/metrics       the server's counters, for the charts
+ *   GET  /console/api/metrics       connections and token requests from the server's metrics
+ *                                   (server/metrics.h, as GET /metrics renders them)
  *
  * Security model (guard.h has the credential, limiter and sessions):
  *   - every /console/api route but login needs the session cookie (rtauthd_console: HttpOnly,
@@ -52,9 +53,6 @@ typedef struct rta_console_deps {
     void (*submit)(void *ctx, rta_store_job *job);
     void (*revoked)(void *ctx, const char *key_name);
     void (*credentials_changed)(void *ctx);
-    /* The server's metrics for the charts as JSON text appended to out ({"connections": n,
-     * "tokenRequests": n (a counter), ...}); NULL: the console computes connections itself. */
-    int (*metrics)(void *ctx, rta_buf *out);
 } rta_console_deps;
 
 /* Reads the password file (guard.h's rules) and makes the console. Returns 0, or 40003 (the
