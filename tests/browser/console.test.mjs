@@ -55,6 +55,7 @@ describe('the operator console (/console) in Chromium', () => {
   let page;
   let pwFile;
   let pageServer;
+  let createdKeyStr;
   const clients = [];
   const log = [];
 
@@ -158,7 +159,33 @@ describe('the operator console (/console) in Chromium', () => {
     const td = await rest.auth.requestToken({ clientId: 'bob' });
     assert.equal(td.clientId, 'bob');
     assert.deepEqual(JSON.parse(td.capability), { 'chat:*': ['publish', 'subscribe'] });
+    createdKeyStr = keyStr;
     await shot('3-keys');
+  });
+
+  it("changes a key's capability in the UI: new tokens get it; an invalid one is refused (40000)", TEST, async () => {
+    const [keyName] = createdKeyStr.split(':');
+    await until((k) => document.querySelector(`#cap-key option[value="${k}"]`), 'key in the capability form', 15000, keyName);
+    await page.select('#cap-key', keyName);
+    await page.evaluate(() => { document.getElementById('cap-value').value = ''; });
+    await page.type('#cap-value', '{"chat:*":["publish"');
+    await page.click('#cap-save');
+    await until(() => /not JSON/.test(document.getElementById('cap-result').textContent), 'client-side refusal');
+    await page.evaluate(() => { document.getElementById('cap-value').value = ''; });
+    await page.type('#cap-value', '{"chat:*":["fly"]}'); // JSON, but not a capability
+    await page.click('#cap-save');
+    await until(() => window.rtaConsole.capabilityChange?.error, 'server refusal');
+    assert.equal(await page.evaluate(() => window.rtaConsole.capabilityChange.error.code), 40000);
+    await page.evaluate(() => { document.getElementById('cap-value').value = ''; });
+    await page.type('#cap-value', '{"news:*":["subscribe"]}');
+    await page.click('#cap-save');
+    await until(() => window.rtaConsole.capabilityChange?.keyName, 'capability saved');
+    const rest = new Ably.Rest({ key: createdKeyStr, endpoint: '127.0.0.1', port: rtauthd.port, tls: false, logLevel: 0 });
+    const td = await rest.auth.requestToken({});
+    assert.deepEqual(JSON.parse(td.capability), { 'news:*': ['subscribe'] });
+    const listed = await page.evaluate(async (k) => (await (await fetch('/console/api/apps')).json())
+      .apps.flatMap((a) => a.keys).find((x) => x.keyName === k).capability, keyName);
+    assert.equal(listed, '{"news:*":["subscribe"]}');
   });
 
   it('shows live connections by clientId; revoking that clientId in the UI disconnects them (40141, RSA17)', TEST, async () => {

@@ -280,6 +280,92 @@ void rta__console_key_state(rta_console *c, rta_http_session *s, json_t *body)
     submit(c, s, j);
 }
 
+/* ---- POST /console/api/keys/capability ---------------------------------------------------- */
+
+static void capability_run(rta_store_job *job, rta_store *store)
+{
+    key_job *j = (key_job *)job;
+    job->rc = store->ops->set_key_capability
+                  ? store->ops->set_key_capability(store, j->key.key_name, j->key.capability,
+                                                   &job->err)
+                  : rta_error_set(&job->err, RTA_ERR_INTERNAL, "This store cannot change a key");
+}
+
+static void capability_done(rta_store_job *job)
+{
+    key_job *j = (key_job *)job;
+    rta_console *c = j->console;
+    const rta_key_entry *k = NULL;
+    if (!job->rc) {
+        /* new tokens get the new capability now, not at the next reload; tokens already
+         * issued keep theirs until they expire (a JWT beyond the key's is refused, 40160) */
+        k = rta_registry_key(c->deps.registry, j->key.key_name, strlen(j->key.key_name));
+        if (k) {
+            rta_key_record rec = {k->key_name, k->app_id, k->secret, j->key.capability,
+                                  k->revocable, k->enabled, k->created};
+            job->rc = rta_registry_put_key(c->deps.registry, &rec, &job->err); /* frees k */
+            k = rta_registry_key(c->deps.registry, j->key.key_name, strlen(j->key.key_name));
+        }
+        rta_log_info("console: key %s capability changed", j->key.key_name);
+    }
+    rta_http_session *s = j->pending->session;
+    if (s && job->rc)
+        rta__console_reply_error(s, job->err.code, 0, job->err.message);
+    else if (s)
+        rta__console_reply_json(s, 200, k ? key_json(k) : json_object());
+    rta_http_finish(j->pending);
+    key_job_free(j);
+}
+
+void rta__console_key_capability(rta_console *c, rta_http_session *s, json_t *body)
+{
+    json_t *name = json_object_get(body, "keyName"), *cap = json_object_get(body, "capability");
+    if (!json_is_string(name) || !(json_is_string(cap) || json_is_object(cap))) {
+        rta__console_reply_error(s, RTA_ERR_INVALID_BODY, 400,
+                                 "Expected {keyName, capability: JSON text or object}");
+        return;
+    }
+    const char *n = json_string_value(name);
+    if (!rta_registry_key(c->deps.registry, n, strlen(n))) {
+        rta__console_reply_error(s, RTA_ERR_NOT_FOUND, 404, "No such key");
+        return;
+    }
+    char *text = json_is_object(cap) ? json_dumps(cap, JSON_COMPACT) : strdup(json_string_value(cap));
+    rta_capability parsed;
+    rta_error err;
+    int rc = text ? rta_capability_parse(text, strlen(text), &parsed, &err)
+                  : rta_error_set(&err, RTA_ERR_INTERNAL, "Out of memory");
+    free(text);
+    if (rc) { /* 40000, as for a new key (RSA9f) */
+        rta__console_reply_error(s, err.code, 0, err.message);
+        return;
+    }
+    rta_buf canonical = RTA_BUF_INIT;
+    int empty = rta_capability_is_empty(&parsed);
+    if (!empty) rta_capability_canonical(&parsed, &canonical);
+    rta_capability_free(&parsed);
+    key_job *j = empty ? NULL : calloc(1, sizeof(*j));
+    if (!j) {
+        rta_buf_free(&canonical);
+        if (empty)
+            rta__console_reply_error(s, RTA_ERR_BAD_REQUEST, 400,
+                                     "A key capability must not be empty");
+        else
+            rta__console_reply_error(s, RTA_ERR_INTERNAL, 500, "Out of memory");
+        return;
+    }
+    snprintf(j->key.key_name, sizeof(j->key.key_name), "%s", n);
+    j->key.capability = rta_buf_detach(&canonical, NULL);
+    if (!j->key.capability) {
+        free(j);
+        rta__console_reply_error(s, RTA_ERR_INTERNAL, 500, "Out of memory");
+        return;
+    }
+    j->job.run = capability_run;
+    j->job.done = capability_done;
+    submit(c, s, j);
+}
+
 /* ---- POST /console/api/revoke ------------------------------------------------------------ */
 
 typedef struct revoke_job {

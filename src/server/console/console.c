@@ -306,6 +306,8 @@ static void api(rta_console *c, rta_http_session *s, const char *route)
                 rta__console_create_key(c, s, body);
             else if (!strcmp(route, "keys/state"))
                 rta__console_key_state(c, s, body);
+            else if (!strcmp(route, "keys/capability"))
+                rta__console_key_capability(c, s, body);
             else if (!strcmp(route, "revoke"))
                 rta__console_revoke(c, s, body);
             else

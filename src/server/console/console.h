@@ -11,6 +11,7 @@
  *   POST /console/api/keys          {appId, capability?, revocableTokens?} -> the new key, its
  *                                   secret shown this once
  *   POST /console/api/keys/state    {keyName, enabled}
+ *   POST /console/api/keys/capability  {keyName, capability}: for tokens issued from now on
  *   POST /console/api/revoke        {keyName?, type: clientId|revocationKey|token, value}
  *   GET  /console/api/connections   ?clientId=: counts per app, connections of that clientId
  *   GET  /console/api/metrics       connections and token requests from the server's metrics

@@ -33,6 +33,7 @@ void rta__console_reply_error(rta_http_session *s, int code, int status, const c
 void rta__console_apps(rta_console *c, rta_http_session *s);
 void rta__console_create_key(rta_console *c, rta_http_session *s, json_t *body);
 void rta__console_key_state(rta_console *c, rta_http_session *s, json_t *body);
+void rta__console_key_capability(rta_console *c, rta_http_session *s, json_t *body);
 void rta__console_revoke(rta_console *c, rta_http_session *s, json_t *body);
 void rta__console_connections(rta_console *c, rta_http_session *s);
 void rta__console_metrics(rta_console *c, rta_http_session *s);

@@ -114,14 +114,16 @@ async function setKeyEnabled(keyName, enabled) {
 function renderApps() {
   const list = $('app-list');
   list.replaceChildren();
-  const appSel = $('key-app'), keySel = $('revoke-key');
-  const keepApp = appSel.value, keepKey = keySel.value;
+  const appSel = $('key-app'), keySel = $('revoke-key'), capSel = $('cap-key');
+  const keepApp = appSel.value, keepKey = keySel.value, keepCap = capSel.value;
   appSel.replaceChildren();
   keySel.replaceChildren();
+  capSel.replaceChildren();
   for (const app of state.apps) {
     appSel.append(el('option', { value: app.appId }, app.appId));
     const rows = app.keys.map((k) => {
       if (k.revocableTokens) keySel.append(el('option', { value: k.keyName }, k.keyName));
+      capSel.append(el('option', { value: k.keyName }, k.keyName));
       return el('tr', { 'data-key': k.keyName },
         el('td', {}, el('code', {}, k.keyName)),
         el('td', {}, el('code', {}, k.capability)),
@@ -144,7 +146,40 @@ function renderApps() {
   }
   if (keepApp) appSel.value = keepApp;
   if (keepKey) keySel.value = keepKey;
+  if (keepCap) capSel.value = keepCap;
+  if (!$('cap-value').value || capSel.value !== keepCap) showCapability();
 }
+
+function showCapability() {
+  const k = state.apps.flatMap((a) => a.keys).find((x) => x.keyName === $('cap-key').value);
+  $('cap-value').value = k ? k.capability : '';
+}
+
+$('cap-key').addEventListener('change', showCapability);
+
+$('cap-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const out = $('cap-result');
+  out.className = '';
+  const keyName = $('cap-key').value, text = $('cap-value').value.trim();
+  try {
+    JSON.parse(text);
+  } catch (err) {
+    out.className = 'error';
+    out.textContent = 'Capability is not JSON: ' + err.message;
+    return;
+  }
+  try {
+    const k = await api('POST', 'keys/capability', { keyName, capability: text });
+    state.capabilityChange = k;
+    out.textContent = `${k.keyName} now grants ${k.capability} to new tokens`;
+    await refreshApps();
+  } catch (err) {
+    state.capabilityChange = { error: { code: err.code, message: err.message } };
+    out.className = 'error';
+    out.textContent = `${err.message} (${err.code})`;
+  }
+});
 
 async function refreshApps() {
   try {
