@@ -207,7 +207,8 @@ static void login(rta_console *c, rta_http_session *s)
     json_t *pw = json_object_get(body, "password");
     int ok = json_is_string(pw) &&
              rta_console_password_ok(&c->guard, json_string_value(pw), json_string_length(pw));
-    json_decref(body); /* jansson does not cleanse: the body buffer is freed with the session */
+    json_decref(body);
+    if (s->body.data) OPENSSL_cleanse(s->body.data, s->body.len); /* the password */
     if (!ok) {
         rta_console_login_failed(&c->guard, addr, now);
         rta_log_warn("console: failed login from %s", addr);

@@ -253,8 +253,8 @@ typedef struct rta_gateway_conn_info {
     int64_t expires;       /* its credential's expiry, ms; 0 for Basic */
 } rta_gateway_conn_info;
 
-/* Calls cb for every connection, live or detached (loop thread). cb must not call into the
- * gateway. */
+/* Calls cb for every connection that is CONNECTED, live or detached awaiting a resume, as
+ * rta_gateway_count_connections counts them (loop thread). cb must not call into the gateway. */
 void rta_gateway_each_conn(const rta_gateway *gw,
                            void (*cb)(void *ctx, const rta_gateway_conn_info *c), void *ctx);
 
