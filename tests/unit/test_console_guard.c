@@ -83,7 +83,8 @@ static void test_login_limiter_global(void **state)
     }
     int64_t wait = rta_console_login_wait(g, "192.168.9.9", now);
     assert_true(wait > 0 && wait <= RTA_CONSOLE_GLOBAL_REFILL_MS + 1);
-    assert_int_equal(rta_console_login_wait(g, "192.168.9.9", now + RTA_CONSOLE_GLOBAL_REFILL_MS), 0);
+    int64_t later = now + RTA_CONSOLE_GLOBAL_REFILL_MS;
+    assert_int_equal(rta_console_login_wait(g, "192.168.9.9", later), 0);
     free_guard(g);
 }
 

@@ -330,7 +330,8 @@ void rta__console_key_capability(rta_console *c, rta_http_session *s, json_t *bo
         rta__console_reply_error(s, RTA_ERR_NOT_FOUND, 404, "No such key");
         return;
     }
-    char *text = json_is_object(cap) ? json_dumps(cap, JSON_COMPACT) : strdup(json_string_value(cap));
+    char *text = json_is_object(cap) ? json_dumps(cap, JSON_COMPACT)
+                                     : strdup(json_string_value(cap));
     rta_capability parsed;
     rta_error err;
     int rc = text ? rta_capability_parse(text, strlen(text), &parsed, &err)

@@ -87,7 +87,8 @@ static void custom_header(rta_http_session *s, const char *name, char *buf, size
 {
     buf[0] = '\0';
     int n = lws_hdr_custom_length(s->wsi, name, (int)strlen(name));
-    if (n > 0 && (size_t)n < size) lws_hdr_custom_copy(s->wsi, buf, (int)size, name, (int)strlen(name));
+    if (n > 0 && (size_t)n < size)
+        lws_hdr_custom_copy(s->wsi, buf, (int)size, name, (int)strlen(name));
 }
 
 /* The rtauthd_console cookie's value into id ("" when none or malformed). */

@@ -288,7 +288,8 @@ static int sq_set_key_capability(rta_store *st, const char *key_name, const char
                                  rta_error *err)
 {
     rta_sqlite_store *s = impl(st);
-    if (!key_name || !capability) return rta_error_set(err, RTA_ERR_NOT_FOUND, "store: unknown key");
+    if (!key_name || !capability)
+        return rta_error_set(err, RTA_ERR_NOT_FOUND, "store: unknown key");
     sqlite3_stmt *q = s->st[ST_KEY_SET_CAPABILITY];
     bind_text(q, 1, key_name);
     bind_text(q, 2, capability);
