@@ -236,6 +236,38 @@ describe('the operator console (/console) in Chromium', () => {
     await shot('5-revoked');
   });
 
+  it('revokes a single token (its key found from the token) and a revocationKey from the UI', TEST, async () => {
+    const keyStr = await page.evaluate(async (appId) => {
+      const r = await fetch('/console/api/keys', { method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': window.rtaConsole.csrf },
+        body: JSON.stringify({ appId, revocableTokens: true }) });
+      return (await r.json()).keyStr;
+    }, app.appId);
+    const rest = new Ably.Rest({ key: keyStr, endpoint: '127.0.0.1', port: rtauthd.port, tls: false, logLevel: 0 });
+    const td = await rest.auth.requestToken({ clientId: 'erin' });
+    const probe = () => fetch(`${rtauthd.baseUrl}/channels/x/messages`, {
+      headers: { authorization: `Bearer ${Buffer.from(td.token).toString('base64')}` } });
+    assert.equal((await probe()).status, 200);
+    await page.select('#revoke-type', 'token');
+    await page.evaluate(() => { document.getElementById('revoke-value').value = ''; });
+    await page.type('#revoke-value', td.token);
+    await page.click('#revoke-btn');
+    await until(() => /Revoked a token/.test(document.getElementById('revoke-result').textContent), 'token revoked');
+    assert.equal(await page.evaluate(() => window.rtaConsole.revokeResult.keyName), keyStr.split(':')[0]);
+    const refused = await probe();
+    assert.equal(refused.status, 401);
+    assert.equal((await refused.json()).error.code, 40141);
+    // revocationKey (a JWT claim, RSA17): accepted and stored for that key
+    await until((k) => document.querySelector(`#revoke-key option[value="${k}"]`), 'key listed', 15000, keyStr.split(':')[0]);
+    await page.select('#revoke-key', keyStr.split(':')[0]);
+    await page.select('#revoke-type', 'revocationKey');
+    await page.evaluate(() => { document.getElementById('revoke-value').value = ''; });
+    await page.type('#revoke-value', 'group-7');
+    await page.click('#revoke-btn');
+    await until(() => /Revoked revocationKey:group-7/.test(document.getElementById('revoke-result').textContent), 'revocationKey revoked');
+    assert.equal(await page.evaluate(() => window.rtaConsole.revokeResult.result.successCount), 1);
+  });
+
   it('draws the live charts from the server metrics: connections and token requests per second', TEST, async () => {
     // token requests while the page polls: the rate chart must see them (metrics.h counter)
     const rest = new Ably.Rest({ key: app.keys[0].keyStr, endpoint: '127.0.0.1', port: rtauthd.port, tls: false, logLevel: 0 });

@@ -229,7 +229,8 @@ $('revoke-form').addEventListener('submit', async (ev) => {
   out.className = '';
   try {
     const body = { type, value };
-    if ($('revoke-key').value) body.keyName = $('revoke-key').value;
+    // a token names the key that issued it: the server finds it
+    if (type !== 'token' && $('revoke-key').value) body.keyName = $('revoke-key').value;
     const r = await api('POST', 'revoke', body);
     const res = r.result?.results?.[0] || r.result?.[0] || {};
     state.revokeResult = r;
@@ -237,7 +238,8 @@ $('revoke-form').addEventListener('submit', async (ev) => {
       out.className = 'error';
       out.textContent = `Refused: ${res.error.message} (${res.error.code})`;
     } else {
-      out.textContent = `Revoked ${type}:${value} on ${r.keyName}` +
+      const shown = type === 'token' ? `a token (${value.length} characters)` : `${type}:${value}`;
+      out.textContent = `Revoked ${shown} on ${r.keyName}` +
         (res.appliesAt ? ` (applies at ${fmtTime(res.appliesAt)})` : '');
     }
     refreshConnections();
