@@ -241,13 +241,17 @@ describe('the operator console (/console) in Chromium', () => {
       const r = await fetch('/console/api/keys', { method: 'POST',
         headers: { 'content-type': 'application/json', 'x-csrf-token': window.rtaConsole.csrf },
         body: JSON.stringify({ appId, revocableTokens: true }) });
-      return (await r.json()).keyStr;
-    }, app.appId);
+      return { status: r.status, body: await r.json() };
+    }, app.appId).then((r) => {
+      assert.equal(r.status, 201, JSON.stringify(r.body));
+      return r.body.keyStr;
+    });
     const rest = new Ably.Rest({ key: keyStr, endpoint: '127.0.0.1', port: rtauthd.port, tls: false, logLevel: 0 });
     const td = await rest.auth.requestToken({ clientId: 'erin' });
     const probe = () => fetch(`${rtauthd.baseUrl}/channels/x/messages`, {
       headers: { authorization: `Bearer ${Buffer.from(td.token).toString('base64')}` } });
-    assert.equal((await probe()).status, 200);
+    const ok = await probe();
+    assert.equal(ok.status, 200, `before the revocation: ${ok.status} ${await ok.text()}`);
     await page.select('#revoke-type', 'token');
     await page.evaluate(() => { document.getElementById('revoke-value').value = ''; });
     await page.type('#revoke-value', td.token);
@@ -255,8 +259,9 @@ describe('the operator console (/console) in Chromium', () => {
     await until(() => /Revoked a token/.test(document.getElementById('revoke-result').textContent), 'token revoked');
     assert.equal(await page.evaluate(() => window.rtaConsole.revokeResult.keyName), keyStr.split(':')[0]);
     const refused = await probe();
-    assert.equal(refused.status, 401);
-    assert.equal((await refused.json()).error.code, 40141);
+    const body = await refused.text();
+    assert.equal(refused.status, 401, body);
+    assert.equal(JSON.parse(body).error.code, 40141, body);
     // revocationKey (a JWT claim, RSA17): accepted and stored for that key
     await until((k) => document.querySelector(`#revoke-key option[value="${k}"]`), 'key listed', 15000, keyStr.split(':')[0]);
     await page.select('#revoke-key', keyStr.split(':')[0]);
