@@ -230,7 +230,9 @@ describe('the operator console (/console) in Chromium', () => {
       assert.equal(d.code, 40141);
       assert.equal(d.statusCode, 401);
     }
-    assert.ok(Date.now() - t0 < 5000);
+    const took = Date.now() - t0;
+    console.log(`# revoked from the UI: both clients DISCONNECTED 40141 ${took} ms after the click`);
+    assert.ok(took < 5000, `${took} ms`);
     // (ably-js then renews its token through authCallback and reconnects, RTN15h2: a token
     // minted after the revocation is not covered by it)
     await shot('5-revoked');
