@@ -16,6 +16,9 @@
  *                          RTAUTHD_KEK (64 hex digits, environment only)   in plaintext)
  *                          (the key-encryption key that seals key secrets and server secrets
  *                          in the store; store/secret_box.h, docs/security.md)
+ *   --metrics-token-file FILE RTAUTHD_METRICS_TOKEN_FILE metrics_token_file (none)
+ *                          (bearer token for GET /metrics when rtauthd does not listen on
+ *                          loopback; owner-only file, read at start; server/metrics.h)
  *   --sandbox              RTAUTHD_SANDBOX=1        sandbox = true      off
  *   --log-level LEVEL      RTAUTHD_LOG_LEVEL        log_level           info
  *   --log-format F         RTAUTHD_LOG_FORMAT       log_format          text (F: text | json;
@@ -79,6 +82,11 @@
  *                          cut off from Redis keeps connections with revocable tokens)
  *   --channel-linger MS    RTAUTHD_CHANNEL_LINGER   channel_linger      30000 (how long a node
  *                          stays subscribed to a channel after its last local detach)
+ *   operator console (docs/operations.md, "Operator console"; issue 18):
+ *   --console              RTAUTHD_CONSOLE=1        console = true      off (no /console)
+ *   --console-password-file FILE  RTAUTHD_CONSOLE_PASSWORD_FILE  console_password_file
+ *                          (required with --console: the admin password, an owner-only
+ *                          file, checked as --kek-file is; server/console/console.h)
  *   --config FILE          RTAUTHD_CONFIG           -                   (none)
  *
  * The config file has one `key = value` per line; '#' starts a comment.
@@ -106,6 +114,7 @@ typedef struct rta_config {
     char tls_ciphers[1024]; /* TLS 1.2 */
     char tls_ciphersuites[512]; /* TLS 1.3 */
     char kek_file[1024];        /* "" = none (RTAUTHD_KEK may still give one) */
+    char metrics_token_file[1024]; /* "" = none: /metrics only on a loopback listener */
     int sandbox;
     int unsafe_skip_capability_checks; /* benchmark baseline only (scripts/bench-gateway) */
     int log_level; /* rta_log_level */
@@ -126,6 +135,9 @@ typedef struct rta_config {
     long long max_clock_skew;  /* ms */
     long long partition_grace; /* ms */
     long long channel_linger;  /* ms */
+    /* the operator console (server/console/console.h) */
+    int console;
+    char console_password_file[1024];
 } rta_config;
 
 /* 1 when the settings ask for cluster mode (the Redis store). */

@@ -21,7 +21,11 @@
 #include "server/auth/provision.h"
 #include "server/store/redis.h"
 #include "server/store/secret_box.h"
+#include "server/console/console.h"
 #include "server/tls_policy.h"
+#ifndef RTAUTHD_VERSION /* the project version, from CMakeLists.txt */
+#define RTAUTHD_VERSION "unknown"
+#endif
 
 #define HOUSEKEEPING_US (1000 * 1000)
 
@@ -90,6 +94,31 @@ static int rest_ready(void *ctx, char *why, size_t size)
     return !srv->cluster || rta_cluster_ready(srv->cluster, why, size);
 }
 
+/* The operator console (--console): never without its password file (config.c, guard.h). */
+static int open_console(rta_server *srv, rta_error *err)
+{
+    rta_console_deps deps = {
+        .registry = &srv->registry,
+        .tokens = &srv->tokens,
+        .gateway = &srv->gateway,
+        .ctx = srv,
+        .submit = rest_submit,
+        .revoked = rest_revoked,
+        .credentials_changed = rest_credentials_changed,
+    };
+    int rc = rta_console_create(srv->cfg.console_password_file, &deps, &srv->console, err);
+    if (rc) return rc;
+    srv->rest.console = srv->console;
+    rta_log_info("operator console enabled at /console");
+    return 0;
+}
+
+/* The connection gauge of GET /metrics, read from the gateway at each scrape. */
+static void count_connections(void *ctx, rta_metrics_conn_emit emit, void *arg)
+{
+    rta_gateway_count_connections(&((rta_server *)ctx)->gateway, emit, arg);
+}
+
 static void wire_rest(rta_server *srv)
 {
     const rta_config *c = &srv->cfg;
@@ -102,6 +131,7 @@ static void wire_rest(rta_server *srv)
         .cors = &c->cors,
         .access_log = &srv->access_log,
         .sandbox = c->sandbox,
+        .metrics = &srv->metrics_access,
         .max_connections = c->gateway.max_connections,
         .max_connections_per_app = c->gateway.max_connections_per_app,
         .max_connections_per_client = c->gateway.max_connections_per_client,
@@ -583,7 +613,13 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
         return rta_error_set(err, rc, "Cannot initialise");
     if ((rc = open_store(srv, err))) return rc;
     if ((rc = rta_access_log_reopen(&srv->access_log, cfg->access_log, err))) return rc;
+    rta_metrics_init(RTAUTHD_VERSION);
+    if ((rc = rta_metrics_access_init(&srv->metrics_access, cfg->listen_host,
+                                      cfg->metrics_token_file, err)))
+        return rc;
+    rta_metrics_set_conn_source(count_connections, srv);
     wire_rest(srv);
+    if (cfg->console && (rc = open_console(srv, err))) return rc;
     int cluster = srv->cluster != NULL; /* no data directory, no dev key: state is in Redis */
     char dev_key[1100]; /* holds a key secret: owner-only, like the rest of the data dir */
     snprintf(dev_key, sizeof(dev_key), "%s/dev-key", cfg->data_dir);
@@ -715,8 +751,12 @@ void rta_server_free(rta_server *srv)
             uv_run(&srv->loop, UV_RUN_NOWAIT);
         srv->loop_ready = 0;
     }
+    rta_metrics_set_conn_source(NULL, NULL);
+    rta_metrics_access_free(&srv->metrics_access);
     rta_gateway_free(&srv->gateway);
     rta_access_log_close(&srv->access_log);
+    rta_console_free(srv->console);
+    srv->console = NULL;
     rta_token_service_free(&srv->tokens);
     rta_registry_free(&srv->registry);
     if (srv->store) srv->store->ops->close(srv->store);

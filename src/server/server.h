@@ -12,6 +12,7 @@
 #include "server/clock.h"
 #include "server/config.h"
 #include "server/gateway/gateway.h"
+#include "server/metrics.h"
 #include "server/rest/rest.h"
 #include "server/auth/registry.h"
 #include "server/store/store.h"
@@ -40,6 +41,7 @@ struct rta_server {
     volatile int stop_requested;
     char server_id[32];
     int port; /* the bound port (cfg.port may be 0: any free port) */
+    struct rta_console *console; /* the operator console (--console); NULL when off */
     struct rta_cluster *cluster; /* cluster mode (--redis): keeping in step; NULL otherwise */
     rta_access_log access_log;   /* --access-log (rest/access_log.h); reopened on SIGHUP */
     void *tls_ctx;               /* the listener's SSL_CTX (lws's), NULL without TLS */
@@ -51,6 +53,7 @@ struct rta_server {
     char **argv;
     uv_signal_t hup;
     int hup_ready;
+    rta_metrics_access metrics_access; /* who may read GET /metrics */
 };
 
 /* Opens the store, loads state, creates the dev app on first start (printing its key),

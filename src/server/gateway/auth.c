@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "server/gateway/internal.h"
+#include "server/metrics.h"
 #include "server/log.h"
 
 #define AUTH_HINT_BEFORE_MS 30000 /* RTN22: ask for a new token this long before expiry */
@@ -83,6 +84,7 @@ void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
             rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL); /* S-64 */
             c->revoked = 1;
             rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
+            rta_metrics_add(RTA_M_REVOCATION_DISCONNECTS, 1);
         } else if (pending && pending != c->revoke_at) {
             /* allowReauthMargin: ask for a new token now, disconnect at appliesAt */
             c->revoke_at = pending;

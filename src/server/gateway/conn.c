@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "server/gateway/internal.h"
+#include "server/metrics.h"
 #include "server/log.h"
 #include "server/auth/provision.h"
 #include "server/clock.h"
@@ -191,9 +192,23 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
     rta__gw_conn_arm_timers(c);
 }
 
+void rta_gateway_count_connections(const rta_gateway *gw,
+                                   void (*each)(void *arg, const char *app_id, int awaiting),
+                                   void *arg)
+{
+    for (const rta_conn *c = gw->conns; c; c = c->next) {
+        if (!c->admitted || !c->connected) continue;
+        if (!c->transport)
+            each(arg, c->auth.app_id, 1);
+        else if (!c->closing)
+            each(arg, c->auth.app_id, 0);
+    }
+}
+
 void rta__gw_conn_free(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
+    if (c->admitted && !gw->stopping) rta_metrics_connection_closed(c->end_reason);
     rta__gw_conn_release(c);
     rta__gw_timer_cancel(c->gw, &c->end_timer);
     rta__gw_timer_cancel(c->gw, &c->notice_timer);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "server/gateway/internal.h"
+#include "server/metrics.h"
 #include "server/log.h"
 
 #define LINGER_SECONDS 1 /* after an ending frame, for the client to read it and close */
@@ -219,6 +220,8 @@ static void overflow(rta_conn *c)
                   "connection %s: outgoing queue over its limit (%lld bytes, %lld for all), "
                   "dropping it", c->id, c->gw->limits.max_queue, c->gw->limits.max_queue_total);
     rta__gw_conn_drop_frames(c);
+    rta_metrics_add(RTA_M_GATEWAY_QUEUE_DROPS, 1);
+    c->end_reason = RTA_METRICS_REASON_OVERFLOW;
     c->final = 1;
     c->closing = 1;
     if (c->transport)
@@ -343,6 +346,7 @@ void rta__gw_conn_fail(rta_conn *c, int action, const rta_error *e)
                   action == RTA_ACTION_ERROR ? "ERROR" : "DISCONNECTED", e->code, e->message);
     if (action == RTA_ACTION_ERROR && !rta_error_is_token_error(e->code))
         c->final = 1; /* fatal: the client fails and will not resume (2.8) */
+    c->end_reason = e->code; /* the reason it ends, unless it is resumed */
     rta__gw_conn_send_error(c, action, NULL, e);
     c->closing = 1;
     c->close_after = c->out_tail; /* NULL if it could not be queued: close at once */

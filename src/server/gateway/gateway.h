@@ -270,6 +270,29 @@ void rta_gateway_connection_claimed(rta_gateway *gw, const char *conn_id, size_t
 void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *channel,
                                uint64_t serial);
 
+/* One connection as the operator console shows it (server/console; gateway/inspect.c):
+ * every pointer is borrowed for the callback only. */
+typedef struct rta_gateway_conn_info {
+    const char *connection_id;
+    const char *app_id;
+    const char *key_name;  /* of its token (or of the JWT wrapping it) */
+    const char *client_id; /* the resolved clientId: NULL anonymous, "*" wildcard */
+    int live;              /* 1 with a transport; 0 detached, awaiting a resume */
+    int64_t expires;       /* its credential's expiry, ms; 0 for Basic */
+} rta_gateway_conn_info;
+
+/* Calls cb for every connection that is CONNECTED, live or detached awaiting a resume, as
+ * rta_gateway_count_connections counts them (loop thread). cb must not call into the gateway. */
+void rta_gateway_each_conn(const rta_gateway *gw,
+                           void (*cb)(void *ctx, const rta_gateway_conn_info *c), void *ctx);
+
+/* Metrics (server/metrics.h): each(arg, appId, awaiting_resume) once per connection that is
+ * connected (CONNECTED sent, transport live) or awaiting a resume (detached). O(connections);
+ * for a scrape, not a hot path. */
+void rta_gateway_count_connections(const rta_gateway *gw,
+                                   void (*each)(void *arg, const char *app_id, int awaiting),
+                                   void *arg);
+
 /* 1 when name is a valid channel name (2.7): 1..1024 bytes, no leading ':', no control
  * characters. */
 int rta_gateway_channel_name_ok(const char *name);

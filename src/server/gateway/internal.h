@@ -84,6 +84,8 @@ struct rta_conn {
     unsigned revoked : 1;   /* ended by DISCONNECTED 40141: its presence goes at once */
     unsigned presence_lost : 1; /* detached too long: its members left, re-attaches not RESUMED */
     unsigned admitted : 1;  /* counted in gw->held (gateway/limits.c) until freed */
+    int end_reason;         /* metrics: the code of its ending frame, 0 none, or
+                             * RTA_METRICS_REASON_OVERFLOW (server/metrics.h) */
     int64_t next_serial;    /* msgSerial expected next: lower ones are resends (2.6) */
     int64_t rate_at;        /* inbound rate bucket (ms timestamp, tokens in 1/1000) */
     int64_t rate_tokens;

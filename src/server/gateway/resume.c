@@ -203,6 +203,7 @@ rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, int recover, rta
     clear_transport_state(old);
     rta__gw_detached_remove(old);
     old->revoked = 0;
+    old->end_reason = 0; /* resumed: it did not end */
 
     /* Take over fresh's transport and credentials (a renewed token, maybe a new
      * capability); fresh is freed. */

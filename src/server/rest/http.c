@@ -34,6 +34,7 @@ static void reset(rta_http_session *s)
     free(s->authorization);
     free(s->client_id_header);
     free(s->link);
+    free(s->extra_headers);
     rta_cors_clear(&s->cors);
     rta_buf_free(&s->body);
     rta_buf_free(&s->reply);
@@ -213,6 +214,13 @@ static int write_reply(rta_http_session *s)
                                     (const unsigned char *)s->allow_methods,
                                     (int)strlen(s->allow_methods), &p, end))
         return -1;
+    for (size_t i = 0; i < s->extra_len;) { /* rta_http_add_header's "name:\0value\0" pairs */
+        const char *name = s->extra_headers + i, *value = name + strlen(name) + 1;
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                        (const unsigned char *)value, (int)strlen(value), &p, end))
+            return -1;
+        i = (size_t)(value - s->extra_headers) + strlen(value) + 1;
+    }
     if (rta_cors_add_headers(&s->cors, s->allow_methods, wsi, &p, end)) return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
     if (body_len &&
@@ -414,6 +422,18 @@ void rta_http_reply_options(rta_http_session *s, const char *methods)
 {
     rta_http_reply_body(s, 204, NULL, "", 0);
     s->allow_methods = methods;
+}
+
+int rta_http_add_header(rta_http_session *s, const char *name, const char *value)
+{
+    size_t n = strlen(name) + 1, v = strlen(value) + 1;
+    char *grown = realloc(s->extra_headers, s->extra_len + n + v);
+    if (!grown) return -1;
+    memcpy(grown + s->extra_len, name, n);
+    memcpy(grown + s->extra_len + n, value, v);
+    s->extra_headers = grown;
+    s->extra_len += n + v;
+    return 0;
 }
 
 rta_http_pending *rta_http_go_async(rta_http_session *s)

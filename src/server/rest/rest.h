@@ -14,9 +14,12 @@
 #include "server/gateway/gateway.h"
 #include "server/gateway/history.h"
 #include "server/rest/access_log.h"
+#include "server/metrics.h"
 #include "server/rest/cors.h"
 #include "server/store/store.h"
 #include "server/store/thread.h"
+
+struct rta_console;
 
 typedef struct rta_route_env {
     /* the auth rules (borrowed, loop thread only) */
@@ -29,6 +32,8 @@ typedef struct rta_route_env {
     const rta_cors_policy *cors;
     rta_access_log *access_log; /* one line per answered request when its file is open */
     int sandbox; /* POST /apps, DELETE /apps/{id} */
+    struct rta_console *console; /* /console (server/console/console.h); NULL: off, 404 */
+    const rta_metrics_access *metrics; /* who may read GET /metrics (server/metrics.h) */
     /* the caps a sandbox app may tighten but not raise (0: none of its own) */
     long long max_connections, max_connections_per_app, max_connections_per_client;
     size_t max_message_size; /* TO3l8, as the realtime side enforces it */

@@ -10,8 +10,10 @@
 #include "core/token_codec.h"
 #include "server/clock.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/rest/routes.h"
 #include "server/rest/rest.h"
+#include "server/console/console.h"
 
 /* ---- credentials -------------------------------------------------------------------- */
 
@@ -108,12 +110,38 @@ static void route_ready(rta_http_session *s)
     rta_buf_free(&b);
 }
 
+/* ---- GET /metrics (issue 17; server/metrics.h) ---------------------------------------------- */
+
+static void route_metrics(rta_http_session *s)
+{
+    rta_error err;
+    char ip[64] = "";
+    const char *peer = lws_get_peer_simple(s->wsi, ip, sizeof(ip));
+    if (!s->env->metrics) {
+        rta_http_reply_code(s, RTA_ERR_NOT_FOUND, "No such resource");
+        return;
+    }
+    if (rta_metrics_access_check(s->env->metrics, s->authorization, peer, &err)) {
+        s->reply_format = RTA_FORMAT_JSON;
+        rta_http_reply_error(s, &err);
+        return;
+    }
+    rta_buf b = RTA_BUF_INIT;
+    if (rta_metrics_render(&b)) {
+        rta_http_reply_code(s, RTA_ERR_INTERNAL, "Out of memory");
+    } else {
+        rta_http_reply_body(s, 200, RTA_METRICS_CONTENT_TYPE, b.data, b.len);
+    }
+    rta_buf_free(&b);
+}
+
 /* ---- POST /keys/{keyName}/requestToken --------------------------------------------------- */
 
 typedef struct token_job {
     rta_store_job job;
     rta_http_pending *pending;
     rta_issued_token issued;
+    uint64_t started_ns, submitted_ns; /* metrics: the request, the nonce's store job */
 } token_job;
 
 static void token_issued(rta_http_session *s, const rta_token_details *d);
@@ -146,6 +174,10 @@ static void reply_after_nonce(rta_http_session *s, int rc, const rta_error *err,
 static void token_job_done(rta_store_job *job)
 {
     token_job *j = (token_job *)job;
+    rta_metrics_observe_since(RTA_H_NONCE_CHECK, j->submitted_ns);
+    rta_metrics_token_request(job->rc ? RTA_ERR_INTERNAL
+                                      : job->replayed ? RTA_ERR_NONCE_REPLAYED : 0);
+    rta_metrics_observe_since(RTA_H_REQUEST_TOKEN, j->started_ns);
     rta_http_session *s = j->pending->session;
     if (s) reply_after_nonce(s, job->rc, &job->err, job->replayed, &j->issued.details);
     rta_http_finish(j->pending);
@@ -171,7 +203,7 @@ static void token_issued(rta_http_session *s, const rta_token_details *d)
                   d->client_id ? d->client_id : "(none)", (long long)d->expires);
 }
 
-static void route_request_token(rta_http_session *s, const char *key_name)
+static void request_token(rta_http_session *s, const char *key_name, uint64_t started_ns)
 {
     rta_error err;
     if (!s->body_format_known) {
@@ -238,7 +270,9 @@ static void route_request_token(rta_http_session *s, const char *key_name)
     if (store->ops->add_nonces_local) {
         rta_nonce_record rec = {issued.nonce_key_name, issued.nonce, issued.nonce_expires};
         unsigned char replayed = 0;
+        uint64_t t0 = rta_metrics_now_ns();
         rc = store->ops->add_nonces_local(store, &rec, 1, &replayed, &err);
+        rta_metrics_observe_since(RTA_H_NONCE_CHECK, t0);
         reply_after_nonce(s, rc, &err, replayed, &issued.details);
         rta_issued_token_clear(&issued);
         return;
@@ -251,12 +285,26 @@ static void route_request_token(rta_http_session *s, const char *key_name)
         return;
     }
     j->issued = issued;
+    j->started_ns = started_ns;
+    j->submitted_ns = rta_metrics_now_ns();
     j->job.is_nonce = 1;
     j->job.done = token_job_done;
     j->job.nonce.key_name = j->issued.nonce_key_name;
     j->job.nonce.nonce = j->issued.nonce;
     j->job.nonce.expires = j->issued.nonce_expires;
     s->env->submit(s->env->ctx, &j->job);
+}
+
+/* Counts the request (issued, or refused with its code) and its latency once it is answered
+ * here; an answer that waits for the store is counted by token_job_done. */
+static void route_request_token(rta_http_session *s, const char *key_name)
+{
+    uint64_t t0 = rta_metrics_now_ns();
+    request_token(s, key_name, t0);
+    if (s->pending) return;
+    rta_metrics_token_request(s->status == 200 ? 0 : s->error_code ? s->error_code
+                                                                    : RTA_ERR_INTERNAL);
+    rta_metrics_observe_since(RTA_H_REQUEST_TOKEN, t0);
 }
 
 /* ---- POST /keys/{keyName}/revokeTokens ---------------------------------------------------- */
@@ -269,6 +317,7 @@ typedef struct revoke_job {
     rta_revocation_plan *plans;
     size_t plan_count;
     const rta_route_env *env;
+    uint64_t received_ns; /* metrics: receipt of the request */
 } revoke_job;
 
 static void reply_batch(rta_http_session *s, const rta_revocation_batch *b)
@@ -298,6 +347,8 @@ static void revoke_job_done(rta_store_job *job)
         rta_token_service_apply_revocations(j->env->tokens, j->key_name, j->plans,
                                             j->plan_count);
         j->env->revoked(j->env->ctx, j->key_name); /* live connections too */
+        rta_metrics_add(RTA_M_REVOCATIONS, j->plan_count);
+        rta_metrics_observe_since(RTA_H_REVOCATION_APPLY, j->received_ns);
         rta_log_event(RTA_LOG_INFO, "revocation.applied", &(rta_log_fields){.key_name = j->key_name},
                       "revoked %zu target(s) of key %s", j->plan_count, j->key_name);
     }
@@ -326,6 +377,7 @@ static void route_revoke_tokens(rta_http_session *s, const char *key_name)
         rta_http_reply_code(s, RTA_ERR_UNSUPPORTED_MEDIA, NULL);
         return;
     }
+    uint64_t received_ns = rta_metrics_now_ns();
     rta_auth_context auth;
     if (rta_route_authenticate(s, &auth)) return;
     rta_revoke_request req;
@@ -368,6 +420,7 @@ static void route_revoke_tokens(rta_http_session *s, const char *key_name)
     }
     memcpy(j->key_name, key_name, strnlen(key_name, RTA_KEY_NAME_MAX)); /* validated by plan */
     j->env = s->env;
+    j->received_ns = received_ns;
     j->job.run = revoke_job_run;
     j->job.done = revoke_job_done;
     s->env->submit(s->env->ctx, &j->job);
@@ -404,6 +457,7 @@ static int method_is(rta_http_session *s, rta_http_method m, const char *name)
 
 void rta_route_dispatch(rta_http_session *s)
 {
+    rta_metrics_add(RTA_M_HTTP_REQUESTS, 1);
     char seg[RTA_KEY_NAME_MAX + 64];
     const char *path = s->path;
     int channels = !strncmp(path, "/channels/", 10);
@@ -417,6 +471,8 @@ void rta_route_dispatch(rta_http_session *s)
         if (method_is(s, RTA_HTTP_GET, "GET")) route_health(s);
     } else if (!strcmp(path, "/ready")) {
         if (method_is(s, RTA_HTTP_GET, "GET")) route_ready(s);
+    } else if (!strcmp(path, "/metrics")) {
+        if (method_is(s, RTA_HTTP_GET, "GET")) route_metrics(s);
     } else if (match_segment(path, "/keys/", "/requestToken", seg, sizeof(seg))) {
         if (method_is(s, RTA_HTTP_POST, "POST")) route_request_token(s, seg);
     } else if (match_segment(path, "/keys/", "/revokeTokens", seg, sizeof(seg))) {
@@ -427,6 +483,10 @@ void rta_route_dispatch(rta_http_session *s)
         if (method_is(s, RTA_HTTP_POST, "POST")) rta_route_create_app(s);
     } else if (s->env->sandbox && match_segment(path, "/apps/", "", seg, sizeof(seg))) {
         if (method_is(s, RTA_HTTP_DELETE, "DELETE")) rta_route_delete_app(s, seg);
+    } else if (s->env->console && (!strcmp(path, "/console") || !strncmp(path, "/console/", 9))) {
+        /* served from rtauthd's own origin only: never CORS (console.h) */
+        rta_cors_clear(&s->cors);
+        rta_console_route(s->env->console, s);
     } else if (s->method == RTA_HTTP_OPTIONS) {
         /* no such route, but a preflight that fails would hide the 404 from the page */
         rta_http_reply_options(s, "GET, POST, PUT, PATCH, DELETE");

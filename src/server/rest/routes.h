@@ -3,6 +3,7 @@
  *   POST   /keys/{keyName}/requestToken   S-10, S-17..S-27
  *   POST   /keys/{keyName}/revokeTokens   S-66..S-70
  *   POST   /apps, DELETE /apps/{appId}    sandbox provisioning (--sandbox only)
+ *   /console, /console/...                 the operator console (--console only, console.h)
  * plus the credential parsing every authenticated route shares. Every route answers OPTIONS
  * with its methods (a CORS preflight, cors.h), any other path with a general list. */
 #ifndef RTA_SERVER_REST_ROUTES_H

@@ -459,6 +459,7 @@ static const rta_store_ops redis_ops = {
     .add_key = rta__redis_add_key,
     .set_app_limits = rta__redis_set_app_limits,
     .set_key_enabled = rta__redis_set_key_enabled,
+    .set_key_capability = rta__redis_set_key_capability,
     .list_apps = rta__redis_list_apps,
     .list_keys = rta__redis_list_keys,
     .add_secret = rta__redis_add_secret,
