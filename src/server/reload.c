@@ -50,6 +50,9 @@ static const struct {
     FIELD("max_clock_skew", max_clock_skew),
     FIELD("partition_grace", partition_grace),
     FIELD("channel_linger", channel_linger),
+    FIELD("console", console),                             /* the console is set up at start */
+    FIELD("console_password_file", console_password_file), /* its credential too */
+    FIELD("metrics_token_file", metrics_token_file),
 };
 
 /* Keeps what cannot change, warning once per setting. Strings compare as strings (the bytes
