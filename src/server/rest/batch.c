@@ -17,13 +17,12 @@
 
 #include "core/capability.h"
 #include "server/auth/provision.h"
+#include "server/rest/batch_spec.h"
 #include "server/rest/channel_common.h"
 #include "server/rest/routes.h"
 #include "server/rest/rest.h"
 
-#define MAX_SPECS             100  /* per request */
-#define MAX_CHANNELS          100  /* per spec, and per batch presence request */
-#define MAX_CHANNELS_TOTAL    1000 /* per request */
+#define MAX_CHANNELS          RTA_BATCH_MAX_CHANNELS /* per batch presence request */
 #define BATCH_PARTIAL_FAILURE 40020
 
 typedef struct channel_result {
@@ -186,51 +185,6 @@ static void published(void *arg, int code, const char *message)
     free(rw);
 }
 
-/* The channels of a spec: an array of names (or one name). */
-static int spec_channels(rta_node spec, rta_node *chans, size_t *n, int *one, rta_error *err)
-{
-    *chans = rta_node_get(spec, "channels");
-    *one = rta_node_kind(*chans) == RTA_NODE_STR;
-    *n = *one ? 1 : rta_node_len(*chans);
-    if (!*one && rta_node_kind(*chans) != RTA_NODE_ARRAY)
-        return rta_error_set(err, RTA_ERR_INVALID_BODY, "A BatchPublishSpec needs channels");
-    if (!*n || *n > MAX_CHANNELS)
-        return rta_error_set(err, RTA_ERR_INVALID_BODY,
-                             "A BatchPublishSpec names 1 to %d channels", MAX_CHANNELS);
-    return 0;
-}
-
-/* The messages of a spec, decoded and checked against the request's credentials. */
-static int spec_messages(rta_http_session *s, const rta_auth_context *auth, rta_node spec,
-                         rta_message **out, size_t *count, rta_error *err)
-{
-    rta_node node = rta_node_get(spec, "messages");
-    int single = rta_node_kind(node) == RTA_NODE_MAP;
-    size_t n = single ? 1 : rta_node_len(node);
-    *out = NULL;
-    *count = 0;
-    if (!single && rta_node_kind(node) != RTA_NODE_ARRAY)
-        return rta_error_set(err, RTA_ERR_INVALID_BODY, "A BatchPublishSpec needs messages");
-    if (!n || n > RTA_PM_MAX_MESSAGES)
-        return rta_error_set(err, RTA_ERR_INVALID_BODY,
-                             "A BatchPublishSpec has 1 to %d messages", RTA_PM_MAX_MESSAGES);
-    rta_message *msgs = calloc(n, sizeof(*msgs));
-    if (!msgs) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
-    *out = msgs;
-    int rc = 0;
-    for (size_t i = 0; !rc && i < n; i++) {
-        rc = rta_message_decode_node(single ? node : rta_node_at(node, i), &msgs[i], err);
-        *count = i + 1;
-    }
-    return rc ? rc : rta__rest_check_messages(s, auth, msgs, n, err);
-}
-
-static void clear_messages(rta_message *msgs, size_t n)
-{
-    for (size_t i = 0; i < n; i++) rta_message_clear(&msgs[i]);
-    free(msgs);
-}
-
 /* Publishes msgs on one channel of the batch (its result r). */
 static void publish_one(rta_http_session *s, const rta_auth_context *auth, batch *b,
                         channel_result *r, rta_message *msgs, size_t n)
@@ -265,41 +219,18 @@ static void publish_one(rta_http_session *s, const rta_auth_context *auth, batch
     s->env->publish_async(s->env->ctx, auth->app_id, r->channel, r->id, msgs, n, published, rw);
 }
 
-static int plan(rta_node root, batch *b, rta_error *err)
+/* One result per channel, in request order; spec_end[i] ends spec i's. */
+static int plan(const rta_batch_request *req, batch *b, rta_error *err)
 {
-    b->single = rta_node_kind(root) == RTA_NODE_MAP;
-    b->specs = b->single ? 1 : rta_node_len(root);
-    if (!b->single && rta_node_kind(root) != RTA_NODE_ARRAY)
-        return rta_error_set(err, RTA_ERR_INVALID_BODY,
-                             "Expected a BatchPublishSpec or an array of them");
-    if (!b->specs || b->specs > MAX_SPECS)
-        return rta_error_set(err, RTA_ERR_INVALID_BODY, "1 to %d BatchPublishSpecs", MAX_SPECS);
-    size_t total = 0;
-    for (size_t i = 0; i < b->specs; i++) {
-        rta_node spec = b->single ? root : rta_node_at(root, i), chans;
-        size_t n;
-        int one;
-        if (rta_node_kind(spec) != RTA_NODE_MAP)
-            return rta_error_set(err, RTA_ERR_INVALID_BODY, "spec %zu: not an object", i);
-        int rc = spec_channels(spec, &chans, &n, &one, err);
-        if (rc) return rc;
-        total += n;
-    }
-    if (total > MAX_CHANNELS_TOTAL)
-        return rta_error_set(err, RTA_ERR_INVALID_BODY, "At most %d channels per batch",
-                             MAX_CHANNELS_TOTAL);
-    b->results = calloc(total, sizeof(*b->results));
-    b->spec_end = calloc(b->specs, sizeof(*b->spec_end));
+    b->single = req->single;
+    b->specs = req->count;
+    b->results = calloc(req->channels_total ? req->channels_total : 1, sizeof(*b->results));
+    b->spec_end = calloc(req->count ? req->count : 1, sizeof(*b->spec_end));
     if (!b->results || !b->spec_end) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
-    for (size_t i = 0; i < b->specs; i++) {
-        rta_node spec = b->single ? root : rta_node_at(root, i), chans;
-        size_t n;
-        int one;
-        spec_channels(spec, &chans, &n, &one, err);
-        for (size_t k = 0; k < n; k++) {
-            int rc = rta_node_strdup(one ? chans : rta_node_at(chans, k), RTA_CHANNEL_NAME_MAX,
-                                     "channels", &b->results[b->count].channel, err);
-            if (rc) return rc;
+    for (size_t i = 0; i < req->count; i++) {
+        for (size_t k = 0; k < req->specs[i].channel_count; k++) {
+            b->results[b->count].channel = req->specs[i].channels[k];
+            req->specs[i].channels[k] = NULL; /* moved */
             b->count++;
         }
         b->spec_end[i] = b->count;
@@ -317,22 +248,20 @@ void rta__rest_batch_publish(rta_http_session *s)
     rta_auth_context auth;
     if (rta_route_authenticate(s, &auth)) return;
     rta_error err;
-    rta_doc *doc = NULL;
-    rta_parse_limits lim = {s->env->max_body, 0};
+    rta_batch_request req;
     batch *b = calloc(1, sizeof(*b));
+    int decoded = 0;
     int rc = b ? 0 : rta_error_set(&err, RTA_ERR_INTERNAL, "Out of memory");
-    if (!rc)
-        rc = rta_doc_parse(&doc, s->body_format, s->body.data ? s->body.data : "", s->body.len,
-                           &lim, &err);
-    if (!rc) rc = plan(rta_doc_root(doc), b, &err);
-    /* every spec's messages are checked before anything is published: all or nothing */
-    rta_message **msgs = rc ? NULL : calloc(b->specs, sizeof(*msgs));
-    size_t *counts = rc ? NULL : calloc(b->specs, sizeof(*counts));
-    if (!rc && (!msgs || !counts)) rc = rta_error_set(&err, RTA_ERR_INTERNAL, "Out of memory");
-    for (size_t i = 0; !rc && i < b->specs; i++) {
-        rta_node spec = b->single ? rta_doc_root(doc) : rta_node_at(rta_doc_root(doc), i);
-        rc = spec_messages(s, &auth, spec, &msgs[i], &counts[i], &err);
+    if (!rc) {
+        rc = rta_batch_request_decode(s->body.data, s->body.len, s->body_format,
+                                      s->env->max_body, &req, &err);
+        decoded = !rc;
     }
+    /* every spec's messages are checked before anything is published: all or nothing */
+    for (size_t i = 0; !rc && i < req.count; i++)
+        rc = rta__rest_check_messages(s, &auth, req.specs[i].messages,
+                                      req.specs[i].message_count, &err);
+    if (!rc) rc = plan(&req, b, &err);
     if (!rc && s->env->publish_async && !(b->pending = rta_http_go_async(s)))
         rc = rta_error_set(&err, RTA_ERR_INTERNAL, "Out of memory");
     if (rc) {
@@ -341,12 +270,10 @@ void rta__rest_batch_publish(rta_http_session *s)
         b->version = rta__rest_ably_version(s);
         for (size_t i = 0; i < b->specs; i++)
             for (size_t k = i ? b->spec_end[i - 1] : 0; k < b->spec_end[i]; k++)
-                publish_one(s, &auth, b, &b->results[k], msgs[i], counts[i]);
+                publish_one(s, &auth, b, &b->results[k], req.specs[i].messages,
+                            req.specs[i].message_count);
     }
-    for (size_t i = 0; msgs && i < b->specs; i++) clear_messages(msgs[i], counts[i]);
-    free(msgs);
-    free(counts);
-    rta_doc_free(doc);
+    if (decoded) rta_batch_request_clear(&req);
     rta_auth_context_clear(&auth);
     if (!b) return;
     if (rc) {
