@@ -5,7 +5,7 @@
  *                                it (40160) or with an invalid name (40010) fails alone;
  *   GET  /presence?channels=a,b  batch presence: each channel's presence set (RSP3), checked
  *                                as GET /channels/{name}/presence (capability subscribe).
- * Reply shapes follow X-Ably-Version (wire doc 4.7): from version 2 (ably-js 2.x sends 6), a
+ * Reply shapes follow X-Ably-Version (wire doc 4.8): from version 2 (ably-js 2.x sends 6), a
  * BatchResult {successCount, failureCount, results} per spec (201 for publish, 200 for
  * presence) whatever the outcome; before it (legacy, no header), a plain array of per-channel
  * results on success and, when any channel failed, 400 {error: 40020, batchResponse: array}.
