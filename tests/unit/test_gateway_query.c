@@ -22,8 +22,10 @@ static void send_json(rta_conn *c, const char *json)
 static void drain(rta_conn *c)
 {
     rta_protocol_message m;
-    while (!fx_pop(c, 0, &m)) rta_protocol_message_clear(&m);
-    while (!fx_pop(c, 1, &m)) rta_protocol_message_clear(&m);
+    while (!fx_pop(c, 0, &m))
+        rta_protocol_message_clear(&m);
+    while (!fx_pop(c, 1, &m))
+        rta_protocol_message_clear(&m);
 }
 
 /* Attaches c to "ch" with mode flags (0: the default modes). */
@@ -57,7 +59,7 @@ static void occupancy_counts_granted_modes(void **state)
     assert_int_equal(o.connections, 0);
     rta_conn *a = fx_conn("app.all", "secret-all", "alice", RTA_FORMAT_JSON);
     rta_conn *b = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
-    attach(a, 0);                   /* default: publish, subscribe, presence, presence_subscribe */
+    attach(a, 0); /* default: publish, subscribe, presence, presence_subscribe */
     attach(b, RTA_MODE_SUBSCRIBE);
     enter(a, 0, "alice", "x");
     assert_int_equal(rta_gateway_occupancy(&fx.gateway, "app", "ch", &o), 1);
@@ -107,9 +109,8 @@ static void presence_list_filters_and_pages(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(more, 0);
     assert_string_equal(out[0].client_id, "zed");
-    assert_int_equal(rta_gateway_presence_list(&fx.gateway, "app", "none", NULL, NULL, 0, 2, out,
-                                               &more),
-                     0);
+    assert_int_equal(
+        rta_gateway_presence_list(&fx.gateway, "app", "none", NULL, NULL, 0, 2, out, &more), 0);
     rta__gw_conn_free(w);
     rta__gw_conn_free(z);
 }
@@ -128,8 +129,8 @@ static void presence_history_records_every_event(void **state)
     rta_presence_message out[10];
     int more;
     uint64_t next;
-    size_t n = rta_gateway_presence_history(&fx.gateway, "app", "ch", &q, fx.now, out, &more,
-                                            &next);
+    size_t n =
+        rta_gateway_presence_history(&fx.gateway, "app", "ch", &q, fx.now, out, &more, &next);
     assert_int_equal(n, 3);
     assert_int_equal(out[0].action, 3); /* newest first: leave, update, enter */
     assert_int_equal(out[1].action, 4);
@@ -138,14 +139,16 @@ static void presence_history_records_every_event(void **state)
     assert_string_equal(out[1].client_id, "alice");
     assert_non_null(out[0].connection_id);
     assert_true(out[2].timestamp < out[0].timestamp);
-    for (size_t i = 0; i < n; i++) rta_presence_message_clear(&out[i]);
+    for (size_t i = 0; i < n; i++)
+        rta_presence_message_clear(&out[i]);
     q.limit = 2;
     q.forwards = 1;
     n = rta_gateway_presence_history(&fx.gateway, "app", "ch", &q, fx.now, out, &more, &next);
     assert_int_equal(n, 2);
     assert_int_equal(more, 1);
     assert_int_equal(out[0].action, 2);
-    for (size_t i = 0; i < n; i++) rta_presence_message_clear(&out[i]);
+    for (size_t i = 0; i < n; i++)
+        rta_presence_message_clear(&out[i]);
     /* the window's age limit applies to presence events too */
     n = rta_gateway_presence_history(&fx.gateway, "app", "ch", &q,
                                      fx.now + fx.deps.history.max_age_ms + 1, out, &more, &next);
@@ -162,9 +165,9 @@ static void publish_as_attributes_and_checks(void **state)
     attach(w, 0);
     rta_error err;
     rta_message m = {.name = strdup("n")};
-    assert_int_equal(rta_gateway_publish_as(&fx.gateway, "app", a->key, "ch", "id:0", &m, 1,
-                                            NULL, NULL, &err),
-                     0);
+    assert_int_equal(
+        rta_gateway_publish_as(&fx.gateway, "app", a->key, "ch", "id:0", &m, 1, NULL, NULL, &err),
+        0);
     assert_string_equal(m.client_id, "alice"); /* stamped from the connection (S-51) */
     rta_protocol_message got;
     assert_int_equal(fx_pop(w, 1, &got), 0);
@@ -173,9 +176,9 @@ static void publish_as_attributes_and_checks(void **state)
     assert_int_equal(fx_pop(a, 1, &got), 0); /* echo on by default */
     rta_protocol_message_clear(&got);
     a->echo = 0;
-    assert_int_equal(rta_gateway_publish_as(&fx.gateway, "app", a->key, "ch", "id:1", &m, 1,
-                                            NULL, NULL, &err),
-                     0);
+    assert_int_equal(
+        rta_gateway_publish_as(&fx.gateway, "app", a->key, "ch", "id:1", &m, 1, NULL, NULL, &err),
+        0);
     assert_int_equal(fx_pop(a, 1, &got), -1); /* RTL7f */
     assert_int_equal(fx_pop(w, 1, &got), 0);
     rta_protocol_message_clear(&got);
@@ -187,17 +190,17 @@ static void publish_as_attributes_and_checks(void **state)
         assert_int_equal(rta_gateway_publish_as(&fx.gateway, "app", keys[i], "ch", "id:2", &m, 1,
                                                 NULL, NULL, &err),
                          RTA_ERR_INVALID_CONNECTION_KEY);
-    assert_int_equal(rta_gateway_publish_as(&fx.gateway, "other", a->key, "ch", "id:2", &m, 1,
-                                            NULL, NULL, &err),
-                     RTA_ERR_INVALID_CONNECTION_KEY);
-    assert_int_equal(rta_gateway_publish_as(&fx.gateway, "app", lim->key, "ch", "id:2", &m, 1,
-                                            NULL, NULL, &err),
-                     RTA_ERR_CAPABILITY_DENIED);
+    assert_int_equal(
+        rta_gateway_publish_as(&fx.gateway, "other", a->key, "ch", "id:2", &m, 1, NULL, NULL, &err),
+        RTA_ERR_INVALID_CONNECTION_KEY);
+    assert_int_equal(
+        rta_gateway_publish_as(&fx.gateway, "app", lim->key, "ch", "id:2", &m, 1, NULL, NULL, &err),
+        RTA_ERR_CAPABILITY_DENIED);
     free(m.client_id);
     m.client_id = strdup("bob");
-    assert_int_equal(rta_gateway_publish_as(&fx.gateway, "app", a->key, "ch", "id:2", &m, 1,
-                                            NULL, NULL, &err),
-                     RTA_ERR_INVALID_CLIENT_ID);
+    assert_int_equal(
+        rta_gateway_publish_as(&fx.gateway, "app", a->key, "ch", "id:2", &m, 1, NULL, NULL, &err),
+        RTA_ERR_INVALID_CLIENT_ID);
     assert_int_equal(fx_pop(w, 1, &got), -1);
     rta_message_clear(&m);
     rta__gw_conn_free(a);

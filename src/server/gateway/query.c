@@ -64,8 +64,8 @@ size_t rta_gateway_presence_list(rta_gateway *gw, const char *app_id, const char
 
 /* The window keeps each event as an rta_message (so that it shares gateway/history.c's bounds
  * and paging): the action travels in `name` as one digit, everything else in its own field. */
-void rta__gw_presence_record(rta_gateway *gw, const rta_channel *ch,
-                             const rta_presence_message *ev, size_t n)
+void rta__gw_presence_record(rta_gateway *gw, const rta_channel *ch, const rta_presence_message *ev,
+                             size_t n)
 {
     char *app = strndup(ch->key, (size_t)(ch->name - ch->key - 1)); /* "<appId>:<name>" */
     if (!app) return;
@@ -93,8 +93,8 @@ size_t rta_gateway_presence_history(rta_gateway *gw, const char *app_id, const c
     *more = 0;
     *next_cursor = 0;
     if (!page) return 0;
-    size_t n = rta_history_read(&gw->presence_history, app_id, channel, q, now, page, more,
-                                next_cursor);
+    size_t n =
+        rta_history_read(&gw->presence_history, app_id, channel, q, now, page, more, next_cursor);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         const rta_message *m = page[i];
@@ -122,7 +122,8 @@ rta_history *rta_gateway_presence_history_window(rta_gateway *gw)
     return &gw->presence_history;
 }
 
-/* ---- publish on behalf of a connection -------------------------------------------------------- */
+/* ---- publish on behalf of a connection --------------------------------------------------------
+ */
 
 int rta_gateway_publish_as(rta_gateway *gw, const char *app_id, const char *key,
                            const char *channel, const char *id, rta_message *msgs, size_t n,

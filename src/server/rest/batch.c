@@ -27,9 +27,9 @@
 
 typedef struct channel_result {
     char *channel;
-    char id[32];  /* the publish's messageId; empty for a presence result */
-    size_t n;     /* messages published */
-    int code;     /* 0: success */
+    char id[32]; /* the publish's messageId; empty for a presence result */
+    size_t n;    /* messages published */
+    int code;    /* 0: success */
     char message[RTA_ERROR_MESSAGE_MAX];
     rta_presence_message *presence; /* batch presence: borrowed views (array owned) */
     size_t presence_count;
@@ -38,13 +38,13 @@ typedef struct channel_result {
 typedef struct batch {
     rta_http_pending *pending; /* cluster mode: set while publishes are with the relay */
     int version;
-    int single;        /* the body was one spec, not an array */
-    int presence;      /* a batch presence reply */
+    int single;   /* the body was one spec, not an array */
+    int presence; /* a batch presence reply */
     size_t specs;
-    size_t *spec_end;  /* results of spec i end at spec_end[i] */
+    size_t *spec_end; /* results of spec i end at spec_end[i] */
     channel_result *results;
     size_t count, outstanding;
-    int submitted;     /* every publish was handed over */
+    int submitted; /* every publish was handed over */
 } batch;
 
 static void batch_free(batch *b)
@@ -108,7 +108,8 @@ static void write_result(rta_writer *w, const batch *b, const channel_result *r)
 static void write_batch_result(rta_writer *w, const batch *b, size_t from, size_t to)
 {
     size_t failed = 0;
-    for (size_t i = from; i < to; i++) failed += b->results[i].code != 0;
+    for (size_t i = from; i < to; i++)
+        failed += b->results[i].code != 0;
     rta_w_map(w, 3);
     rta_w_key(w, "successCount");
     rta_w_int(w, (int64_t)(to - from - failed));
@@ -116,7 +117,8 @@ static void write_batch_result(rta_writer *w, const batch *b, size_t from, size_
     rta_w_int(w, (int64_t)failed);
     rta_w_key(w, "results");
     rta_w_array(w, to - from);
-    for (size_t i = from; i < to; i++) write_result(w, b, &b->results[i]);
+    for (size_t i = from; i < to; i++)
+        write_result(w, b, &b->results[i]);
     rta_w_array_end(w);
     rta_w_map_end(w);
 }
@@ -139,7 +141,8 @@ static void reply(rta_http_session *s, const batch *b)
         return;
     }
     size_t failed = 0;
-    for (size_t i = 0; i < b->count; i++) failed += b->results[i].code != 0;
+    for (size_t i = 0; i < b->count; i++)
+        failed += b->results[i].code != 0;
     if (failed) { /* legacy partial failure: 400, 40020, the per-channel results alongside */
         rta_error e;
         rta_error_set(&e, BATCH_PARTIAL_FAILURE, "Batched response includes errors");
@@ -150,7 +153,8 @@ static void reply(rta_http_session *s, const batch *b)
         rta_w_key(&w, "batchResponse");
     }
     rta_w_array(&w, b->count);
-    for (size_t i = 0; i < b->count; i++) write_result(&w, b, &b->results[i]);
+    for (size_t i = 0; i < b->count; i++)
+        write_result(&w, b, &b->results[i]);
     rta_w_array_end(&w);
     if (failed) {
         rta_w_map_end(&w);
@@ -194,8 +198,7 @@ static void publish_one(rta_http_session *s, const rta_auth_context *auth, batch
         fail(r, RTA_ERR_INVALID_CHANNEL, "Invalid channel name");
         return;
     }
-    if (!rta_capability_allows(&auth->capability, r->channel, strlen(r->channel),
-                               RTA_OP_PUBLISH)) {
+    if (!rta_capability_allows(&auth->capability, r->channel, strlen(r->channel), RTA_OP_PUBLISH)) {
         fail(r, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no publish capability");
         return;
     }
@@ -253,14 +256,14 @@ void rta__rest_batch_publish(rta_http_session *s)
     int decoded = 0;
     int rc = b ? 0 : rta_error_set(&err, RTA_ERR_INTERNAL, "Out of memory");
     if (!rc) {
-        rc = rta_batch_request_decode(s->body.data, s->body.len, s->body_format,
-                                      s->env->max_body, &req, &err);
+        rc = rta_batch_request_decode(s->body.data, s->body.len, s->body_format, s->env->max_body,
+                                      &req, &err);
         decoded = !rc;
     }
     /* every spec's messages are checked before anything is published: all or nothing */
     for (size_t i = 0; !rc && i < req.count; i++)
-        rc = rta__rest_check_messages(s, &auth, req.specs[i].messages,
-                                      req.specs[i].message_count, &err);
+        rc = rta__rest_check_messages(s, &auth, req.specs[i].messages, req.specs[i].message_count,
+                                      &err);
     if (!rc) rc = plan(&req, b, &err);
     if (!rc && s->env->publish_async && !(b->pending = rta_http_go_async(s)))
         rc = rta_error_set(&err, RTA_ERR_INTERNAL, "Out of memory");
@@ -287,7 +290,8 @@ void rta__rest_batch_publish(rta_http_session *s)
     }
 }
 
-/* ---- GET /presence?channels=a,b --------------------------------------------------------------- */
+/* ---- GET /presence?channels=a,b ---------------------------------------------------------------
+ */
 
 void rta__rest_batch_presence(rta_http_session *s)
 {
@@ -304,10 +308,10 @@ void rta__rest_batch_presence(rta_http_session *s)
     else if (!v || !*v)
         rc = rta_error_set(&err, RTA_ERR_INVALID_PARAMETER, "channels is required");
     size_t n = 1;
-    for (const char *p = v; !rc && *p; p++) n += *p == ',';
+    for (const char *p = v; !rc && *p; p++)
+        n += *p == ',';
     if (!rc && n > MAX_CHANNELS)
-        rc = rta_error_set(&err, RTA_ERR_INVALID_PARAMETER, "At most %d channels",
-                           MAX_CHANNELS);
+        rc = rta_error_set(&err, RTA_ERR_INVALID_PARAMETER, "At most %d channels", MAX_CHANNELS);
     if (!rc && !(b->results = calloc(n, sizeof(*b->results))))
         rc = rta_error_set(&err, RTA_ERR_INTERNAL, "Out of memory");
     if (rc) {
@@ -328,8 +332,8 @@ void rta__rest_batch_presence(rta_http_session *s)
             else if (!rta_capability_allows(&auth.capability, r->channel, len, RTA_OP_SUBSCRIBE))
                 fail(r, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no subscribe capability");
             else
-                r->presence_count = rta__rest_presence_all(s, auth.app_id, r->channel,
-                                                           &r->presence);
+                r->presence_count =
+                    rta__rest_presence_all(s, auth.app_id, r->channel, &r->presence);
             if (!end) break;
             p = end;
         }

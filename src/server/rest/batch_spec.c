@@ -10,7 +10,8 @@ void rta_batch_request_clear(rta_batch_request *r)
 {
     for (size_t i = 0; r->specs && i < r->count; i++) {
         rta_batch_spec *s = &r->specs[i];
-        for (size_t k = 0; s->channels && k < s->channel_count; k++) free(s->channels[k]);
+        for (size_t k = 0; s->channels && k < s->channel_count; k++)
+            free(s->channels[k]);
         free(s->channels);
         for (size_t k = 0; s->messages && k < s->message_count; k++)
             rta_message_clear(&s->messages[k]);
@@ -20,8 +21,7 @@ void rta_batch_request_clear(rta_batch_request *r)
     memset(r, 0, sizeof(*r));
 }
 
-static int channels_of(rta_node spec, size_t i, rta_batch_spec *out, size_t *total,
-                       rta_error *err)
+static int channels_of(rta_node spec, size_t i, rta_batch_spec *out, size_t *total, rta_error *err)
 {
     rta_node chans = rta_node_get(spec, "channels");
     int one = rta_node_kind(chans) == RTA_NODE_STR;
@@ -61,8 +61,8 @@ static int messages_of(rta_node spec, size_t i, rta_batch_spec *out, rta_error *
     if (!(out->messages = calloc(n, sizeof(*out->messages))))
         return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     for (size_t k = 0; k < n; k++) {
-        int rc = rta_message_decode_node(single ? node : rta_node_at(node, k), &out->messages[k],
-                                         err);
+        int rc =
+            rta_message_decode_node(single ? node : rta_node_at(node, k), &out->messages[k], err);
         out->message_count = k + 1; /* so that clear() sees it */
         if (rc) {
             char msg[RTA_ERROR_MESSAGE_MAX];

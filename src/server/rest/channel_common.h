@@ -20,8 +20,8 @@ int rta__rest_channel_prepare(rta_http_session *s, const char *suffix, uint32_t 
 
 /* Checks and stamps the clientIds of a publish's messages against the request's credentials
  * (S-51..S-53, 40012) and their total size (40009). Returns 0 or the code with err set. */
-int rta__rest_check_messages(rta_http_session *s, const rta_auth_context *auth,
-                             rta_message *msgs, size_t n, rta_error *err);
+int rta__rest_check_messages(rta_http_session *s, const rta_auth_context *auth, rta_message *msgs,
+                             size_t n, rta_error *err);
 
 /* The X-Ably-Version header as a number (0 when absent or not a number). */
 int rta__rest_ably_version(rta_http_session *s);

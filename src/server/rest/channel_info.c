@@ -61,8 +61,7 @@ void rta__rest_channel_status(rta_http_session *s)
 {
     rta_auth_context auth;
     char *name;
-    if (rta__rest_channel_prepare(s, "", RTA_OP_CHANNEL_METADATA, "channel-metadata", &auth,
-                                  &name))
+    if (rta__rest_channel_prepare(s, "", RTA_OP_CHANNEL_METADATA, "channel-metadata", &auth, &name))
         return;
     rta_channel_occupancy o;
     int active = rta_gateway_occupancy(s->env->gateway, auth.app_id, name, &o);
@@ -209,8 +208,7 @@ void rta__rest_presence_history(rta_http_session *s)
 {
     rta_auth_context auth;
     char *name;
-    if (rta__rest_channel_prepare(s, "/presence/history", RTA_OP_HISTORY, "history", &auth,
-                                  &name))
+    if (rta__rest_channel_prepare(s, "/presence/history", RTA_OP_HISTORY, "history", &auth, &name))
         return;
     rta_error err;
     rta_history_query q;
@@ -224,8 +222,8 @@ void rta__rest_presence_history(rta_http_session *s)
     } else {
         int more;
         uint64_t next;
-        n = rta_gateway_presence_history(s->env->gateway, auth.app_id, name, &q,
-                                         rta_clock_now(), page, &more, &next);
+        n = rta_gateway_presence_history(s->env->gateway, auth.app_id, name, &q, rta_clock_now(),
+                                         page, &more, &next);
         rta_writer w;
         rta_http_begin_reply(s, &w);
         rc = rta__rest_write_presence(&w, page, n);

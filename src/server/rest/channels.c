@@ -1,10 +1,14 @@
 /* rest/channels.c: the REST channel endpoints, under the realtime gateway's rules:
  *   POST /channels/{name}/messages   publish (RSL1): capability publish (40160), clientId
  *                                    rules of the gateway (40012, S-51..S-53), size (40009),
- *                                    then the gateway's fan-out and history;
+ *                                    then the gateway's fan-out and history; a
+ *                                    connectionKey on the messages publishes on behalf of
+ *                                    that realtime connection (RSL1m, TM2h, gateway/query.h);
  *   GET  /channels/{name}/messages   history (RSL2) of the in-memory window
  *                                    (gateway/history.h): capability history (40160),
  *                                    limit/direction/start/end, paged with a cursor in Link.
+ * rta_route_channels routes every path under /channels/ (GET /channels/{name} and the presence
+ * reads are in rest/channel_info.c).
  * Bodies in JSON or msgpack per Content-Type / Accept (wire doc 4.1, 4.6). Message contents
  * are never logged.
  *
@@ -107,7 +111,10 @@ static int connection_key_of(rta_node m, size_t i, char **key, rta_error *err)
         free(v);
         goto mixed;
     }
-    if (!*key) *key = v; else free(v);
+    if (!*key)
+        *key = v;
+    else
+        free(v);
     return 0;
 mixed:
     return rta_error_set(err, RTA_ERR_BAD_REQUEST,
