@@ -143,6 +143,7 @@ static void wire_rest(rta_server *srv)
         .publish_async = srv->cluster ? rest_publish_async : NULL, /* cluster mode */
         .history_async = srv->cluster ? rest_history_async : NULL, /* the shared log */
         .history = rest_history,
+        .gateway = &srv->gateway,
         .revoked = rest_revoked,
         .credentials_changed = rest_credentials_changed,
         .ready = rest_ready,
@@ -457,6 +458,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
     rta_nonce_cache_purge(&srv->tokens.nonces, now);
     rta_revocations_purge(&srv->tokens.revocations, now);
     rta_history_sweep(&srv->gateway.history, now);
+    rta_history_sweep(&srv->gateway.presence_history, now);
     if (!srv->reload_in_flight) {
         reload_job *j = calloc(1, sizeof(*j));
         if (j) {

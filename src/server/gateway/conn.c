@@ -28,6 +28,7 @@ int rta_gateway_init(rta_gateway *gw, const rta_gateway_deps *deps)
     gw->now = deps->now ? deps->now : rta_clock_now;
     gw->limits = deps->limits;
     if (rta_history_init(&gw->history, &deps->history)) return RTA_ERR_INTERNAL;
+    if (rta_history_init(&gw->presence_history, &deps->history)) return RTA_ERR_INTERNAL;
     int rc = rta_hmap_init(&gw->channels);
     if (!rc) rc = rta__gw_conn_counts_init(&gw->held);
     return rc ? rc : rta_hmap_init(&gw->by_id);
@@ -47,6 +48,7 @@ void rta_gateway_free(rta_gateway *gw)
     rta__gw_conn_counts_free(&gw->held);
     rta_hmap_free(&gw->by_id);
     rta_history_free(&gw->history);
+    rta_history_free(&gw->presence_history);
     rta__gw_timers_free(gw);
     if (gw->hooks.cleanup) gw->hooks.cleanup(gw->hooks.data);
     memset(&gw->hooks, 0, sizeof(gw->hooks));

@@ -187,6 +187,7 @@ struct rta_gateway {
     int stopping;       /* shutting down: nothing is kept for resume */
     rta_gateway_limits limits;
     rta_history history; /* recent messages per channel, for REST history (RSL2) */
+    rta_history presence_history; /* recent presence events, same limits (RSP4, query.h) */
     rta_timers timers;
     rta_gateway_relay relay; /* cluster mode only (rta_gateway_set_relay) */
     struct rta_catch_up *catch_ups;    /* re-attaches reading their backlog (gateway/catch_up.c) */

@@ -304,5 +304,8 @@ void rta__gw_presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t grant
 uint32_t rta__gw_presence_attach_flags(const rta_channel *ch, uint32_t granted);
 void rta__gw_presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted);
 void rta__gw_presence_free(rta_channel *ch);
+/* Records broadcast presence events in the presence history window (gateway/query.c). */
+void rta__gw_presence_record(rta_gateway *gw, const rta_channel *ch,
+                             const rta_presence_message *ev, size_t n);
 
 #endif

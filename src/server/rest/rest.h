@@ -15,6 +15,7 @@
 #include "server/gateway/history.h"
 #include "server/rest/access_log.h"
 #include "server/metrics.h"
+#include "server/gateway/query.h"
 #include "server/rest/cors.h"
 #include "server/store/store.h"
 #include "server/store/thread.h"
@@ -60,6 +61,9 @@ typedef struct rta_route_env {
                                        const rta_message *msgs, size_t n, int more,
                                        uint64_t next_cursor),
                           void *arg);
+    /* the realtime gateway (borrowed, loop thread only), for what gateway/query.h offers:
+     * occupancy (RSL8), presence (RSP3, RSP4), publish on behalf of a connection (RSL1m) */
+    rta_gateway *gateway;
     /* the channel history window (RSL2), for reading */
     rta_history *(*history)(void *ctx);
     /* revocations of key_name are durable and applied to the token service: act on live

@@ -479,6 +479,10 @@ void rta_route_dispatch(rta_http_session *s)
         if (method_is(s, RTA_HTTP_POST, "POST")) route_revoke_tokens(s, seg);
     } else if (channels) {
         rta_route_channels(s);
+    } else if (!strcmp(path, "/messages")) { /* RSC22 */
+        if (method_is(s, RTA_HTTP_POST, "POST")) rta__rest_batch_publish(s);
+    } else if (!strcmp(path, "/presence")) { /* RSC24 */
+        if (method_is(s, RTA_HTTP_GET, "GET")) rta__rest_batch_presence(s);
     } else if (s->env->sandbox && !strcmp(path, "/apps")) {
         if (method_is(s, RTA_HTTP_POST, "POST")) rta_route_create_app(s);
     } else if (s->env->sandbox && match_segment(path, "/apps/", "", seg, sizeof(seg))) {
