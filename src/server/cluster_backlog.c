@@ -10,12 +10,6 @@
 #include "server/server.h"
 #include "server/store/redis_channels.h"
 
-typedef struct entry {
-    uint64_t serial;
-    char *payload;
-    size_t len;
-} entry;
-
 typedef struct backlog_job {
     rta_store_job job;
     rta_server *srv;
@@ -28,17 +22,14 @@ typedef struct backlog_job {
     int failed;   /* not followed here: done reports it (never before the call returns) */
     int too_long; /* more than lim.max messages: not whole, without a read */
     rta_ch_read q;
-    entry *entries;
-    size_t n, page_n;
+    rta_ch_copies got; /* room for the whole range */
     rta_gateway_backlog_cb done;
     void *arg;
 } backlog_job;
 
 static void job_free(backlog_job *j)
 {
-    for (size_t i = 0; i < j->n; i++)
-        free(j->entries[i].payload);
-    free(j->entries);
+    rta_ch_copies_free(&j->got);
     free(j->app_id);
     free(j->name);
     free(j);
@@ -48,24 +39,15 @@ static void job_free(backlog_job *j)
 static void collect(void *ctx, const rta_ch_entry *e)
 {
     backlog_job *j = ctx;
-    j->page_n++;
-    if (j->oom || j->gap || e->serial < j->next) return;
-    if (e->serial > j->upto) return;
+    if (j->oom || j->gap || e->serial < j->next || e->serial > j->upto) return;
     if (e->serial != j->next) {
         j->gap = 1; /* trimmed or expired before it */
         return;
     }
-    if (!j->entries && !(j->entries = calloc(j->upto - j->after, sizeof(*j->entries)))) {
+    if (rta_ch_copies_add(&j->got, e)) {
         j->oom = 1;
         return;
     }
-    char *copy = malloc(e->len ? e->len : 1);
-    if (!copy) {
-        j->oom = 1;
-        return;
-    }
-    memcpy(copy, e->payload, e->len);
-    j->entries[j->n++] = (entry){e->serial, copy, e->len};
     j->next = e->serial + 1;
 }
 
@@ -77,7 +59,6 @@ static void run(rta_store_job *job, rta_store *store)
             job->rc = rta_error_set(&job->err, RTA_ERR_INTERNAL, "The channel is not followed here");
         return;
     }
-    j->page_n = 0;
     j->q = (rta_ch_read){.app_id = j->app_id,
                          .channel = j->name,
                          .epoch = j->epoch,
@@ -90,21 +71,22 @@ static void run(rta_store_job *job, rta_store *store)
 /* Decodes the entries and gives them to the gateway. */
 static void hand_over(backlog_job *j)
 {
-    rta_gateway_backlog *msgs = j->n ? calloc(j->n, sizeof(*msgs)) : NULL;
+    rta_gateway_backlog *msgs = j->got.n ? calloc(j->got.n, sizeof(*msgs)) : NULL;
     size_t m = 0;
-    int complete = !j->n || msgs;
+    int complete = !j->got.n || msgs;
     rta_parse_limits lim = {j->lim.max_payload, 0};
-    for (size_t i = 0; complete && i < j->n; i++) {
+    for (size_t i = 0; complete && i < j->got.n; i++) {
+        const rta_ch_copy *e = &j->got.v[i];
         rta_error err;
-        if (rta_protocol_message_decode(j->entries[i].payload, j->entries[i].len,
-                                        RTA_FORMAT_MSGPACK, &lim, &msgs[m].pm, &err)) {
+        if (rta_protocol_message_decode(e->payload, e->len, RTA_FORMAT_MSGPACK, &lim, &msgs[m].pm,
+                                        &err)) {
             /* skipped on every node alike (cluster_channels.c) */
             rta_log_warn("cluster: message %llu of a channel of app %s is unreadable (%s); "
                          "skipped",
-                         (unsigned long long)j->entries[i].serial, j->app_id, err.message);
+                         (unsigned long long)e->serial, j->app_id, err.message);
             continue;
         }
-        msgs[m++].serial = j->entries[i].serial;
+        msgs[m++].serial = e->serial;
     }
     j->done(j->arg, 0, complete, msgs, m);
     for (size_t i = 0; i < m; i++)
@@ -151,6 +133,7 @@ void rta_cluster_backlog_read(rta_server *srv, rta_cluster_channels *cc,
     /* a channel this node does not follow, or too long a range: done says so, later */
     j->failed = upto <= after || !rta_cluster_channels_position(cc, app_id, channel, &last, epoch);
     j->too_long = !j->failed && upto - after > lim->max;
+    if (!j->failed && !j->too_long) j->got.max = (size_t)(upto - after);
     if (!j->failed) snprintf(j->epoch, sizeof(j->epoch), "%s", epoch);
     j->done = cb;
     j->arg = arg;

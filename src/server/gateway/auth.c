@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "server/gateway/internal.h"
+#include "server/metrics.h"
 #include "server/log.h"
 
 #define AUTH_HINT_BEFORE_MS 30000 /* RTN22: ask for a new token this long before expiry */
@@ -83,6 +84,7 @@ void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
             rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL); /* S-64 */
             c->revoked = 1;
             rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
+            rta_metrics_add(RTA_M_REVOCATION_DISCONNECTS, 1);
         } else if (pending && pending != c->revoke_at) {
             /* allowReauthMargin: ask for a new token now, disconnect at appliesAt */
             c->revoke_at = pending;
@@ -108,7 +110,8 @@ void rta_gateway_credentials_changed(rta_gateway *gw, const rta_registry *regist
         const char *name = c->auth.key_name, *why = key_gone(registry, name);
         if (!why && c->auth.wrapper) why = key_gone(registry, name = c->auth.wrapper->key_name);
         if (!why) continue;
-        rta_log_info("connection %s: key %s was %s, closing it", c->id, name, why);
+        rta_log_event(RTA_LOG_INFO, "key.changed", RTA__GW_LOG_FIELDS(c, .code = RTA_ERR_KEY_DISABLED),
+                      "connection %s: key %s was %s, closing it", c->id, name, why);
         /* Its presence members leave now, not when the transport has closed. */
         for (size_t i = 0; i < c->attached_count; i++)
             rta__gw_presence_conn_left(c, c->attached[i]);

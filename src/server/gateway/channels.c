@@ -10,6 +10,7 @@
 
 #include "core/capability.h"
 #include "server/gateway/internal.h"
+#include "server/metrics.h"
 #include "server/log.h"
 
 #define MAX_CHANNEL_NAME 1024
@@ -333,6 +334,7 @@ void rta__gw_channel_publish(rta_conn *c, const rta_protocol_message *in)
     }
     char id[64];
     snprintf(id, sizeof(id), "%s:%lld", c->id, (long long)m->msg_serial);
+    rta_metrics_add(RTA_M_MESSAGES_IN, m->message_count);
     if (c->gw->relay.publish) { /* cluster mode: Redis sequences it; ACK once it has */
         rta__gw_relay_publish(c, m, id);
         return;
@@ -419,9 +421,11 @@ void rta__gw_channel_broadcast(rta_channel *ch, const rta_protocol_message *out,
 {
     rta_buf enc[2] = {RTA_BUF_INIT, RTA_BUF_INIT}; /* by rta_format */
     int done[2] = {0, 0};
+    size_t sent = 0;
     for (size_t i = 0; i < ch->count; i++) {
         rta_conn *to = ch->members[i];
         if (to == skip || !(ch->modes[i] & mode)) continue;
+        sent++;
         if (!done[to->fmt]) {
             done[to->fmt] = 1;
             rta_protocol_message_encode(out, to->fmt, &enc[to->fmt]);
@@ -431,6 +435,8 @@ void rta__gw_channel_broadcast(rta_channel *ch, const rta_protocol_message *out,
     }
     rta_buf_free(&enc[0]);
     rta_buf_free(&enc[1]);
+    if (out->action == RTA_ACTION_MESSAGE && sent)
+        rta_metrics_add(RTA_M_MESSAGES_OUT, sent * out->message_count);
 }
 
 int rta_gateway_channel_name_ok(const char *name)
@@ -441,5 +447,6 @@ int rta_gateway_channel_name_ok(const char *name)
 void rta_gateway_publish(rta_gateway *gw, const char *app_id, const char *channel,
                          const char *id, rta_message *msgs, size_t n)
 {
+    rta_metrics_add(RTA_M_MESSAGES_IN, n);
     rta__gw_channel_fanout(gw, app_id, NULL, channel, id, msgs, n);
 }

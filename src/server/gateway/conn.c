@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "server/gateway/internal.h"
+#include "server/metrics.h"
 #include "server/log.h"
 #include "server/auth/provision.h"
 #include "server/clock.h"
@@ -27,6 +28,10 @@ int rta_gateway_init(rta_gateway *gw, const rta_gateway_deps *deps)
     gw->now = deps->now ? deps->now : rta_clock_now;
     gw->limits = deps->limits;
     if (rta_history_init(&gw->history, &deps->history)) return RTA_ERR_INTERNAL;
+    if (rta_history_init(&gw->presence_history, &deps->history)) return RTA_ERR_INTERNAL;
+    /* one order for messages and presence events: an ATTACHED's channelSerial bounds both
+     * histories' untilAttach (RTL10b, RTP12) */
+    gw->presence_history.shared_seq = &gw->history.next_seq;
     int rc = rta_dedup_init(&gw->dedup, NULL);
     if (!rc) rc = rta_hmap_init(&gw->channels);
     if (!rc) rc = rta__gw_conn_counts_init(&gw->held);
@@ -47,6 +52,7 @@ void rta_gateway_free(rta_gateway *gw)
     rta__gw_conn_counts_free(&gw->held);
     rta_hmap_free(&gw->by_id);
     rta_history_free(&gw->history);
+    rta_history_free(&gw->presence_history);
     rta_dedup_free(&gw->dedup);
     rta__gw_timers_free(gw);
     if (gw->hooks.cleanup) gw->hooks.cleanup(gw->hooks.data);
@@ -168,9 +174,14 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
     char *resume = query_arg(gw, t, "resume=");
     int recover = 0;
     if (!resume) recover = (resume = query_arg(gw, t, "recover=")) != NULL;
-    rta_error resume_err;
+    rta_error resume_err = {0};
     if (resume && rta__gw_conn_resume(c, resume, recover, &resume_err)) { /* c is gone */
         free(resume);
+        return;
+    }
+    if (resume && resume_err.code == RTA_ERR_INTERNAL) { /* adopting it ran out of memory */
+        free(resume);
+        rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &resume_err);
         return;
     }
     if (rta__gw_conn_admit(c, &e)) { /* a new connection: the per-app and per-clientId caps */
@@ -178,15 +189,33 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
         rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e); /* retryable, like the server's cap */
         return;
     }
-    rta_log_debug("connection %s open (key %s)", c->id, c->auth.key_name);
-    rta__gw_conn_send_connected(c, resume ? &resume_err : NULL, 0);
+    int adopted = resume && !resume_err.code; /* another node's, taken over (adopt.c) */
+    if (!adopted) rta__gw_conn_key_assign(c);
+    rta_log_event(RTA_LOG_INFO, adopted ? "connection.resumed" : "connection.opened",
+                  RTA__GW_LOG_FIELDS(c, .code = 0), "connection %s %s (key %s)", c->id,
+                  adopted ? "resumed from another node" : "opened", c->auth.key_name);
+    rta__gw_conn_send_connected(c, resume && !adopted ? &resume_err : NULL, 0);
     free(resume);
     rta__gw_conn_arm_timers(c);
+}
+
+void rta_gateway_count_connections(const rta_gateway *gw,
+                                   void (*each)(void *arg, const char *app_id, int awaiting),
+                                   void *arg)
+{
+    for (const rta_conn *c = gw->conns; c; c = c->next) {
+        if (!c->admitted || !c->connected) continue;
+        if (!c->transport)
+            each(arg, c->auth.app_id, 1);
+        else if (!c->closing)
+            each(arg, c->auth.app_id, 0);
+    }
 }
 
 void rta__gw_conn_free(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
+    if (c->admitted && !gw->stopping) rta_metrics_connection_closed(c->end_reason);
     rta__gw_conn_release(c);
     rta__gw_timer_cancel(c->gw, &c->end_timer);
     rta__gw_timer_cancel(c->gw, &c->notice_timer);

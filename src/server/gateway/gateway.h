@@ -136,6 +136,10 @@ typedef struct rta_gateway_relay {
      * runs exactly once, later (or, out of memory, during the call). */
     void (*backlog)(void *ctx, const char *app_id, const char *channel, uint64_t after,
                     uint64_t upto, rta_gateway_backlog_cb done, void *arg);
+    /* Connection resume across nodes (gateway/adopt.c): conn_id resumed here; every other
+     * node that has it must drop it (rta_gateway_connection_claimed). NULL: keys and resume
+     * stay per node. */
+    void (*claim)(void *ctx, const char *conn_id);
 } rta_gateway_relay;
 
 typedef struct rta_timer rta_timer;
@@ -184,6 +188,7 @@ struct rta_gateway {
     int stopping;       /* shutting down: nothing is kept for resume */
     rta_gateway_limits limits;
     rta_history history; /* recent messages per channel, for REST history (RSL2) */
+    rta_history presence_history; /* recent presence events, same limits (RSP4, query.h) */
     rta_dedup dedup;     /* client-supplied message ids seen lately (RSL1k, RTL6a1) */
     rta_timers timers;
     rta_gateway_relay relay; /* cluster mode only (rta_gateway_set_relay) */
@@ -259,10 +264,37 @@ void rta_gateway_publish_async(rta_gateway *gw, const char *app_id, const char *
 void rta_gateway_deliver(rta_gateway *gw, const char *app_id, const char *channel,
                          uint64_t serial, rta_protocol_message *pm);
 
+/* Cluster mode: another node resumed conn_id (its relay's claim): if it is here, live or
+ * detached, it is dropped without a word to its transport; its presence members leave. */
+void rta_gateway_connection_claimed(rta_gateway *gw, const char *conn_id, size_t len);
+
 /* Cluster mode: the relay can now deliver (app_id, channel) from after `serial`: attaches
  * waiting for it go on. */
 void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *channel,
                                uint64_t serial);
+
+/* One connection as the operator console shows it (server/console; gateway/inspect.c):
+ * every pointer is borrowed for the callback only. */
+typedef struct rta_gateway_conn_info {
+    const char *connection_id;
+    const char *app_id;
+    const char *key_name;  /* of its token (or of the JWT wrapping it) */
+    const char *client_id; /* the resolved clientId: NULL anonymous, "*" wildcard */
+    int live;              /* 1 with a transport; 0 detached, awaiting a resume */
+    int64_t expires;       /* its credential's expiry, ms; 0 for Basic */
+} rta_gateway_conn_info;
+
+/* Calls cb for every connection that is CONNECTED, live or detached awaiting a resume, as
+ * rta_gateway_count_connections counts them (loop thread). cb must not call into the gateway. */
+void rta_gateway_each_conn(const rta_gateway *gw,
+                           void (*cb)(void *ctx, const rta_gateway_conn_info *c), void *ctx);
+
+/* Metrics (server/metrics.h): each(arg, appId, awaiting_resume) once per connection that is
+ * connected (CONNECTED sent, transport live) or awaiting a resume (detached). O(connections);
+ * for a scrape, not a hot path. */
+void rta_gateway_count_connections(const rta_gateway *gw,
+                                   void (*each)(void *arg, const char *app_id, int awaiting),
+                                   void *arg);
 
 /* 1 when name is a valid channel name (2.7): 1..1024 bytes, no leading ':', no control
  * characters. */

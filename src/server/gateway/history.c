@@ -235,7 +235,7 @@ int rta_history_append(rta_history *h, const char *app_id, const char *channel,
         }
         entry *e = &ch->ring[(ch->head + ch->count) % ch->cap];
         e->msg = copy;
-        e->seq = h->next_seq++;
+        e->seq = h->shared_seq ? (*h->shared_seq)++ : h->next_seq++;
         e->arrived = now;
         e->bytes = bytes;
         ch->count++;
@@ -288,7 +288,8 @@ uint64_t rta_history_seq_of(const rta_message *m)
 
 uint64_t rta_history_position(const rta_history *h)
 {
-    return h->next_seq ? h->next_seq - 1 : 0;
+    uint64_t next = h->shared_seq ? *h->shared_seq : h->next_seq;
+    return next ? next - 1 : 0;
 }
 
 size_t rta_history_sweep(rta_history *h, int64_t now)

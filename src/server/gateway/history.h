@@ -46,6 +46,9 @@ typedef struct rta_history {
     size_t bytes;                         /* accounted bytes of every entry kept */
     size_t entries;
     uint64_t next_seq;
+    /* When set, sequence numbers come from there instead of next_seq: windows that share
+     * one counter share one order, so one position bounds them all (untilAttach, RTL10b). */
+    uint64_t *shared_seq;
 } rta_history;
 
 /* Returns 0 or 50000. limits NULL: defaults. */

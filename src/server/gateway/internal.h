@@ -90,6 +90,8 @@ struct rta_conn {
     unsigned lingering : 1; /* the ending frame is written: waiting for the client to close */
     unsigned revoked : 1;   /* ended by DISCONNECTED 40141: its presence goes at once */
     unsigned admitted : 1;  /* counted in gw->held (gateway/limits.c) until freed */
+    int end_reason;         /* metrics: the code of its ending frame, 0 none, or
+                             * RTA_METRICS_REASON_OVERFLOW (server/metrics.h) */
     int64_t next_serial;    /* msgSerial expected next: lower ones are resends (2.6) */
     int64_t rate_at;        /* inbound rate bucket (ms timestamp, tokens in 1/1000) */
     int64_t rate_tokens;
@@ -107,7 +109,16 @@ struct rta_conn {
     int64_t revoke_at; /* pending revocation with reauth margin, 0 if none */
     size_t presence_members; /* presence members this connection holds, all channels */
     size_t relay_inflight;   /* cluster mode: publishes the relay has not answered yet */
+    int end_code;            /* the Ably code of the ending sent on this transport, for the log */
 };
+
+/* The log's fields for c (server/log.h): its connectionId, key, app and clientId. */
+#define RTA__GW_LOG_FIELDS(c, ...)                                                                 \
+    (&(rta_log_fields){.connection_id = (c)->id,                                                   \
+                       .key_name = (c)->auth.key_name[0] ? (c)->auth.key_name : NULL,              \
+                       .app = (c)->auth.app_id[0] ? (c)->auth.app_id : NULL,                       \
+                       .client_id = (c)->client_id,                                                \
+                       __VA_ARGS__})
 
 /* Frames out (gateway/frames.c). Every queue is bounded by limits.max_queue: a connection
  * that cannot keep up loses its queue and its transport and cannot be resumed. */
@@ -281,6 +292,13 @@ uint64_t rta__gw_catch_up_attach_serial(const struct rta_catch_up *cu);
 void rta__gw_catch_up_send(rta_conn *c, const struct rta_catch_up *cu, uint32_t granted);
 /* c detached from `channel`: a backlog read for it is forgotten. */
 void rta__gw_catch_up_cancel(rta_conn *c, const char *channel);
+/* Cluster mode (gateway/adopt.c): a new connection's key, verifiable by every node (after
+ * it authenticated: the key binds its app, clientId and format). No-op on a single node. */
+void rta__gw_conn_key_assign(rta_conn *c);
+/* Cluster mode: resume=key names a connection this node does not have: 1 when the key is
+ * the cluster's and binds fresh's credentials (fresh took its id and key; the other nodes are
+ * told), 0 when not, -1 out of memory (fresh has no id: fail it). */
+int rta__gw_conn_adopt(rta_conn *fresh, const char *key);
 /* c detached (or went) before ch was ready: its attach no longer waits. */
 void rta__gw_relay_forget_waiting(rta_channel *ch, const rta_conn *c);
 void rta__gw_relay_channel_free(rta_channel *ch);
@@ -321,5 +339,8 @@ void rta__gw_presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted);
  * when it is empty, so that the members it no longer has leave on its side (RTP19). */
 void rta__gw_presence_sync_request(rta_conn *c, const rta_protocol_message *m);
 void rta__gw_presence_free(rta_channel *ch);
+/* Records broadcast presence events in the presence history window (gateway/query.c). */
+void rta__gw_presence_record(rta_gateway *gw, const rta_channel *ch,
+                             const rta_presence_message *ev, size_t n);
 
 #endif

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "server/gateway/internal.h"
+#include "server/metrics.h"
 #include "server/log.h"
 
 int rta__gw_conn_counts_init(rta_conn_counts *k)
@@ -122,6 +123,7 @@ int rta__gw_conn_admit(rta_conn *c, rta_error *e)
         rc = rta_error_set(e, RTA_ERR_INTERNAL, "Out of memory");
     } else {
         c->admitted = 1;
+        rta_metrics_connection_opened(app);
     }
     if (heap) free(key);
     return rc;

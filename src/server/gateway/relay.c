@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "server/gateway/internal.h"
+#include "server/metrics.h"
 #include "server/log.h"
 
 #define RELAY_HAS_FLAGS (1u << 31)
@@ -127,6 +128,7 @@ void rta_gateway_publish_async(rta_gateway *gw, const char *app_id, const char *
                                rta_gateway_published_cb done, void *arg)
 {
     rta_protocol_message pm;
+    rta_metrics_add(RTA_M_MESSAGES_IN, n);
     relay_message(&pm, channel, id, NULL, gw->now(), msgs, n);
     gw->relay.publish(gw->relay.ctx, app_id, channel, &pm, done, arg);
 }

@@ -10,8 +10,10 @@
 #include "core/token_codec.h"
 #include "server/clock.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/rest/routes.h"
 #include "server/rest/rest.h"
+#include "server/console/console.h"
 
 /* ---- credentials -------------------------------------------------------------------- */
 
@@ -57,7 +59,14 @@ int rta_route_authenticate(rta_http_session *s, rta_auth_context *out)
     } else {
         rc = rta_error_set(&err, RTA_ERR_INVALID_CREDENTIALS, "Unsupported Authorization scheme");
     }
-    if (rc) rta_http_reply_error(s, &err);
+    if (rc) {
+        rta_log_event(RTA_LOG_INFO, "auth.refused", &(rta_log_fields){.code = err.code},
+                      "%s %s: credentials refused: %d %s", s->method == RTA_HTTP_GET ? "GET" : "request",
+                      s->path, err.code, err.message);
+        rta_http_reply_error(s, &err);
+    } else {
+        rta_http_note_auth(s, out->key_name, out->client_id);
+    }
     return rc;
 }
 
@@ -101,16 +110,45 @@ static void route_ready(rta_http_session *s)
     rta_buf_free(&b);
 }
 
+/* ---- GET /metrics (issue 17; server/metrics.h) ---------------------------------------------- */
+
+static void route_metrics(rta_http_session *s)
+{
+    rta_error err;
+    char ip[64] = "";
+    const char *peer = lws_get_peer_simple(s->wsi, ip, sizeof(ip));
+    if (!s->env->metrics) {
+        rta_http_reply_code(s, RTA_ERR_NOT_FOUND, "No such resource");
+        return;
+    }
+    if (rta_metrics_access_check(s->env->metrics, s->authorization, peer, &err)) {
+        s->reply_format = RTA_FORMAT_JSON;
+        rta_http_reply_error(s, &err);
+        return;
+    }
+    rta_buf b = RTA_BUF_INIT;
+    if (rta_metrics_render(&b)) {
+        rta_http_reply_code(s, RTA_ERR_INTERNAL, "Out of memory");
+    } else {
+        rta_http_reply_body(s, 200, RTA_METRICS_CONTENT_TYPE, b.data, b.len);
+    }
+    rta_buf_free(&b);
+}
+
 /* ---- POST /keys/{keyName}/requestToken --------------------------------------------------- */
 
 typedef struct token_job {
     rta_store_job job;
     rta_http_pending *pending;
     rta_issued_token issued;
+    uint64_t started_ns, submitted_ns; /* metrics: the request, the nonce's store job */
 } token_job;
+
+static void token_issued(rta_http_session *s, const rta_token_details *d);
 
 static void reply_token(rta_http_session *s, const rta_token_details *d)
 {
+    token_issued(s, d);
     rta_writer w;
     rta_http_begin_reply(s, &w);
     rta_token_details_write(d, &w);
@@ -123,7 +161,8 @@ static void reply_after_nonce(rta_http_session *s, int rc, const rta_error *err,
                               const rta_token_details *d)
 {
     if (rc) {
-        rta_log_error("storing a nonce failed: %s", err->message);
+        rta_log_event(RTA_LOG_ERROR, "store.error", &(rta_log_fields){.code = rc},
+                      "storing a nonce failed: %s", err->message);
         rta_http_reply_code(s, RTA_ERR_INTERNAL, "Could not record the token request");
     } else if (replayed) {
         rta_http_reply_code(s, RTA_ERR_NONCE_REPLAYED, NULL);
@@ -135,6 +174,10 @@ static void reply_after_nonce(rta_http_session *s, int rc, const rta_error *err,
 static void token_job_done(rta_store_job *job)
 {
     token_job *j = (token_job *)job;
+    rta_metrics_observe_since(RTA_H_NONCE_CHECK, j->submitted_ns);
+    rta_metrics_token_request(job->rc ? RTA_ERR_INTERNAL
+                                      : job->replayed ? RTA_ERR_NONCE_REPLAYED : 0);
+    rta_metrics_observe_since(RTA_H_REQUEST_TOKEN, j->started_ns);
     rta_http_session *s = j->pending->session;
     if (s) reply_after_nonce(s, job->rc, &job->err, job->replayed, &j->issued.details);
     rta_http_finish(j->pending);
@@ -142,7 +185,25 @@ static void token_job_done(rta_store_job *job)
     free(j);
 }
 
-static void route_request_token(rta_http_session *s, const char *key_name)
+/* The path's key name is only a claim, but not a secret: logged as given (escaped). */
+static void token_refused(rta_http_session *s, const char *key_name, const rta_error *err)
+{
+    rta_log_event(RTA_LOG_INFO, "token.refused",
+                  &(rta_log_fields){.key_name = key_name, .code = err->code},
+                  "requestToken for key %s refused: %d %s", key_name, err->code, err->message);
+    rta_http_reply_error(s, err);
+}
+
+static void token_issued(rta_http_session *s, const rta_token_details *d)
+{
+    rta_http_note_auth(s, d->key_name, d->client_id);
+    rta_log_event(RTA_LOG_INFO, "token.issued",
+                  &(rta_log_fields){.key_name = d->key_name, .client_id = d->client_id},
+                  "token issued by key %s to clientId %s, expires %lld", d->key_name,
+                  d->client_id ? d->client_id : "(none)", (long long)d->expires);
+}
+
+static void request_token(rta_http_session *s, const char *key_name, uint64_t started_ns)
 {
     rta_error err;
     if (!s->body_format_known) {
@@ -154,7 +215,7 @@ static void route_request_token(rta_http_session *s, const char *key_name)
     /* flat JSON bodies skip jansson (codec_flat.c; 15% of a requestToken when profiled) */
     if (rta_doc_parse_scalars(&doc, s->body_format, s->body.data ? s->body.data : "", s->body.len, NULL,
                       &err)) {
-        rta_http_reply_error(s, &err);
+        token_refused(s, key_name, &err);
         return;
     }
     rta_node root = rta_doc_root(doc);
@@ -178,7 +239,7 @@ static void route_request_token(rta_http_session *s, const char *key_name)
             rc = rta_error_set(&err, RTA_ERR_INVALID_CLIENT_ID, "Invalid X-Ably-ClientId header");
         if (rc) {
             rta_doc_free(doc);
-            rta_http_reply_error(s, &err);
+            token_refused(s, key_name, &err);
             return;
         }
         rc = rta_route_authenticate(s, &auth);
@@ -194,7 +255,7 @@ static void route_request_token(rta_http_session *s, const char *key_name)
     }
     rta_doc_free(doc);
     if (rc) {
-        rta_http_reply_error(s, &err);
+        token_refused(s, key_name, &err);
         return;
     }
     if (!issued.nonce) { /* Basic path: nothing to persist */
@@ -209,7 +270,9 @@ static void route_request_token(rta_http_session *s, const char *key_name)
     if (store->ops->add_nonces_local) {
         rta_nonce_record rec = {issued.nonce_key_name, issued.nonce, issued.nonce_expires};
         unsigned char replayed = 0;
+        uint64_t t0 = rta_metrics_now_ns();
         rc = store->ops->add_nonces_local(store, &rec, 1, &replayed, &err);
+        rta_metrics_observe_since(RTA_H_NONCE_CHECK, t0);
         reply_after_nonce(s, rc, &err, replayed, &issued.details);
         rta_issued_token_clear(&issued);
         return;
@@ -222,12 +285,26 @@ static void route_request_token(rta_http_session *s, const char *key_name)
         return;
     }
     j->issued = issued;
+    j->started_ns = started_ns;
+    j->submitted_ns = rta_metrics_now_ns();
     j->job.is_nonce = 1;
     j->job.done = token_job_done;
     j->job.nonce.key_name = j->issued.nonce_key_name;
     j->job.nonce.nonce = j->issued.nonce;
     j->job.nonce.expires = j->issued.nonce_expires;
     s->env->submit(s->env->ctx, &j->job);
+}
+
+/* Counts the request (issued, or refused with its code) and its latency once it is answered
+ * here; an answer that waits for the store is counted by token_job_done. */
+static void route_request_token(rta_http_session *s, const char *key_name)
+{
+    uint64_t t0 = rta_metrics_now_ns();
+    request_token(s, key_name, t0);
+    if (s->pending) return;
+    rta_metrics_token_request(s->status == 200 ? 0 : s->error_code ? s->error_code
+                                                                    : RTA_ERR_INTERNAL);
+    rta_metrics_observe_since(RTA_H_REQUEST_TOKEN, t0);
 }
 
 /* ---- POST /keys/{keyName}/revokeTokens ---------------------------------------------------- */
@@ -240,6 +317,7 @@ typedef struct revoke_job {
     rta_revocation_plan *plans;
     size_t plan_count;
     const rta_route_env *env;
+    uint64_t received_ns; /* metrics: receipt of the request */
 } revoke_job;
 
 static void reply_batch(rta_http_session *s, const rta_revocation_batch *b)
@@ -269,12 +347,20 @@ static void revoke_job_done(rta_store_job *job)
         rta_token_service_apply_revocations(j->env->tokens, j->key_name, j->plans,
                                             j->plan_count);
         j->env->revoked(j->env->ctx, j->key_name); /* live connections too */
-        rta_log_info("revoked %zu target(s) of key %s", j->plan_count, j->key_name);
+        rta_metrics_add(RTA_M_REVOCATIONS, j->plan_count);
+        rta_metrics_observe_since(RTA_H_REVOCATION_APPLY, j->received_ns);
+        rta_log_event(RTA_LOG_INFO, "revocation.applied", &(rta_log_fields){.key_name = j->key_name},
+                      "revoked %zu target(s) of key %s", j->plan_count, j->key_name);
     }
     rta_http_session *s = j->pending->session;
     if (s) {
-        if (job->rc)
+        if (job->rc) {
+            rta_log_event(RTA_LOG_ERROR, "store.error",
+                          &(rta_log_fields){.key_name = j->key_name, .code = job->rc},
+                          "storing a revocation of key %s failed: %s", j->key_name,
+                          job->err.message);
             rta_http_reply_code(s, RTA_ERR_INTERNAL, "Could not store the revocation");
+        }
         else
             reply_batch(s, &j->result);
     }
@@ -291,6 +377,7 @@ static void route_revoke_tokens(rta_http_session *s, const char *key_name)
         rta_http_reply_code(s, RTA_ERR_UNSUPPORTED_MEDIA, NULL);
         return;
     }
+    uint64_t received_ns = rta_metrics_now_ns();
     rta_auth_context auth;
     if (rta_route_authenticate(s, &auth)) return;
     rta_revoke_request req;
@@ -303,6 +390,14 @@ static void route_revoke_tokens(rta_http_session *s, const char *key_name)
         rc = rta_token_service_plan_revocation(s->env->tokens, key_name, &auth, &req,
                                                rta_clock_now(), &j->result, &j->plans,
                                                &j->plan_count, &err);
+    if (!rc)
+        rta_log_event(RTA_LOG_INFO, "revocation.received",
+                      &(rta_log_fields){.key_name = key_name},
+                      "revokeTokens for key %s: %zu target(s) to store", key_name, j->plan_count);
+    else
+        rta_log_event(RTA_LOG_INFO, "revocation.refused",
+                      &(rta_log_fields){.key_name = key_name, .code = err.code},
+                      "revokeTokens for key %s refused: %d %s", key_name, err.code, err.message);
     if (decoded) rta_revoke_request_clear(&req);
     rta_auth_context_clear(&auth);
     if (rc) {
@@ -325,6 +420,7 @@ static void route_revoke_tokens(rta_http_session *s, const char *key_name)
     }
     memcpy(j->key_name, key_name, strnlen(key_name, RTA_KEY_NAME_MAX)); /* validated by plan */
     j->env = s->env;
+    j->received_ns = received_ns;
     j->job.run = revoke_job_run;
     j->job.done = revoke_job_done;
     s->env->submit(s->env->ctx, &j->job);
@@ -361,6 +457,7 @@ static int method_is(rta_http_session *s, rta_http_method m, const char *name)
 
 void rta_route_dispatch(rta_http_session *s)
 {
+    rta_metrics_add(RTA_M_HTTP_REQUESTS, 1);
     char seg[RTA_KEY_NAME_MAX + 64];
     const char *path = s->path;
     int channels = !strncmp(path, "/channels/", 10);
@@ -374,16 +471,26 @@ void rta_route_dispatch(rta_http_session *s)
         if (method_is(s, RTA_HTTP_GET, "GET")) route_health(s);
     } else if (!strcmp(path, "/ready")) {
         if (method_is(s, RTA_HTTP_GET, "GET")) route_ready(s);
+    } else if (!strcmp(path, "/metrics")) {
+        if (method_is(s, RTA_HTTP_GET, "GET")) route_metrics(s);
     } else if (match_segment(path, "/keys/", "/requestToken", seg, sizeof(seg))) {
         if (method_is(s, RTA_HTTP_POST, "POST")) route_request_token(s, seg);
     } else if (match_segment(path, "/keys/", "/revokeTokens", seg, sizeof(seg))) {
         if (method_is(s, RTA_HTTP_POST, "POST")) route_revoke_tokens(s, seg);
     } else if (channels) {
         rta_route_channels(s);
+    } else if (!strcmp(path, "/messages")) { /* RSC22 */
+        if (method_is(s, RTA_HTTP_POST, "POST")) rta__rest_batch_publish(s);
+    } else if (!strcmp(path, "/presence")) { /* RSC24 */
+        if (method_is(s, RTA_HTTP_GET, "GET")) rta__rest_batch_presence(s);
     } else if (s->env->sandbox && !strcmp(path, "/apps")) {
         if (method_is(s, RTA_HTTP_POST, "POST")) rta_route_create_app(s);
     } else if (s->env->sandbox && match_segment(path, "/apps/", "", seg, sizeof(seg))) {
         if (method_is(s, RTA_HTTP_DELETE, "DELETE")) rta_route_delete_app(s, seg);
+    } else if (s->env->console && (!strcmp(path, "/console") || !strncmp(path, "/console/", 9))) {
+        /* served from rtauthd's own origin only: never CORS (console.h) */
+        rta_cors_clear(&s->cors);
+        rta_console_route(s->env->console, s);
     } else if (s->method == RTA_HTTP_OPTIONS) {
         /* no such route, but a preflight that fails would hide the 404 from the page */
         rta_http_reply_options(s, "GET, POST, PUT, PATCH, DELETE");

@@ -198,3 +198,22 @@ int rta_store_redis_ch_history(rta_store *st, const char *app_id, const char *ch
     freeReplyObject(r);
     return rc;
 }
+
+int rta_ch_copies_add(rta_ch_copies *c, const rta_ch_entry *e)
+{
+    if (c->n >= c->max) return 1;
+    if (!c->v && !(c->v = calloc(c->max, sizeof(*c->v)))) return -1;
+    char *copy = malloc(e->len ? e->len : 1);
+    if (!copy) return -1;
+    memcpy(copy, e->payload, e->len);
+    c->v[c->n++] = (rta_ch_copy){e->serial, copy, e->len};
+    return 0;
+}
+
+void rta_ch_copies_free(rta_ch_copies *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].payload);
+    free(c->v);
+    *c = (rta_ch_copies){0};
+}

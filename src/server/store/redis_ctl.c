@@ -116,3 +116,20 @@ int rta_store_redis_ctl_append(rta_store *st, const char *type, const char *body
     freeReplyObject(r);
     return rc ? rc : rta__redis_wait_replica(s, 1, err);
 }
+
+int rta_store_redis_publish(rta_store *st, const char *channel, const char *msg, size_t len,
+                            rta_error *err)
+{
+    rta_redis_store *s = (rta_redis_store *)st;
+    rta__redis_argv a;
+    rta__redis_argv_init(&a);
+    rta__redis_arg_str(&a, "PUBLISH");
+    rta__redis_arg_str(&a, channel);
+    rta__redis_arg(&a, msg, len);
+    redisReply *r = rta__redis_run(s, &a, err);
+    rta__redis_argv_free(&a);
+    if (!r) return RTA_ERR_INTERNAL;
+    int rc = r->type == REDIS_REPLY_INTEGER ? 0 : rta__redis_reply_fail(r, "PUBLISH", err);
+    freeReplyObject(r);
+    return rc;
+}

@@ -216,6 +216,32 @@ int rta__redis_set_key_enabled(rta_store *st, const char *key_name, int enabled,
     return rc;
 }
 
+/* A script, not a function of the rtauthd_v1 library: an older node's FUNCTION LOAD REPLACE
+ * during a rolling upgrade would drop a function added to it (redis_functions.h). Atomic all
+ * the same (EVAL), and the admin version moves so that every node reloads its keys. */
+static const char set_capability_script[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('RTA_NOTFOUND key') end\n"
+    "redis.call('HSET', KEYS[1], 'capability', ARGV[1])\n"
+    "redis.call('INCR', KEYS[2])\n"
+    "return 1\n";
+
+int rta__redis_set_key_capability(rta_store *st, const char *key_name, const char *capability,
+                                  rta_error *err)
+{
+    rta_redis_store *s = (rta_redis_store *)st;
+    char k[RTA_RK_MAX];
+    if (!key_name || !capability || !rta_rk_key(k, sizeof(k), key_name))
+        return rta_error_set(err, RTA_ERR_NOT_FOUND, "store: unknown key");
+    rta__redis_argv a;
+    rta__redis_argv_init(&a);
+    const char *args[] = {"EVAL", set_capability_script, "2", k, RTA_RK_VERSION, capability};
+    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) rta__redis_arg_str(&a, args[i]);
+    int rc = fcall(s, &a, "set key capability", err);
+    rta__redis_argv_free(&a);
+    if (rc == RTA_ERR_NOT_FOUND) rta_error_set(err, rc, "store: unknown key %s", key_name);
+    return rc;
+}
+
 /* HGETALL of each name (through make_key) in one pipeline; replies[i] to free. */
 static int hgetall_each(rta_redis_store *s, const rta__redis_strings *names,
                         size_t (*make_key)(char *, size_t, const char *), redisReply ***replies,

@@ -1,6 +1,8 @@
 /* store/thread.c: the store worker and its two queues; see store/thread.h. */
 #include "server/store/thread.h"
 
+#include "server/metrics.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -54,12 +56,16 @@ static void *thread_main(void *arg)
                     nonces[n++] = batch;
                     batch = batch->next;
                 }
+                uint64_t t0 = rta_metrics_now_ns();
                 run_nonce_batch(t->store, nonces, n);
+                rta_metrics_observe_since(RTA_H_STORE_OP, t0);
                 for (size_t i = 0; i < n; i++) push(&finished, &finished_tail, nonces[i]);
             } else {
                 rta_store_job *job = batch;
                 batch = batch->next;
+                uint64_t t0 = rta_metrics_now_ns();
                 job->run(job, t->store);
+                rta_metrics_observe_since(RTA_H_STORE_OP, t0);
                 push(&finished, &finished_tail, job);
             }
         }
