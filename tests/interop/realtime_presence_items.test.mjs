@@ -1,5 +1,5 @@
 // Presence items with ably-js 2.28.0: extras on presence messages are kept and delivered
-// (TP3i); a SYNC is always the whole presence set, so a member the client holds and the server
+// (TP3i), over REST too; presence history with untilAttach stops at the attach (RTP12); a SYNC is always the whole presence set, so a member the client holds and the server
 // does not gets a LEAVE at the end of it (RTP19), and a SYNC request (channel.sync()) is
 // answered with the set again, an empty page for an empty set; a key client entering 250
 // members on behalf of others (enterClient, RTP4, RTP14/RTP15) is not stopped by the
@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe } from 'node:test';
 
-import { Ably, FORMATS, randomId } from './lib/helpers.mjs';
+import { Ably, FORMATS, randomId, restClient } from './lib/helpers.mjs';
 import { ACTION, Clients, RawPeer, boundedIt, waitConnection } from './lib/realtime.mjs';
 import { provisionApp, startServer } from './lib/server.mjs';
 
@@ -63,6 +63,28 @@ for (const { name, binary } of FORMATS) {
       assert.equal(members.length, 1);
       assert.deepEqual(members[0].extras, extras);
       assert.equal(members[0].data, 'hi');
+    });
+
+    it('TP3i over REST, RTP12 untilAttach: presence extras in REST get() and history; presence history bounded by the attach', async () => {
+      const chName = randomId('phist');
+      const a = await connect({ clientId: 'early' });
+      const extras = { headers: { k: 'v' } };
+      await a.channels.get(chName).presence.enter(Ably.Realtime.PresenceMessage.fromValues({ data: 'e', extras }));
+      const obs = await connect();
+      const och = obs.channels.get(chName);
+      await och.attach();
+      const b = await connect({ clientId: 'late' });
+      await b.channels.get(chName).presence.enter('l');
+      await new Promise((r) => setTimeout(r, 200));
+      const rest = restClient(server, { key: app.keys[0].keyStr }, binary);
+      const members = await rest.channels.get(chName).presence.get();
+      const early = members.items.find((m) => m.clientId === 'early');
+      assert.deepEqual(early?.extras, extras, JSON.stringify(members.items));
+      const all = await och.presence.history();
+      assert.deepEqual(all.items.map((m) => m.clientId), ['late', 'early']);
+      assert.deepEqual(all.items[1].extras, extras);
+      const until = await och.presence.history({ untilAttach: true });
+      assert.deepEqual(until.items.map((m) => m.clientId), ['early'], 'only what came before the attach');
     });
 
     it('RTP19: a member the client holds but the server does not leaves at the end of a SYNC', async () => {
