@@ -11,6 +11,7 @@
 #include "server/clock.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/stats.h"
 #include "server/rest/routes.h"
 #include "server/rest/rest.h"
 
@@ -134,7 +135,18 @@ typedef struct token_job {
     rta_http_pending *pending;
     rta_issued_token issued;
     uint64_t started_ns, submitted_ns; /* metrics: the request, the nonce's store job */
+    const rta_route_env *env;
 } token_job;
+
+/* A requestToken in its app's statistics (RSC6), when key_name is a known key: apps are
+ * never named by an unverified request. status: the HTTP status of the answer. */
+static void count_for_stats(const rta_route_env *env, const char *key_name, int status)
+{
+    const rta_key_entry *k = key_name ? rta_registry_key(env->registry, key_name,
+                                                         strlen(key_name))
+                                      : NULL;
+    if (k) rta_stats_token_request(k->app_id, status, rta_clock_now());
+}
 
 static void reply_token(rta_http_session *s, const rta_token_details *d)
 {
@@ -166,6 +178,8 @@ static void token_job_done(rta_store_job *job)
     rta_metrics_token_request(job->rc ? RTA_ERR_INTERNAL
                                       : job->replayed ? RTA_ERR_NONCE_REPLAYED : 0);
     rta_metrics_observe_since(RTA_H_REQUEST_TOKEN, j->started_ns);
+    count_for_stats(j->env, j->issued.nonce_key_name,
+                    job->rc ? 500 : job->replayed ? 401 : 200);
     rta_http_session *s = j->pending->session;
     if (s) reply_after_nonce(s, job->rc, &job->err, job->replayed, &j->issued.details);
     rta_http_finish(j->pending);
@@ -256,6 +270,7 @@ static void request_token(rta_http_session *s, const char *key_name, uint64_t st
     }
     j->issued = issued;
     j->started_ns = started_ns;
+    j->env = s->env;
     j->submitted_ns = rta_metrics_now_ns();
     j->job.is_nonce = 1;
     j->job.done = token_job_done;
@@ -274,6 +289,7 @@ static void route_request_token(rta_http_session *s, const char *key_name)
     if (s->pending) return;
     rta_metrics_token_request(s->status == 200 ? 0 : s->error_code ? s->error_code
                                                                     : RTA_ERR_INTERNAL);
+    count_for_stats(s->env, key_name, s->status);
     rta_metrics_observe_since(RTA_H_REQUEST_TOKEN, t0);
 }
 
@@ -427,6 +443,8 @@ void rta_route_dispatch(rta_http_session *s)
         if (method_is(s, RTA_HTTP_GET, "GET")) route_health(s);
     } else if (!strcmp(path, "/ready")) {
         if (method_is(s, RTA_HTTP_GET, "GET")) route_ready(s);
+    } else if (!strcmp(path, "/stats")) {
+        if (method_is(s, RTA_HTTP_GET, "GET")) rta_route_stats(s);
     } else if (!strcmp(path, "/metrics")) {
         if (method_is(s, RTA_HTTP_GET, "GET")) route_metrics(s);
     } else if (match_segment(path, "/keys/", "/requestToken", seg, sizeof(seg))) {

@@ -3,6 +3,8 @@
  *   POST   /keys/{keyName}/requestToken   S-10, S-17..S-27
  *   POST   /keys/{keyName}/revokeTokens   S-66..S-70
  *   POST   /apps, DELETE /apps/{appId}    sandbox provisioning (--sandbox only)
+ *   GET    /stats                         RSC6 (rest/stats.c)
+ *   GET    /metrics                       Prometheus text (server/metrics.h; not Ably's)
  * plus the credential parsing every authenticated route shares. Every route answers OPTIONS
  * with its methods (a CORS preflight, cors.h), any other path with a general list. */
 #ifndef RTA_SERVER_REST_ROUTES_H
@@ -21,6 +23,9 @@ int rta_route_authenticate(rta_http_session *s, rta_auth_context *out);
 
 /* POST and GET /channels/{name}/messages (rest/channels.c); any path under /channels/. */
 void rta_route_channels(rta_http_session *s);
+
+/* GET /stats (rest/stats.c, RSC6). */
+void rta_route_stats(rta_http_session *s);
 
 /* The sandbox provisioning routes (rest/sandbox.c). */
 void rta_route_create_app(rta_http_session *s);
