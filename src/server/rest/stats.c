@@ -9,6 +9,8 @@
  *   unit          minute (default), hour, day, month
  *   direction     backwards (default) or forwards
  *   limit         1..1000, default 100
+ *   cursor        ours, in the Link of a next page: where that page starts (ms), so that the
+ *                 first and current links keep the query's own start and end
  *
  * The rows come from the store (a store-thread job), plus what this node counted and has
  * not flushed yet (stats.h, rta_stats_pending), so the current minute is there, with
@@ -34,7 +36,9 @@ typedef struct stats_query {
     rta_stats_unit unit;
     int forwards;
     size_t limit;
-    int64_t first_interval, last_interval; /* interval starts covering [start, end] */
+    int64_t cursor; /* a next page's boundary (ms), when has_cursor */
+    int has_cursor;
+    int64_t first_interval, last_interval; /* interval starts covering the page's range */
 } stats_query;
 
 static int parse_int(const char *v, long long min, long long max, long long *out)
@@ -94,20 +98,32 @@ static int parse_query(rta_http_session *s, int64_t now, stats_query *q, rta_err
     }
     if (q->start > q->end)
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "start must not be after end");
+    if ((v = lws_get_urlarg_by_name(s->wsi, "cursor=", buf, sizeof(buf)))) {
+        if (!parse_int(v, 0, max_ms, &n))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Invalid cursor");
+        q->cursor = n;
+        q->has_cursor = 1;
+    }
     q->first_interval = rta_stats_interval_start(q->start, q->unit);
     q->last_interval = rta_stats_interval_start(q->end, q->unit);
+    if (q->has_cursor) { /* a later page: backwards up to the cursor, forwards from it */
+        int64_t c = rta_stats_interval_start(q->cursor, q->unit);
+        if (q->forwards && c > q->first_interval) q->first_interval = c;
+        if (!q->forwards && c < q->last_interval) q->last_interval = c;
+    }
     return 0;
 }
 
 /* One Link entry: `<./stats?...>; rel="x"` (relative, as history's: ably-js keeps the path). */
-static void link_rel(rta_buf *b, const stats_query *q, int64_t start, int has_start, int64_t end,
-                     int has_end, const char *rel)
+static void link_rel(rta_buf *b, const stats_query *q, int has_cursor, int64_t cursor,
+                     const char *rel)
 {
     if (b->len) rta_buf_puts(b, ", ");
     rta_buf_printf(b, "<./stats?limit=%zu&unit=%s&direction=%s", q->limit,
                    rta_stats_unit_name(q->unit), q->forwards ? "forwards" : "backwards");
-    if (has_start) rta_buf_printf(b, "&start=%lld", (long long)start);
-    if (has_end) rta_buf_printf(b, "&end=%lld", (long long)end);
+    if (q->has_start) rta_buf_printf(b, "&start=%lld", (long long)q->start);
+    if (q->has_end) rta_buf_printf(b, "&end=%lld", (long long)q->end);
+    if (has_cursor) rta_buf_printf(b, "&cursor=%lld", (long long)cursor);
     rta_buf_printf(b, ">; rel=\"%s\"", rel);
 }
 
@@ -139,15 +155,12 @@ static void reply_page(rta_http_session *s, const stats_query *q, const char *ap
     rta_w_array_end(&w);
 
     rta_buf link = RTA_BUF_INIT;
-    link_rel(&link, q, q->start, q->has_start, q->end, q->has_end, "first");
-    link_rel(&link, q, q->start, q->has_start, q->end, q->has_end, "current");
-    if (total > count) { /* the next page continues past the last interval returned */
-        if (q->forwards)
-            link_rel(&link, q, rta_stats_interval_next(last_start, q->unit), 1, q->end, 1,
-                     "next");
-        else
-            link_rel(&link, q, q->start, q->has_start, last_start - 1, 1, "next");
-    }
+    link_rel(&link, q, 0, 0, "first");
+    link_rel(&link, q, q->has_cursor, q->cursor, "current");
+    if (total > count) /* the next page continues past the last interval returned */
+        link_rel(&link, q, 1,
+                 q->forwards ? rta_stats_interval_next(last_start, q->unit) : last_start - 1,
+                 "next");
     if (link.oom) {
         rta_http_reply_code(s, RTA_ERR_INTERNAL, "Out of memory");
     } else {
