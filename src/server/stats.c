@@ -375,6 +375,9 @@ static void combine(int64_t *into, const int64_t *v)
 int rta_stats_fold(rta_stats_bucket **b, size_t *n, size_t *cap, int64_t minute,
                    const int64_t v[RTA_SF_COUNT], rta_stats_unit u)
 {
+    int any = 0;
+    for (int f = 0; f < RTA_SF_COUNT; f++) any |= v[f] != 0;
+    if (!any) return 0; /* nothing counted: no interval (Ably's stats are sparse) */
     int64_t start = rta_stats_interval_start(minute * MINUTE_MS, u);
     if (*n && (*b)[*n - 1].start == start) {
         combine((*b)[*n - 1].v, v);

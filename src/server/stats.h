@@ -114,8 +114,8 @@ typedef struct rta_stats_bucket {
 long rta_stats_aggregate(const rta_stats_row *rows, size_t n, rta_stats_unit u,
                          rta_stats_bucket **out);
 
-/* Folds one minute row (or a bucket of the same unit, as a row with minute = start / 60000)
- * into *b, which is sorted by start: into the last bucket when r falls in it (sums add,
+/* Folds one minute row (or a bucket of the same unit, as a row with minute = start / 60000;
+ * one with nothing counted is skipped) into *b, which is sorted by start: into the last bucket when r falls in it (sums add,
  * peaks by max), else as a new bucket (r must not be older than the last bucket). Returns 0
  * or -1 (out of memory). */
 int rta_stats_fold(rta_stats_bucket **b, size_t *n, size_t *cap, int64_t minute,
