@@ -418,6 +418,81 @@ long rta_stats_merge(const rta_stats_bucket *a, size_t na, const rta_stats_bucke
     return (long)k;
 }
 
+/* ---- GET /stats parameters ------------------------------------------------------------------ */
+
+/* A whole decimal number in [min, max], digits only. */
+static int whole(const char *v, long long min, long long max, long long *out)
+{
+    if (!*v) return 0;
+    long long n = 0;
+    for (const char *p = v; *p; p++) {
+        if (*p < '0' || *p > '9' || n > (max - (*p - '0')) / 10) return 0;
+        n = n * 10 + (*p - '0');
+    }
+    if (n < min) return 0;
+    *out = n;
+    return 1;
+}
+
+int rta_stats_params_parse(const char *(*get)(void *ctx, const char *name_eq), void *ctx,
+                           int64_t now, rta_stats_params *q, rta_error *err)
+{
+    const char *v;
+    long long n;
+    memset(q, 0, sizeof(*q));
+    q->limit = RTA_STATS_DEFAULT_LIMIT;
+    q->end = now < 0 ? 0 : now > RTA_STATS_MAX_MS ? RTA_STATS_MAX_MS : now;
+    if ((v = get(ctx, "limit="))) {
+        if (!whole(v, 1, RTA_STATS_MAX_LIMIT, &n))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "limit must be an integer from 1 to %d", RTA_STATS_MAX_LIMIT);
+        q->limit = (size_t)n;
+    }
+    if ((v = get(ctx, "unit="))) {
+        int u = rta_stats_unit_parse(v);
+        if (u < 0)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "unit must be minute, hour, day or month");
+        q->unit = (rta_stats_unit)u;
+    }
+    if ((v = get(ctx, "direction="))) {
+        if (strcmp(v, "backwards") && strcmp(v, "forwards"))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "direction must be backwards or forwards");
+        q->forwards = !strcmp(v, "forwards");
+    }
+    if ((v = get(ctx, "start="))) {
+        if (!whole(v, 0, RTA_STATS_MAX_MS, &n))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "start must be a time in milliseconds since the epoch");
+        q->start = n;
+        q->has_start = 1;
+    }
+    if ((v = get(ctx, "end="))) {
+        if (!whole(v, 0, RTA_STATS_MAX_MS, &n))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "end must be a time in milliseconds since the epoch");
+        q->end = n;
+        q->has_end = 1;
+    }
+    if (q->start > q->end)
+        return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "start must not be after end");
+    if ((v = get(ctx, "cursor="))) {
+        if (!whole(v, 0, RTA_STATS_MAX_MS, &n))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Invalid cursor");
+        q->cursor = n;
+        q->has_cursor = 1;
+    }
+    q->first_interval = rta_stats_interval_start(q->start, q->unit);
+    q->last_interval = rta_stats_interval_start(q->end, q->unit);
+    if (q->has_cursor) { /* a later page: backwards up to the cursor, forwards from it */
+        int64_t c = rta_stats_interval_start(q->cursor, q->unit);
+        if (q->forwards && c > q->first_interval) q->first_interval = c;
+        if (!q->forwards && c < q->last_interval) q->last_interval = c;
+    }
+    return 0;
+}
+
 /* ---- the Stats object ---------------------------------------------------------------------- */
 
 typedef struct entry {

@@ -101,6 +101,30 @@ int64_t rta_stats_interval_next(int64_t start, rta_stats_unit u);
  * yyyy-mm-01:00. out holds at least 24 bytes. */
 void rta_stats_interval_id(int64_t start, rta_stats_unit u, char *out, size_t size);
 
+/* GET /stats's query (RSC6b; rest/stats.c): start, end (ms, defaults the epoch and now),
+ * unit, direction, limit (1..1000, default 100) and our paging cursor. */
+typedef struct rta_stats_params {
+    int64_t start, end;
+    int has_start, has_end; /* given (the Link of a page repeats only what was given) */
+    rta_stats_unit unit;
+    int forwards;
+    size_t limit;
+    int64_t cursor; /* a later page's boundary (ms), when has_cursor */
+    int has_cursor;
+    int64_t first_interval, last_interval; /* starts of the intervals the page covers */
+} rta_stats_params;
+
+#define RTA_STATS_DEFAULT_LIMIT 100
+#define RTA_STATS_MAX_LIMIT     1000
+/* The latest time accepted: the end of year 9999 (the interval math uses struct tm). */
+#define RTA_STATS_MAX_MS 253402300799999LL
+
+/* Reads the parameters through get(ctx, "limit=") (the decoded value, or NULL when absent)
+ * and validates them. Returns 0, or 40003 with err naming the bad one. Pure: the fuzz target
+ * fuzz/fuzz_stats_query.c drives it. */
+int rta_stats_params_parse(const char *(*get)(void *ctx, const char *name_eq), void *ctx,
+                           int64_t now, rta_stats_params *q, rta_error *err);
+
 /* One interval of a unit, aggregated from minute rows. */
 typedef struct rta_stats_bucket {
     int64_t start; /* ms */

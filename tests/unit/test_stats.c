@@ -2,7 +2,7 @@
  * (month lengths, leap years, year ends), TS12a intervalIds, aggregation of minute rows
  * (sums add, peaks take the max), fold and merge of bucket lists, and the accumulator's
  * flush rules (sums sent once, peaks re-sent, a minute's end flushes at once, peaks carried
- * into the next minute). */
+ * into the next minute), and GET /stats's query parameters (RSC6b). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -217,12 +217,58 @@ static void stats_object(void **state)
     rta_buf_free(&out);
 }
 
+/* A getter over a fixed list of name=value pairs. */
+static const char *const *pairs;
+static const char *get(void *ctx, const char *name_eq)
+{
+    (void)ctx;
+    for (size_t i = 0; pairs[i]; i += 2)
+        if (!strcmp(pairs[i], name_eq)) return pairs[i + 1];
+    return NULL;
+}
+
+static void query_params(void **state)
+{
+    (void)state;
+    rta_stats_params q;
+    rta_error err;
+    const char *none[] = {NULL};
+    pairs = none;
+    assert_int_equal(rta_stats_params_parse(get, NULL, T, &q, &err), 0);
+    assert_int_equal(q.limit, 100);
+    assert_int_equal(q.unit, RTA_STATS_MINUTE);
+    assert_false(q.forwards);
+    assert_int_equal(q.start, 0);
+    assert_int_equal(q.end, T);
+    assert_int_equal(q.last_interval, 1709214300000LL);
+    const char *ok[] = {"limit=", "1000", "unit=", "month", "direction=", "forwards",
+                        "start=", "1709214330250", "cursor=", "1711929600000", NULL};
+    pairs = ok;
+    assert_int_equal(rta_stats_params_parse(get, NULL, 1712000000000LL, &q, &err), 0);
+    assert_int_equal(q.limit, 1000);
+    assert_true(q.forwards);
+    assert_int_equal(q.first_interval, 1711929600000LL); /* forwards: from the cursor (04-01) */
+    const char *bad[][2] = {{"limit=", "0"},      {"limit=", "1001"},  {"limit=", "+5"},
+                            {"unit=", "week"},    {"direction=", "up"}, {"start=", "-1"},
+                            {"end=", "1e3"},      {"start=", ""},      {"cursor=", "x"},
+                            {"end=", "253402300800000"}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        const char *one[] = {bad[i][0], bad[i][1], NULL};
+        pairs = one;
+        assert_int_equal(rta_stats_params_parse(get, NULL, T, &q, &err), 40003);
+    }
+    const char *reversed[] = {"start=", "2000", "end=", "1000", NULL};
+    pairs = reversed;
+    assert_int_equal(rta_stats_params_parse(get, NULL, T, &q, &err), 40003);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(interval_starts), cmocka_unit_test(interval_ids),
         cmocka_unit_test(aggregation),     cmocka_unit_test(fold_and_merge),
         cmocka_unit_test(accumulator),     cmocka_unit_test(stats_object),
+        cmocka_unit_test(query_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,91 +27,18 @@
 #include "server/rest/routes.h"
 #include "server/stats.h"
 
-#define STATS_DEFAULT_LIMIT 100
-#define STATS_MAX_LIMIT     1000
+typedef rta_stats_params stats_query;
 
-typedef struct stats_query {
-    int64_t start, end; /* as given (or defaulted), ms */
-    int has_start, has_end;
-    rta_stats_unit unit;
-    int forwards;
-    size_t limit;
-    int64_t cursor; /* a next page's boundary (ms), when has_cursor */
-    int has_cursor;
-    int64_t first_interval, last_interval; /* interval starts covering the page's range */
-} stats_query;
+/* rta_stats_params_parse's getter: the URL-decoded query argument, from libwebsockets. */
+typedef struct query_args {
+    struct lws *wsi;
+    char buf[64]; /* a longer value comes back cut: it would not parse as a valid one anyway */
+} query_args;
 
-static int parse_int(const char *v, long long min, long long max, long long *out)
+static const char *query_arg(void *ctx, const char *name_eq)
 {
-    char *end;
-    if (!*v || *v == '+' || *v == ' ' || *v == '-') return 0;
-    long long n = strtoll(v, &end, 10);
-    if (*end || n < min || n > max) return 0;
-    *out = n;
-    return 1;
-}
-
-/* The query parameters (RSC6b); 40003 naming the bad one. */
-static int parse_query(rta_http_session *s, int64_t now, stats_query *q, rta_error *err)
-{
-    char buf[64];
-    const char *v;
-    long long n;
-    memset(q, 0, sizeof(*q));
-    q->limit = STATS_DEFAULT_LIMIT;
-    q->end = now;
-    /* a value longer than buf comes back truncated: it would not parse as one anyway */
-    if ((v = lws_get_urlarg_by_name(s->wsi, "limit=", buf, sizeof(buf)))) {
-        if (!parse_int(v, 1, STATS_MAX_LIMIT, &n))
-            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
-                                 "limit must be an integer from 1 to %d", STATS_MAX_LIMIT);
-        q->limit = (size_t)n;
-    }
-    if ((v = lws_get_urlarg_by_name(s->wsi, "unit=", buf, sizeof(buf)))) {
-        int u = rta_stats_unit_parse(v);
-        if (u < 0)
-            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
-                                 "unit must be minute, hour, day or month");
-        q->unit = (rta_stats_unit)u;
-    }
-    if ((v = lws_get_urlarg_by_name(s->wsi, "direction=", buf, sizeof(buf)))) {
-        if (strcmp(v, "backwards") && strcmp(v, "forwards"))
-            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
-                                 "direction must be backwards or forwards");
-        q->forwards = !strcmp(v, "forwards");
-    }
-    /* up to year 9999: interval math works on time_t and struct tm */
-    const long long max_ms = 253402300799999LL;
-    if ((v = lws_get_urlarg_by_name(s->wsi, "start=", buf, sizeof(buf)))) {
-        if (!parse_int(v, 0, max_ms, &n))
-            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
-                                 "start must be a time in milliseconds since the epoch");
-        q->start = n;
-        q->has_start = 1;
-    }
-    if ((v = lws_get_urlarg_by_name(s->wsi, "end=", buf, sizeof(buf)))) {
-        if (!parse_int(v, 0, max_ms, &n))
-            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
-                                 "end must be a time in milliseconds since the epoch");
-        q->end = n;
-        q->has_end = 1;
-    }
-    if (q->start > q->end)
-        return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "start must not be after end");
-    if ((v = lws_get_urlarg_by_name(s->wsi, "cursor=", buf, sizeof(buf)))) {
-        if (!parse_int(v, 0, max_ms, &n))
-            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Invalid cursor");
-        q->cursor = n;
-        q->has_cursor = 1;
-    }
-    q->first_interval = rta_stats_interval_start(q->start, q->unit);
-    q->last_interval = rta_stats_interval_start(q->end, q->unit);
-    if (q->has_cursor) { /* a later page: backwards up to the cursor, forwards from it */
-        int64_t c = rta_stats_interval_start(q->cursor, q->unit);
-        if (q->forwards && c > q->first_interval) q->first_interval = c;
-        if (!q->forwards && c < q->last_interval) q->last_interval = c;
-    }
-    return 0;
+    query_args *a = ctx;
+    return lws_get_urlarg_by_name(a->wsi, name_eq, a->buf, (int)sizeof(a->buf));
 }
 
 /* One Link entry: `<./stats?...>; rel="x"` (relative, as history's: ably-js keeps the path). */
@@ -248,7 +175,8 @@ void rta_route_stats(rta_http_session *s)
         if (!j)
             rc = rta_error_set(&err, RTA_ERR_INTERNAL, "Out of memory");
         else
-            rc = parse_query(s, rta_clock_now(), &j->q, &err);
+            rc = rta_stats_params_parse(query_arg, &(query_args){.wsi = s->wsi}, rta_clock_now(),
+                                        &j->q, &err);
     }
     if (rc) {
         free(j);
