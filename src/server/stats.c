@@ -27,6 +27,9 @@ static const struct {
     [RTA_SF_TOKEN_REFUSED] = {"token_refused", 0},
     [RTA_SF_CONN_PEAK] = {"conn_peak", 1},
     [RTA_SF_CHAN_PEAK] = {"chan_peak", 1},
+    [RTA_SF_API_OK] = {"api_ok", 0},
+    [RTA_SF_API_FAILED] = {"api_failed", 0},
+    [RTA_SF_API_REFUSED] = {"api_refused", 0},
 };
 
 int rta_stats_field_is_peak(rta_stats_field f)
@@ -171,14 +174,25 @@ void rta_stats_channel(const char *app_id, size_t app_len, int opened, int64_t n
     }
 }
 
+/* 0: succeeded, 1: refused (401, 403), 2: failed */
+static int outcome(int status)
+{
+    return status == 0 || (status >= 200 && status < 400) ? 0 : status == 401 || status == 403 ? 1
+                                                                                              : 2;
+}
+
 void rta_stats_token_request(const char *app_id, int status, int64_t now)
 {
     app_acc *a = acc(app_id, app_id ? strlen(app_id) : 0, now);
-    if (!a) return;
-    rta_stats_field f = status == 0 || status == 200 ? RTA_SF_TOKEN_OK
-                        : status == 401 || status == 403 ? RTA_SF_TOKEN_REFUSED
-                                                         : RTA_SF_TOKEN_FAILED;
-    a->cur[f]++;
+    static const rta_stats_field f[] = {RTA_SF_TOKEN_OK, RTA_SF_TOKEN_REFUSED, RTA_SF_TOKEN_FAILED};
+    if (a) a->cur[f[outcome(status)]]++;
+}
+
+void rta_stats_api_request(const char *app_id, int status, int64_t now)
+{
+    app_acc *a = acc(app_id, app_id ? strlen(app_id) : 0, now);
+    static const rta_stats_field f[] = {RTA_SF_API_OK, RTA_SF_API_REFUSED, RTA_SF_API_FAILED};
+    if (a) a->cur[f[outcome(status)]]++;
 }
 
 /* Appends r to *rows (grown as needed). Returns 0 or -1. */
@@ -510,6 +524,8 @@ void rta_stats_write(rta_writer *w, const rta_stats_bucket *b, rta_stats_unit u,
     int64_t in = in_rt + in_rest, in_d = in_rt_d + in_rest_d;
     int64_t tok_ok = v[RTA_SF_TOKEN_OK], tok_failed = v[RTA_SF_TOKEN_FAILED];
     int64_t tok_refused = v[RTA_SF_TOKEN_REFUSED];
+    int64_t api_ok = tok_ok + v[RTA_SF_API_OK], api_failed = tok_failed + v[RTA_SF_API_FAILED];
+    int64_t api_refused = tok_refused + v[RTA_SF_API_REFUSED];
     /* only messages are counted (no presence): each "all" type equals its "messages" */
     const entry all[] = {
         {"messages.all.all.count", in + out},
@@ -540,9 +556,9 @@ void rta_stats_write(rta_writer *w, const rta_stats_bucket *b, rta_stats_unit u,
         {"connections.all.opened", v[RTA_SF_CONN_OPENED]},
         {"channels.peak", v[RTA_SF_CHAN_PEAK]},
         {"channels.opened", v[RTA_SF_CHAN_OPENED]},
-        {"apiRequests.all.succeeded", tok_ok},
-        {"apiRequests.all.failed", tok_failed},
-        {"apiRequests.all.refused", tok_refused},
+        {"apiRequests.all.succeeded", api_ok},
+        {"apiRequests.all.failed", api_failed},
+        {"apiRequests.all.refused", api_refused},
         {"apiRequests.tokenRequests.succeeded", tok_ok},
         {"apiRequests.tokenRequests.failed", tok_failed},
         {"apiRequests.tokenRequests.refused", tok_refused},

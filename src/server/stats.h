@@ -40,6 +40,10 @@ typedef enum rta_stats_field {
     RTA_SF_TOKEN_REFUSED,       /* ... .refused (credentials, capability: 401, 403) */
     RTA_SF_CONN_PEAK,           /* connections.all.peak: max, not sum */
     RTA_SF_CHAN_PEAK,           /* channels.peak: max */
+    RTA_SF_API_OK,              /* other REST requests of the app (publish, history, stats,
+                                 * revokeTokens...): into apiRequests.all.succeeded */
+    RTA_SF_API_FAILED,
+    RTA_SF_API_REFUSED,
     RTA_SF_COUNT
 } rta_stats_field;
 
@@ -76,6 +80,8 @@ void rta_stats_channel(const char *app_id, size_t app_len, int opened, int64_t n
 /* A requestToken answered: 0 succeeded, else its HTTP status (401/403 refused, else
  * failed). */
 void rta_stats_token_request(const char *app_id, int status, int64_t now);
+/* Another REST request that authenticated as app_id, answered with HTTP status. */
+void rta_stats_api_request(const char *app_id, int status, int64_t now);
 
 /* Rows to write now (NULL, *n 0 when nothing is due: less than RTA_STATS_FLUSH_MS since the
  * last flush and no minute ended): sums since the last flush, peaks as they stand. The

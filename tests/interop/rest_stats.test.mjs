@@ -118,7 +118,9 @@ for (const { name, binary } of FORMATS) {
         'apiRequests.tokenRequests.succeeded': 2,
         'apiRequests.tokenRequests.refused': 1,
         'apiRequests.tokenRequests.failed': 1,
-        'apiRequests.all.succeeded': 2,
+        'apiRequests.all.succeeded': 3, // the two tokens and the REST publish
+        'apiRequests.all.refused': 1,
+        'apiRequests.all.failed': 1,
         'messages.inbound.rest.messages.count': 2,
         'messages.inbound.realtime.messages.count': 1,
         'messages.inbound.all.messages.count': 3,

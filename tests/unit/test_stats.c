@@ -152,6 +152,8 @@ static void accumulator(void **state)
     rta_stats_token_request("app", 401, m0 + 4000);
     rta_stats_token_request("app", 400, m0 + 4000);
     rta_stats_token_request("app", 200, m0 + 4000);
+    rta_stats_api_request("app", 201, m0 + 4000);
+    rta_stats_api_request("app", 403, m0 + 4000);
     rta_stats_row *r = rta_stats_take_flush(m0 + 5000, 0, &n); /* first flush: due */
     assert_non_null(r);
     assert_int_equal(n, 1);
@@ -162,6 +164,8 @@ static void accumulator(void **state)
     assert_int_equal(r[0].v[RTA_SF_TOKEN_REFUSED], 1);
     assert_int_equal(r[0].v[RTA_SF_TOKEN_FAILED], 1);
     assert_int_equal(r[0].v[RTA_SF_TOKEN_OK], 1);
+    assert_int_equal(r[0].v[RTA_SF_API_OK], 1);
+    assert_int_equal(r[0].v[RTA_SF_API_REFUSED], 1);
     free(r);
     /* nothing new and not due: nothing; the pending view is empty of sums */
     rta_stats_message_in("app", 1, 1, 5, m0 + 6000);
@@ -202,6 +206,8 @@ static void stats_object(void **state)
     b.v[RTA_SF_MSG_IN_REST] = 2;
     b.v[RTA_SF_MSG_OUT] = 3;
     b.v[RTA_SF_CONN_PEAK] = 4;
+    b.v[RTA_SF_TOKEN_OK] = 2;
+    b.v[RTA_SF_API_OK] = 5;
     rta_buf out = RTA_BUF_INIT;
     rta_writer w;
     rta_writer_init(&w, RTA_FORMAT_JSON, &out);
@@ -212,6 +218,8 @@ static void stats_object(void **state)
     assert_non_null(strstr(out.data, "\"messages.all.all.count\":5"));
     assert_non_null(strstr(out.data, "\"messages.inbound.rest.messages.count\":2"));
     assert_non_null(strstr(out.data, "\"connections.all.peak\":4"));
+    assert_non_null(strstr(out.data, "\"apiRequests.all.succeeded\":7")); /* tokens + others */
+    assert_non_null(strstr(out.data, "\"apiRequests.tokenRequests.succeeded\":2"));
     assert_null(strstr(out.data, "inProgress"));
     assert_null(strstr(out.data, "channels.peak")); /* sparse: zeros are left out */
     rta_buf_free(&out);

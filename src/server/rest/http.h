@@ -18,6 +18,7 @@
 
 #include "core/buf.h"
 #include "core/codec.h"
+#include "core/key.h"
 #include "server/rest/cors.h"
 #include "rtauth/error.h"
 
@@ -70,6 +71,11 @@ struct rta_http_session {
     void *route_state;         /* route-private, freed by route_state_free */
     void (*route_state_free)(void *state);
     struct rta_conn *ws;       /* after a WebSocket upgrade: the gateway's connection */
+    /* statistics (server/stats.h): the app the request authenticated as ("" none), counted
+     * in apiRequests when the reply is written unless stats_counted (requestToken counts
+     * itself) */
+    char stats_app[RTA_KEY_ID_MAX + 1];
+    int stats_counted;
 };
 
 /* 1 when the peer of wsi is a loopback address (IPv4, IPv6, or IPv4-mapped). */

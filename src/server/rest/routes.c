@@ -59,7 +59,10 @@ int rta_route_authenticate(rta_http_session *s, rta_auth_context *out)
     } else {
         rc = rta_error_set(&err, RTA_ERR_INVALID_CREDENTIALS, "Unsupported Authorization scheme");
     }
-    if (rc) rta_http_reply_error(s, &err);
+    if (rc)
+        rta_http_reply_error(s, &err);
+    else
+        memcpy(s->stats_app, out->app_id, sizeof(s->stats_app)); /* apiRequests (stats.h) */
     return rc;
 }
 
@@ -285,6 +288,7 @@ static void request_token(rta_http_session *s, const char *key_name, uint64_t st
 static void route_request_token(rta_http_session *s, const char *key_name)
 {
     uint64_t t0 = rta_metrics_now_ns();
+    s->stats_counted = 1; /* apiRequests.tokenRequests, by count_for_stats */
     request_token(s, key_name, t0);
     if (s->pending) return;
     rta_metrics_token_request(s->status == 200 ? 0 : s->error_code ? s->error_code

@@ -99,8 +99,9 @@ static const char *const sql_text[ST_COUNT] = {
     /* Statistics (schema v5): the columns in rta_stats_field order; sums add, peaks max. */
     [ST_STATS_UPSERT] = "INSERT INTO stats(app_id, minute, msg_in_rt, msg_in_rt_data, msg_in_rest,"
                         " msg_in_rest_data, msg_out, msg_out_data, conn_opened, chan_opened,"
-                        " token_ok, token_failed, token_refused, conn_peak, chan_peak)"
-                        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)"
+                        " token_ok, token_failed, token_refused, conn_peak, chan_peak, api_ok,"
+                        " api_failed, api_refused)"
+                        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"
                         " ON CONFLICT(app_id, minute) DO UPDATE SET"
                         " msg_in_rt = msg_in_rt + excluded.msg_in_rt,"
                         " msg_in_rt_data = msg_in_rt_data + excluded.msg_in_rt_data,"
@@ -113,11 +114,14 @@ static const char *const sql_text[ST_COUNT] = {
                         " token_ok = token_ok + excluded.token_ok,"
                         " token_failed = token_failed + excluded.token_failed,"
                         " token_refused = token_refused + excluded.token_refused,"
+                        " api_ok = api_ok + excluded.api_ok,"
+                        " api_failed = api_failed + excluded.api_failed,"
+                        " api_refused = api_refused + excluded.api_refused,"
                         " conn_peak = max(conn_peak, excluded.conn_peak),"
                         " chan_peak = max(chan_peak, excluded.chan_peak)",
     [ST_STATS_LIST] = "SELECT minute, msg_in_rt, msg_in_rt_data, msg_in_rest, msg_in_rest_data,"
                       " msg_out, msg_out_data, conn_opened, chan_opened, token_ok, token_failed,"
-                      " token_refused, conn_peak, chan_peak"
+                      " token_refused, conn_peak, chan_peak, api_ok, api_failed, api_refused"
                       " FROM stats WHERE app_id = ?1 AND minute >= ?2 AND minute <= ?3"
                       " ORDER BY minute",
     [ST_STATS_PURGE] = "DELETE FROM stats WHERE minute < ?1",

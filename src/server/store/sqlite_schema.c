@@ -150,6 +150,9 @@ static const char *const migrations[RTA_SQLITE_SCHEMA_VERSION] = {
     "  token_refused INTEGER NOT NULL DEFAULT 0,"
     "  conn_peak INTEGER NOT NULL DEFAULT 0,"
     "  chan_peak INTEGER NOT NULL DEFAULT 0,"
+    "  api_ok INTEGER NOT NULL DEFAULT 0,"
+    "  api_failed INTEGER NOT NULL DEFAULT 0,"
+    "  api_refused INTEGER NOT NULL DEFAULT 0,"
     "  PRIMARY KEY (app_id, minute)) WITHOUT ROWID;"
     "CREATE INDEX stats_by_minute ON stats(minute);",
 };
