@@ -197,6 +197,9 @@ int rta_message_decode_node(rta_node n, rta_message *out, rta_error *err);
 /* Writes one Message exactly as inside a ProtocolMessage. Returns 0 or 50000 (the writer's
  * output is then incomplete and must be discarded). */
 int rta_message_write(const rta_message *m, rta_writer *w);
+/* Writes one PresenceMessage exactly as inside a ProtocolMessage (REST presence, RSP3/RSP4).
+ * Returns 0 or 50000, as rta_message_write. */
+int rta_presence_message_write(const rta_presence_message *p, rta_writer *w);
 /* Copy of src's bytes (plus the NUL every data keeps after them) into *dst. Returns 0 or -1
  * (out of memory; *dst is then empty). */
 int rta_data_copy(rta_data *dst, const rta_data *src);

@@ -283,3 +283,11 @@ int rta_message_write(const rta_message *m, rta_writer *w)
     *w = e.w;
     return e.failed || rta_writer_status(w) ? RTA_ERR_INTERNAL : 0;
 }
+
+int rta_presence_message_write(const rta_presence_message *p, rta_writer *w)
+{
+    enc e = {.w = *w, .failed = 0};
+    write_presence(&e, p);
+    *w = e.w;
+    return e.failed || rta_writer_status(w) ? RTA_ERR_INTERNAL : 0;
+}

@@ -20,6 +20,7 @@
 
 #include "server/clock.h"
 #include "server/cluster_channels.h"
+#include "server/cluster_claims.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/store/control_log.h"
@@ -86,13 +87,18 @@ static void apply_revocations(rta_cluster *c, const char *key_name,
         rta_revocation_plan p = {(char *)r[i].target, (char *)r[i].target, r[i].issued_before,
                                  r[i].applies_at, r[i].expires};
         if (rta_token_service_apply_revocations(ts, key_name, &p, 1))
-            rta_log_error("cluster: out of memory applying a revocation of key %s", key_name);
+            rta_log_event(RTA_LOG_ERROR, "cluster.error", NULL, "cluster: out of memory applying a revocation of key %s", key_name);
         /* as on the node that planned it: no token minted here after it may fall under it */
         if (r[i].issued_before > ts->issue_floor &&
             r[i].issued_before <= rta_clock_now() + 1 + c->srv->cfg.max_clock_skew)
             ts->issue_floor = r[i].issued_before;
     }
-    if (act) rta_gateway_revoked(&c->srv->gateway, key_name);
+    if (act) {
+        rta_log_event(RTA_LOG_INFO, "revocation.applied", &(rta_log_fields){.key_name = key_name},
+                      "cluster: applied %zu revocation(s) of key %s from the control log", n,
+                      key_name);
+        rta_gateway_revoked(&c->srv->gateway, key_name);
+    }
 }
 
 static void apply_entry(rta_cluster *c, const rta_ctl_entry *e)
@@ -100,7 +106,7 @@ static void apply_entry(rta_cluster *c, const rta_ctl_entry *e)
     if (strcmp(e->type, RTA_CTL_TYPE_REVOCATIONS) != 0) return; /* a later slice's */
     rta_ctl_rev_body b;
     if (rta_ctl_rev_body_decode(e->body, e->body_len, &b)) {
-        rta_log_warn("cluster: control log entry %llu is malformed; skipped",
+        rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: control log entry %llu is malformed; skipped",
                      (unsigned long long)e->seq);
         return;
     }
@@ -263,7 +269,7 @@ static void apply_full(rta_cluster *c, sync_job *j)
         if (i == 0 || strcmp(j->revs[i - 1].key_name, j->revs[i].key_name))
             rta_gateway_revoked(&c->srv->gateway, j->revs[i].key_name);
     rta_ctl_cursor_set(&c->cursor, j->head, j->head_stamp);
-    rta_log_info("cluster: reloaded %zu revocation(s) in full; the control log is at %llu",
+    rta_log_event(RTA_LOG_INFO, "cluster.state", NULL, "cluster: reloaded %zu revocation(s) in full; the control log is at %llu",
                  j->nrev, (unsigned long long)j->head);
 }
 
@@ -277,7 +283,7 @@ static void sync_done(rta_store_job *job)
         return;
     }
     if (job->rc) {
-        rta_log_warn("cluster: catching up with the control log failed: %s", job->err.message);
+        rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: catching up with the control log failed: %s", job->err.message);
         if (j->full) c->want_full = 1;
         c->sync_again = 0; /* the next good tick asks again */
         sync_free(j);
@@ -299,7 +305,7 @@ static void sync_done(rta_store_job *job)
     }
     if (c->sub_up && j->gen == c->sub_gen && !c->caught_up) {
         c->caught_up = 1;
-        rta_log_info("cluster: in step with the control log at %llu",
+        rta_log_event(RTA_LOG_INFO, "cluster.state", NULL, "cluster: in step with the control log at %llu",
                      (unsigned long long)c->cursor.applied);
     }
     int again = c->sync_again || (c->sub_up && j->gen != c->sub_gen);
@@ -466,12 +472,12 @@ static void reseed_done(rta_store_job *job)
     c->reseed_in_flight = 0;
     if (!c->stopping) {
         if (job->rc) {
-            rta_log_error("cluster: writing this node's state back to Redis failed (%s); "
+            rta_log_event(RTA_LOG_ERROR, "cluster.error", NULL, "cluster: writing this node's state back to Redis failed (%s); "
                           "retrying",
                           job->err.message);
             c->reseed_needed = 1;
         } else {
-            rta_log_info("cluster: wrote %zu app(s) and %zu revocation(s) back to Redis",
+            rta_log_event(RTA_LOG_INFO, "cluster.state", NULL, "cluster: wrote %zu app(s) and %zu revocation(s) back to Redis",
                          j->written_apps, j->written_revs);
             c->want_full = 1;
             request_sync(c);
@@ -519,7 +525,7 @@ static void tick_done(rta_store_job *job)
         return;
     }
     if (job->rc) {
-        if (c->tick_ok) rta_log_warn("cluster: Redis did not answer: %s", job->err.message);
+        if (c->tick_ok) rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: Redis did not answer: %s", job->err.message);
         c->tick_ok = 0;
         free(t);
         return;
@@ -577,7 +583,7 @@ static void fence(rta_cluster *c)
         rta_gateway_revoked(&c->srv->gateway, e->key_name); /* every revocable token now */
         keys++;
     }
-    rta_log_error("cluster: cut off from Redis for %lld ms (--partition-grace): connections "
+    rta_log_event(RTA_LOG_ERROR, "cluster.error", NULL, "cluster: cut off from Redis for %lld ms (--partition-grace): connections "
                   "with revocable tokens (%zu keys) are closed and such tokens refused until "
                   "this node is in step again",
                   (long long)c->srv->cfg.partition_grace, keys);
@@ -587,7 +593,7 @@ static void unfence(rta_cluster *c)
 {
     c->fenced = 0;
     c->srv->tokens.revocations_unchecked = 0;
-    rta_log_info("cluster: in step with Redis again: revocable tokens accepted");
+    rta_log_event(RTA_LOG_INFO, "cluster.state", NULL, "cluster: in step with Redis again: revocable tokens accepted");
 }
 
 static int connected(const rta_cluster *c, int64_t now)
@@ -603,12 +609,12 @@ static void evaluate(rta_cluster *c, int64_t now)
     if (!connected(c, now)) {
         if (!c->cut_since) {
             c->cut_since = now;
-            if (c->was_connected) rta_log_warn("cluster: cut off from Redis; unready");
+            if (c->was_connected) rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: cut off from Redis; unready");
         }
         if (!c->fenced && now - c->cut_since >= c->srv->cfg.partition_grace) fence(c);
     } else if (c->caught_up && !c->reseed_in_flight && !c->reseed_needed) {
         if (c->cut_since && c->was_connected && c->fenced)
-            rta_log_info("cluster: reconnected to Redis and caught up");
+            rta_log_event(RTA_LOG_INFO, "cluster.state", NULL, "cluster: reconnected to Redis and caught up");
         c->cut_since = 0;
         if (c->fenced) unfence(c);
     }
@@ -621,7 +627,7 @@ static void on_timer(uv_timer_t *t)
     int64_t now = mono_ms();
     if (!c->tick_in_flight && now - c->tick_started >= TICK_MS) submit_tick(c, now);
     if (c->sub_up && now - c->heartbeat_at > WATCHDOG_MS) {
-        rta_log_warn("cluster: no heartbeat through the subscription for %d ms; resubscribing",
+        rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: no heartbeat through the subscription for %d ms; resubscribing",
                      WATCHDOG_MS);
         c->heartbeat_at = now;
         rta_redis_sub_restart(c->sub);
@@ -630,7 +636,7 @@ static void on_timer(uv_timer_t *t)
         rta_redis_sub_up(c->sub, &sub_at);
         rta_store_redis_primary(c->store, &primary, NULL);
         if (primary.host[0] && (strcmp(sub_at.host, primary.host) || sub_at.port != primary.port)) {
-            rta_log_info("cluster: the primary moved; resubscribing there");
+            rta_log_event(RTA_LOG_INFO, "cluster.state", NULL, "cluster: the primary moved; resubscribing there");
             rta_redis_sub_restart(c->sub);
         }
     }
@@ -688,11 +694,16 @@ static void sub_message(void *ctx, const char *channel, size_t channel_len, cons
         c->heartbeat_at = mono_ms();
         return;
     }
+    if (channel_len == strlen(RTA_RK_CLAIM_CHANNEL) &&
+        !memcmp(channel, RTA_RK_CLAIM_CHANNEL, channel_len)) {
+        rta_cluster_claims_heard(c->srv, msg, len); /* a connection resumed elsewhere */
+        return;
+    }
     if (channel_len != strlen(c->ctl_channel) || memcmp(channel, c->ctl_channel, channel_len))
         return;
     rta_ctl_entry e;
     if (rta_ctl_doorbell_parse(msg, len, &e)) {
-        rta_log_warn("cluster: a malformed doorbell was ignored");
+        rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: a malformed doorbell was ignored");
         return;
     }
     apply_entry(c, &e);
@@ -737,7 +748,7 @@ int rta_cluster_create(rta_server *srv, rta_cluster **out, rta_error *err)
 
 int rta_cluster_start(rta_cluster *c, rta_error *err)
 {
-    const char *channels[] = {c->ctl_channel, c->node_channel};
+    const char *channels[] = {c->ctl_channel, c->node_channel, RTA_RK_CLAIM_CHANNEL};
     rta_redis_sub_hooks hooks = {sub_where, sub_up, sub_down, sub_message, c,
                                  sub_subscribed, sub_unsubscribed};
     if (uv_timer_init(&c->srv->loop, &c->timer))
@@ -745,7 +756,7 @@ int rta_cluster_start(rta_cluster *c, rta_error *err)
     c->timer.data = c;
     c->timer_on = 1;
     uv_timer_start(&c->timer, on_timer, TIMER_MS, TIMER_MS);
-    if (rta_redis_sub_start(&c->srv->loop, rta_store_redis_target(c->store), channels, 2, &hooks,
+    if (rta_redis_sub_start(&c->srv->loop, rta_store_redis_target(c->store), channels, 3, &hooks,
                             &c->sub))
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot start the Redis subscriber");
     rta_cluster_channels_set_sub(c->channels, c->sub);

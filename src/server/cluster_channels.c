@@ -15,6 +15,8 @@
 
 #include "core/hmap.h"
 #include "server/channel_order.h"
+#include "server/cluster_backlog.h"
+#include "server/cluster_claims.h"
 #include "server/cluster_publish.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -46,6 +48,7 @@ struct rta_cluster_channels {
     rta_hmap channels; /* rkey -> relay_channel* */
     rta_cluster_publisher *publisher;
     size_t max_payload;
+    rta_cluster_backlog_limits backlog; /* a re-attach's catch-up (cluster_backlog.h) */
     int64_t linger_ms; /* --channel-linger */
     int stopping;
 };
@@ -95,7 +98,7 @@ static void deliver(rta_cluster_channels *cc, relay_channel *rc, uint64_t serial
     rta_error err;
     rta_parse_limits lim = {cc->max_payload, 0};
     if (rta_protocol_message_decode(payload, len, RTA_FORMAT_MSGPACK, &lim, &pm, &err)) {
-        rta_log_warn("cluster: message %llu of a channel of app %s is unreadable (%s); skipped",
+        rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: message %llu of a channel of app %s is unreadable (%s); skipped",
                      (unsigned long long)serial, rc->app_id, err.message);
         return;
     }
@@ -105,12 +108,6 @@ static void deliver(rta_cluster_channels *cc, relay_channel *rc, uint64_t serial
 
 /* ---- reading the stream (store thread) ------------------------------------------------------ */
 
-typedef struct read_entry {
-    uint64_t serial;
-    char *payload;
-    size_t len;
-} read_entry;
-
 typedef struct read_job {
     rta_store_job job;
     rta_cluster_channels *cc;
@@ -118,27 +115,14 @@ typedef struct read_job {
     char *app_id, *name;
     char epoch[RTA_CK_EPOCH_MAX];
     rta_ch_read q;
-    read_entry *entries;
-    size_t n;
+    rta_ch_copies got;
     int oom;
 } read_job;
 
 static void collect(void *ctx, const rta_ch_entry *e)
 {
     read_job *j = ctx;
-    if (j->oom) return;
-    if (!j->entries && !(j->entries = calloc(j->q.max, sizeof(*j->entries)))) {
-        j->oom = 1;
-        return;
-    }
-    if (j->n == j->q.max) return;
-    char *copy = malloc(e->len ? e->len : 1);
-    if (!copy) {
-        j->oom = 1;
-        return;
-    }
-    memcpy(copy, e->payload, e->len);
-    j->entries[j->n++] = (read_entry){e->serial, copy, e->len};
+    if (!j->oom && rta_ch_copies_add(&j->got, e) < 0) j->oom = 1;
 }
 
 static void read_run(rta_store_job *job, rta_store *store)
@@ -150,9 +134,7 @@ static void read_run(rta_store_job *job, rta_store *store)
 
 static void read_free(read_job *j)
 {
-    for (size_t i = 0; i < j->n; i++)
-        free(j->entries[i].payload);
-    free(j->entries);
+    rta_ch_copies_free(&j->got);
     free(j->app_id);
     free(j->name);
     free(j);
@@ -172,7 +154,7 @@ static void read_done(rta_store_job *job)
         return;
     }
     if (job->rc) {
-        rta_log_warn("cluster: reading a channel of app %s from Redis failed (%s); retrying",
+        rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: reading a channel of app %s from Redis failed (%s); retrying",
                      rc->app_id, job->err.message);
         rc->retry_at = mono_ms() + RETRY_MS;
         read_free(j);
@@ -189,23 +171,24 @@ static void read_done(rta_store_job *job)
         again = o->want > o->last; /* heard meanwhile */
     } else {
         if (rta_channel_order_read_epoch(o, j->q.head_epoch))
-            rta_log_warn("cluster: a channel of app %s has a new epoch (Redis lost it); its "
+            rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: a channel of app %s has a new epoch (Redis lost it); its "
                          "serials start again",
                          rc->app_id);
-        for (size_t i = 0; i < j->n; i++) {
+        for (size_t i = 0; i < j->got.n; i++) {
+            const rta_ch_copy *e = &j->got.v[i];
             uint64_t skipped;
-            if (rta_channel_order_read(o, j->entries[i].serial, &skipped) != RTA_ORDER_DELIVER)
+            if (rta_channel_order_read(o, e->serial, &skipped) != RTA_ORDER_DELIVER)
                 continue;
             if (skipped)
-                rta_log_warn("cluster: %llu message(s) of a channel of app %s are gone from "
+                rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: %llu message(s) of a channel of app %s are gone from "
                              "Redis (trimmed or expired) and were not delivered here",
                              (unsigned long long)skipped, rc->app_id);
-            deliver(cc, rc, j->entries[i].serial, j->entries[i].payload, j->entries[i].len);
+            deliver(cc, rc, e->serial, e->payload, e->len);
         }
         uint64_t lost;
-        again = rta_channel_order_read_done(o, j->n == j->q.max, &lost);
+        again = rta_channel_order_read_done(o, j->got.n == j->q.max, &lost);
         if (lost)
-            rta_log_warn("cluster: %llu message(s) of a channel of app %s were not found in "
+            rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: %llu message(s) of a channel of app %s were not found in "
                          "Redis and were not delivered here",
                          (unsigned long long)lost, rc->app_id);
     }
@@ -242,6 +225,7 @@ static void submit_read(rta_cluster_channels *cc, relay_channel *rc)
                          .epoch = j->epoch,
                          .from = rc->order.known ? rta_channel_order_read_begin(&rc->order) : 0,
                          .max = READ_BATCH};
+    j->got.max = READ_BATCH;
     j->job.run = read_run;
     j->job.done = read_done;
     rc->read_in_flight = 1;
@@ -272,7 +256,7 @@ static int relay_open(void *ctx, const char *app_id, const char *channel, uint64
         if (rc) subscribe(cc, rc);
     }
     if (!rc) {
-        rta_log_error("cluster: out of memory following a channel; its attaches wait");
+        rta_log_event(RTA_LOG_ERROR, "cluster.error", NULL, "cluster: out of memory following a channel; its attaches wait");
         return 0;
     }
     rc->open = 1;
@@ -312,6 +296,36 @@ static void relay_publish(void *ctx, const char *app_id, const char *channel,
     }
     rta_cluster_publisher_push(cc->publisher, app_id, channel, pm->id, b.data, b.len, done, arg);
     rta_buf_free(&b);
+}
+
+static void relay_backlog(void *ctx, const char *app_id, const char *channel, uint64_t after,
+                          uint64_t upto, rta_gateway_backlog_cb done, void *arg)
+{
+    rta_cluster_channels *cc = ctx;
+    rta_cluster_backlog_read(cc->srv, cc, &cc->backlog, app_id, channel, after, upto, done, arg);
+}
+
+static void relay_claim(void *ctx, const char *conn_id)
+{
+    rta_cluster_channels *cc = ctx;
+    if (!cc->stopping) rta_cluster_claims_publish(cc->srv, conn_id);
+}
+
+int rta_cluster_channels_position(rta_cluster_channels *cc, const char *app_id,
+                                  const char *channel, uint64_t *last, char *epoch)
+{
+    char rkey[RTA_CK_MAX];
+    size_t len = rta_ck_key(rkey, sizeof(rkey), app_id, channel, "");
+    relay_channel *rc = len ? find(cc, rkey, len) : NULL;
+    if (!rc || !rc->order.known) return 0;
+    *last = rc->order.last;
+    snprintf(epoch, RTA_CK_EPOCH_MAX, "%s", rc->order.epoch);
+    return 1;
+}
+
+int rta_cluster_channels_stopping(const rta_cluster_channels *cc)
+{
+    return cc->stopping;
 }
 
 /* ---- the subscriber's events ------------------------------------------------------------------
@@ -377,7 +391,7 @@ int rta_cluster_channels_message(rta_cluster_channels *cc, const char *channel, 
     const char *payload;
     size_t plen;
     if (rta_ck_message_parse(msg, len, &serial, epoch, &payload, &plen)) {
-        rta_log_warn("cluster: a malformed channel message was ignored");
+        rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL, "cluster: a malformed channel message was ignored");
         return 1;
     }
     switch (rta_channel_order_heard(&rc->order, serial, epoch)) {
@@ -441,7 +455,9 @@ int rta_cluster_channels_create(rta_server *srv, rta_cluster_channels **out)
         free(cc);
         return RTA_ERR_INTERNAL;
     }
-    rta_gateway_relay relay = {cc, relay_publish, relay_open, relay_close};
+    cc->backlog = (rta_cluster_backlog_limits){(size_t)cfg->history.max_messages, cc->max_payload};
+    rta_gateway_relay relay = {cc,         relay_publish, relay_open, relay_close,
+                               relay_backlog, relay_claim};
     rta_gateway_set_relay(&srv->gateway, &relay);
     *out = cc;
     return 0;

@@ -38,6 +38,13 @@ int rta_cluster_channels_message(rta_cluster_channels *cc, const char *channel, 
 /* From cluster.c's timer (monotonic ms): retries and delayed unsubscribes. */
 void rta_cluster_channels_tick(rta_cluster_channels *cc, int64_t now);
 
+/* Where this node is in (app_id, channel): 1 with the last serial it delivered and the epoch
+ * it follows, 0 when it does not follow the channel (or not yet from a known head). */
+int rta_cluster_channels_position(rta_cluster_channels *cc, const char *app_id,
+                                  const char *channel, uint64_t *last, char *epoch);
+/* 1 once rta_cluster_channels_stop ran. */
+int rta_cluster_channels_stopping(const rta_cluster_channels *cc);
+
 /* Before the store thread stops: nothing new is submitted; publishes still queued fail
  * (50000). Jobs in flight complete normally. */
 void rta_cluster_channels_stop(rta_cluster_channels *cc);

@@ -109,6 +109,10 @@ void rta_config_usage(void)
            "                          requires when not listening on loopback\n"
            "  --sandbox               enable POST /apps provisioning (test suites, CI)\n"
            "  --log-level LEVEL       error | warn | info | debug (info)\n"
+           "  --log-format F          text | json: one JSON object per log line (text)\n"
+           "  --access-log PATH|-     one line per REST request to PATH (- for stdout; off);\n"
+           "                          reopened on SIGHUP\n"
+           "  --no-dev-app            on first start, create no \"dev\" app (production)\n"
            "  --basic-over-http MODE  Basic auth without TLS: loopback | always | never\n"
            "                          (loopback)\n"
            "  --max-body BYTES        largest request body accepted (65536)\n"
@@ -148,11 +152,16 @@ void rta_config_usage(void)
            "                          revocable tokens after this long (5000)\n"
            "  --channel-linger MS     a node stays subscribed to a channel in Redis this long\n"
            "                          after its last local detach (30000)\n"
+           "operator console (docs/operations.md):\n"
+           "  --console               serve the operator console at /console (off)\n"
+           "  --console-password-file FILE  the console's admin password (owner-only file;\n"
+           "                          required with --console)\n"
            "  --config FILE           key = value settings (same names, underscores)\n"
            "Environment: RTAUTHD_LISTEN, RTAUTHD_DATA_DIR, RTAUTHD_TLS_CERT, RTAUTHD_TLS_KEY,\n"
            "RTAUTHD_TLS_MIN_VERSION, RTAUTHD_TLS_CIPHERS, RTAUTHD_TLS_CIPHERSUITES,\n"
            "RTAUTHD_KEK_FILE, RTAUTHD_KEK,\n"
-           "RTAUTHD_SANDBOX, RTAUTHD_LOG_LEVEL, RTAUTHD_BASIC_OVER_HTTP, RTAUTHD_MAX_BODY,\n"
+           "RTAUTHD_SANDBOX, RTAUTHD_LOG_LEVEL, RTAUTHD_LOG_FORMAT, RTAUTHD_ACCESS_LOG,\n"
+           "RTAUTHD_NO_DEV_APP, RTAUTHD_BASIC_OVER_HTTP, RTAUTHD_MAX_BODY,\n"
            "RTAUTHD_CORS_ORIGINS,\n"
            "RTAUTHD_MAX_CONNECTIONS, RTAUTHD_MAX_CONNECTIONS_PER_APP,\n"
            "RTAUTHD_MAX_CONNECTIONS_PER_CLIENT, RTAUTHD_MAX_CHANNELS_PER_CONNECTION,\n"
@@ -163,7 +172,10 @@ void rta_config_usage(void)
            "RTAUTHD_HISTORY_MAX_MESSAGES, RTAUTHD_HISTORY_MAX_AGE, RTAUTHD_HISTORY_MAX_BYTES,\n"
            "RTAUTHD_REDIS, RTAUTHD_REDIS_SENTINEL, RTAUTHD_REDIS_MASTER, RTAUTHD_NODE_ID,\n"
            "RTAUTHD_MAX_CLOCK_SKEW, RTAUTHD_PARTITION_GRACE, RTAUTHD_CHANNEL_LINGER,\n"
-           "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS, RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n");
+           "RTAUTHD_CONSOLE, RTAUTHD_CONSOLE_PASSWORD_FILE,\n"
+           "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS, RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n"
+           "Signals: SIGTERM, SIGINT stop; SIGHUP reloads the config file and the TLS\n"
+           "certificate and key, and reopens the access log (docs/operations.md).\n");
 }
 
 static int copy_str(char *dst, size_t size, const char *v, const char *name, rta_error *err)
@@ -199,6 +211,8 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
     if (!strcmp(name, "tls_cert")) return copy_str(c->tls_cert, sizeof(c->tls_cert), v, name, err);
     if (!strcmp(name, "tls_key")) return copy_str(c->tls_key, sizeof(c->tls_key), v, name, err);
     if (!strcmp(name, "kek_file")) return copy_str(c->kek_file, sizeof(c->kek_file), v, name, err);
+    if (!strcmp(name, "console_password_file"))
+        return copy_str(c->console_password_file, sizeof(c->console_password_file), v, name, err);
     if (!strcmp(name, "metrics_token_file"))
         return copy_str(c->metrics_token_file, sizeof(c->metrics_token_file), v, name, err);
     if (!strcmp(name, "redis")) return copy_str(c->redis, sizeof(c->redis), v, name, err);
@@ -228,10 +242,27 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
         c->sandbox = parse_bool(v);
         return 0;
     }
+    if (!strcmp(name, "console")) {
+        c->console = parse_bool(v);
+        return 0;
+    }
     if (!strcmp(name, "unsafe_skip_capability_checks")) {
         c->unsafe_skip_capability_checks = parse_bool(v);
         return 0;
     }
+    if (!strcmp(name, "no_dev_app")) {
+        c->no_dev_app = parse_bool(v);
+        return 0;
+    }
+    if (!strcmp(name, "log_format")) {
+        int f = rta_log_format_parse(v);
+        if (f < 0)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "log_format must be text or json");
+        c->log_format = f;
+        return 0;
+    }
+    if (!strcmp(name, "access_log"))
+        return copy_str(c->access_log, sizeof(c->access_log), v, name, err);
     if (!strcmp(name, "log_level")) {
         int l = rta_log_level_parse(v);
         if (l < 0)
@@ -317,6 +348,9 @@ static const struct {
     {"--unsafe-skip-capability-checks", "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS",
      "unsafe_skip_capability_checks", 1},
     {"--log-level", "RTAUTHD_LOG_LEVEL", "log_level", 0},
+    {"--log-format", "RTAUTHD_LOG_FORMAT", "log_format", 0},
+    {"--access-log", "RTAUTHD_ACCESS_LOG", "access_log", 0},
+    {"--no-dev-app", "RTAUTHD_NO_DEV_APP", "no_dev_app", 1},
     {"--basic-over-http", "RTAUTHD_BASIC_OVER_HTTP", "basic_over_http", 0},
     {"--max-body", "RTAUTHD_MAX_BODY", "max_body", 0},
     {"--cors-origins", "RTAUTHD_CORS_ORIGINS", "cors_origins", 0},
@@ -343,6 +377,8 @@ static const struct {
     {"--max-clock-skew", "RTAUTHD_MAX_CLOCK_SKEW", "max_clock_skew", 0},
     {"--partition-grace", "RTAUTHD_PARTITION_GRACE", "partition_grace", 0},
     {"--channel-linger", "RTAUTHD_CHANNEL_LINGER", "channel_linger", 0},
+    {"--console", "RTAUTHD_CONSOLE", "console", 1},
+    {"--console-password-file", "RTAUTHD_CONSOLE_PASSWORD_FILE", "console_password_file", 0},
 };
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
 
@@ -386,16 +422,24 @@ static int check_cluster(const rta_config *c, rta_error *err)
     return rc;
 }
 
-int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err)
+const char *rta_config_file(int argc, char **argv)
 {
     const char *file = getenv("RTAUTHD_CONFIG");
+    if (file && !*file) file = NULL;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--config") && i + 1 < argc) file = argv[i + 1];
+    return file;
+}
+
+int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err)
+{
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             rta_config_usage();
             return 1;
         }
-        if (!strcmp(argv[i], "--config") && i + 1 < argc) file = argv[i + 1];
     }
+    const char *file = rta_config_file(argc, argv);
     int rc;
     if (file && (rc = load_file(c, file, err))) return rc;
     for (size_t s = 0; s < NSETTINGS; s++) {
@@ -423,6 +467,10 @@ int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err)
     if (!c->tls_cert[0] != !c->tls_key[0])
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
                              "--tls-cert and --tls-key go together");
+    if (c->console && !c->console_password_file[0])
+        return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                             "--console needs --console-password-file FILE (the admin "
+                             "password: the console is never open without a credential)");
     warn_kek_placement(c);
     if ((rc = check_cluster(c, err))) return rc;
     return rta_tls_policy_check(c->tls_min_version, c->tls_ciphers, c->tls_ciphersuites, err);

@@ -21,6 +21,12 @@
  *                          loopback; owner-only file, read at start; server/metrics.h)
  *   --sandbox              RTAUTHD_SANDBOX=1        sandbox = true      off
  *   --log-level LEVEL      RTAUTHD_LOG_LEVEL        log_level           info
+ *   --log-format F         RTAUTHD_LOG_FORMAT       log_format          text (F: text | json;
+ *                                                   log.h)
+ *   --access-log PATH      RTAUTHD_ACCESS_LOG       access_log          (none: off; "-" is
+ *                          stdout; one line per REST request, rest/access_log.h)
+ *   --no-dev-app           RTAUTHD_NO_DEV_APP=1     no_dev_app = true   off (on first start,
+ *                          create no "dev" app with an all-powerful key)
  *   --basic-over-http M    RTAUTHD_BASIC_OVER_HTTP  basic_over_http     loopback
  *                          (M: loopback | always | never; Basic auth without TLS, S-2)
  *   --max-body BYTES       RTAUTHD_MAX_BODY         max_body            65536
@@ -76,9 +82,16 @@
  *                          cut off from Redis keeps connections with revocable tokens)
  *   --channel-linger MS    RTAUTHD_CHANNEL_LINGER   channel_linger      30000 (how long a node
  *                          stays subscribed to a channel after its last local detach)
+ *   operator console (docs/operations.md, "Operator console"; issue 18):
+ *   --console              RTAUTHD_CONSOLE=1        console = true      off (no /console)
+ *   --console-password-file FILE  RTAUTHD_CONSOLE_PASSWORD_FILE  console_password_file
+ *                          (required with --console: the admin password, an owner-only
+ *                          file, checked as --kek-file is; server/console/console.h)
  *   --config FILE          RTAUTHD_CONFIG           -                   (none)
  *
  * The config file has one `key = value` per line; '#' starts a comment.
+ * On SIGHUP the settings are loaded again the same way; server/reload.c applies those that can
+ * change live and keeps (with a warning) those read only at start.
  */
 #ifndef RTA_SERVER_CONFIG_H
 #define RTA_SERVER_CONFIG_H
@@ -105,6 +118,9 @@ typedef struct rta_config {
     int sandbox;
     int unsafe_skip_capability_checks; /* benchmark baseline only (scripts/bench-gateway) */
     int log_level; /* rta_log_level */
+    int log_format; /* rta_log_format */
+    char access_log[1024]; /* "" = off, "-" = stdout */
+    int no_dev_app;
     rta_basic_over_http basic_over_http;
     size_t max_body;
     rta_cors_policy cors;
@@ -119,6 +135,9 @@ typedef struct rta_config {
     long long max_clock_skew;  /* ms */
     long long partition_grace; /* ms */
     long long channel_linger;  /* ms */
+    /* the operator console (server/console/console.h) */
+    int console;
+    char console_password_file[1024];
 } rta_config;
 
 /* 1 when the settings ask for cluster mode (the Redis store). */
@@ -128,8 +147,12 @@ void rta_config_defaults(rta_config *c);
 
 /* Applies the config file named by --config or RTAUTHD_CONFIG, then the environment, then
  * argv. Returns 0; 1 when --help was asked (usage already printed to stdout); or 40003 with
- * err naming the bad setting. */
+ * err naming the bad setting. Logs nothing but warnings; may be called again (SIGHUP reload,
+ * server/reload.c) with the same argv, so flags keep their precedence over the file. */
 int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err);
+
+/* The config file's path given by --config or RTAUTHD_CONFIG, or NULL. */
+const char *rta_config_file(int argc, char **argv);
 
 void rta_config_usage(void);
 

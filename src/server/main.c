@@ -32,13 +32,15 @@ int main(int argc, char **argv)
     sa.sa_handler = on_signal;
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
-    if (rta_server_init(&server, &cfg, &err)) {
-        rta_log_error("cannot start: %s", err.message);
+    if ((rc = rta_server_init(&server, &cfg, &err))) {
+        rta_log_event(RTA_LOG_ERROR, "server.failed", &(rta_log_fields){.code = rc},
+                      "cannot start: %s", err.message);
         rta_server_free(&server);
         return 1;
     }
+    rta_server_enable_reload(&server, argc, argv); /* SIGHUP: server/reload.c */
     rta_server_run(&server);
-    rta_log_info("shutting down");
+    rta_log_event(RTA_LOG_INFO, "server.stopping", NULL, "shutting down");
     rta_server_free(&server);
     return 0;
 }

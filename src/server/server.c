@@ -22,6 +22,7 @@
 #include "server/auth/provision.h"
 #include "server/store/redis.h"
 #include "server/store/secret_box.h"
+#include "server/console/console.h"
 #include "server/tls_policy.h"
 #ifndef RTAUTHD_VERSION /* the project version, from CMakeLists.txt */
 #define RTAUTHD_VERSION "unknown"
@@ -94,6 +95,25 @@ static int rest_ready(void *ctx, char *why, size_t size)
     return !srv->cluster || rta_cluster_ready(srv->cluster, why, size);
 }
 
+/* The operator console (--console): never without its password file (config.c, guard.h). */
+static int open_console(rta_server *srv, rta_error *err)
+{
+    rta_console_deps deps = {
+        .registry = &srv->registry,
+        .tokens = &srv->tokens,
+        .gateway = &srv->gateway,
+        .ctx = srv,
+        .submit = rest_submit,
+        .revoked = rest_revoked,
+        .credentials_changed = rest_credentials_changed,
+    };
+    int rc = rta_console_create(srv->cfg.console_password_file, &deps, &srv->console, err);
+    if (rc) return rc;
+    srv->rest.console = srv->console;
+    rta_log_info("operator console enabled at /console");
+    return 0;
+}
+
 /* The connection gauge of GET /metrics, read from the gateway at each scrape. */
 static void count_connections(void *ctx, rta_metrics_conn_emit emit, void *arg)
 {
@@ -110,6 +130,7 @@ static void wire_rest(rta_server *srv)
         .basic_over_http = c->basic_over_http,
         .max_body = c->max_body,
         .cors = &c->cors,
+        .access_log = &srv->access_log,
         .sandbox = c->sandbox,
         .metrics = &srv->metrics_access,
         .max_connections = c->gateway.max_connections,
@@ -123,6 +144,7 @@ static void wire_rest(rta_server *srv)
         .publish_async = srv->cluster ? rest_publish_async : NULL, /* cluster mode */
         .history_async = srv->cluster ? rest_history_async : NULL, /* the shared log */
         .history = rest_history,
+        .gateway = &srv->gateway,
         .revoked = rest_revoked,
         .credentials_changed = rest_credentials_changed,
         .ready = rest_ready,
@@ -164,6 +186,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 {
     rta_server *srv = lws_context_user(lws_get_context(wsi));
     switch (reason) {
+    case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+        /* user is the vhost's server SSL_CTX, which lws made and loaded the certificate into:
+         * kept so that SIGHUP can load a new certificate into it (server/reload.c) */
+        srv->tls_ctx = user;
+        return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED: /* the store thread or rta_server_stop() */
         rta_store_thread_drain(&srv->store_thread);
         if (srv->stop_requested) uv_stop(&srv->loop);
@@ -285,6 +312,15 @@ static int create_dev_app(rta_server *srv, rta_error *err)
     return rc;
 }
 
+/* --no-dev-app: a packaged server starts with no app at all and says how to make one. */
+static void print_no_dev_app(rta_server *srv)
+{
+    printf("rtauthd: first start: no app created (--no-dev-app). Create one with:\n\n"
+           "  rtauth --data-dir %s app create [--capability JSON] [--revocable]\n\n",
+           srv->cfg.data_dir);
+    fflush(stdout);
+}
+
 static void print_hint(rta_server *srv)
 {
     char path[1100];
@@ -375,7 +411,8 @@ static void adopt_new_secrets(rta_server *srv, const secret_list *l)
         for (size_t k = 0; k < ring->count; k++) known |= ring->ids[k] == l->recs[i].id;
         if (known || l->recs[i].id < ring->current) continue;
         if (rta_keyring_add(ring, l->recs[i].id, l->recs[i].secret, RTA_SERVER_SECRET_LEN) == 0)
-            rta_log_info("server secret %u is now current", l->recs[i].id);
+            rta_log_event(RTA_LOG_INFO, "secret.rotated", NULL, "server secret %u is now current",
+                          l->recs[i].id);
     }
 }
 
@@ -387,12 +424,14 @@ static void reload_done(rta_store_job *job)
         rta_registry_free(&j->srv->registry);
         j->srv->registry = j->fresh;
         adopt_new_secrets(j->srv, &j->secrets);
-        rta_log_info("apps and keys reloaded after a change in the store");
+        rta_log_event(RTA_LOG_INFO, "registry.reloaded", NULL,
+                      "apps and keys reloaded after a change in the store");
         /* a disabled or deleted key cuts off its live connections too (issue 11) */
         rta_gateway_credentials_changed(&j->srv->gateway, &j->srv->registry);
     } else if (j->loaded) {
         rta_registry_free(&j->fresh);
-        rta_log_error("reloading apps and keys failed: %s", job->err.message);
+        rta_log_event(RTA_LOG_ERROR, "store.error", &(rta_log_fields){.code = job->rc},
+                      "reloading apps and keys failed: %s", job->err.message);
     }
     j->srv->reload_in_flight = 0;
     OPENSSL_cleanse(&j->secrets, sizeof(j->secrets));
@@ -446,7 +485,9 @@ static void purge_run(rta_store_job *job, rta_store *store)
 
 static void purge_done(rta_store_job *job)
 {
-    if (job->rc) rta_log_warn("store purge failed: %s", job->err.message);
+    if (job->rc)
+        rta_log_event(RTA_LOG_WARN, "store.error", &(rta_log_fields){.code = job->rc},
+                      "store purge failed: %s", job->err.message);
     free(job);
 }
 
@@ -458,6 +499,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
     rta_nonce_cache_purge(&srv->tokens.nonces, now);
     rta_revocations_purge(&srv->tokens.revocations, now);
     rta_history_sweep(&srv->gateway.history, now);
+    rta_history_sweep(&srv->gateway.presence_history, now);
     flush_stats(srv, now, 0);
     if (!srv->reload_in_flight) {
         reload_job *j = calloc(1, sizeof(*j));
@@ -548,7 +590,7 @@ static long socket_budget(void)
 
 /* The realtime connection limit: the configured one, or derived from the socket budget so
  * that it is reached before the descriptor limit, with a tenth left for REST clients. */
-static void size_connection_limit(rta_config *cfg, long sockets)
+static long long size_connection_limit(rta_config *cfg, long sockets)
 {
     long long fit = sockets ? sockets - (sockets / 10 > 16 ? sockets / 10 : 16) : 15000;
     if (!cfg->gateway.max_connections) {
@@ -558,6 +600,7 @@ static void size_connection_limit(rta_config *cfg, long sockets)
                      "%lld); beyond that, new connections are refused when they are accepted "
                      "(raise `ulimit -n`)", cfg->gateway.max_connections, fit);
     }
+    return fit;
 }
 
 /* Creates the lws context with the descriptor tables sized to `sockets` (see RESERVED_FDS). */
@@ -598,19 +641,22 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     memset(srv, 0, sizeof(*srv));
     srv->cfg = *cfg;
     rta_log_set_level((rta_log_level)cfg->log_level);
+    rta_log_set_format((rta_log_format)cfg->log_format);
     lws_set_log_level(cfg->log_level >= RTA_LOG_DEBUG ? LLL_ERR | LLL_WARN : LLL_ERR, lws_logger);
     if (cfg->unsafe_skip_capability_checks) /* at error level: shown whatever the log level */
         rta_log_error("WARNING: --unsafe-skip-capability-checks: realtime ATTACH and publish "
                       "IGNORE token capabilities. A benchmark baseline only, never for real use");
 
+    srv->loaded = *cfg;
     long sockets = socket_budget();
-    size_connection_limit(&srv->cfg, sockets);
+    srv->derived_max_connections = size_connection_limit(&srv->cfg, sockets);
 
     int rc;
     if ((rc = gateway_init(srv)) || (rc = rta_registry_init(&srv->registry)) ||
         (rc = rta_token_service_init(&srv->tokens, &srv->registry, &cfg->limits)))
         return rta_error_set(err, rc, "Cannot initialise");
     if ((rc = open_store(srv, err))) return rc;
+    if ((rc = rta_access_log_reopen(&srv->access_log, cfg->access_log, err))) return rc;
     rta_metrics_init(RTAUTHD_VERSION);
     if ((rc = rta_metrics_access_init(&srv->metrics_access, cfg->listen_host,
                                       cfg->metrics_token_file, err)))
@@ -618,6 +664,7 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     rta_metrics_set_conn_source(count_connections, srv);
     rta_stats_init();
     wire_rest(srv);
+    if (cfg->console && (rc = open_console(srv, err))) return rc;
     int cluster = srv->cluster != NULL; /* no data directory, no dev key: state is in Redis */
     char dev_key[1100]; /* holds a key secret: owner-only, like the rest of the data dir */
     snprintf(dev_key, sizeof(dev_key), "%s/dev-key", cfg->data_dir);
@@ -632,7 +679,10 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     if ((rc = srv->store->ops->list_nonces(srv->store, now, load_nonce, srv, err)) ||
         (rc = srv->store->ops->list_revocations(srv->store, now, load_revocation, srv, err)))
         return rc;
-    if (first_start && !cluster && (rc = create_dev_app(srv, err))) return rc;
+    if (first_start && !cluster && srv->cfg.no_dev_app)
+        print_no_dev_app(srv);
+    else if (first_start && !cluster && (rc = create_dev_app(srv, err)))
+        return rc;
     int changed; /* baseline for reloads, after our own dev app (already in the registry) */
     srv->store->ops->poll_changes(srv->store, &changed, NULL);
     rta_random_alnum(srv->server_id, 12);
@@ -693,12 +743,13 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
     lws_sul_schedule(srv->lws, 0, &srv->housekeeping, housekeeping, HOUSEKEEPING_US);
     if (cluster) {
         if ((rc = rta_cluster_start(srv->cluster, err))) return rc;
-        rta_log_info("rtauthd listening on %s://%s:%d (cluster node %s, state in Redis)",
+        rta_log_event(RTA_LOG_INFO, "server.started", NULL,
+                      "rtauthd listening on %s://%s:%d (cluster node %s, state in Redis)",
                      cfg->tls_cert[0] ? "https" : "http", cfg->listen_host, srv->port,
                      cfg->node_id);
         return 0;
     }
-    rta_log_info("rtauthd listening on %s://%s:%d (data in %s)",
+    rta_log_event(RTA_LOG_INFO, "server.started", NULL, "rtauthd listening on %s://%s:%d (data in %s)",
                  cfg->tls_cert[0] ? "https" : "http", cfg->listen_host, srv->port, cfg->data_dir);
     print_hint(srv);
     return 0;
@@ -738,6 +789,8 @@ void rta_server_free(rta_server *srv)
         srv->lws = NULL;
     }
     if (srv->loop_ready) {
+        if (srv->hup_ready) uv_close((uv_handle_t *)&srv->hup, NULL);
+        srv->hup_ready = 0;
         uv_close((uv_handle_t *)&srv->io_start, NULL);
         uv_close((uv_handle_t *)&srv->io_end, NULL);
         for (int i = 0; i < 100 && uv_loop_close(&srv->loop) == UV_EBUSY; i++)
@@ -748,6 +801,9 @@ void rta_server_free(rta_server *srv)
     rta_stats_free();
     rta_metrics_access_free(&srv->metrics_access);
     rta_gateway_free(&srv->gateway);
+    rta_access_log_close(&srv->access_log);
+    rta_console_free(srv->console);
+    srv->console = NULL;
     rta_token_service_free(&srv->tokens);
     rta_registry_free(&srv->registry);
     if (srv->store) srv->store->ops->close(srv->store);

@@ -41,7 +41,18 @@ struct rta_server {
     volatile int stop_requested;
     char server_id[32];
     int port; /* the bound port (cfg.port may be 0: any free port) */
+    struct rta_console *console; /* the operator console (--console); NULL when off */
     struct rta_cluster *cluster; /* cluster mode (--redis): keeping in step; NULL otherwise */
+    rta_access_log access_log;   /* --access-log (rest/access_log.h); reopened on SIGHUP */
+    void *tls_ctx;               /* the listener's SSL_CTX (lws's), NULL without TLS */
+    long long derived_max_connections; /* what max_connections 0 means (server.c) */
+    /* SIGHUP (server/reload.c): the settings as loaded, before derived values, and the
+     * command line they came from, read again over a re-read config file */
+    rta_config loaded;
+    int argc;
+    char **argv;
+    uv_signal_t hup;
+    int hup_ready;
     rta_metrics_access metrics_access; /* who may read GET /metrics */
 };
 
@@ -52,6 +63,14 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err);
 int rta_server_run(rta_server *srv);
 void rta_server_stop(rta_server *srv);
 void rta_server_free(rta_server *srv);
+
+/* After init: SIGHUP reloads the settings from the same command line (argv borrowed for the
+ * server's life) and a re-read config file (server/reload.c). */
+void rta_server_enable_reload(rta_server *srv, int argc, char **argv);
+/* The reload itself (loop thread): validates everything, then applies what can change live
+ * and warns about what cannot. Returns 0 when applied, else an Ably code (old settings kept;
+ * the reason is logged). */
+int rta_server_reload(rta_server *srv);
 
 /* Submits a store job (loop thread). */
 void rta_server_submit(rta_server *srv, rta_store_job *job);

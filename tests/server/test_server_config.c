@@ -153,6 +153,93 @@ static void test_tls(void **state)
     assert_true(got > 2);
 }
 
+static size_t collect_headers(char *p, size_t size, size_t n, void *ctx)
+{
+    char *all = ctx;
+    size_t have = strlen(all), len = size * n;
+    if (have + len < 4096) {
+        memcpy(all + have, p, len);
+        all[have + len] = '\0';
+    }
+    return len;
+}
+
+/* A console login over HTTPS from an origin (NULL: none): the status, the headers in hdrs. */
+static long console_login_tls(const char *cert, const char *origin, char hdrs[4096])
+{
+    char url[128], o[160];
+    snprintf(url, sizeof(url), "https://127.0.0.1:%d/console/api/login", s.port);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    if (origin) {
+        snprintf(o, sizeof(o), "Origin: %s", origin);
+        h = curl_slist_append(h, o);
+    }
+    hdrs[0] = '\0';
+    size_t got = 0;
+    long status = 0;
+    CURL *c = curl_easy_init();
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CAINFO, cert);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{\"password\":\"a console password for tests\"}");
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect_headers);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, hdrs);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &got);
+    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(h);
+    return status;
+}
+
+/* The console under TLS (issue 18): the session cookie is Secure, and the same-origin rule
+ * takes the scheme into account (https://host:port is ours, http://host:port is not). */
+static void test_console_tls(void **state)
+{
+    (void)state;
+    char dir[64];
+    snprintf(dir, sizeof(dir), "/tmp/rtauth-test-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char cmd[1024], cert[128], key[128], pw[128];
+    snprintf(cert, sizeof(cert), "%s/cert.pem", dir);
+    snprintf(key, sizeof(key), "%s/key.pem", dir);
+    snprintf(pw, sizeof(pw), "%s/console-password", dir);
+    snprintf(cmd, sizeof(cmd),
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout %s -out %s -days 1 "
+             "-subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1",
+             key, cert);
+    assert_int_equal(system(cmd), 0);
+    FILE *f = fopen(pw, "w");
+    assert_non_null(f);
+    fputs("a console password for tests\n", f);
+    fclose(f);
+    assert_int_equal(chmod(pw, 0600), 0);
+    const char *extra[] = {"--tls-cert", cert, "--tls-key", key, "--console",
+                           "--console-password-file", pw, NULL};
+    assert_int_equal(rta_test_server_spawn(&s, dir, extra), 0);
+    char hdrs[4096], origin[96];
+    long status = 0;
+    for (int i = 0; i < 100 && status != 200; i++) {
+        status = console_login_tls(cert, NULL, hdrs);
+        if (status != 200) usleep(100 * 1000);
+    }
+    assert_int_equal(status, 200);
+    const char *cookie = strcasestr(hdrs, "set-cookie: rtauthd_console=");
+    assert_non_null(cookie);
+    const char *eol = strchr(cookie, '\r');
+    assert_non_null(eol);
+    char line[512];
+    snprintf(line, sizeof(line), "%.*s", (int)(eol - cookie), cookie);
+    assert_non_null(strstr(line, "; Secure"));
+    assert_non_null(strstr(line, "; HttpOnly"));
+    assert_non_null(strstr(line, "; SameSite=Strict"));
+    assert_non_null(strstr(line, "; Path=/console"));
+    snprintf(origin, sizeof(origin), "https://127.0.0.1:%d", s.port);
+    assert_int_equal(console_login_tls(cert, origin, hdrs), 200);
+    snprintf(origin, sizeof(origin), "http://127.0.0.1:%d", s.port);
+    assert_int_equal(console_login_tls(cert, origin, hdrs), 403);
+}
+
 static unsigned mode_of(const char *path)
 {
     struct stat st;
@@ -201,6 +288,64 @@ static void test_data_dir_permissions(void **state)
     assert_int_equal(chown(s.data_dir, 0, 0), 0);
 }
 
+/* --console (issue 18): never without a credential; the password file must be owner-only
+ * (as --kek-file); with both, from a config file, /console serves the page and no CORS. */
+static void test_console_settings(void **state)
+{
+    (void)state;
+    const char *bd = getenv("RTA_BUILD_DIR");
+    char cmd[1024], pw[128], conf[128];
+    snprintf(pw, sizeof(pw), "/tmp/rtauth-test-console-pw-%d", (int)getpid());
+    snprintf(conf, sizeof(conf), "/tmp/rtauth-test-console-conf-%d", (int)getpid());
+    /* no credential: a refusal at the command line (2), by flag and by environment */
+    static const char *no_credential[] = {"--console", "RTAUTHD_CONSOLE=1"};
+    for (size_t i = 0; i < 2; i++) {
+        int env = i == 1;
+        snprintf(cmd, sizeof(cmd), "%s %s/rtauthd %s --listen 127.0.0.1:0 --data-dir "
+                 "/tmp/rtauth-test-never >/dev/null 2>&1", env ? no_credential[i] : "",
+                 bd ? bd : "build", env ? "" : no_credential[i]);
+        int st = system(cmd);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 2);
+    }
+    /* a password file others can read: rtauthd does not start */
+    FILE *f = fopen(pw, "w");
+    assert_non_null(f);
+    fputs("a console password for tests\n", f);
+    fclose(f);
+    assert_int_equal(chmod(pw, 0644), 0);
+    char dir[128];
+    snprintf(dir, sizeof(dir), "/tmp/rtauth-test-console-dir-%d", (int)getpid());
+    snprintf(cmd, sizeof(cmd), "%s/rtauthd --listen 127.0.0.1:0 --data-dir %s --console "
+             "--console-password-file %s >/dev/null 2>&1", bd ? bd : "build", dir, pw);
+    int st = system(cmd);
+    assert_true(WIFEXITED(st));
+    assert_int_not_equal(WEXITSTATUS(st), 0);
+    /* owner-only, from the config file: the page is served, without CORS headers */
+    assert_int_equal(chmod(pw, 0600), 0);
+    f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "console = true\nconsole_password_file = %s\n", pw);
+    fclose(f);
+    const char *extra[] = {"--config", conf, NULL};
+    assert_int_equal(rta_test_server_start(&s, NULL, extra), 0);
+    const char *hdrs[] = {"Origin: http://elsewhere.example", NULL};
+    rta_test_response r;
+    assert_int_equal(rta_test_http(&s, "GET", "/console/", hdrs, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.content_type, "text/html"));
+    assert_non_null(strstr(r.body, "/console/console.js"));
+    rta_test_response_free(&r);
+    assert_int_equal(rta_test_http(&s, "GET", "/console/api/apps", hdrs, NULL, 0, &r), 0);
+    assert_int_equal(r.status, 401);
+    assert_int_equal(r.error_code, 40101);
+    rta_test_response_free(&r);
+    unlink(pw);
+    unlink(conf);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +354,8 @@ int main(void)
         cmocka_unit_test(test_bad_settings_refused),
         cmocka_unit_test_teardown(test_tls, teardown),
         cmocka_unit_test_teardown(test_data_dir_permissions, teardown),
+        cmocka_unit_test_teardown(test_console_settings, teardown),
+        cmocka_unit_test_teardown(test_console_tls, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

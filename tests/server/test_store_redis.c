@@ -134,6 +134,7 @@ static rta_store *must_open(const redis_proc *r, const char *node, rta_secret_bo
 typedef struct {
     char names[16][64];
     char secrets[16][130];
+    char caps[16][130];
     int enabled[16];
     long long maxc[16];
     int n;
@@ -144,6 +145,7 @@ static void see_key(void *ctx, const rta_key_record *k)
     seen *s = ctx;
     snprintf(s->names[s->n], 64, "%s", k->key_name);
     snprintf(s->secrets[s->n], 130, "%s", k->secret);
+    snprintf(s->caps[s->n], 130, "%s", k->capability);
     s->enabled[s->n++] = k->enabled;
 }
 
@@ -221,6 +223,9 @@ static void test_records_across_handles(void **state)
 
     assert_int_equal(a->ops->set_key_enabled(a, "app1.k2", 0, &err), 0);
     assert_int_equal(a->ops->set_key_enabled(a, "app1.nope", 0, &err), 40400);
+    /* the console's capability change (issue 18) */
+    assert_int_equal(a->ops->set_key_capability(a, "app1.k1", "{\"x\":[\"subscribe\"]}", &err), 0);
+    assert_int_equal(a->ops->set_key_capability(a, "app1.nope", "{}", &err), 40400);
     assert_int_equal(a->ops->set_app_limits(a, "app1", 5, -1, &err), 0);
     assert_int_equal(a->ops->set_app_limits(a, "nope", 5, -1, &err), 40400);
     assert_int_equal(b->ops->poll_changes(b, &changed, &err), 0);
@@ -228,6 +233,7 @@ static void test_records_across_handles(void **state)
     memset(&k, 0, sizeof(k));
     b->ops->list_keys(b, see_key, &k, &err);
     assert_int_equal(k.enabled[1], 0);
+    assert_string_equal(k.caps[0], "{\"x\":[\"subscribe\"]}");
     seen apps = {0};
     assert_int_equal(b->ops->list_apps(b, see_app, &apps, &err), 0);
     assert_int_equal(apps.n, 1);

@@ -545,6 +545,18 @@ static void test_add_key_and_set_key_enabled(void **state)
     keys = list_keys(f->s);
     assert_string_equal(keys.v[0], "app.k1|app|" SECRET "|" CAP "|1|1|1000");
     lines_free(&keys);
+
+    /* the console's capability change (issue 18): stored, seen by poll_changes */
+    int changed;
+    assert_int_equal(f->s->ops->poll_changes(f->s, &changed, &err), 0);
+    assert_int_equal(f->s->ops->set_key_capability(f->s, "app.k1", "{\"a\":[\"publish\"]}", &err), 0);
+    assert_int_equal(f->s->ops->set_key_capability(f->s, "app.k2", "{}", &err), RTA_ERR_NOT_FOUND);
+    assert_int_equal(f->s->ops->poll_changes(f->s, &changed, &err), 0);
+    assert_int_equal(changed, 1);
+    reopen(f);
+    keys = list_keys(f->s);
+    assert_string_equal(keys.v[0], "app.k1|app|" SECRET "|{\"a\":[\"publish\"]}|1|1|1000");
+    lines_free(&keys);
 }
 
 static void test_delete_app_cascades(void **state)

@@ -110,7 +110,8 @@ void rta_gateway_credentials_changed(rta_gateway *gw, const rta_registry *regist
         const char *name = c->auth.key_name, *why = key_gone(registry, name);
         if (!why && c->auth.wrapper) why = key_gone(registry, name = c->auth.wrapper->key_name);
         if (!why) continue;
-        rta_log_info("connection %s: key %s was %s, closing it", c->id, name, why);
+        rta_log_event(RTA_LOG_INFO, "key.changed", RTA__GW_LOG_FIELDS(c, .code = RTA_ERR_KEY_DISABLED),
+                      "connection %s: key %s was %s, closing it", c->id, name, why);
         /* Its presence members leave now, not when the transport has closed. */
         for (size_t i = 0; i < c->attached_count; i++)
             rta__gw_presence_conn_left(c, c->attached[i]);

@@ -147,7 +147,7 @@ static void leave(rta_conn *c, rta_channel *ch)
 
 void rta__gw_channel_release_if_empty(rta_gateway *gw, rta_channel *ch)
 {
-    if (ch->count || ch->waiting_count) return;
+    if (ch->count || ch->waiting_count || ch->catching_up) return;
     /* nobody left: forget the channel (and the relay stops following it, cluster mode) */
     if (ch->relay_open && gw->relay.close) {
         char *app = strndup(ch->key, (size_t)(ch->name - ch->key - 1));
@@ -211,13 +211,21 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
     if (ch && c->gw->relay.publish && !member && !rta__gw_relay_attach_ready(c, ch, m)) return;
     /* Already attached (a re-attach after a resume, RTN15c6): nothing was missed */
     uint32_t resumed = member && !c->presence_lost ? RTA_FLAG_RESUMED : 0;
+    /* Cluster mode, not attached here: its channelSerial says what it missed (RTL4c1) */
+    const struct rta_catch_up *backlog = ch ? rta__gw_catch_up_current(c, m->channel, &resumed) : NULL;
+    if (!backlog && ch && c->gw->relay.backlog && !member) {
+        uint64_t after = rta__gw_catch_up_wanted(ch, m, &resumed);
+        if (after && !join(c, ch, granted, requested) && rta__gw_catch_up_begin(c, ch, m, after))
+            return; /* a member now, its messages held: ATTACHED once the backlog is read */
+    }
     if (!ch || join(c, ch, granted, requested)) {
         channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
         return;
     }
     rta__gw_presence_modes_changed(c, ch, granted); /* a re-attach may drop the presence mode */
-    char serial[32];
-    snprintf(serial, sizeof(serial), "%llu", (unsigned long long)ch->serial);
+    char serial[32]; /* the attach point: with a backlog, where it starts */
+    snprintf(serial, sizeof(serial), "%llu",
+             (unsigned long long)(backlog ? rta__gw_catch_up_attach_serial(backlog) : ch->serial));
     rta_protocol_message r = {.action = RTA_ACTION_ATTACHED,
                               .has = RTA_PM_HAS_FLAGS,
                               .flags =
@@ -225,6 +233,7 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
                               .channel = m->channel,
                               .channel_serial = serial};
     rta__gw_conn_send(c, &r);
+    if (backlog) rta__gw_catch_up_send(c, backlog, granted);
     rta__gw_presence_sync(c, ch, granted);
 }
 
@@ -233,6 +242,7 @@ void rta__gw_channel_detach(rta_conn *c, const rta_protocol_message *m)
     if (!m->channel) return;
     rta_channel *ch = channel_get(c->gw, c->auth.app_id, m->channel, 0);
     if (ch && ch->waiting_count) rta__gw_relay_forget_waiting(ch, c); /* cluster mode */
+    if (ch && ch->catching_up) rta__gw_catch_up_cancel(c, m->channel);
     if (ch) leave(c, ch);
     rta_protocol_message r = {.action = RTA_ACTION_DETACHED, .channel = m->channel};
     rta__gw_conn_send(c, &r);

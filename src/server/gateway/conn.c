@@ -29,6 +29,7 @@ int rta_gateway_init(rta_gateway *gw, const rta_gateway_deps *deps)
     gw->now = deps->now ? deps->now : rta_clock_now;
     gw->limits = deps->limits;
     if (rta_history_init(&gw->history, &deps->history)) return RTA_ERR_INTERNAL;
+    if (rta_history_init(&gw->presence_history, &deps->history)) return RTA_ERR_INTERNAL;
     int rc = rta_hmap_init(&gw->channels);
     if (!rc) rc = rta__gw_conn_counts_init(&gw->held);
     return rc ? rc : rta_hmap_init(&gw->by_id);
@@ -48,6 +49,7 @@ void rta_gateway_free(rta_gateway *gw)
     rta__gw_conn_counts_free(&gw->held);
     rta_hmap_free(&gw->by_id);
     rta_history_free(&gw->history);
+    rta_history_free(&gw->presence_history);
     rta__gw_timers_free(gw);
     if (gw->hooks.cleanup) gw->hooks.cleanup(gw->hooks.data);
     memset(&gw->hooks, 0, sizeof(gw->hooks));
@@ -168,9 +170,14 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
     char *resume = query_arg(gw, t, "resume=");
     int recover = 0;
     if (!resume) recover = (resume = query_arg(gw, t, "recover=")) != NULL;
-    rta_error resume_err;
+    rta_error resume_err = {0};
     if (resume && rta__gw_conn_resume(c, resume, recover, &resume_err)) { /* c is gone */
         free(resume);
+        return;
+    }
+    if (resume && resume_err.code == RTA_ERR_INTERNAL) { /* adopting it ran out of memory */
+        free(resume);
+        rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &resume_err);
         return;
     }
     if (rta__gw_conn_admit(c, &e)) { /* a new connection: the per-app and per-clientId caps */
@@ -178,8 +185,12 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
         rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e); /* retryable, like the server's cap */
         return;
     }
-    rta_log_debug("connection %s open (key %s)", c->id, c->auth.key_name);
-    rta__gw_conn_send_connected(c, resume ? &resume_err : NULL, 0);
+    int adopted = resume && !resume_err.code; /* another node's, taken over (adopt.c) */
+    if (!adopted) rta__gw_conn_key_assign(c);
+    rta_log_event(RTA_LOG_INFO, adopted ? "connection.resumed" : "connection.opened",
+                  RTA__GW_LOG_FIELDS(c, .code = 0), "connection %s %s (key %s)", c->id,
+                  adopted ? "resumed from another node" : "opened", c->auth.key_name);
+    rta__gw_conn_send_connected(c, resume && !adopted ? &resume_err : NULL, 0);
     free(resume);
     rta__gw_conn_arm_timers(c);
 }
@@ -309,7 +320,7 @@ static void handle(rta_conn *c, const void *data, size_t len)
     case RTA_ACTION_ATTACH:
         if (rate_check(c) < 0) break;
         rta__gw_channel_attach(c, &m);
-        if (m.channel)
+        if (m.channel && !rta__gw_catch_up_pending(c, m.channel)) /* else once it is read */
             rta__gw_conn_release_held(c, m.channel, rta__gw_conn_attached_to(c, m.channel));
         break;
     case RTA_ACTION_DETACH:

@@ -188,6 +188,17 @@ void rta__gw_conn_await_reattach(rta_conn *c)
         if ((c->reattach[c->reattach_count] = strdup(c->attached[i]->name))) c->reattach_count++;
 }
 
+int rta__gw_conn_hold_channel(rta_conn *c, const char *channel)
+{
+    if (awaiting(c, channel)) return 0;
+    char **r = realloc(c->reattach, (c->reattach_count + 1) * sizeof(*r));
+    if (!r) return -1;
+    c->reattach = r;
+    if (!(r[c->reattach_count] = strdup(channel))) return -1;
+    c->reattach_count++;
+    return 0;
+}
+
 void rta__gw_conn_release_held(rta_conn *c, const char *channel, int deliver)
 {
     for (size_t i = 0; i < c->reattach_count; i++)
@@ -205,8 +216,9 @@ void rta__gw_conn_release_held(rta_conn *c, const char *channel, int deliver)
  * a detached connection is discarded by its timer. */
 static void overflow(rta_conn *c)
 {
-    rta_log_warn("connection %s: outgoing queue over its limit (%lld bytes, %lld for all), "
-                 "dropping it", c->id, c->gw->limits.max_queue, c->gw->limits.max_queue_total);
+    rta_log_event(RTA_LOG_WARN, "connection.overflow", RTA__GW_LOG_FIELDS(c, .code = 0),
+                  "connection %s: outgoing queue over its limit (%lld bytes, %lld for all), "
+                  "dropping it", c->id, c->gw->limits.max_queue, c->gw->limits.max_queue_total);
     rta__gw_conn_drop_frames(c);
     rta_metrics_add(RTA_M_GATEWAY_QUEUE_DROPS, 1);
     c->end_reason = RTA_METRICS_REASON_OVERFLOW;
@@ -322,7 +334,15 @@ void rta__gw_conn_reply_now(rta_conn *c, const rta_protocol_message *m, int code
 void rta__gw_conn_fail(rta_conn *c, int action, const rta_error *e)
 {
     if (c->closing) return; /* one ending per transport */
-    rta_log_debug("connection %s: %s %d %s", c->id,
+    c->end_code = e->code;
+    /* Before CONNECTED, an ending is a refusal: for a cap (40111) or a server fault, or else
+     * of the credentials */
+    const char *event = c->connected ? "connection.ending"
+                        : e->code == RTA_ERR_CONNECTION_LIMIT || e->code >= 50000
+                            ? "connection.refused"
+                            : "auth.refused";
+    rta_log_event(c->connected ? RTA_LOG_DEBUG : RTA_LOG_INFO, event, RTA__GW_LOG_FIELDS(c, .code = e->code),
+                  "connection %s: %s %d %s", c->id,
                   action == RTA_ACTION_ERROR ? "ERROR" : "DISCONNECTED", e->code, e->message);
     if (action == RTA_ACTION_ERROR && !rta_error_is_token_error(e->code))
         c->final = 1; /* fatal: the client fails and will not resume (2.8) */

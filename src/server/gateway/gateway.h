@@ -103,6 +103,18 @@ typedef struct rta_gateway_deps {
  * Every hook runs on the loop thread and never calls back into the gateway before it
  * returns. */
 typedef void (*rta_gateway_published_cb)(void *arg, int code, const char *message);
+/* A message of a channel's backlog (RTL4c1), decoded, with its channel serial. */
+typedef struct rta_gateway_backlog {
+    uint64_t serial;
+    rta_protocol_message pm;
+} rta_gateway_backlog;
+/* The answer to a backlog read: code 0, or an Ably code when the read failed. complete is 1
+ * when msgs are every message of the asked range, in order (but for entries no node can
+ * decode, skipped alike everywhere), 0 when some are gone (trimmed, expired, a new epoch,
+ * more than one read holds). msgs (and their contents) are the relay's, valid during the
+ * call only. */
+typedef void (*rta_gateway_backlog_cb)(void *arg, int code, int complete,
+                                       rta_gateway_backlog *msgs, size_t n);
 typedef struct rta_gateway_relay {
     void *ctx;
     /* A checked publish to sequence: pm is a MESSAGE (id, connectionId, timestamp, messages),
@@ -117,6 +129,16 @@ typedef struct rta_gateway_relay {
     int (*open)(void *ctx, const char *app_id, const char *channel, uint64_t *serial);
     /* The channel has no local member any more. */
     void (*close)(void *ctx, const char *app_id, const char *channel);
+    /* A re-attach that names the last serial its client saw (ATTACH channelSerial, RTL4c1):
+     * the channel's messages with serials after..upto (delivered here before the client
+     * joined), for that connection alone. Called only for an open and ready channel; done
+     * runs exactly once, later (or, out of memory, during the call). */
+    void (*backlog)(void *ctx, const char *app_id, const char *channel, uint64_t after,
+                    uint64_t upto, rta_gateway_backlog_cb done, void *arg);
+    /* Connection resume across nodes (gateway/adopt.c): conn_id resumed here; every other
+     * node that has it must drop it (rta_gateway_connection_claimed). NULL: keys and resume
+     * stay per node. */
+    void (*claim)(void *ctx, const char *conn_id);
 } rta_gateway_relay;
 
 typedef struct rta_timer rta_timer;
@@ -165,8 +187,11 @@ struct rta_gateway {
     int stopping;       /* shutting down: nothing is kept for resume */
     rta_gateway_limits limits;
     rta_history history; /* recent messages per channel, for REST history (RSL2) */
+    rta_history presence_history; /* recent presence events, same limits (RSP4, query.h) */
     rta_timers timers;
     rta_gateway_relay relay; /* cluster mode only (rta_gateway_set_relay) */
+    struct rta_catch_up *catch_ups;    /* re-attaches reading their backlog (gateway/catch_up.c) */
+    struct rta_catch_up *catch_up_now; /* the one whose attach is being completed */
 };
 
 /* Presence members per channel, and per connection over all its channels (91003 beyond). */
@@ -237,10 +262,30 @@ void rta_gateway_publish_async(rta_gateway *gw, const char *app_id, const char *
 void rta_gateway_deliver(rta_gateway *gw, const char *app_id, const char *channel,
                          uint64_t serial, rta_protocol_message *pm);
 
+/* Cluster mode: another node resumed conn_id (its relay's claim): if it is here, live or
+ * detached, it is dropped without a word to its transport; its presence members leave. */
+void rta_gateway_connection_claimed(rta_gateway *gw, const char *conn_id, size_t len);
+
 /* Cluster mode: the relay can now deliver (app_id, channel) from after `serial`: attaches
  * waiting for it go on. */
 void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *channel,
                                uint64_t serial);
+
+/* One connection as the operator console shows it (server/console; gateway/inspect.c):
+ * every pointer is borrowed for the callback only. */
+typedef struct rta_gateway_conn_info {
+    const char *connection_id;
+    const char *app_id;
+    const char *key_name;  /* of its token (or of the JWT wrapping it) */
+    const char *client_id; /* the resolved clientId: NULL anonymous, "*" wildcard */
+    int live;              /* 1 with a transport; 0 detached, awaiting a resume */
+    int64_t expires;       /* its credential's expiry, ms; 0 for Basic */
+} rta_gateway_conn_info;
+
+/* Calls cb for every connection that is CONNECTED, live or detached awaiting a resume, as
+ * rta_gateway_count_connections counts them (loop thread). cb must not call into the gateway. */
+void rta_gateway_each_conn(const rta_gateway *gw,
+                           void (*cb)(void *ctx, const rta_gateway_conn_info *c), void *ctx);
 
 /* Metrics (server/metrics.h): each(arg, appId, awaiting_resume) once per connection that is
  * connected (CONNECTED sent, transport live) or awaiting a resume (detached). O(connections);

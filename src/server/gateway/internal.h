@@ -50,7 +50,9 @@ typedef struct rta_channel {
     unsigned relay_waiting : 1;
     char **waiting_ids;
     uint32_t *waiting_flags; /* RELAY_HAS_FLAGS | the ATTACH's flags */
+    uint64_t *waiting_after; /* the ATTACH's channelSerial (0: none, RTL4c1) */
     size_t waiting_count, waiting_cap;
+    size_t catching_up; /* re-attaches reading the backlog (gateway/catch_up.c) */
 } rta_channel;
 
 /* A connection outlives its WebSocket: when the transport drops without CLOSE or a fatal
@@ -101,7 +103,16 @@ struct rta_conn {
     int64_t revoke_at; /* pending revocation with reauth margin, 0 if none */
     size_t presence_members; /* presence members this connection holds, all channels */
     size_t relay_inflight;   /* cluster mode: publishes the relay has not answered yet */
+    int end_code;            /* the Ably code of the ending sent on this transport, for the log */
 };
+
+/* The log's fields for c (server/log.h): its connectionId, key, app and clientId. */
+#define RTA__GW_LOG_FIELDS(c, ...)                                                                 \
+    (&(rta_log_fields){.connection_id = (c)->id,                                                   \
+                       .key_name = (c)->auth.key_name[0] ? (c)->auth.key_name : NULL,              \
+                       .app = (c)->auth.app_id[0] ? (c)->auth.app_id : NULL,                       \
+                       .client_id = (c)->client_id,                                                \
+                       __VA_ARGS__})
 
 /* Frames out (gateway/frames.c). Every queue is bounded by limits.max_queue: a connection
  * that cannot keep up loses its queue and its transport and cannot be resumed. */
@@ -135,6 +146,9 @@ void rta__gw_conn_await_reattach(rta_conn *c);
 /* The client (re-)attached `channel` (deliver: the ATTACHED is queued) or detached it or
  * was refused: its held messages follow the ATTACHED, or are dropped. */
 void rta__gw_conn_release_held(rta_conn *c, const char *channel, int deliver);
+/* From now on c's messages on `channel` are held (until rta__gw_conn_release_held), as after
+ * a resume: for a re-attach reading its backlog (gateway/catch_up.c). 0, or -1 (memory). */
+int rta__gw_conn_hold_channel(rta_conn *c, const char *channel);
 
 /* Connections (gateway/conn.c). */
 /* A connection without a transport yet (conn_open gives it one; tests and the gateway
@@ -242,6 +256,37 @@ void rta__gw_relay_publish(rta_conn *c, const rta_protocol_message *m, const cha
  * when it was deferred, 0 when the caller replies now. */
 int rta__gw_relay_defer_reply(rta_conn *c, const rta_protocol_message *m, int code,
                               const char *msg);
+/* Cluster mode: a re-attach with a channelSerial (RTL4c1, gateway/catch_up.c).
+ * For a non-member's ATTACH of a ready channel: the serial to read the backlog after, or 0
+ * when there is none to read (*resumed is RTA_FLAG_RESUMED when nothing was missed). */
+uint64_t rta__gw_catch_up_wanted(const rta_channel *ch, const rta_protocol_message *m,
+                                 uint32_t *resumed);
+/* c has just joined ch: holds its live messages there and reads the backlog after `after`
+ * up to ch->serial; the attach is done again (ATTACHED, the backlog, the held messages)
+ * when the backlog came. Returns 1 when started, 0 when it cannot (go on: a fresh attach). */
+int rta__gw_catch_up_begin(rta_conn *c, rta_channel *ch, const rta_protocol_message *m,
+                           uint64_t after);
+/* 1 while c's attach of `channel` waits for its backlog (its messages there are held). */
+int rta__gw_catch_up_pending(const rta_conn *c, const char *channel);
+/* During the attach the backlog completes: it (with *resumed set to RTA_FLAG_RESUMED when
+ * it is whole); NULL otherwise. */
+const struct rta_catch_up *rta__gw_catch_up_current(const rta_conn *c, const char *channel,
+                                                    uint32_t *resumed);
+/* An ATTACH's channelSerial as one of our serials ("17"); 0 when absent or not one. */
+uint64_t rta__gw_catch_up_parse_serial(const char *s);
+/* The ATTACHED's channelSerial: where the backlog starts when whole, else where it ends. */
+uint64_t rta__gw_catch_up_attach_serial(const struct rta_catch_up *cu);
+/* After the ATTACHED: the backlog's messages (when whole), then the held live ones. */
+void rta__gw_catch_up_send(rta_conn *c, const struct rta_catch_up *cu, uint32_t granted);
+/* c detached from `channel`: a backlog read for it is forgotten. */
+void rta__gw_catch_up_cancel(rta_conn *c, const char *channel);
+/* Cluster mode (gateway/adopt.c): a new connection's key, verifiable by every node (after
+ * it authenticated: the key binds its app, clientId and format). No-op on a single node. */
+void rta__gw_conn_key_assign(rta_conn *c);
+/* Cluster mode: resume=key names a connection this node does not have: 1 when the key is
+ * the cluster's and binds fresh's credentials (fresh took its id and key; the other nodes are
+ * told), 0 when not, -1 out of memory (fresh has no id: fail it). */
+int rta__gw_conn_adopt(rta_conn *fresh, const char *key);
 /* c detached (or went) before ch was ready: its attach no longer waits. */
 void rta__gw_relay_forget_waiting(rta_channel *ch, const rta_conn *c);
 void rta__gw_relay_channel_free(rta_channel *ch);
@@ -261,5 +306,8 @@ void rta__gw_presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t grant
 uint32_t rta__gw_presence_attach_flags(const rta_channel *ch, uint32_t granted);
 void rta__gw_presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted);
 void rta__gw_presence_free(rta_channel *ch);
+/* Records broadcast presence events in the presence history window (gateway/query.c). */
+void rta__gw_presence_record(rta_gateway *gw, const rta_channel *ch,
+                             const rta_presence_message *ev, size_t n);
 
 #endif

@@ -96,6 +96,7 @@ static void broadcast(rta_gateway *gw, rta_channel *ch, const rta_conn *except,
                                 .presence = ev,
                                 .presence_count = n};
     rta__gw_channel_broadcast(ch, &out, RTA_MODE_PRESENCE_SUBSCRIBE, except);
+    rta__gw_presence_record(gw, ch, ev, n); /* REST presence history (RSP4) */
 }
 
 static void clear_events(rta_presence_message *ev, size_t n)

@@ -165,9 +165,11 @@ void rta_gateway_deliver(rta_gateway *gw, const char *app_id, const char *channe
 static int wait_for_relay(rta_channel *ch, const rta_conn *c, const rta_protocol_message *m)
 {
     uint32_t flags = (m->has & RTA_PM_HAS_FLAGS) ? RELAY_HAS_FLAGS | m->flags : 0;
+    uint64_t after = rta__gw_catch_up_parse_serial(m->channel_serial); /* RTL4c1 */
     for (size_t i = 0; i < ch->waiting_count; i++)
-        if (!strcmp(ch->waiting_ids[i], c->id)) { /* the latest ATTACH's flags count */
+        if (!strcmp(ch->waiting_ids[i], c->id)) { /* the latest ATTACH counts */
             ch->waiting_flags[i] = flags;
+            ch->waiting_after[i] = after;
             return 0;
         }
     if (ch->waiting_count >= MAX_WAITING) return -1;
@@ -177,12 +179,15 @@ static int wait_for_relay(rta_channel *ch, const rta_conn *c, const rta_protocol
         if (ids) ch->waiting_ids = ids;
         uint32_t *f = ids ? realloc(ch->waiting_flags, cap * sizeof(*f)) : NULL;
         if (f) ch->waiting_flags = f;
-        if (!ids || !f) return -1;
+        uint64_t *a = f ? realloc(ch->waiting_after, cap * sizeof(*a)) : NULL;
+        if (a) ch->waiting_after = a;
+        if (!ids || !f || !a) return -1;
         ch->waiting_cap = cap;
     }
     char *id = strdup(c->id);
     if (!id) return -1;
     ch->waiting_ids[ch->waiting_count] = id;
+    ch->waiting_after[ch->waiting_count] = after;
     ch->waiting_flags[ch->waiting_count++] = flags;
     return 0;
 }
@@ -216,9 +221,11 @@ void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *
     /* Take the list first: the attaches below may free ch (a connection gone meanwhile). */
     char **ids = ch->waiting_ids;
     uint32_t *flags = ch->waiting_flags;
+    uint64_t *after = ch->waiting_after;
     size_t n = ch->waiting_count;
     ch->waiting_ids = NULL;
     ch->waiting_flags = NULL;
+    ch->waiting_after = NULL;
     ch->waiting_count = ch->waiting_cap = 0;
     char *name = strdup(channel);
     char *app = strdup(app_id);
@@ -230,6 +237,11 @@ void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *
                 m.has = RTA_PM_HAS_FLAGS;
                 m.flags = flags[i] & ~RELAY_HAS_FLAGS;
             }
+            char from[24];
+            if (after[i]) {
+                snprintf(from, sizeof(from), "%llu", (unsigned long long)after[i]);
+                m.channel_serial = from;
+            }
             rta__gw_channel_attach(c, &m);
         }
     }
@@ -237,6 +249,7 @@ void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *
         free(ids[i]);
     free(ids);
     free(flags);
+    free(after);
     /* nobody attached after all (their connections went): forget the channel */
     if (name && app && (ch = rta__gw_channel_find(gw, app, name)))
         rta__gw_channel_release_if_empty(gw, ch);
@@ -251,6 +264,7 @@ void rta__gw_relay_forget_waiting(rta_channel *ch, const rta_conn *c)
             free(ch->waiting_ids[i]);
             ch->waiting_ids[i] = ch->waiting_ids[--ch->waiting_count];
             ch->waiting_flags[i] = ch->waiting_flags[ch->waiting_count];
+            ch->waiting_after[i] = ch->waiting_after[ch->waiting_count];
             return;
         }
 }
@@ -261,4 +275,5 @@ void rta__gw_relay_channel_free(rta_channel *ch)
         free(ch->waiting_ids[i]);
     free(ch->waiting_ids);
     free(ch->waiting_flags);
+    free(ch->waiting_after);
 }

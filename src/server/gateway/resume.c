@@ -13,7 +13,9 @@
  * reload) is the same operation with the same outcomes (RTN16l).
  *
  * The connectionKey is "<connectionId>!<secret>"; the secret (72 random bits) is compared
- * in constant time, so knowing a connectionId (it is on every message) is not enough. */
+ * in constant time, so knowing a connectionId (it is on every message) is not enough. In
+ * cluster mode the secret is a MAC every node can verify, and a node that does not have the
+ * connection may take it over (gateway/adopt.c). */
 #include <string.h>
 
 #include "core/crypto.h"
@@ -103,6 +105,7 @@ static void clear_transport_state(rta_conn *c)
     c->closing = 0;
     c->lingering = 0;
     c->close_after = NULL;
+    c->end_code = 0;
 }
 
 void rta__gw_conn_transport_closed(rta_conn *c)
@@ -112,8 +115,12 @@ void rta__gw_conn_transport_closed(rta_conn *c)
     c->slot = NULL;
     c->transport = NULL;
     gw->live_count--;
+    int code = c->end_code;
     clear_transport_state(c);
     if (gw->stopping || c->final || !c->connected || gw->limits.connection_state_ttl <= 0) {
+        if (c->connected)
+            rta_log_event(RTA_LOG_INFO, "connection.closed", RTA__GW_LOG_FIELDS(c, .code = code),
+                          "connection %s closed%s", c->id, c->final ? "" : ", not resumable");
         rta__gw_conn_free(c);
         return;
     }
@@ -123,7 +130,8 @@ void rta__gw_conn_transport_closed(rta_conn *c)
     rta__gw_conn_hold_unsent(c);
     rta__gw_detached_push(c);
     c->presence_lost = 0;
-    rta_log_debug("connection %s: transport closed, resumable for %lld ms", c->id,
+    rta_log_event(RTA_LOG_INFO, "connection.closed", RTA__GW_LOG_FIELDS(c, .code = code),
+                  "connection %s: transport closed, resumable for %lld ms", c->id,
                   gw->limits.connection_state_ttl);
     rta__gw_schedule(gw, &c->end_timer, on_discard,
                   gw->now() + gw->limits.connection_state_ttl);
@@ -167,6 +175,12 @@ rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, int recover, rta
     }
     const char *bang = strchr(key, '!');
     rta_conn *old = bang ? rta_hmap_get(&gw->by_id, key, (size_t)(bang - key)) : NULL;
+    if (!old) { /* cluster mode: another node's, maybe (gateway/adopt.c) */
+        int adopted = rta__gw_conn_adopt(fresh, key);
+        if (adopted > 0) *e = (rta_error){0}; /* fresh is it now: no error */
+        if (adopted < 0) rta_error_set(e, RTA_ERR_INTERNAL, "Out of memory");
+        if (adopted) return NULL;
+    }
     if (!old || old == fresh || !rta_ct_equal(old->key, strlen(old->key), key, strlen(key))) {
         rta_error_set(e, RTA_ERR_RESUME_FAILED, "Unable to %s: unknown or expired connection",
                       verb);
@@ -210,6 +224,7 @@ rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, int recover, rta
     rta__gw_channels_recheck(old); /* the new token may allow less */
     rta__gw_conn_await_reattach(old); /* held messages follow each channel's ATTACHED */
     if (old->out_head) gw->hooks.want_write(gw->hooks.data, old->transport);
-    rta_log_debug("connection %s resumed", old->id);
+    rta_log_event(RTA_LOG_INFO, "connection.resumed", RTA__GW_LOG_FIELDS(old, .code = 0),
+                  "connection %s resumed", old->id);
     return old;
 }

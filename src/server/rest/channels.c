@@ -1,10 +1,14 @@
 /* rest/channels.c: the REST channel endpoints, under the realtime gateway's rules:
  *   POST /channels/{name}/messages   publish (RSL1): capability publish (40160), clientId
  *                                    rules of the gateway (40012, S-51..S-53), size (40009),
- *                                    then the gateway's fan-out and history;
+ *                                    then the gateway's fan-out and history; a
+ *                                    connectionKey on the messages publishes on behalf of
+ *                                    that realtime connection (RSL1m, TM2h, gateway/query.h);
  *   GET  /channels/{name}/messages   history (RSL2) of the in-memory window
  *                                    (gateway/history.h): capability history (40160),
  *                                    limit/direction/start/end, paged with a cursor in Link.
+ * rta_route_channels routes every path under /channels/ (GET /channels/{name} and the presence
+ * reads are in rest/channel_info.c).
  * Bodies in JSON or msgpack per Content-Type / Accept (wire doc 4.1, 4.6). Message contents
  * are never logged.
  *
@@ -15,28 +19,30 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "core/capability.h"
 #include "server/auth/provision.h"
 #include "server/clock.h"
+#include "server/rest/channel_common.h"
 #include "server/rest/routes.h"
 #include "server/rest/rest.h"
 
 #define PREFIX                "/channels/"
-#define SUFFIX                "/messages"
 #define HISTORY_DEFAULT_LIMIT 100 /* RSL2b3 */
 #define HISTORY_MAX_LIMIT     1000
 
-/* The channel name of /channels/{name}/messages (NULL, 40400 or 40010 otherwise), read from
+/* The channel name of /channels/{name}{suffix} (NULL, 40400 or 40010 otherwise), read from
  * the full URI: the session's path copy is bounded, a channel name may be up to 1024 bytes. */
-static int channel_name(rta_http_session *s, char **out, rta_error *err)
+static int channel_name(rta_http_session *s, const char *suffix, char **out, rta_error *err)
 {
     char *uri;
     int len;
     *out = NULL;
     if (lws_http_get_uri_and_method(s->wsi, &uri, &len) < 0 || len < 0)
         return rta_error_set(err, RTA_ERR_NOT_FOUND, "No such resource");
-    size_t n = (size_t)len, pl = strlen(PREFIX), sl = strlen(SUFFIX);
-    if (n <= pl + sl || strncmp(uri, PREFIX, pl) || memcmp(uri + n - sl, SUFFIX, sl))
+    size_t n = (size_t)len, pl = strlen(PREFIX), sl = strlen(suffix);
+    if (n <= pl + sl || strncmp(uri, PREFIX, pl) || memcmp(uri + n - sl, suffix, sl))
         return rta_error_set(err, RTA_ERR_NOT_FOUND, "No such resource");
     size_t name_len = n - pl - sl;
     if (memchr(uri + pl, '\0', name_len) || !rta_utf8_valid(uri + pl, name_len))
@@ -53,12 +59,12 @@ static int channel_name(rta_http_session *s, char **out, rta_error *err)
 
 /* Authenticates, resolves the channel and checks the capability for op. Returns 0 with
  * *auth and *name to release, or non-zero after replying. */
-static int prepare(rta_http_session *s, uint32_t op, const char *what, rta_auth_context *auth,
-                   char **name)
+int rta__rest_channel_prepare(rta_http_session *s, const char *suffix, uint32_t op,
+                              const char *what, rta_auth_context *auth, char **name)
 {
     rta_error err;
     if (rta_route_authenticate(s, auth)) return -1; /* replied (40101, 4014x, ...) */
-    int rc = channel_name(s, name, &err);
+    int rc = channel_name(s, suffix, name, &err);
     if (!rc && !rta_capability_allows(&auth->capability, *name, strlen(*name), op))
         rc = rta_error_set(&err, RTA_ERR_CAPABILITY_DENIED, "Permission denied: no %s capability",
                            what);
@@ -89,11 +95,39 @@ static int identify(const rta_http_session *s, const rta_auth_context *a, rta_sp
     return 0;
 }
 
-/* Decodes the body: one Message or an array of them. */
-static int decode_messages(rta_http_session *s, rta_message **out, size_t *count, rta_error *err)
+/* Message.connectionKey (TM2h, RSL1m): a publish on behalf of a realtime connection. Every
+ * message of one request must name the same one, or none. *key is set from the first. */
+static int connection_key_of(rta_node m, size_t i, char **key, rta_error *err)
+{
+    rta_node k = rta_node_get(m, "connectionKey");
+    if (rta_node_kind(k) == RTA_NODE_ABSENT || rta_node_kind(k) == RTA_NODE_NULL) {
+        if (*key) goto mixed;
+        return 0;
+    }
+    char *v = NULL;
+    int rc = rta_node_strdup(k, 128, "connectionKey", &v, err);
+    if (rc) return rc;
+    if (i && (!*key || strcmp(*key, v))) {
+        free(v);
+        goto mixed;
+    }
+    if (!*key)
+        *key = v;
+    else
+        free(v);
+    return 0;
+mixed:
+    return rta_error_set(err, RTA_ERR_BAD_REQUEST,
+                         "All messages of one publish must have the same connectionKey");
+}
+
+/* Decodes the body: one Message or an array of them; *conn_key its connectionKey, if any. */
+static int decode_messages(rta_http_session *s, rta_message **out, size_t *count, char **conn_key,
+                           rta_error *err)
 {
     *out = NULL;
     *count = 0;
+    *conn_key = NULL;
     rta_doc *doc = NULL;
     rta_parse_limits lim = {s->env->max_body, 0};
     int rc = rta_doc_parse(&doc, s->body_format, s->body.data ? s->body.data : "", s->body.len,
@@ -110,7 +144,9 @@ static int decode_messages(rta_http_session *s, rta_message **out, size_t *count
     rta_message *msgs = rc || !n ? NULL : calloc(n, sizeof(*msgs));
     if (!rc && n && !msgs) rc = rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
     for (size_t i = 0; !rc && i < n; i++) {
-        rc = rta_message_decode_node(single ? root : rta_node_at(root, i), &msgs[i], err);
+        rta_node node = single ? root : rta_node_at(root, i);
+        rc = rta_message_decode_node(node, &msgs[i], err);
+        if (!rc) rc = connection_key_of(node, i, conn_key, err);
         if (rc) {
             char msg[RTA_ERROR_MESSAGE_MAX];
             snprintf(msg, sizeof(msg), "%s", err->message);
@@ -124,8 +160,8 @@ static int decode_messages(rta_http_session *s, rta_message **out, size_t *count
 }
 
 /* Checks and stamps clientIds (S-51..S-53) and the total size (40009). */
-static int check_messages(rta_http_session *s, const rta_auth_context *auth, rta_message *msgs,
-                          size_t n, rta_error *err)
+int rta__rest_check_messages(rta_http_session *s, const rta_auth_context *auth,
+                             rta_message *msgs, size_t n, rta_error *err)
 {
     rta_speaker sp;
     int rc = identify(s, auth, &sp, err);
@@ -196,6 +232,46 @@ static void published(void *arg, int code, const char *message)
     free(w);
 }
 
+/* A publish on behalf of the realtime connection holding key (RSL1m, TM2h): attributed to
+ * it (connectionId), under its rules too (gateway/query.h). */
+static void publish_as(rta_http_session *s, const rta_auth_context *auth, const char *key,
+                       const char *name, const char *id, rta_message *msgs, size_t n)
+{
+    rta_error err;
+    published_wait *w = calloc(1, sizeof(*w));
+    if (w) w->name = strdup(name);
+    if (!w || !w->name) {
+        if (w) free(w->name);
+        free(w);
+        rta_http_reply_code(s, RTA_ERR_INTERNAL, "Out of memory");
+        return;
+    }
+    snprintf(w->id, sizeof(w->id), "%s", id);
+    w->n = n;
+    /* the pending handle first: in cluster mode `published` may only run later */
+    if (s->env->publish_async && !(w->pending = rta_http_go_async(s))) {
+        free(w->name);
+        free(w);
+        rta_http_reply_code(s, RTA_ERR_INTERNAL, "Out of memory");
+        return;
+    }
+    int rc = rta_gateway_publish_as(s->env->gateway, auth->app_id, key, name, id, msgs, n,
+                                    published, w, &err);
+    if (!s->env->publish_async || rc) {
+        if (w->pending) { /* cluster mode, refused: answer through the pending handle */
+            rta_http_session *now = w->pending->session;
+            if (now) rta_http_reply_error(now, &err);
+            rta_http_finish(w->pending);
+        } else if (rc) {
+            rta_http_reply_error(s, &err);
+        } else {
+            reply_published(s, name, id, n);
+        }
+        free(w->name);
+        free(w);
+    }
+}
+
 static void publish(rta_http_session *s)
 {
     if (!s->body_format_known) {
@@ -205,12 +281,14 @@ static void publish(rta_http_session *s)
     }
     rta_auth_context auth;
     char *name;
-    if (prepare(s, RTA_OP_PUBLISH, "publish", &auth, &name)) return;
+    if (rta__rest_channel_prepare(s, "/messages", RTA_OP_PUBLISH, "publish", &auth, &name))
+        return;
     rta_error err;
     rta_message *msgs;
     size_t n;
-    int rc = decode_messages(s, &msgs, &n, &err);
-    if (!rc) rc = check_messages(s, &auth, msgs, n, &err);
+    char *conn_key = NULL;
+    int rc = decode_messages(s, &msgs, &n, &conn_key, &err);
+    if (!rc) rc = rta__rest_check_messages(s, &auth, msgs, n, &err);
     char id[32];
     char base[13];
     if (!rc && rta_random_alnum(base, 12))
@@ -221,7 +299,9 @@ static void publish(rta_http_session *s)
         /* "<random>:0", so messages without an id are "<random>:0:<index>", as a realtime
          * publish's are "<connectionId>:<msgSerial>:<index>". */
         snprintf(id, sizeof(id), "%s:0", base);
-        if (s->env->publish_async) {
+        if (conn_key) {
+            publish_as(s, &auth, conn_key, name, id, msgs, n);
+        } else if (s->env->publish_async) {
             published_wait *w = calloc(1, sizeof(*w));
             if (w) w->name = strdup(name);
             if (!w || !w->name || !(w->pending = rta_http_go_async(s))) {
@@ -242,6 +322,8 @@ static void publish(rta_http_session *s)
         rta_message_clear(&msgs[i]);
     free(msgs);
     free(name);
+    if (conn_key) OPENSSL_cleanse(conn_key, strlen(conn_key));
+    free(conn_key);
     rta_auth_context_clear(&auth);
 }
 
@@ -254,7 +336,7 @@ static const char *arg(rta_http_session *s, const char *name_eq, char *buf, int 
 }
 
 /* A whole decimal number in [min, max]. */
-static int parse_int(const char *v, long long min, long long max, long long *out)
+int rta__rest_parse_int(const char *v, long long min, long long max, long long *out)
 {
     char *end;
     if (!*v || *v == '+' || *v == ' ') return 0;
@@ -265,7 +347,7 @@ static int parse_int(const char *v, long long min, long long max, long long *out
 }
 
 /* limit, direction, start, end, cursor (RSL2b); 40003 naming the bad one. */
-static int parse_query(rta_http_session *s, rta_history_query *q, rta_error *err)
+int rta__rest_history_query(rta_http_session *s, rta_history_query *q, rta_error *err)
 {
     char buf[64];
     const char *v;
@@ -275,7 +357,7 @@ static int parse_query(rta_http_session *s, rta_history_query *q, rta_error *err
     q->start = INT64_MIN; /* unbounded: a client may have set any timestamp */
     q->end = INT64_MAX;
     if ((v = arg(s, "limit=", buf, sizeof(buf)))) {
-        if (!parse_int(v, 1, HISTORY_MAX_LIMIT, &n))
+        if (!rta__rest_parse_int(v, 1, HISTORY_MAX_LIMIT, &n))
             return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
                                  "limit must be an integer from 1 to %d", HISTORY_MAX_LIMIT);
         q->limit = (size_t)n;
@@ -287,13 +369,13 @@ static int parse_query(rta_http_session *s, rta_history_query *q, rta_error *err
         q->forwards = !strcmp(v, "forwards");
     }
     if ((v = arg(s, "start=", buf, sizeof(buf)))) {
-        if (!parse_int(v, 0, INT64_MAX, &n))
+        if (!rta__rest_parse_int(v, 0, INT64_MAX, &n))
             return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
                                  "start must be a time in milliseconds since the epoch");
         q->start = n;
     }
     if ((v = arg(s, "end=", buf, sizeof(buf)))) {
-        if (!parse_int(v, 0, INT64_MAX, &n))
+        if (!rta__rest_parse_int(v, 0, INT64_MAX, &n))
             return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
                                  "end must be a time in milliseconds since the epoch");
         q->end = n;
@@ -301,7 +383,7 @@ static int parse_query(rta_http_session *s, rta_history_query *q, rta_error *err
     if (q->start > q->end)
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "start must not be after end");
     if ((v = arg(s, "cursor=", buf, sizeof(buf)))) {
-        if (!parse_int(v, 1, INT64_MAX, &n))
+        if (!rta__rest_parse_int(v, 1, INT64_MAX, &n))
             return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Invalid cursor");
         q->has_cursor = 1;
         q->cursor = (uint64_t)n;
@@ -311,11 +393,11 @@ static int parse_query(rta_http_session *s, rta_history_query *q, rta_error *err
 
 /* One Link entry (wire doc 4.6: `<./messages?...>; rel="x"`, a relative URL that ably-js
  * turns into the next request's query). */
-static void link_rel(rta_buf *b, const rta_history_query *q, int with_cursor, uint64_t cursor,
-                     const char *rel)
+void rta__rest_link_rel(rta_buf *b, const char *resource, const rta_history_query *q,
+                        int with_cursor, uint64_t cursor, const char *rel)
 {
     if (b->len) rta_buf_puts(b, ", ");
-    rta_buf_printf(b, "<./messages?limit=%zu&direction=%s", q->limit,
+    rta_buf_printf(b, "<./%s?limit=%zu&direction=%s", resource, q->limit,
                    q->forwards ? "forwards" : "backwards");
     if (q->start != INT64_MIN) rta_buf_printf(b, "&start=%lld", (long long)q->start);
     if (q->end != INT64_MAX) rta_buf_printf(b, "&end=%lld", (long long)q->end);
@@ -335,9 +417,9 @@ static void reply_page(rta_http_session *s, const rta_history_query *q, const rt
         rc = rta_message_write(page[i], &w);
     rta_w_array_end(&w);
     rta_buf link = RTA_BUF_INIT;
-    link_rel(&link, q, 0, 0, "first");
-    link_rel(&link, q, q->has_cursor, q->cursor, "current");
-    if (more) link_rel(&link, q, 1, next, "next");
+    rta__rest_link_rel(&link, "messages", q, 0, 0, "first");
+    rta__rest_link_rel(&link, "messages", q, q->has_cursor, q->cursor, "current");
+    if (more) rta__rest_link_rel(&link, "messages", q, 1, next, "next");
     if (rc || link.oom) {
         rta_http_reply_code(s, RTA_ERR_INTERNAL, "Could not encode the history");
     } else {
@@ -379,11 +461,12 @@ static void history(rta_http_session *s)
 {
     rta_auth_context auth;
     char *name;
-    if (prepare(s, RTA_OP_HISTORY, "history", &auth, &name)) return;
+    if (rta__rest_channel_prepare(s, "/messages", RTA_OP_HISTORY, "history", &auth, &name))
+        return;
     rta_error err;
     rta_history_query q;
     const rta_message **page = NULL;
-    int rc = parse_query(s, &q, &err);
+    int rc = rta__rest_history_query(s, &q, &err);
     if (!rc && s->env->history_async) {
         history_wait *w = calloc(1, sizeof(*w));
         if (!w || !(w->pending = rta_http_go_async(s))) {
@@ -411,16 +494,44 @@ static void history(rta_http_session *s)
     rta_auth_context_clear(&auth);
 }
 
-void rta_route_channels(rta_http_session *s)
+/* 1 when the full URI ends with suffix after a non-empty name. */
+static int ends_with(rta_http_session *s, const char *suffix)
 {
-    if (s->method == RTA_HTTP_POST) {
-        publish(s);
-    } else if (s->method == RTA_HTTP_GET) {
-        history(s);
-    } else if (s->method == RTA_HTTP_OPTIONS) {
-        rta_http_reply_options(s, "GET, POST");
+    char *uri;
+    int len;
+    if (lws_http_get_uri_and_method(s->wsi, &uri, &len) < 0 || len < 0) return 0;
+    size_t n = (size_t)len, pl = strlen(PREFIX), sl = strlen(suffix);
+    return n > pl + sl && !memcmp(uri + n - sl, suffix, sl);
+}
+
+/* The request's method is one of `allowed` (GET and, with post, POST); else OPTIONS or 405. */
+static int method_ok(rta_http_session *s, int post, const char *allowed)
+{
+    if (s->method == RTA_HTTP_GET || (post && s->method == RTA_HTTP_POST)) return 1;
+    if (s->method == RTA_HTTP_OPTIONS) {
+        rta_http_reply_options(s, allowed);
     } else {
         rta_http_reply_code(s, RTA_ERR_METHOD_NOT_ALLOWED, NULL);
-        s->allow_methods = "GET, POST";
+        s->allow_methods = allowed;
+    }
+    return 0;
+}
+
+/* A channel name may itself contain '/' (libwebsockets decodes %2F): the longest known
+ * suffix wins, and anything else is the channel's status (RSL8). */
+void rta_route_channels(rta_http_session *s)
+{
+    if (ends_with(s, "/messages")) {
+        if (!method_ok(s, 1, "GET, POST")) return;
+        if (s->method == RTA_HTTP_POST)
+            publish(s);
+        else
+            history(s);
+    } else if (ends_with(s, "/presence/history")) {
+        if (method_ok(s, 0, "GET")) rta__rest_presence_history(s);
+    } else if (ends_with(s, "/presence")) {
+        if (method_ok(s, 0, "GET")) rta__rest_presence_get(s);
+    } else if (method_ok(s, 0, "GET")) {
+        rta__rest_channel_status(s);
     }
 }

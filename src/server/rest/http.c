@@ -3,8 +3,10 @@
 #include "server/rest/http.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/base64.h"
 #include "core/protocol.h"
@@ -34,6 +36,7 @@ static void reset(rta_http_session *s)
     free(s->authorization);
     free(s->client_id_header);
     free(s->link);
+    free(s->extra_headers);
     rta_cors_clear(&s->cors);
     rta_buf_free(&s->body);
     rta_buf_free(&s->reply);
@@ -108,6 +111,67 @@ static rta_http_method method_of(struct lws *wsi)
     }
 }
 
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int access_log_on(const rta_http_session *s)
+{
+    return s->env && s->env->access_log && s->env->access_log->f;
+}
+
+/* The query for the access log, argument by argument as lws decoded them (a decoded value may
+ * hold '&'), each credential's value redacted. */
+static void read_log_query(rta_http_session *s, struct lws *wsi)
+{
+    char arg[1024];
+    size_t at = 0;
+    for (int i = 0; i < 64; i++) {
+        int len = lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (len >= (int)sizeof(arg)) { /* too long to show: not even its name */
+            at = rta_access_log_query_add(s->log_query, sizeof(s->log_query), at, "(long)", 6);
+            continue;
+        }
+        int n = lws_hdr_copy_fragment(wsi, arg, sizeof(arg), WSI_TOKEN_HTTP_URI_ARGS, i);
+        if (n < 0) break; /* no more */
+        at = rta_access_log_query_add(s->log_query, sizeof(s->log_query), at, arg, (size_t)n);
+    }
+}
+
+void rta_http_note_auth(rta_http_session *s, const char *key_name, const char *client_id)
+{
+    if (key_name) snprintf(s->log_key_name, sizeof(s->log_key_name), "%s", key_name);
+    if (client_id) snprintf(s->log_client_id, sizeof(s->log_client_id), "%s", client_id);
+}
+
+static const char *method_name(rta_http_method m)
+{
+    static const char *names[] = {"GET", "POST", "DELETE", "PUT", "OPTIONS", "OTHER"};
+    return names[m];
+}
+
+static void access_log_write(rta_http_session *s, size_t body_len)
+{
+    char ip[64] = "";
+    const char *peer = lws_get_peer_simple(s->wsi, ip, sizeof(ip));
+    rta_access_entry e = {.remote = peer,
+                          .method = method_name(s->method),
+                          .path = s->path,
+                          .query = s->log_query,
+                          .status = s->status,
+                          .bytes = body_len,
+                          .duration_ms = s->started_us
+                                             ? (double)(mono_us() - s->started_us) / 1000.0
+                                             : 0,
+                          .key_name = s->log_key_name,
+                          .client_id = s->log_client_id,
+                          .code = s->error_code};
+    rta_access_log_write(s->env->access_log, &e);
+}
+
 /* x-ably-errormessage must be a single printable ASCII line. */
 static void header_safe(const char *in, char *out, size_t size)
 {
@@ -152,6 +216,13 @@ static int write_reply(rta_http_session *s)
                                     (const unsigned char *)s->allow_methods,
                                     (int)strlen(s->allow_methods), &p, end))
         return -1;
+    for (size_t i = 0; i < s->extra_len;) { /* rta_http_add_header's "name:\0value\0" pairs */
+        const char *name = s->extra_headers + i, *value = name + strlen(name) + 1;
+        if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
+                                        (const unsigned char *)value, (int)strlen(value), &p, end))
+            return -1;
+        i = (size_t)(value - s->extra_headers) + strlen(value) + 1;
+    }
     if (rta_cors_add_headers(&s->cors, s->allow_methods, wsi, &p, end)) return -1;
     if (lws_finalize_write_http_header(wsi, start, &p, end)) return -1;
     if (body_len &&
@@ -160,6 +231,7 @@ static int write_reply(rta_http_session *s)
         return -1;
     /* no body (a 204): HTTP/2 still needs the stream ended, or the client waits for it */
     if (!body_len && lws_write(wsi, start, 0, LWS_WRITE_HTTP_FINAL) < 0) return -1;
+    if (access_log_on(s)) access_log_write(s, body_len);
     int close_after = s->close_after || s->body_too_large == 2; /* body not read: unusable */
     if (s->stats_app[0] && !s->stats_counted)
         rta_stats_api_request(s->stats_app, s->status, rta_clock_now());
@@ -218,6 +290,10 @@ static int begin_request(const rta_route_env *env, rta_http_session *s, struct l
     s->path[n] = '\0';
     s->tls = lws_is_ssl(wsi);
     read_headers(s, wsi);
+    if (access_log_on(s)) {
+        s->started_us = mono_us();
+        read_log_query(s, wsi);
+    }
     long long body = announced_body(wsi);
     /* libwebsockets 4.1.6 cannot serve a request with a body that it parses from its own
      * buffer, i.e. one pipelined behind an earlier request on a keep-alive connection: in
@@ -332,8 +408,11 @@ void rta_http_reply_error(rta_http_session *s, const rta_error *e)
     s->error_code = e->code;
     snprintf(s->error_message, sizeof(s->error_message), "%s", e->message);
     if (s->status < 400) s->status = 500;
-    rta_log_debug("%s %s -> %d %d %s", s->method == RTA_HTTP_GET ? "GET" : "POST", s->path,
-                  s->status, e->code, e->message);
+    rta_log_event(RTA_LOG_DEBUG, "http.error",
+                  &(rta_log_fields){.code = e->code,
+                                    .key_name = s->log_key_name[0] ? s->log_key_name : NULL},
+                  "%s %s -> %d %d %s", method_name(s->method), s->path, s->status, e->code,
+                  e->message);
 }
 
 void rta_http_reply_code(rta_http_session *s, int code, const char *message)
@@ -347,6 +426,18 @@ void rta_http_reply_options(rta_http_session *s, const char *methods)
 {
     rta_http_reply_body(s, 204, NULL, "", 0);
     s->allow_methods = methods;
+}
+
+int rta_http_add_header(rta_http_session *s, const char *name, const char *value)
+{
+    size_t n = strlen(name) + 1, v = strlen(value) + 1;
+    char *grown = realloc(s->extra_headers, s->extra_len + n + v);
+    if (!grown) return -1;
+    memcpy(grown + s->extra_len, name, n);
+    memcpy(grown + s->extra_len + n, value, v);
+    s->extra_headers = grown;
+    s->extra_len += n + v;
+    return 0;
 }
 
 rta_http_pending *rta_http_go_async(rta_http_session *s)

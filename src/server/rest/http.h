@@ -16,6 +16,8 @@
 
 #include <libwebsockets.h>
 
+#include <stdint.h>
+
 #include "core/buf.h"
 #include "core/codec.h"
 #include "core/key.h"
@@ -63,6 +65,8 @@ struct rta_http_session {
     int error_code;
     char error_message[RTA_ERROR_MESSAGE_MAX];
     char *link; /* a Link header for a paged reply (owned, wire doc 4.6), NULL if none */
+    char *extra_headers; /* owned: "name:\0value\0" pairs (rta_http_add_header), or NULL */
+    size_t extra_len;
     const char *allow_methods; /* an OPTIONS or 405 reply: the route's methods (static, for
                                 * Allow and a preflight), else NULL */
     int replied;
@@ -76,7 +80,15 @@ struct rta_http_session {
      * itself) */
     char stats_app[RTA_KEY_ID_MAX + 1];
     int stats_counted;
+    /* for the access log (rest/access_log.h), when it is on */
+    int64_t started_us;        /* monotonic, at the request's headers */
+    char log_query[768];       /* the query, redacted */
+    char log_key_name[128];    /* the credential's key and clientId, once authenticated */
+    char log_client_id[128];
 };
+
+/* Notes who a request authenticated as, for the access log (either may be NULL). */
+void rta_http_note_auth(rta_http_session *s, const char *key_name, const char *client_id);
 
 /* 1 when the peer of wsi is a loopback address (IPv4, IPv6, or IPv4-mapped). */
 int rta_http_peer_is_loopback(struct lws *wsi);
@@ -97,6 +109,9 @@ void rta_http_reply_code(rta_http_session *s, int code, const char *message);
  * "GET, POST"): 204 with Allow and, for a CORS preflight from an allowed origin, the
  * Access-Control-Allow-* headers (cors.h). */
 void rta_http_reply_options(rta_http_session *s, const char *methods);
+/* One more header on the reply (name with its colon, e.g. "set-cookie:"); both copied.
+ * Returns 0, or -1 out of memory (the header is then missing: callers reply 50000). */
+int rta_http_add_header(rta_http_session *s, const char *name, const char *value);
 
 /* Async: rta_http_go_async() returns a pending handle for the operation; the operation
  * later calls rta_http_finish(pending) on the loop thread after setting the reply through

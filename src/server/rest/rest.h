@@ -13,10 +13,14 @@
 #include "server/auth/token_service.h"
 #include "server/gateway/gateway.h"
 #include "server/gateway/history.h"
+#include "server/rest/access_log.h"
 #include "server/metrics.h"
+#include "server/gateway/query.h"
 #include "server/rest/cors.h"
 #include "server/store/store.h"
 #include "server/store/thread.h"
+
+struct rta_console;
 
 typedef struct rta_route_env {
     /* the auth rules (borrowed, loop thread only) */
@@ -27,7 +31,9 @@ typedef struct rta_route_env {
     /* HTTP */
     size_t max_body;
     const rta_cors_policy *cors;
+    rta_access_log *access_log; /* one line per answered request when its file is open */
     int sandbox; /* POST /apps, DELETE /apps/{id} */
+    struct rta_console *console; /* /console (server/console/console.h); NULL: off, 404 */
     const rta_metrics_access *metrics; /* who may read GET /metrics (server/metrics.h) */
     /* the caps a sandbox app may tighten but not raise (0: none of its own) */
     long long max_connections, max_connections_per_app, max_connections_per_client;
@@ -55,6 +61,9 @@ typedef struct rta_route_env {
                                        const rta_message *msgs, size_t n, int more,
                                        uint64_t next_cursor),
                           void *arg);
+    /* the realtime gateway (borrowed, loop thread only), for what gateway/query.h offers:
+     * occupancy (RSL8), presence (RSP3, RSP4), publish on behalf of a connection (RSL1m) */
+    rta_gateway *gateway;
     /* the channel history window (RSL2), for reading */
     rta_history *(*history)(void *ctx);
     /* revocations of key_name are durable and applied to the token service: act on live

@@ -14,6 +14,7 @@
 #include "server/stats.h"
 #include "server/rest/routes.h"
 #include "server/rest/rest.h"
+#include "server/console/console.h"
 
 /* ---- credentials -------------------------------------------------------------------- */
 
@@ -59,10 +60,15 @@ int rta_route_authenticate(rta_http_session *s, rta_auth_context *out)
     } else {
         rc = rta_error_set(&err, RTA_ERR_INVALID_CREDENTIALS, "Unsupported Authorization scheme");
     }
-    if (rc)
+    if (rc) {
+        rta_log_event(RTA_LOG_INFO, "auth.refused", &(rta_log_fields){.code = err.code},
+                      "%s %s: credentials refused: %d %s", s->method == RTA_HTTP_GET ? "GET" : "request",
+                      s->path, err.code, err.message);
         rta_http_reply_error(s, &err);
-    else
+    } else {
+        rta_http_note_auth(s, out->key_name, out->client_id);
         memcpy(s->stats_app, out->app_id, sizeof(s->stats_app)); /* apiRequests (stats.h) */
+    }
     return rc;
 }
 
@@ -151,8 +157,11 @@ static void count_for_stats(const rta_route_env *env, const char *key_name, int 
     if (k) rta_stats_token_request(k->app_id, status, rta_clock_now());
 }
 
+static void token_issued(rta_http_session *s, const rta_token_details *d);
+
 static void reply_token(rta_http_session *s, const rta_token_details *d)
 {
+    token_issued(s, d);
     rta_writer w;
     rta_http_begin_reply(s, &w);
     rta_token_details_write(d, &w);
@@ -165,7 +174,8 @@ static void reply_after_nonce(rta_http_session *s, int rc, const rta_error *err,
                               const rta_token_details *d)
 {
     if (rc) {
-        rta_log_error("storing a nonce failed: %s", err->message);
+        rta_log_event(RTA_LOG_ERROR, "store.error", &(rta_log_fields){.code = rc},
+                      "storing a nonce failed: %s", err->message);
         rta_http_reply_code(s, RTA_ERR_INTERNAL, "Could not record the token request");
     } else if (replayed) {
         rta_http_reply_code(s, RTA_ERR_NONCE_REPLAYED, NULL);
@@ -190,6 +200,24 @@ static void token_job_done(rta_store_job *job)
     free(j);
 }
 
+/* The path's key name is only a claim, but not a secret: logged as given (escaped). */
+static void token_refused(rta_http_session *s, const char *key_name, const rta_error *err)
+{
+    rta_log_event(RTA_LOG_INFO, "token.refused",
+                  &(rta_log_fields){.key_name = key_name, .code = err->code},
+                  "requestToken for key %s refused: %d %s", key_name, err->code, err->message);
+    rta_http_reply_error(s, err);
+}
+
+static void token_issued(rta_http_session *s, const rta_token_details *d)
+{
+    rta_http_note_auth(s, d->key_name, d->client_id);
+    rta_log_event(RTA_LOG_INFO, "token.issued",
+                  &(rta_log_fields){.key_name = d->key_name, .client_id = d->client_id},
+                  "token issued by key %s to clientId %s, expires %lld", d->key_name,
+                  d->client_id ? d->client_id : "(none)", (long long)d->expires);
+}
+
 static void request_token(rta_http_session *s, const char *key_name, uint64_t started_ns)
 {
     rta_error err;
@@ -202,7 +230,7 @@ static void request_token(rta_http_session *s, const char *key_name, uint64_t st
     /* flat JSON bodies skip jansson (codec_flat.c; 15% of a requestToken when profiled) */
     if (rta_doc_parse_scalars(&doc, s->body_format, s->body.data ? s->body.data : "", s->body.len, NULL,
                       &err)) {
-        rta_http_reply_error(s, &err);
+        token_refused(s, key_name, &err);
         return;
     }
     rta_node root = rta_doc_root(doc);
@@ -226,7 +254,7 @@ static void request_token(rta_http_session *s, const char *key_name, uint64_t st
             rc = rta_error_set(&err, RTA_ERR_INVALID_CLIENT_ID, "Invalid X-Ably-ClientId header");
         if (rc) {
             rta_doc_free(doc);
-            rta_http_reply_error(s, &err);
+            token_refused(s, key_name, &err);
             return;
         }
         rc = rta_route_authenticate(s, &auth);
@@ -242,7 +270,7 @@ static void request_token(rta_http_session *s, const char *key_name, uint64_t st
     }
     rta_doc_free(doc);
     if (rc) {
-        rta_http_reply_error(s, &err);
+        token_refused(s, key_name, &err);
         return;
     }
     if (!issued.nonce) { /* Basic path: nothing to persist */
@@ -339,12 +367,18 @@ static void revoke_job_done(rta_store_job *job)
         j->env->revoked(j->env->ctx, j->key_name); /* live connections too */
         rta_metrics_add(RTA_M_REVOCATIONS, j->plan_count);
         rta_metrics_observe_since(RTA_H_REVOCATION_APPLY, j->received_ns);
-        rta_log_info("revoked %zu target(s) of key %s", j->plan_count, j->key_name);
+        rta_log_event(RTA_LOG_INFO, "revocation.applied", &(rta_log_fields){.key_name = j->key_name},
+                      "revoked %zu target(s) of key %s", j->plan_count, j->key_name);
     }
     rta_http_session *s = j->pending->session;
     if (s) {
-        if (job->rc)
+        if (job->rc) {
+            rta_log_event(RTA_LOG_ERROR, "store.error",
+                          &(rta_log_fields){.key_name = j->key_name, .code = job->rc},
+                          "storing a revocation of key %s failed: %s", j->key_name,
+                          job->err.message);
             rta_http_reply_code(s, RTA_ERR_INTERNAL, "Could not store the revocation");
+        }
         else
             reply_batch(s, &j->result);
     }
@@ -374,6 +408,14 @@ static void route_revoke_tokens(rta_http_session *s, const char *key_name)
         rc = rta_token_service_plan_revocation(s->env->tokens, key_name, &auth, &req,
                                                rta_clock_now(), &j->result, &j->plans,
                                                &j->plan_count, &err);
+    if (!rc)
+        rta_log_event(RTA_LOG_INFO, "revocation.received",
+                      &(rta_log_fields){.key_name = key_name},
+                      "revokeTokens for key %s: %zu target(s) to store", key_name, j->plan_count);
+    else
+        rta_log_event(RTA_LOG_INFO, "revocation.refused",
+                      &(rta_log_fields){.key_name = key_name, .code = err.code},
+                      "revokeTokens for key %s refused: %d %s", key_name, err.code, err.message);
     if (decoded) rta_revoke_request_clear(&req);
     rta_auth_context_clear(&auth);
     if (rc) {
@@ -457,10 +499,18 @@ void rta_route_dispatch(rta_http_session *s)
         if (method_is(s, RTA_HTTP_POST, "POST")) route_revoke_tokens(s, seg);
     } else if (channels) {
         rta_route_channels(s);
+    } else if (!strcmp(path, "/messages")) { /* RSC22 */
+        if (method_is(s, RTA_HTTP_POST, "POST")) rta__rest_batch_publish(s);
+    } else if (!strcmp(path, "/presence")) { /* RSC24 */
+        if (method_is(s, RTA_HTTP_GET, "GET")) rta__rest_batch_presence(s);
     } else if (s->env->sandbox && !strcmp(path, "/apps")) {
         if (method_is(s, RTA_HTTP_POST, "POST")) rta_route_create_app(s);
     } else if (s->env->sandbox && match_segment(path, "/apps/", "", seg, sizeof(seg))) {
         if (method_is(s, RTA_HTTP_DELETE, "DELETE")) rta_route_delete_app(s, seg);
+    } else if (s->env->console && (!strcmp(path, "/console") || !strncmp(path, "/console/", 9))) {
+        /* served from rtauthd's own origin only: never CORS (console.h) */
+        rta_cors_clear(&s->cors);
+        rta_console_route(s->env->console, s);
     } else if (s->method == RTA_HTTP_OPTIONS) {
         /* no such route, but a preflight that fails would hide the 404 from the page */
         rta_http_reply_options(s, "GET, POST, PUT, PATCH, DELETE");

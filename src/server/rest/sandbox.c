@@ -90,7 +90,9 @@ static void create_done(rta_store_job *job)
         else
             reply_app(s, &j->app, j->doc);
     }
-    if (!job->rc) rta_log_info("sandbox app %s created with %zu key(s)", j->app.app_id,
+    if (!job->rc)
+        rta_log_event(RTA_LOG_INFO, "app.created", &(rta_log_fields){.app = j->app.app_id},
+                      "sandbox app %s created with %zu key(s)", j->app.app_id,
                                j->app.key_count);
     rta_http_finish(j->pending);
     app_job_free(j);
@@ -218,7 +220,8 @@ static void delete_done(rta_store_job *job)
     app_job *j = (app_job *)job;
     if (!job->rc) {
         rta_registry_remove_app(j->env->registry, j->app_id);
-        rta_log_info("sandbox app %s deleted", j->app_id);
+        rta_log_event(RTA_LOG_INFO, "app.deleted", &(rta_log_fields){.app = j->app_id},
+                      "sandbox app %s deleted", j->app_id);
         j->env->credentials_changed(j->env->ctx);
     }
     rta_http_session *s = j->pending->session;

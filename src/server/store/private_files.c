@@ -27,7 +27,7 @@ static int make_private(const char *path, const struct stat *st, mode_t keep, rt
                              "%s is mode %04o (group/others can access it) and chmod failed: "
                              "%s; it holds secrets: make it owner-only (chmod %o %s)",
                              path, mode, strerror(errno), (unsigned)keep, path);
-    rta_log_warn("%s was mode %04o, accessible to group/others; it holds secrets: now %04o "
+    rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "%s was mode %04o, accessible to group/others; it holds secrets: now %04o "
                  "(owner-only)",
                  path, mode, (unsigned)to);
     return 0;

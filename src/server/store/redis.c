@@ -174,7 +174,7 @@ static void new_candidate(rta_redis_store *s)
 
 int rta__redis_append_epoch(rta_redis_store *s, rta_error *err)
 {
-    const char *argv[] = {"FCALL", "rt_epoch", "1", RTA_RK_EPOCH, s->epoch_candidate,
+    const char *argv[] = {"FCALL", RTA_REDIS_FN("rt_epoch"), "1", RTA_RK_EPOCH, s->epoch_candidate,
                           s->have_epoch ? "1" : "0"};
     return rta_redis_conn_append(s->conn, 6, argv, NULL, err);
 }
@@ -190,18 +190,18 @@ int rta__redis_take_epoch(rta_redis_store *s, const redisReply *r, rta_error *er
     if (s->have_epoch && strcmp(e.id, s->epoch.id) != 0) {
         s->epoch_changes++;
         s->reseed_pending = 1;
-        rta_log_error("redis: the cluster's epoch changed (%s -> %s): Redis lost its data; "
+        rta_log_event(RTA_LOG_ERROR, "store.error", NULL, "redis: the cluster's epoch changed (%s -> %s): Redis lost its data; "
                       "writing this node's apps, keys, secrets and revocations back",
                       s->epoch.id, e.id);
     } else if (!s->have_epoch && created) {
-        rta_log_info("redis: new cluster epoch %s", e.id);
+        rta_log_event(RTA_LOG_INFO, "store.state", NULL, "redis: new cluster epoch %s", e.id);
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     if (e.loss && (!s->have_epoch || strcmp(e.id, s->epoch.id) != 0) &&
         now < e.birth + s->o.nonce_retention_ms)
-        rta_log_warn("redis: epoch %s was made after a data loss: for %lld s, a TokenRequest "
+        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "redis: epoch %s was made after a data loss: for %lld s, a TokenRequest "
                      "whose window began before it is refused (40105): its nonce's marker may "
                      "have been lost",
                      e.id, (long long)(s->o.nonce_retention_ms / 1000));
@@ -241,7 +241,7 @@ static int check_settings(rta_redis_store *s, rta_error *err)
     config_get(s, "maxmemory", maxmem, sizeof(maxmem));
     config_get(s, "maxmemory-policy", policy, sizeof(policy));
     if (!aof[0] && !policy[0]) {
-        rta_log_warn("redis: cannot read the server's settings (CONFIG GET refused): make sure "
+        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "redis: cannot read the server's settings (CONFIG GET refused): make sure "
                      "appendonly is yes and maxmemory-policy is noeviction (docs/cluster.md)");
         return 0;
     }
@@ -254,13 +254,13 @@ static int check_settings(rta_redis_store *s, rta_error *err)
               "revocations; set maxmemory-policy noeviction";
     if (bad) {
         if (!s->opened) return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Redis: %s", bad);
-        rta_log_error("redis: %s", bad);
+        rta_log_event(RTA_LOG_ERROR, "store.error", NULL, "redis: %s", bad);
     }
     if (strcmp(policy, "noeviction") != 0 && !strcmp(maxmem, "0"))
-        rta_log_warn("redis: maxmemory-policy is %s; noeviction is safer should a maxmemory "
+        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "redis: maxmemory-policy is %s; noeviction is safer should a maxmemory "
                      "ever be set", policy);
     if (strcmp(fsync, "always") != 0 && !s->opened)
-        rta_log_warn("redis: appendfsync is %s: a host crash may lose the last second of "
+        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "redis: appendfsync is %s: a host crash may lose the last second of "
                      "acknowledged writes (a process crash loses none); use always for exact "
                      "durability (docs/cluster.md)",
                      fsync[0] ? fsync : "unknown");
@@ -402,7 +402,7 @@ static int seal_in_place(rta_redis_store *s, rta_error *err)
         size_t n_keys = names.n;
         rta__redis_strings_free(&names);
         if (rc == 0) {
-            rta_log_info("redis: key secrets and server secrets sealed under the KEK "
+            rta_log_event(RTA_LOG_INFO, "store.state", NULL, "redis: key secrets and server secrets sealed under the KEK "
                          "(%zu keys)", n_keys);
             return 0;
         }
@@ -459,6 +459,7 @@ static const rta_store_ops redis_ops = {
     .add_key = rta__redis_add_key,
     .set_app_limits = rta__redis_set_app_limits,
     .set_key_enabled = rta__redis_set_key_enabled,
+    .set_key_capability = rta__redis_set_key_capability,
     .list_apps = rta__redis_list_apps,
     .list_keys = rta__redis_list_keys,
     .add_secret = rta__redis_add_secret,

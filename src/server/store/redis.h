@@ -64,6 +64,10 @@ typedef struct rta_redis_head {
  * head, the replicas, and this node's heartbeat published to its own channel. */
 int rta_store_redis_head(rta_store *s, rta_redis_head *out, rta_error *err);
 
+/* PUBLISH msg on channel (no delivery guarantee: PUB/SUB). 0, or 50000 with err. */
+int rta_store_redis_publish(rta_store *s, const char *channel, const char *msg, size_t len,
+                            rta_error *err);
+
 /* Calls cb for the log's entries from sequence number `from` (0: from the first) in order,
  * at most max of them; *count is how many. Entries are valid during the callback only. */
 int rta_store_redis_ctl_read(rta_store *s, uint64_t from, size_t max,

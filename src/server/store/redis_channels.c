@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/store/redis_functions.h"
 #include "server/store/redis_internal.h"
 
 #define META_TTL_MS (24LL * 3600 * 1000) /* a channel's serial outlives its stream by far */
@@ -29,7 +30,7 @@ static int append_publish(rta_redis_store *s, const rta_ch_limits *lim,
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "store: invalid channel");
     rta__redis_argv a;
     rta__redis_argv_init(&a);
-    const char *head[] = {"FCALL", "rt_ch_publish", "3", m, log, idem, chan};
+    const char *head[] = {"FCALL", RTA_REDIS_FN("rt_ch_publish"), "3", m, log, idem, chan};
     for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
         rta__redis_arg_str(&a, head[i]);
     rta__redis_arg(&a, it->payload, it->len);
@@ -196,4 +197,23 @@ int rta_store_redis_ch_history(rta_store *st, const char *app_id, const char *ch
     int rc = take_range(r, cb, ctx, count, err);
     freeReplyObject(r);
     return rc;
+}
+
+int rta_ch_copies_add(rta_ch_copies *c, const rta_ch_entry *e)
+{
+    if (c->n >= c->max) return 1;
+    if (!c->v && !(c->v = calloc(c->max, sizeof(*c->v)))) return -1;
+    char *copy = malloc(e->len ? e->len : 1);
+    if (!copy) return -1;
+    memcpy(copy, e->payload, e->len);
+    c->v[c->n++] = (rta_ch_copy){e->serial, copy, e->len};
+    return 0;
+}
+
+void rta_ch_copies_free(rta_ch_copies *c)
+{
+    for (size_t i = 0; i < c->n; i++)
+        free(c->v[i].payload);
+    free(c->v);
+    *c = (rta_ch_copies){0};
 }

@@ -51,6 +51,21 @@ typedef struct rta_ch_entry {
     size_t len;
 } rta_ch_entry;
 
+/* Entries copied out of a read's callback (to be used on the loop thread after the job). */
+typedef struct rta_ch_copy {
+    uint64_t serial;
+    char *payload; /* owned */
+    size_t len;
+} rta_ch_copy;
+typedef struct rta_ch_copies {
+    rta_ch_copy *v; /* room for `max` entries, made at the first */
+    size_t n, max;
+} rta_ch_copies;
+/* Appends a copy of e. Returns 0, 1 when full (max entries: e is not kept), -1 when out of
+ * memory. */
+int rta_ch_copies_add(rta_ch_copies *c, const rta_ch_entry *e);
+void rta_ch_copies_free(rta_ch_copies *c);
+
 typedef struct rta_ch_read {
     /* in */
     const char *app_id, *channel;

@@ -216,7 +216,7 @@ int rta_redis_conn_ensure(rta_redis_conn *c, rta_error *err)
 {
     if (c->ctx && !c->broken) return 0;
     if (c->ctx) {
-        if (c->was_up) rta_log_warn("redis: connection to the primary lost; reconnecting");
+        if (c->was_up) rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "redis: connection to the primary lost; reconnecting");
         rta_redis_conn_drop(c);
     }
     if (c->retry_at && mono_ms() < c->retry_at)
@@ -248,12 +248,12 @@ int rta_redis_conn_ensure(rta_redis_conn *c, rta_error *err)
     if (strcmp(c->primary.host, a.host) || c->primary.port != a.port) {
         char where[RTA_REDIS_HOST_MAX + 16];
         rta_redis_addr_format(&a, where, sizeof(where));
-        if (c->o.target.sentinel_count) rta_log_info("redis: primary is %s", where);
+        if (c->o.target.sentinel_count) rta_log_event(RTA_LOG_INFO, "store.state", NULL, "redis: primary is %s", where);
     }
     c->primary = a;
     c->generation++;
     pthread_mutex_unlock(&c->lock);
-    if (c->was_up && c->backoff_ms) rta_log_info("redis: reconnected");
+    if (c->was_up && c->backoff_ms) rta_log_event(RTA_LOG_INFO, "store.state", NULL, "redis: reconnected");
     c->was_up = 1;
     c->backoff_ms = 0;
     c->retry_at = 0;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/store/redis_functions.h"
 #include "server/store/redis_internal.h"
 
 int rta_store_redis_head(rta_store *st, rta_redis_head *out, rta_error *err)
@@ -98,7 +99,7 @@ int rta_store_redis_ctl_append(rta_store *st, const char *type, const char *body
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "store: invalid log entry type");
     rta__redis_argv a;
     rta__redis_argv_init(&a);
-    const char *head[] = {"FCALL", "rt_ctl_append", "2", RTA_RK_CTL_SEQ, RTA_RK_CTL_LOG,
+    const char *head[] = {"FCALL", RTA_REDIS_FN("rt_ctl_append"), "2", RTA_RK_CTL_SEQ, RTA_RK_CTL_LOG,
                           RTA_RK_CTL_CHANNEL};
     for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++) rta__redis_arg_str(&a, head[i]);
     rta__redis_arg_i64(&a, s->o.ctl_log_max);
@@ -114,4 +115,21 @@ int rta_store_redis_ctl_append(rta_store *st, const char *type, const char *body
     if (!rc && seq) *seq = (uint64_t)r->element[0]->integer;
     freeReplyObject(r);
     return rc ? rc : rta__redis_wait_replica(s, 1, err);
+}
+
+int rta_store_redis_publish(rta_store *st, const char *channel, const char *msg, size_t len,
+                            rta_error *err)
+{
+    rta_redis_store *s = (rta_redis_store *)st;
+    rta__redis_argv a;
+    rta__redis_argv_init(&a);
+    rta__redis_arg_str(&a, "PUBLISH");
+    rta__redis_arg_str(&a, channel);
+    rta__redis_arg(&a, msg, len);
+    redisReply *r = rta__redis_run(s, &a, err);
+    rta__redis_argv_free(&a);
+    if (!r) return RTA_ERR_INTERNAL;
+    int rc = r->type == REDIS_REPLY_INTEGER ? 0 : rta__redis_reply_fail(r, "PUBLISH", err);
+    freeReplyObject(r);
+    return rc;
 }

@@ -1,8 +1,17 @@
 /* store/redis_functions.h: the Redis Functions library that cluster mode's writes go through
  * (Redis 7 FUNCTION LOAD; docs/cluster.md). Each write that must be atomic, or that must
- * reach the other nodes, is one function call. The library is versioned by name
- * (rtauthd_v1): a node loads it with FUNCTION LOAD REPLACE at every (re)connect, so old and
- * new nodes can coexist during a rolling upgrade as long as a new version takes a new name.
+ * reach the other nodes, is one function call.
+ *
+ * Versions (rolling upgrades): a node loads its library with FUNCTION LOAD REPLACE at every
+ * (re)connect. Function names are global in Redis, not per library, so the version is in the
+ * library's name AND in every function's name (rtauthd_v2: rt_ch_publish_v2, ...): nodes of
+ * two versions then run side by side on one Redis, each calling its own functions, and a
+ * node never replaces what an older or newer node calls. Any change to a function's
+ * arguments, replies or effects takes the next version (RTA_REDIS_VERSION). rtauthd_v1 (the
+ * first cluster release) named its functions without the suffix; it can stay loaded beside
+ * this one. docs/cluster.md says how to drop a version no node uses any more.
+ *
+ * The functions (each name below takes the "_v<N>" suffix, RTA_REDIS_FN):
  *
  *   rt_ctl_append  KEYS seq, log            ARGV channel, maxlen, type, body
  *                  -> {seq, stamp}: INCR, XADD <seq>-0 {t, b, s}, PUBLISH the doorbell
@@ -32,7 +41,10 @@
 #ifndef RTA_SERVER_STORE_REDIS_FUNCTIONS_H
 #define RTA_SERVER_STORE_REDIS_FUNCTIONS_H
 
-#define RTA_REDIS_LIBRARY "rtauthd_v1"
+#define RTA_REDIS_VERSION "v2"
+#define RTA_REDIS_LIBRARY "rtauthd_" RTA_REDIS_VERSION
+/* A function's name in this version: RTA_REDIS_FN("rt_ch_publish") is "rt_ch_publish_v2". */
+#define RTA_REDIS_FN(name) name "_" RTA_REDIS_VERSION
 
 /* The library's source, for FUNCTION LOAD REPLACE. */
 extern const char rta_redis_functions_source[];

@@ -73,6 +73,8 @@ int rta__redis_add_key(rta_store *st, const rta_key_record *key, rta_error *err)
 int rta__redis_set_app_limits(rta_store *st, const char *app_id, long long max_connections,
                               long long max_connections_per_client, rta_error *err);
 int rta__redis_set_key_enabled(rta_store *st, const char *key_name, int enabled, rta_error *err);
+int rta__redis_set_key_capability(rta_store *st, const char *key_name, const char *capability,
+                                  rta_error *err);
 int rta__redis_list_apps(rta_store *st, void (*cb)(void *ctx, const rta_app_record *app),
                          void *ctx, rta_error *err);
 int rta__redis_list_keys(rta_store *st, void (*cb)(void *ctx, const rta_key_record *key),

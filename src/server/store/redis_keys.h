@@ -20,6 +20,8 @@
  *   rt:{g}:ctl:log           STREAM  entries "<seq>-0" {t: type, b: body, s: stamp}
  *   rt:{g}:ctl               PUB/SUB the control log's doorbell: "<seq> <stamp> <type> <body>"
  *   rt:{g}:node:<nodeId>     PUB/SUB a node's own heartbeat (its subscriber's watchdog)
+ *   rt:{g}:claims            PUB/SUB "<connectionId> <nodeId>": a connection resumed on that
+ *                            node; any other node that has it drops it
  *   rt:n:<keyName>:<h>       STRING  a used TokenRequest nonce, h = hex(SHA-256(nonce))[0:32]
  */
 #ifndef RTA_SERVER_STORE_REDIS_KEYS_H
@@ -40,6 +42,8 @@
 #define RTA_RK_CTL_SEQ "rt:{g}:ctl:seq"
 #define RTA_RK_CTL_LOG "rt:{g}:ctl:log"
 #define RTA_RK_CTL_CHANNEL "rt:{g}:ctl"
+/* PUB/SUB: "<connectionId> <nodeId>": the node resumed that connection (gateway/adopt.c) */
+#define RTA_RK_CLAIM_CHANNEL "rt:{g}:claims"
 
 /* Large enough for every key below (names are at most RTA_KEY_NAME_MAX, ids RTA_KEY_ID_MAX,
  * node ids RTA_NODE_ID_MAX). */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/store/redis_functions.h"
 #include "server/store/redis_internal.h"
 #include "server/store/sqlite_kek.h"
 
@@ -93,7 +94,7 @@ int rta__redis_create_app(rta_store *st, const rta_app_record *app, const rta_ke
     }
     if (!rc) {
         rta__redis_arg_str(&a, "FCALL");
-        rta__redis_arg_str(&a, "rt_app_create");
+        rta__redis_arg_str(&a, RTA_REDIS_FN("rt_app_create"));
         rta__redis_arg_i64(&a, (int64_t)(5 + key_count));
         rta__redis_arg_str(&a, RTA_RK_APPS);
         rta__redis_arg_str(&a, RTA_RK_KEYS);
@@ -143,7 +144,7 @@ int rta__redis_delete_app(rta_store *st, const char *app_id, rta_error *err)
     rta_rk_rev(rev, sizeof(rev), app_id);
     rta__redis_argv a;
     rta__redis_argv_init(&a);
-    const char *args[] = {"FCALL",    "rt_app_delete", "7", RTA_RK_APPS, RTA_RK_KEYS,
+    const char *args[] = {"FCALL",    RTA_REDIS_FN("rt_app_delete"), "7", RTA_RK_APPS, RTA_RK_KEYS,
                           RTA_RK_VERSION, app_key,    app_keys, rev, RTA_RK_REV_EXPIRY,
                           app_id,   RTA_RK_KEY_PREFIX};
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) rta__redis_arg_str(&a, args[i]);
@@ -167,7 +168,7 @@ int rta__redis_add_key(rta_store *st, const rta_key_record *key, rta_error *err)
         return rc;
     rta__redis_argv a;
     rta__redis_argv_init(&a);
-    const char *args[] = {"FCALL", "rt_key_add", "5", app_key, app_keys, RTA_RK_KEYS, k,
+    const char *args[] = {"FCALL", RTA_REDIS_FN("rt_key_add"), "5", app_key, app_keys, RTA_RK_KEYS, k,
                           RTA_RK_VERSION, key->key_name, key->app_id, stored, key->capability};
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) rta__redis_arg_str(&a, args[i]);
     rta__redis_arg_i64(&a, key->revocable_tokens != 0);
@@ -188,7 +189,7 @@ int rta__redis_set_app_limits(rta_store *st, const char *app_id, long long max_c
     rta_rk_app(app_key, sizeof(app_key), app_id);
     rta__redis_argv a;
     rta__redis_argv_init(&a);
-    const char *args[] = {"FCALL", "rt_app_limits", "2", app_key, RTA_RK_VERSION};
+    const char *args[] = {"FCALL", RTA_REDIS_FN("rt_app_limits"), "2", app_key, RTA_RK_VERSION};
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) rta__redis_arg_str(&a, args[i]);
     rta__redis_arg_i64(&a, max_connections);
     rta__redis_arg_i64(&a, max_connections_per_client);
@@ -206,10 +207,36 @@ int rta__redis_set_key_enabled(rta_store *st, const char *key_name, int enabled,
         return rta_error_set(err, RTA_ERR_NOT_FOUND, "store: unknown key");
     rta__redis_argv a;
     rta__redis_argv_init(&a);
-    const char *args[] = {"FCALL", "rt_key_enable", "2", k, RTA_RK_VERSION};
+    const char *args[] = {"FCALL", RTA_REDIS_FN("rt_key_enable"), "2", k, RTA_RK_VERSION};
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) rta__redis_arg_str(&a, args[i]);
     rta__redis_arg_i64(&a, enabled != 0);
     int rc = fcall(s, &a, "set key enabled", err);
+    rta__redis_argv_free(&a);
+    if (rc == RTA_ERR_NOT_FOUND) rta_error_set(err, rc, "store: unknown key %s", key_name);
+    return rc;
+}
+
+/* A script, not a function of the rtauthd_v1 library: an older node's FUNCTION LOAD REPLACE
+ * during a rolling upgrade would drop a function added to it (redis_functions.h). Atomic all
+ * the same (EVAL), and the admin version moves so that every node reloads its keys. */
+static const char set_capability_script[] =
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return redis.error_reply('RTA_NOTFOUND key') end\n"
+    "redis.call('HSET', KEYS[1], 'capability', ARGV[1])\n"
+    "redis.call('INCR', KEYS[2])\n"
+    "return 1\n";
+
+int rta__redis_set_key_capability(rta_store *st, const char *key_name, const char *capability,
+                                  rta_error *err)
+{
+    rta_redis_store *s = (rta_redis_store *)st;
+    char k[RTA_RK_MAX];
+    if (!key_name || !capability || !rta_rk_key(k, sizeof(k), key_name))
+        return rta_error_set(err, RTA_ERR_NOT_FOUND, "store: unknown key");
+    rta__redis_argv a;
+    rta__redis_argv_init(&a);
+    const char *args[] = {"EVAL", set_capability_script, "2", k, RTA_RK_VERSION, capability};
+    for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) rta__redis_arg_str(&a, args[i]);
+    int rc = fcall(s, &a, "set key capability", err);
     rta__redis_argv_free(&a);
     if (rc == RTA_ERR_NOT_FOUND) rta_error_set(err, rc, "store: unknown key %s", key_name);
     return rc;
@@ -318,7 +345,7 @@ int rta__redis_add_secret(rta_store *st, const rta_secret_record *secret, rta_er
     if (rc) return rc;
     rta__redis_argv a;
     rta__redis_argv_init(&a);
-    const char *args[] = {"FCALL", "rt_secret_add", "2", RTA_RK_SECRETS, RTA_RK_VERSION};
+    const char *args[] = {"FCALL", RTA_REDIS_FN("rt_secret_add"), "2", RTA_RK_SECRETS, RTA_RK_VERSION};
     for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++) rta__redis_arg_str(&a, args[i]);
     rta__redis_arg_i64(&a, secret->id);
     rta__redis_arg(&a, (const char *)stored, (size_t)stored_len);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/store/redis_functions.h"
 #include "server/store/redis_internal.h"
 
 /* The appId of "appId.keyId" into out. */
@@ -40,7 +41,7 @@ static int apply_one_key(rta_redis_store *s, const rta_revocation_record *r, siz
     }
     rta__redis_argv a;
     rta__redis_argv_init(&a);
-    const char *head[] = {"FCALL", "rt_rev_apply", "4", rev, RTA_RK_REV_EXPIRY, RTA_RK_CTL_SEQ,
+    const char *head[] = {"FCALL", RTA_REDIS_FN("rt_rev_apply"), "4", rev, RTA_RK_REV_EXPIRY, RTA_RK_CTL_SEQ,
                           RTA_RK_CTL_LOG, RTA_RK_CTL_CHANNEL};
     for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++) rta__redis_arg_str(&a, head[i]);
     rta__redis_arg_i64(&a, s->o.ctl_log_max);
@@ -145,7 +146,7 @@ int rta__redis_purge(rta_store *st, int64_t now, rta_error *err)
     for (int round = 0; round < 20; round++) { /* 1000 a call: never one long script */
         rta__redis_argv a;
         rta__redis_argv_init(&a);
-        const char *args[] = {"FCALL", "rt_rev_purge", "1", RTA_RK_REV_EXPIRY};
+        const char *args[] = {"FCALL", RTA_REDIS_FN("rt_rev_purge"), "1", RTA_RK_REV_EXPIRY};
         for (size_t i = 0; i < sizeof(args) / sizeof(args[0]); i++)
             rta__redis_arg_str(&a, args[i]);
         rta__redis_arg_i64(&a, now);

@@ -120,7 +120,7 @@ static void on_timer(uv_timer_t *t)
     rta_redis_sub *s = t->data;
     if (s->closing) return;
     if (s->state == SUB_CONNECTING) { /* not subscribed within the deadline */
-        rta_log_warn("redis: the subscriber could not subscribe within %d ms; retrying",
+        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "redis: the subscriber could not subscribe within %d ms; retrying",
                      CONNECT_DEADLINE_MS);
         s->warned = 1;
         rta_redis_sub_restart(s);
@@ -149,7 +149,7 @@ static void lost(rta_redis_sub *s, const char *why)
     if (s->closing) return;
     schedule_retry(s);
     if (!s->warned && was_up) {
-        rta_log_warn("redis: subscriber connection lost (%s); reconnecting", why);
+        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "redis: subscriber connection lost (%s); reconnecting", why);
         s->warned = 1;
     }
     if (s->hooks.down) s->hooks.down(s->hooks.ctx, why);
@@ -173,7 +173,7 @@ static void on_auth(redisAsyncContext *ac, void *reply, void *privdata)
     rta_redis_sub *s = privdata;
     redisReply *r = reply;
     if (r && r->type == REDIS_REPLY_ERROR && !s->closing) {
-        rta_log_error("redis: the subscriber's AUTH was refused: %.80s", r->str);
+        rta_log_event(RTA_LOG_ERROR, "store.error", NULL, "redis: the subscriber's AUTH was refused: %.80s", r->str);
         redisAsyncDisconnect(ac); /* deferred: we are in its callback */
     }
 }
@@ -205,7 +205,7 @@ static void on_subscription(redisAsyncContext *ac, void *reply, void *privdata)
         if (s->warned) {
             char where[RTA_REDIS_HOST_MAX + 16];
             rta_redis_addr_format(&s->addr, where, sizeof(where));
-            rta_log_info("redis: subscriber connected to %s", where);
+            rta_log_event(RTA_LOG_INFO, "store.state", NULL, "redis: subscriber connected to %s", where);
             s->warned = 0;
         }
         if (s->hooks.up) s->hooks.up(s->hooks.ctx);
@@ -224,7 +224,7 @@ static void connect_now(rta_redis_sub *s)
     redisAsyncContext *ac = redisAsyncConnect(a.host, a.port);
     if (!ac || ac->err || glue_attach(ac, s->loop)) {
         if (ac) redisAsyncFree(ac);
-        if (!s->warned) rta_log_warn("redis: the subscriber cannot connect; retrying");
+        if (!s->warned) rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "redis: the subscriber cannot connect; retrying");
         s->warned = 1;
         schedule_retry(s);
         return;

@@ -38,6 +38,7 @@ enum {
     ST_APP_SET_LIMITS,
     ST_KEY_INSERT,
     ST_KEY_SET_ENABLED,
+    ST_KEY_SET_CAPABILITY,
     ST_KEY_LIST,
     ST_SECRET_INSERT,
     ST_SECRET_LIST,
@@ -77,6 +78,7 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_KEY_INSERT] = "INSERT INTO keys(key_name, app_id, secret, capability, revocable_tokens,"
                       " enabled, created) VALUES(?1,?2,?3,?4,?5,?6,?7)",
     [ST_KEY_SET_ENABLED] = "UPDATE keys SET enabled = ?2 WHERE key_name = ?1",
+    [ST_KEY_SET_CAPABILITY] = "UPDATE keys SET capability = ?2 WHERE key_name = ?1",
     [ST_KEY_LIST] = "SELECT key_name, app_id, secret, capability, revocable_tokens, enabled,"
                     " created FROM keys ORDER BY key_name",
     [ST_SECRET_INSERT] = "INSERT INTO secrets(id, secret, created) VALUES(?1,?2,?3)",
@@ -311,6 +313,22 @@ static int sq_set_key_enabled(rta_store *st, const char *key_name, int enabled, 
     bind_text(q, 1, key_name);
     sqlite3_bind_int(q, 2, enabled != 0);
     if (run(s, ST_KEY_SET_ENABLED) != SQLITE_DONE) return db_fail(s, err, "set key enabled");
+    if (sqlite3_changes(s->db) == 0)
+        return rta_error_set(err, RTA_ERR_NOT_FOUND, "store: unknown key %s", key_name);
+    return 0;
+}
+
+static int sq_set_key_capability(rta_store *st, const char *key_name, const char *capability,
+                                 rta_error *err)
+{
+    rta_sqlite_store *s = impl(st);
+    if (!key_name || !capability)
+        return rta_error_set(err, RTA_ERR_NOT_FOUND, "store: unknown key");
+    sqlite3_stmt *q = s->st[ST_KEY_SET_CAPABILITY];
+    bind_text(q, 1, key_name);
+    bind_text(q, 2, capability);
+    if (run(s, ST_KEY_SET_CAPABILITY) != SQLITE_DONE)
+        return db_fail(s, err, "set key capability");
     if (sqlite3_changes(s->db) == 0)
         return rta_error_set(err, RTA_ERR_NOT_FOUND, "store: unknown key %s", key_name);
     return 0;
@@ -559,6 +577,7 @@ static const rta_store_ops sqlite_ops = {
     .add_key = sq_add_key,
     .set_app_limits = sq_set_app_limits,
     .set_key_enabled = sq_set_key_enabled,
+    .set_key_capability = sq_set_key_capability,
     .list_apps = sq_list_apps,
     .list_keys = sq_list_keys,
     .add_secret = sq_add_secret,

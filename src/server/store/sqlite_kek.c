@@ -293,10 +293,10 @@ int rta__sqlite_kek_attach(sqlite3 *db, const char *path, const rta_secret_box *
      * FAST leaves them as they were, and schema v3 rebuilt the secrets table) and old WAL
      * frames. VACUUM rewrites every page; the TRUNCATE checkpoint empties the WAL. */
     if (compact(db) != 0)
-        rta_log_warn("store: %s: secrets are now encrypted, but compacting the file failed (%s): "
+        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "store: %s: secrets are now encrypted, but compacting the file failed (%s): "
                      "plaintext copies may remain in its free pages until `sqlite3 %s VACUUM`",
                      path, sqlite3_errmsg(db), path);
-    rta_log_info("store: encrypted %d key secret(s) and %d server secret(s) in %s with the "
+    rta_log_event(RTA_LOG_INFO, "store.state", NULL, "store: encrypted %d key secret(s) and %d server secret(s) in %s with the "
                  "key-encryption key",
                  keys, secrets, path);
     return 0;

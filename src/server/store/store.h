@@ -83,6 +83,10 @@ typedef struct rta_store_ops {
                           long long max_connections_per_client, rta_error *err);
     /* Enables or disables a key (40400 if unknown). */
     int (*set_key_enabled)(rta_store *s, const char *key_name, int enabled, rta_error *err);
+    /* Replaces a key's capability (canonical JSON text, already validated: the operator
+     * console, issue 18). 40400 if the key is unknown. Counts as a change for poll_changes. */
+    int (*set_key_capability)(rta_store *s, const char *key_name, const char *capability,
+                              rta_error *err);
     int (*list_apps)(rta_store *s, void (*cb)(void *ctx, const rta_app_record *app), void *ctx,
                      rta_error *err);
     int (*list_keys)(rta_store *s, void (*cb)(void *ctx, const rta_key_record *key), void *ctx,

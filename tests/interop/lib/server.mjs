@@ -150,13 +150,15 @@ function getStatus(server, path, ms = 1000) {
   });
 }
 
-async function tryStart(existingDir, extraArgs = [], { nofile = 0, env = {}, listenHost = '127.0.0.1' } = {}) {
+async function tryStart(existingDir, extraArgs = [], { nofile = 0, env = {}, logLevel = 'warn', listenHost = '127.0.0.1' } = {}) {
   if (!fs.existsSync(RTAUTHD)) {
     throw new Error(`rtauthd not found at ${RTAUTHD} (build it, or set RTA_BUILD_DIR)`);
   }
   const port = await freePort();
   const dataDir = existingDir || fs.mkdtempSync(path.join(os.tmpdir(), 'rtauth-interop-'));
-  const args = ['--listen', `${listenHost}:${port}`, '--data-dir', dataDir, '--sandbox', '--log-level', 'warn', ...extraArgs];
+  // logLevel null: no --log-level flag, so that a config file's log_level is in force (ops_reload)
+  const level = logLevel ? ['--log-level', logLevel] : [];
+  const args = ['--listen', `${listenHost}:${port}`, '--data-dir', dataDir, '--sandbox', ...level, ...extraArgs];
   // nofile: run under that descriptor limit (soft and hard), through the shell's ulimit
   const proc = nofile
     ? spawn('/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, RTAUTHD, ...args], {
@@ -193,14 +195,15 @@ async function tryStart(existingDir, extraArgs = [], { nofile = 0, env = {}, lis
  * Starts rtauthd (retrying if the chosen port was taken meanwhile) and waits for GET /time.
  * With `dataDir`, reuses that directory (a restart); it is still removed by stop(). `args` are
  * extra rtauthd flags (kept across restart()); `nofile`, a descriptor limit to run under;
- * `env`, extra environment variables (not kept); `listenHost`, the address to listen on
- * instead of 127.0.0.1 (e.g. 0.0.0.0; the tests still reach it on 127.0.0.1).
+ * `env`, extra environment variables (not kept); `logLevel`, the --log-level flag (null: none);
+ * `listenHost`, the address to listen on instead of 127.0.0.1 (e.g. 0.0.0.0; the tests still
+ * reach it on 127.0.0.1).
  */
-export async function startServer({ dataDir, args = [], nofile = 0, env = {}, listenHost } = {}) {
+export async function startServer({ dataDir, args = [], nofile = 0, env = {}, logLevel = 'warn', listenHost } = {}) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await tryStart(dataDir, args, { nofile, env, listenHost });
+      return await tryStart(dataDir, args, { nofile, env, logLevel, listenHost });
     } catch (err) {
       lastErr = err;
       if (!err.exitedEarly) break; // only an early exit (e.g. port in use) is worth a retry
