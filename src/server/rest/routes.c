@@ -349,12 +349,7 @@ static void reply_batch(rta_http_session *s, const rta_revocation_batch *b)
 static void revoke_job_run(rta_store_job *job, rta_store *store)
 {
     revoke_job *j = (revoke_job *)job;
-    rta_revocation_record recs[RTA_MAX_REVOCATION_TARGETS];
-    for (size_t i = 0; i < j->plan_count; i++)
-        recs[i] = (rta_revocation_record){j->key_name, j->plans[i].target,
-                                          j->plans[i].issued_before, j->plans[i].applies_at,
-                                          j->plans[i].expires};
-    job->rc = store->ops->add_revocations(store, recs, j->plan_count, &job->err);
+    job->rc = rta_revocation_plans_store(store, j->key_name, j->plans, j->plan_count, &job->err);
 }
 
 static void revoke_job_done(rta_store_job *job)
