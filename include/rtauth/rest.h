@@ -115,7 +115,8 @@ RTA_EXTERN int rta_rest_history(rta_rest *rest, const char *channel, const rta_r
                                 rta_rest_response *resp, rta_error *err);
 
 /* stats (RSC6): GET /stats, the app's statistics as JSON text in resp->body (an array of
- * Stats objects, TS). q may be NULL. rtauthd does not keep statistics: it answers 40400. */
+ * Stats objects, TS12). q may be NULL. Errors: 40160 without the stats capability on *, 40003
+ * a bad query. */
 RTA_EXTERN int rta_rest_stats(rta_rest *rest, const rta_rest_query *q, rta_rest_response *resp,
                               rta_error *err);
 

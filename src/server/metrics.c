@@ -48,6 +48,7 @@ static struct {
     histogram hist[RTA_H_COUNT];
     code_table tokens;   /* 0: issued */
     code_table closed;   /* 0: normal, -1: queue_overflow */
+    code_table refused;  /* connections refused at connect, by code */
     app_slot apps[RTA_METRICS_MAX_APPS + 1]; /* the last is _other */
     int app_count;
     char version[32];
@@ -134,6 +135,11 @@ void rta_metrics_token_request(int code)
 void rta_metrics_connection_closed(int reason)
 {
     code_count(&M.closed, reason);
+}
+
+void rta_metrics_connection_refused(int code)
+{
+    code_count(&M.refused, code);
 }
 
 /* The app's slot, claimed when new; the _other slot when the table is full. Loop thread. */
@@ -279,6 +285,9 @@ int rta_metrics_render(rta_buf *b)
            "frame, normal (closed by the client, or not resumed in time), queue_overflow.");
     render_codes(b, &M.closed, "rtauthd_connections_closed_total", "reason=",
                  "reason=\"normal\"");
+    family(b, "rtauthd_connections_refused_total", "counter",
+           "Realtime connections refused at connect (credentials, limits), by Ably code.");
+    render_codes(b, &M.refused, "rtauthd_connections_refused_total", "code=", "code=\"0\"");
     family(b, "rtauthd_token_requests_total", "counter",
            "requestToken calls answered: issued (code 0) or refused with an Ably code.");
     render_codes(b, &M.tokens, "rtauthd_token_requests_total", "result=\"refused\",code=",

@@ -74,6 +74,9 @@ void rta_metrics_connection_opened(const char *app_id);
  * went, RTA_METRICS_REASON_OVERFLOW when its queue overflowed. Loop thread. */
 #define RTA_METRICS_REASON_OVERFLOW (-1)
 void rta_metrics_connection_closed(int reason);
+/* A realtime connection refused before it was admitted (credentials, limits): its Ably code.
+ * Loop thread. */
+void rta_metrics_connection_refused(int code);
 
 /* The connection gauge (rtauthd_connections{app,state}) is read at render time from whoever
  * holds the connections: source(ctx, emit, arg) calls emit(arg, app_id, awaiting_resume)

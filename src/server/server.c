@@ -17,6 +17,7 @@
 #include "server/gateway/transport_lws.h"
 #include "server/rest/http.h"
 #include "server/log.h"
+#include "server/stats.h"
 #include "server/store/private_files.h"
 #include "server/auth/provision.h"
 #include "server/store/redis.h"
@@ -437,6 +438,46 @@ static void reload_done(rta_store_job *job)
     free(j);
 }
 
+/* App statistics (server/stats.h): what the loop counted goes to the store every few seconds
+ * and at each minute's end, on the store thread. */
+typedef struct stats_flush_job {
+    rta_store_job job;
+    rta_stats_row *rows;
+    size_t n;
+} stats_flush_job;
+
+static void stats_flush_run(rta_store_job *job, rta_store *store)
+{
+    stats_flush_job *j = (stats_flush_job *)job;
+    job->rc = store->ops->add_stats(store, j->rows, j->n, &job->err);
+}
+
+static void stats_flush_done(rta_store_job *job)
+{
+    stats_flush_job *j = (stats_flush_job *)job;
+    if (job->rc) rta_log_warn("storing statistics failed: %s", job->err.message);
+    free(j->rows);
+    free(j);
+}
+
+static void flush_stats(rta_server *srv, int64_t now, int force)
+{
+    if (!srv->store->ops->add_stats) return;
+    size_t n;
+    rta_stats_row *rows = rta_stats_take_flush(now, force, &n);
+    if (!rows) return;
+    stats_flush_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        free(rows);
+        return;
+    }
+    j->rows = rows;
+    j->n = n;
+    j->job.run = stats_flush_run;
+    j->job.done = stats_flush_done;
+    rta_server_submit(srv, &j->job);
+}
+
 static void purge_run(rta_store_job *job, rta_store *store)
 {
     job->rc = store->ops->purge(store, rta_clock_now(), &job->err);
@@ -459,6 +500,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
     rta_revocations_purge(&srv->tokens.revocations, now);
     rta_history_sweep(&srv->gateway.history, now);
     rta_history_sweep(&srv->gateway.presence_history, now);
+    flush_stats(srv, now, 0);
     if (!srv->reload_in_flight) {
         reload_job *j = calloc(1, sizeof(*j));
         if (j) {
@@ -620,6 +662,7 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
                                       cfg->metrics_token_file, err)))
         return rc;
     rta_metrics_set_conn_source(count_connections, srv);
+    rta_stats_init();
     wire_rest(srv);
     if (cfg->console && (rc = open_console(srv, err))) return rc;
     int cluster = srv->cluster != NULL; /* no data directory, no dev key: state is in Redis */
@@ -732,6 +775,7 @@ void rta_server_free(rta_server *srv)
      * pending reply is released, then close the listener and the store. A cluster node first
      * stops keeping in step (its jobs' completions then submit nothing new). */
     rta_cluster_stop(srv->cluster);
+    if (srv->store && srv->store_thread.started) flush_stats(srv, rta_clock_now(), 1);
     rta_store_thread_stop(&srv->store_thread);
     if (srv->lws) {
         lws_sul_cancel(&srv->housekeeping);
@@ -754,6 +798,7 @@ void rta_server_free(rta_server *srv)
         srv->loop_ready = 0;
     }
     rta_metrics_set_conn_source(NULL, NULL);
+    rta_stats_free();
     rta_metrics_access_free(&srv->metrics_access);
     rta_gateway_free(&srv->gateway);
     rta_access_log_close(&srv->access_log);

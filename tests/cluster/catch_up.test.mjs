@@ -16,8 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { FORMATS, randomId } from '../interop/lib/helpers.mjs';
 import { Clients, boundedIt, recordChannel, waitConnection } from '../interop/lib/realtime.mjs';
-import { provisionApp } from '../interop/lib/server.mjs';
-import { Cluster, TcpProxy, waitForKey } from './lib/cluster.mjs';
+import { startFronted } from './lib/cluster.mjs';
 
 const it = boundedIt(60000);
 const HISTORY_MAX = 100; // the stream keeps about this many (MAXLEN ~: whole nodes of 100)
@@ -26,27 +25,21 @@ let cluster;
 let app;
 let front; // the address the subscriber knows: a TCP proxy to one node, then to another
 let clients = [];
+let fronted;
 
 before(async () => {
-  cluster = await Cluster.start({ nodes: 2, nodeArgs: ['--history-max-messages', String(HISTORY_MAX), '--max-inbound-rate', '10000'] });
-  app = await provisionApp(cluster.nodes[0]);
-  await waitForKey(cluster.nodes, app.keys[0].keyStr);
-  front = await TcpProxy.start(cluster.nodes[0].port);
+  fronted = await startFronted({ nodeArgs: ['--history-max-messages', String(HISTORY_MAX), '--max-inbound-rate', '10000'] });
+  ({ cluster, app, front } = fronted);
 });
 
 after(async () => {
-  await front?.close();
-  await cluster?.stop();
+  await fronted?.stop();
 });
 
 afterEach(async () => {
   for (const c of clients) await c.closeAll();
   clients = [];
-  // the killed node comes back for the next test, the front points at it again
-  const a = cluster.nodes[0];
-  if (a.p.exited) await a.spawn(true);
-  front.targetPort = a.port;
-  front.heal();
+  await fronted.reset(); // the killed node back, the front pointing at it again
 });
 
 async function realtime(server, binary, opts = {}) {

@@ -13,8 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { FORMATS, randomId } from '../interop/lib/helpers.mjs';
 import { Clients, boundedIt, recordConnection, waitConnection } from '../interop/lib/realtime.mjs';
-import { provisionApp } from '../interop/lib/server.mjs';
-import { Cluster, TcpProxy, waitForKey } from './lib/cluster.mjs';
+import { startFronted } from './lib/cluster.mjs';
 
 const it = boundedIt(60000);
 const recoveryKey = (connectionKey) => JSON.stringify({ connectionKey, msgSerial: 0, channelSerials: {} });
@@ -23,26 +22,21 @@ let cluster;
 let app;
 let front; // the address the client knows: a TCP proxy to node A, then to node B
 let clients = [];
+let fronted;
 
 before(async () => {
-  cluster = await Cluster.start({ nodes: 2 });
-  app = await provisionApp(cluster.nodes[0]);
-  await waitForKey(cluster.nodes, app.keys[0].keyStr);
-  front = await TcpProxy.start(cluster.nodes[0].port);
+  fronted = await startFronted();
+  ({ cluster, app, front } = fronted);
 });
 
 after(async () => {
-  await front?.close();
-  await cluster?.stop();
+  await fronted?.stop();
 });
 
 afterEach(async () => {
   for (const c of clients) await c.closeAll();
   clients = [];
-  const a = cluster.nodes[0];
-  if (a.p.exited) await a.spawn(true);
-  front.targetPort = a.port;
-  front.heal();
+  await fronted.reset(); // the killed node back, the front pointing at it again
 });
 
 function client(server, binary, opts = {}) {

@@ -25,6 +25,7 @@ const FAMILIES = {
   rtauthd_connections: 'gauge',
   rtauthd_connections_opened_total: 'counter',
   rtauthd_connections_closed_total: 'counter',
+  rtauthd_connections_refused_total: 'counter',
   rtauthd_token_requests_total: 'counter',
   rtauthd_request_token_duration_seconds: 'histogram',
   rtauthd_revocations_total: 'counter',
@@ -143,6 +144,18 @@ describe('GET /metrics on a loopback listener', () => {
             sampleValue(m, 'rtauthd_connections', { ...appLabel, state: 'connected' }) === live0 &&
             sampleValue(m, 'rtauthd_connections_closed_total', { reason: 'normal' }) === normal0 + 1,
           'gauge back and closed_total{reason="normal"} + 1',
+        );
+      });
+
+      it('a realtime connect with a wrong key secret counts in connections_refused_total{code="40101"}', async () => {
+        const m0 = await scrape(server);
+        const refused0 = sampleValue(m0, 'rtauthd_connections_refused_total', { code: '40101' });
+        const rt = clients.realtime({ key: `${app.keys[0].keyName}:wrongsecret` });
+        await waitConnection(rt, 'failed');
+        await scrapeUntil(
+          server,
+          (m) => sampleValue(m, 'rtauthd_connections_refused_total', { code: '40101' }) === refused0 + 1,
+          'one refusal counted',
         );
       });
 

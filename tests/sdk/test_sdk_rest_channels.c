@@ -106,8 +106,8 @@ static void test_same_channel_as_realtime(void **state)
     rta_realtime_destroy(rt);
 }
 
-/* Errors: the server's (40160 without the capability, 40400 for stats on rtauthd), and the
- * library's before any request (40010 bad name, 40003 bad query). */
+/* Errors: the server's (40160 without the capability, for stats too: it needs stats on *),
+ * and the library's before any request (40010 bad name, 40003 bad query). */
 static void test_errors(void **state)
 {
     (void)state;
@@ -124,9 +124,18 @@ static void test_errors(void **state)
     assert_int_equal(rta_rest_publish(r, ":hidden", NULL, "x", &err), RTA_ERR_INVALID_CHANNEL);
     rta_rest_query bad = {.limit = -1};
     assert_int_equal(rta_rest_history(r, "chan", &bad, &resp, &err), RTA_ERR_INVALID_PARAMETER);
-    assert_int_equal(rta_rest_stats(r, NULL, &resp, &err), RTA_ERR_NOT_FOUND);
+    assert_int_equal(rta_rest_stats(r, NULL, &resp, &err), RTA_ERR_CAPABILITY_DENIED);
     rta_rest_response_clear(&resp);
     rta_rest_destroy(r);
+    /* RSC6 with a key that may read stats: an array of Stats objects (the app published in
+     * the test before, so it is not empty) */
+    memset(&resp, 0, sizeof(resp));
+    assert_int_equal(rta_rest_stats(rest, NULL, &resp, &err), 0);
+    assert_int_equal(resp.status_code, 200);
+    assert_non_null(resp.body);
+    assert_int_equal(resp.body[0], '[');
+    assert_non_null(strstr(resp.body, "\"unit\":\"minute\""));
+    rta_rest_response_clear(&resp);
 }
 
 static void stats_reply(const stub_request *req, stub_reply *reply, void *ctx)

@@ -51,6 +51,7 @@ static void families_and_samples(void **state)
     rta_metrics_connection_closed(0);
     rta_metrics_connection_closed(40141);
     rta_metrics_connection_closed(RTA_METRICS_REASON_OVERFLOW);
+    rta_metrics_connection_refused(40142);
     rta_metrics_token_request(0);
     rta_metrics_token_request(40160);
     rta_metrics_token_request(40160);
@@ -68,6 +69,7 @@ static void families_and_samples(void **state)
     assert_true(has_line(t, "rtauthd_connections_closed_total{reason=\"40141\"} 1"));
     assert_true(has_line(t, "rtauthd_connections_closed_total{reason=\"queue_overflow\"} 1"));
     assert_true(has_line(t, "rtauthd_token_requests_total{result=\"issued\",code=\"0\"} 1"));
+    assert_true(has_line(t, "rtauthd_connections_refused_total{code=\"40142\"} 1"));
     assert_true(has_line(t, "rtauthd_token_requests_total{result=\"refused\",code=\"40160\"} 2"));
     assert_true(has_line(t, "rtauthd_request_token_duration_seconds_bucket{le=\"5e-05\"} 0"));
     assert_true(has_line(t, "rtauthd_request_token_duration_seconds_bucket{le=\"0.0001\"} 1"));

@@ -376,7 +376,8 @@ static void test_schema_version_and_pragmas(void **state)
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 4); /* v3: sealed secrets (KEK); v4: caps */
+    assert_int_equal(sqlite3_column_int(st, 0), 5); /* v3: sealed secrets (KEK); v4: caps;
+                                                     * v5: stats */
     sqlite3_finalize(st);
     /* journal_mode=WAL is persistent in the file: a second connection sees it. */
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
@@ -495,6 +496,7 @@ static void test_migration_from_v3_keeps_apps(void **state)
     sqlite3 *db;
     assert_int_equal(sqlite3_open(f->file, &db), SQLITE_OK);
     assert_int_equal(sqlite3_exec(db,
+                                  "DROP TABLE stats;" /* v5 */
                                   "DROP TRIGGER apps_upd;"
                                   "ALTER TABLE apps DROP COLUMN max_connections;"
                                   "ALTER TABLE apps DROP COLUMN max_connections_per_client;"
@@ -1210,6 +1212,7 @@ static void test_kek_migrates_plaintext_db(void **state)
     raw_exec(f, "PRAGMA foreign_keys=OFF; BEGIN;"
                 "DROP TRIGGER apps_upd; ALTER TABLE apps DROP COLUMN max_connections;"
                 "ALTER TABLE apps DROP COLUMN max_connections_per_client;" /* v4 */
+                "DROP TABLE stats;"                                        /* v5 */
                 "DROP TRIGGER keys_sealed_ins; DROP TRIGGER keys_sealed_upd;"
                 "DROP TRIGGER secrets_sealed_ins;"
                 "CREATE TABLE secrets_v2 (id INTEGER NOT NULL PRIMARY KEY,"

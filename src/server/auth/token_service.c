@@ -9,6 +9,7 @@
 
 #include "core/jwt.h"
 #include "core/mac.h"
+#include "server/store/store.h"
 
 #define REAUTH_MARGIN_MS 30000 /* allowReauthMargin (S-67, RSA17f) */
 #define REVOKE_MAX_AGE_MS 3600000 /* issuedBefore at most an hour ago (S-67) */
@@ -458,6 +459,18 @@ void rta_revocation_plans_free(rta_revocation_plan *plans, size_t count)
         free(plans[i].requested_target);
     }
     free(plans);
+}
+
+int rta_revocation_plans_store(rta_store *store, const char *key_name,
+                               const rta_revocation_plan *plans, size_t count, rta_error *err)
+{
+    rta_revocation_record recs[RTA_MAX_REVOCATION_TARGETS];
+    if (count > RTA_MAX_REVOCATION_TARGETS)
+        return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Too many revocation targets");
+    for (size_t i = 0; i < count; i++)
+        recs[i] = (rta_revocation_record){key_name, plans[i].target, plans[i].issued_before,
+                                          plans[i].applies_at, plans[i].expires};
+    return store->ops->add_revocations(store, recs, count, err);
 }
 
 static void fail_target(rta_revocation_result *r, int code, const char *msg)

@@ -169,6 +169,12 @@ int rta_token_service_plan_revocation(rta_token_service *ts, const char *path_ke
                                       size_t *plan_count, rta_error *err);
 void rta_revocation_plans_free(rta_revocation_plan *plans, size_t count);
 
+/* Store thread: writes key_name's plans to the store, durably, before they are applied
+ * (revokeTokens and the console). 0, or the store's error. */
+struct rta_store;
+int rta_revocation_plans_store(struct rta_store *store, const char *key_name,
+                               const rta_revocation_plan *plans, size_t count, rta_error *err);
+
 /* Adds persisted revocations to the index. */
 int rta_token_service_apply_revocations(rta_token_service *ts, const char *key_name,
                                         const rta_revocation_plan *plans, size_t count);

@@ -226,6 +226,20 @@ static void state_run(rta_store_job *job, rta_store *store)
     job->rc = store->ops->set_key_enabled(store, j->key.key_name, j->enabled, &job->err);
 }
 
+
+/* Answers a key job's request (the key as it is now, or the job's error), then frees it. */
+static void key_job_reply(key_job *j, const rta_key_entry *k)
+{
+    rta_store_job *job = &j->job;
+    rta_http_session *s = j->pending->session;
+    if (s && job->rc)
+        rta__console_reply_error(s, job->err.code, 0, job->err.message);
+    else if (s)
+        rta__console_reply_json(s, 200, k ? key_json(k) : json_object());
+    rta_http_finish(j->pending);
+    key_job_free(j);
+}
+
 static void state_done(rta_store_job *job)
 {
     key_job *j = (key_job *)job;
@@ -246,13 +260,7 @@ static void state_done(rta_store_job *job)
         }
         rta_log_info("console: key %s %s", j->key.key_name, j->enabled ? "enabled" : "disabled");
     }
-    rta_http_session *s = j->pending->session;
-    if (s && job->rc)
-        rta__console_reply_error(s, job->err.code, 0, job->err.message);
-    else if (s)
-        rta__console_reply_json(s, 200, k ? key_json(k) : json_object());
-    rta_http_finish(j->pending);
-    key_job_free(j);
+    key_job_reply(j, k);
 }
 
 void rta__console_key_state(rta_console *c, rta_http_session *s, json_t *body)
@@ -308,13 +316,7 @@ static void capability_done(rta_store_job *job)
         }
         rta_log_info("console: key %s capability changed", j->key.key_name);
     }
-    rta_http_session *s = j->pending->session;
-    if (s && job->rc)
-        rta__console_reply_error(s, job->err.code, 0, job->err.message);
-    else if (s)
-        rta__console_reply_json(s, 200, k ? key_json(k) : json_object());
-    rta_http_finish(j->pending);
-    key_job_free(j);
+    key_job_reply(j, k);
 }
 
 void rta__console_key_capability(rta_console *c, rta_http_session *s, json_t *body)
@@ -389,12 +391,7 @@ static void revoke_job_free(revoke_job *j)
 static void revoke_run(rta_store_job *job, rta_store *store)
 {
     revoke_job *j = (revoke_job *)job;
-    rta_revocation_record recs[RTA_MAX_REVOCATION_TARGETS];
-    for (size_t i = 0; i < j->plan_count; i++)
-        recs[i] = (rta_revocation_record){j->key_name, j->plans[i].target,
-                                          j->plans[i].issued_before, j->plans[i].applies_at,
-                                          j->plans[i].expires};
-    job->rc = store->ops->add_revocations(store, recs, j->plan_count, &job->err);
+    job->rc = rta_revocation_plans_store(store, j->key_name, j->plans, j->plan_count, &job->err);
 }
 
 static void reply_batch(rta_http_session *s, const char *key_name, const rta_revocation_batch *b)

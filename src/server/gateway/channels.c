@@ -11,6 +11,7 @@
 #include "core/capability.h"
 #include "server/gateway/internal.h"
 #include "server/metrics.h"
+#include "server/stats.h"
 #include "server/log.h"
 
 #define MAX_CHANNEL_NAME 1024
@@ -61,6 +62,7 @@ static rta_channel *channel_get(rta_gateway *gw, const char *app_id, const char 
         }
         ch->key = own;
         ch->name = own + strlen(app_id) + 1;
+        rta_stats_channel(app_id, strlen(app_id), 1, gw->now());
         return ch;
     }
     if (key != buf) free(key);
@@ -152,6 +154,7 @@ void rta__gw_channel_release_if_empty(rta_gateway *gw, rta_channel *ch)
         if (app) gw->relay.close(gw->relay.ctx, app, ch->name);
         free(app);
     }
+    rta_stats_channel(ch->key, (size_t)(ch->name - ch->key - 1), 0, gw->now());
     rta_hmap_del(&gw->channels, ch->key, strlen(ch->key));
     channel_free(ch);
 }
@@ -335,6 +338,8 @@ void rta__gw_channel_publish(rta_conn *c, const rta_protocol_message *in)
     char id[64];
     snprintf(id, sizeof(id), "%s:%lld", c->id, (long long)m->msg_serial);
     rta_metrics_add(RTA_M_MESSAGES_IN, m->message_count);
+    rta_stats_message_in(c->auth.app_id, 0, m->message_count,
+                         rta__gw_messages_size(m->messages, m->message_count), c->gw->now());
     if (c->gw->relay.publish) { /* cluster mode: Redis sequences it; ACK once it has */
         rta__gw_relay_publish(c, m, id);
         return;
@@ -416,16 +421,25 @@ void rta__gw_channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
     rta__gw_channel_broadcast(ch, &out, RTA_MODE_SUBSCRIBE, from && !from->echo ? from : NULL);
 }
 
+size_t rta__gw_messages_size(const rta_message *msgs, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) bytes += rta_message_size(&msgs[i]);
+    return bytes;
+}
+
 void rta__gw_channel_broadcast(rta_channel *ch, const rta_protocol_message *out, uint32_t mode,
                             const rta_conn *skip)
 {
     rta_buf enc[2] = {RTA_BUF_INIT, RTA_BUF_INIT}; /* by rta_format */
     int done[2] = {0, 0};
     size_t sent = 0;
+    rta_gateway *gw = NULL;
     for (size_t i = 0; i < ch->count; i++) {
         rta_conn *to = ch->members[i];
         if (to == skip || !(ch->modes[i] & mode)) continue;
         sent++;
+        gw = to->gw;
         if (!done[to->fmt]) {
             done[to->fmt] = 1;
             rta_protocol_message_encode(out, to->fmt, &enc[to->fmt]);
@@ -435,8 +449,12 @@ void rta__gw_channel_broadcast(rta_channel *ch, const rta_protocol_message *out,
     }
     rta_buf_free(&enc[0]);
     rta_buf_free(&enc[1]);
-    if (out->action == RTA_ACTION_MESSAGE && sent)
+    if (out->action == RTA_ACTION_MESSAGE && gw) {
         rta_metrics_add(RTA_M_MESSAGES_OUT, sent * out->message_count);
+        size_t bytes = rta__gw_messages_size(out->messages, out->message_count);
+        rta_stats_message_out(ch->key, (size_t)(ch->name - ch->key - 1),
+                              sent * out->message_count, sent * bytes, gw->now());
+    }
 }
 
 int rta_gateway_channel_name_ok(const char *name)
@@ -448,5 +466,6 @@ void rta_gateway_publish(rta_gateway *gw, const char *app_id, const char *channe
                          const char *id, rta_message *msgs, size_t n)
 {
     rta_metrics_add(RTA_M_MESSAGES_IN, n);
+    rta_stats_message_in(app_id, 1, n, rta__gw_messages_size(msgs, n), gw->now());
     rta__gw_channel_fanout(gw, app_id, NULL, channel, id, msgs, n);
 }

@@ -11,6 +11,7 @@
 
 #include "server/gateway/internal.h"
 #include "server/metrics.h"
+#include "server/stats.h"
 #include "server/log.h"
 #include "server/auth/provision.h"
 #include "server/clock.h"
@@ -216,6 +217,7 @@ void rta__gw_conn_free(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
     if (c->admitted && !gw->stopping) rta_metrics_connection_closed(c->end_reason);
+    if (c->admitted) rta_stats_connection(c->auth.app_id, 0, gw->now());
     rta__gw_conn_release(c);
     rta__gw_timer_cancel(c->gw, &c->end_timer);
     rta__gw_timer_cancel(c->gw, &c->notice_timer);

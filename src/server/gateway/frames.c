@@ -347,6 +347,7 @@ void rta__gw_conn_fail(rta_conn *c, int action, const rta_error *e)
     if (action == RTA_ACTION_ERROR && !rta_error_is_token_error(e->code))
         c->final = 1; /* fatal: the client fails and will not resume (2.8) */
     c->end_reason = e->code; /* the reason it ends, unless it is resumed */
+    if (!c->admitted) rta_metrics_connection_refused(e->code); /* never got in */
     rta__gw_conn_send_error(c, action, NULL, e);
     c->closing = 1;
     c->close_after = c->out_tail; /* NULL if it could not be queued: close at once */

@@ -219,6 +219,8 @@ void rta__gw_detached_remove(rta_conn *c);
 int rta__gw_detached_evict_oldest(rta_gateway *gw, const rta_conn *keep);
 
 /* Channels (gateway/channels.c). */
+/* The messages' size as Ably counts it (TO3l8), for statistics. */
+size_t rta__gw_messages_size(const rta_message *msgs, size_t n);
 /* Sends out to every member of ch attached with `mode` except skip, encoded once per wire
  * format (held for detached members). */
 void rta__gw_channel_broadcast(rta_channel *ch, const rta_protocol_message *out, uint32_t mode,

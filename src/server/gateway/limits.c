@@ -30,6 +30,7 @@
 
 #include "server/gateway/internal.h"
 #include "server/metrics.h"
+#include "server/stats.h"
 #include "server/log.h"
 
 int rta__gw_conn_counts_init(rta_conn_counts *k)
@@ -124,6 +125,7 @@ int rta__gw_conn_admit(rta_conn *c, rta_error *e)
     } else {
         c->admitted = 1;
         rta_metrics_connection_opened(app);
+        rta_stats_connection(app, 1, gw->now());
     }
     if (heap) free(key);
     return rc;

@@ -18,6 +18,7 @@
 
 #include "server/gateway/internal.h"
 #include "server/metrics.h"
+#include "server/stats.h"
 #include "server/log.h"
 
 #define RELAY_HAS_FLAGS (1u << 31)
@@ -129,6 +130,7 @@ void rta_gateway_publish_async(rta_gateway *gw, const char *app_id, const char *
 {
     rta_protocol_message pm;
     rta_metrics_add(RTA_M_MESSAGES_IN, n);
+    rta_stats_message_in(app_id, 1, n, rta__gw_messages_size(msgs, n), gw->now());
     relay_message(&pm, channel, id, NULL, gw->now(), msgs, n);
     gw->relay.publish(gw->relay.ctx, app_id, channel, &pm, done, arg);
 }

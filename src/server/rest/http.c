@@ -10,7 +10,9 @@
 
 #include "core/base64.h"
 #include "core/protocol.h"
+#include "server/clock.h"
 #include "server/log.h"
+#include "server/stats.h"
 #include "server/rest/routes.h"
 #include "server/rest/rest.h"
 
@@ -231,6 +233,8 @@ static int write_reply(rta_http_session *s)
     if (!body_len && lws_write(wsi, start, 0, LWS_WRITE_HTTP_FINAL) < 0) return -1;
     if (access_log_on(s)) access_log_write(s, body_len);
     int close_after = s->close_after || s->body_too_large == 2; /* body not read: unusable */
+    if (s->stats_app[0] && !s->stats_counted)
+        rta_stats_api_request(s->stats_app, s->status, rta_clock_now());
     reset(s);
     if (close_after) return -1;
     return lws_http_transaction_completed(wsi) ? -1 : 0;

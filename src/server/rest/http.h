@@ -20,6 +20,7 @@
 
 #include "core/buf.h"
 #include "core/codec.h"
+#include "core/key.h"
 #include "server/rest/cors.h"
 #include "rtauth/error.h"
 
@@ -74,6 +75,11 @@ struct rta_http_session {
     void *route_state;         /* route-private, freed by route_state_free */
     void (*route_state_free)(void *state);
     struct rta_conn *ws;       /* after a WebSocket upgrade: the gateway's connection */
+    /* statistics (server/stats.h): the app the request authenticated as ("" none), counted
+     * in apiRequests when the reply is written unless stats_counted (requestToken counts
+     * itself) */
+    char stats_app[RTA_KEY_ID_MAX + 1];
+    int stats_counted;
     /* for the access log (rest/access_log.h), when it is on */
     int64_t started_us;        /* monotonic, at the request's headers */
     char log_query[768];       /* the query, redacted */

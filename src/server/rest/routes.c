@@ -11,6 +11,7 @@
 #include "server/clock.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/stats.h"
 #include "server/rest/routes.h"
 #include "server/rest/rest.h"
 #include "server/console/console.h"
@@ -66,6 +67,7 @@ int rta_route_authenticate(rta_http_session *s, rta_auth_context *out)
         rta_http_reply_error(s, &err);
     } else {
         rta_http_note_auth(s, out->key_name, out->client_id);
+        memcpy(s->stats_app, out->app_id, sizeof(s->stats_app)); /* apiRequests (stats.h) */
     }
     return rc;
 }
@@ -142,7 +144,18 @@ typedef struct token_job {
     rta_http_pending *pending;
     rta_issued_token issued;
     uint64_t started_ns, submitted_ns; /* metrics: the request, the nonce's store job */
+    const rta_route_env *env;
 } token_job;
+
+/* A requestToken in its app's statistics (RSC6), when key_name is a known key: apps are
+ * never named by an unverified request. status: the HTTP status of the answer. */
+static void count_for_stats(const rta_route_env *env, const char *key_name, int status)
+{
+    const rta_key_entry *k = key_name ? rta_registry_key(env->registry, key_name,
+                                                         strlen(key_name))
+                                      : NULL;
+    if (k) rta_stats_token_request(k->app_id, status, rta_clock_now());
+}
 
 static void token_issued(rta_http_session *s, const rta_token_details *d);
 
@@ -178,6 +191,8 @@ static void token_job_done(rta_store_job *job)
     rta_metrics_token_request(job->rc ? RTA_ERR_INTERNAL
                                       : job->replayed ? RTA_ERR_NONCE_REPLAYED : 0);
     rta_metrics_observe_since(RTA_H_REQUEST_TOKEN, j->started_ns);
+    count_for_stats(j->env, j->issued.nonce_key_name,
+                    job->rc ? 500 : job->replayed ? 401 : 200);
     rta_http_session *s = j->pending->session;
     if (s) reply_after_nonce(s, job->rc, &job->err, job->replayed, &j->issued.details);
     rta_http_finish(j->pending);
@@ -286,6 +301,7 @@ static void request_token(rta_http_session *s, const char *key_name, uint64_t st
     }
     j->issued = issued;
     j->started_ns = started_ns;
+    j->env = s->env;
     j->submitted_ns = rta_metrics_now_ns();
     j->job.is_nonce = 1;
     j->job.done = token_job_done;
@@ -300,10 +316,12 @@ static void request_token(rta_http_session *s, const char *key_name, uint64_t st
 static void route_request_token(rta_http_session *s, const char *key_name)
 {
     uint64_t t0 = rta_metrics_now_ns();
+    s->stats_counted = 1; /* apiRequests.tokenRequests, by count_for_stats */
     request_token(s, key_name, t0);
     if (s->pending) return;
     rta_metrics_token_request(s->status == 200 ? 0 : s->error_code ? s->error_code
                                                                     : RTA_ERR_INTERNAL);
+    count_for_stats(s->env, key_name, s->status);
     rta_metrics_observe_since(RTA_H_REQUEST_TOKEN, t0);
 }
 
@@ -331,12 +349,7 @@ static void reply_batch(rta_http_session *s, const rta_revocation_batch *b)
 static void revoke_job_run(rta_store_job *job, rta_store *store)
 {
     revoke_job *j = (revoke_job *)job;
-    rta_revocation_record recs[RTA_MAX_REVOCATION_TARGETS];
-    for (size_t i = 0; i < j->plan_count; i++)
-        recs[i] = (rta_revocation_record){j->key_name, j->plans[i].target,
-                                          j->plans[i].issued_before, j->plans[i].applies_at,
-                                          j->plans[i].expires};
-    job->rc = store->ops->add_revocations(store, recs, j->plan_count, &job->err);
+    job->rc = rta_revocation_plans_store(store, j->key_name, j->plans, j->plan_count, &job->err);
 }
 
 static void revoke_job_done(rta_store_job *job)
@@ -471,6 +484,8 @@ void rta_route_dispatch(rta_http_session *s)
         if (method_is(s, RTA_HTTP_GET, "GET")) route_health(s);
     } else if (!strcmp(path, "/ready")) {
         if (method_is(s, RTA_HTTP_GET, "GET")) route_ready(s);
+    } else if (!strcmp(path, "/stats")) {
+        if (method_is(s, RTA_HTTP_GET, "GET")) rta_route_stats(s);
     } else if (!strcmp(path, "/metrics")) {
         if (method_is(s, RTA_HTTP_GET, "GET")) route_metrics(s);
     } else if (match_segment(path, "/keys/", "/requestToken", seg, sizeof(seg))) {

@@ -6,6 +6,8 @@
  *   /channels/...                          rest/channels.c, rest/channel_info.c
  *   POST   /apps, DELETE /apps/{appId}    sandbox provisioning (--sandbox only)
  *   /console, /console/...                 the operator console (--console only, console.h)
+ *   GET    /stats                         RSC6 (rest/stats.c)
+ *   GET    /metrics                       Prometheus text (server/metrics.h; not Ably's)
  * plus the credential parsing every authenticated route shares. Every route answers OPTIONS
  * with its methods (a CORS preflight, cors.h), any other path with a general list. */
 #ifndef RTA_SERVER_REST_ROUTES_H
@@ -26,6 +28,9 @@ int rta_route_authenticate(rta_http_session *s, rta_auth_context *out);
  * /channels/{name}/messages (RSL1, RSL2), GET /channels/{name}/presence (RSP3) and
  * /presence/history (RSP4): rest/channels.c, rest/channel_info.c. */
 void rta_route_channels(rta_http_session *s);
+
+/* GET /stats (rest/stats.c, RSC6). */
+void rta_route_stats(rta_http_session *s);
 
 /* Batch publish (POST /messages, RSC22) and batch presence (GET /presence, RSC24):
  * rest/batch.c. */

@@ -470,6 +470,8 @@ static const rta_store_ops redis_ops = {
     .add_nonces_local = NULL, /* a network round trip: the store thread, in batches */
     .list_nonces = rta__redis_list_nonces,
     .purge = rta__redis_purge,
+    .add_stats = rta__redis_add_stats,
+    .list_stats = rta__redis_list_stats,
     .poll_changes = rta__redis_poll_changes,
     .close = rd_close,
 };

@@ -91,6 +91,11 @@ int rta__redis_list_revocations(rta_store *st, int64_t now,
                                 void (*cb)(void *ctx, const rta_revocation_record *r), void *ctx,
                                 rta_error *err);
 int rta__redis_purge(rta_store *st, int64_t now, rta_error *err);
+/* App statistics (store/redis_stats.c). */
+int rta__redis_add_stats(rta_store *st, const rta_stats_row *rows, size_t n, rta_error *err);
+int rta__redis_list_stats(rta_store *st, const char *app_id, int64_t from_minute,
+                          int64_t to_minute, void (*cb)(void *ctx, const rta_stats_row *r),
+                          void *ctx, rta_error *err);
 int rta__redis_add_nonces(rta_store *st, const rta_nonce_record *n, size_t count,
                           unsigned char *replayed, rta_error *err);
 int rta__redis_list_nonces(rta_store *st, int64_t now,

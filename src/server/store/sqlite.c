@@ -47,6 +47,10 @@ enum {
     ST_REV_PURGE,
     ST_REV_DELETE_APP,
     ST_ADMIN_VERSION,
+    ST_STATS_UPSERT,
+    ST_STATS_LIST,
+    ST_STATS_PURGE,
+    ST_STATS_DELETE_APP,
     ST_COUNT
 };
 
@@ -94,6 +98,36 @@ static const char *const sql_text[ST_COUNT] = {
      * a missing or expired one is inserted or refreshed (1 row changed). */
     /* Moves when another connection commits; never for our own writes. */
     [ST_ADMIN_VERSION] = "SELECT admin_version FROM meta WHERE id = 1",
+    /* Statistics (schema v5): the columns in rta_stats_field order; sums add, peaks max. */
+    [ST_STATS_UPSERT] = "INSERT INTO stats(app_id, minute, msg_in_rt, msg_in_rt_data, msg_in_rest,"
+                        " msg_in_rest_data, msg_out, msg_out_data, conn_opened, chan_opened,"
+                        " token_ok, token_failed, token_refused, conn_peak, chan_peak, api_ok,"
+                        " api_failed, api_refused)"
+                        " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18)"
+                        " ON CONFLICT(app_id, minute) DO UPDATE SET"
+                        " msg_in_rt = msg_in_rt + excluded.msg_in_rt,"
+                        " msg_in_rt_data = msg_in_rt_data + excluded.msg_in_rt_data,"
+                        " msg_in_rest = msg_in_rest + excluded.msg_in_rest,"
+                        " msg_in_rest_data = msg_in_rest_data + excluded.msg_in_rest_data,"
+                        " msg_out = msg_out + excluded.msg_out,"
+                        " msg_out_data = msg_out_data + excluded.msg_out_data,"
+                        " conn_opened = conn_opened + excluded.conn_opened,"
+                        " chan_opened = chan_opened + excluded.chan_opened,"
+                        " token_ok = token_ok + excluded.token_ok,"
+                        " token_failed = token_failed + excluded.token_failed,"
+                        " token_refused = token_refused + excluded.token_refused,"
+                        " api_ok = api_ok + excluded.api_ok,"
+                        " api_failed = api_failed + excluded.api_failed,"
+                        " api_refused = api_refused + excluded.api_refused,"
+                        " conn_peak = max(conn_peak, excluded.conn_peak),"
+                        " chan_peak = max(chan_peak, excluded.chan_peak)",
+    [ST_STATS_LIST] = "SELECT minute, msg_in_rt, msg_in_rt_data, msg_in_rest, msg_in_rest_data,"
+                      " msg_out, msg_out_data, conn_opened, chan_opened, token_ok, token_failed,"
+                      " token_refused, conn_peak, chan_peak, api_ok, api_failed, api_refused"
+                      " FROM stats WHERE app_id = ?1 AND minute >= ?2 AND minute <= ?3"
+                      " ORDER BY minute",
+    [ST_STATS_PURGE] = "DELETE FROM stats WHERE minute < ?1",
+    [ST_STATS_DELETE_APP] = "DELETE FROM stats WHERE app_id = ?1",
 };
 
 typedef struct rta_sqlite_store {
@@ -239,7 +273,7 @@ static int sq_delete_app(rta_store *st, const char *app_id, rta_error *err)
     if (rc) return rc;
     /* The app's used nonces stay in the journal until they expire (minutes): harmless, as
      * its key names are gone and never reused (random ids). */
-    static const int steps[] = {ST_REV_DELETE_APP, ST_APP_DELETE};
+    static const int steps[] = {ST_REV_DELETE_APP, ST_STATS_DELETE_APP, ST_APP_DELETE};
     for (size_t i = 0; rc == 0 && i < sizeof(steps) / sizeof(steps[0]); i++) {
         bind_text(s->st[steps[i]], 1, app_id);
         if (run(s, steps[i]) != SQLITE_DONE) rc = db_fail(s, err, "delete app");
@@ -461,7 +495,44 @@ static int sq_purge(rta_store *st, int64_t now, rta_error *err)
     if (rc) return rc;
     sqlite3_bind_int64(s->st[ST_REV_PURGE], 1, now);
     if (run(s, ST_REV_PURGE) != SQLITE_DONE) rc = db_fail(s, err, "purge");
+    sqlite3_bind_int64(s->st[ST_STATS_PURGE], 1, (now - RTA_STATS_RETENTION_MS) / 60000);
+    if (rc == 0 && run(s, ST_STATS_PURGE) != SQLITE_DONE) rc = db_fail(s, err, "purge stats");
     return finish(s, rc, err);
+}
+
+static int sq_add_stats(rta_store *st, const rta_stats_row *rows, size_t n, rta_error *err)
+{
+    rta_sqlite_store *s = impl(st);
+    int rc = begin(s, err);
+    sqlite3_stmt *q = s->st[ST_STATS_UPSERT];
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        bind_text(q, 1, rows[i].app_id);
+        sqlite3_bind_int64(q, 2, rows[i].minute);
+        for (int f = 0; f < RTA_SF_COUNT; f++) sqlite3_bind_int64(q, 3 + f, rows[i].v[f]);
+        if (run(s, ST_STATS_UPSERT) != SQLITE_DONE) rc = db_fail(s, err, "add stats");
+    }
+    return finish(s, rc, err);
+}
+
+static int sq_list_stats(rta_store *st, const char *app_id, int64_t from_minute,
+                         int64_t to_minute, void (*cb)(void *ctx, const rta_stats_row *r),
+                         void *ctx, rta_error *err)
+{
+    rta_sqlite_store *s = impl(st);
+    sqlite3_stmt *q = s->st[ST_STATS_LIST];
+    bind_text(q, 1, app_id);
+    sqlite3_bind_int64(q, 2, from_minute);
+    sqlite3_bind_int64(q, 3, to_minute);
+    rta_stats_row r;
+    memset(&r, 0, sizeof(r));
+    snprintf(r.app_id, sizeof(r.app_id), "%s", app_id);
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        r.minute = sqlite3_column_int64(q, 0);
+        for (int f = 0; f < RTA_SF_COUNT; f++) r.v[f] = sqlite3_column_int64(q, 1 + f);
+        cb(ctx, &r);
+    }
+    return end_list(s, q, rc, "list stats", err);
 }
 
 static int read_admin_version(rta_sqlite_store *s, int64_t *out, rta_error *err)
@@ -517,6 +588,8 @@ static const rta_store_ops sqlite_ops = {
     .add_nonces_local = sq_add_nonces, /* a write(2) to the journal, which has its own lock */
     .list_nonces = sq_list_nonces,
     .purge = sq_purge,
+    .add_stats = sq_add_stats,
+    .list_stats = sq_list_stats,
     .poll_changes = sq_poll_changes,
     .close = sq_close,
 };

@@ -130,6 +130,31 @@ static const char *const migrations[RTA_SQLITE_SCHEMA_VERSION] = {
     "  CHECK (max_connections_per_client >= 0);"
     "CREATE TRIGGER apps_upd AFTER UPDATE ON apps BEGIN"
     "  UPDATE meta SET admin_version = admin_version + 1; END;",
+
+    /* Version 5: app statistics (GET /stats, RSC6; server/stats.h), one row per app and
+     * minute; the columns are rta_stats_field's, sums but for the two peaks (max). Kept
+     * RTA_STATS_RETENTION_MS (purge); no trigger: statistics are not admin changes. */
+    "CREATE TABLE stats ("
+    "  app_id TEXT NOT NULL,"
+    "  minute INTEGER NOT NULL,"
+    "  msg_in_rt INTEGER NOT NULL DEFAULT 0,"
+    "  msg_in_rt_data INTEGER NOT NULL DEFAULT 0,"
+    "  msg_in_rest INTEGER NOT NULL DEFAULT 0,"
+    "  msg_in_rest_data INTEGER NOT NULL DEFAULT 0,"
+    "  msg_out INTEGER NOT NULL DEFAULT 0,"
+    "  msg_out_data INTEGER NOT NULL DEFAULT 0,"
+    "  conn_opened INTEGER NOT NULL DEFAULT 0,"
+    "  chan_opened INTEGER NOT NULL DEFAULT 0,"
+    "  token_ok INTEGER NOT NULL DEFAULT 0,"
+    "  token_failed INTEGER NOT NULL DEFAULT 0,"
+    "  token_refused INTEGER NOT NULL DEFAULT 0,"
+    "  conn_peak INTEGER NOT NULL DEFAULT 0,"
+    "  chan_peak INTEGER NOT NULL DEFAULT 0,"
+    "  api_ok INTEGER NOT NULL DEFAULT 0,"
+    "  api_failed INTEGER NOT NULL DEFAULT 0,"
+    "  api_refused INTEGER NOT NULL DEFAULT 0,"
+    "  PRIMARY KEY (app_id, minute)) WITHOUT ROWID;"
+    "CREATE INDEX stats_by_minute ON stats(minute);",
 };
 
 static int db_error(sqlite3 *db, rta_error *err, const char *what)

@@ -9,7 +9,7 @@
 #include "rtauth/error.h"
 
 /* The schema version this build writes and understands (PRAGMA user_version). */
-#define RTA_SQLITE_SCHEMA_VERSION 4
+#define RTA_SQLITE_SCHEMA_VERSION 5
 
 /* The file inside the data directory. */
 #define RTA_SQLITE_DB_FILE "rtauth.db"

@@ -23,6 +23,7 @@
 
 #include "core/key.h"
 #include "rtauth/error.h"
+#include "server/stats.h" /* rta_stats_row: plain data, no dependency upward */
 
 #define RTA_SERVER_SECRET_LEN 32
 
@@ -119,6 +120,15 @@ typedef struct rta_store_ops {
                             unsigned char *replayed, rta_error *err);
     int (*list_nonces)(rta_store *s, int64_t now, void (*cb)(void *ctx, const rta_nonce_record *n),
                        void *ctx, rta_error *err);
+
+    /* App statistics (GET /stats, server/stats.h), optional (NULL: not kept). add_stats
+     * adds each row's sums to its (app, minute) and keeps the larger peaks, durable on return;
+     * list_stats calls cb for the app's rows with from <= minute <= to, oldest first, one row
+     * per minute (a shared store sums its nodes' peaks). purge also deletes rows older than
+     * RTA_STATS_RETENTION_MS, and delete_app the app's. */
+    int (*add_stats)(rta_store *s, const rta_stats_row *rows, size_t n, rta_error *err);
+    int (*list_stats)(rta_store *s, const char *app_id, int64_t from_minute, int64_t to_minute,
+                      void (*cb)(void *ctx, const rta_stats_row *r), void *ctx, rta_error *err);
 
     /* Deletes nonces and revocations that expired before now. */
     int (*purge)(rta_store *s, int64_t now, rta_error *err);

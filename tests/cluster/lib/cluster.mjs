@@ -12,7 +12,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
-import { freePort } from '../../interop/lib/server.mjs';
+import { freePort, provisionApp } from '../../interop/lib/server.mjs';
 
 const run = promisify(execFile);
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -441,4 +441,34 @@ export async function eventually(fn, ms = 5000, what = 'condition', step = 50) {
     if (Date.now() - t0 > ms) throw new Error(`${what} not met within ${ms} ms (last: ${JSON.stringify(last)})`);
     await sleep(step);
   }
+}
+
+// ---- a client's node going away -----------------------------------------------------------------
+
+/**
+ * Two nodes (with `nodeArgs`), an app, and a TCP proxy ("the front") to node A: the address a
+ * client knows, which tests point at node B when A is killed or left (resume.test.mjs,
+ * catch_up.test.mjs). `reset()` (after each test) brings A back if it was killed and points the
+ * front at it again; `stop()` ends it all.
+ */
+export async function startFronted({ nodeArgs = [] } = {}) {
+  const cluster = await Cluster.start({ nodes: 2, nodeArgs });
+  const app = await provisionApp(cluster.nodes[0]);
+  await waitForKey(cluster.nodes, app.keys[0].keyStr);
+  const front = await TcpProxy.start(cluster.nodes[0].port);
+  return {
+    cluster,
+    app,
+    front,
+    async reset() {
+      const a = cluster.nodes[0];
+      if (a.p.exited) await a.spawn(true);
+      front.targetPort = a.port;
+      front.heal();
+    },
+    async stop() {
+      await front.close();
+      await cluster.stop();
+    },
+  };
 }
