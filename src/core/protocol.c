@@ -73,6 +73,7 @@ void rta_presence_message_clear(rta_presence_message *p)
     free(p->client_id);
     free(p->connection_id);
     free(p->encoding);
+    free(p->extras);
     data_clear(&p->data);
     memset(p, 0, sizeof(*p));
 }

@@ -120,6 +120,7 @@ typedef struct rta_presence_message {
     char *encoding;
     int64_t timestamp;
     rta_data data;
+    char *extras; /* TP3i: compact JSON text of the extras object; NULL = absent */
 } rta_presence_message;
 
 /* ConnectionDetails (CD2). Numbers are 0 when absent. */

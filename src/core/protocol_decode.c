@@ -180,7 +180,12 @@ static int read_presence(rta_node n, rta_presence_message *p, rta_error *err)
     if (!rc) rc = opt_str(n, "encoding", &p->encoding, err);
     if (!rc) rc = opt_int(n, "timestamp", INT64_MIN, INT64_MAX, &p->timestamp, NULL, err);
     if (!rc) rc = read_data(n, &p->data, err);
-    return rc;
+    if (rc) return rc;
+    rta_node extras = rta_node_get(n, "extras"); /* TP3i, as a Message's (TM2i) */
+    if (is_absent(extras)) return 0;
+    if (rta_node_kind(extras) != RTA_NODE_MAP) return BAD(err, "extras must be an object");
+    size_t len;
+    return node_to_json(extras, "extras", &p->extras, &len, err);
 }
 
 /* An optional array of at most max elements; *arr is absent when null or missing. */

@@ -126,13 +126,15 @@ static void write_message(enc *e, const rta_message *m)
     rta_w_map_end(&e->w);
 }
 
-/* PresenceMessage (TP3): action, id, clientId, connectionId, data, encoding, timestamp. */
+/* PresenceMessage (TP3): action, id, clientId, connectionId, data, encoding, timestamp,
+ * extras (TP3i). */
 static void write_presence(enc *e, const rta_presence_message *p)
 {
     int has_data = p->data.type != RTA_DATA_NONE, b64 = needs_base64(e, &p->data);
     int has_encoding = p->encoding != NULL || b64;
     size_t n = (p->action != 0) + (p->id != NULL) + (p->client_id != NULL) +
-               (p->connection_id != NULL) + has_data + has_encoding + (p->timestamp != 0);
+               (p->connection_id != NULL) + has_data + has_encoding + (p->timestamp != 0) +
+               (p->extras != NULL);
     rta_w_map(&e->w, n);
     key_int(e, "action", p->action != 0, p->action);
     key_str(e, "id", p->id);
@@ -147,6 +149,10 @@ static void write_presence(enc *e, const rta_presence_message *p)
         write_encoding(e, p->encoding, b64);
     }
     key_int(e, "timestamp", p->timestamp != 0, p->timestamp);
+    if (p->extras) {
+        rta_w_key(&e->w, "extras");
+        write_json_text(e, p->extras, strlen(p->extras));
+    }
     rta_w_map_end(&e->w);
 }
 

@@ -294,7 +294,18 @@ static void relay_publish(void *ctx, const char *app_id, const char *channel,
         rta_cluster_publisher_push(cc->publisher, app_id, channel, pm->id, NULL, 0, done, arg);
         return;
     }
-    rta_cluster_publisher_push(cc->publisher, app_id, channel, pm->id, b.data, b.len, done, arg);
+    /* Idempotent publishing across nodes (RSL1k, RTL6a1): a publish whose first message
+     * carries a client-supplied id is remembered by that id ("u:<id>") in rt_ch_publish's
+     * SET PX window, whichever node it reaches: a repeat is ACKed but neither delivered nor
+     * stored again. Others by their ProtocolMessage id (a resend after a resume). */
+    char idem[RTA_CK_ID_MAX + 1];
+    const char *first = pm->message_count ? pm->messages[0].id : NULL;
+    const char *key = pm->id;
+    if (first && *first && strlen(first) + 2 <= RTA_CK_ID_MAX) {
+        snprintf(idem, sizeof(idem), "u:%s", first);
+        key = idem;
+    }
+    rta_cluster_publisher_push(cc->publisher, app_id, channel, key, b.data, b.len, done, arg);
     rta_buf_free(&b);
 }
 

@@ -53,6 +53,7 @@ static void offer(history_job *j, const rta_protocol_message *pm, uint64_t seria
 {
     uint64_t key = serial * PER_PUBLISH + i;
     if (j->q.has_cursor && (j->q.forwards ? key < j->q.cursor : key > j->q.cursor)) return;
+    if (j->q.has_until && serial > j->q.until) return; /* after the attach (RTL10b) */
     const rta_message *m = &pm->messages[i];
     int64_t ts = m->timestamp ? m->timestamp : pm->timestamp;
     if (ts < j->q.start || ts > j->q.end || (j->max_age > 0 && ts < j->now - j->max_age)) return;

@@ -25,6 +25,7 @@ import {
 } from './lib/realtime.mjs';
 import { provisionApp, startServer } from './lib/server.mjs';
 
+const PER_CONN = 500; // RTA_PRESENCE_MAX_PER_CONN (gateway/gateway.h)
 const it = boundedIt(30000);
 const SYNC = 16;
 const HAS_PRESENCE = 1;
@@ -430,23 +431,23 @@ for (const { name, binary } of FORMATS) {
         await nack(1, [{ action: 1, clientId: 'p' }], 40000);
         await nack(2, [{ action: 2, clientId: 'big', data: 'x'.repeat(70000) }], 40009);
         await nack(3, [{ action: 2, clientId: 'u' }], 90001, randomId('unattached'));
-        // per connection: 100 members at most
-        const hundred = Array.from({ length: 100 }, (_, i) => ({ action: 2, clientId: `c${i}` }));
-        await nack(4, [...hundred, { action: 2, clientId: 'c100' }], 91003);
+        // per connection: PER_CONN members at most (room for ably-js's 250 enterClient members, RTP4)
+        const hundred = Array.from({ length: PER_CONN }, (_, i) => ({ action: 2, clientId: `c${i}` }));
+        await nack(4, [...hundred, { action: 2, clientId: `c${PER_CONN}` }], 91003);
         presence(a.p, chName, 5, hundred);
         assert.equal((await answer(a.p, 5)).action, ACTION.ACK);
         await nack(6, [{ action: 2, clientId: 'one-more' }], 91003);
         // updates and leaves of existing members still work at the limit
         presence(a.p, chName, 7, [{ action: 4, clientId: 'c1', data: 'u' }, { action: 3, clientId: 'c2' }]);
         assert.equal((await answer(a.p, 7)).action, ACTION.ACK);
-        // per channel: 1000 members at most (10 connections of 100 fill it)
+        // per channel: 1000 members at most (connections of PER_CONN fill it)
         const peers = [a];
         presence(a.p, chName, 8, [{ action: 2, clientId: 'c2' }]);
         assert.equal((await answer(a.p, 8)).action, ACTION.ACK);
-        for (let k = 1; k < 10; k++) {
+        for (let k = 1; k < 1000 / PER_CONN; k++) {
           const q = await open({ key: k0.keyStr });
           await attach(q.p, chName);
-          presence(q.p, chName, 0, Array.from({ length: 100 }, (_, i) => ({ action: 2, clientId: `q${k}-${i}` })));
+          presence(q.p, chName, 0, Array.from({ length: PER_CONN }, (_, i) => ({ action: 2, clientId: `q${k}-${i}` })));
           assert.equal((await answer(q.p, 0)).action, ACTION.ACK, `peer ${k}`);
           peers.push(q);
         }
@@ -457,7 +458,7 @@ for (const { name, binary } of FORMATS) {
         assert.equal(r.action, ACTION.NACK);
         assert.equal(r.error.code, 91003);
         // a full set of 1000 is synced to a new observer over several pages, and one leaving
-        // connection frees its 100 places
+        // connection frees its PER_CONN places
         const o = await open({ key: k0.keyStr });
         const att = await attach(o.p, chName);
         assert.equal(att.flags & HAS_PRESENCE, HAS_PRESENCE);
@@ -466,13 +467,14 @@ for (const { name, binary } of FORMATS) {
         assert.equal(synced.length, 1000);
         assert.equal(new Set(synced.map((m) => `${m.connectionId} ${m.clientId}`)).size, 1000);
         // CLOSE: its members leave at once (a dropped transport keeps them 15 s for a resume)
-        peers[9].p.send({ action: ACTION.CLOSE });
+        const last = peers.at(-1);
+        last.p.send({ action: ACTION.CLOSE });
         const leaves = await o.p.frames.waitFor((f) => f.action === ACTION.PRESENCE, 5000, 'leaves');
-        assert.equal(leaves.presence.length, 100);
+        assert.equal(leaves.presence.length, PER_CONN);
         for (const l of leaves.presence) {
           assert.equal(l.action, 3);
-          assert.equal(l.connectionId, peers[9].id);
-          assert.ok(!l.id.startsWith(peers[9].id), 'a synthesized leave (RTP2b1)');
+          assert.equal(l.connectionId, last.id);
+          assert.ok(!l.id.startsWith(last.id), 'a synthesized leave (RTP2b1)');
         }
         presence(z.p, chName, 1, [{ action: 2, clientId: 'fits-now' }]);
         assert.equal((await answer(z.p, 1)).action, ACTION.ACK);

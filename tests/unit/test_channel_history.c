@@ -235,6 +235,42 @@ static void test_byte_budget_and_apps(void **state)
     rta_history_free(&h);
 }
 
+/* untilAttach (RTL10b): the position is the last sequence number handed out; a query bounded
+ * by it sees what was there, not what came after; seq_of gives a read entry's number. */
+static void test_until_position(void **state)
+{
+    (void)state;
+    rta_history h;
+    assert_int_equal(rta_history_init(&h, NULL), 0);
+    assert_int_equal(rta_history_position(&h), 0);
+    add(&h, "app", "ch", "a", 1000);
+    add(&h, "app", "other", "x", 1000);
+    add(&h, "app", "ch", "b", 1001);
+    uint64_t at = rta_history_position(&h);
+    assert_int_equal(at, 3);
+    add(&h, "app", "ch", "c", 1002);
+    rta_history_query q = query(10, 1);
+    q.has_until = 1;
+    q.until = at;
+    char out[64];
+    int more;
+    uint64_t next;
+    assert_int_equal(names(&h, "app", "ch", &q, 1003, out, sizeof(out), &more, &next), 2);
+    assert_string_equal(out, "a,b");
+    q.forwards = 0;
+    assert_int_equal(names(&h, "app", "ch", &q, 1003, out, sizeof(out), &more, &next), 2);
+    assert_string_equal(out, "b,a");
+    q.until = 0; /* before everything */
+    assert_int_equal(names(&h, "app", "ch", &q, 1003, out, sizeof(out), &more, &next), 0);
+    rta_history_query all = query(10, 1);
+    const rta_message *page[10];
+    assert_int_equal(rta_history_read(&h, "app", "ch", &all, 1003, page, &more, &next), 3);
+    assert_int_equal(rta_history_seq_of(page[0]), 1);
+    assert_int_equal(rta_history_seq_of(page[1]), 3);
+    assert_int_equal(rta_history_seq_of(page[2]), 4);
+    rta_history_free(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +279,7 @@ int main(void)
         cmocka_unit_test(test_start_end),
         cmocka_unit_test(test_limits_count_and_age),
         cmocka_unit_test(test_byte_budget_and_apps),
+        cmocka_unit_test(test_until_position),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

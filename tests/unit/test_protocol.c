@@ -604,6 +604,10 @@ static void test_presence(void **state)
     h.presence_count = 1;
     assert_json(&h, "{\"action\":14,\"presence\":[{\"action\":4,\"data\":\"AAEC\","
                     "\"encoding\":\"cipher/base64\"}]}");
+    /* TP3i: extras are kept, as a Message's, in both formats */
+    roundtrip("{\"action\":14,\"channel\":\"room\",\"presence\":[{\"action\":2,"
+              "\"clientId\":\"alice\",\"extras\":{\"headers\":{\"k\":\"v\"},\"n\":[1,2]}}]}",
+              NULL);
 }
 
 /* ---- ErrorInfo (TI1, 2.3) --------------------------------------------------------------- */
@@ -769,6 +773,8 @@ static void test_reject_field_types(void **state)
     expect_json_error("{\"action\":14,\"presence\":[{\"action\":\"enter\"}]}", 40001,
                       "presence[0]");
     expect_json_error("{\"action\":14,\"presence\":5}", 40001, "presence");
+    expect_json_error("{\"action\":14,\"presence\":[{\"action\":2,\"extras\":\"x\"}]}", 40001,
+                      "extras"); /* TP3i: an object, as TM2i */
     expect_json_error("{\"action\":10,\"params\":[]}", 40001, "params");
     expect_json_error("{\"action\":10,\"params\":{\"a\":1}}", 40001, "params");
     expect_json_error("{\"action\":1,\"res\":{}}", 40001, "res");

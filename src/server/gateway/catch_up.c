@@ -39,6 +39,8 @@ typedef struct rta_catch_up {
     int has_flags;
     uint32_t flags; /* the (latest) ATTACH's flags */
     int cancelled;
+    char *rewind;  /* a rewind (RTL4k): the param's value, for the ATTACHED; else NULL */
+    int64_t since; /* a rewind of the last ms: messages from this time on (0: all) */
     /* while its attach is completed (gw->catch_up_now) */
     int complete;
     rta_gateway_backlog *msgs;
@@ -73,6 +75,7 @@ static void record_free(rta_catch_up *cu)
 {
     free(cu->app_id);
     free(cu->channel);
+    free(cu->rewind);
     free(cu);
 }
 
@@ -108,6 +111,12 @@ static void backlog_done(void *arg, int code, int complete, rta_gateway_backlog 
         cu->msgs = msgs;
         cu->n = cu->complete ? n : 0;
         rta_protocol_message m = {.action = RTA_ACTION_ATTACH, .channel = cu->channel};
+        char rewind_name[] = "rewind", *rewind_key = rewind_name;
+        if (cu->rewind) { /* echoed in the ATTACHED (RTL4k1) */
+            m.param_keys = &rewind_key;
+            m.param_values = &cu->rewind;
+            m.param_count = 1;
+        }
         if (cu->has_flags) {
             m.has = RTA_PM_HAS_FLAGS;
             m.flags = cu->flags;
@@ -133,8 +142,8 @@ uint64_t rta__gw_catch_up_wanted(const rta_channel *ch, const rta_protocol_messa
     return after;
 }
 
-int rta__gw_catch_up_begin(rta_conn *c, rta_channel *ch, const rta_protocol_message *m,
-                           uint64_t after)
+static int begin(rta_conn *c, rta_channel *ch, const rta_protocol_message *m, uint64_t after,
+                 const rta_rewind *rw)
 {
     rta_gateway *gw = c->gw;
     if (gw->catch_up_now || pending_count(gw) >= MAX_PENDING) return 0;
@@ -148,8 +157,13 @@ int rta__gw_catch_up_begin(rta_conn *c, rta_channel *ch, const rta_protocol_mess
     if (cu) {
         cu->app_id = strndup(ch->key, (size_t)(ch->name - ch->key - 1));
         cu->channel = strdup(ch->name);
+        if (rw) {
+            cu->rewind = strdup(rw->value);
+            cu->since = rw->ms ? gw->now() - rw->ms : 0;
+        }
     }
-    if (!cu || !cu->app_id || !cu->channel || rta__gw_conn_hold_channel(c, ch->name)) {
+    if (!cu || !cu->app_id || !cu->channel || (rw && !cu->rewind) ||
+        rta__gw_conn_hold_channel(c, ch->name)) {
         if (cu) record_free(cu);
         return 0; /* out of memory: a fresh attach rather than none */
     }
@@ -166,6 +180,34 @@ int rta__gw_catch_up_begin(rta_conn *c, rta_channel *ch, const rta_protocol_mess
     return 1;
 }
 
+int rta__gw_catch_up_begin(rta_conn *c, rta_channel *ch, const rta_protocol_message *m,
+                           uint64_t after)
+{
+    return begin(c, ch, m, after, NULL);
+}
+
+int rta__gw_rewind_begin(rta_conn *c, rta_channel *ch, const rta_protocol_message *m,
+                         const rta_rewind *rw)
+{
+    if (!rw->count || !rw->value || !ch->serial) return 0; /* nothing to rewind to */
+    uint64_t after = ch->serial > rw->count ? ch->serial - rw->count : 0;
+    return begin(c, ch, m, after, rw);
+}
+
+/* A rewind of the last ms leaves out what is older (a catch-up sends everything). */
+static int in_rewind(const rta_catch_up *cu, const rta_protocol_message *pm)
+{
+    return !cu->since || pm->timestamp >= cu->since;
+}
+
+int rta__gw_catch_up_has_backlog(const rta_catch_up *cu)
+{
+    if (!cu->rewind) return 0;
+    for (size_t i = 0; i < cu->n; i++)
+        if (in_rewind(cu, &cu->msgs[i].pm)) return 1;
+    return 0;
+}
+
 int rta__gw_catch_up_pending(const rta_conn *c, const char *channel)
 {
     return c->gw->catch_ups && find_pending(c->gw, c->id, channel) != NULL;
@@ -176,7 +218,8 @@ const rta_catch_up *rta__gw_catch_up_current(const rta_conn *c, const char *chan
 {
     const rta_catch_up *cu = c->gw->catch_up_now;
     if (!cu || strcmp(cu->conn_id, c->id) || strcmp(cu->channel, channel)) return NULL;
-    *resumed = cu->complete ? RTA_FLAG_RESUMED : 0;
+    /* a rewind is a first attach: its backlog is no continuation (HAS_BACKLOG instead) */
+    *resumed = cu->complete && !cu->rewind ? RTA_FLAG_RESUMED : 0;
     return cu;
 }
 
@@ -190,6 +233,7 @@ void rta__gw_catch_up_send(rta_conn *c, const rta_catch_up *cu, uint32_t granted
     for (size_t i = 0; (granted & RTA_MODE_SUBSCRIBE) && i < cu->n; i++) {
         const rta_protocol_message *pm = &cu->msgs[i].pm;
         if (!c->echo && pm->connection_id && !strcmp(pm->connection_id, c->id)) continue;
+        if (!in_rewind(cu, pm)) continue;
         char serial[32];
         snprintf(serial, sizeof(serial), "%llu", (unsigned long long)cu->msgs[i].serial);
         rta_protocol_message out = {.action = RTA_ACTION_MESSAGE,

@@ -209,30 +209,63 @@ void rta__gw_channel_attach(rta_conn *c, const rta_protocol_message *m)
     if (!ch) ch = channel_get(c->gw, c->auth.app_id, m->channel, 1);
     /* cluster mode: not before this node follows the channel (nothing missed after ATTACHED) */
     if (ch && c->gw->relay.publish && !member && !rta__gw_relay_attach_ready(c, ch, m)) return;
-    /* Already attached (a re-attach after a resume, RTN15c6): nothing was missed */
-    uint32_t resumed = member && !c->presence_lost ? RTA_FLAG_RESUMED : 0;
+    /* Already attached (a re-attach after a resume, RTN15c6): nothing was missed (RTL2f),
+     * unless its presence members left while it was away */
+    long mi = member ? rta__gw_channel_member_index(ch, c) : -1;
+    uint32_t resumed =
+        mi >= 0 && !(ch->modes[mi] & RTA_MEMBER_DISCONTINUOUS) ? RTA_FLAG_RESUMED : 0;
+    rta_rewind rw; /* RTL4k: the honoured params, echoed in the ATTACHED */
+    rta_protocol_message echo = {0};
+    rta__gw_attach_params(c, m, &rw, &echo);
     /* Cluster mode, not attached here: its channelSerial says what it missed (RTL4c1) */
     const struct rta_catch_up *backlog = ch ? rta__gw_catch_up_current(c, m->channel, &resumed) : NULL;
     if (!backlog && ch && c->gw->relay.backlog && !member) {
         uint64_t after = rta__gw_catch_up_wanted(ch, m, &resumed);
         if (after && !join(c, ch, granted, requested) && rta__gw_catch_up_begin(c, ch, m, after))
             return; /* a member now, its messages held: ATTACHED once the backlog is read */
+        /* a first attach with rewind reads its backlog the same way (nothing to continue) */
+        if (!after && !resumed && rw.count && (granted & RTA_MODE_SUBSCRIBE) &&
+            !join(c, ch, granted, requested) && rta__gw_rewind_begin(c, ch, m, &rw))
+            return;
     }
     if (!ch || join(c, ch, granted, requested)) {
         channel_error(c, m->channel, RTA_ERR_INTERNAL, "Out of memory");
         return;
     }
     rta__gw_presence_modes_changed(c, ch, granted); /* a re-attach may drop the presence mode */
-    char serial[32]; /* the attach point: with a backlog, where it starts */
-    snprintf(serial, sizeof(serial), "%llu",
-             (unsigned long long)(backlog ? rta__gw_catch_up_attach_serial(backlog) : ch->serial));
+    /* rewind: only on a first attach (a re-attach resumes), and only to a subscriber; in
+     * cluster mode the backlog was read above (catch-up) */
+    rta_message rewound[RTA_REWIND_MAX];
+    uint64_t start = 0;
+    size_t nb = !member && !c->gw->relay.publish && (granted & RTA_MODE_SUBSCRIBE)
+                    ? rta__gw_rewind_read(c, m->channel, &rw, rewound, &start)
+                    : 0;
+    /* The attach serial (RTL15c): where untilAttach history stops (from_serial, RTL10b). In
+     * single-node mode the history's position (with a rewind, just before its backlog); in
+     * cluster mode the channel's serial, which is what its history is keyed by (with a
+     * backlog, where that starts). */
+    char serial[32], now_serial[32];
+    uint64_t now_at = c->gw->relay.publish ? ch->serial : rta_history_position(&c->gw->history);
+    uint64_t at = backlog ? rta__gw_catch_up_attach_serial(backlog) : nb ? start : now_at;
+    snprintf(serial, sizeof(serial), "%llu", (unsigned long long)at);
+    snprintf(now_serial, sizeof(now_serial), "%llu", (unsigned long long)now_at);
     rta_protocol_message r = {.action = RTA_ACTION_ATTACHED,
                               .has = RTA_PM_HAS_FLAGS,
                               .flags =
                                   granted | resumed | rta__gw_presence_attach_flags(ch, granted),
                               .channel = m->channel,
                               .channel_serial = serial};
+    r.param_keys = echo.param_keys;
+    r.param_values = echo.param_values;
+    r.param_count = echo.param_count;
+    if (nb || (backlog && rta__gw_catch_up_has_backlog(backlog))) r.flags |= RTA_FLAG_HAS_BACKLOG;
     rta__gw_conn_send(c, &r);
+    if (nb) { /* after it the client's channelSerial is the present one (RTL15b) */
+        rta_protocol_message b = {.action = RTA_ACTION_MESSAGE, .channel = m->channel,
+                                  .channel_serial = now_serial, .messages = rewound,
+                                  .message_count = nb};
+        rta__gw_conn_send(c, &b);
+    }
     if (backlog) rta__gw_catch_up_send(c, backlog, granted);
     rta__gw_presence_sync(c, ch, granted);
 }
@@ -257,7 +290,7 @@ void rta__gw_channels_recheck(rta_conn *c)
         uint32_t granted =
             i >= 0 ? ch->requested[i] & allowed_modes(&c->auth.capability, ch->name) : 0;
         if (granted && i >= 0) {
-            ch->modes[i] = granted;
+            ch->modes[i] = granted | (ch->modes[i] & RTA_MEMBER_DISCONTINUOUS);
             rta__gw_presence_modes_changed(c, ch, granted);
             continue;
         }
@@ -339,10 +372,32 @@ void rta__gw_send_publish_ack(rta_conn *c, int64_t msg_serial, const char *id, s
     free(serials);
 }
 
+/* Idempotent publishing (RSL1k, RTL6a1): messages whose client-supplied id was published on
+ * this channel within the window move to the end of msgs (the caller still owns and clears
+ * all n); returns how many are new, in their order. */
+static size_t drop_duplicates(rta_gateway *gw, const char *app_id, const char *channel,
+                              rta_message *msgs, size_t n, int64_t now)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (msgs[i].id && rta_dedup_check(&gw->dedup, app_id, channel, msgs[i].id, now))
+            continue; /* a duplicate: stays behind the kept ones */
+        if (i != kept) {
+            rta_message t = msgs[kept];
+            msgs[kept] = msgs[i];
+            msgs[i] = t;
+        }
+        kept++;
+    }
+    return kept;
+}
+
 void rta__gw_channel_fanout(rta_gateway *gw, const char *app_id, rta_conn *from,
                          const char *channel, const char *id, rta_message *msgs, size_t n)
 {
     int64_t now = gw->now();
+    n = drop_duplicates(gw, app_id, channel, msgs, n, now);
+    if (!n) return; /* every one a duplicate: acknowledged, not delivered again */
     const char *conn_id = from ? from->id : NULL;
     /* The ProtocolMessage's connectionId is the truth (TM2c): drop any a client wrote. */
     for (size_t i = 0; i < n; i++) {

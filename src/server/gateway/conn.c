@@ -30,7 +30,11 @@ int rta_gateway_init(rta_gateway *gw, const rta_gateway_deps *deps)
     gw->limits = deps->limits;
     if (rta_history_init(&gw->history, &deps->history)) return RTA_ERR_INTERNAL;
     if (rta_history_init(&gw->presence_history, &deps->history)) return RTA_ERR_INTERNAL;
-    int rc = rta_hmap_init(&gw->channels);
+    /* one order for messages and presence events: an ATTACHED's channelSerial bounds both
+     * histories' untilAttach (RTL10b, RTP12) */
+    gw->presence_history.shared_seq = &gw->history.next_seq;
+    int rc = rta_dedup_init(&gw->dedup, NULL);
+    if (!rc) rc = rta_hmap_init(&gw->channels);
     if (!rc) rc = rta__gw_conn_counts_init(&gw->held);
     return rc ? rc : rta_hmap_init(&gw->by_id);
 }
@@ -50,6 +54,7 @@ void rta_gateway_free(rta_gateway *gw)
     rta_hmap_free(&gw->by_id);
     rta_history_free(&gw->history);
     rta_history_free(&gw->presence_history);
+    rta_dedup_free(&gw->dedup);
     rta__gw_timers_free(gw);
     if (gw->hooks.cleanup) gw->hooks.cleanup(gw->hooks.data);
     memset(&gw->hooks, 0, sizeof(gw->hooks));
@@ -331,6 +336,9 @@ static void handle(rta_conn *c, const void *data, size_t len)
         if (!publish_gate(c, &m)) rta__gw_channel_publish(c, &m);
         break;
     case RTA_ACTION_AUTH: rta__gw_conn_reauth(c, &m); break; /* gateway/auth.c */
+    case RTA_ACTION_SYNC: /* a SYNC request (RTP19): the presence set again */
+        if (rate_check(c) == 0) rta__gw_presence_sync_request(c, &m);
+        break;
     case RTA_ACTION_PRESENCE: /* sizes are checked per entry there: ably-js batches enters */
         if (!publish_gate(c, &m)) rta__gw_presence_handle(c, &m);
         break;

@@ -25,6 +25,7 @@
 
 #include "core/hmap.h"
 #include "server/auth/token_service.h"
+#include "server/gateway/dedup.h"
 #include "server/gateway/history.h"
 
 typedef struct rta_conn rta_conn;
@@ -188,6 +189,7 @@ struct rta_gateway {
     rta_gateway_limits limits;
     rta_history history; /* recent messages per channel, for REST history (RSL2) */
     rta_history presence_history; /* recent presence events, same limits (RSP4, query.h) */
+    rta_dedup dedup;     /* client-supplied message ids seen lately (RSL1k, RTL6a1) */
     rta_timers timers;
     rta_gateway_relay relay; /* cluster mode only (rta_gateway_set_relay) */
     struct rta_catch_up *catch_ups;    /* re-attaches reading their backlog (gateway/catch_up.c) */
@@ -196,7 +198,7 @@ struct rta_gateway {
 
 /* Presence members per channel, and per connection over all its channels (91003 beyond). */
 #define RTA_PRESENCE_MAX_MEMBERS 1000
-#define RTA_PRESENCE_MAX_PER_CONN 100
+#define RTA_PRESENCE_MAX_PER_CONN 500 /* room for a key client's enterClient members (RTP4: 250) */
 
 /* deps is copied; the gateway owns deps->hooks.data from here on (hooks.cleanup, called by
  * rta_gateway_free), failure included. Returns 0 or 50000 (out of memory). */

@@ -4,6 +4,7 @@
  * which the byte budget evicts. It never logs message contents. */
 #include "server/gateway/history.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,7 @@ int rta_history_append(rta_history *h, const char *app_id, const char *channel,
         }
         entry *e = &ch->ring[(ch->head + ch->count) % ch->cap];
         e->msg = copy;
-        e->seq = h->next_seq++;
+        e->seq = h->shared_seq ? (*h->shared_seq)++ : h->next_seq++;
         e->arrived = now;
         e->bytes = bytes;
         ch->count++;
@@ -268,6 +269,7 @@ size_t rta_history_read(rta_history *h, const char *app_id, const char *channel,
     for (size_t k = 0; k < ch->count; k++) {
         entry *e = at(ch, q->forwards ? k : ch->count - 1 - k); /* seq rises with k forwards */
         if (q->has_cursor && (q->forwards ? e->seq < q->cursor : e->seq > q->cursor)) continue;
+        if (q->has_until && e->seq > q->until) continue; /* after the attach (RTL10b) */
         if (!matches(e, q)) continue;
         if (found == q->limit) {
             *more = 1;
@@ -277,6 +279,17 @@ size_t rta_history_read(rta_history *h, const char *app_id, const char *channel,
         out[found++] = &e->msg;
     }
     return found;
+}
+
+uint64_t rta_history_seq_of(const rta_message *m)
+{
+    return ((const entry *)((const char *)m - offsetof(entry, msg)))->seq;
+}
+
+uint64_t rta_history_position(const rta_history *h)
+{
+    uint64_t next = h->shared_seq ? *h->shared_seq : h->next_seq;
+    return next ? next - 1 : 0;
 }
 
 size_t rta_history_sweep(rta_history *h, int64_t now)

@@ -46,6 +46,9 @@ typedef struct rta_history {
     size_t bytes;                         /* accounted bytes of every entry kept */
     size_t entries;
     uint64_t next_seq;
+    /* When set, sequence numbers come from there instead of next_seq: windows that share
+     * one counter share one order, so one position bounds them all (untilAttach, RTL10b). */
+    uint64_t *shared_seq;
 } rta_history;
 
 /* Returns 0 or 50000. limits NULL: defaults. */
@@ -74,7 +77,18 @@ typedef struct rta_history_query {
     size_t limit;       /* page size, >= 1 */
     int has_cursor;
     uint64_t cursor; /* from a previous page's next_cursor */
+    /* untilAttach (RTL10b): only entries up to an ATTACHED's channelSerial (from_serial):
+     * a sequence number from rta_history_position, or the channel serial in cluster mode */
+    int has_until;
+    uint64_t until;
 } rta_history_query;
+
+/* Where the history stands now: every entry appended so far has a sequence number at or
+ * below it, every later one above it (the single-node ATTACHED channelSerial, RTL15c). */
+uint64_t rta_history_position(const rta_history *h);
+
+/* The sequence number of m, a message rta_history_read returned (while it is valid). */
+uint64_t rta_history_seq_of(const rta_message *m);
 
 /* Runs q on (app_id, channel) at time now (expired entries are dropped first). Fills out[]
  * (room for q->limit pointers) with borrowed messages, valid until the next call that

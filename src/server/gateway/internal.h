@@ -26,6 +26,7 @@ typedef struct rta_presence_member {
     char *client_id;
     char *id; /* <connectionId>:<msgSerial>:<index> of the last enter/update (RTP2b2) */
     char *encoding;
+    char *extras; /* TP3i: compact JSON text, NULL when absent */
     rta_data data;
     int64_t timestamp;
 } rta_presence_member;
@@ -36,7 +37,7 @@ typedef struct rta_channel {
     char *name; /* the channel name, inside key */
     /* Members (gateway/members.c): the attached connections, with parallel arrays: */
     rta_conn **members;
-    uint32_t *modes;     /* granted modes (requested ∩ capability) */
+    uint32_t *modes;     /* granted modes (requested ∩ capability), | RTA_MEMBER_DISCONTINUOUS */
     uint32_t *requested; /* requested modes: a new capability re-grants */
     uint32_t *links;     /* where this channel is in members[i]->attached (O(1) detach) */
     uint32_t *index;     /* members by connection: 2 * cap slots of position + 1, 0 empty */
@@ -51,9 +52,15 @@ typedef struct rta_channel {
     char **waiting_ids;
     uint32_t *waiting_flags; /* RELAY_HAS_FLAGS | the ATTACH's flags */
     uint64_t *waiting_after; /* the ATTACH's channelSerial (0: none, RTL4c1) */
+    char **waiting_rewind;   /* the ATTACH's rewind param, owned (NULL: none, RTL4k) */
     size_t waiting_count, waiting_cap;
     size_t catching_up; /* re-attaches reading the backlog (gateway/catch_up.c) */
 } rta_channel;
+
+/* In rta_channel.modes beside the mode bits: while detached, the connection's presence
+ * members left this channel, so its next ATTACH is not RESUMED (ably-js re-enters them,
+ * RTP17i); a channel without its members keeps continuity (RTL2f). join() clears it. */
+#define RTA_MEMBER_DISCONTINUOUS (1u << 31)
 
 /* A connection outlives its WebSocket: when the transport drops without CLOSE or a fatal
  * ERROR, it stays *detached* (transport NULL) for connectionStateTtl, still attached to its
@@ -82,7 +89,6 @@ struct rta_conn {
     unsigned final : 1;     /* never resumable (CLOSE, fatal ERROR, queue overflow) */
     unsigned lingering : 1; /* the ending frame is written: waiting for the client to close */
     unsigned revoked : 1;   /* ended by DISCONNECTED 40141: its presence goes at once */
-    unsigned presence_lost : 1; /* detached too long: its members left, re-attaches not RESUMED */
     unsigned admitted : 1;  /* counted in gw->held (gateway/limits.c) until freed */
     int end_reason;         /* metrics: the code of its ending frame, 0 none, or
                              * RTA_METRICS_REASON_OVERFLOW (server/metrics.h) */
@@ -266,6 +272,14 @@ uint64_t rta__gw_catch_up_wanted(const rta_channel *ch, const rta_protocol_messa
  * when the backlog came. Returns 1 when started, 0 when it cannot (go on: a fresh attach). */
 int rta__gw_catch_up_begin(rta_conn *c, rta_channel *ch, const rta_protocol_message *m,
                            uint64_t after);
+/* The same for a first attach with rewind (RTL4k, cluster mode): the backlog is the last
+ * rw->count serials up to ch->serial (those of the last rw->ms when set); the ATTACHED then
+ * carries HAS_BACKLOG, not RESUMED, and the rewind param. Returns as rta__gw_catch_up_begin. */
+struct rta_rewind;
+int rta__gw_rewind_begin(rta_conn *c, rta_channel *ch, const rta_protocol_message *m,
+                         const struct rta_rewind *rw);
+/* 1 when cu is a rewind with at least one message to send (HAS_BACKLOG). */
+int rta__gw_catch_up_has_backlog(const struct rta_catch_up *cu);
 /* 1 while c's attach of `channel` waits for its backlog (its messages there are held). */
 int rta__gw_catch_up_pending(const rta_conn *c, const char *channel);
 /* During the attach the backlog completes: it (with *resumed set to RTA_FLAG_RESUMED when
@@ -291,6 +305,23 @@ int rta__gw_conn_adopt(rta_conn *fresh, const char *key);
 void rta__gw_relay_forget_waiting(rta_channel *ch, const rta_conn *c);
 void rta__gw_relay_channel_free(rta_channel *ch);
 
+/* Channel params on ATTACH (gateway/params.c; RTL4k). */
+#define RTA_REWIND_MAX 100 /* messages a rewind delivers at most (Ably's bound) */
+typedef struct rta_rewind {
+    size_t count;      /* 0: no rewind; else at most this many of the latest messages */
+    int64_t ms;        /* and (when > 0) only those of the last ms */
+    const char *value; /* the param as sent (borrowed from the ATTACH) */
+} rta_rewind;
+/* The params of ATTACH m that are honoured, into *rewind and reply's params (borrowed from m:
+ * reply must go out before m is cleared); the others are dropped (RTL4k1). */
+void rta__gw_attach_params(const rta_conn *c, const rta_protocol_message *m, rta_rewind *rewind,
+                           rta_protocol_message *reply);
+/* The rewind backlog of c's channel, oldest first, into out (room for RTA_REWIND_MAX):
+ * borrowed from the history, valid until it next changes. Returns how many; when some,
+ * *start is the history position just before the oldest (the attach point, RTL15c). */
+size_t rta__gw_rewind_read(rta_conn *c, const char *channel, const rta_rewind *rw,
+                           rta_message *out, uint64_t *start);
+
 /* After a capability change: channels no longer allowed get ERROR 40160 and are left. */
 void rta__gw_channels_recheck(rta_conn *c);
 void rta__gw_channels_leave_all(rta_conn *c);
@@ -298,13 +329,17 @@ void rta__gw_channels_free(rta_gateway *gw);
 
 /* Presence (gateway/presence.c; RTP, wire protocol 2.1 HAS_PRESENCE, SYNC). */
 void rta__gw_presence_handle(rta_conn *c, rta_protocol_message *m); /* PRESENCE in: ACK/NACK */
-/* Before c leaves ch (detach, close, capability lost): its members leave (LEAVE fan-out). */
-void rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch);
+/* Before c leaves ch (detach, close, capability lost): its members leave (LEAVE fan-out).
+ * Returns how many left. */
+size_t rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch);
 /* After c's modes on ch changed to `granted`: without the presence mode its members leave. */
 void rta__gw_presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t granted);
 /* The HAS_PRESENCE flag for an ATTACHED with `granted`, and the SYNC that follows it. */
 uint32_t rta__gw_presence_attach_flags(const rta_channel *ch, uint32_t granted);
 void rta__gw_presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted);
+/* SYNC from the client (ably-js channel.sync()): the whole presence set again, an empty page
+ * when it is empty, so that the members it no longer has leave on its side (RTP19). */
+void rta__gw_presence_sync_request(rta_conn *c, const rta_protocol_message *m);
 void rta__gw_presence_free(rta_channel *ch);
 /* Records broadcast presence events in the presence history window (gateway/query.c). */
 void rta__gw_presence_record(rta_gateway *gw, const rta_channel *ch,

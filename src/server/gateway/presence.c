@@ -39,6 +39,7 @@ static void member_clear(rta_presence_member *p)
     free(p->client_id);
     free(p->id);
     free(p->encoding);
+    free(p->extras);
     free(p->data.ptr);
 }
 
@@ -68,13 +69,15 @@ static int event_of(rta_presence_message *ev, int action, const rta_presence_mem
                     const char *id, int64_t ts, const rta_presence_message *with)
 {
     const char *encoding = with ? with->encoding : p->encoding;
+    const char *extras = with ? with->extras : p->extras;
     *ev = (rta_presence_message){.action = action, .timestamp = ts};
     ev->id = strdup(id);
     ev->client_id = strdup(p->client_id);
     ev->connection_id = strdup(p->conn->id);
     ev->encoding = encoding ? strdup(encoding) : NULL;
+    ev->extras = extras ? strdup(extras) : NULL;
     int bad = !ev->id || !ev->client_id || !ev->connection_id || (encoding && !ev->encoding) ||
-              rta_data_copy(&ev->data, with ? &with->data : &p->data);
+              (extras && !ev->extras) || rta_data_copy(&ev->data, with ? &with->data : &p->data);
     if (bad) rta_presence_message_clear(ev);
     return bad ? -1 : 0;
 }
@@ -106,12 +109,12 @@ static void clear_events(rta_presence_message *ev, size_t n)
     free(ev);
 }
 
-void rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch)
+size_t rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch)
 {
     size_t n = 0;
     for (size_t i = 0; i < ch->presence_count; i++)
         n += ch->presence[i].conn == c;
-    if (!n) return;
+    if (!n) return 0;
     rta_presence_message *ev = calloc(n, sizeof(*ev));
     size_t nev = 0;
     int64_t now = c->gw->now();
@@ -126,6 +129,7 @@ void rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch)
     }
     broadcast(c->gw, ch, c, ev, nev); /* c is leaving: it clears its own view (RTP5a) */
     clear_events(ev, nev);
+    return n;
 }
 
 void rta__gw_presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t granted)
@@ -145,15 +149,25 @@ static size_t member_bytes(const rta_presence_member *p)
 {
     size_t data = p->data.type == RTA_DATA_BINARY ? (p->data.len + 2) / 3 * 4 : p->data.len;
     return 96 + strlen(p->client_id) + strlen(p->id) + strlen(p->conn->id) +
-           (p->encoding ? strlen(p->encoding) : 0) + data;
+           (p->encoding ? strlen(p->encoding) : 0) + (p->extras ? strlen(p->extras) : 0) + data;
 }
 
 /* SYNC pages (RTP18): channelSerial "<syncId>:<cursor>", the cursor naming the next member;
- * the last page has an empty cursor, which ends the sync in ably-js. */
-void rta__gw_presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted)
+ * the last page has an empty cursor, which ends the sync in ably-js. Always the whole set:
+ * ably-js makes every member it had before the sync and does not see in it leave (RTP19).
+ * An empty set is one empty page when `even_empty` (the answer to a SYNC request). */
+static void send_sync(rta_conn *c, rta_channel *ch, int even_empty)
 {
-    if (!(granted & RTA_MODE_PRESENCE_SUBSCRIBE) || !ch->presence_count) return;
     size_t n = ch->presence_count;
+    if (!n) {
+        if (!even_empty) return;
+        char serial[32];
+        snprintf(serial, sizeof(serial), "%llu:", (unsigned long long)ch->serial);
+        rta_protocol_message m = {
+            .action = RTA_ACTION_SYNC, .channel = ch->name, .channel_serial = serial};
+        rta__gw_conn_send(c, &m);
+        return;
+    }
     rta_presence_message *views = calloc(n, sizeof(*views));
     if (!views) return;
     for (size_t i = 0; i < n; i++) { /* borrowed: never cleared */
@@ -164,7 +178,8 @@ void rta__gw_presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted)
                                           .connection_id = p->conn->id,
                                           .encoding = p->encoding,
                                           .timestamp = p->timestamp,
-                                          .data = p->data};
+                                          .data = p->data,
+                                          .extras = p->extras};
     }
     for (size_t start = 0; start < n;) {
         size_t end = start, bytes = 0;
@@ -188,6 +203,20 @@ void rta__gw_presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted)
         start = end;
     }
     free(views);
+}
+
+void rta__gw_presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted)
+{
+    if (granted & RTA_MODE_PRESENCE_SUBSCRIBE) send_sync(c, ch, 0);
+}
+
+void rta__gw_presence_sync_request(rta_conn *c, const rta_protocol_message *m)
+{
+    rta_channel *ch = m->channel ? rta__gw_channel_find(c->gw, c->auth.app_id, m->channel) : NULL;
+    long at = ch ? rta__gw_channel_member_index(ch, c) : -1;
+    /* not attached, or without presence_subscribe: nothing to sync (ably-js only asks when
+     * attached) */
+    if (at >= 0 && (ch->modes[at] & RTA_MODE_PRESENCE_SUBSCRIBE)) send_sync(c, ch, 1);
 }
 
 /* ---- PRESENCE from a client ------------------------------------------------------------------ */
@@ -255,7 +284,8 @@ static int check(rta_conn *c, rta_channel **chp, const rta_protocol_message *m, 
         if (rc) return rc;
         /* Each member's size (clientId, data, encoding; as TO3l8 counts a message) is bounded,
          * not the sum: ably-js sends the presence queued while attaching in one message. */
-        size_t bytes = strlen(cids[i]) + p->data.len + (p->encoding ? strlen(p->encoding) : 0);
+        size_t bytes = strlen(cids[i]) + p->data.len + (p->encoding ? strlen(p->encoding) : 0) +
+                       (p->extras ? strlen(p->extras) : 0);
         if (bytes > (size_t)gw->limits.max_message_size) {
             *msg = "Presence message larger than maxMessageSize";
             return RTA_ERR_MESSAGE_TOO_LARGE;
@@ -296,7 +326,7 @@ static int apply(rta_conn *c, rta_channel *ch, rta_presence_message *p, const ch
     long k = find_member(ch, c, cid);
     if (p->action == ACT_LEAVE) {
         if (k < 0) return 0; /* not a member: nothing to do, still ACKed */
-        const rta_presence_message *with = p->data.type != RTA_DATA_NONE ? p : NULL;
+        const rta_presence_message *with = p->data.type != RTA_DATA_NONE || p->extras ? p : NULL;
         int rc = event_of(&ev[*nev], ACT_LEAVE, &ch->presence[k], id, now, with);
         if (!rc) (*nev)++;
         remove_member(ch, (size_t)k);
@@ -320,10 +350,13 @@ static int apply(rta_conn *c, rta_channel *ch, rta_presence_message *p, const ch
     free(mem->encoding);
     free(mem->data.ptr);
     mem->id = new_id;
+    free(mem->extras);
     mem->encoding = p->encoding; /* taken from the decoded message */
+    mem->extras = p->extras;
     mem->data = p->data;
     mem->timestamp = now;
     p->encoding = NULL;
+    p->extras = NULL;
     p->data = (rta_data){0};
     if (event_of(&ev[*nev], action, mem, id, now, NULL)) return -1;
     (*nev)++;

@@ -55,7 +55,8 @@ size_t rta_gateway_presence_list(rta_gateway *gw, const char *app_id, const char
                                           .connection_id = p->conn->id,
                                           .encoding = p->encoding,
                                           .timestamp = p->timestamp,
-                                          .data = p->data};
+                                          .data = p->data,
+                                          .extras = p->extras};
     }
     return n;
 }
@@ -77,7 +78,8 @@ void rta__gw_presence_record(rta_gateway *gw, const rta_channel *ch, const rta_p
                          .client_id = ev[i].client_id,
                          .encoding = ev[i].encoding,
                          .timestamp = ev[i].timestamp ? ev[i].timestamp : now,
-                         .data = ev[i].data}; /* borrowed: append copies */
+                         .data = ev[i].data,
+                         .extras = ev[i].extras}; /* borrowed: append copies (TP3i) */
         rta_history_stamp st = {NULL, ev[i].connection_id, now};
         if (rta_history_append(&gw->presence_history, app, ch->name, &m, 1, &st, now))
             rta_log_warn("presence history: out of memory, event not recorded");
@@ -105,8 +107,10 @@ size_t rta_gateway_presence_history(rta_gateway *gw, const char *app_id, const c
         p->client_id = m->client_id ? strdup(m->client_id) : NULL;
         p->connection_id = m->connection_id ? strdup(m->connection_id) : NULL;
         p->encoding = m->encoding ? strdup(m->encoding) : NULL;
+        p->extras = m->extras ? strdup(m->extras) : NULL;
         int bad = (m->id && !p->id) || (m->client_id && !p->client_id) ||
                   (m->connection_id && !p->connection_id) || (m->encoding && !p->encoding) ||
+                  (m->extras && !p->extras) ||
                   rta_data_copy(&p->data, &m->data);
         if (bad)
             rta_presence_message_clear(p); /* out of memory: the event is left out */

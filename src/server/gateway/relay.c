@@ -162,6 +162,15 @@ void rta_gateway_deliver(rta_gateway *gw, const char *app_id, const char *channe
 
 /* ---- attaches waiting for the relay --------------------------------------------------------- */
 
+/* The ATTACH's rewind param (RTL4k), copied; NULL when it has none (or out of memory). */
+static char *rewind_of(const rta_protocol_message *m)
+{
+    for (size_t i = 0; i < m->param_count; i++)
+        if (m->param_keys[i] && m->param_values[i] && !strcmp(m->param_keys[i], "rewind"))
+            return strdup(m->param_values[i]);
+    return NULL;
+}
+
 static int wait_for_relay(rta_channel *ch, const rta_conn *c, const rta_protocol_message *m)
 {
     uint32_t flags = (m->has & RTA_PM_HAS_FLAGS) ? RELAY_HAS_FLAGS | m->flags : 0;
@@ -170,6 +179,8 @@ static int wait_for_relay(rta_channel *ch, const rta_conn *c, const rta_protocol
         if (!strcmp(ch->waiting_ids[i], c->id)) { /* the latest ATTACH counts */
             ch->waiting_flags[i] = flags;
             ch->waiting_after[i] = after;
+            free(ch->waiting_rewind[i]);
+            ch->waiting_rewind[i] = rewind_of(m);
             return 0;
         }
     if (ch->waiting_count >= MAX_WAITING) return -1;
@@ -181,13 +192,16 @@ static int wait_for_relay(rta_channel *ch, const rta_conn *c, const rta_protocol
         if (f) ch->waiting_flags = f;
         uint64_t *a = f ? realloc(ch->waiting_after, cap * sizeof(*a)) : NULL;
         if (a) ch->waiting_after = a;
-        if (!ids || !f || !a) return -1;
+        char **rw = a ? realloc(ch->waiting_rewind, cap * sizeof(*rw)) : NULL;
+        if (rw) ch->waiting_rewind = rw;
+        if (!ids || !f || !a || !rw) return -1;
         ch->waiting_cap = cap;
     }
     char *id = strdup(c->id);
     if (!id) return -1;
     ch->waiting_ids[ch->waiting_count] = id;
     ch->waiting_after[ch->waiting_count] = after;
+    ch->waiting_rewind[ch->waiting_count] = rewind_of(m);
     ch->waiting_flags[ch->waiting_count++] = flags;
     return 0;
 }
@@ -222,10 +236,12 @@ void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *
     char **ids = ch->waiting_ids;
     uint32_t *flags = ch->waiting_flags;
     uint64_t *after = ch->waiting_after;
+    char **rewind = ch->waiting_rewind;
     size_t n = ch->waiting_count;
     ch->waiting_ids = NULL;
     ch->waiting_flags = NULL;
     ch->waiting_after = NULL;
+    ch->waiting_rewind = NULL;
     ch->waiting_count = ch->waiting_cap = 0;
     char *name = strdup(channel);
     char *app = strdup(app_id);
@@ -242,14 +258,23 @@ void rta_gateway_channel_ready(rta_gateway *gw, const char *app_id, const char *
                 snprintf(from, sizeof(from), "%llu", (unsigned long long)after[i]);
                 m.channel_serial = from;
             }
+            char rewind_name[] = "rewind", *rewind_key = rewind_name;
+            if (rewind[i]) { /* RTL4k: the ATTACH's rewind, as it was sent */
+                m.param_keys = &rewind_key;
+                m.param_values = &rewind[i];
+                m.param_count = 1;
+            }
             rta__gw_channel_attach(c, &m);
         }
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         free(ids[i]);
+        free(rewind[i]);
+    }
     free(ids);
     free(flags);
     free(after);
+    free(rewind);
     /* nobody attached after all (their connections went): forget the channel */
     if (name && app && (ch = rta__gw_channel_find(gw, app, name)))
         rta__gw_channel_release_if_empty(gw, ch);
@@ -262,18 +287,23 @@ void rta__gw_relay_forget_waiting(rta_channel *ch, const rta_conn *c)
     for (size_t i = 0; i < ch->waiting_count; i++)
         if (!strcmp(ch->waiting_ids[i], c->id)) {
             free(ch->waiting_ids[i]);
+            free(ch->waiting_rewind[i]);
             ch->waiting_ids[i] = ch->waiting_ids[--ch->waiting_count];
             ch->waiting_flags[i] = ch->waiting_flags[ch->waiting_count];
             ch->waiting_after[i] = ch->waiting_after[ch->waiting_count];
+            ch->waiting_rewind[i] = ch->waiting_rewind[ch->waiting_count];
             return;
         }
 }
 
 void rta__gw_relay_channel_free(rta_channel *ch)
 {
-    for (size_t i = 0; i < ch->waiting_count; i++)
+    for (size_t i = 0; i < ch->waiting_count; i++) {
         free(ch->waiting_ids[i]);
+        free(ch->waiting_rewind[i]);
+    }
     free(ch->waiting_ids);
     free(ch->waiting_flags);
     free(ch->waiting_after);
+    free(ch->waiting_rewind);
 }

@@ -26,8 +26,13 @@
 
 static void presence_leave_all(rta_conn *c)
 {
-    c->presence_lost = 1; /* re-attaches are not RESUMED: ably-js re-enters (RTP17i) */
-    for (size_t i = 0; i < c->attached_count; i++) rta__gw_presence_conn_left(c, c->attached[i]);
+    for (size_t k = 0; k < c->attached_count; k++) {
+        rta_channel *ch = c->attached[k];
+        long i = rta__gw_channel_member_index(ch, c);
+        /* only where members left is the re-attach not RESUMED: ably-js re-enters them
+         * (RTP17i); the connection's other channels missed nothing (RTL2f) */
+        if (rta__gw_presence_conn_left(c, ch) && i >= 0) ch->modes[i] |= RTA_MEMBER_DISCONTINUOUS;
+    }
 }
 
 /* Not resumed within the grace period: its presence members leave; it stays resumable. */
@@ -129,7 +134,6 @@ void rta__gw_conn_transport_closed(rta_conn *c)
      * what it still needs (2.6, 2.7). */
     rta__gw_conn_hold_unsent(c);
     rta__gw_detached_push(c);
-    c->presence_lost = 0;
     rta_log_event(RTA_LOG_INFO, "connection.closed", RTA__GW_LOG_FIELDS(c, .code = code),
                   "connection %s: transport closed, resumable for %lld ms", c->id,
                   gw->limits.connection_state_ttl);

@@ -388,6 +388,14 @@ int rta__rest_history_query(rta_http_session *s, rta_history_query *q, rta_error
         q->has_cursor = 1;
         q->cursor = (uint64_t)n;
     }
+    /* RTL10b: ably-js turns history({untilAttach: true}) into from_serial = the channel's
+     * attachSerial (the ATTACHED's channelSerial): only what was published before it */
+    if ((v = arg(s, "from_serial=", buf, sizeof(buf)))) {
+        if (!rta__rest_parse_int(v, 0, INT64_MAX, &n))
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Invalid from_serial");
+        q->has_until = 1;
+        q->until = (uint64_t)n;
+    }
     return 0;
 }
 
@@ -401,6 +409,7 @@ void rta__rest_link_rel(rta_buf *b, const char *resource, const rta_history_quer
                    q->forwards ? "forwards" : "backwards");
     if (q->start != INT64_MIN) rta_buf_printf(b, "&start=%lld", (long long)q->start);
     if (q->end != INT64_MAX) rta_buf_printf(b, "&end=%lld", (long long)q->end);
+    if (q->has_until) rta_buf_printf(b, "&from_serial=%llu", (unsigned long long)q->until);
     if (with_cursor) rta_buf_printf(b, "&cursor=%llu", (unsigned long long)cursor);
     rta_buf_printf(b, ">; rel=\"%s\"", rel);
 }
