@@ -44,11 +44,25 @@ void rta_config_defaults(rta_config *c)
     c->max_clock_skew = 10000;
     c->partition_grace = 5000;
     c->channel_linger = 30000;
+    c->worker = -1;
 }
 
 int rta_config_cluster(const rta_config *c)
 {
     return c->redis[0] || c->redis_sentinel[0];
+}
+
+int rta_config_as_worker(rta_config *c, int i, rta_error *err)
+{
+    char id[sizeof(c->node_id)];
+    int n = snprintf(id, sizeof(id), "%s.w%d", c->node_id, i);
+    if (n < 0 || (size_t)n >= sizeof(id))
+        return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                             "node_id is too long for --workers (at most 60 characters)");
+    memcpy(c->node_id, id, sizeof(id));
+    c->worker = i;
+    c->reuse_port = 1;
+    return 0;
 }
 
 /* Numeric settings: name, where (a size_t, int64_t or long long field), inclusive range. */
@@ -76,6 +90,7 @@ static const struct {
     {"max_clock_skew", NUM(max_clock_skew, 0, 600000)},
     {"partition_grace", NUM(partition_grace, 0, 600000)},
     {"channel_linger", NUM(channel_linger, 0, 3600000)},
+    {"workers", NUM(workers, 0, 64)},
 };
 
 /* Every range is non-negative, so a size_t and an int64_t hold the value alike; the 4-byte
@@ -152,6 +167,8 @@ void rta_config_usage(void)
            "                          revocable tokens after this long (5000)\n"
            "  --channel-linger MS     a node stays subscribed to a channel in Redis this long\n"
            "                          after its last local detach (30000)\n"
+           "  --workers N             N processes on the listen port (SO_REUSEPORT), each a\n"
+           "                          cluster node <node-id>.w<i>, kept running (cluster mode)\n"
            "operator console (docs/operations.md):\n"
            "  --console               serve the operator console at /console (off)\n"
            "  --console-password-file FILE  the console's admin password (owner-only file;\n"
@@ -171,7 +188,7 @@ void rta_config_usage(void)
            "RTAUTHD_MAX_IDLE_INTERVAL,\n"
            "RTAUTHD_HISTORY_MAX_MESSAGES, RTAUTHD_HISTORY_MAX_AGE, RTAUTHD_HISTORY_MAX_BYTES,\n"
            "RTAUTHD_REDIS, RTAUTHD_REDIS_SENTINEL, RTAUTHD_REDIS_MASTER, RTAUTHD_NODE_ID,\n"
-           "RTAUTHD_MAX_CLOCK_SKEW, RTAUTHD_PARTITION_GRACE, RTAUTHD_CHANNEL_LINGER,\n"
+           "RTAUTHD_MAX_CLOCK_SKEW, RTAUTHD_PARTITION_GRACE, RTAUTHD_CHANNEL_LINGER, RTAUTHD_WORKERS,\n"
            "RTAUTHD_CONSOLE, RTAUTHD_CONSOLE_PASSWORD_FILE,\n"
            "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS, RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n"
            "Signals: SIGTERM, SIGINT stop; SIGHUP reloads the config file and the TLS\n"
@@ -377,6 +394,7 @@ static const struct {
     {"--max-clock-skew", "RTAUTHD_MAX_CLOCK_SKEW", "max_clock_skew", 0},
     {"--partition-grace", "RTAUTHD_PARTITION_GRACE", "partition_grace", 0},
     {"--channel-linger", "RTAUTHD_CHANNEL_LINGER", "channel_linger", 0},
+    {"--workers", "RTAUTHD_WORKERS", "workers", 0},
     {"--console", "RTAUTHD_CONSOLE", "console", 1},
     {"--console-password-file", "RTAUTHD_CONSOLE_PASSWORD_FILE", "console_password_file", 0},
 };
@@ -403,6 +421,10 @@ static int check_cluster(const rta_config *c, rta_error *err)
         if (c->redis_master[0])
             return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
                                  "--redis-master goes with --redis-sentinel");
+        if (c->workers > 1) /* one SQLite data directory has one writer */
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "--workers needs cluster mode (--redis URL --node-id ID): the "
+                                 "workers share their state through Redis");
         return 0;
     }
     rta_redis_target t;

@@ -135,6 +135,12 @@ typedef struct rta_config {
     long long max_clock_skew;  /* ms */
     long long partition_grace; /* ms */
     long long channel_linger;  /* ms */
+    /* --workers N (server/workers.h): N processes on one listen port (SO_REUSEPORT), each a
+     * cluster node "<node_id>.w<i>"; 0 or 1: this process serves. `worker` is the index of
+     * this process once it is one (-1 otherwise); `reuse_port` shares the listen port. */
+    long long workers;
+    int worker;
+    int reuse_port;
     /* the operator console (server/console/console.h) */
     int console;
     char console_password_file[1024];
@@ -142,6 +148,9 @@ typedef struct rta_config {
 
 /* 1 when the settings ask for cluster mode (the Redis store). */
 int rta_config_cluster(const rta_config *c);
+/* Makes c worker i's (--workers): node_id gets ".w<i>", the listen port is shared. 0, or
+ * 40003 when the node id would be too long. */
+int rta_config_as_worker(rta_config *c, int i, rta_error *err);
 
 void rta_config_defaults(rta_config *c);
 

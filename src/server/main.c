@@ -6,6 +6,7 @@
 #include "server/config.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/workers.h"
 
 static rta_server server;
 
@@ -25,6 +26,10 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "rtauthd: %s (try --help)\n", err.message);
         return 2;
+    }
+    if (cfg.workers > 1) { /* the supervisor returns here only when every worker is gone */
+        int code;
+        if (rta_workers_start(&cfg, &code)) return code;
     }
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;

@@ -50,6 +50,7 @@ static const struct {
     FIELD("max_clock_skew", max_clock_skew),
     FIELD("partition_grace", partition_grace),
     FIELD("channel_linger", channel_linger),
+    FIELD("workers", workers),
     FIELD("console", console),                             /* the console is set up at start */
     FIELD("console_password_file", console_password_file), /* its credential too */
     FIELD("metrics_token_file", metrics_token_file),
@@ -139,6 +140,8 @@ int rta_server_reload(rta_server *srv)
                   file ? file : "");
     int rc = srv->argv ? rta_config_load(&fresh, srv->argc, srv->argv, &err) : 0;
     if (!srv->argv) fresh = srv->loaded;
+    if (!rc && srv->cfg.worker >= 0) /* a worker of --workers: the same worker again */
+        rc = rta_config_as_worker(&fresh, srv->cfg.worker, &err);
     if (rc) {
         rta_log_event(RTA_LOG_ERROR, "reload.failed", &(rta_log_fields){.code = err.code},
                       "reload failed, nothing changed: %s", err.message);

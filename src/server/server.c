@@ -714,6 +714,11 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
      * default is 10 s. */
     info.timeout_secs_ah_idle = 5;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV;
+    if (cfg->reuse_port) { /* --workers: our own shared listener feeds lws (listen_shared.h) */
+        if ((rc = rta_listen_shared_open(&srv->shared, cfg->listen_host, cfg->port, err)))
+            return rc;
+        info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+    }
     /* HTTP/1.1 only: libwebsockets 4.1.6 keeps no custom headers on HTTP/2 streams, so
      * X-Ably-ClientId (RSA7e2) would be silently ignored there and a Basic-auth token request
      * could get a token for another clientId than the header names. http.c refuses h2c. */
@@ -737,7 +742,9 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot listen on %s:%d%s", cfg->listen_host,
                              cfg->port, cfg->tls_cert[0] ? " (check the TLS files)" : "");
     struct lws_vhost *vh = lws_get_vhost_by_name(srv->lws, "default");
-    srv->port = vh ? lws_get_vhost_listen_port(vh) : cfg->port;
+    srv->port = vh && !cfg->reuse_port ? lws_get_vhost_listen_port(vh) : cfg->port;
+    if (cfg->reuse_port && (rc = rta_listen_shared_start(&srv->shared, &srv->loop, vh, err)))
+        return rc;
     if ((rc = rta_store_thread_start(&srv->store_thread, srv->store, wake_loop, srv)))
         return rta_error_set(err, rc, "Cannot start the store thread");
     lws_sul_schedule(srv->lws, 0, &srv->housekeeping, housekeeping, HOUSEKEEPING_US);
@@ -774,6 +781,7 @@ void rta_server_free(rta_server *srv)
     /* Finish what the store thread holds, so every acknowledged write is durable and every
      * pending reply is released, then close the listener and the store. A cluster node first
      * stops keeping in step (its jobs' completions then submit nothing new). */
+    rta_listen_shared_close(&srv->shared); /* --workers: no new connection from now on */
     rta_cluster_stop(srv->cluster);
     if (srv->store && srv->store_thread.started) flush_stats(srv, rta_clock_now(), 1);
     rta_store_thread_stop(&srv->store_thread);

@@ -12,6 +12,7 @@
 #include "server/clock.h"
 #include "server/config.h"
 #include "server/gateway/gateway.h"
+#include "server/listen_shared.h"
 #include "server/metrics.h"
 #include "server/rest/rest.h"
 #include "server/auth/registry.h"
@@ -52,6 +53,7 @@ struct rta_server {
     int argc;
     char **argv;
     uv_signal_t hup;
+    rta_listen_shared shared; /* --workers: the listen socket shared with the other workers */
     int hup_ready;
     rta_metrics_access metrics_access; /* who may read GET /metrics */
 };

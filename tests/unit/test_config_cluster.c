@@ -90,12 +90,45 @@ static void refused(void **state)
     assert_null(strstr(err.message, "hunter2"));
 }
 
+/* --workers (server/workers.h): cluster mode only; worker i is node "<id>.w<i>" on a shared
+ * port; a node id too long for the suffix is refused. */
+static void workers(void **state)
+{
+    (void)state;
+    rta_config c;
+    rta_error err;
+    char *single[] = {"rtauthd", "--workers", "2", NULL};
+    assert_int_not_equal(load(&c, single, &err), 0);
+    assert_non_null(strstr(err.message, "--workers needs cluster mode"));
+    char *one[] = {"rtauthd", "--workers", "1", NULL}; /* one process: fine anywhere */
+    assert_int_equal(load(&c, one, &err), 0);
+    char *too_many[] = {"rtauthd", "--workers", "65", "--redis", "redis://127.0.0.1:6379",
+                        "--node-id", "box", NULL};
+    assert_int_not_equal(load(&c, too_many, &err), 0);
+    setenv("RTAUTHD_WORKERS", "4", 1);
+    char *argv[] = {"rtauthd", "--redis", "redis://127.0.0.1:6379", "--node-id", "box", NULL};
+    assert_int_equal(load(&c, argv, &err), 0);
+    unsetenv("RTAUTHD_WORKERS");
+    assert_int_equal(c.workers, 4);
+    assert_int_equal(c.worker, -1);
+    assert_false(c.reuse_port);
+    assert_int_equal(rta_config_as_worker(&c, 3, &err), 0);
+    assert_string_equal(c.node_id, "box.w3");
+    assert_int_equal(c.worker, 3);
+    assert_true(c.reuse_port);
+    memset(c.node_id, 'n', 63);
+    c.node_id[63] = '\0';
+    assert_int_not_equal(rta_config_as_worker(&c, 10, &err), 0);
+    assert_non_null(strstr(err.message, "too long"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(defaults),
         cmocka_unit_test(forms),
         cmocka_unit_test(refused),
+        cmocka_unit_test(workers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,116 @@
+// --workers N (issue 19; server/workers.h): one rtauthd command runs N processes on one listen
+// port (SO_REUSEPORT), each a cluster node "<node-id>.w<i>" on Redis, under a supervisor:
+// - connections spread over the workers (their CONNECTED serverIds differ), and act as one
+//   server: a message published through one worker reaches subscribers on the other;
+// - a worker killed -9 is started again by the supervisor, and its ably-js clients resume
+//   (same connectionId) on a worker that runs;
+// - SIGHUP reaches every worker (each logs its reload); SIGTERM stops them all, exit 0;
+// - without Redis, --workers is refused with a clear error.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
+
+import { randomId } from '../interop/lib/helpers.mjs';
+import { Clients, RawPeer, boundedIt, waitConnection } from '../interop/lib/realtime.mjs';
+import { provisionApp } from '../interop/lib/server.mjs';
+import { Node, RTAUTHD, RedisServer, eventually, waitForKey } from './lib/cluster.mjs';
+
+const it = boundedIt(60000);
+const run = promisify(execFile);
+
+let redis;
+let node; // the supervisor (its port is the workers' shared one)
+let app;
+const clients = [];
+
+async function workerPids() {
+  try {
+    const { stdout } = await run('pgrep', ['-P', String(node.p.proc.pid)]);
+    return stdout.split('\n').filter(Boolean).map(Number).sort();
+  } catch {
+    return [];
+  }
+}
+
+async function serverIds(count) {
+  const ids = new Set();
+  for (let i = 0; i < count; i++) {
+    const peer = await RawPeer.open(node, { key: app.keys[0].keyStr });
+    const connected = await peer.waitAction(4);
+    ids.add(connected.connectionDetails.serverId);
+    peer.close();
+  }
+  return ids;
+}
+
+before(async () => {
+  redis = await RedisServer.start();
+  node = await Node.start({ redis: redis.url, nodeId: 'box', args: ['--workers', '2'] });
+  await eventually(async () => (await workerPids()).length === 2, 10000, 'two workers');
+  // both workers ready (each answers /ready for itself; the kernel picks one per connection)
+  await eventually(async () => {
+    for (let i = 0; i < 10; i++) if (!(await node.ready())) return false;
+    return true;
+  }, 20000, 'every worker ready');
+  app = await provisionApp(node);
+  await waitForKey(Array(8).fill(node), app.keys[0].keyStr); // each asks whichever worker the kernel picks
+});
+
+after(async () => {
+  for (const c of clients) await c.closeAll();
+  await node?.stop(); // SIGTERM to the supervisor: must exit 0 (Node.stop checks)
+  await redis?.stop();
+});
+
+describe('--workers 2 on one port', () => {
+  it('connections spread over the workers, which act as one server', async () => {
+    const ids = await serverIds(16);
+    assert.equal(ids.size, 2, `two workers served the connections (${[...ids]})`);
+    const c = new Clients(node, true);
+    clients.push(c);
+    const name = randomId('w');
+    const subs = [];
+    for (let i = 0; i < 6; i++) subs.push(c.realtime({ key: app.keys[0].keyStr }));
+    await Promise.all(subs.map((rt) => waitConnection(rt, 'connected')));
+    const got = subs.map(() => []);
+    await Promise.all(subs.map((rt, i) => rt.channels.get(name).subscribe((m) => got[i].push(m.data))));
+    await subs[0].channels.get(name).publish('m', 'hello');
+    await eventually(() => got.every((g) => g.length === 1), 5000, 'every subscriber');
+  });
+
+  it('a worker killed -9 is started again; its clients resume on a running worker', async () => {
+    const c = new Clients(node, false);
+    clients.push(c);
+    const rts = [];
+    for (let i = 0; i < 8; i++) rts.push(c.realtime({ key: app.keys[0].keyStr, disconnectedRetryTimeout: 300 }));
+    await Promise.all(rts.map((rt) => waitConnection(rt, 'connected')));
+    const ids = rts.map((rt) => rt.connection.id);
+    const before = await workerPids();
+    process.kill(before[0], 'SIGKILL');
+    await eventually(async () => {
+      const now = await workerPids();
+      return now.length === 2 && !now.includes(before[0]);
+    }, 10000, 'the worker started again');
+    await sleep(500);
+    await Promise.all(rts.map((rt) => waitConnection(rt, 'connected', 15000)));
+    assert.deepEqual(rts.map((rt) => rt.connection.id), ids, 'every client resumed (same connectionId)');
+    assert.match(node.output, /worker\.exited|worker 0 \(pid \d+\) exited|exited \(signal 9\)/);
+  });
+
+  it('SIGHUP reaches every worker', async () => {
+    const pids = await workerPids();
+    const before = (node.output.match(/reload/g) || []).length;
+    process.kill(node.p.proc.pid, 'SIGHUP');
+    await eventually(() => (node.output.match(/reload(ing| done|\.done)/g) || []).length >= before + 2, 5000,
+      'both workers reloading');
+    assert.deepEqual(await workerPids(), pids, 'the same workers (a reload is not a restart)');
+  });
+
+  it('without Redis, --workers is refused', async () => {
+    const r = await run(RTAUTHD, ['--workers', '2', '--listen', '127.0.0.1:0'], { timeout: 5000 }).catch((e) => e);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--workers needs cluster mode/);
+  });
+});
