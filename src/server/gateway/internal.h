@@ -337,6 +337,9 @@ void rta__gw_presence_modes_changed(rta_conn *c, rta_channel *ch, uint32_t grant
 /* The HAS_PRESENCE flag for an ATTACHED with `granted`, and the SYNC that follows it. */
 uint32_t rta__gw_presence_attach_flags(const rta_channel *ch, uint32_t granted);
 void rta__gw_presence_sync(rta_conn *c, rta_channel *ch, uint32_t granted);
+/* A member as a PRESENT message (TP2, TP3i: its extras too), its strings borrowed from p:
+ * for SYNC and for REST presence reads. */
+rta_presence_message rta__gw_presence_view(const rta_presence_member *p);
 /* SYNC from the client (ably-js channel.sync()): the whole presence set again, an empty page
  * when it is empty, so that the members it no longer has leave on its side (RTP19). */
 void rta__gw_presence_sync_request(rta_conn *c, const rta_protocol_message *m);

@@ -152,6 +152,18 @@ static size_t member_bytes(const rta_presence_member *p)
            (p->encoding ? strlen(p->encoding) : 0) + (p->extras ? strlen(p->extras) : 0) + data;
 }
 
+rta_presence_message rta__gw_presence_view(const rta_presence_member *p)
+{
+    return (rta_presence_message){.action = ACT_PRESENT,
+                                  .id = p->id,
+                                  .client_id = p->client_id,
+                                  .connection_id = p->conn->id,
+                                  .encoding = p->encoding,
+                                  .timestamp = p->timestamp,
+                                  .data = p->data,
+                                  .extras = p->extras};
+}
+
 /* SYNC pages (RTP18): channelSerial "<syncId>:<cursor>", the cursor naming the next member;
  * the last page has an empty cursor, which ends the sync in ably-js. Always the whole set:
  * ably-js makes every member it had before the sync and does not see in it leave (RTP19).
@@ -172,14 +184,7 @@ static void send_sync(rta_conn *c, rta_channel *ch, int even_empty)
     if (!views) return;
     for (size_t i = 0; i < n; i++) { /* borrowed: never cleared */
         const rta_presence_member *p = &ch->presence[i];
-        views[i] = (rta_presence_message){.action = ACT_PRESENT,
-                                          .id = p->id,
-                                          .client_id = p->client_id,
-                                          .connection_id = p->conn->id,
-                                          .encoding = p->encoding,
-                                          .timestamp = p->timestamp,
-                                          .data = p->data,
-                                          .extras = p->extras};
+        views[i] = rta__gw_presence_view(p);
     }
     for (size_t start = 0; start < n;) {
         size_t end = start, bytes = 0;

@@ -49,14 +49,7 @@ size_t rta_gateway_presence_list(rta_gateway *gw, const char *app_id, const char
             *more = 1;
             break;
         }
-        out[n++] = (rta_presence_message){.action = 1, /* present (TP2) */
-                                          .id = p->id,
-                                          .client_id = p->client_id,
-                                          .connection_id = p->conn->id,
-                                          .encoding = p->encoding,
-                                          .timestamp = p->timestamp,
-                                          .data = p->data,
-                                          .extras = p->extras};
+        out[n++] = rta__gw_presence_view(p);
     }
     return n;
 }
