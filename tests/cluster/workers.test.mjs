@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import { randomId } from '../interop/lib/helpers.mjs';
 import { Clients, RawPeer, boundedIt, waitConnection } from '../interop/lib/realtime.mjs';
 import { provisionApp } from '../interop/lib/server.mjs';
-import { Node, RTAUTHD, RedisServer, eventually, waitForKey } from './lib/cluster.mjs';
+import { Node, RTAUTHD, RedisServer, eventually } from './lib/cluster.mjs';
 
 const it = boundedIt(60000);
 const run = promisify(execFile);
@@ -34,15 +34,19 @@ async function workerPids() {
   }
 }
 
-async function serverIds(count) {
+/** Opens `count` raw connections with the app's key: the serverIds that answered CONNECTED,
+ * and whether every one did (a worker that has not heard of the key yet answers 40101). */
+async function probeWorkers(count) {
   const ids = new Set();
+  let ok = true;
   for (let i = 0; i < count; i++) {
     const peer = await RawPeer.open(node, { key: app.keys[0].keyStr });
-    const connected = await peer.waitAction(4);
-    ids.add(connected.connectionDetails.serverId);
+    const reply = await peer.frames.waitFor((m) => m.action === 4 || m.action === 9, 5000, 'CONNECTED or ERROR');
+    if (reply.action === 4) ids.add(reply.connectionDetails.serverId);
+    else ok = false;
     peer.close();
   }
-  return ids;
+  return { ids, ok };
 }
 
 before(async () => {
@@ -55,7 +59,9 @@ before(async () => {
     return true;
   }, 20000, 'every worker ready');
   app = await provisionApp(node);
-  await waitForKey(Array(8).fill(node), app.keys[0].keyStr); // each asks whichever worker the kernel picks
+  // each worker learns the new key from Redis within a second: wait until every connection,
+  // whichever worker the kernel gives it to, is accepted
+  await eventually(async () => (await probeWorkers(8)).ok, 10000, 'every worker knows the key');
 });
 
 after(async () => {
@@ -66,7 +72,8 @@ after(async () => {
 
 describe('--workers 2 on one port', () => {
   it('connections spread over the workers, which act as one server', async () => {
-    const ids = await serverIds(16);
+    const { ids, ok } = await probeWorkers(16);
+    assert.ok(ok, 'every connection accepted');
     assert.equal(ids.size, 2, `two workers served the connections (${[...ids]})`);
     const c = new Clients(node, true);
     clients.push(c);
