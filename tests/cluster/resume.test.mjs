@@ -128,7 +128,8 @@ for (const fmt of FORMATS) {
       const onB = watcherB.channels.get(name);
       let members = [];
       const t1 = Date.now();
-      while (!members.length && Date.now() - t1 < 5000) {
+      // (after its channel re-attached on B, which a busy sanitizer build can take seconds for)
+      while (!members.length && Date.now() - t1 < 15000) {
         members = await onB.presence.get();
         if (!members.length) await sleep(50);
       }
