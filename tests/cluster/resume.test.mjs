@@ -133,7 +133,8 @@ for (const fmt of FORMATS) {
         members = await onB.presence.get();
         if (!members.length) await sleep(50);
       }
-      assert.deepEqual(members.map((m) => m.clientId), ['bob']);
+      const diag = () => `client: ${rt.connection.state} ${rt.channels.get(name).state}; node B's log:\n${cluster.nodes[1].output.slice(-2000)}`;
+      assert.deepEqual(members.map((m) => m.clientId), ['bob'], members.length ? undefined : diag());
     });
 
     it('a key that does not verify for the credentials is a new connection with 80008 (RTN15c7, RTN16l)', async () => {
