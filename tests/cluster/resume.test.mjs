@@ -114,8 +114,13 @@ for (const fmt of FORMATS) {
       const wch = watcher.channels.get(name);
       const events = [];
       await wch.presence.subscribe((p) => events.push(`${p.action}:${p.clientId}`));
+      // ably-js re-enters (RTP17) only the members it has seen its own ENTER for: wait for it,
+      // or a move right after the ACK could lose that echo and with it the re-enter
+      const own = [];
+      await rt.channels.get(name).presence.subscribe('enter', (p) => own.push(p.clientId));
       await rt.channels.get(name).presence.enter('here');
       await waitFor(() => events.includes('enter:bob'), 5000, 'the enter on A');
+      await waitFor(() => own.includes('bob'), 5000, 'the client seeing its own enter');
       const id = rt.connection.id;
       await moveTo(rt, cluster.nodes[1], async () => {});
       const t0 = Date.now();
