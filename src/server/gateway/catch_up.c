@@ -47,13 +47,6 @@ typedef struct rta_catch_up {
     size_t n;
 } rta_catch_up;
 
-static size_t pending_count(const rta_gateway *gw)
-{
-    size_t n = 0;
-    for (const rta_catch_up *r = gw->catch_ups; r; r = r->next) n++;
-    return n;
-}
-
 static rta_catch_up *find_pending(rta_gateway *gw, const char *conn_id, const char *channel)
 {
     for (rta_catch_up *r = gw->catch_ups; r; r = r->next)
@@ -67,6 +60,7 @@ static void unlink_record(rta_gateway *gw, rta_catch_up *cu)
     for (rta_catch_up **p = &gw->catch_ups; *p; p = &(*p)->next)
         if (*p == cu) {
             *p = cu->next;
+            gw->catch_up_count--;
             return;
         }
 }
@@ -146,7 +140,7 @@ static int begin(rta_conn *c, rta_channel *ch, const rta_protocol_message *m, ui
                  const rta_rewind *rw)
 {
     rta_gateway *gw = c->gw;
-    if (gw->catch_up_now || pending_count(gw) >= MAX_PENDING) return 0;
+    if (gw->catch_up_now || gw->catch_up_count >= MAX_PENDING) return 0;
     rta_catch_up *cu = find_pending(gw, c->id, ch->name);
     if (cu) { /* the ATTACH again (a client's retry): the read under way answers both */
         cu->has_flags = (m->has & RTA_PM_HAS_FLAGS) != 0;
@@ -175,6 +169,7 @@ static int begin(rta_conn *c, rta_channel *ch, const rta_protocol_message *m, ui
     cu->flags = m->flags;
     cu->next = gw->catch_ups;
     gw->catch_ups = cu;
+    gw->catch_up_count++;
     ch->catching_up++;
     gw->relay.backlog(gw->relay.ctx, cu->app_id, cu->channel, after, cu->upto, backlog_done, cu);
     return 1;

@@ -193,6 +193,7 @@ struct rta_gateway {
     rta_timers timers;
     rta_gateway_relay relay; /* cluster mode only (rta_gateway_set_relay) */
     struct rta_catch_up *catch_ups;    /* re-attaches reading their backlog (gateway/catch_up.c) */
+    size_t catch_up_count;             /* how many (bounded) */
     struct rta_catch_up *catch_up_now; /* the one whose attach is being completed */
 };
 
