@@ -11,12 +11,12 @@
 // was lost (RTL2f), and no partial backlog is sent.
 // Real redis-server and rtauthd nodes; ably-js 2.28.0 in msgpack and JSON.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe } from 'node:test';
+import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { FORMATS, randomId } from '../interop/lib/helpers.mjs';
 import { Clients, boundedIt, recordChannel, waitConnection } from '../interop/lib/realtime.mjs';
-import { startFronted } from './lib/cluster.mjs';
+import { useFronted } from './lib/cluster.mjs';
 
 const it = boundedIt(60000);
 const HISTORY_MAX = 100; // the stream keeps about this many (MAXLEN ~: whole nodes of 100)
@@ -24,23 +24,9 @@ const HISTORY_MAX = 100; // the stream keeps about this many (MAXLEN ~: whole no
 let cluster;
 let app;
 let front; // the address the subscriber knows: a TCP proxy to one node, then to another
-let clients = [];
-let fronted;
+const clients = [];
 
-before(async () => {
-  fronted = await startFronted({ nodeArgs: ['--history-max-messages', String(HISTORY_MAX), '--max-inbound-rate', '10000'] });
-  ({ cluster, app, front } = fronted);
-});
-
-after(async () => {
-  await fronted?.stop();
-});
-
-afterEach(async () => {
-  for (const c of clients) await c.closeAll();
-  clients = [];
-  await fronted.reset(); // the killed node back, the front pointing at it again
-});
+useFronted({ nodeArgs: ['--history-max-messages', String(HISTORY_MAX), '--max-inbound-rate', '10000'], clients, use: (f) => ({ cluster, app, front } = f) });
 
 async function realtime(server, binary, opts = {}) {
   const c = new Clients(server, binary);

@@ -8,12 +8,12 @@
 // credentials (tampered, another clientId) is a new connection with 80008, as on one node.
 // Real redis-server and rtauthd nodes; ably-js 2.28.0 in msgpack and JSON.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe } from 'node:test';
+import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { FORMATS, randomId } from '../interop/lib/helpers.mjs';
 import { Clients, boundedIt, recordConnection, waitConnection } from '../interop/lib/realtime.mjs';
-import { startFronted } from './lib/cluster.mjs';
+import { useFronted } from './lib/cluster.mjs';
 
 const it = boundedIt(60000);
 const recoveryKey = (connectionKey) => JSON.stringify({ connectionKey, msgSerial: 0, channelSerials: {} });
@@ -21,23 +21,9 @@ const recoveryKey = (connectionKey) => JSON.stringify({ connectionKey, msgSerial
 let cluster;
 let app;
 let front; // the address the client knows: a TCP proxy to node A, then to node B
-let clients = [];
-let fronted;
+const clients = [];
 
-before(async () => {
-  fronted = await startFronted();
-  ({ cluster, app, front } = fronted);
-});
-
-after(async () => {
-  await fronted?.stop();
-});
-
-afterEach(async () => {
-  for (const c of clients) await c.closeAll();
-  clients = [];
-  await fronted.reset(); // the killed node back, the front pointing at it again
-});
+useFronted({ clients, use: (f) => ({ cluster, app, front } = f) });
 
 function client(server, binary, opts = {}) {
   const c = new Clients(server, binary);

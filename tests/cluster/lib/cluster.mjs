@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { after, afterEach, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
@@ -471,4 +472,24 @@ export async function startFronted({ nodeArgs = [] } = {}) {
       await cluster.stop();
     },
   };
+}
+
+/**
+ * startFronted's life in a test file: started before its tests (`use` gets it), stopped after
+ * them, and after each test the clients in `clients` (Clients objects, emptied) closed and the
+ * front reset.
+ */
+export function useFronted({ nodeArgs = [], clients, use }) {
+  let fronted;
+  before(async () => {
+    fronted = await startFronted({ nodeArgs });
+    use(fronted);
+  });
+  after(async () => {
+    await fronted?.stop();
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.closeAll();
+    await fronted.reset(); // the killed node back, the front pointing at it again
+  });
 }
