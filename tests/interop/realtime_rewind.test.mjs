@@ -8,20 +8,15 @@ import { after, afterEach, before, describe } from 'node:test';
 
 import { FORMATS, randomId, restClient } from './lib/helpers.mjs';
 import { ACTION, Clients, RawPeer, assertNothingFor, boundedIt, recordMessages, waitConnection } from './lib/realtime.mjs';
-import { provisionApp, startServer } from './lib/server.mjs';
+import { useServerWithApp } from './lib/server.mjs';
 
 const it = boundedIt(30000);
 
 let server;
 let app;
-
-before(async () => {
-  server = await startServer();
-  app = await provisionApp(server);
-});
-
-after(async () => {
-  if (server) await server.stop();
+useServerWithApp((s, a) => {
+  server = s;
+  app = a;
 });
 
 for (const { name, binary } of FORMATS) {

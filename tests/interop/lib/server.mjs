@@ -10,6 +10,7 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const REPO_ROOT = path.resolve(import.meta.dirname, '..', '..', '..');
@@ -255,4 +256,19 @@ export async function provisionApp(server, keys = TEST_APP_KEYS) {
   const text = await res.text();
   if (res.status !== 201) throw new Error(`POST /apps -> ${res.status}: ${text}`);
   return JSON.parse(text);
+}
+
+/**
+ * A test file's server with one provisioned app: started before its tests (`use(server, app)`
+ * gets them) and stopped after them.
+ */
+export function useServerWithApp(use, opts = {}) {
+  let server;
+  before(async () => {
+    server = await startServer(opts);
+    use(server, await provisionApp(server));
+  });
+  after(async () => {
+    if (server) await server.stop();
+  });
 }
