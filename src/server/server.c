@@ -3,6 +3,7 @@
 #include "server/server.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -491,6 +492,23 @@ static void purge_done(rta_store_job *job)
     free(job);
 }
 
+/* glibc keeps the pages of freed connections in its heaps (one per thread arena): after a
+ * storm of 10,000 connections closes, RSS would stay at its peak (make bench-scale, issue 19).
+ * Once a wave of closes is over (the count stopped falling) and it took at least TRIM_MIN
+ * connections away from the high-water mark, give the free pages back: malloc_trim walks the
+ * heaps, so once per wave, never on every tick. */
+#define TRIM_MIN 1000
+static void return_memory(rta_server *srv)
+{
+    size_t conns = srv->gateway.live_count + srv->gateway.detached_count;
+    int falling = conns < srv->conns_last_tick;
+    srv->conns_last_tick = conns;
+    if (conns > srv->conns_high_water) srv->conns_high_water = conns;
+    if (falling || srv->conns_high_water - conns < TRIM_MIN) return;
+    malloc_trim(0);
+    srv->conns_high_water = conns;
+}
+
 static void housekeeping(lws_sorted_usec_list_t *sul)
 {
     rta_server *srv = lws_container_of(sul, rta_server, housekeeping);
@@ -501,6 +519,7 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
     rta_history_sweep(&srv->gateway.history, now);
     rta_history_sweep(&srv->gateway.presence_history, now);
     flush_stats(srv, now, 0);
+    return_memory(srv);
     if (!srv->reload_in_flight) {
         reload_job *j = calloc(1, sizeof(*j));
         if (j) {
