@@ -222,6 +222,7 @@ void rta__gw_conn_free(rta_conn *c)
     rta__gw_timer_cancel(c->gw, &c->end_timer);
     rta__gw_timer_cancel(c->gw, &c->notice_timer);
     rta__gw_detached_remove(c);
+    rta__gw_liveness_forget(c);
     rta__gw_channels_leave_all(c);
     if (c->prev)
         c->prev->next = c->next;

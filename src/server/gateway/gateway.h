@@ -159,6 +159,9 @@ typedef struct rta_timers {
     int64_t armed_at;   /* when the hooks' timer is set for (server clock, ms), 0 if unset */
     rta_timer liveness; /* the ping / hang-up sweep */
     int liveness_on;
+    /* Connections with a transport, least recently active first (gateway/timers.c): the
+     * sweep visits only those due a ping or a hang-up, not every connection. */
+    struct rta_conn *idle_head, *idle_tail;
 } rta_timers;
 
 /* Connections each app and each (app, clientId) holds, live or detached, for the per-app and

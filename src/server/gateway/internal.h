@@ -105,6 +105,8 @@ struct rta_conn {
     rta_timer notice_timer;
     int64_t last_seen;      /* last frame or pong from the client (liveness) */
     int64_t last_ping;      /* last WebSocket ping sent */
+    rta_conn *idle_prev, *idle_next; /* in gw->timers' activity list, while idle_linked */
+    unsigned idle_linked : 1;
     unsigned ping_due : 1;  /* a ping waits for the next WRITEABLE */
     int64_t revoke_at; /* pending revocation with reauth margin, 0 if none */
     size_t presence_members; /* presence members this connection holds, all channels */
@@ -169,6 +171,8 @@ void rta__gw_schedule(rta_gateway *gw, rta_timer *t, rta_timer_cb cb, int64_t at
 void rta__gw_timer_cancel(rta_gateway *gw, rta_timer *t);
 /* A frame or pong from c's client: it is alive (starts the liveness sweep if needed). */
 void rta__gw_liveness_seen(rta_conn *c);
+/* Takes c out of the liveness sweep (its transport is gone, or c is freed). */
+void rta__gw_liveness_forget(rta_conn *c);
 void rta__gw_timers_stop(rta_gateway *gw); /* rta_gateway_stop */
 void rta__gw_timers_free(rta_gateway *gw);
 void rta__gw_conn_send_connected(rta_conn *c, const rta_error *err, int first);

@@ -119,6 +119,7 @@ void rta__gw_conn_transport_closed(rta_conn *c)
     if (c->slot) *c->slot = NULL;
     c->slot = NULL;
     c->transport = NULL;
+    rta__gw_liveness_forget(c);
     gw->live_count--;
     int code = c->end_code;
     clear_transport_state(c);
@@ -216,6 +217,8 @@ rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, int recover, rta
     *old->slot = old;
     fresh->transport = NULL;
     fresh->slot = NULL;
+    rta__gw_liveness_forget(fresh);
+    rta__gw_liveness_seen(old); /* the resumed connection is swept from now on */
     rta_auth_context tmp = old->auth;
     old->auth = fresh->auth;
     fresh->auth = tmp;
