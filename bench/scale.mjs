@@ -17,8 +17,8 @@
 //      REST publisher keeps publishing to it; peak RSS, and how many were dropped;
 //   6. every connection closes; RSS against its value before the storm.
 // Prints how each figure was measured, then `BENCH scale_* <value> <unit>` lines.
-// Environment: RTA_BUILD_DIR (build), RTA_SCALE_CONNS (100000), RTA_SCALE_WORKERS (8),
-// RTA_SCALE_GENERATORS (8), RTA_SCALE_HOLD_S (60), RTA_SCALE_AUTH_SAMPLES (4000),
+// Environment: RTA_BUILD_DIR (build), RTA_SCALE_CONNS (100000), RTA_SCALE_WORKERS (6),
+// RTA_SCALE_GENERATORS (6), RTA_SCALE_HOLD_S (60), RTA_SCALE_AUTH_SAMPLES (4000),
 // RTA_SCALE_SLOW_S (20), RTA_SCALE_SLOW_RATE (20 msg/s), RTA_SCALE_SLOW_SIZE (16384 bytes).
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
@@ -30,8 +30,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 const env = (name, def) => Number(process.env[name] ?? def);
 const BUILD = resolve(process.env.RTA_BUILD_DIR ?? 'build');
 const CONNS = env('RTA_SCALE_CONNS', 100000);
-const WORKERS = env('RTA_SCALE_WORKERS', 8);
-const GENS = env('RTA_SCALE_GENERATORS', 8);
+// 6 of each: the fewest that keep every process under this machine's 20,000 descriptors with
+// room for SO_REUSEPORT's uneven spread (100,000 / 6 = 16,667 each; the limit less lws's
+// reserve is 17,936); more processes would only add context switches on 2 cores.
+const WORKERS = env('RTA_SCALE_WORKERS', 6);
+const GENS = env('RTA_SCALE_GENERATORS', 6);
 const HOLD_S = env('RTA_SCALE_HOLD_S', 60);
 const AUTH_SAMPLES = env('RTA_SCALE_AUTH_SAMPLES', 4000);
 const SLOW_S = env('RTA_SCALE_SLOW_S', 20);
@@ -44,6 +47,15 @@ const MAX_QUEUE_TOTAL = 64 * 1024 * 1024; // per worker, all connections togethe
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6; // CLOCK_MONOTONIC, as the C side
 const children = [];
 const work = mkdtempSync(join(tmpdir(), 'rta-scale-'));
+// SIGTERM first: rtauthd's supervisor passes it on (and a worker stops when its supervisor
+// dies: PR_SET_PDEATHSIG), the generators and Redis stop at once; SIGKILL what is left.
+async function shutdown() {
+  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  const exited = running.map((c) => new Promise((ok) => c.once('exit', ok)));
+  for (const c of running) try { c.kill('SIGTERM'); } catch { /* gone */ }
+  await Promise.race([Promise.all(exited), sleep(5000)]);
+  cleanup();
+}
 function cleanup() {
   for (const c of children) try { c.kill('SIGKILL'); } catch { /* gone */ }
   rmSync(work, { recursive: true, force: true });
@@ -172,7 +184,13 @@ async function main() {
   const probe = lineChild('timeprobe', bench, ['timeprobe', '127.0.0.1', String(port), '--interval-ms', '10']);
   await probe.next('PROBING');
   for (const g of gens) g.send('connect');
+  const t0 = Date.now();
+  const progress = setInterval(() => {
+    const est = Number(/TCP:.* inuse (\d+)/.exec(readFileSync('/proc/net/sockstat', 'utf8'))[1]);
+    console.log(`  storm: ${Math.round((Date.now() - t0) / 1000)} s, ${est} TCP sockets in use (both ends)`);
+  }, 10000);
   const conn = (await all(gens, (g) => g.next('CONNECTED'))).map((l) => l.split(' ').slice(1).map(Number));
+  clearInterval(progress);
   probe.send('stop');
   const [, probes, probeFailed, p50t, p99t, maxt] = (await probe.next('TIMEPROBE')).split(' ').map(Number);
   const connected = conn.reduce((s, c) => s + c[0], 0), failed = conn.reduce((s, c) => s + c[1] + c[2], 0);
@@ -243,15 +261,19 @@ async function main() {
   let kPeak = 0;
   const tEnd = nowMs() + SLOW_S * 1000;
   const sampler = setInterval(() => { slowPeak = Math.max(slowPeak, rssKib(pids)); const k = kernelBytes(); kPeak = Math.max(kPeak, k.buffers); }, 200);
-  while (nowMs() < tEnd) {
-    const t = nowMs();
-    const res = await fetch(`${base}/channels/bench:slow/messages`, { method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Basic ${auth64}` }, body: JSON.stringify({ name: 'm', data: payload }) });
-    await res.arrayBuffer();
-    if (res.status === 201) published++; else pubFailed++;
-    const wait = 1000 / SLOW_RATE - (nowMs() - t);
-    if (wait > 0) await sleep(wait);
+  // a steady rate, up to 4 publishes in flight (each 201 comes once Redis has the message)
+  const inFlight = new Set();
+  for (let k = 0; nowMs() < tEnd; k++) {
+    const due = tEnd - SLOW_S * 1000 + (k * 1000) / SLOW_RATE;
+    if (due > nowMs()) await sleep(due - nowMs());
+    while (inFlight.size >= 4) await Promise.race(inFlight);
+    const p = fetch(`${base}/channels/bench:slow/messages`, { method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${auth64}` }, body: JSON.stringify({ name: 'm', data: payload }) })
+      .then(async (res) => { await res.arrayBuffer(); if (res.status === 201) published++; else pubFailed++; }, () => { pubFailed++; })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
   }
+  await Promise.all(inFlight);
   clearInterval(sampler);
   await all(gens, async (g) => { g.send('slow-resume'); return g.next('SLOW'); });
   const afterSlow = await status();
@@ -285,4 +307,5 @@ async function main() {
   bench_('scale_slow_consumers_dropped', afterSlow.slow_down, 'conns');
 }
 
-main().then(() => process.exit(0), (e) => { console.error(`bench-scale: ${e.stack ?? e}`); process.exit(1); });
+main().then(async () => { await shutdown(); process.exit(0); },
+  async (e) => { console.error(`bench-scale: ${e.stack ?? e}`); await shutdown(); process.exit(1); });

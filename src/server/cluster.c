@@ -97,7 +97,15 @@ static void apply_revocations(rta_cluster *c, const char *key_name,
         rta_log_event(RTA_LOG_INFO, "revocation.applied", &(rta_log_fields){.key_name = key_name},
                       "cluster: applied %zu revocation(s) of key %s from the control log", n,
                       key_name);
-        rta_gateway_revoked(&c->srv->gateway, key_name);
+        const char *targets[RTA_MAX_REVOCATION_TARGETS];
+        size_t done = 0;
+        while (done < n) { /* only the connections they name (gateway/revindex.c) */
+            size_t k = 0;
+            for (; k < RTA_MAX_REVOCATION_TARGETS && done + k < n; k++)
+                targets[k] = r[done + k].target;
+            rta_gateway_revoked_targets(&c->srv->gateway, key_name, targets, k);
+            done += k;
+        }
     }
 }
 

@@ -222,10 +222,18 @@ rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, int recover, rta
     rta_auth_context tmp = old->auth;
     old->auth = fresh->auth;
     fresh->auth = tmp;
+    rta__gw_revindex_remove(fresh); /* on its way out, with old's former credentials */
+    int unindexed = rta__gw_revindex_update(old);
     old->echo = fresh->echo;
     old->revoke_at = fresh->revoke_at;
     rta__gw_conn_free(fresh); /* the transport, counted in live_count, is old's now */
 
+    if (unindexed) { /* a revocation could not find it: refuse the resume */
+        rta_error oom;
+        rta_error_set(&oom, RTA_ERR_INTERNAL, "Out of memory");
+        rta__gw_conn_fail(old, RTA_ACTION_ERROR, &oom);
+        return old;
+    }
     rta__gw_conn_send_connected(old, NULL, 1); /* before everything queued meanwhile */
     rta__gw_conn_arm_timers(old);
     rta__gw_channels_recheck(old); /* the new token may allow less */
