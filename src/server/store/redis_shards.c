@@ -79,12 +79,12 @@ static int check_list(rta_redis_store *s, rta_error *err)
     if (rc) return rc;
     if (!(r = rta_redis_conn_command(s->conn, err, 2, get, NULL))) return RTA_ERR_INTERNAL;
     if (r->type == REDIS_REPLY_STRING && strcmp(r->str, mine) != 0)
+        /* the advice first: a long list is what the message's bound cuts */
         rc = rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
-                           "Redis shards differ from the cluster's: this node has \"%.300s\", the "
-                           "cluster's nodes use \"%.300s\" (%s in the main Redis). Every node "
-                           "needs the same --redis-shard list, in the same order; to change it, "
-                           "stop every node, then DEL %s (docs/cluster.md)",
-                           mine, r->str, RTA_RK_SHARDS, RTA_RK_SHARDS);
+                           "Redis shards differ from the cluster's (%s in the main Redis): give "
+                           "every node the same --redis-shard list in the same order "
+                           "(docs/cluster.md); this node: \"%.300s\", the cluster: \"%.300s\"",
+                           RTA_RK_SHARDS, mine, r->str);
     else if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)
         rc = rta__redis_reply_fail(r, "read the shard list", err);
     freeReplyObject(r);
