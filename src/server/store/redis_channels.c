@@ -119,7 +119,8 @@ int rta_store_redis_ch_publish(rta_store *st, const rta_ch_limits *lim, rta_ch_p
     for (size_t k = 0; k < SLOTS; k++) {
         if (!used[k]) continue;
         if (!rcs[k]) rcs[k] = rta__redis_wait_replica_on(s, conns[k], *replicas[k], &errs[k]);
-        if (!rcs[k]) all_failed = 0;
+        if (!rcs[k])
+            all_failed = 0;
         else if (!rc) {
             rc = rcs[k];
             *err = errs[k];

@@ -73,8 +73,8 @@ static int check_list(rta_redis_store *s, rta_error *err)
     const char *get[] = {"GET", RTA_RK_SHARDS};
     redisReply *r = rta_redis_conn_command(s->conn, err, 4, set, NULL);
     if (!r) return RTA_ERR_INTERNAL;
-    int rc = r->type == REDIS_REPLY_ERROR ? rta__redis_reply_fail(r, "record the shard list", err)
-                                          : 0;
+    int rc =
+        r->type == REDIS_REPLY_ERROR ? rta__redis_reply_fail(r, "record the shard list", err) : 0;
     freeReplyObject(r);
     if (rc) return rc;
     if (!(r = rta_redis_conn_command(s->conn, err, 2, get, NULL))) return RTA_ERR_INTERNAL;
