@@ -540,6 +540,7 @@ static void tick_done(rta_store_job *job)
     }
     c->tick_ok = mono_ms();
     c->was_connected = 1;
+    rta_cluster_channels_shards_seen(c->channels, t->head.shard_down);
     if (t->head.epoch_changes != c->epoch_changes_seen) {
         c->epoch_changes_seen = t->head.epoch_changes;
         c->caught_up = 0;
@@ -768,6 +769,8 @@ int rta_cluster_start(rta_cluster *c, rta_error *err)
                             &c->sub))
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot start the Redis subscriber");
     rta_cluster_channels_set_sub(c->channels, c->sub);
+    if (rta_cluster_channels_start_shards(c->channels, c->node_channel))
+        return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot start the Redis shard subscribers");
     return 0;
 }
 
@@ -805,7 +808,7 @@ int rta_cluster_ready(const rta_cluster *c, char *why, size_t size)
         reason = "catching up with the control log";
     else if (c->fenced)
         reason = "cut off from Redis longer than the partition grace; rejoining";
-    if (!reason) return 1;
+    if (!reason) return rta_cluster_channels_ready(c->channels, why, size);
     snprintf(why, size, "%s", reason);
     return 0;
 }

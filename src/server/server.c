@@ -369,11 +369,17 @@ static int open_redis_store(rta_server *srv, rta_secret_box *kek, rta_error *err
     snprintf(o.node_id, sizeof(o.node_id), "%s", c->node_id);
     o.nonce_retention_ms = 2 * c->limits.timestamp_window + c->max_clock_skew;
     o.start_wait_ms = 10000; /* Redis may still be starting beside us */
+    rta_redis_target *shards = NULL;
+    size_t nshards = 0;
+    if (!rc) rc = rta_config_redis_shards(c, &shards, &nshards, err);
+    o.shards = shards;
+    o.shard_count = nshards;
     if (rc) {
         rta_secret_box_free(kek);
     } else {
         rc = rta_store_redis_open(&o, kek, &srv->store, err);
     }
+    rta_config_redis_shards_free(shards, nshards);
     rta_redis_target_clear(&o.target);
     if (!rc) rc = rta_cluster_create(srv, &srv->cluster, err);
     return rc;
