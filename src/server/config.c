@@ -1,4 +1,5 @@
 /* config.c: defaults, config file, environment and flags; see config.h. */
+#include <arpa/inet.h>
 #include "server/config.h"
 
 #include <ctype.h>
@@ -227,6 +228,14 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
         memcpy(c->listen_host, v, (size_t)(colon - v));
         c->listen_host[colon - v] = '\0';
         c->port = (int)port;
+        /* An address, not a name: libwebsockets takes a name for a network interface, and
+         * `localhost:8080` listened nowhere without a word. */
+        unsigned char addr[16];
+        if (inet_pton(AF_INET, c->listen_host, addr) != 1 &&
+            inet_pton(AF_INET6, c->listen_host, addr) != 1)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "listen: HOST must be an IP address (127.0.0.1, 0.0.0.0, ::1, "
+                                 "::), got \"%s\"", c->listen_host);
         return 0;
     }
     if (!strcmp(name, "data_dir")) return copy_str(c->data_dir, sizeof(c->data_dir), v, name, err);

@@ -2,13 +2,17 @@
  * context, housekeeping once a second, clean shutdown on SIGTERM. See server.h. */
 #include "server/server.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -636,6 +640,32 @@ static long long size_connection_limit(rta_config *cfg, long sockets)
     return fit;
 }
 
+/* Whether host:port can be bound (as lws will: SO_REUSEADDR), so that a port in use is a
+ * clear error before libwebsockets half-creates a context it cannot destroy (below). Returns
+ * 0, or errno. */
+static int probe_bind(const char *host, int port)
+{
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    memset(&a6, 0, sizeof(a6));
+    memset(&a4, 0, sizeof(a4));
+    int v4 = inet_pton(AF_INET, host, &a4.sin_addr) == 1;
+    if (!v4 && inet_pton(AF_INET6, host, &a6.sin6_addr) != 1) return 0; /* lws decides */
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons((uint16_t)port);
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons((uint16_t)port);
+    int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    int one = 1, rc = 0;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (v4 ? bind(fd, (struct sockaddr *)&a4, sizeof(a4))
+           : bind(fd, (struct sockaddr *)&a6, sizeof(a6)))
+        rc = errno;
+    close(fd);
+    return rc;
+}
+
 /* Creates the lws context with the descriptor tables sized to `sockets` (see RESERVED_FDS). */
 static struct lws_context *create_context(struct lws_context_creation_info *info, long sockets)
 {
@@ -747,6 +777,12 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
      * default is 10 s. */
     info.timeout_secs_ah_idle = 5;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV;
+    /* libwebsockets 4.1.6 makes a dual-stack IPv6 listen socket and cannot bind it to an
+     * IPv4 address given as its iface: `--listen 127.0.0.1:P` listened on every interface
+     * (ss: *:P). An IPv4 listen address gets an IPv4 socket, bound to that address. */
+    struct in_addr v4;
+    if (inet_pton(AF_INET, cfg->listen_host, &v4) == 1)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (cfg->reuse_port) { /* --workers: our own shared listener feeds lws (listen_shared.h) */
         if ((rc = rta_listen_shared_open(&srv->shared, cfg->listen_host, cfg->port, err)))
             return rc;
@@ -770,12 +806,25 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
         rta_tls_policy_apply(srv->cfg.tls_min_version, srv->cfg.tls_ciphers,
                              srv->cfg.tls_ciphersuites, &info);
     }
+    int busy = cfg->reuse_port || !cfg->port ? 0 : probe_bind(cfg->listen_host, cfg->port);
+    if (busy)
+        return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot listen on %s:%d: %s",
+                             cfg->listen_host, cfg->port, strerror(busy));
     srv->lws = create_context(&info, sockets);
     if (!srv->lws)
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot listen on %s:%d%s", cfg->listen_host,
                              cfg->port, cfg->tls_cert[0] ? " (check the TLS files)" : "");
     struct lws_vhost *vh = lws_get_vhost_by_name(srv->lws, "default");
-    srv->port = vh && !cfg->reuse_port ? lws_get_vhost_listen_port(vh) : cfg->port;
+    /* libwebsockets 4.1.6 on a foreign loop returns a context even when its listen socket
+     * could not be bound (it logs "Failed to create default vhost"), and destroying it then
+     * crashes in uv_run: rtauthd exited 0 at once, as if asked to stop (probe_bind above now
+     * catches a port in use first). */
+    if (!vh) { /* taken since the probe: this context cannot be destroyed safely, leave it */
+        srv->lws = NULL;
+        return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot listen on %s:%d", cfg->listen_host,
+                             cfg->port);
+    }
+    srv->port = !cfg->reuse_port ? lws_get_vhost_listen_port(vh) : cfg->port;
     if (cfg->reuse_port && (rc = rta_listen_shared_start(&srv->shared, &srv->loop, vh, err)))
         return rc;
     if ((rc = rta_store_thread_start(&srv->store_thread, srv->store, wake_loop, srv)))
