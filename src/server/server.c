@@ -510,21 +510,26 @@ static void purge_done(rta_store_job *job)
     free(job);
 }
 
-/* glibc keeps the pages of freed connections in its heaps (one per thread arena): after a
- * storm of 10,000 connections closes, RSS would stay at its peak (make bench-scale, issue 19).
- * Once a wave of closes is over (the count stopped falling) and it took at least TRIM_MIN
- * connections away from the high-water mark, give the free pages back: malloc_trim walks the
- * heaps, so once per wave, never on every tick. */
+/* glibc keeps the pages of freed connections and messages in its heaps (one per thread
+ * arena): after a storm of 10,000 connections closes, RSS would stay at its peak (make
+ * bench-scale, issue 19). Once a wave of closes is over (the count stopped falling) and it
+ * took at least TRIM_MIN connections away from the high-water mark, or history expiry freed
+ * TRIM_MIN_BYTES, give the free pages back: malloc_trim walks the heaps, so once per wave,
+ * never on every tick. */
 #define TRIM_MIN 1000
-static void return_memory(rta_server *srv)
+#define TRIM_MIN_BYTES (4u << 20)
+static void return_memory(rta_server *srv, size_t history_freed)
 {
     size_t conns = srv->gateway.live_count + srv->gateway.detached_count;
     int falling = conns < srv->conns_last_tick;
     srv->conns_last_tick = conns;
     if (conns > srv->conns_high_water) srv->conns_high_water = conns;
-    if (falling || srv->conns_high_water - conns < TRIM_MIN) return;
+    srv->freed_since_trim += history_freed;
+    if (falling) return;
+    if (srv->conns_high_water - conns < TRIM_MIN && srv->freed_since_trim < TRIM_MIN_BYTES) return;
     malloc_trim(0);
     srv->conns_high_water = conns;
+    srv->freed_since_trim = 0;
 }
 
 static void housekeeping(lws_sorted_usec_list_t *sul)
@@ -534,10 +539,12 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
     int64_t now = rta_clock_now();
     rta_nonce_cache_purge(&srv->tokens.nonces, now);
     rta_revocations_purge(&srv->tokens.revocations, now);
+    size_t held = srv->gateway.history.bytes + srv->gateway.presence_history.bytes;
     rta_history_sweep(&srv->gateway.history, now);
     rta_history_sweep(&srv->gateway.presence_history, now);
+    size_t after = srv->gateway.history.bytes + srv->gateway.presence_history.bytes;
     flush_stats(srv, now, 0);
-    return_memory(srv);
+    return_memory(srv, held > after ? held - after : 0);
     if (!srv->reload_in_flight) {
         reload_job *j = calloc(1, sizeof(*j));
         if (j) {
