@@ -1,0 +1,581 @@
+/* cluster_presence.c: presence across nodes; see cluster_presence.h.
+ *
+ * A PRESENCE this node sequences has the id "<owner>|<n>" (n counts this process's): every
+ * node but this one applies it to its mirror (this one applied it when its client sent it).
+ * A reaper's LEAVEs have the id "-|<owner>|<n>": every node applies them, this one too (the
+ * members were remote here as well). A stored member is a msgpack PRESENCE holding it as
+ * PRESENT, written before its event is published (store jobs run in order), so that a node
+ * reading the members at its first attach sees every member whose event it did not hear.
+ *
+ * Loop thread only; Redis only in store-thread jobs. */
+#include "server/cluster_presence.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/crypto.h"
+#include "server/log.h"
+#include "server/server.h"
+#include "server/store/redis_presence.h"
+
+#define ORPHANS_MAX 10000 /* connections whose members wait to be given up (beyond: at once) */
+#define DEAD_MAX    64    /* dead owners waiting for their reaping */
+
+typedef struct orphan {
+    char *app_id, *channel;
+    char conn_id[24];
+    int64_t due;
+} orphan;
+
+struct rta_cluster_presence {
+    rta_server *srv;
+    char owner[RTA_PRES_OWNER_MAX];
+    uint64_t seq;
+    int stopping;
+    int64_t beat_at;
+    int beat_in_flight, reap_in_flight;
+    char *dead[DEAD_MAX];
+    size_t dead_count;
+    orphan *orphans;
+    size_t orphan_count, orphan_cap;
+    size_t max_payload;
+};
+
+size_t rta_cluster_presence_origin(const char *pm_id, const char **origin)
+{
+    const char *bar = pm_id ? strchr(pm_id, '|') : NULL;
+    if (!bar || bar == pm_id) return 0;
+    *origin = pm_id;
+    return (size_t)(bar - pm_id);
+}
+
+static void noop_done(void *arg, int code, const char *message)
+{
+    (void)arg;
+    (void)code;
+    (void)message;
+}
+
+/* m as a stored member: a msgpack PRESENCE holding it as PRESENT. 0 or -1. */
+static int encode_member(const rta_presence_message *m, rta_buf *b)
+{
+    rta_presence_message v = *m;
+    v.action = 1; /* PRESENT (TP2) */
+    rta_protocol_message pm = {.action = RTA_ACTION_PRESENCE, .presence = &v, .presence_count = 1};
+    return rta_protocol_message_encode(&pm, RTA_FORMAT_MSGPACK, b) || b->oom ? -1 : 0;
+}
+
+/* ---- writes ------------------------------------------------------------------------------- */
+
+typedef struct write_job {
+    rta_store_job job;
+    rta_cluster_presence *cp;
+    rta_pres_write *w;
+    size_t n;
+    char *strings; /* one block: the items' strings and values */
+} write_job;
+
+static void write_run(rta_store_job *job, rta_store *store)
+{
+    write_job *j = (write_job *)job;
+    job->rc = rta_store_redis_pres_write(store, j->cp->owner, j->w, j->n, &job->err);
+}
+
+static void write_done(rta_store_job *job)
+{
+    write_job *j = (write_job *)job;
+    if (job->rc)
+        rta_log_warn("cluster: storing presence members in Redis failed (%s); nodes that start "
+                     "following their channels will not see them",
+                     job->err.message);
+    free(j->w);
+    free(j->strings);
+    free(j);
+}
+
+static char *put(char **at, const void *s, size_t len)
+{
+    char *p = *at;
+    memcpy(p, s, len);
+    p[len] = '\0';
+    *at += len + 1;
+    return p;
+}
+
+/* Stores (present) or removes (not) each member, in one job. */
+static void submit_writes(rta_cluster_presence *cp, const char *app_id, const char *channel,
+                          const rta_presence_message *ev, size_t n, int present)
+{
+    if (cp->stopping || !n) return;
+    rta_buf *vals = calloc(n, sizeof(*vals));
+    size_t total = 0;
+    int bad = !vals;
+    for (size_t i = 0; !bad && i < n; i++) {
+        vals[i] = (rta_buf)RTA_BUF_INIT;
+        int keep = present || ev[i].action != 3; /* a LEAVE removes (TP2) */
+        if (keep && encode_member(&ev[i], &vals[i])) bad = 1;
+        total += strlen(app_id) + strlen(channel) + strlen(ev[i].connection_id) +
+                 strlen(ev[i].client_id) + vals[i].len + 5;
+    }
+    write_job *j = bad ? NULL : calloc(1, sizeof(*j));
+    if (j) {
+        j->w = calloc(n, sizeof(*j->w));
+        j->strings = malloc(total + 1);
+    }
+    if (!j || !j->w || !j->strings) {
+        if (j) {
+            free(j->w);
+            free(j->strings);
+            free(j);
+        }
+        rta_log_warn("cluster: out of memory storing presence members");
+    } else {
+        char *at = j->strings;
+        for (size_t i = 0; i < n; i++) {
+            rta_pres_write *w = &j->w[i];
+            w->app_id = put(&at, app_id, strlen(app_id));
+            w->channel = put(&at, channel, strlen(channel));
+            w->conn_id = put(&at, ev[i].connection_id, strlen(ev[i].connection_id));
+            w->client_id = put(&at, ev[i].client_id, strlen(ev[i].client_id));
+            if (vals[i].len) {
+                w->value = put(&at, vals[i].data, vals[i].len);
+                w->len = vals[i].len;
+            }
+        }
+        j->cp = cp;
+        j->n = n;
+        j->job.run = write_run;
+        j->job.done = write_done;
+        rta_server_submit(cp->srv, &j->job);
+    }
+    for (size_t i = 0; vals && i < n; i++)
+        rta_buf_free(&vals[i]);
+    free(vals);
+}
+
+/* Sequences ev on the channel under id "<prefix><owner>|<n>". */
+static void sequence(rta_cluster_presence *cp, const char *app_id, const char *channel,
+                     const char *prefix, rta_presence_message *ev, size_t n,
+                     rta_gateway_published_cb done, void *arg)
+{
+    rta_gateway *gw = &cp->srv->gateway;
+    char id[RTA_PRES_OWNER_MAX + 32];
+    snprintf(id, sizeof(id), "%s%s|%llu", prefix, cp->owner, (unsigned long long)++cp->seq);
+    rta_protocol_message pm = {.action = RTA_ACTION_PRESENCE,
+                               .has = RTA_PM_HAS_TIMESTAMP,
+                               .timestamp = gw->now(),
+                               .id = id,
+                               .channel = (char *)channel,
+                               .presence = ev,
+                               .presence_count = n};
+    gw->relay.publish(gw->relay.ctx, app_id, channel, &pm, done ? done : noop_done, arg);
+}
+
+void rta_cluster_presence_publish(rta_cluster_presence *cp, const char *app_id,
+                                  const char *channel, const rta_presence_message *ev, size_t n,
+                                  rta_gateway_published_cb done, void *arg)
+{
+    submit_writes(cp, app_id, channel, ev, n, 0); /* before the publish: store jobs run in order */
+    sequence(cp, app_id, channel, "", (rta_presence_message *)ev, n, done, arg);
+}
+
+void rta_cluster_presence_owned(rta_cluster_presence *cp, const char *app_id,
+                                const char *channel, const rta_presence_message *m, size_t n)
+{
+    submit_writes(cp, app_id, channel, m, n, 1);
+}
+
+void rta_cluster_presence_orphaned(rta_cluster_presence *cp, const char *app_id,
+                                   const char *channel, const char *conn_id)
+{
+    if (cp->stopping) return;
+    if (cp->orphan_count >= ORPHANS_MAX) {
+        rta_log_warn("cluster: too many presence members of connections resumed elsewhere; "
+                     "some stay in Redis until this node stops");
+        return;
+    }
+    if (cp->orphan_count == cp->orphan_cap) {
+        size_t cap = cp->orphan_cap ? cp->orphan_cap * 2 : 16;
+        orphan *v = realloc(cp->orphans, cap * sizeof(*v));
+        if (!v) return;
+        cp->orphans = v;
+        cp->orphan_cap = cap;
+    }
+    orphan *o = &cp->orphans[cp->orphan_count];
+    o->app_id = strdup(app_id);
+    o->channel = strdup(channel);
+    snprintf(o->conn_id, sizeof(o->conn_id), "%s", conn_id);
+    o->due = (int64_t)(uv_hrtime() / 1000000) + RTA_CLUSTER_PRESENCE_GRACE_MS;
+    if (!o->app_id || !o->channel) {
+        free(o->app_id);
+        free(o->channel);
+        return;
+    }
+    cp->orphan_count++;
+}
+
+/* ---- what is heard ------------------------------------------------------------------------ */
+
+void rta_cluster_presence_heard(rta_cluster_presence *cp, const char *app_id,
+                                const char *channel, uint64_t serial,
+                                const rta_protocol_message *pm)
+{
+    const char *origin = NULL;
+    size_t len = rta_cluster_presence_origin(pm->id, &origin);
+    int own = len == strlen(cp->owner) && !memcmp(origin, cp->owner, len);
+    rta_gateway_presence_remote(&cp->srv->gateway, app_id, channel, serial, pm, own);
+}
+
+/* ---- seeding -------------------------------------------------------------------------------- */
+
+typedef struct seed_job {
+    rta_store_job job;
+    rta_cluster_presence *cp;
+    char *app_id, *channel;
+    rta_buf *members;
+    size_t n, cap;
+    int oom;
+    void (*done)(void *ctx, const char *app_id, const char *channel);
+    void *ctx;
+} seed_job;
+
+static void seed_collect(void *ctx, const char *owner, size_t owner_len, const char *member,
+                         size_t len)
+{
+    seed_job *j = ctx;
+    (void)owner;
+    (void)owner_len;
+    if (j->oom) return;
+    if (j->n == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 16;
+        rta_buf *v = realloc(j->members, cap * sizeof(*v));
+        if (!v) {
+            j->oom = 1;
+            return;
+        }
+        j->members = v;
+        j->cap = cap;
+    }
+    j->members[j->n] = (rta_buf)RTA_BUF_INIT;
+    rta_buf_append(&j->members[j->n], member, len);
+    if (j->members[j->n].oom) j->oom = 1;
+    j->n++;
+}
+
+static void seed_run(rta_store_job *job, rta_store *store)
+{
+    seed_job *j = (seed_job *)job;
+    job->rc = rta_store_redis_pres_read(store, j->app_id, j->channel, seed_collect, j, &job->err);
+}
+
+static void seed_done(rta_store_job *job)
+{
+    seed_job *j = (seed_job *)job;
+    rta_cluster_presence *cp = j->cp;
+    if (job->rc)
+        rta_log_warn("cluster: reading the presence members of a channel of app %s failed (%s); "
+                     "members of other nodes are missing there until they change",
+                     j->app_id, job->err.message);
+    rta_protocol_message *pms = j->n ? calloc(j->n, sizeof(*pms)) : NULL;
+    rta_presence_message *members = j->n ? calloc(j->n, sizeof(*members)) : NULL;
+    size_t m = 0;
+    rta_parse_limits lim = {cp->max_payload, 0};
+    for (size_t i = 0; pms && members && !job->rc && i < j->n; i++) {
+        rta_error err;
+        if (rta_protocol_message_decode(j->members[i].data, j->members[i].len, RTA_FORMAT_MSGPACK,
+                                        &lim, &pms[m], &err))
+            continue;
+        if (pms[m].presence_count != 1) {
+            rta_protocol_message_clear(&pms[m]);
+            continue;
+        }
+        members[m] = pms[m].presence[0]; /* borrowed from pms[m] */
+        m++;
+    }
+    if (!cp->stopping) rta_gateway_presence_seed(&cp->srv->gateway, j->app_id, j->channel, members, m);
+    for (size_t i = 0; i < m; i++)
+        rta_protocol_message_clear(&pms[i]);
+    free(pms);
+    free(members);
+    j->done(j->ctx, j->app_id, j->channel);
+    for (size_t i = 0; i < j->n; i++)
+        rta_buf_free(&j->members[i]);
+    free(j->members);
+    free(j->app_id);
+    free(j->channel);
+    free(j);
+}
+
+void rta_cluster_presence_seed(rta_cluster_presence *cp, const char *app_id, const char *channel,
+                               void (*done)(void *ctx, const char *app_id, const char *channel),
+                               void *ctx)
+{
+    seed_job *j = cp->stopping ? NULL : calloc(1, sizeof(*j));
+    if (j) {
+        j->app_id = strdup(app_id);
+        j->channel = strdup(channel);
+    }
+    if (!j || !j->app_id || !j->channel) {
+        if (j) {
+            free(j->app_id);
+            free(j->channel);
+            free(j);
+        }
+        done(ctx, app_id, channel); /* without the members: the attach goes on */
+        return;
+    }
+    j->cp = cp;
+    j->done = done;
+    j->ctx = ctx;
+    j->job.run = seed_run;
+    j->job.done = seed_done;
+    rta_server_submit(cp->srv, &j->job);
+}
+
+/* ---- heartbeats and reaping ----------------------------------------------------------------- */
+
+typedef struct removed {
+    char *app_id, *channel;
+    rta_buf member;
+} removed;
+
+typedef struct reap_job {
+    rta_store_job job;
+    rta_cluster_presence *cp;
+    char *target; /* the owner whose members go */
+    char *app_id, *channel; /* an orphan's (NULL: a dead owner's, everywhere) */
+    char conn_id[24];
+    int won;
+    removed *got;
+    size_t n, cap;
+    int oom;
+} reap_job;
+
+static void reap_collect(void *ctx, const char *app_id, const char *channel, const char *member,
+                         size_t len)
+{
+    reap_job *j = ctx;
+    if (j->oom) return;
+    if (j->n == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 16;
+        removed *v = realloc(j->got, cap * sizeof(*v));
+        if (!v) {
+            j->oom = 1; /* the rest are removed without their LEAVE: said in the log */
+            return;
+        }
+        j->got = v;
+        j->cap = cap;
+    }
+    removed *r = &j->got[j->n];
+    r->app_id = strdup(app_id);
+    r->channel = strdup(channel);
+    r->member = (rta_buf)RTA_BUF_INIT;
+    rta_buf_append(&r->member, member, len);
+    if (!r->app_id || !r->channel || r->member.oom) {
+        free(r->app_id);
+        free(r->channel);
+        rta_buf_free(&r->member);
+        j->oom = 1;
+        return;
+    }
+    j->n++;
+}
+
+static void reap_run(rta_store_job *job, rta_store *store)
+{
+    reap_job *j = (reap_job *)job;
+    job->rc = rta_store_redis_pres_reap(store, j->cp->owner, j->target, j->app_id, j->channel,
+                                        j->app_id ? j->conn_id : NULL, reap_collect, j, &j->won,
+                                        &job->err);
+}
+
+/* One LEAVE per removed member (a synthesized leave, RTP2b1: its id does not start with the
+ * connectionId), sequenced on its channel for every node, this one too. */
+static void publish_leave(rta_cluster_presence *cp, const removed *r, size_t k)
+{
+    rta_protocol_message pm;
+    rta_error err;
+    rta_parse_limits lim = {cp->max_payload, 0};
+    if (rta_protocol_message_decode(r->member.data, r->member.len, RTA_FORMAT_MSGPACK, &lim, &pm,
+                                    &err))
+        return;
+    if (pm.presence_count == 1 && pm.presence[0].connection_id) {
+        rta_presence_message *e = &pm.presence[0];
+        char id[64];
+        snprintf(id, sizeof(id), "leave:%s:r%zu", e->connection_id, k);
+        free(e->id);
+        e->id = strdup(id);
+        e->action = 3; /* LEAVE (TP2) */
+        e->timestamp = cp->srv->gateway.now();
+        if (e->id) sequence(cp, r->app_id, r->channel, "-|", e, 1, NULL, NULL);
+    }
+    rta_protocol_message_clear(&pm);
+}
+
+static void reap_done(rta_store_job *job)
+{
+    reap_job *j = (reap_job *)job;
+    rta_cluster_presence *cp = j->cp;
+    cp->reap_in_flight = 0;
+    if (job->rc)
+        rta_log_warn("cluster: removing the presence members of %s failed (%s); retrying",
+                     j->app_id ? "a connection resumed elsewhere" : "a dead node",
+                     job->err.message);
+    else if (j->won && !j->app_id)
+        rta_log_info("cluster: node %s is gone; %zu presence member(s) of it left", j->target,
+                     j->n);
+    if (j->oom)
+        rta_log_warn("cluster: out of memory: some removed presence members got no LEAVE");
+    for (size_t i = 0; !cp->stopping && i < j->n; i++)
+        publish_leave(cp, &j->got[i], i);
+    if (job->rc && !cp->stopping && !j->app_id && cp->dead_count < DEAD_MAX)
+        cp->dead[cp->dead_count++] = j->target, j->target = NULL; /* again at the next beat */
+    for (size_t i = 0; i < j->n; i++) {
+        free(j->got[i].app_id);
+        free(j->got[i].channel);
+        rta_buf_free(&j->got[i].member);
+    }
+    free(j->got);
+    free(j->target);
+    free(j->app_id);
+    free(j->channel);
+    free(j);
+}
+
+static void submit_reap(rta_cluster_presence *cp, char *target, orphan *o)
+{
+    reap_job *j = calloc(1, sizeof(*j));
+    if (!j) {
+        free(target);
+        if (o) {
+            free(o->app_id);
+            free(o->channel);
+        }
+        return;
+    }
+    j->cp = cp;
+    j->target = target;
+    if (o) {
+        j->app_id = o->app_id;
+        j->channel = o->channel;
+        snprintf(j->conn_id, sizeof(j->conn_id), "%s", o->conn_id);
+    }
+    j->job.run = reap_run;
+    j->job.done = reap_done;
+    cp->reap_in_flight = 1;
+    rta_server_submit(cp->srv, &j->job);
+}
+
+typedef struct beat_job {
+    rta_store_job job;
+    rta_cluster_presence *cp;
+    char *dead[DEAD_MAX];
+    size_t n;
+} beat_job;
+
+static void beat_collect(void *ctx, const char *other, size_t len)
+{
+    beat_job *j = ctx;
+    if (j->n < DEAD_MAX && (j->dead[j->n] = strndup(other, len))) j->n++;
+}
+
+static void beat_run(rta_store_job *job, rta_store *store)
+{
+    beat_job *j = (beat_job *)job;
+    job->rc = rta_store_redis_pres_beat(store, j->cp->owner,
+                                        RTA_CLUSTER_PRESENCE_GRACE_MS +
+                                            RTA_CLUSTER_PRESENCE_BEAT_MS,
+                                        beat_collect, j, &job->err);
+}
+
+static void beat_done(rta_store_job *job)
+{
+    beat_job *j = (beat_job *)job;
+    rta_cluster_presence *cp = j->cp;
+    cp->beat_in_flight = 0;
+    for (size_t i = 0; i < j->n; i++) {
+        int known = 0;
+        for (size_t k = 0; k < cp->dead_count && !known; k++)
+            known = !strcmp(cp->dead[k], j->dead[i]);
+        if (!known && !cp->stopping && cp->dead_count < DEAD_MAX)
+            cp->dead[cp->dead_count++] = j->dead[i];
+        else
+            free(j->dead[i]);
+    }
+    free(j);
+}
+
+void rta_cluster_presence_tick(rta_cluster_presence *cp, int64_t now)
+{
+    if (cp->stopping) return;
+    if (!cp->beat_in_flight && now - cp->beat_at >= RTA_CLUSTER_PRESENCE_BEAT_MS) {
+        beat_job *j = calloc(1, sizeof(*j));
+        if (j) {
+            j->cp = cp;
+            j->job.run = beat_run;
+            j->job.done = beat_done;
+            cp->beat_in_flight = 1;
+            cp->beat_at = now;
+            rta_server_submit(cp->srv, &j->job);
+        }
+    }
+    if (cp->reap_in_flight) return; /* one at a time: a slow Redis is not flooded */
+    if (cp->dead_count) {
+        char *target = cp->dead[--cp->dead_count];
+        submit_reap(cp, target, NULL);
+        return;
+    }
+    for (size_t i = 0; i < cp->orphan_count; i++) {
+        if (now < cp->orphans[i].due) continue;
+        orphan o = cp->orphans[i];
+        cp->orphans[i] = cp->orphans[--cp->orphan_count];
+        char *me = strdup(cp->owner);
+        if (me) submit_reap(cp, me, &o);
+        else {
+            free(o.app_id);
+            free(o.channel);
+        }
+        return;
+    }
+}
+
+/* ---- life ----------------------------------------------------------------------------------- */
+
+int rta_cluster_presence_create(rta_server *srv, rta_cluster_presence **out)
+{
+    *out = NULL;
+    rta_cluster_presence *cp = calloc(1, sizeof(*cp));
+    if (!cp) return RTA_ERR_INTERNAL;
+    cp->srv = srv;
+    unsigned char boot[8];
+    if (rta_random_bytes(boot, sizeof(boot))) {
+        free(cp);
+        return RTA_ERR_INTERNAL;
+    }
+    int n = snprintf(cp->owner, sizeof(cp->owner), "%s.", srv->cfg.node_id);
+    for (size_t i = 0; i < sizeof(boot) && n > 0 && (size_t)n + 3 < sizeof(cp->owner); i++)
+        n += snprintf(cp->owner + n, sizeof(cp->owner) - (size_t)n, "%02x", boot[i]);
+    size_t most = (size_t)srv->cfg.gateway.max_message_size * 2 + 64 * 1024;
+    cp->max_payload = most > RTA_PARSE_DEFAULT_MAX_BYTES ? most : RTA_PARSE_DEFAULT_MAX_BYTES;
+    *out = cp;
+    return 0;
+}
+
+void rta_cluster_presence_stop(rta_cluster_presence *cp)
+{
+    if (cp) cp->stopping = 1;
+}
+
+void rta_cluster_presence_free(rta_cluster_presence *cp)
+{
+    if (!cp) return;
+    for (size_t i = 0; i < cp->dead_count; i++)
+        free(cp->dead[i]);
+    for (size_t i = 0; i < cp->orphan_count; i++) {
+        free(cp->orphans[i].app_id);
+        free(cp->orphans[i].channel);
+    }
+    free(cp->orphans);
+    free(cp);
+}
