@@ -158,8 +158,8 @@ describe('presence across nodes: a node killed -9', () => {
       const on1 = await watch(w1, name);
       const on2 = await watch(w2, name);
       const gone = await realtime(doomed, true); // two members, no way back
-      await gone.channels.get(name).presence.enterClient('p', 1);
-      await gone.channels.get(name).presence.enterClient('q', 2);
+      await gone.channels.get(name).presence.enterClient('p', '1');
+      await gone.channels.get(name).presence.enterClient('q', '2');
       const mover = await realtime(front, true, { clientId: 'mover' }); // resumes on node 1
       const own = [];
       await mover.channels.get(name).presence.subscribe('enter', (p) => own.push(p.clientId));
