@@ -293,7 +293,8 @@ static void seed_done(rta_store_job *job)
         members[m] = pms[m].presence[0]; /* borrowed from pms[m] */
         m++;
     }
-    if (!cp->stopping) rta_gateway_presence_seed(&cp->srv->gateway, j->app_id, j->channel, members, m);
+    if (!cp->stopping)
+        rta_gateway_presence_seed(&cp->srv->gateway, j->app_id, j->channel, members, m);
     for (size_t i = 0; i < m; i++)
         rta_protocol_message_clear(&pms[i]);
     free(pms);
