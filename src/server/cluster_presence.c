@@ -40,6 +40,7 @@ struct rta_cluster_presence {
     orphan *orphans;
     size_t orphan_count, orphan_cap;
     size_t max_payload;
+    int64_t grace_ms; /* --presence-grace */
 };
 
 size_t rta_cluster_presence_origin(const char *pm_id, const char **origin)
@@ -206,7 +207,7 @@ void rta_cluster_presence_orphaned(rta_cluster_presence *cp, const char *app_id,
     o->app_id = strdup(app_id);
     o->channel = strdup(channel);
     snprintf(o->conn_id, sizeof(o->conn_id), "%s", conn_id);
-    o->due = (int64_t)(uv_hrtime() / 1000000) + RTA_CLUSTER_PRESENCE_GRACE_MS;
+    o->due = (int64_t)(uv_hrtime() / 1000000) + cp->grace_ms;
     if (!o->app_id || !o->channel) {
         free(o->app_id);
         free(o->channel);
@@ -485,8 +486,7 @@ static void beat_run(rta_store_job *job, rta_store *store)
 {
     beat_job *j = (beat_job *)job;
     job->rc = rta_store_redis_pres_beat(store, j->cp->owner,
-                                        RTA_CLUSTER_PRESENCE_GRACE_MS +
-                                            RTA_CLUSTER_PRESENCE_BEAT_MS,
+                                        j->cp->grace_ms + RTA_CLUSTER_PRESENCE_BEAT_MS,
                                         beat_collect, j, &job->err);
 }
 
@@ -559,6 +559,7 @@ int rta_cluster_presence_create(rta_server *srv, rta_cluster_presence **out)
         n += snprintf(cp->owner + n, sizeof(cp->owner) - (size_t)n, "%02x", boot[i]);
     size_t most = (size_t)srv->cfg.gateway.max_message_size * 2 + 64 * 1024;
     cp->max_payload = most > RTA_PARSE_DEFAULT_MAX_BYTES ? most : RTA_PARSE_DEFAULT_MAX_BYTES;
+    cp->grace_ms = srv->cfg.gateway.presence_grace > 0 ? srv->cfg.gateway.presence_grace : 15000;
     *out = cp;
     return 0;
 }

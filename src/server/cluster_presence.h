@@ -24,10 +24,9 @@
 typedef struct rta_server rta_server;
 typedef struct rta_cluster_presence rta_cluster_presence;
 
-/* A presence member leaves this long after its node was last heard (the grace a dropped
- * connection's members get on one node, RTP17: gateway/resume.c) plus one heartbeat. */
-#define RTA_CLUSTER_PRESENCE_GRACE_MS 15000
-#define RTA_CLUSTER_PRESENCE_BEAT_MS  1000
+/* A dead node's members leave --presence-grace (the grace a dropped connection's members get
+ * on one node, RTP17: gateway/resume.c) plus one heartbeat after it was last heard. */
+#define RTA_CLUSTER_PRESENCE_BEAT_MS 1000
 
 int rta_cluster_presence_create(rta_server *srv, rta_cluster_presence **out);
 

@@ -81,6 +81,7 @@ typedef struct rta_gateway_limits {
     long long max_queue_total;
     long long connection_state_ttl;
     long long max_idle_interval;
+    long long presence_grace; /* ms a dropped connection's members stay (RTP17); 0: 15000 */
 } rta_gateway_limits;
 
 /* Everything the gateway is given at init (rta_gateway_init copies it): it reaches for
