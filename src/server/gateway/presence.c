@@ -10,6 +10,10 @@
  * SYNC pages of "present" members. Members leave on their own (a synthesized LEAVE) when their
  * connection leaves the channel for any reason or loses the presence mode.
  *
+ * In cluster mode the same happens where the client is connected, and the events also go to
+ * the relay (stored in Redis and sequenced for the other nodes; the PRESENCE is ACKed once
+ * it confirmed them); the set also mirrors the other nodes' members (gateway/presence_remote.c).
+ *
  * Never: log clientIds or data, hold a member whose connection is not attached, or send a
  * member to a connection without the presence-subscribe mode. */
 #include <stdio.h>
