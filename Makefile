@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS  ?= $(shell nproc)
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: all deps build run test bench install deb format clean
+.PHONY: all deps build run test bench bench-scale install deb format clean
 
 all: build
 
@@ -26,6 +26,11 @@ test: deps
 
 bench: deps build
 	@scripts/bench
+
+# 100,000 connections on this machine (issue 19, docs/performance.md): part of neither
+# `make test` nor `make bench`; about 6 minutes and most of the machine.
+bench-scale: deps build
+	@scripts/bench-scale
 
 # Installs rtauthd, rtauth, librtauth (.so.1 and .a), its headers, rtauth.pc and the CMake
 # package under PREFIX (default /usr/local); DESTDIR is honoured for staging (packagers).

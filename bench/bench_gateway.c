@@ -11,6 +11,8 @@
  *   bench_gateway fanout ...   publish-to-delivery fan-out, see gwbench_fanout.c.
  *   bench_gateway hold ... / revoke ...   revocation latency across a cluster's nodes, see
  *     gwbench_cluster.c.
+ *   bench_gateway scale ... / timeprobe ...   one generator of make bench-scale (100,000
+ *     connections over several processes), and its GET /time prober: gwbench_scale.c.
  *
  * Prints how each figure was measured, then `BENCH <name> <value> <unit>` lines.
  */
@@ -272,6 +274,8 @@ int main(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "fanout")) return gw_fanout_main(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "hold")) return gw_cluster_hold_main(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "revoke")) return gw_cluster_revoke_main(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "scale")) return gw_scale_main(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "timeprobe")) return gw_timeprobe_main(argc, argv);
     fprintf(stderr, "usage: bench_gateway load HOST PORT PID [--conns N] [--revoke R] "
                     "[--samples S] [--inflight K]\n"
                     "       bench_gateway fanout HOST PORT_CHECKED PORT_UNCHECKED [options]\n");

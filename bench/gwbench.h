@@ -55,6 +55,7 @@ typedef int (*gw_on_raw)(gw_fleet *f, gw_client *c, const void *data, size_t len
 struct gw_fleet {
     struct lws_context *ctx;
     const char *host;
+    const char *iface; /* NULL, or the source address every connection binds to */
     int ports[2];
     gw_client *clients;
     size_t n;
@@ -73,6 +74,8 @@ void gw_fleet_init(gw_fleet *f, const char *host, size_t n, size_t max_in_flight
 void gw_fleet_free(gw_fleet *f);
 /* Starts as many queued connections as the in-flight bound allows. */
 void gw_fleet_pump(gw_fleet *f);
+/* Starts c's connection now (c idle, or closed: a reconnect with c->path). */
+void gw_fleet_connect_one(gw_fleet *f, gw_client *c);
 /* Services the loop until pred(f) is true or timeout_ms passes; returns 1 if pred held. */
 int gw_fleet_run_until(gw_fleet *f, int (*pred)(gw_fleet *f), double timeout_ms);
 /* Services the loop for ms. */
@@ -99,6 +102,8 @@ void gw_fleet_token_paths(gw_fleet *f, gw_http *h, const char *key, const char *
                           size_t revoke_n, char *is_revoked);
 /* POST /keys/{keyName}/revokeTokens {"targets":[target]}; returns the HTTP status. */
 long gw_http_revoke(gw_http *h, const char *key, const char *target);
+/* The same with n targets (at most 100: S-67). */
+long gw_http_revoke_many(gw_http *h, const char *key, const char *const *targets, size_t n);
 
 /* VmRSS of pid in KiB, from /proc/<pid>/status; -1 if unreadable. */
 long gw_vmrss_kib(int pid);
@@ -109,6 +114,10 @@ int gw_fanout_main(int argc, char **argv);
 /* ---- revocation across a cluster (gwbench_cluster.c) ---- */
 int gw_cluster_hold_main(int argc, char **argv);
 int gw_cluster_revoke_main(int argc, char **argv);
+
+/* ---- 100,000 connections over several processes (gwbench_scale.c, make bench-scale) ---- */
+int gw_scale_main(int argc, char **argv);
+int gw_timeprobe_main(int argc, char **argv);
 
 /* ---- small helpers shared by the phases ---- */
 const char *gw_arg(int argc, char **argv, const char *name, const char *def);

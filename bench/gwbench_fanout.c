@@ -20,6 +20,12 @@
  * delivery crossed Redis; the second target is one single node with checks on. The figures
  * are then cluster_fanout_*, and the messages the cluster's publishers sent are printed
  * (CLUSTER_PUBLISHED) for a per-message Redis cost.
+ *
+ * With --cluster-b PORT2,PORT3 as well, the second target is a cluster too (node 1 on
+ * PORT_UNCHECKED, subscribers on its PORT2 and PORT3): two clusters side by side, e.g. one on
+ * two Redis shards against one on a single Redis (scripts/bench-cluster-fanout). The figures
+ * are then BENCH <--name>_a, <--name>_b (msg/s) and <--name> (the median of the rounds' a/b),
+ * and each cluster's published count (CLUSTER_PUBLISHED, CLUSTER_B_PUBLISHED).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,9 +145,13 @@ int gw_fanout_main(int argc, char **argv)
     F.channels = (size_t)atol(gw_arg(argc, argv, "--channels", "4"));
     F.window_in_flight = (size_t)atol(gw_arg(argc, argv, "--window-in-flight", "8"));
     const char *cluster = gw_arg(argc, argv, "--cluster", NULL);
-    int sub_ports[2] = {0, 0};
+    int sub_ports[2] = {0, 0}, sub_ports_b[2] = {0, 0};
     if (cluster && sscanf(cluster, "%d,%d", &sub_ports[0], &sub_ports[1]) != 2)
         gw_die("--cluster takes PORT2,PORT3");
+    const char *cluster_b = gw_arg(argc, argv, "--cluster-b", NULL);
+    const char *name = gw_arg(argc, argv, "--name", "cluster_fanout_a_vs_b");
+    if (cluster_b && (!cluster || sscanf(cluster_b, "%d,%d", &sub_ports_b[0], &sub_ports_b[1]) != 2))
+        gw_die("--cluster-b takes PORT2,PORT3 (with --cluster)");
     double window = atof(gw_arg(argc, argv, "--window", "2"));
     size_t rounds = (size_t)atol(gw_arg(argc, argv, "--rounds", "5"));
     if (!F.subs || !F.pubs || !F.channels || rounds < 1 || rounds > 100 || window <= 0)
@@ -162,11 +172,13 @@ int gw_fanout_main(int argc, char **argv)
         for (size_t k = 0; k < F.pubs; k++) F.pubs_of[t][k] = &f.clients[(size_t)t * per + F.subs + k];
         gw_http *http = gw_http_new(host, ports[t]);
         char *key = gw_http_create_app(http);
-        if (cluster && t == 0) usleep(1500 * 1000); /* the new key reaches nodes 2 and 3 */
+        if (cluster && (t == 0 || cluster_b))
+            usleep(1500 * 1000); /* the new key reaches nodes 2 and 3 */
         for (size_t k = 0; k < per; k++) {
             gw_client *c = &f.clients[(size_t)t * per + k];
             c->target = t;
             if (cluster && t == 0 && k < F.subs) c->port = sub_ports[k % 2];
+            if (cluster_b && t == 1 && k < F.subs) c->port = sub_ports_b[k % 2];
             char cid[32];
             snprintf(cid, sizeof(cid), "%s%zu", k < F.subs ? "sub" : "pub", k);
             char *tok = gw_http_request_token(http, key, cid,
@@ -210,8 +222,8 @@ int gw_fanout_main(int argc, char **argv)
             gw_fleet_run_for(&f, 200); /* the last deliveries land */
         }
         printf("  round %zu: %s %.0f msg/s, %s %.0f msg/s\n", r + 1,
-               cluster ? "cluster" : "checked", rate[0][r], cluster ? "single" : "unchecked",
-               rate[1][r]);
+               cluster_b ? "a" : cluster ? "cluster" : "checked", rate[0][r],
+               cluster_b ? "b" : cluster ? "single" : "unchecked", rate[1][r]);
     }
     if (f.closed) gw_die("fan-out: %zu connections closed during the run", f.closed);
     double ra[100], rb[100], ratio[100];
@@ -219,7 +231,20 @@ int gw_fanout_main(int argc, char **argv)
     memcpy(ra, rate[0], rounds * sizeof(double));
     memcpy(rb, rate[1], rounds * sizeof(double));
     double a = median(ra, rounds), b = median(rb, rounds), q = median(ratio, rounds);
-    if (cluster) {
+    if (cluster_b) {
+        printf("fan-out across two clusters side by side (a, b): publishers on node 1, %zu "
+               "subscribers on nodes 2 and 3, %zu channels, %zu publishers (%zu in flight each, "
+               "%zu-byte string data) on each; %zu alternating rounds of %.1f s after 0.3 s "
+               "warm-up; medians (the ratio: median of each round's a/b, %.3f; ratio of the "
+               "medians %.3f)\n",
+               F.subs, F.channels, F.pubs, F.window_in_flight, strlen(F.data), rounds, window, q,
+               b > 0 ? a / b : 0);
+        printf("CLUSTER_PUBLISHED %llu\n", (unsigned long long)F.sent[0]);
+        printf("CLUSTER_B_PUBLISHED %llu\n", (unsigned long long)F.sent[1]);
+        printf("BENCH %s_a %.0f msg/s\n", name, a);
+        printf("BENCH %s_b %.0f msg/s\n", name, b);
+        printf("BENCH %s %.3f x\n", name, q);
+    } else if (cluster) {
         printf("fan-out across a cluster: publishers on node 1, %zu subscribers on nodes 2 and "
                "3, %zu channels, %zu publishers (%zu in flight each, %zu-byte string data), "
                "against the same on one node; %zu alternating rounds of %.1f s after 0.3 s "

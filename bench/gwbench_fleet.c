@@ -207,30 +207,36 @@ void gw_fleet_free(gw_fleet *f)
     rx_bufs = NULL;
 }
 
+void gw_fleet_connect_one(gw_fleet *f, gw_client *c)
+{
+    if (c->state == GW_CLOSED) f->closed--; /* a reconnect */
+    struct lws_client_connect_info ci;
+    memset(&ci, 0, sizeof(ci));
+    ci.context = f->ctx;
+    ci.address = f->host;
+    ci.port = c->port ? c->port : f->ports[c->target];
+    ci.path = c->path;
+    ci.host = f->host;
+    ci.origin = f->host;
+    ci.iface = f->iface; /* the source address, when the generator spreads over several */
+    ci.ietf_version_or_minus_one = -1;
+    ci.local_protocol_name = "gwbench";
+    ci.userdata = c;
+    ci.pwsi = &c->wsi;
+    c->state = GW_CONNECTING;
+    c->closed_code = 0;
+    f->connecting++;
+    if (!lws_client_connect_via_info(&ci) && c->state == GW_CONNECTING) {
+        f->failed++;
+        client_gone(f, c);
+    }
+}
+
 void gw_fleet_pump(gw_fleet *f)
 {
     f->started = 1;
-    while (f->next_to_connect < f->n && f->connecting < f->max_in_flight) {
-        gw_client *c = &f->clients[f->next_to_connect++];
-        struct lws_client_connect_info ci;
-        memset(&ci, 0, sizeof(ci));
-        ci.context = f->ctx;
-        ci.address = f->host;
-        ci.port = c->port ? c->port : f->ports[c->target];
-        ci.path = c->path;
-        ci.host = f->host;
-        ci.origin = f->host;
-        ci.ietf_version_or_minus_one = -1;
-        ci.local_protocol_name = "gwbench";
-        ci.userdata = c;
-        ci.pwsi = &c->wsi;
-        c->state = GW_CONNECTING;
-        f->connecting++;
-        if (!lws_client_connect_via_info(&ci) && c->state == GW_CONNECTING) {
-            f->failed++;
-            client_gone(f, c);
-        }
-    }
+    while (f->next_to_connect < f->n && f->connecting < f->max_in_flight)
+        gw_fleet_connect_one(f, &f->clients[f->next_to_connect++]);
 }
 
 /* Wakes the loop at least this often so deadlines are checked. */

@@ -104,9 +104,11 @@ char *gw_http_request_token(gw_http *h, const char *key, const char *client_id,
     return token;
 }
 
-long gw_http_revoke(gw_http *h, const char *key, const char *target)
+long gw_http_revoke_many(gw_http *h, const char *key, const char *const *targets, size_t n)
 {
-    json_t *body = json_pack("{s:[s]}", "targets", target);
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) json_array_append_new(list, json_string(targets[i]));
+    json_t *body = json_pack("{s:o}", "targets", list);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     char path[256];
@@ -114,6 +116,11 @@ long gw_http_revoke(gw_http *h, const char *key, const char *target)
     long st = post(h, path, key, text);
     free(text);
     return st;
+}
+
+long gw_http_revoke(gw_http *h, const char *key, const char *target)
+{
+    return gw_http_revoke_many(h, key, &target, 1);
 }
 
 long gw_vmrss_kib(int pid)

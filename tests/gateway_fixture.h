@@ -368,8 +368,11 @@ static inline int fx_revoke(const char *key_name, const char *secret, const char
     if (!rc) {
         rc = rta_token_service_apply_revocations(&fx.tokens, key_name, plans, n);
         rta_revocation_batch_clear(&batch);
+        /* as rtauthd does: only the connections the targets name (gateway/revindex.c) */
+        const char *stored[RTA_MAX_REVOCATION_TARGETS];
+        size_t k = rta_revocation_plan_targets(plans, n, stored);
+        if (!rc) rta_gateway_revoked_targets(&fx.gateway, key_name, stored, k);
         rta_revocation_plans_free(plans, n);
-        if (!rc) rta_gateway_revoked(&fx.gateway, key_name);
     }
     rta_auth_context_clear(&basic);
     return rc;

@@ -82,9 +82,8 @@ void *rta_hmap_get(const rta_hmap *m, const void *key, size_t key_len)
     return v ? *v : NULL;
 }
 
-static int grow(rta_hmap *m)
+static int resize(rta_hmap *m, size_t cap)
 {
-    size_t cap = m->cap ? m->cap * 2 : 16;
     rta_hmap_slot *slots = calloc(cap, sizeof(*slots));
     if (!slots) return RTA_ERR_INTERNAL;
     rta_hmap old = *m;
@@ -97,6 +96,17 @@ static int grow(rta_hmap *m)
     }
     free(old.slots);
     return 0;
+}
+
+static int grow(rta_hmap *m) { return resize(m, m->cap ? m->cap * 2 : 16); }
+
+/* A map that held 10,000 connections and now holds a few gives its table back (issue 19:
+ * RSS after a storm closes). Shrinks at load 1/8 to load 1/4, so a map hovering around one
+ * size never resizes back and forth; a failed shrink just keeps the larger table. */
+#define SHRINK_MIN_CAP 64
+static void maybe_shrink(rta_hmap *m)
+{
+    if (m->cap > SHRINK_MIN_CAP && m->count * 8 < m->cap) (void)resize(m, m->cap / 2);
 }
 
 int rta_hmap_put(rta_hmap *m, const void *key, size_t key_len, void *value, void **old)
@@ -149,6 +159,7 @@ void *rta_hmap_del(rta_hmap *m, const void *key, size_t key_len)
     if (!m->slots[i].key) return NULL;
     void *v = m->slots[i].value;
     remove_at(m, i);
+    maybe_shrink(m);
     return v;
 }
 
@@ -166,6 +177,11 @@ size_t rta_hmap_filter(rta_hmap *m,
             continue; /* slot i now holds a shifted entry (or is empty): look again */
         }
         i++;
+    }
+    while (removed && m->cap > SHRINK_MIN_CAP && m->count * 8 < m->cap) {
+        size_t cap = m->cap;
+        maybe_shrink(m);
+        if (m->cap == cap) break; /* out of memory: keep the table */
     }
     return removed;
 }

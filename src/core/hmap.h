@@ -35,7 +35,7 @@ void *rta_hmap_get(const rta_hmap *m, const void *key, size_t key_len);
 /* Inserts or replaces. *old (if not NULL) receives the replaced value or NULL.
  * Returns 0 or 50000 (out of memory: the map is unchanged). */
 int rta_hmap_put(rta_hmap *m, const void *key, size_t key_len, void *value, void **old);
-/* Removes the key; returns its value or NULL. */
+/* Removes the key; returns its value or NULL. The table shrinks when it is mostly empty. */
 void *rta_hmap_del(rta_hmap *m, const void *key, size_t key_len);
 /* Where key's value is stored, to change it in place (never fails, never grows the map), or
  * NULL when the key is absent. Valid until the next put or del. */

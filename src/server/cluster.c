@@ -97,7 +97,15 @@ static void apply_revocations(rta_cluster *c, const char *key_name,
         rta_log_event(RTA_LOG_INFO, "revocation.applied", &(rta_log_fields){.key_name = key_name},
                       "cluster: applied %zu revocation(s) of key %s from the control log", n,
                       key_name);
-        rta_gateway_revoked(&c->srv->gateway, key_name);
+        const char *targets[RTA_MAX_REVOCATION_TARGETS];
+        size_t done = 0;
+        while (done < n) { /* only the connections they name (gateway/revindex.c) */
+            size_t k = 0;
+            for (; k < RTA_MAX_REVOCATION_TARGETS && done + k < n; k++)
+                targets[k] = r[done + k].target;
+            rta_gateway_revoked_targets(&c->srv->gateway, key_name, targets, k);
+            done += k;
+        }
     }
 }
 
@@ -532,6 +540,7 @@ static void tick_done(rta_store_job *job)
     }
     c->tick_ok = mono_ms();
     c->was_connected = 1;
+    rta_cluster_channels_shards_seen(c->channels, t->head.shard_down);
     if (t->head.epoch_changes != c->epoch_changes_seen) {
         c->epoch_changes_seen = t->head.epoch_changes;
         c->caught_up = 0;
@@ -760,6 +769,8 @@ int rta_cluster_start(rta_cluster *c, rta_error *err)
                             &c->sub))
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot start the Redis subscriber");
     rta_cluster_channels_set_sub(c->channels, c->sub);
+    if (rta_cluster_channels_start_shards(c->channels, c->node_channel))
+        return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot start the Redis shard subscribers");
     return 0;
 }
 
@@ -797,7 +808,7 @@ int rta_cluster_ready(const rta_cluster *c, char *why, size_t size)
         reason = "catching up with the control log";
     else if (c->fenced)
         reason = "cut off from Redis longer than the partition grace; rejoining";
-    if (!reason) return 1;
+    if (!reason) return rta_cluster_channels_ready(c->channels, why, size);
     snprintf(why, size, "%s", reason);
     return 0;
 }

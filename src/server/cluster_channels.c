@@ -21,17 +21,20 @@
 #include "server/cluster_publish.h"
 #include "server/log.h"
 #include "server/server.h"
+#include "server/store/redis.h"
 #include "server/store/redis_channels.h"
 #include "server/store/redis_sub.h"
 
 #define READ_BATCH 500 /* stream entries per read */
 #define RETRY_MS   500 /* a failed read is tried again after this */
+#define SHARD_WATCHDOG_MS 3000 /* a shard's subscriber that hears no heartbeat is restarted */
 
 typedef enum { CH_UNSUBSCRIBED, CH_SUBSCRIBING, CH_SUBSCRIBED, CH_UNSUBSCRIBING } sub_state;
 
 typedef struct relay_channel {
     char *rkey; /* "rt:{c:<app>:<name>}" */
     char *app_id, *name;
+    uint32_t shard;    /* its Redis shard (--redis-shard; 0 without) */
     int open;          /* the gateway has local members (or attaches waiting) */
     int64_t closed_at; /* monotonic ms of the last close; 0 while open */
     int tell_ready;    /* the gateway waits for rta_gateway_channel_ready */
@@ -44,10 +47,24 @@ typedef struct relay_channel {
     struct rta_cluster_channels *cc;
 } relay_channel;
 
+/* A channel shard's subscriber (--redis-shard): its channels' PUB/SUB lives there; it also
+ * hears this node's heartbeat, published to every shard at each tick, as its watchdog. */
+typedef struct shard_sub {
+    rta_cluster_channels *cc;
+    size_t index;
+    rta_redis_sub *sub;
+    int up;
+    int64_t heard_at; /* the heartbeat, monotonic ms */
+} shard_sub;
+
 struct rta_cluster_channels {
     rta_server *srv;
-    rta_redis_sub *sub;
+    rta_redis_sub *sub; /* cluster.c's, on the main Redis: channels live there without shards */
     int sub_up;
+    shard_sub *shards; /* with --redis-shard: one subscriber per shard, owned */
+    size_t nshards;
+    uint32_t shard_down; /* bit i: shard i failed the last tick's heartbeat */
+    char node_channel[RTA_RK_MAX];
     rta_hmap channels; /* rkey -> relay_channel* */
     rta_cluster_publisher *publisher;
     rta_cluster_presence *presence; /* presence across nodes (cluster_presence.h) */
@@ -87,9 +104,23 @@ static relay_channel *find(rta_cluster_channels *cc, const char *rkey, size_t le
     return rta_hmap_get(&cc->channels, rkey, len);
 }
 
+/* The subscriber a channel's PUB/SUB goes through (*up: whether it is subscribed now). */
+static rta_redis_sub *sub_of(rta_cluster_channels *cc, const relay_channel *rc, int *up)
+{
+    if (!cc->nshards) {
+        *up = cc->sub_up;
+        return cc->sub;
+    }
+    shard_sub *sh = &cc->shards[rc->shard < cc->nshards ? rc->shard : 0];
+    *up = sh->up;
+    return sh->sub;
+}
+
 static void subscribe(rta_cluster_channels *cc, relay_channel *rc)
 {
-    if (cc->sub_up && !rta_redis_sub_subscribe(cc->sub, rc->rkey)) rc->st = CH_SUBSCRIBING;
+    int up;
+    rta_redis_sub *sub = sub_of(cc, rc, &up);
+    if (up && !rta_redis_sub_subscribe(sub, rc->rkey)) rc->st = CH_SUBSCRIBING;
 }
 
 /* ---- delivering ------------------------------------------------------------------------------ */
@@ -274,6 +305,7 @@ static int relay_open(void *ctx, const char *app_id, const char *channel, uint64
             rc->rkey = strdup(rkey);
             rc->app_id = strdup(app_id);
             rc->name = strdup(channel);
+            rc->shard = rta_store_redis_shard_of(cc->srv->store, rkey, len);
         }
         if (!rc || !rc->rkey || !rc->app_id || !rc->name ||
             rta_hmap_put(&cc->channels, rkey, len, rc, NULL)) {
@@ -376,11 +408,19 @@ void rta_cluster_channels_set_sub(rta_cluster_channels *cc, rta_redis_sub *sub)
     cc->sub = sub;
 }
 
+/* A subscriber came up: its channels (shard: every one without shards) subscribe again. */
+static void channels_up(rta_cluster_channels *cc, int shard)
+{
+    for (size_t i = 0; i < cc->channels.cap; i++) { /* re-SUBSCRIBE, then catch up (6.7) */
+        relay_channel *rc = cc->channels.slots[i].key ? cc->channels.slots[i].value : NULL;
+        if (rc && (shard < 0 || rc->shard == (uint32_t)shard)) subscribe(cc, rc);
+    }
+}
+
 void rta_cluster_channels_sub_up(rta_cluster_channels *cc)
 {
     cc->sub_up = 1;
-    for (size_t i = 0; i < cc->channels.cap; i++) /* re-SUBSCRIBE, then catch up (6.7) */
-        if (cc->channels.slots[i].key) subscribe(cc, cc->channels.slots[i].value);
+    if (!cc->nshards) channels_up(cc, -1);
 }
 
 static void relay_presence(void *ctx, const char *app_id, const char *channel,
@@ -404,21 +444,26 @@ static void relay_presence_orphaned(void *ctx, const char *app_id, const char *c
                                   conn_id);
 }
 
-void rta_cluster_channels_sub_down(rta_cluster_channels *cc)
+static void channels_down(rta_cluster_channels *cc, int shard)
 {
-    cc->sub_up = 0;
     /* Lingering channels go now (nobody here needs them); the others are subscribed again. */
     relay_channel **gone = calloc(cc->channels.count + 1, sizeof(*gone));
     size_t n = 0;
     for (size_t i = 0; i < cc->channels.cap; i++) {
         relay_channel *rc = cc->channels.slots[i].key ? cc->channels.slots[i].value : NULL;
-        if (!rc) continue;
+        if (!rc || (shard >= 0 && rc->shard != (uint32_t)shard)) continue;
         rc->st = CH_UNSUBSCRIBED;
         if (!rc->open && gone) gone[n++] = rc;
     }
     for (size_t i = 0; i < n; i++)
         drop(cc, gone[i]);
     free(gone);
+}
+
+void rta_cluster_channels_sub_down(rta_cluster_channels *cc)
+{
+    cc->sub_up = 0;
+    if (!cc->nshards) channels_down(cc, -1);
 }
 
 void rta_cluster_channels_subscribed(rta_cluster_channels *cc, const char *channel, size_t len)
@@ -473,6 +518,16 @@ void rta_cluster_channels_tick(rta_cluster_channels *cc, int64_t now)
 {
     if (cc->stopping) return;
     rta_cluster_presence_tick(cc->presence, now);
+    for (size_t i = 0; i < cc->nshards; i++) { /* each shard subscriber's watchdog */
+        shard_sub *sh = &cc->shards[i];
+        if (!sh->up || now - sh->heard_at <= SHARD_WATCHDOG_MS) continue;
+        rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL,
+                      "cluster: no heartbeat through Redis shard %zu (%s) for %d ms; "
+                      "resubscribing",
+                      i, rta_store_redis_shard_where(cc->srv->store, i), SHARD_WATCHDOG_MS);
+        sh->heard_at = now;
+        rta_redis_sub_restart(sh->sub);
+    }
     relay_channel **gone = NULL;
     size_t n = 0;
     for (size_t i = 0; i < cc->channels.cap; i++) {
@@ -483,8 +538,9 @@ void rta_cluster_channels_tick(rta_cluster_channels *cc, int64_t now)
         if (rc->open || !rc->closed_at || now - rc->closed_at < cc->linger_ms ||
             rc->st == CH_UNSUBSCRIBING)
             continue;
-        if (rc->st != CH_UNSUBSCRIBED && cc->sub_up &&
-            !rta_redis_sub_unsubscribe(cc->sub, rc->rkey)) {
+        int up;
+        rta_redis_sub *sub = sub_of(cc, rc, &up);
+        if (rc->st != CH_UNSUBSCRIBED && up && !rta_redis_sub_unsubscribe(sub, rc->rkey)) {
             rc->st = CH_UNSUBSCRIBING; /* dropped once Redis confirms */
             continue;
         }
@@ -536,6 +592,11 @@ void rta_cluster_channels_stop(rta_cluster_channels *cc)
     cc->stopping = 1;
     cc->sub = NULL;
     cc->sub_up = 0;
+    for (size_t i = 0; i < cc->nshards; i++) {
+        if (cc->shards[i].sub) rta_redis_sub_close(cc->shards[i].sub);
+        cc->shards[i].sub = NULL;
+        cc->shards[i].up = 0;
+    }
     rta_cluster_publisher_stop(cc->publisher);
     rta_cluster_presence_stop(cc->presence);
 }
@@ -548,5 +609,112 @@ void rta_cluster_channels_free(rta_cluster_channels *cc)
     rta_hmap_free(&cc->channels);
     rta_cluster_publisher_free(cc->publisher);
     rta_cluster_presence_free(cc->presence);
+    free(cc->shards);
     free(cc);
+}
+
+/* ---- channel shards (--redis-shard) ----------------------------------------------------------
+ */
+
+static void shard_where(void *ctx, rta_redis_addr *out)
+{
+    shard_sub *sh = ctx;
+    *out = rta_store_redis_shard_target(sh->cc->srv->store, sh->index)->addr;
+}
+
+static void shard_up(void *ctx)
+{
+    shard_sub *sh = ctx;
+    if (sh->cc->stopping) return;
+    sh->up = 1;
+    sh->heard_at = mono_ms();
+    channels_up(sh->cc, (int)sh->index);
+}
+
+static void shard_down(void *ctx, const char *why)
+{
+    shard_sub *sh = ctx;
+    if (sh->cc->stopping) return;
+    if (sh->up)
+        rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL,
+                      "cluster: subscription to Redis shard %zu (%s) lost (%s); its channels "
+                      "wait for it",
+                      sh->index, rta_store_redis_shard_where(sh->cc->srv->store, sh->index), why);
+    sh->up = 0;
+    channels_down(sh->cc, (int)sh->index);
+}
+
+static void shard_message(void *ctx, const char *channel, size_t channel_len, const char *msg,
+                          size_t len)
+{
+    shard_sub *sh = ctx;
+    rta_cluster_channels *cc = sh->cc;
+    if (cc->stopping || rta_cluster_channels_message(cc, channel, channel_len, msg, len)) return;
+    if (channel_len == strlen(cc->node_channel) && !memcmp(channel, cc->node_channel, channel_len))
+        sh->heard_at = mono_ms();
+}
+
+static void shard_subscribed(void *ctx, const char *channel, size_t len)
+{
+    shard_sub *sh = ctx;
+    if (!sh->cc->stopping) rta_cluster_channels_subscribed(sh->cc, channel, len);
+}
+
+static void shard_unsubscribed(void *ctx, const char *channel, size_t len)
+{
+    shard_sub *sh = ctx;
+    if (!sh->cc->stopping) rta_cluster_channels_unsubscribed(sh->cc, channel, len);
+}
+
+int rta_cluster_channels_start_shards(rta_cluster_channels *cc, const char *node_channel)
+{
+    rta_store *store = cc->srv->store;
+    size_t n = rta_store_redis_shard_count(store);
+    snprintf(cc->node_channel, sizeof(cc->node_channel), "%s", node_channel);
+    if (!n) return 0;
+    if (!(cc->shards = calloc(n, sizeof(*cc->shards)))) return RTA_ERR_INTERNAL;
+    cc->nshards = n;
+    const char *channels[] = {cc->node_channel};
+    for (size_t i = 0; i < n; i++) {
+        shard_sub *sh = &cc->shards[i];
+        sh->cc = cc;
+        sh->index = i;
+        rta_redis_sub_hooks hooks = {shard_where,   shard_up,      shard_down,        shard_message,
+                                     sh,            shard_subscribed, shard_unsubscribed};
+        if (rta_redis_sub_start(&cc->srv->loop, rta_store_redis_shard_target(store, i), channels,
+                                1, &hooks, &sh->sub))
+            return RTA_ERR_INTERNAL;
+    }
+    return 0;
+}
+
+void rta_cluster_channels_shards_seen(rta_cluster_channels *cc, uint32_t down)
+{
+    for (size_t i = 0; i < cc->nshards; i++) {
+        uint32_t bit = 1u << i;
+        if ((down & bit) && !(cc->shard_down & bit))
+            rta_log_event(RTA_LOG_WARN, "cluster.warning", NULL,
+                          "cluster: Redis shard %zu (%s) is not answering: its channels fail "
+                          "until it is back",
+                          i, rta_store_redis_shard_where(cc->srv->store, i));
+        else if (!(down & bit) && (cc->shard_down & bit))
+            rta_log_event(RTA_LOG_INFO, "cluster.state", NULL,
+                          "cluster: Redis shard %zu (%s) answers again", i,
+                          rta_store_redis_shard_where(cc->srv->store, i));
+    }
+    cc->shard_down = down;
+}
+
+int rta_cluster_channels_ready(const rta_cluster_channels *cc, char *why, size_t size)
+{
+    for (size_t i = 0; i < cc->nshards; i++) {
+        const char *what = (cc->shard_down & (1u << i)) ? "is not answering"
+                           : !cc->shards[i].up          ? "is not subscribed"
+                                                        : NULL;
+        if (!what) continue;
+        snprintf(why, size, "Redis shard %zu (%s) %s", i,
+                 rta_store_redis_shard_where(cc->srv->store, i), what);
+        return 0;
+    }
+    return 1;
 }

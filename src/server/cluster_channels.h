@@ -38,6 +38,16 @@ int rta_cluster_channels_message(rta_cluster_channels *cc, const char *channel, 
 /* From cluster.c's timer (monotonic ms): retries and delayed unsubscribes. */
 void rta_cluster_channels_tick(rta_cluster_channels *cc, int64_t now);
 
+/* With --redis-shard (store/redis.h): starts one subscriber per channel shard (owned, closed
+ * by rta_cluster_channels_stop); each also subscribes node_channel, the heartbeat every tick
+ * publishes to every shard, as its watchdog. No shards: nothing (channels use the subscriber
+ * of rta_cluster_channels_set_sub). Returns 0 or 50000. */
+int rta_cluster_channels_start_shards(rta_cluster_channels *cc, const char *node_channel);
+/* The last tick's shard health (rta_redis_head.shard_down): logged when it changes. */
+void rta_cluster_channels_shards_seen(rta_cluster_channels *cc, uint32_t down);
+/* 1 when every channel shard answers and is subscribed; else 0 and why (GET /ready). */
+int rta_cluster_channels_ready(const rta_cluster_channels *cc, char *why, size_t size);
+
 /* Where this node is in (app_id, channel): 1 with the last serial it delivered and the epoch
  * it follows, 0 when it does not follow the channel (or not yet from a known head). */
 int rta_cluster_channels_position(rta_cluster_channels *cc, const char *app_id,

@@ -1,9 +1,11 @@
 /* config.c: defaults, config file, environment and flags; see config.h. */
+#include <arpa/inet.h>
 #include "server/config.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <openssl/crypto.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -163,6 +165,9 @@ void rta_config_usage(void)
            "  --redis-sentinel LIST   host:port,... of Sentinels (with --redis-master NAME);\n"
            "                          --redis then gives only credentials and db\n"
            "  --redis-master NAME     Sentinel's name for the primary\n"
+           "  --redis-shard URL       a Redis for channels (repeatable; same list on every\n"
+           "                          node): channels spread over them by hash, auth state\n"
+           "                          stays on --redis\n"
            "  --node-id ID            this node's id, unique in the cluster (required)\n"
            "  --max-clock-skew MS     largest clock difference between nodes (10000)\n"
            "  --partition-grace MS    a node cut off from Redis drops its connections with\n"
@@ -191,7 +196,8 @@ void rta_config_usage(void)
            "RTAUTHD_CONNECTION_STATE_TTL, RTAUTHD_PRESENCE_GRACE,\n"
            "RTAUTHD_MAX_IDLE_INTERVAL,\n"
            "RTAUTHD_HISTORY_MAX_MESSAGES, RTAUTHD_HISTORY_MAX_AGE, RTAUTHD_HISTORY_MAX_BYTES,\n"
-           "RTAUTHD_REDIS, RTAUTHD_REDIS_SENTINEL, RTAUTHD_REDIS_MASTER, RTAUTHD_NODE_ID,\n"
+           "RTAUTHD_REDIS, RTAUTHD_REDIS_SENTINEL, RTAUTHD_REDIS_MASTER, RTAUTHD_REDIS_SHARD,\n"
+           "RTAUTHD_NODE_ID,\n"
            "RTAUTHD_MAX_CLOCK_SKEW, RTAUTHD_PARTITION_GRACE, RTAUTHD_CHANNEL_LINGER, RTAUTHD_WORKERS,\n"
            "RTAUTHD_CONSOLE, RTAUTHD_CONSOLE_PASSWORD_FILE,\n"
            "RTAUTHD_UNSAFE_SKIP_CAPABILITY_CHECKS, RTAUTHD_CONFIG. Flags override the environment, which overrides the file.\n"
@@ -226,6 +232,14 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
         memcpy(c->listen_host, v, (size_t)(colon - v));
         c->listen_host[colon - v] = '\0';
         c->port = (int)port;
+        /* An address, not a name: libwebsockets takes a name for a network interface, and
+         * `localhost:8080` listened nowhere without a word. */
+        unsigned char addr[16];
+        if (inet_pton(AF_INET, c->listen_host, addr) != 1 &&
+            inet_pton(AF_INET6, c->listen_host, addr) != 1)
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "listen: HOST must be an IP address (127.0.0.1, 0.0.0.0, ::1, "
+                                 "::), got \"%s\"", c->listen_host);
         return 0;
     }
     if (!strcmp(name, "data_dir")) return copy_str(c->data_dir, sizeof(c->data_dir), v, name, err);
@@ -241,6 +255,19 @@ static int apply(rta_config *c, const char *name, const char *v, rta_error *err)
         return copy_str(c->redis_sentinel, sizeof(c->redis_sentinel), v, name, err);
     if (!strcmp(name, "redis_master"))
         return copy_str(c->redis_master, sizeof(c->redis_master), v, name, err);
+    if (!strcmp(name, "redis_shard")) { /* appends: the flag repeats; spaces separate URLs */
+        for (const char *p = v; *p;) {
+            size_t n = strcspn(p, " \t"), at = strlen(c->redis_shards);
+            if (n && at + n + 2 > sizeof(c->redis_shards))
+                return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "%s is too long", name);
+            if (n) {
+                memcpy(c->redis_shards + at, p, n);
+                memcpy(c->redis_shards + at + n, "\n", 2);
+            }
+            p += n + strspn(p + n, " \t");
+        }
+        return 0;
+    }
     if (!strcmp(name, "node_id")) {
         if (!rta_rk_node_id_ok(v))
             return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
@@ -394,6 +421,7 @@ static const struct {
     {"--redis", "RTAUTHD_REDIS", "redis", 0},
     {"--redis-sentinel", "RTAUTHD_REDIS_SENTINEL", "redis_sentinel", 0},
     {"--redis-master", "RTAUTHD_REDIS_MASTER", "redis_master", 0},
+    {"--redis-shard", "RTAUTHD_REDIS_SHARD", "redis_shard", 0},
     {"--node-id", "RTAUTHD_NODE_ID", "node_id", 0},
     {"--max-clock-skew", "RTAUTHD_MAX_CLOCK_SKEW", "max_clock_skew", 0},
     {"--partition-grace", "RTAUTHD_PARTITION_GRACE", "partition_grace", 0},
@@ -418,11 +446,57 @@ static void warn_kek_placement(const rta_config *c)
                      c->kek_file, c->data_dir);
 }
 
+int rta_config_redis_shards(const rta_config *c, rta_redis_target **out, size_t *n,
+                            rta_error *err)
+{
+    *out = NULL;
+    *n = 0;
+    size_t count = 0;
+    for (const char *p = c->redis_shards; *p; p++) count += *p == '\n';
+    if (!count) return 0;
+    if (count > RTA_CONFIG_MAX_SHARDS)
+        return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "at most %d --redis-shard",
+                             RTA_CONFIG_MAX_SHARDS);
+    rta_redis_target *t = calloc(count, sizeof(*t));
+    if (!t) return rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
+    int rc = 0;
+    char url[sizeof(c->redis_shards)];
+    for (const char *p = c->redis_shards; !rc && *p && *n < count;) {
+        size_t len = strcspn(p, "\n");
+        memcpy(url, p, len);
+        url[len] = '\0';
+        rta_error why;
+        if (rta_redis_url_parse(url, 0, &t[*n], &why))
+            rc = rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "--redis-shard %zu: %s", *n + 1,
+                               why.message);
+        (*n)++;
+        p += len + (p[len] == '\n');
+    }
+    OPENSSL_cleanse(url, sizeof(url));
+    *out = t;
+    if (rc) {
+        rta_config_redis_shards_free(t, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+void rta_config_redis_shards_free(rta_redis_target *t, size_t n)
+{
+    for (size_t i = 0; t && i < n; i++)
+        rta_redis_target_clear(&t[i]);
+    free(t);
+}
+
 /* Cluster settings that only make sense together; the URL and Sentinel list must parse (the
  * messages never quote a password). */
 static int check_cluster(const rta_config *c, rta_error *err)
 {
     if (!rta_config_cluster(c)) {
+        if (c->redis_shards[0])
+            return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
+                                 "--redis-shard needs cluster mode (--redis URL --node-id ID)");
         if (c->redis_master[0])
             return rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
                                  "--redis-master goes with --redis-sentinel");
@@ -443,6 +517,10 @@ static int check_cluster(const rta_config *c, rta_error *err)
                                "--redis-sentinel needs --redis-master NAME");
     }
     rta_redis_target_clear(&t);
+    rta_redis_target *shards = NULL;
+    size_t n = 0;
+    if (!rc) rc = rta_config_redis_shards(c, &shards, &n, err);
+    rta_config_redis_shards_free(shards, n);
     if (!rc && !c->node_id[0])
         rc = rta_error_set(err, RTA_ERR_INVALID_PARAMETER,
                            "cluster mode needs --node-id ID, unique among the nodes");
@@ -471,8 +549,11 @@ int rta_config_load(rta_config *c, int argc, char **argv, rta_error *err)
     if (file && (rc = load_file(c, file, err))) return rc;
     for (size_t s = 0; s < NSETTINGS; s++) {
         const char *v = getenv(settings[s].env);
+        if (v && *v && !strcmp(settings[s].name, "redis_shard")) c->redis_shards[0] = '\0';
         if (v && *v && (rc = apply(c, settings[s].name, v, err))) return rc;
     }
+    for (int i = 1; i < argc; i++) /* repeated flags append to each other, not to the env's */
+        if (!strcmp(argv[i], "--redis-shard")) c->redis_shards[0] = '\0';
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--config")) {
             i++;

@@ -74,6 +74,10 @@
  *   --redis-sentinel LIST  RTAUTHD_REDIS_SENTINEL   redis_sentinel      (none; host:port,...)
  *   --redis-master NAME    RTAUTHD_REDIS_MASTER     redis_master        (Sentinel's name for
  *                                                   the primary; with --redis-sentinel)
+ *   --redis-shard URL      RTAUTHD_REDIS_SHARD      redis_shard         (none; repeatable: the
+ *                          Redis instances channels are spread over, docs/cluster.md; the
+ *                          environment and file forms take several URLs separated by spaces,
+ *                          and flags replace the environment's list, which replaces the file's)
  *   --node-id ID           RTAUTHD_NODE_ID          node_id             (required in cluster
  *                                                   mode; [A-Za-z0-9_.-], at most 64)
  *   --max-clock-skew MS    RTAUTHD_MAX_CLOCK_SKEW   max_clock_skew      10000 (between nodes:
@@ -133,6 +137,9 @@ typedef struct rta_config {
     char redis[1024];          /* holds a password: never logged */
     char redis_sentinel[1024];
     char redis_master[256];
+    /* --redis-shard URL (repeatable): channel shards, one URL per line, in order (holds
+     * passwords: never logged); "": channels on the main Redis */
+    char redis_shards[4096];
     char node_id[65];
     long long max_clock_skew;  /* ms */
     long long partition_grace; /* ms */
@@ -147,6 +154,15 @@ typedef struct rta_config {
     int console;
     char console_password_file[1024];
 } rta_config;
+
+/* --redis-shard's URLs parsed, in order (*n of them; none: NULL, 0). 0, or 40003 naming the
+ * shard whose URL is wrong (never quoting a password). Free with rta_config_redis_shards_free
+ * (wipes the credentials). */
+#define RTA_CONFIG_MAX_SHARDS 16 /* RTA_REDIS_MAX_SHARDS */
+struct rta_redis_target;
+int rta_config_redis_shards(const rta_config *c, struct rta_redis_target **out, size_t *n,
+                            rta_error *err);
+void rta_config_redis_shards_free(struct rta_redis_target *t, size_t n);
 
 /* 1 when the settings ask for cluster mode (the Redis store). */
 int rta_config_cluster(const rta_config *c);

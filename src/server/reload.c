@@ -46,6 +46,7 @@ static const struct {
     FIELD("redis", redis),
     FIELD("redis_sentinel", redis_sentinel),
     FIELD("redis_master", redis_master),
+    FIELD("redis_shard", redis_shards),
     FIELD("node_id", node_id),
     FIELD("max_clock_skew", max_clock_skew),
     FIELD("partition_grace", partition_grace),

@@ -2,12 +2,17 @@
  * context, housekeeping once a second, clean shutdown on SIGTERM. See server.h. */
 #include "server/server.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -76,9 +81,9 @@ static rta_history *rest_history(void *ctx)
     return &((rta_server *)ctx)->gateway.history;
 }
 
-static void rest_revoked(void *ctx, const char *key_name)
+static void rest_revoked(void *ctx, const char *key_name, const char *const *targets, size_t n)
 {
-    rta_gateway_revoked(&((rta_server *)ctx)->gateway, key_name);
+    rta_gateway_revoked_targets(&((rta_server *)ctx)->gateway, key_name, targets, n);
 }
 
 static void rest_credentials_changed(void *ctx)
@@ -208,8 +213,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     }
 }
 
+/* rx_buffer_size: libwebsockets gives every WebSocket connection a receive buffer of this
+ * size (0: pt_serv_buf_size, 32 KiB). Frames are written at its start, so at 1 KiB four share
+ * a page where each 32 KiB buffer touched a page of its own: 9.9 -> 6.7 KiB of RSS per idle
+ * connection (make bench-scale, issue 19). Larger frames arrive in parts, which the gateway
+ * reassembles anyway. tx_packet_size keeps sends at 32 KiB per write (0 would tie them to
+ * rx_buffer_size). */
+#define WS_RX_BUFFER 1024
+#define WS_TX_PACKET 32768
 static const struct lws_protocols protocols[] = {
-    {"rtauth", callback, sizeof(rta_http_session), 0, 0, NULL, 0},
+    {"rtauth", callback, sizeof(rta_http_session), WS_RX_BUFFER, 0, NULL, WS_TX_PACKET},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -360,11 +373,17 @@ static int open_redis_store(rta_server *srv, rta_secret_box *kek, rta_error *err
     snprintf(o.node_id, sizeof(o.node_id), "%s", c->node_id);
     o.nonce_retention_ms = 2 * c->limits.timestamp_window + c->max_clock_skew;
     o.start_wait_ms = 10000; /* Redis may still be starting beside us */
+    rta_redis_target *shards = NULL;
+    size_t nshards = 0;
+    if (!rc) rc = rta_config_redis_shards(c, &shards, &nshards, err);
+    o.shards = shards;
+    o.shard_count = nshards;
     if (rc) {
         rta_secret_box_free(kek);
     } else {
         rc = rta_store_redis_open(&o, kek, &srv->store, err);
     }
+    rta_config_redis_shards_free(shards, nshards);
     rta_redis_target_clear(&o.target);
     if (!rc) rc = rta_cluster_create(srv, &srv->cluster, err);
     return rc;
@@ -491,6 +510,28 @@ static void purge_done(rta_store_job *job)
     free(job);
 }
 
+/* glibc keeps the pages of freed connections and messages in its heaps (one per thread
+ * arena): after a storm of 10,000 connections closes, RSS would stay at its peak (make
+ * bench-scale, issue 19). Once a wave of closes is over (the count stopped falling) and it
+ * took at least TRIM_MIN connections away from the high-water mark, or history expiry freed
+ * TRIM_MIN_BYTES, give the free pages back: malloc_trim walks the heaps, so once per wave,
+ * never on every tick. */
+#define TRIM_MIN 1000
+#define TRIM_MIN_BYTES (4u << 20)
+static void return_memory(rta_server *srv, size_t history_freed)
+{
+    size_t conns = srv->gateway.live_count + srv->gateway.detached_count;
+    int falling = conns < srv->conns_last_tick;
+    srv->conns_last_tick = conns;
+    if (conns > srv->conns_high_water) srv->conns_high_water = conns;
+    srv->freed_since_trim += history_freed;
+    if (falling) return;
+    if (srv->conns_high_water - conns < TRIM_MIN && srv->freed_since_trim < TRIM_MIN_BYTES) return;
+    malloc_trim(0);
+    srv->conns_high_water = conns;
+    srv->freed_since_trim = 0;
+}
+
 static void housekeeping(lws_sorted_usec_list_t *sul)
 {
     rta_server *srv = lws_container_of(sul, rta_server, housekeeping);
@@ -498,9 +539,12 @@ static void housekeeping(lws_sorted_usec_list_t *sul)
     int64_t now = rta_clock_now();
     rta_nonce_cache_purge(&srv->tokens.nonces, now);
     rta_revocations_purge(&srv->tokens.revocations, now);
+    size_t held = srv->gateway.history.bytes + srv->gateway.presence_history.bytes;
     rta_history_sweep(&srv->gateway.history, now);
     rta_history_sweep(&srv->gateway.presence_history, now);
+    size_t after = srv->gateway.history.bytes + srv->gateway.presence_history.bytes;
     flush_stats(srv, now, 0);
+    return_memory(srv, held > after ? held - after : 0);
     if (!srv->reload_in_flight) {
         reload_job *j = calloc(1, sizeof(*j));
         if (j) {
@@ -601,6 +645,32 @@ static long long size_connection_limit(rta_config *cfg, long sockets)
                      "(raise `ulimit -n`)", cfg->gateway.max_connections, fit);
     }
     return fit;
+}
+
+/* Whether host:port can be bound (as lws will: SO_REUSEADDR), so that a port in use is a
+ * clear error before libwebsockets half-creates a context it cannot destroy (below). Returns
+ * 0, or errno. */
+static int probe_bind(const char *host, int port)
+{
+    struct sockaddr_in6 a6;
+    struct sockaddr_in a4;
+    memset(&a6, 0, sizeof(a6));
+    memset(&a4, 0, sizeof(a4));
+    int v4 = inet_pton(AF_INET, host, &a4.sin_addr) == 1;
+    if (!v4 && inet_pton(AF_INET6, host, &a6.sin6_addr) != 1) return 0; /* lws decides */
+    a4.sin_family = AF_INET;
+    a4.sin_port = htons((uint16_t)port);
+    a6.sin6_family = AF_INET6;
+    a6.sin6_port = htons((uint16_t)port);
+    int fd = socket(v4 ? AF_INET : AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return 0;
+    int one = 1, rc = 0;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (v4 ? bind(fd, (struct sockaddr *)&a4, sizeof(a4))
+           : bind(fd, (struct sockaddr *)&a6, sizeof(a6)))
+        rc = errno;
+    close(fd);
+    return rc;
 }
 
 /* Creates the lws context with the descriptor tables sized to `sockets` (see RESERVED_FDS). */
@@ -714,6 +784,12 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
      * default is 10 s. */
     info.timeout_secs_ah_idle = 5;
     info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 | LWS_SERVER_OPTION_LIBUV;
+    /* libwebsockets 4.1.6 makes a dual-stack IPv6 listen socket and cannot bind it to an
+     * IPv4 address given as its iface: `--listen 127.0.0.1:P` listened on every interface
+     * (ss: *:P). An IPv4 listen address gets an IPv4 socket, bound to that address. */
+    struct in_addr v4;
+    if (inet_pton(AF_INET, cfg->listen_host, &v4) == 1)
+        info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (cfg->reuse_port) { /* --workers: our own shared listener feeds lws (listen_shared.h) */
         if ((rc = rta_listen_shared_open(&srv->shared, cfg->listen_host, cfg->port, err)))
             return rc;
@@ -737,12 +813,25 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
         rta_tls_policy_apply(srv->cfg.tls_min_version, srv->cfg.tls_ciphers,
                              srv->cfg.tls_ciphersuites, &info);
     }
+    int busy = cfg->reuse_port || !cfg->port ? 0 : probe_bind(cfg->listen_host, cfg->port);
+    if (busy)
+        return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot listen on %s:%d: %s",
+                             cfg->listen_host, cfg->port, strerror(busy));
     srv->lws = create_context(&info, sockets);
     if (!srv->lws)
         return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot listen on %s:%d%s", cfg->listen_host,
                              cfg->port, cfg->tls_cert[0] ? " (check the TLS files)" : "");
     struct lws_vhost *vh = lws_get_vhost_by_name(srv->lws, "default");
-    srv->port = vh && !cfg->reuse_port ? lws_get_vhost_listen_port(vh) : cfg->port;
+    /* libwebsockets 4.1.6 on a foreign loop returns a context even when its listen socket
+     * could not be bound (it logs "Failed to create default vhost"), and destroying it then
+     * crashes in uv_run: rtauthd exited 0 at once, as if asked to stop (probe_bind above now
+     * catches a port in use first). */
+    if (!vh) { /* taken since the probe: this context cannot be destroyed safely, leave it */
+        srv->lws = NULL;
+        return rta_error_set(err, RTA_ERR_INTERNAL, "Cannot listen on %s:%d", cfg->listen_host,
+                             cfg->port);
+    }
+    srv->port = !cfg->reuse_port ? lws_get_vhost_listen_port(vh) : cfg->port;
     if (cfg->reuse_port && (rc = rta_listen_shared_start(&srv->shared, &srv->loop, vh, err)))
         return rc;
     if ((rc = rta_store_thread_start(&srv->store_thread, srv->store, wake_loop, srv)))

@@ -38,6 +38,9 @@ struct rta_server {
     uv_check_t io_end;
     int in_io_phase;
     lws_sorted_usec_list_t housekeeping;
+    size_t conns_high_water; /* connections at their peak since memory was last returned */
+    size_t conns_last_tick;  /* connections at the last housekeeping tick */
+    size_t freed_since_trim; /* history bytes expired since memory was last returned */
     int reload_in_flight;
     volatile int stop_requested;
     char server_id[32];

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,8 +35,13 @@ static time_t now_s(void)
 /* Forks worker i. Returns 0 in the child (cfg made worker i's), 1 in the parent. */
 static int spawn(rta_config *cfg, worker *w, int i, const sigset_t *old_mask)
 {
+    pid_t supervisor = getpid();
     pid_t pid = fork();
     if (pid == 0) {
+        /* A supervisor killed -9 cannot pass SIGTERM on: its workers would keep the port
+         * and serve unsupervised. The kernel tells them instead (then they stop as on
+         * SIGTERM); the check covers a supervisor that died before the prctl. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != supervisor) _exit(1);
         sigprocmask(SIG_SETMASK, old_mask, NULL);
         rta_error err;
         if (rta_config_as_worker(cfg, i, &err)) {

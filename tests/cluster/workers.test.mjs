@@ -4,8 +4,10 @@
 //   server: a message published through one worker reaches subscribers on the other;
 // - a worker killed -9 is started again by the supervisor, and its ably-js clients resume
 //   (same connectionId) on a worker that runs;
-// - SIGHUP reaches every worker (each logs its reload); SIGTERM stops them all, exit 0;
-// - without Redis, --workers is refused with a clear error.
+// - SIGHUP reaches every worker (each logs its reload); SIGTERM stops them all, exit 0; a
+//   supervisor killed -9 takes its workers with it (PR_SET_PDEATHSIG);
+// - without Redis, --workers is refused with a clear error;
+// - replies are not held back by delayed ACKs (TCP_NODELAY on the sockets a worker accepts).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { after, before, describe } from 'node:test';
@@ -106,6 +108,29 @@ describe('--workers 2 on one port', () => {
     assert.match(node.output, /worker\.exited|worker 0 \(pid \d+\) exited|exited \(signal 9\)/);
   });
 
+  // A worker accepts connections itself and hands them to libwebsockets (listen_shared.c),
+  // which then skips its socket options: without TCP_NODELAY, a reply written in two parts
+  // waited for the client's delayed ACK, 40 ms per request on a kept-alive connection.
+  it('replies on a kept-alive connection are not held for delayed ACKs (TCP_NODELAY)', async () => {
+    const key = app.keys[0].keyStr;
+    const auth = `Basic ${Buffer.from(key).toString('base64')}`;
+    const ms = [];
+    // Linux acknowledges at once during a connection's first segments (quick-ack): the
+    // stall shows only after them, so time the last 50 of 200 requests on one connection
+    for (let i = 0; i < 200; i++) {
+      const t0 = performance.now();
+      const res = await fetch(`http://127.0.0.1:${node.port}/keys/${key.split(':')[0]}/requestToken`, {
+        method: 'POST', headers: { authorization: auth, 'content-type': 'application/json' }, body: '{}',
+      });
+      await res.json();
+      assert.equal(res.status, 200);
+      if (i >= 150) ms.push(performance.now() - t0);
+    }
+    ms.sort((a, b) => a - b);
+    // 40 ms is Linux's delayed-ACK floor; a sanitizer build answers in a few ms
+    assert.ok(ms[25] < 20, `median requestToken ${ms[25].toFixed(1)} ms (last 50: ${ms.map((x) => x.toFixed(1))})`);
+  });
+
   it('SIGHUP reaches every worker', async () => {
     const pids = await workerPids();
     const before = (node.output.match(/reload/g) || []).length;
@@ -113,6 +138,24 @@ describe('--workers 2 on one port', () => {
     await eventually(() => (node.output.match(/reload(ing| done|\.done)/g) || []).length >= before + 2, 5000,
       'both workers reloading');
     assert.deepEqual(await workerPids(), pids, 'the same workers (a reload is not a restart)');
+  });
+
+  it('a supervisor killed -9 takes its workers with it (they do not serve unsupervised)', async () => {
+    const other = await Node.start({ redis: redis.url, nodeId: 'orphans', args: ['--workers', '2'] });
+    const pgrep = async () => {
+      try {
+        const { stdout } = await run('pgrep', ['-P', String(other.p.proc.pid)]);
+        return stdout.split('\n').filter(Boolean).map(Number);
+      } catch {
+        return [];
+      }
+    };
+    await eventually(async () => (await pgrep()).length === 2, 10000, 'two workers');
+    const pids = await pgrep();
+    await other.kill9();
+    const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+    await eventually(() => pids.every((pid) => !alive(pid)), 10000, 'both workers gone');
+    await assert.rejects(fetch(`http://127.0.0.1:${other.port}/health`), 'nothing serves the port');
   });
 
   it('without Redis, --workers is refused', async () => {

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "server/channel_order.h"
@@ -162,10 +163,62 @@ static void test_order_new_epoch(void **state)
     assert_int_equal(lost, 0);
 }
 
+/* The shard of a channel (--redis-shard): fixed values (every node and every release must
+ * place a channel alike: these come from an independent implementation of FNV-1a 64 and
+ * the jump hash), only the hash tag counts, in range, spread, and growing the shard count
+ * moves a channel only to the new shard. */
+static void test_shard(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *key;
+        uint32_t want[4]; /* for n = 2, 3, 5, 16 */
+    } fixed[] = {
+        {"rt:{c:app1:chat}:m", {0, 0, 3, 6}},
+        {"rt:{c:app1:room-1}:m", {0, 0, 0, 6}},
+        {"rt:{c:app1:room-2}:m", {1, 2, 3, 3}},
+        {"rt:{c:app1:room-3}:m", {1, 2, 2, 5}},
+        {"rt:{c:xVLyHw:%7Bx%7D}:m", {0, 0, 0, 14}},
+        {"rt:{c:a:b}:m", {0, 0, 4, 13}},
+    };
+    static const uint32_t ns[4] = {2, 3, 5, 16};
+    for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        for (size_t k = 0; k < 4; k++)
+            assert_int_equal(rta_ck_shard(fixed[i].key, strlen(fixed[i].key), ns[k]),
+                             fixed[i].want[k]);
+    /* every name of a channel lands alike: keys, the PUB/SUB channel, an idempotency marker */
+    char a[RTA_CK_MAX], b[RTA_CK_MAX], c[RTA_CK_MAX];
+    size_t la = rta_ck_key(a, sizeof(a), "app", "x{y}", "");
+    size_t lb = rta_ck_key(b, sizeof(b), "app", "x{y}", ":log");
+    size_t lc = rta_ck_key(c, sizeof(c), "app", "x{y}", ":i:u:{id}");
+    for (uint32_t n = 1; n <= 16; n++) {
+        assert_int_equal(rta_ck_shard(a, la, n), rta_ck_shard(b, lb, n));
+        assert_int_equal(rta_ck_shard(a, la, n), rta_ck_shard(c, lc, n));
+    }
+    assert_int_equal(rta_ck_shard(a, la, 0), 0);
+    assert_int_equal(rta_ck_shard(a, la, 1), 0);
+    assert_int_equal(rta_ck_shard("no tag", 6, 4), 0);
+    assert_int_equal(rta_ck_shard("rt:{open", 8, 4), 0);
+    /* spread and minimal movement over 2000 channels */
+    unsigned count[4] = {0};
+    for (int i = 0; i < 2000; i++) {
+        char name[32], k[RTA_CK_MAX];
+        snprintf(name, sizeof(name), "ch-%d", i);
+        size_t len = rta_ck_key(k, sizeof(k), "app", name, "");
+        uint32_t s4 = rta_ck_shard(k, len, 4);
+        assert_true(s4 < 4);
+        count[s4]++;
+        uint32_t s5 = rta_ck_shard(k, len, 5);
+        assert_true(s5 == s4 || s5 == 4);
+    }
+    for (int i = 0; i < 4; i++) assert_true(count[i] > 400 && count[i] < 600);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys),
+        cmocka_unit_test(test_shard),
         cmocka_unit_test(test_message_parse),
         cmocka_unit_test(test_order_in_sequence),
         cmocka_unit_test(test_order_gap),

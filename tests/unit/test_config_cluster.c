@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "server/config.h"
+#include "server/store/redis_url.h"
 
 static int load(rta_config *c, char **argv, rta_error *err)
 {
@@ -124,6 +125,72 @@ static void workers(void **state)
     assert_non_null(strstr(err.message, "too long"));
 }
 
+/* --redis-shard (docs/cluster.md, "Channel shards"): repeatable; the environment and file
+ * forms take several URLs separated by spaces; flags replace the environment's list, which
+ * replaces the file's; each URL is parsed (no password quoted); cluster mode only. */
+static void shards(void **state)
+{
+    (void)state;
+    rta_config c;
+    rta_error err;
+    rta_redis_target *t;
+    size_t n;
+    char *two[] = {"rtauthd", "--redis", "redis://127.0.0.1:6379", "--node-id", "n1",
+                   "--redis-shard", "redis://127.0.0.1:6380", "--redis-shard",
+                   "redis://:pw@127.0.0.1:6381/2", NULL};
+    assert_int_equal(load(&c, two, &err), 0);
+    assert_int_equal(rta_config_redis_shards(&c, &t, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(t[0].addr.port, 6380);
+    assert_int_equal(t[1].addr.port, 6381);
+    assert_int_equal(t[1].db, 2);
+    assert_string_equal(t[1].password, "pw");
+    rta_config_redis_shards_free(t, n);
+
+    char file[64];
+    snprintf(file, sizeof(file), "/tmp/rtauth-test-shards-%d", (int)getpid());
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    fprintf(f, "redis_shard = redis://h1:1 redis://h2:2\nredis_shard = redis://h3:3\n");
+    fclose(f);
+    char *from_file[] = {"rtauthd", "--config", file, "--redis", "redis://h:1", "--node-id",
+                         "n1", NULL};
+    assert_int_equal(load(&c, from_file, &err), 0);
+    assert_int_equal(rta_config_redis_shards(&c, &t, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(t[2].addr.host, "h3");
+    rta_config_redis_shards_free(t, n);
+    setenv("RTAUTHD_REDIS_SHARD", "redis://e1:1  redis://e2:2", 1);
+    assert_int_equal(load(&c, from_file, &err), 0); /* the environment replaces the file's */
+    assert_int_equal(rta_config_redis_shards(&c, &t, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(t[1].addr.host, "e2");
+    rta_config_redis_shards_free(t, n);
+    char *flag[] = {"rtauthd", "--config", file, "--redis", "redis://h:1", "--node-id", "n1",
+                    "--redis-shard", "redis://a1:1", NULL};
+    assert_int_equal(load(&c, flag, &err), 0); /* the flags replace both */
+    assert_int_equal(rta_config_redis_shards(&c, &t, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(t[0].addr.host, "a1");
+    rta_config_redis_shards_free(t, n);
+    unsetenv("RTAUTHD_REDIS_SHARD");
+    unlink(file);
+
+    char *none[] = {"rtauthd", "--redis", "redis://h:1", "--node-id", "n1", NULL};
+    assert_int_equal(load(&c, none, &err), 0);
+    assert_int_equal(rta_config_redis_shards(&c, &t, &n, &err), 0);
+    assert_int_equal(n, 0);
+    assert_null(t);
+    char *single[] = {"rtauthd", "--redis-shard", "redis://h:1", NULL};
+    assert_int_equal(load(&c, single, &err), 40003);
+    assert_non_null(strstr(err.message, "--redis-shard needs cluster mode"));
+    char *bad[] = {"rtauthd", "--redis", "redis://h:1", "--node-id", "n1", "--redis-shard",
+                   "redis://u:hunter2@h:99999", NULL};
+    assert_int_equal(load(&c, bad, &err), 40003);
+    assert_null(strstr(err.message, "hunter2"));
+    assert_non_null(strstr(err.message, "--redis-shard 1"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +198,7 @@ int main(void)
         cmocka_unit_test(forms),
         cmocka_unit_test(refused),
         cmocka_unit_test(workers),
+        cmocka_unit_test(shards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

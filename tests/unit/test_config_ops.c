@@ -106,6 +106,32 @@ static void refused(void **state)
     assert_int_equal(rta_config_load(&c, 3, argv2, &err), 40003); /* bounded */
 }
 
+/* --listen takes an IP address, v4 or v6: a name listened nowhere (libwebsockets reads it as a
+ * network interface's name) */
+static void listen_address(void **state)
+{
+    (void)state;
+    const char *good[][2] = {{"127.0.0.1:8080", "127.0.0.1"}, {"0.0.0.0:1", "0.0.0.0"},
+                             {"::1:8443", "::1"}, {":::80", "::"}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        char *argv[] = {"rtauthd", "--listen", (char *)good[i][0], NULL};
+        rta_config c;
+        rta_config_defaults(&c);
+        rta_error err;
+        assert_int_equal(rta_config_load(&c, 3, argv, &err), 0);
+        assert_string_equal(c.listen_host, good[i][1]);
+    }
+    const char *bad[] = {"localhost:8080", "eth0:80", "127.0.0.1.5:80", "example.com:443"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *argv[] = {"rtauthd", "--listen", (char *)bad[i], NULL};
+        rta_config c;
+        rta_config_defaults(&c);
+        rta_error err;
+        assert_int_not_equal(rta_config_load(&c, 3, argv, &err), 0);
+        assert_non_null(strstr(err.message, "must be an IP address"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +139,7 @@ int main(void)
         cmocka_unit_test(from_file),
         cmocka_unit_test(precedence),
         cmocka_unit_test(refused),
+        cmocka_unit_test(listen_address),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -181,6 +181,49 @@ static void revocation_disconnects_at_once(void **state)
     free(qb);
 }
 
+/* Revocation by token finds exactly that token's connection through the index (issue 19),
+ * and an in-band AUTH moves the connection to its new token: revoking the old one then
+ * leaves it alone, revoking the new one ends it. */
+static void revocation_by_token_follows_auth(void **state)
+{
+    (void)state;
+    char *t1 = fx_token("app.rev", "secret-rev", "carol", 0);
+    char *t2 = fx_token("app.rev", "secret-rev", "carol", 0);
+    char *other = fx_token("app.rev", "secret-rev", "carol", 0);
+    char *qa, *qb, target[2048];
+    assert_true(asprintf(&qa, "access_token=%s", t1) > 0);
+    assert_true(asprintf(&qb, "access_token=%s", other) > 0);
+    fx_transport *a = fx_open(qa), *b = fx_open(qb);
+    fx_loop();
+    expect(a, RTA_ACTION_CONNECTED, 0);
+    expect(b, RTA_ACTION_CONNECTED, 0);
+    send_auth(a, t2);
+    expect(a, RTA_ACTION_CONNECTED, 0);
+    fx_advance(1);
+    snprintf(target, sizeof(target), "token:%s", t1); /* a's former token */
+    assert_int_equal(fx_revoke("app.rev", "secret-rev", target, 0), 0);
+    fx_loop();
+    expect_nothing(a);
+    expect_nothing(b);
+    snprintf(target, sizeof(target), "token:%s", t2);
+    assert_int_equal(fx_revoke("app.rev", "secret-rev", target, 0), 0);
+    fx_loop();
+    expect(a, RTA_ACTION_DISCONNECTED, 40141);
+    expect_nothing(b); /* same clientId, another token */
+    fx_advance(1000);
+    assert_true(a->closed);
+    assert_false(b->closed);
+    fx_close(b);
+    fx_loop();
+    fx_advance(fx.gateway.limits.connection_state_ttl);
+    assert_int_equal(fx.gateway.revindex.count, 0); /* nothing left indexed */
+    free(t1);
+    free(t2);
+    free(other);
+    free(qa);
+    free(qb);
+}
+
 /* allowReauthMargin: an AUTH now, DISCONNECTED 40141 at appliesAt (30 s later) unless the
  * client reauthenticated with a token the revocation does not cover. */
 static void revocation_with_reauth_margin(void **state)
@@ -248,6 +291,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(hint_then_expiry, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(reauth_moves_expiry_or_fails, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(revocation_disconnects_at_once, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(revocation_by_token_follows_auth, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(revocation_with_reauth_margin, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(disabled_key_ends_its_connections, fx_setup, fx_teardown),
     };

@@ -112,11 +112,51 @@ static void liveness_pings_then_hangs_up(void **state)
     fx_reap();
 }
 
+/* The sweep visits connections in order of their last activity (issue 19): with many
+ * connections, one that keeps talking is never pinged, the silent ones are pinged once per
+ * interval in the order they went quiet, and one whose transport dropped leaves the sweep. */
+static void liveness_order_over_many(void **state)
+{
+    (void)state;
+    enum { M = 40 };
+    fx_transport *t[M];
+    for (int i = 0; i < M; i++) {
+        t[i] = fx_open("key=app.all:secret-all");
+        assert_non_null(t[i]->conn);
+        t[i]->auto_pong = 0;
+        fx_advance(10); /* they went quiet 10 ms apart, t[0] first */
+    }
+    fx_loop();
+    fx_close(t[M - 1]); /* its transport drops: the sweep must skip it from now on */
+    fx_loop();
+    for (int step = 0; step < 30; step++) { /* t[1] talks every 200 ms: never pinged */
+        rta_gateway_pong(t[1]->conn);
+        fx_advance(200);
+    }
+    /* 6 s in: each silent one was pinged once (at 5 s of silence), t[1] never */
+    assert_int_equal(t[1]->pings, 0);
+    for (int i = 0; i < M - 1; i++)
+        if (i != 1) assert_int_equal(t[i]->pings, 1);
+    fx_advance(4000); /* 10 s: their second ping is due 5 s after the first */
+    for (int i = 0; i < M - 1; i++)
+        if (i != 1) assert_int_equal(t[i]->pings, 2);
+    assert_int_equal(t[1]->pings, 0); /* silent for only 4 s */
+    fx_advance(1100);
+    assert_int_equal(t[1]->pings, 1);
+    for (int i = 0; i < M - 1; i++) fx_close(t[i]);
+    fx_loop();
+    fx_advance(fx.gateway.limits.connection_state_ttl);
+    assert_null(fx.gateway.conns);
+    assert_null(fx.gateway.timers.idle_head); /* nothing left in the sweep's list */
+    fx_reap();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(heap_order_cancel_and_future, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(liveness_pings_then_hangs_up, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(liveness_order_over_many, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

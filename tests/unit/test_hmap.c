@@ -118,6 +118,41 @@ static void test_against_reference(void **state)
     rta_hmap_free(&m);
 }
 
+/* A map that grew for many keys gives its table back once most are gone (issue 19), by del
+ * and by filter, and every remaining key is still found. */
+static void test_shrinks(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    rta_hmap m;
+    rta_hmap_init(&m);
+    char key[16];
+    for (intptr_t k = 0; k < N; k++) {
+        int n = snprintf(key, sizeof(key), "k%ld", (long)k);
+        assert_int_equal(rta_hmap_put(&m, key, (size_t)n, (void *)(k + 1), NULL), 0);
+    }
+    size_t peak = m.cap;
+    assert_true(peak >= N);
+    for (intptr_t k = 0; k < N; k++)
+        if (k % 100) {
+            int n = snprintf(key, sizeof(key), "k%ld", (long)k);
+            assert_int_equal((intptr_t)rta_hmap_del(&m, key, (size_t)n), k + 1);
+        }
+    assert_int_equal(m.count, N / 100);
+    assert_true(m.cap <= peak / 16);
+    assert_true(m.count * 4 <= m.cap * 3);
+    for (intptr_t k = 0; k < N; k += 100) {
+        int n = snprintf(key, sizeof(key), "k%ld", (long)k);
+        assert_int_equal((intptr_t)rta_hmap_get(&m, key, (size_t)n), k + 1);
+    }
+    /* by filter: keep_even keeps even values; every value left (k + 1, k a multiple of 100)
+     * is odd, so all go */
+    assert_int_equal(rta_hmap_filter(&m, keep_even, NULL), N / 100);
+    assert_int_equal(m.count, 0);
+    assert_true(m.cap <= 64);
+    rta_hmap_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -125,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_ref),
         cmocka_unit_test(test_against_reference),
+        cmocka_unit_test(test_shrinks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -586,6 +586,14 @@ static int64_t earliest(int64_t a, int64_t b)
     return !a ? b : !b ? a : a < b ? a : b;
 }
 
+size_t rta_revocation_plan_targets(const rta_revocation_plan *plans, size_t n,
+                                   const char *out[RTA_MAX_REVOCATION_TARGETS])
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < RTA_MAX_REVOCATION_TARGETS; i++) out[k++] = plans[i].target;
+    return k;
+}
+
 int rta_token_service_is_revoked(rta_token_service *ts, const rta_auth_context *a, int64_t now,
                                  int64_t *pending_at)
 {

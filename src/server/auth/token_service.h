@@ -152,6 +152,11 @@ typedef struct rta_revocation_plan {
     int64_t expires;
 } rta_revocation_plan;
 
+/* The stored targets of plans (at most RTA_MAX_REVOCATION_TARGETS, pointers into plans) into
+ * out, for acting on the live connections they name; returns how many. */
+size_t rta_revocation_plan_targets(const rta_revocation_plan *plans, size_t n,
+                                   const char *out[RTA_MAX_REVOCATION_TARGETS]);
+
 /* Validates a revokeTokens request (S-66..S-70) made with `basic` (must be Basic auth of
  * path_key_name: 40162 for token auth, 40133 for another key; the key must have revocable
  * tokens: 40163). Produces the batch result (per-target failures for bad targets, 40000)

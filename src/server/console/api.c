@@ -410,7 +410,9 @@ static void revoke_done(rta_store_job *job)
     if (!job->rc) {
         /* durable: enforce it, and end live connections (40141, RTN22a) */
         rta_token_service_apply_revocations(c->deps.tokens, j->key_name, j->plans, j->plan_count);
-        c->deps.revoked(c->deps.ctx, j->key_name);
+        const char *targets[RTA_MAX_REVOCATION_TARGETS];
+        size_t n = rta_revocation_plan_targets(j->plans, j->plan_count, targets);
+        c->deps.revoked(c->deps.ctx, j->key_name, targets, n);
         rta_log_info("console: revoked %zu target(s) of key %s", j->plan_count, j->key_name);
     }
     rta_http_session *s = j->pending->session;

@@ -52,7 +52,7 @@ typedef struct rta_console_deps {
     const rta_gateway *gateway;
     void *ctx;
     void (*submit)(void *ctx, rta_store_job *job);
-    void (*revoked)(void *ctx, const char *key_name);
+    void (*revoked)(void *ctx, const char *key_name, const char *const *targets, size_t n);
     void (*credentials_changed)(void *ctx);
 } rta_console_deps;
 

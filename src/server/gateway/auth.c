@@ -72,27 +72,35 @@ void rta__gw_conn_arm_timers(rta_conn *c)
 
 /* ---- revocation and key changes ------------------------------------------------------------ */
 
+void rta__gw_conn_check_revoked(rta_conn *c, int64_t now)
+{
+    /* a detached connection needs fresh credentials to resume: nothing to do */
+    if (!c->transport || c->closing) return;
+    int64_t pending = 0;
+    if (rta_token_service_is_revoked(c->gw->tokens, &c->auth, now, &pending)) {
+        rta_error e;
+        rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL); /* S-64 */
+        c->revoked = 1;
+        rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
+        rta_metrics_add(RTA_M_REVOCATION_DISCONNECTS, 1);
+    } else if (pending && pending != c->revoke_at) {
+        /* allowReauthMargin: ask for a new token now, disconnect at appliesAt */
+        c->revoke_at = pending;
+        rta_protocol_message m = {.action = RTA_ACTION_AUTH};
+        rta__gw_conn_send(c, &m);
+        rta__gw_conn_arm_timers(c);
+    }
+}
+
+/* Every connection of the key: for what has no target list (a full reload of the
+ * revocations, a key-wide change); revocations of known targets use the index
+ * (rta_gateway_revoked_targets, gateway/revindex.c). */
 void rta_gateway_revoked(rta_gateway *gw, const char *key_name)
 {
     int64_t now = gw->now();
-    for (rta_conn *c = gw->conns; c; c = c->next) {
-        /* a detached connection needs fresh credentials to resume: nothing to do */
-        if (!c->transport || c->closing || !rta_auth_context_uses_key(&c->auth, key_name)) continue;
-        int64_t pending = 0;
-        if (rta_token_service_is_revoked(gw->tokens, &c->auth, now, &pending)) {
-            rta_error e;
-            rta_error_set(&e, RTA_ERR_TOKEN_REVOKED, NULL); /* S-64 */
-            c->revoked = 1;
-            rta__gw_conn_fail(c, RTA_ACTION_DISCONNECTED, &e);
-            rta_metrics_add(RTA_M_REVOCATION_DISCONNECTS, 1);
-        } else if (pending && pending != c->revoke_at) {
-            /* allowReauthMargin: ask for a new token now, disconnect at appliesAt */
-            c->revoke_at = pending;
-            rta_protocol_message m = {.action = RTA_ACTION_AUTH};
-            rta__gw_conn_send(c, &m);
-            rta__gw_conn_arm_timers(c);
-        }
-    }
+    for (rta_conn *c = gw->conns; c; c = c->next)
+        if (c->transport && rta_auth_context_uses_key(&c->auth, key_name))
+            rta__gw_conn_check_revoked(c, now);
 }
 
 /* Why the credentials of c no longer hold after apps or keys changed, or NULL. */
@@ -171,6 +179,10 @@ int rta__gw_conn_authenticate(rta_conn *c, rta_error *e)
         } else {
             c->client_id = who ? strdup(who) : NULL;
             c->revoke_at = pending_revocation(c);
+            if (rta__gw_revindex_update(c)) { /* unfindable by a revocation: refuse it */
+                rta_error_set(e, RTA_ERR_INTERNAL, "Out of memory");
+                action = RTA_ACTION_ERROR;
+            }
         }
     }
     free(key);
@@ -216,6 +228,11 @@ void rta__gw_conn_reauth(rta_conn *c, const rta_protocol_message *m)
     }
     rta_auth_context_clear(&c->auth);
     c->auth = fresh; /* capability, expiry and key swapped in place */
+    if (rta__gw_revindex_update(c)) { /* unfindable by a revocation: end it */
+        rta_error_set(&e, RTA_ERR_INTERNAL, "Out of memory");
+        rta__gw_conn_fail(c, RTA_ACTION_ERROR, &e);
+        return;
+    }
     c->revoke_at = pending_revocation(c);
     rta__gw_conn_arm_timers(c);
     /* same connectionId and key: the client sees an update (RTN24) */

@@ -36,6 +36,7 @@ int rta_gateway_init(rta_gateway *gw, const rta_gateway_deps *deps)
     int rc = rta_dedup_init(&gw->dedup, NULL);
     if (!rc) rc = rta_hmap_init(&gw->channels);
     if (!rc) rc = rta__gw_conn_counts_init(&gw->held);
+    if (!rc) rc = rta_hmap_init(&gw->revindex);
     return rc ? rc : rta_hmap_init(&gw->by_id);
 }
 
@@ -52,6 +53,7 @@ void rta_gateway_free(rta_gateway *gw)
     rta__gw_channels_free(gw);
     rta__gw_conn_counts_free(&gw->held);
     rta_hmap_free(&gw->by_id);
+    rta_hmap_free(&gw->revindex); /* empty by now: every connection unlinked itself */
     rta_history_free(&gw->history);
     rta_history_free(&gw->presence_history);
     rta_dedup_free(&gw->dedup);
@@ -222,6 +224,8 @@ void rta__gw_conn_free(rta_conn *c)
     rta__gw_timer_cancel(c->gw, &c->end_timer);
     rta__gw_timer_cancel(c->gw, &c->notice_timer);
     rta__gw_detached_remove(c);
+    rta__gw_liveness_forget(c);
+    rta__gw_revindex_remove(c);
     rta__gw_channels_leave_all(c);
     if (c->prev)
         c->prev->next = c->next;

@@ -174,6 +174,9 @@ typedef struct rta_timers {
     int64_t armed_at;   /* when the hooks' timer is set for (server clock, ms), 0 if unset */
     rta_timer liveness; /* the ping / hang-up sweep */
     int liveness_on;
+    /* Connections with a transport, least recently active first (gateway/timers.c): the
+     * sweep visits only those due a ping or a hang-up, not every connection. */
+    struct rta_conn *idle_head, *idle_tail;
 } rta_timers;
 
 /* Connections each app and each (app, clientId) holds, live or detached, for the per-app and
@@ -192,6 +195,7 @@ struct rta_gateway {
     rta_gateway_hooks hooks;
     rta_hmap channels;  /* name -> rta_channel* */
     rta_hmap by_id;     /* connectionId -> rta_conn* (for resume) */
+    rta_hmap revindex;  /* "<keyName>\0<target>" -> rta_revlink* list (gateway/revindex.c) */
     rta_conn *conns;    /* every connection, live or detached (doubly linked) */
     size_t live_count;  /* those with a transport: bounded by limits.max_connections */
     /* Detached connections, oldest first: they count toward max_connections too, and the
@@ -251,6 +255,11 @@ void rta_gateway_timers_due(rta_gateway *gw);
  * 40141 (or told to reauthenticate first when applies_at is in the future). A connection is
  * matched by the key of its token or of a JWT wrapping it. */
 void rta_gateway_revoked(rta_gateway *gw, const char *key_name);
+/* The same for revocations of known targets (as stored: "clientId:x", "revocationKey:x",
+ * "token:<ref>"): visits only the connections whose credentials name one of them
+ * (gateway/revindex.c), not every connection of the key. */
+void rta_gateway_revoked_targets(rta_gateway *gw, const char *key_name,
+                                 const char *const *targets, size_t n);
 
 /* Called after apps or keys changed (a reload from the store, a sandbox app deleted): every
  * connection whose key, or the key of a JWT wrapping its token, is now disabled or gone ends

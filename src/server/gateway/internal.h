@@ -73,6 +73,16 @@ typedef struct rta_channel {
  * ERROR, it stays *detached* (transport NULL) for connectionStateTtl, still attached to its
  * channels, queueing their messages, until a client resumes it (RTN15, wire doc 2.9) or
  * the time runs out. */
+/* One of a connection's places in the revocation index (gateway/revindex.c): its token's or
+ * its wrapping JWT's clientId, revocationKey or token reference. */
+typedef struct rta_revlink {
+    struct rta_revlink *prev, *next;
+    rta_conn *conn;
+    char *key; /* the index key, owned; NULL: not linked */
+    size_t key_len;
+} rta_revlink;
+#define RTA_REVLINKS 6 /* (token, wrapper) x (clientId, revocationKey, token) */
+
 struct rta_conn {
     rta_conn *prev, *next; /* gw->conns */
     rta_conn *older, *newer; /* gw->detached_*, while detached (oldest first) */
@@ -113,6 +123,9 @@ struct rta_conn {
     rta_timer notice_timer;
     int64_t last_seen;      /* last frame or pong from the client (liveness) */
     int64_t last_ping;      /* last WebSocket ping sent */
+    rta_conn *idle_prev, *idle_next; /* in gw->timers' activity list, while idle_linked */
+    rta_revlink revlinks[RTA_REVLINKS];
+    unsigned idle_linked : 1;
     unsigned ping_due : 1;  /* a ping waits for the next WRITEABLE */
     int64_t revoke_at; /* pending revocation with reauth margin, 0 if none */
     size_t presence_members; /* presence members this connection holds, all channels */
@@ -177,6 +190,17 @@ void rta__gw_schedule(rta_gateway *gw, rta_timer *t, rta_timer_cb cb, int64_t at
 void rta__gw_timer_cancel(rta_gateway *gw, rta_timer *t);
 /* A frame or pong from c's client: it is alive (starts the liveness sweep if needed). */
 void rta__gw_liveness_seen(rta_conn *c);
+/* The revocation index (gateway/revindex.c): _update after c->auth changed (connect, AUTH,
+ * resume), _remove before c is freed. _update returns 0 or 50000 (out of memory: c is then
+ * left out, and the caller must refuse the credentials: a connection the index cannot find
+ * could outlive its revocation). */
+int rta__gw_revindex_update(rta_conn *c);
+void rta__gw_revindex_remove(rta_conn *c);
+/* Acts on c after a revocation of its key (40141, or AUTH first with a margin). */
+void rta__gw_conn_check_revoked(rta_conn *c, int64_t now);
+
+/* Takes c out of the liveness sweep (its transport is gone, or c is freed). */
+void rta__gw_liveness_forget(rta_conn *c);
 void rta__gw_timers_stop(rta_gateway *gw); /* rta_gateway_stop */
 void rta__gw_timers_free(rta_gateway *gw);
 void rta__gw_conn_send_connected(rta_conn *c, const rta_error *err, int first);

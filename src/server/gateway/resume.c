@@ -124,6 +124,7 @@ void rta__gw_conn_transport_closed(rta_conn *c)
     if (c->slot) *c->slot = NULL;
     c->slot = NULL;
     c->transport = NULL;
+    rta__gw_liveness_forget(c);
     gw->live_count--;
     int code = c->end_code;
     clear_transport_state(c);
@@ -221,13 +222,23 @@ rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, int recover, rta
     *old->slot = old;
     fresh->transport = NULL;
     fresh->slot = NULL;
+    rta__gw_liveness_forget(fresh);
+    rta__gw_liveness_seen(old); /* the resumed connection is swept from now on */
     rta_auth_context tmp = old->auth;
     old->auth = fresh->auth;
     fresh->auth = tmp;
+    rta__gw_revindex_remove(fresh); /* on its way out, with old's former credentials */
+    int unindexed = rta__gw_revindex_update(old);
     old->echo = fresh->echo;
     old->revoke_at = fresh->revoke_at;
     rta__gw_conn_free(fresh); /* the transport, counted in live_count, is old's now */
 
+    if (unindexed) { /* a revocation could not find it: refuse the resume */
+        rta_error oom;
+        rta_error_set(&oom, RTA_ERR_INTERNAL, "Out of memory");
+        rta__gw_conn_fail(old, RTA_ACTION_ERROR, &oom);
+        return old;
+    }
     rta__gw_conn_send_connected(old, NULL, 1); /* before everything queued meanwhile */
     rta__gw_conn_arm_timers(old);
     rta__gw_channels_recheck(old); /* the new token may allow less */

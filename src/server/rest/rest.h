@@ -66,9 +66,9 @@ typedef struct rta_route_env {
     rta_gateway *gateway;
     /* the channel history window (RSL2), for reading */
     rta_history *(*history)(void *ctx);
-    /* revocations of key_name are durable and applied to the token service: act on live
-     * connections */
-    void (*revoked)(void *ctx, const char *key_name);
+    /* revocations of key_name's targets (as stored: clientId:x, revocationKey:x, token:<ref>) are
+     * durable and applied to the token service: act on the live connections they name */
+    void (*revoked)(void *ctx, const char *key_name, const char *const *targets, size_t n);
     /* apps or keys changed in the registry: act on live connections */
     void (*credentials_changed)(void *ctx);
     /* GET /ready: 1 when this node can serve (its store reachable and, in cluster mode, in

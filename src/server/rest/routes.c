@@ -359,7 +359,9 @@ static void revoke_job_done(rta_store_job *job)
         /* Durable now: enforce it (and, with the gateway, act on live connections). */
         rta_token_service_apply_revocations(j->env->tokens, j->key_name, j->plans,
                                             j->plan_count);
-        j->env->revoked(j->env->ctx, j->key_name); /* live connections too */
+        const char *targets[RTA_MAX_REVOCATION_TARGETS];
+        size_t n = rta_revocation_plan_targets(j->plans, j->plan_count, targets);
+        j->env->revoked(j->env->ctx, j->key_name, targets, n); /* live connections too */
         rta_metrics_add(RTA_M_REVOCATIONS, j->plan_count);
         rta_metrics_observe_since(RTA_H_REVOCATION_APPLY, j->received_ns);
         rta_log_event(RTA_LOG_INFO, "revocation.applied", &(rta_log_fields){.key_name = j->key_name},

@@ -64,3 +64,33 @@ int rta_ck_message_parse(const char *msg, size_t len, uint64_t *serial,
     *payload_len = len - i - 1;
     return 0;
 }
+
+/* The jump consistent hash (Lamping, Veach: "A Fast, Minimal Memory, Consistent Hash
+ * Algorithm", 2014): a linear congruential step per jump; the division is IEEE double
+ * arithmetic, the same on every node. */
+static uint32_t jump(uint64_t key, uint32_t n)
+{
+    int64_t b = -1, j = 0;
+    while (j < (int64_t)n) {
+        b = j;
+        key = key * 2862933555777941757ULL + 1;
+        j = (int64_t)((double)(b + 1) * ((double)(1LL << 31) / (double)((key >> 33) + 1)));
+    }
+    return (uint32_t)b;
+}
+
+uint32_t rta_ck_shard(const char *name, size_t len, uint32_t n)
+{
+    if (n <= 1 || !name) return 0;
+    const char *open = memchr(name, '{', len);
+    if (!open) return 0;
+    size_t rest = len - (size_t)(open + 1 - name);
+    const char *close = memchr(open + 1, '}', rest);
+    if (!close) return 0;
+    uint64_t h = 14695981039346656037ULL;
+    for (const char *p = open + 1; p < close; p++) {
+        h ^= (unsigned char)*p;
+        h *= 1099511628211ULL;
+    }
+    return jump(h, n);
+}

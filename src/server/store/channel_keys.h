@@ -37,4 +37,13 @@ size_t rta_ck_key(char *out, size_t size, const char *app_id, const char *channe
 int rta_ck_message_parse(const char *msg, size_t len, uint64_t *serial,
                          char epoch[RTA_CK_EPOCH_MAX], const char **payload, size_t *payload_len);
 
+/* The shard (0..n-1) a channel's keys and PUB/SUB channel live on with --redis-shard
+ * (docs/cluster.md, "Channel shards"), from any of its names (a key or its PUB/SUB channel:
+ * only the hash tag, the bytes between the first '{' and the next '}', counts). Every node
+ * must place a channel alike, so this is fixed for good: h = 64-bit FNV-1a of the tag's
+ * bytes (offset basis 14695981039346656037, prime 1099511628211), then the jump consistent
+ * hash of Lamping and Veach (2014) of h over n buckets (adding a shard moves only 1/(n+1) of
+ * the channels). n <= 1, or a name without a tag: 0. */
+uint32_t rta_ck_shard(const char *name, size_t len, uint32_t n);
+
 #endif

@@ -104,13 +104,19 @@ static int read_replicas(rta_redis_store *s, rta_error *err);
 int rta__redis_wait_replica(rta_redis_store *s, int fresh, rta_error *err)
 {
     if (fresh && read_replicas(s, err)) return RTA_ERR_INTERNAL;
-    if (s->replicas <= 0) return 0;
+    return rta__redis_wait_replica_on(s, s->conn, s->replicas, err);
+}
+
+int rta__redis_wait_replica_on(rta_redis_store *s, rta_redis_conn *c, int replicas,
+                               rta_error *err)
+{
+    if (replicas <= 0) return 0;
     int ms = s->o.wait_timeout_ms > 0 ? s->o.wait_timeout_ms : 1000;
     char t[16];
     snprintf(t, sizeof(t), "%d", ms);
     const char *argv[] = {"WAIT", "1", t};
-    if (rta_redis_conn_append(s->conn, 3, argv, NULL, err)) return RTA_ERR_INTERNAL;
-    redisReply *r = rta_redis_conn_read(s->conn, err);
+    if (rta_redis_conn_append(c, 3, argv, NULL, err)) return RTA_ERR_INTERNAL;
+    redisReply *r = rta_redis_conn_read(c, err);
     if (!r) return RTA_ERR_INTERNAL;
     long long acked = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
     freeReplyObject(r);
@@ -217,13 +223,13 @@ int rta__redis_take_epoch(rta_redis_store *s, const redisReply *r, rta_error *er
 /* ---- the connection hook: Functions, settings, replicas, epoch ------------------------------ */
 
 /* CONFIG GET name into out ("" when unreadable). */
-static void config_get(rta_redis_store *s, const char *name, char *out, size_t size)
+static void config_get(rta_redis_conn *c, const char *name, char *out, size_t size)
 {
     rta_error err;
     out[0] = '\0';
     const char *argv[] = {"CONFIG", "GET", name};
-    if (rta_redis_conn_append(s->conn, 3, argv, NULL, &err)) return;
-    redisReply *r = rta_redis_conn_read(s->conn, &err);
+    if (rta_redis_conn_append(c, 3, argv, NULL, &err)) return;
+    redisReply *r = rta_redis_conn_read(c, &err);
     if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
         r->element[1]->type == REDIS_REPLY_STRING)
         snprintf(out, size, "%s", r->element[1]->str);
@@ -233,16 +239,18 @@ static void config_get(rta_redis_store *s, const char *name, char *out, size_t s
 /* Durability needs the AOF; eviction would silently drop nonces and revocations. Refused at
  * start (40003); after a reconnect (a failover to a differently configured replica) said in
  * the log, since refusing then would stop the whole cluster. */
-static int check_settings(rta_redis_store *s, rta_error *err)
+int rta__redis_check_settings(rta_redis_store *s, rta_redis_conn *c, const char *label,
+                              rta_error *err)
 {
     char aof[16], fsync[16], maxmem[32], policy[32];
-    config_get(s, "appendonly", aof, sizeof(aof));
-    config_get(s, "appendfsync", fsync, sizeof(fsync));
-    config_get(s, "maxmemory", maxmem, sizeof(maxmem));
-    config_get(s, "maxmemory-policy", policy, sizeof(policy));
+    config_get(c, "appendonly", aof, sizeof(aof));
+    config_get(c, "appendfsync", fsync, sizeof(fsync));
+    config_get(c, "maxmemory", maxmem, sizeof(maxmem));
+    config_get(c, "maxmemory-policy", policy, sizeof(policy));
     if (!aof[0] && !policy[0]) {
-        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "redis: cannot read the server's settings (CONFIG GET refused): make sure "
-                     "appendonly is yes and maxmemory-policy is noeviction (docs/cluster.md)");
+        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "%s: cannot read the server's settings (CONFIG GET refused): make sure "
+                     "appendonly is yes and maxmemory-policy is noeviction (docs/cluster.md)",
+                      label);
         return 0;
     }
     const char *bad = NULL;
@@ -253,29 +261,34 @@ static int check_settings(rta_redis_store *s, rta_error *err)
         bad = "maxmemory is set with an evicting maxmemory-policy: Redis could drop nonces and "
               "revocations; set maxmemory-policy noeviction";
     if (bad) {
-        if (!s->opened) return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "Redis: %s", bad);
-        rta_log_event(RTA_LOG_ERROR, "store.error", NULL, "redis: %s", bad);
+        if (!s->opened) return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "%s: %s", label, bad);
+        rta_log_event(RTA_LOG_ERROR, "store.error", NULL, "%s: %s", label, bad);
     }
     if (strcmp(policy, "noeviction") != 0 && !strcmp(maxmem, "0"))
-        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "redis: maxmemory-policy is %s; noeviction is safer should a maxmemory "
-                     "ever be set", policy);
+        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "%s: maxmemory-policy is %s; noeviction is safer should a maxmemory "
+                     "ever be set", label, policy);
     if (strcmp(fsync, "always") != 0 && !s->opened)
-        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "redis: appendfsync is %s: a host crash may lose the last second of "
+        rta_log_event(RTA_LOG_WARN, "store.warning", NULL, "%s: appendfsync is %s: a host crash may lose the last second of "
                      "acknowledged writes (a process crash loses none); use always for exact "
                      "durability (docs/cluster.md)",
-                     fsync[0] ? fsync : "unknown");
+                     label, fsync[0] ? fsync : "unknown");
+    return 0;
+}
+
+int rta__redis_read_replicas(rta_redis_conn *c, int *replicas, rta_error *err)
+{
+    redisReply *r = rta_redis_conn_commandf(c, err, "ROLE");
+    if (!r) return RTA_ERR_INTERNAL;
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
+        r->element[2]->type == REDIS_REPLY_ARRAY)
+        *replicas = (int)r->element[2]->elements;
+    freeReplyObject(r);
     return 0;
 }
 
 static int read_replicas(rta_redis_store *s, rta_error *err)
 {
-    redisReply *r = rta_redis_conn_commandf(s->conn, err, "ROLE");
-    if (!r) return RTA_ERR_INTERNAL;
-    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
-        r->element[2]->type == REDIS_REPLY_ARRAY)
-        s->replicas = (int)r->element[2]->elements;
-    freeReplyObject(r);
-    return 0;
+    return rta__redis_read_replicas(s->conn, &s->replicas, err);
 }
 
 static int on_connect(void *ctx, rta_redis_conn *c, rta_error *err)
@@ -289,7 +302,9 @@ static int on_connect(void *ctx, rta_redis_conn *c, rta_error *err)
     freeReplyObject(r);
     if (rc) return rc;
     if (!s->o.node_id[0]) return 0;
-    if ((rc = check_settings(s, err)) || (rc = read_replicas(s, err))) return rc;
+    if ((rc = rta__redis_check_settings(s, s->conn, "Redis", err)) ||
+        (rc = read_replicas(s, err)))
+        return rc;
     if ((rc = rta__redis_append_epoch(s, err))) return rc;
     r = rta_redis_conn_read(s->conn, err);
     if (!r) return RTA_ERR_INTERNAL;
@@ -446,6 +461,7 @@ static void rd_close(rta_store *st)
 {
     if (!st) return;
     rta_redis_store *s = (rta_redis_store *)st;
+    rta__redis_shards_close(s);
     rta_redis_conn_free(s->conn);
     rta_secret_box_free(s->box);
     OPENSSL_cleanse(s->secrets, sizeof(s->secrets));
@@ -518,6 +534,9 @@ int rta_store_redis_open(const rta_redis_options *o, rta_secret_box *kek, rta_st
         usleep(100 * 1000);
     if (!rc) rc = check_kek(s, err);
     if (!rc) rc = rta__redis_read_version(s, s->ver, err);
+    if (!rc) rc = rta__redis_shards_open(s, o, err);
+    s->o.shards = NULL; /* borrowed for the call: the shards' connections hold copies */
+    s->o.shard_count = 0;
     if (rc) {
         rd_close(&s->base);
         return rc;

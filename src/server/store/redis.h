@@ -36,7 +36,17 @@ typedef struct rta_redis_options {
     int wait_timeout_ms;        /* WAIT 1 <ms> when the primary has replicas; 0: 1000 */
     int start_wait_ms;          /* open keeps trying to reach Redis this long (0: once) */
     long ctl_log_max;           /* the control log keeps about this many entries; 0: 100000 */
+    /* --redis-shard (docs/cluster.md, "Channel shards"): every channel's keys, Function calls
+     * and PUB/SUB go to shards[rta_ck_shard(its tag, shard_count)] instead of target; auth
+     * state stays on target. Borrowed for the open call only. 0: channels live on target. */
+    const rta_redis_target *shards;
+    size_t shard_count;
 } rta_redis_options;
+
+#define RTA_REDIS_MAX_SHARDS 16
+/* The key in the main Redis holding the cluster's shard list ("<n> <addr>,<addr>...", "0"
+ * without shards): a node whose list differs is refused at start. */
+#define RTA_RK_SHARDS "rt:{g}:shards"
 
 void rta_redis_options_init(rta_redis_options *o);
 
@@ -58,6 +68,7 @@ typedef struct rta_redis_head {
     char epoch_id[48];
     unsigned epoch_changes;  /* how many times the epoch was found changed since open */
     int replicas;            /* connected replicas of the primary */
+    uint32_t shard_down;     /* bit i: channel shard i did not answer (its heartbeat failed) */
 } rta_redis_head;
 
 /* One round trip: the epoch (made anew, with the loss flag, if Redis lost it), the log's
@@ -93,5 +104,13 @@ void rta_store_redis_reseed_done(rta_store *s);
 void rta_store_redis_primary(rta_store *s, rta_redis_addr *out, unsigned *generation);
 /* The credentials and db (for the subscriber; not to be logged). */
 const rta_redis_target *rta_store_redis_target(const rta_store *s);
+
+/* Channel shards (--redis-shard; any thread, fixed after open): how many (0: none, channels
+ * on the main Redis), a channel's shard from any of its names (store/channel_keys.h), a
+ * shard's target (credentials: not to be logged) and its "host:port/db" for messages. */
+size_t rta_store_redis_shard_count(const rta_store *s);
+uint32_t rta_store_redis_shard_of(const rta_store *s, const char *name, size_t len);
+const rta_redis_target *rta_store_redis_shard_target(const rta_store *s, size_t i);
+const char *rta_store_redis_shard_where(const rta_store *s, size_t i);
 
 #endif

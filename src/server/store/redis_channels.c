@@ -14,7 +14,20 @@
 
 #define META_TTL_MS (24LL * 3600 * 1000) /* a channel's serial outlives its stream by far */
 
-static int append_publish(rta_redis_store *s, const rta_ch_limits *lim,
+/* The connection of item's channel (its shard's with --redis-shard) and its index among
+ * the store's connections: 0 the main one, 1 + i shard i. */
+static rta_redis_conn *item_conn(rta_redis_store *s, const rta_ch_publish_item *it, size_t *slot,
+                                 int **replicas)
+{
+    char tag[RTA_CK_MAX];
+    size_t len = rta_ck_key(tag, sizeof(tag), it->app_id, it->channel, "");
+    rta_redis_conn *c = rta__redis_channel_conn(s, tag, len, replicas);
+    *slot = 0;
+    if (s->nshards) *slot = 1 + rta_ck_shard(tag, len, (uint32_t)s->nshards);
+    return c;
+}
+
+static int append_publish(rta_redis_conn *conn, const rta_ch_limits *lim,
                           const rta_ch_publish_item *it, rta_error *err)
 {
     char m[RTA_CK_MAX], log[RTA_CK_MAX], idem[RTA_CK_MAX], chan[RTA_CK_MAX];
@@ -39,29 +52,58 @@ static int append_publish(rta_redis_store *s, const rta_ch_limits *lim,
     rta__redis_arg_i64(&a, lim->id_window_ms > 0 ? lim->id_window_ms : 120000);
     rta__redis_arg_i64(&a, META_TTL_MS);
     int rc = a.oom ? rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory")
-                   : rta_redis_conn_append(s->conn, a.argc, a.argv, a.lens, err);
+                   : rta_redis_conn_append(conn, a.argc, a.argv, a.lens, err);
     rta__redis_argv_free(&a);
     return rc;
 }
 
+/* One pipeline per connection (the main one, or each shard a batch touches): items go out in
+ * order, their replies are read in the same order, connection by connection. A connection
+ * that fails fails only its own items (the others' shards answered): with shards, one Redis
+ * down NACKs only its channels' publishes. */
 int rta_store_redis_ch_publish(rta_store *st, const rta_ch_limits *lim, rta_ch_publish_item *items,
                                size_t n, rta_error *err)
 {
     rta_redis_store *s = (rta_redis_store *)st;
-    int rc = rta_redis_conn_ensure(s->conn, err);
-    for (size_t i = 0; !rc && i < n; i++) {
-        items[i].rc = append_publish(s, lim, &items[i], &items[i].err);
+    enum { SLOTS = RTA_REDIS_MAX_SHARDS + 1 };
+    rta_redis_conn *conns[SLOTS] = {0};
+    int *replicas[SLOTS] = {0};
+    int used[SLOTS] = {0}, rcs[SLOTS] = {0};
+    rta_error errs[SLOTS];
+    size_t *slot_of = calloc(n ? n : 1, sizeof(*slot_of));
+    if (!slot_of) {
+        int rc = rta_error_set(err, RTA_ERR_INTERNAL, "Out of memory");
+        for (size_t i = 0; i < n; i++) {
+            items[i].rc = rc;
+            items[i].err = *err;
+        }
+        return rc;
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        int *rep;
+        rta_redis_conn *c = item_conn(s, &items[i], &k, &rep);
+        slot_of[i] = k;
+        if (!used[k]) {
+            used[k] = 1;
+            conns[k] = c;
+            replicas[k] = rep;
+            rcs[k] = rta_redis_conn_ensure(c, &errs[k]);
+        }
+        if (rcs[k]) continue;
+        items[i].rc = append_publish(c, lim, &items[i], &items[i].err);
         if (items[i].rc == RTA_ERR_INTERNAL) { /* the pipeline itself failed */
-            rc = items[i].rc;
-            *err = items[i].err;
+            rcs[k] = items[i].rc;
+            errs[k] = items[i].err;
         }
     }
-    for (size_t i = 0; !rc && i < n; i++) {
-        if (items[i].rc) continue; /* refused before it was sent */
-        redisReply *r = rta_redis_conn_read(s->conn, err);
+    for (size_t i = 0; i < n; i++) {
+        size_t k = slot_of[i];
+        if (rcs[k] || items[i].rc) continue; /* its connection failed, or refused before sent */
+        redisReply *r = rta_redis_conn_read(conns[k], &errs[k]);
         if (!r) {
-            rc = RTA_ERR_INTERNAL;
-            break;
+            rcs[k] = RTA_ERR_INTERNAL;
+            continue;
         }
         if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
             r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer > 0) {
@@ -73,13 +115,25 @@ int rta_store_redis_ch_publish(rta_store *st, const rta_ch_limits *lim, rta_ch_p
         }
         freeReplyObject(r);
     }
-    if (!rc) rc = rta__redis_wait_replica(s, 0, err);
-    if (rc)
-        for (size_t i = 0; i < n; i++) {
-            items[i].rc = rc;
-            items[i].err = *err;
+    int rc = 0, all_failed = n > 0;
+    for (size_t k = 0; k < SLOTS; k++) {
+        if (!used[k]) continue;
+        if (!rcs[k]) rcs[k] = rta__redis_wait_replica_on(s, conns[k], *replicas[k], &errs[k]);
+        if (!rcs[k])
+            all_failed = 0;
+        else if (!rc) {
+            rc = rcs[k];
+            *err = errs[k];
         }
-    return rc;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (rcs[slot_of[i]]) {
+            items[i].rc = rcs[slot_of[i]];
+            items[i].err = errs[slot_of[i]];
+        }
+    free(slot_of);
+    /* 0 when some Redis answered (each item's rc says how it went); else every item failed */
+    return all_failed ? rc : 0;
 }
 
 /* An XRANGE element [id, [field, value, ...]] with its "d" field. */
@@ -114,14 +168,14 @@ static int take_range(redisReply *r, void (*cb)(void *ctx, const rta_ch_entry *e
     return 0;
 }
 
-static redisReply *xrange(rta_redis_store *s, const char *log, uint64_t from, size_t max,
+static redisReply *xrange(rta_redis_conn *c, const char *log, uint64_t from, size_t max,
                           rta_error *err)
 {
     char start[32], n[24];
     snprintf(start, sizeof(start), "%llu-0", (unsigned long long)from);
     snprintf(n, sizeof(n), "%zu", max ? max : 1);
     const char *argv[] = {"XRANGE", log, start, "+", "COUNT", n};
-    return rta_redis_conn_command(s->conn, err, 6, argv, NULL);
+    return rta_redis_conn_command(c, err, 6, argv, NULL);
 }
 
 int rta_store_redis_ch_read(rta_store *st, rta_ch_read *q,
@@ -136,8 +190,9 @@ int rta_store_redis_ch_read(rta_store *st, rta_ch_read *q,
     if (!rta_ck_key(m, sizeof(m), q->app_id, q->channel, ":m") ||
         !rta_ck_key(log, sizeof(log), q->app_id, q->channel, ":log"))
         return rta_error_set(err, RTA_ERR_INVALID_PARAMETER, "store: invalid channel");
+    rta_redis_conn *c = rta__redis_channel_conn(s, m, strlen(m), NULL);
     const char *argv[] = {"HMGET", m, "s", "e"};
-    redisReply *r = rta_redis_conn_command(s->conn, err, 4, argv, NULL);
+    redisReply *r = rta_redis_conn_command(c, err, 4, argv, NULL);
     if (!r) return RTA_ERR_INTERNAL;
     int rc = 0;
     if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
@@ -156,7 +211,7 @@ int rta_store_redis_ch_read(rta_store *st, rta_ch_read *q,
         from = 1;
     }
     if (q->head && from > q->head) return 0; /* nothing newer: spare the round trip */
-    if (!(r = xrange(s, log, from, q->max, err))) return RTA_ERR_INTERNAL;
+    if (!(r = xrange(c, log, from, q->max, err))) return RTA_ERR_INTERNAL;
     rc = take_range(r, cb, ctx, &q->count, err);
     freeReplyObject(r);
     return rc;
@@ -192,7 +247,8 @@ int rta_store_redis_ch_history(rta_store *st, const char *app_id, const char *ch
                           backwards ? lo : hi,
                           "COUNT",
                           n};
-    redisReply *r = rta_redis_conn_command(s->conn, err, 6, argv, NULL);
+    rta_redis_conn *c = rta__redis_channel_conn(s, log, strlen(log), NULL);
+    redisReply *r = rta_redis_conn_command(c, err, 6, argv, NULL);
     if (!r) return RTA_ERR_INTERNAL;
     int rc = take_range(r, cb, ctx, count, err);
     freeReplyObject(r);

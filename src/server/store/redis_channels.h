@@ -4,6 +4,9 @@
  * to fill gaps, to catch up after its subscription came back, and for REST history. Key
  * names: store/channel_keys.h.
  *
+ * With --redis-shard every call goes to the channel's shard (store/redis_shards.c), the
+ * store's main Redis otherwise.
+ *
  * Threads: the store thread only (every call blocks on Redis, with the connection's
  * deadlines). Errors: 50000 with err filled when Redis cannot be reached or refused; a
  * publish that failed may still have been applied (its reply was lost): a retry with the
@@ -38,9 +41,11 @@ typedef struct rta_ch_publish_item {
     int duplicate; /* published before under msg_id: nothing new went out */
 } rta_ch_publish_item;
 
-/* Publishes every item in one pipelined round trip (each is its own atomic Function call,
- * in order). Returns 0 when Redis answered (each item's rc says how it went), else an Ably
- * code (no item is known to have been applied; every item's rc is that code too). */
+/* Publishes every item in one pipelined round trip per Redis (each is its own atomic
+ * Function call, in order; with --redis-shard each item goes to its channel's shard). Returns
+ * 0 when some Redis answered (each item's rc says how it went: the items of a shard that did
+ * not answer have its error), else an Ably code (no item is known to have been applied;
+ * every item's rc is that code too). */
 int rta_store_redis_ch_publish(rta_store *s, const rta_ch_limits *lim, rta_ch_publish_item *items,
                                size_t n, rta_error *err);
 

@@ -37,6 +37,33 @@ int rta_store_redis_head(rta_store *st, rta_redis_head *out, rta_error *err)
     for (size_t i = 0; i < 4; i++)
         if (r[i]) freeReplyObject(r[i]);
     if (rc) return rc;
+    /* each channel shard: its replicas, and the heartbeat its subscriber's watchdog hears
+     * (server/cluster_channels.c); a shard that fails is reported, not an error: only its
+     * channels are affected */
+    for (size_t i = 0; i < s->nshards && i < 32; i++) {
+        rta_redis_shard *sh = &s->shards[i];
+        rta_error e;
+        redisReply *sr[2] = {0};
+        size_t sent = 0;
+        int ok = !rta_redis_conn_ensure(sh->conn, &e);
+        if (ok && (ok = !rta_redis_conn_appendf(sh->conn, &e, "ROLE"))) sent++;
+        if (ok && s->node_channel[0] &&
+            (ok = !rta_redis_conn_appendf(sh->conn, &e, "PUBLISH %s hb", s->node_channel)))
+            sent++;
+        for (size_t k = 0; k < sent; k++) { /* every reply read: none left for the next user */
+            if (!(sr[k] = rta_redis_conn_read(sh->conn, &e))) {
+                ok = 0;
+                break;
+            }
+            if (sr[k]->type == REDIS_REPLY_ERROR) ok = 0;
+        }
+        if (ok && sr[0]->type == REDIS_REPLY_ARRAY && sr[0]->elements >= 3 &&
+            sr[0]->element[2]->type == REDIS_REPLY_ARRAY)
+            sh->replicas = (int)sr[0]->element[2]->elements;
+        for (size_t k = 0; k < 2; k++)
+            if (sr[k]) freeReplyObject(sr[k]);
+        if (!ok) out->shard_down |= 1u << i;
+    }
     snprintf(out->epoch_id, sizeof(out->epoch_id), "%s", s->epoch.id);
     out->epoch_changes = s->epoch_changes;
     out->replicas = s->replicas;

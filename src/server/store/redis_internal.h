@@ -27,10 +27,40 @@ typedef struct rta_redis_store {
     /* admin version at open or the last poll_changes that reported */
     char ver[32];
     int replicas; /* connected replicas (ROLE), at the last connect or head */
+    /* --redis-shard: where channels live (store/redis_shards.c); none: on conn */
+    struct rta_redis_shard *shards;
+    size_t nshards;
     /* server secrets seen (listed or added), in plaintext, for re-seeding an emptied Redis */
     rta_secret_record secrets[RTA_KEYRING_MAX];
     size_t secret_count;
 } rta_redis_store;
+
+/* One channel shard (--redis-shard): its own connection, loaded with the Functions and
+ * checked like the main one at every (re)connect. */
+typedef struct rta_redis_shard {
+    rta_redis_store *s;
+    size_t index;
+    rta_redis_conn *conn;
+    int replicas;   /* at its last connect or ping */
+    char where[RTA_REDIS_HOST_MAX + 24]; /* "host:port/db": for messages and the fingerprint */
+} rta_redis_shard;
+
+/* The connection a channel's commands go to (its shard's, or the main one), from any of the
+ * channel's names (store/channel_keys.h); *replicas its replica count when not NULL. */
+rta_redis_conn *rta__redis_channel_conn(rta_redis_store *s, const char *name, size_t len,
+                                        int **replicas);
+/* Opens the shards of o (connects each, within the start wait), then, for a node, records or
+ * compares the shard list in the main Redis. 0, or an Ably code with err (40003 when the list
+ * differs from the one the cluster's other nodes use). */
+int rta__redis_shards_open(rta_redis_store *s, const rta_redis_options *o, rta_error *err);
+void rta__redis_shards_close(rta_redis_store *s);
+/* The Redis settings (start checks); label names the instance in messages. */
+int rta__redis_check_settings(rta_redis_store *s, rta_redis_conn *c, const char *label,
+                              rta_error *err);
+int rta__redis_read_replicas(rta_redis_conn *c, int *replicas, rta_error *err);
+/* WAIT 1 on c when replicas > 0 (as rta__redis_wait_replica, for a shard). */
+int rta__redis_wait_replica_on(rta_redis_store *s, rta_redis_conn *c, int replicas,
+                               rta_error *err);
 
 /* An argument vector that grows; strings are borrowed (they must outlive the command). */
 typedef struct rta__redis_argv {

@@ -372,10 +372,16 @@ export class Haproxy {
 // ---- a whole cluster -------------------------------------------------------------------------
 
 export class Cluster {
-  /** Redis, then `nodes` nodes (node i through a TcpProxy when proxied includes i). */
-  static async start({ nodes = 3, nodeArgs = [], nodeEnv = {}, proxied = [], redis = {} } = {}) {
+  /**
+   * Redis, then `shards` more Redis instances for channels (`--redis-shard`, in order; same
+   * settings as the main one), then `nodes` nodes (node i through a TcpProxy when proxied
+   * includes i).
+   */
+  static async start({ nodes = 3, nodeArgs = [], nodeEnv = {}, proxied = [], redis = {}, shards = 0 } = {}) {
     const c = new Cluster();
     c.redis = await RedisServer.start(redis);
+    c.shards = [];
+    for (let i = 0; i < shards; i++) c.shards.push(await RedisServer.start(redis));
     c.proxies = {};
     c.nodes = [];
     for (let i = 0; i < nodes; i++) {
@@ -384,13 +390,20 @@ export class Cluster {
         c.proxies[i] = await TcpProxy.start(c.redis.port);
         url = c.proxies[i].url;
       }
-      c.nodes.push(await Node.start({ redis: url, nodeId: `n${i + 1}`, args: nodeArgs, env: nodeEnv }));
+      c.nodes.push(await Node.start({ redis: url, nodeId: `n${i + 1}`, args: [...c.shardArgs(), ...nodeArgs], env: nodeEnv }));
     }
     return c;
   }
 
+  /** The `--redis-shard URL` flags of `list` (the cluster's shards by default). */
+  shardArgs(list = this.shards) {
+    return list.flatMap((r) => ['--redis-shard', r.url]);
+  }
+
+  /** A node more; it gets the cluster's shard flags before opts.args. */
   async addNode(opts = {}) {
-    const n = await Node.start({ redis: this.redis.url, nodeId: `n${this.nodes.length + 1}`, ...opts });
+    const { args = [], ...rest } = opts;
+    const n = await Node.start({ redis: this.redis.url, nodeId: `n${this.nodes.length + 1}`, args: [...this.shardArgs(), ...args], ...rest });
     this.nodes.push(n);
     return n;
   }
@@ -406,6 +419,7 @@ export class Cluster {
     }
     for (const p of Object.values(this.proxies)) await p.close();
     await this.redis.stop();
+    for (const r of this.shards) await r.stop();
     if (errors.length) throw errors[0];
   }
 }

@@ -1,0 +1,317 @@
+// bench/scale.mjs: `make bench-scale` (issue 19): 100,000 token-authenticated WebSocket
+// connections on one machine against `rtauthd --workers W` on Redis, opened by G generator
+// processes (bench_gateway scale, bench/gwbench_scale.c) each bound to its own 127.0.0.x
+// source address. Phases, each timed by the processes that see the event (they all read
+// CLOCK_MONOTONIC, as process.hrtime does here):
+//   1. connect storm: every generator opens its share at once; a prober (bench_gateway
+//      timeprobe) times GET /time on a fresh TCP connection every 10 ms meanwhile;
+//   2. hold for RTA_SCALE_HOLD_S (60) seconds, then count who is still connected, and the
+//      memory: rtauthd's RSS (supervisor and workers) and the kernel's (/proc/net/sockstat,
+//      /proc/slabinfo);
+//   3. in-band AUTH round trips at that load;
+//   4. three revocations, each matching 10% of the connections (10,000 of 100,000), spread
+//      over every generator and worker: by clientId, by revocationKey (Ably JWTs), by token
+//      (100 per request, each generator revoking its own); between rounds the revoked
+//      connections come back with fresh tokens, so every round starts at full strength;
+//   5. slow consumers: 10% of the connections attach a channel and stop reading while a
+//      REST publisher keeps publishing to it; peak RSS, and how many were dropped;
+//   6. every connection closes; RSS against its value before the storm.
+// Prints how each figure was measured, then `BENCH scale_* <value> <unit>` lines.
+// Environment: RTA_BUILD_DIR (build), RTA_SCALE_CONNS (100000), RTA_SCALE_WORKERS (6),
+// RTA_SCALE_GENERATORS (6), RTA_SCALE_HOLD_S (60), RTA_SCALE_AUTH_SAMPLES (4000),
+// RTA_SCALE_SLOW_S (20), RTA_SCALE_SLOW_RATE (20 msg/s), RTA_SCALE_SLOW_SIZE (16384 bytes).
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const env = (name, def) => Number(process.env[name] ?? def);
+const BUILD = resolve(process.env.RTA_BUILD_DIR ?? 'build');
+const CONNS = env('RTA_SCALE_CONNS', 100000);
+// 6 of each: the fewest that keep every process under this machine's 20,000 descriptors with
+// room for SO_REUSEPORT's uneven spread (100,000 / 6 = 16,667 each; the limit less lws's
+// reserve is 17,936); more processes would only add context switches on 2 cores.
+const WORKERS = env('RTA_SCALE_WORKERS', 6);
+const GENS = env('RTA_SCALE_GENERATORS', 6);
+const HOLD_S = env('RTA_SCALE_HOLD_S', 60);
+const AUTH_SAMPLES = env('RTA_SCALE_AUTH_SAMPLES', 4000);
+const SLOW_S = env('RTA_SCALE_SLOW_S', 20);
+const SLOW_RATE = env('RTA_SCALE_SLOW_RATE', 20);
+const SLOW_SIZE = env('RTA_SCALE_SLOW_SIZE', 16384);
+const REVOKE = Math.round(CONNS / 10);
+const MAX_QUEUE = 262144; // per connection: a slow consumer is dropped past this
+const MAX_QUEUE_TOTAL = 64 * 1024 * 1024; // per worker, all connections together
+const HISTORY_MS = 10000;
+
+const nowMs = () => Number(process.hrtime.bigint()) / 1e6; // CLOCK_MONOTONIC, as the C side
+const children = [];
+const work = mkdtempSync(join(tmpdir(), 'rta-scale-'));
+// SIGTERM first: rtauthd's supervisor passes it on (and a worker stops when its supervisor
+// dies: PR_SET_PDEATHSIG), the generators and Redis stop at once; SIGKILL what is left.
+async function shutdown() {
+  const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+  const exited = running.map((c) => new Promise((ok) => c.once('exit', ok)));
+  for (const c of running) try { c.kill('SIGTERM'); } catch { /* gone */ }
+  await Promise.race([Promise.all(exited), sleep(5000)]);
+  cleanup();
+}
+function cleanup() {
+  for (const c of children) try { c.kill('SIGKILL'); } catch { /* gone */ }
+  rmSync(work, { recursive: true, force: true });
+}
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+function freePort() {
+  return new Promise((ok) => {
+    const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => ok(port)); });
+  });
+}
+
+// A child speaking lines on stdout: next(prefix) resolves with the next line starting so.
+function lineChild(name, cmd, args, opts = {}) {
+  const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+  children.push(p);
+  const lines = [], waiters = [];
+  let buf = '', errTail = '';
+  p.stdout.on('data', (d) => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i); buf = buf.slice(i + 1);
+      const w = waiters.findIndex((x) => line.startsWith(x.prefix));
+      if (w >= 0) waiters.splice(w, 1)[0].ok(line); else lines.push(line);
+    }
+  });
+  p.stderr.on('data', (d) => { errTail = (errTail + d).slice(-4000); });
+  p.on('exit', (code) => {
+    for (const w of waiters.splice(0)) w.fail(new Error(`${name} exited (${code}): ${errTail}`));
+  });
+  return {
+    proc: p,
+    send: (l) => p.stdin.write(l + '\n'),
+    next(prefix, timeoutMs = 900000) {
+      const i = lines.findIndex((l) => l.startsWith(prefix));
+      if (i >= 0) return Promise.resolve(lines.splice(i, 1)[0]);
+      return new Promise((ok, fail) => {
+        const t = setTimeout(() => fail(new Error(`${name}: no ${prefix} in ${timeoutMs} ms: ${errTail}`)), timeoutMs);
+        waiters.push({ prefix, ok: (l) => { clearTimeout(t); ok(l); }, fail });
+      });
+    },
+    stderr: () => errTail,
+  };
+}
+
+// rtauthd's memory: the supervisor and its workers.
+function rtauthdPids(sup) {
+  let kids = [];
+  try { kids = readFileSync(`/proc/${sup}/task/${sup}/children`, 'utf8').trim().split(/\s+/).filter(Boolean); } catch { /* gone */ }
+  return [sup, ...kids.map(Number)];
+}
+function rssKib(pids) {
+  let sum = 0;
+  for (const pid of pids) {
+    try {
+      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      if (m) sum += Number(m[1]);
+    } catch { /* gone */ }
+  }
+  return sum;
+}
+// Kernel memory of TCP sockets: buffer pages (sockstat) and the slab objects a socket holds.
+const SLABS = ['TCP', 'sock_inode_cache', 'filp', 'eventpoll_epi', 'eventpoll_pwq'];
+function kernelBytes() {
+  const ss = readFileSync('/proc/net/sockstat', 'utf8');
+  const pages = Number(/TCP:.* mem (\d+)/.exec(ss)[1]);
+  let slab = 0;
+  try {
+    for (const line of readFileSync('/proc/slabinfo', 'utf8').split('\n')) {
+      const f = line.split(/\s+/);
+      if (SLABS.includes(f[0])) slab += Number(f[1]) * Number(f[3]);
+    }
+  } catch { /* not readable: buffers only */ }
+  return { buffers: pages * 4096, slab };
+}
+const pct = (v, p) => { const s = [...v].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.round(p * (s.length - 1)))] : 0; };
+const all = (gens, f) => Promise.all(gens.map(f));
+const kib = (b) => (b / 1024).toFixed(2);
+
+async function main() {
+  const bench = join(BUILD, 'bench_gateway');
+  const rport = await freePort(), port = await freePort();
+  mkdirSync(join(work, 'redis'));
+  const redis = spawn('redis-server', ['--port', String(rport), '--bind', '127.0.0.1', '--dir', join(work, 'redis'),
+    '--appendonly', 'yes', '--appendfsync', 'always', '--save', '', '--maxmemory-policy', 'noeviction',
+    '--loglevel', 'warning'], { stdio: 'ignore' });
+  children.push(redis);
+  for (let i = 0; i < 100; i++) {
+    try { execFileSync('redis-cli', ['-p', String(rport), 'ping'], { stdio: 'pipe' }); break; } catch { await sleep(100); }
+  }
+  const rtauthdArgs = ['--listen', `127.0.0.1:${port}`, '--redis', `redis://127.0.0.1:${rport}`, '--node-id', 'scale',
+    '--workers', String(WORKERS), '--sandbox', '--log-level', 'error', '--max-connections-per-client', '0',
+    '--max-queue', String(MAX_QUEUE), '--max-queue-total', String(MAX_QUEUE_TOTAL),
+    // channel history is kept --history-max-age (2 min by default); 10 s here, so that what is
+    // left 15 s after the last close is what the connections left behind, not the slow
+    // consumers' messages
+    '--history-max-age', String(HISTORY_MS)];
+  const server = spawn(join(BUILD, 'rtauthd'), rtauthdArgs, { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(server);
+  let serverErr = '';
+  server.stderr.on('data', (d) => { serverErr = (serverErr + d).slice(-4000); });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try { if ((await fetch(`${base}/ready`)).ok) break; } catch { /* not yet */ }
+    if (i > 300) throw new Error(`rtauthd not ready: ${serverErr}`);
+    await sleep(100);
+  }
+  const app = await (await fetch(`${base}/apps`, { method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ keys: [{ revocableTokens: true }] }) })).json();
+  const key = app.keys[0].keyStr;
+  await sleep(1500); // every worker hears of the key within a second
+  const pids = rtauthdPids(server.pid);
+  if (pids.length !== WORKERS + 1) throw new Error(`expected ${WORKERS} workers, found ${pids.length - 1}`);
+
+  // Generators: each its share, its source address, a tenth of its share per revocation set.
+  const gens = [];
+  for (let g = 0; g < GENS; g++) {
+    const n = Math.floor(CONNS / GENS) + (g < CONNS % GENS ? 1 : 0);
+    gens.push(lineChild(`generator ${g}`, bench, ['scale', '127.0.0.1', String(port), key, '--conns', String(n),
+      '--id', String(g), '--src', `127.0.0.${10 + g}`, '--revoke', String(Math.round(n / 10)), '--handshakes', '128']));
+  }
+  const minted = await all(gens, (g) => g.next('MINTED'));
+  console.log(`tokens: ${CONNS} minted by ${GENS} generators in ${Math.max(...minted.map((l) => Number(l.split(' ')[1])))} s (not timed)`);
+  await sleep(2000);
+  const rssStart = rssKib(pids), kStart = kernelBytes();
+
+  // 1. the storm, with GET /time probed on fresh connections
+  const probe = lineChild('timeprobe', bench, ['timeprobe', '127.0.0.1', String(port), '--interval-ms', '10']);
+  await probe.next('PROBING');
+  for (const g of gens) g.send('connect');
+  const t0 = Date.now();
+  const progress = setInterval(() => {
+    const est = Number(/TCP:.* inuse (\d+)/.exec(readFileSync('/proc/net/sockstat', 'utf8'))[1]);
+    console.log(`  storm: ${Math.round((Date.now() - t0) / 1000)} s, ${est} TCP sockets in use (both ends)`);
+  }, 10000);
+  const conn = (await all(gens, (g) => g.next('CONNECTED'))).map((l) => l.split(' ').slice(1).map(Number));
+  clearInterval(progress);
+  probe.send('stop');
+  const [, probes, probeFailed, p50t, p99t, maxt] = (await probe.next('TIMEPROBE')).split(' ').map(Number);
+  const connected = conn.reduce((s, c) => s + c[0], 0), failed = conn.reduce((s, c) => s + c[1] + c[2], 0);
+  const stormS = (Math.max(...conn.map((c) => c[4])) - Math.min(...conn.map((c) => c[3]))) / 1000;
+  console.log(`storm: ${connected} of ${CONNS} CONNECTED in ${stormS.toFixed(1)} s (${Math.round(connected / stormS)} conn/s), ${failed} failed or closed; ` +
+    `GET /time on a fresh connection every 10 ms meanwhile: ${probes} answered, ${probeFailed} failed, p50 ${p50t} ms, p99 ${p99t} ms, max ${maxt} ms`);
+  if (connected !== CONNS) throw new Error(`only ${connected} of ${CONNS} connected: ${gens.map((g) => g.stderr()).join('')}`);
+
+  // 2. hold
+  let rssPeak = 0;
+  for (let t = 0; t < HOLD_S; t += 5) { await sleep(5000); rssPeak = Math.max(rssPeak, rssKib(pids)); }
+  const status = async () => (await all(gens, async (g) => { g.send('status'); return g.next('STATUS'); }))
+    .map((l) => Object.fromEntries(l.split(' ').slice(1).map((kv) => kv.split('=').map((x, i) => (i ? Number(x) : x)))))
+    .reduce((s, o) => { for (const k in o) s[k] = (s[k] ?? 0) + o[k]; return s; }, {});
+  const held = await status();
+  const rssHeld = rssKib(pids), kHeld = kernelBytes();
+  const perConn = rssHeld / held.connected;
+  const kBuf = (kHeld.buffers - kStart.buffers) / held.connected / 2, kSlab = (kHeld.slab - kStart.slab) / held.connected / 2;
+  console.log(`hold: ${held.connected} of ${CONNS} still connected after ${HOLD_S} s`);
+  console.log(`memory: rtauthd (supervisor + ${WORKERS} workers) VmRSS ${(rssStart / 1024).toFixed(1)} MiB before the storm, ` +
+    `${(rssHeld / 1024).toFixed(1)} MiB holding (peak ${(rssPeak / 1024).toFixed(1)}): ${perConn.toFixed(2)} KiB per connection in all, ` +
+    `${((rssHeld - rssStart) / held.connected).toFixed(2)} KiB added per connection; ` +
+    `kernel per server-side socket (both ends live on this machine, so halved): buffers ${kib(kBuf)} KiB (/proc/net/sockstat TCP mem), ` +
+    `slab ${kib(kSlab)} KiB (${SLABS.join(', ')} from /proc/slabinfo)`);
+
+  // 3. AUTH round trips at full load
+  const per = Math.ceil(AUTH_SAMPLES / GENS);
+  const auth = await all(gens, async (g) => { g.send(`auth ${per} 2`); return g.next('AUTH'); });
+  let wrong = 0; const ms = [];
+  for (const l of auth) { const [, w, list] = l.split(' '); wrong += Number(w); if (list) ms.push(...list.split(',').map(Number)); }
+  console.log(`auth: ${ms.length} AUTH with fresh tokens on distinct connections (2 in flight per generator, ${GENS * 2} in all), ` +
+    `write to CONNECTED: p50 ${pct(ms, 0.5).toFixed(3)} ms, p99 ${pct(ms, 0.99).toFixed(3)} ms, max ${pct(ms, 1).toFixed(3)} ms; ${wrong} wrong or missing`);
+  if (wrong) throw new Error('AUTH replies were wrong');
+
+  // 4. revocations
+  const rounds = {};
+  let otherDropped = 0;
+  for (const set of ['clientId', 'revocationKey', 'token']) {
+    const armed = (await all(gens, async (g) => { g.send(`arm ${set}`); return g.next('ARMED'); })).reduce((s, l) => s + Number(l.split(' ')[1]), 0);
+    const senders = set === 'token' ? gens : [gens[0]];
+    for (const g of senders) g.send('send-revoke');
+    const sent = (await all(senders, (g) => g.next('SENT'))).map((l) => l.split(' ').slice(1).map(Number));
+    const revoked = await all(gens, async (g) => {
+      try { return await g.next('REVOKED', 15000); } catch { g.send('report'); return g.next('REVOKED'); }
+    });
+    const r = revoked.map((l) => l.split(' ').slice(1).map(Number));
+    const seen = r.reduce((s, x) => s + x[0], 0), others = r.reduce((s, x) => s + x[2], 0);
+    const t0 = Math.min(...sent.map((s) => s[0])), last = Math.max(...r.map((x) => x[1]));
+    const st = await status();
+    otherDropped += others + st.plain_down;
+    rounds[set] = { ms: last - t0, seen, armed };
+    console.log(`revoke by ${set}: ${seen} of ${armed} matching connections got DISCONNECTED 40141, the last ${(last - t0).toFixed(1)} ms after ` +
+      `the first of ${sent.reduce((s, x) => s + x[2], 0)} revokeTokens requests was sent (${sent.reduce((s, x) => s + x[3], 0)} not 201; ` +
+      `the last acknowledged after ${(Math.max(...sent.map((s) => s[1])) - t0).toFixed(1)} ms); ${others + st.plain_down} others dropped`);
+    if (seen !== armed) throw new Error(`revoke by ${set}: ${seen} of ${armed}`);
+    const refilled = await all(gens, async (g) => { g.send('refill'); return g.next('REFILLED'); });
+    const back = refilled.reduce((s, l) => s + Number(l.split(' ')[1]), 0);
+    if (back !== CONNS) throw new Error(`after the ${set} round only ${back} of ${CONNS} reconnected`);
+  }
+
+  // 5. slow consumers
+  const slowN = (await all(gens, async (g) => { g.send('slow-attach'); return g.next('SLOW'); })).reduce((s, l) => s + Number(l.split(' ')[1]), 0);
+  await all(gens, async (g) => { g.send('slow-stop'); return g.next('SLOW'); });
+  const auth64 = Buffer.from(key).toString('base64');
+  const payload = 'x'.repeat(SLOW_SIZE);
+  let published = 0, pubFailed = 0, slowPeak = rssKib(pids);
+  const kBefore = kernelBytes();
+  let kPeak = 0;
+  const tEnd = nowMs() + SLOW_S * 1000;
+  const sampler = setInterval(() => { slowPeak = Math.max(slowPeak, rssKib(pids)); const k = kernelBytes(); kPeak = Math.max(kPeak, k.buffers); }, 200);
+  // a steady rate, up to 4 publishes in flight (each 201 comes once Redis has the message)
+  const inFlight = new Set();
+  for (let k = 0; nowMs() < tEnd; k++) {
+    const due = tEnd - SLOW_S * 1000 + (k * 1000) / SLOW_RATE;
+    if (due > nowMs()) await sleep(due - nowMs());
+    while (inFlight.size >= 4) await Promise.race(inFlight);
+    const p = fetch(`${base}/channels/bench:slow/messages`, { method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${auth64}` }, body: JSON.stringify({ name: 'm', data: payload }) })
+      .then(async (res) => { await res.arrayBuffer(); if (res.status === 201) published++; else pubFailed++; }, () => { pubFailed++; })
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  }
+  await Promise.all(inFlight);
+  clearInterval(sampler);
+  await all(gens, async (g) => { g.send('slow-resume'); return g.next('SLOW'); });
+  const afterSlow = await status();
+  console.log(`slow consumers: ${slowN} connections (10%) attached bench:slow and stopped reading; ${published} messages of ${SLOW_SIZE} bytes ` +
+    `published over ${SLOW_S} s (${pubFailed} failed); --max-queue ${MAX_QUEUE}, --max-queue-total ${MAX_QUEUE_TOTAL} per worker: ` +
+    `${afterSlow.slow_down} of them dropped, ${afterSlow.plain_down} others; rtauthd peak VmRSS ${(slowPeak / 1024).toFixed(1)} MiB; ` +
+    `kernel TCP buffers peak ${(kPeak / 1048576).toFixed(1)} MiB (from ${(kBefore.buffers / 1048576).toFixed(1)})`);
+
+  // 6. close everything
+  await all(gens, async (g) => { g.send('close'); return g.next('CLOSED'); });
+  await sleep(HISTORY_MS + 5000);
+  const rssEnd = rssKib(pids);
+  console.log(`close: rtauthd VmRSS ${(rssEnd / 1024).toFixed(1)} MiB ${(HISTORY_MS + 5000) / 1000} s after every connection closed (CLOSE, as a client's close() sends), ` +
+    `${(rssStart / 1024).toFixed(1)} MiB before the storm`);
+  for (const g of gens) g.send('quit');
+
+  console.log(`method: rtauthd --workers ${WORKERS} on one redis-server (AOF always), ${GENS} generator processes ` +
+    `(bench_gateway scale, source addresses 127.0.0.10-${9 + GENS}), ${CONNS} rtauth/JWT token connections (format=json)`);
+  const bench_ = (name, v, unit) => console.log(`BENCH ${name} ${v} ${unit}`);
+  bench_('scale_connected_at_end', held.connected, 'conns');
+  bench_('scale_rss_per_connection_kib', perConn.toFixed(2), 'KiB');
+  bench_('scale_kernel_per_connection_kib', kib(kBuf + kSlab), 'KiB');
+  bench_('scale_storm_time_p99_ms', p99t.toFixed(1), 'ms');
+  bench_('scale_storm_connect_rate', Math.round(connected / stormS), 'conn/s');
+  bench_('scale_auth_rtt_p99_ms', pct(ms, 0.99).toFixed(3), 'ms');
+  bench_(`scale_revoke_${REVOKE}_of_${CONNS}_ms`, rounds.clientId.ms.toFixed(1), 'ms');
+  bench_(`scale_revoke_${REVOKE}_of_${CONNS}_by_revocation_key_ms`, rounds.revocationKey.ms.toFixed(1), 'ms');
+  bench_(`scale_revoke_${REVOKE}_of_${CONNS}_by_token_ms`, rounds.token.ms.toFixed(1), 'ms');
+  bench_('scale_revoke_other_dropped', otherDropped, 'conns');
+  bench_('scale_rss_after_close_ratio', (rssEnd / rssStart).toFixed(2), 'x');
+  bench_('scale_slow_consumer_peak_rss_mib', (slowPeak / 1024).toFixed(1), 'MiB');
+  bench_('scale_slow_consumers_dropped', afterSlow.slow_down, 'conns');
+}
+
+main().then(async () => { await shutdown(); process.exit(0); },
+  async (e) => { console.error(`bench-scale: ${e.stack ?? e}`); await shutdown(); process.exit(1); });
