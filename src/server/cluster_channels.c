@@ -17,6 +17,7 @@
 #include "server/channel_order.h"
 #include "server/cluster_backlog.h"
 #include "server/cluster_claims.h"
+#include "server/cluster_presence.h"
 #include "server/cluster_publish.h"
 #include "server/log.h"
 #include "server/server.h"
@@ -42,6 +43,8 @@ typedef struct relay_channel {
     int read_in_flight, read_again;
     int64_t retry_at; /* a read failed: try again then (0: no retry due) */
     int dead;         /* dropped while a read was in flight: that read frees it */
+    int seeding;      /* presence members being read (cluster_presence.h): attaches wait */
+    struct rta_cluster_channels *cc;
 } relay_channel;
 
 /* A channel shard's subscriber (--redis-shard): its channels' PUB/SUB lives there; it also
@@ -64,6 +67,7 @@ struct rta_cluster_channels {
     char node_channel[RTA_RK_MAX];
     rta_hmap channels; /* rkey -> relay_channel* */
     rta_cluster_publisher *publisher;
+    rta_cluster_presence *presence; /* presence across nodes (cluster_presence.h) */
     size_t max_payload;
     rta_cluster_backlog_limits backlog; /* a re-attach's catch-up (cluster_backlog.h) */
     int64_t linger_ms; /* --channel-linger */
@@ -89,7 +93,7 @@ static void channel_free(relay_channel *rc)
 static void drop(rta_cluster_channels *cc, relay_channel *rc)
 {
     rta_hmap_del(&cc->channels, rc->rkey, strlen(rc->rkey));
-    if (rc->read_in_flight)
+    if (rc->read_in_flight || rc->seeding)
         rc->dead = 1;
     else
         channel_free(rc);
@@ -133,7 +137,10 @@ static void deliver(rta_cluster_channels *cc, relay_channel *rc, uint64_t serial
                      (unsigned long long)serial, rc->app_id, err.message);
         return;
     }
-    rta_gateway_deliver(&cc->srv->gateway, rc->app_id, rc->name, serial, &pm);
+    if (pm.action == RTA_ACTION_PRESENCE) /* presence across nodes: the members' mirror */
+        rta_cluster_presence_heard(cc->presence, rc->app_id, rc->name, serial, &pm);
+    else
+        rta_gateway_deliver(&cc->srv->gateway, rc->app_id, rc->name, serial, &pm);
     rta_protocol_message_clear(&pm);
 }
 
@@ -180,7 +187,7 @@ static void read_done(rta_store_job *job)
     relay_channel *rc = j->rc;
     rc->read_in_flight = 0;
     if (rc->dead || cc->stopping) {
-        if (rc->dead) channel_free(rc);
+        if (rc->dead && !rc->seeding) channel_free(rc);
         read_free(j);
         return;
     }
@@ -195,7 +202,7 @@ static void read_done(rta_store_job *job)
     int again = 0;
     if (!o->known) { /* the head: this node follows the channel from here on */
         rta_channel_order_start(o, j->q.head, j->q.head_epoch);
-        if (rc->tell_ready) {
+        if (rc->tell_ready && !rc->seeding) {
             rc->tell_ready = 0;
             rta_gateway_channel_ready(&cc->srv->gateway, rc->app_id, rc->name, o->last);
         }
@@ -266,6 +273,25 @@ static void submit_read(rta_cluster_channels *cc, relay_channel *rc)
 /* ---- the gateway's relay hooks ----------------------------------------------------------------
  */
 
+/* The channel's presence members were read (or could not be): the attaches may go on once
+ * the channel's head is known too. */
+static void seeded(void *ctx, const char *app_id, const char *channel)
+{
+    relay_channel *rc = ctx;
+    rta_cluster_channels *cc = rc->cc;
+    (void)app_id;
+    (void)channel;
+    if (rc->seeding) rc->seeding--;
+    if (rc->dead) {
+        if (!rc->seeding && !rc->read_in_flight) channel_free(rc);
+        return;
+    }
+    if (!rc->seeding && rc->tell_ready && rc->order.known && !cc->stopping) {
+        rc->tell_ready = 0;
+        rta_gateway_channel_ready(&cc->srv->gateway, rc->app_id, rc->name, rc->order.last);
+    }
+}
+
 static int relay_open(void *ctx, const char *app_id, const char *channel, uint64_t *serial)
 {
     rta_cluster_channels *cc = ctx;
@@ -275,6 +301,7 @@ static int relay_open(void *ctx, const char *app_id, const char *channel, uint64
     if (!rc && len) {
         rc = calloc(1, sizeof(*rc));
         if (rc) {
+            rc->cc = cc;
             rc->rkey = strdup(rkey);
             rc->app_id = strdup(app_id);
             rc->name = strdup(channel);
@@ -294,8 +321,10 @@ static int relay_open(void *ctx, const char *app_id, const char *channel, uint64
     rc->open = 1;
     rc->closed_at = 0;
     *serial = rc->order.last;
-    if (rc->order.known) return 1;
+    /* the gateway's channel is new: it mirrors the other nodes' members from Redis first */
+    rc->seeding++;
     rc->tell_ready = 1;
+    rta_cluster_presence_seed(cc->presence, app_id, channel, seeded, rc);
     return 0;
 }
 
@@ -394,6 +423,27 @@ void rta_cluster_channels_sub_up(rta_cluster_channels *cc)
     if (!cc->nshards) channels_up(cc, -1);
 }
 
+static void relay_presence(void *ctx, const char *app_id, const char *channel,
+                           const rta_presence_message *ev, size_t n,
+                           rta_gateway_published_cb done, void *arg)
+{
+    rta_cluster_channels *cc = ctx;
+    rta_cluster_presence_publish(cc->presence, app_id, channel, ev, n, done, arg);
+}
+
+static void relay_presence_owned(void *ctx, const char *app_id, const char *channel,
+                                 const rta_presence_message *m, size_t n)
+{
+    rta_cluster_presence_owned(((rta_cluster_channels *)ctx)->presence, app_id, channel, m, n);
+}
+
+static void relay_presence_orphaned(void *ctx, const char *app_id, const char *channel,
+                                    const char *conn_id)
+{
+    rta_cluster_presence_orphaned(((rta_cluster_channels *)ctx)->presence, app_id, channel,
+                                  conn_id);
+}
+
 static void channels_down(rta_cluster_channels *cc, int shard)
 {
     /* Lingering channels go now (nobody here needs them); the others are subscribed again. */
@@ -467,6 +517,7 @@ int rta_cluster_channels_message(rta_cluster_channels *cc, const char *channel, 
 void rta_cluster_channels_tick(rta_cluster_channels *cc, int64_t now)
 {
     if (cc->stopping) return;
+    rta_cluster_presence_tick(cc->presence, now);
     for (size_t i = 0; i < cc->nshards; i++) { /* each shard subscriber's watchdog */
         shard_sub *sh = &cc->shards[i];
         if (!sh->up || now - sh->heard_at <= SHARD_WATCHDOG_MS) continue;
@@ -517,7 +568,9 @@ int rta_cluster_channels_create(rta_server *srv, rta_cluster_channels **out)
     rta_ch_limits lim = {.log_max = (long)cfg->history.max_messages,
                          .log_ttl_ms = cfg->history.max_age_ms,
                          .id_window_ms = cfg->gateway.connection_state_ttl + 60000};
-    if (rta_hmap_init(&cc->channels) || rta_cluster_publisher_create(srv, &lim, &cc->publisher)) {
+    if (rta_hmap_init(&cc->channels) || rta_cluster_publisher_create(srv, &lim, &cc->publisher) ||
+        rta_cluster_presence_create(srv, &cc->presence)) {
+        rta_cluster_publisher_free(cc->publisher);
         rta_hmap_free(&cc->channels);
         free(cc);
         return RTA_ERR_INTERNAL;
@@ -525,6 +578,9 @@ int rta_cluster_channels_create(rta_server *srv, rta_cluster_channels **out)
     cc->backlog = (rta_cluster_backlog_limits){(size_t)cfg->history.max_messages, cc->max_payload};
     rta_gateway_relay relay = {cc,         relay_publish, relay_open, relay_close,
                                relay_backlog, relay_claim};
+    relay.presence = relay_presence;
+    relay.presence_owned = relay_presence_owned;
+    relay.presence_orphaned = relay_presence_orphaned;
     rta_gateway_set_relay(&srv->gateway, &relay);
     *out = cc;
     return 0;
@@ -542,6 +598,7 @@ void rta_cluster_channels_stop(rta_cluster_channels *cc)
         cc->shards[i].up = 0;
     }
     rta_cluster_publisher_stop(cc->publisher);
+    rta_cluster_presence_stop(cc->presence);
 }
 
 void rta_cluster_channels_free(rta_cluster_channels *cc)
@@ -551,6 +608,7 @@ void rta_cluster_channels_free(rta_cluster_channels *cc)
         if (cc->channels.slots[i].key) channel_free(cc->channels.slots[i].value);
     rta_hmap_free(&cc->channels);
     rta_cluster_publisher_free(cc->publisher);
+    rta_cluster_presence_free(cc->presence);
     free(cc->shards);
     free(cc);
 }

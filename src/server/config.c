@@ -46,6 +46,7 @@ void rta_config_defaults(rta_config *c)
     c->max_clock_skew = 10000;
     c->partition_grace = 5000;
     c->channel_linger = 30000;
+    c->gateway.presence_grace = 15000;
     c->worker = -1;
 }
 
@@ -92,6 +93,7 @@ static const struct {
     {"max_clock_skew", NUM(max_clock_skew, 0, 600000)},
     {"partition_grace", NUM(partition_grace, 0, 600000)},
     {"channel_linger", NUM(channel_linger, 0, 3600000)},
+    {"presence_grace", NUM(gateway.presence_grace, 1000, 600000)},
     {"workers", NUM(workers, 0, 64)},
 };
 
@@ -172,6 +174,8 @@ void rta_config_usage(void)
            "                          revocable tokens after this long (5000)\n"
            "  --channel-linger MS     a node stays subscribed to a channel in Redis this long\n"
            "                          after its last local detach (30000)\n"
+           "  --presence-grace MS     a dropped connection's presence members, or a dead\n"
+           "                          node's, leave after this long (15000)\n"
            "  --workers N             N processes on the listen port (SO_REUSEPORT), each a\n"
            "                          cluster node <node-id>.w<i>, kept running (cluster mode)\n"
            "operator console (docs/operations.md):\n"
@@ -189,7 +193,7 @@ void rta_config_usage(void)
            "RTAUTHD_MAX_CONNECTIONS_PER_CLIENT, RTAUTHD_MAX_CHANNELS_PER_CONNECTION,\n"
            "RTAUTHD_MAX_MESSAGE_SIZE, RTAUTHD_MAX_FRAME_SIZE,\n"
            "RTAUTHD_MAX_INBOUND_RATE, RTAUTHD_MAX_QUEUE, RTAUTHD_MAX_QUEUE_TOTAL,\n"
-           "RTAUTHD_CONNECTION_STATE_TTL,\n"
+           "RTAUTHD_CONNECTION_STATE_TTL, RTAUTHD_PRESENCE_GRACE,\n"
            "RTAUTHD_MAX_IDLE_INTERVAL,\n"
            "RTAUTHD_HISTORY_MAX_MESSAGES, RTAUTHD_HISTORY_MAX_AGE, RTAUTHD_HISTORY_MAX_BYTES,\n"
            "RTAUTHD_REDIS, RTAUTHD_REDIS_SENTINEL, RTAUTHD_REDIS_MASTER, RTAUTHD_REDIS_SHARD,\n"
@@ -422,6 +426,7 @@ static const struct {
     {"--max-clock-skew", "RTAUTHD_MAX_CLOCK_SKEW", "max_clock_skew", 0},
     {"--partition-grace", "RTAUTHD_PARTITION_GRACE", "partition_grace", 0},
     {"--channel-linger", "RTAUTHD_CHANNEL_LINGER", "channel_linger", 0},
+    {"--presence-grace", "RTAUTHD_PRESENCE_GRACE", "presence_grace", 0},
     {"--workers", "RTAUTHD_WORKERS", "workers", 0},
     {"--console", "RTAUTHD_CONSOLE", "console", 1},
     {"--console-password-file", "RTAUTHD_CONSOLE_PASSWORD_FILE", "console_password_file", 0},

@@ -86,6 +86,8 @@
  *                          cut off from Redis keeps connections with revocable tokens)
  *   --channel-linger MS    RTAUTHD_CHANNEL_LINGER   channel_linger      30000 (how long a node
  *                          stays subscribed to a channel after its last local detach)
+ *   --presence-grace MS    RTAUTHD_PRESENCE_GRACE   presence_grace      15000 (how long a
+ *                          dropped connection's members stay; a dead node's, plus 1 s)
  *   operator console (docs/operations.md, "Operator console"; issue 18):
  *   --console              RTAUTHD_CONSOLE=1        console = true      off (no /console)
  *   --console-password-file FILE  RTAUTHD_CONSOLE_PASSWORD_FILE  console_password_file

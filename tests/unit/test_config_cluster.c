@@ -31,6 +31,7 @@ static void defaults(void **state)
     assert_int_equal(c.max_clock_skew, 10000);
     assert_int_equal(c.partition_grace, 5000);
     assert_int_equal(c.channel_linger, 30000);
+    assert_int_equal(c.gateway.presence_grace, 15000);
     assert_string_equal(c.node_id, "");
 }
 
@@ -46,7 +47,7 @@ static void forms(void **state)
     setenv("RTAUTHD_NODE_ID", "from-env", 1);
     setenv("RTAUTHD_MAX_CLOCK_SKEW", "2500", 1);
     char *argv[] = {"rtauthd", "--config", file, "--partition-grace", "9000",
-                    "--channel-linger", "250", NULL};
+                    "--channel-linger", "250", "--presence-grace", "4000", NULL};
     rta_config c;
     rta_error err;
     assert_int_equal(load(&c, argv, &err), 0);
@@ -56,6 +57,7 @@ static void forms(void **state)
     assert_int_equal(c.max_clock_skew, 2500);
     assert_int_equal(c.partition_grace, 9000);
     assert_int_equal(c.channel_linger, 250);
+    assert_int_equal(c.gateway.presence_grace, 4000);
     unsetenv("RTAUTHD_NODE_ID");
     unsetenv("RTAUTHD_MAX_CLOCK_SKEW");
     unlink(file);

@@ -130,5 +130,6 @@ void rta_gateway_connection_claimed(rta_gateway *gw, const char *conn_id, size_t
         gw->live_count--;
     }
     c->final = 1;
+    c->claimed = 1; /* presence across nodes: its members move with it (presence_remote.c) */
     rta__gw_conn_free(c); /* its channels left, its presence members with them */
 }

@@ -227,6 +227,7 @@ void rta__gw_catch_up_send(rta_conn *c, const rta_catch_up *cu, uint32_t granted
 {
     for (size_t i = 0; (granted & RTA_MODE_SUBSCRIBE) && i < cu->n; i++) {
         const rta_protocol_message *pm = &cu->msgs[i].pm;
+        if (pm->action == RTA_ACTION_PRESENCE) continue; /* the SYNC after ATTACHED has them */
         if (!c->echo && pm->connection_id && !strcmp(pm->connection_id, c->id)) continue;
         if (!in_rewind(cu, pm)) continue;
         char serial[32];

@@ -113,6 +113,7 @@ static int join(rta_conn *c, rta_channel *ch, uint32_t modes, uint32_t requested
     }
     if (rta__gw_members_add(ch, c, modes, requested, (uint32_t)c->attached_count) < 0) return -1;
     c->attached[c->attached_count++] = ch;
+    rta__gw_presence_joined(c, ch); /* cluster: members it had on another node are its here */
     return 0;
 }
 

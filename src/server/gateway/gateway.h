@@ -81,6 +81,7 @@ typedef struct rta_gateway_limits {
     long long max_queue_total;
     long long connection_state_ttl;
     long long max_idle_interval;
+    long long presence_grace; /* ms a dropped connection's members stay (RTP17); 0: 15000 */
 } rta_gateway_limits;
 
 /* Everything the gateway is given at init (rta_gateway_init copies it): it reaches for
@@ -140,6 +141,20 @@ typedef struct rta_gateway_relay {
      * node that has it must drop it (rta_gateway_connection_claimed). NULL: keys and resume
      * stay per node. */
     void (*claim)(void *ctx, const char *conn_id);
+    /* Presence across nodes (server/cluster_presence.h; NULL: presence stays per node).
+     * Events of this node's members, applied here already: stored and sequenced for the other
+     * nodes; done as for publish (NULL: nobody waits). ev is read during the call only. */
+    void (*presence)(void *ctx, const char *app_id, const char *channel,
+                     const rta_presence_message *ev, size_t n, rta_gateway_published_cb done,
+                     void *arg);
+    /* Members (PRESENT views) of a connection resumed here that another node held: this
+     * node holds them now (in Redis too, so that no reaper removes them). */
+    void (*presence_owned)(void *ctx, const char *app_id, const char *channel,
+                           const rta_presence_message *members, size_t n);
+    /* conn_id was resumed on another node while it had members on channel here: unless that
+     * node takes them within the presence grace, they leave then (one LEAVE each). */
+    void (*presence_orphaned)(void *ctx, const char *app_id, const char *channel,
+                              const char *conn_id);
 } rta_gateway_relay;
 
 typedef struct rta_timer rta_timer;
@@ -277,6 +292,17 @@ void rta_gateway_deliver(rta_gateway *gw, const char *app_id, const char *channe
 /* Cluster mode: another node resumed conn_id (its relay's claim): if it is here, live or
  * detached, it is dropped without a word to its transport; its presence members leave. */
 void rta_gateway_connection_claimed(rta_gateway *gw, const char *conn_id, size_t len);
+
+/* Cluster mode, presence across nodes (gateway/presence_remote.c). A PRESENCE the relay
+ * sequenced (`serial`): events of another node's members, applied to this node's mirror of
+ * the channel and sent to its presence subscribers (own: this node's own events, already
+ * applied: only the serial moves). */
+void rta_gateway_presence_remote(rta_gateway *gw, const char *app_id, const char *channel,
+                                 uint64_t serial, const rta_protocol_message *pm, int own);
+/* The members of other nodes read from Redis at the channel's first attach here (RTP18:
+ * they are in the SYNC of the attaches waiting for it). */
+void rta_gateway_presence_seed(rta_gateway *gw, const char *app_id, const char *channel,
+                               const rta_presence_message *members, size_t n);
 
 /* Cluster mode: the relay can now deliver (app_id, channel) from after `serial`: attaches
  * waiting for it go on. */

@@ -22,7 +22,8 @@ typedef struct rta_frame {
 /* A presence member (RTP2): keyed by connection + clientId; the state of its last enter or
  * update. Owned by its channel (gateway/presence.c). */
 typedef struct rta_presence_member {
-    rta_conn *conn;
+    rta_conn *conn; /* NULL: a member of another node's connection (cluster mirror) */
+    char conn_id[24]; /* its connectionId (conn->id when local) */
     char *client_id;
     char *id; /* <connectionId>:<msgSerial>:<index> of the last enter/update (RTP2b2) */
     char *encoding;
@@ -55,6 +56,12 @@ typedef struct rta_channel {
     char **waiting_rewind;   /* the ATTACH's rewind param, owned (NULL: none, RTL4k) */
     size_t waiting_count, waiting_cap;
     size_t catching_up; /* re-attaches reading the backlog (gateway/catch_up.c) */
+    /* cluster mode (gateway/presence_remote.c): the members of other nodes are being read
+     * from Redis; LEAVEs heard meanwhile are remembered ("<connId>\n<clientId>") so that the
+     * read cannot bring those members back */
+    unsigned presence_seeding : 1;
+    char **presence_tombs;
+    size_t presence_tomb_count;
 } rta_channel;
 
 /* In rta_channel.modes beside the mode bits: while detached, the connection's presence
@@ -100,6 +107,7 @@ struct rta_conn {
     unsigned lingering : 1; /* the ending frame is written: waiting for the client to close */
     unsigned revoked : 1;   /* ended by DISCONNECTED 40141: its presence goes at once */
     unsigned admitted : 1;  /* counted in gw->held (gateway/limits.c) until freed */
+    unsigned claimed : 1;   /* cluster: resumed on another node; its members stay (moved) */
     int end_reason;         /* metrics: the code of its ending frame, 0 none, or
                              * RTA_METRICS_REASON_OVERFLOW (server/metrics.h) */
     int64_t next_serial;    /* msgSerial expected next: lower ones are resends (2.6) */
@@ -368,6 +376,23 @@ rta_presence_message rta__gw_presence_view(const rta_presence_member *p);
  * when it is empty, so that the members it no longer has leave on its side (RTP19). */
 void rta__gw_presence_sync_request(rta_conn *c, const rta_protocol_message *m);
 void rta__gw_presence_free(rta_channel *ch);
+/* Cluster mode (gateway/presence_remote.c). c has just joined ch: members of its connection
+ * that another node held (a resume across nodes) become c's, here. */
+void rta__gw_presence_joined(rta_conn *c, rta_channel *ch);
+/* Members of c on ch that leave because c was resumed elsewhere stay, as the other node's
+ * (no LEAVE); this node gives up its claim on them after the grace if nobody took them. */
+void rta__gw_presence_orphan(rta_conn *c, rta_channel *ch);
+/* The first attach of ch in cluster mode: remote members are being read (relay.open). */
+void rta__gw_presence_seed_begin(rta_channel *ch);
+/* Shared with presence_remote.c (gateway/presence.c). */
+void rta__gw_presence_member_clear(rta_presence_member *p);
+int rta__gw_presence_reserve(rta_channel *ch, size_t adds);
+void rta__gw_presence_broadcast(rta_gateway *gw, rta_channel *ch, const rta_conn *except,
+                                rta_presence_message *ev, size_t n, uint64_t serial);
+/* Cluster mode (gateway/relay.c): c's presence events go to the relay; the PRESENCE m is
+ * answered once it confirmed them. */
+void rta__gw_relay_presence(rta_conn *c, const rta_protocol_message *m, const rta_channel *ch,
+                            const rta_presence_message *ev, size_t n);
 /* Records broadcast presence events in the presence history window (gateway/query.c). */
 void rta__gw_presence_record(rta_gateway *gw, const rta_channel *ch,
                              const rta_presence_message *ev, size_t n);

@@ -10,6 +10,10 @@
  * SYNC pages of "present" members. Members leave on their own (a synthesized LEAVE) when their
  * connection leaves the channel for any reason or loses the presence mode.
  *
+ * In cluster mode the same happens where the client is connected, and the events also go to
+ * the relay (stored in Redis and sequenced for the other nodes; the PRESENCE is ACKed once
+ * it confirmed them); the set also mirrors the other nodes' members (gateway/presence_remote.c).
+ *
  * Never: log clientIds or data, hold a member whose connection is not attached, or send a
  * member to a connection without the presence-subscribe mode. */
 #include <stdio.h>
@@ -34,7 +38,7 @@ static long find_member(const rta_channel *ch, const rta_conn *c, const char *cl
     return -1;
 }
 
-static void member_clear(rta_presence_member *p)
+void rta__gw_presence_member_clear(rta_presence_member *p)
 {
     free(p->client_id);
     free(p->id);
@@ -47,8 +51,8 @@ static void member_clear(rta_presence_member *p)
 static void remove_member(rta_channel *ch, size_t i)
 {
     rta_presence_member *p = &ch->presence[i];
-    if (p->conn->presence_members) p->conn->presence_members--;
-    member_clear(p);
+    if (p->conn && p->conn->presence_members) p->conn->presence_members--;
+    rta__gw_presence_member_clear(p);
     memmove(p, p + 1, (ch->presence_count - i - 1) * sizeof(*p));
     ch->presence_count--;
 }
@@ -56,10 +60,15 @@ static void remove_member(rta_channel *ch, size_t i)
 void rta__gw_presence_free(rta_channel *ch)
 {
     for (size_t i = 0; i < ch->presence_count; i++)
-        member_clear(&ch->presence[i]);
+        rta__gw_presence_member_clear(&ch->presence[i]);
     free(ch->presence);
     ch->presence = NULL;
     ch->presence_count = ch->presence_cap = 0;
+    for (size_t i = 0; i < ch->presence_tomb_count; i++)
+        free(ch->presence_tombs[i]);
+    free(ch->presence_tombs);
+    ch->presence_tombs = NULL;
+    ch->presence_tomb_count = 0;
 }
 
 /* An event owning copies of a member's fields (the member may change or go before the
@@ -73,7 +82,7 @@ static int event_of(rta_presence_message *ev, int action, const rta_presence_mem
     *ev = (rta_presence_message){.action = action, .timestamp = ts};
     ev->id = strdup(id);
     ev->client_id = strdup(p->client_id);
-    ev->connection_id = strdup(p->conn->id);
+    ev->connection_id = strdup(p->conn_id);
     ev->encoding = encoding ? strdup(encoding) : NULL;
     ev->extras = extras ? strdup(extras) : NULL;
     int bad = !ev->id || !ev->client_id || !ev->connection_id || (encoding && !ev->encoding) ||
@@ -85,12 +94,12 @@ static int event_of(rta_presence_message *ev, int action, const rta_presence_mem
 /* PRESENCE to every connection attached with presence-subscribe except `except`, one
  * encoding per wire format (as MESSAGE fan-out). Each event carries its own id, clientId,
  * connectionId and timestamp, so nothing is inherited from the ProtocolMessage. */
-static void broadcast(rta_gateway *gw, rta_channel *ch, const rta_conn *except,
-                      rta_presence_message *ev, size_t n)
+void rta__gw_presence_broadcast(rta_gateway *gw, rta_channel *ch, const rta_conn *except,
+                                rta_presence_message *ev, size_t n, uint64_t at)
 {
     if (!n) return;
     char serial[32];
-    snprintf(serial, sizeof(serial), "%llu", (unsigned long long)++ch->serial);
+    snprintf(serial, sizeof(serial), "%llu", (unsigned long long)at);
     rta_protocol_message out = {.action = RTA_ACTION_PRESENCE,
                                 .has = RTA_PM_HAS_TIMESTAMP,
                                 .timestamp = gw->now(),
@@ -102,6 +111,16 @@ static void broadcast(rta_gateway *gw, rta_channel *ch, const rta_conn *except,
     rta__gw_presence_record(gw, ch, ev, n); /* REST presence history (RSP4) */
 }
 
+/* This node's own events. In cluster mode the channel's serials are Redis's: the event gets
+ * its own once sequenced (the other nodes send it with that one), so here it carries the
+ * last one delivered, which a re-attach can name (RTL4c1) without skipping anything. */
+static void broadcast(rta_gateway *gw, rta_channel *ch, const rta_conn *except,
+                      rta_presence_message *ev, size_t n)
+{
+    uint64_t at = gw->relay.presence ? ch->serial : ++ch->serial;
+    rta__gw_presence_broadcast(gw, ch, except, ev, n, at);
+}
+
 static void clear_events(rta_presence_message *ev, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -111,6 +130,10 @@ static void clear_events(rta_presence_message *ev, size_t n)
 
 size_t rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch)
 {
+    if (c->claimed && c->gw->relay.presence) { /* resumed on another node: they move there */
+        rta__gw_presence_orphan(c, ch);
+        return 0;
+    }
     size_t n = 0;
     for (size_t i = 0; i < ch->presence_count; i++)
         n += ch->presence[i].conn == c;
@@ -128,6 +151,9 @@ size_t rta__gw_presence_conn_left(rta_conn *c, rta_channel *ch)
         remove_member(ch, i);
     }
     broadcast(c->gw, ch, c, ev, nev); /* c is leaving: it clears its own view (RTP5a) */
+    rta_gateway *gw = c->gw;
+    if (gw->relay.presence && nev) /* the other nodes' mirrors (nobody waits for an answer) */
+        gw->relay.presence(gw->relay.ctx, c->auth.app_id, ch->name, ev, nev, NULL, NULL);
     clear_events(ev, nev);
     return n;
 }
@@ -148,7 +174,7 @@ uint32_t rta__gw_presence_attach_flags(const rta_channel *ch, uint32_t granted)
 static size_t member_bytes(const rta_presence_member *p)
 {
     size_t data = p->data.type == RTA_DATA_BINARY ? (p->data.len + 2) / 3 * 4 : p->data.len;
-    return 96 + strlen(p->client_id) + strlen(p->id) + strlen(p->conn->id) +
+    return 96 + strlen(p->client_id) + strlen(p->id) + strlen(p->conn_id) +
            (p->encoding ? strlen(p->encoding) : 0) + (p->extras ? strlen(p->extras) : 0) + data;
 }
 
@@ -157,7 +183,7 @@ rta_presence_message rta__gw_presence_view(const rta_presence_member *p)
     return (rta_presence_message){.action = ACT_PRESENT,
                                   .id = p->id,
                                   .client_id = p->client_id,
-                                  .connection_id = p->conn->id,
+                                  .connection_id = (char *)p->conn_id,
                                   .encoding = p->encoding,
                                   .timestamp = p->timestamp,
                                   .data = p->data,
@@ -307,19 +333,24 @@ static int check(rta_conn *c, rta_channel **chp, const rta_protocol_message *m, 
             return RTA_ERR_PRESENCE_LIMIT;
         }
     }
-    if (adds && ch->presence_count + adds > ch->presence_cap) {
-        size_t cap = ch->presence_cap ? ch->presence_cap : 4;
-        while (cap < ch->presence_count + adds)
-            cap *= 2;
-        rta_presence_member *grown = realloc(ch->presence, cap * sizeof(*grown));
-        if (!grown) {
-            *msg = "Out of memory";
-            return RTA_ERR_INTERNAL;
-        }
-        ch->presence = grown;
-        ch->presence_cap = cap;
+    if (rta__gw_presence_reserve(ch, adds)) {
+        *msg = "Out of memory";
+        return RTA_ERR_INTERNAL;
     }
     *chp = ch;
+    return 0;
+}
+
+int rta__gw_presence_reserve(rta_channel *ch, size_t adds)
+{
+    if (!adds || ch->presence_count + adds <= ch->presence_cap) return 0;
+    size_t cap = ch->presence_cap ? ch->presence_cap : 4;
+    while (cap < ch->presence_count + adds)
+        cap *= 2;
+    rta_presence_member *grown = realloc(ch->presence, cap * sizeof(*grown));
+    if (!grown) return -1;
+    ch->presence = grown;
+    ch->presence_cap = cap;
     return 0;
 }
 
@@ -348,6 +379,7 @@ static int apply(rta_conn *c, rta_channel *ch, rta_presence_message *p, const ch
         }
         k = (long)ch->presence_count++;
         ch->presence[k] = (rta_presence_member){.conn = c, .client_id = client_id};
+        snprintf(ch->presence[k].conn_id, sizeof(ch->presence[k].conn_id), "%s", c->id);
         c->presence_members++;
     }
     rta_presence_member *mem = &ch->presence[k];
@@ -389,7 +421,10 @@ void rta__gw_presence_handle(rta_conn *c, rta_protocol_message *m)
         snprintf(id, sizeof(id), "%s:%lld:%zu", c->id, (long long)m->msg_serial, i);
         failed |= apply(c, ch, &m->presence[i], cids[i], id, now, ev, &nev);
     }
-    rta__gw_conn_reply(c, m, failed ? RTA_ERR_INTERNAL : 0, "Out of memory");
+    if (c->gw->relay.presence && nev && !failed) /* answered once the other nodes can see them */
+        rta__gw_relay_presence(c, m, ch, ev, nev);
+    else
+        rta__gw_conn_reply(c, m, failed ? RTA_ERR_INTERNAL : 0, "Out of memory");
     broadcast(c->gw, ch, NULL, ev, nev); /* the sender too: ably-js tracks its own members (RTP17) */
     clear_events(ev, nev);
     free(cids);

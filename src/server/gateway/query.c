@@ -43,7 +43,7 @@ size_t rta_gateway_presence_list(rta_gateway *gw, const char *app_id, const char
     for (size_t i = 0; ch && i < ch->presence_count; i++) {
         const rta_presence_member *p = &ch->presence[i];
         if (client_id && strcmp(client_id, p->client_id)) continue;
-        if (connection_id && strcmp(connection_id, p->conn->id)) continue;
+        if (connection_id && strcmp(connection_id, p->conn_id)) continue;
         if (seen++ < skip) continue;
         if (n == limit) {
             *more = 1;

@@ -39,6 +39,7 @@ typedef struct relay_reply {
     size_t n;     /* messages: ACK res serials "<id>:<i>" */
     char id[64];  /* "<connectionId>:<msgSerial>" */
     int deferred; /* only a reply: code and message below */
+    int presence; /* a PRESENCE: a plain ACK (no serials) */
     int code;
     char message[160];
 } relay_reply;
@@ -56,7 +57,7 @@ static void relay_answered(void *arg, int code, const char *message)
         }
         if (!r->has_serial) {
             /* nothing waits for an answer */
-        } else if (!code && !r->deferred) {
+        } else if (!code && !r->deferred && !r->presence) {
             rta__gw_send_publish_ack(c, r->msg_serial, r->id, r->n);
         } else {
             rta_protocol_message m = {.has = RTA_PM_HAS_MSG_SERIAL, .msg_serial = r->msg_serial};
@@ -109,6 +110,20 @@ void rta__gw_relay_publish(rta_conn *c, const rta_protocol_message *m, const cha
     relay_message(&pm, m->channel, id, c->id, c->gw->now(), m->messages, m->message_count);
     c->relay_inflight++;
     c->gw->relay.publish(c->gw->relay.ctx, c->auth.app_id, m->channel, &pm, relay_answered, r);
+}
+
+void rta__gw_relay_presence(rta_conn *c, const rta_protocol_message *m, const rta_channel *ch,
+                            const rta_presence_message *ev, size_t n)
+{
+    relay_reply *r = new_reply(c, m);
+    if (!r) { /* out of memory: the others still hear of it; the answer goes now */
+        c->gw->relay.presence(c->gw->relay.ctx, c->auth.app_id, ch->name, ev, n, NULL, NULL);
+        rta__gw_conn_reply(c, m, 0, NULL);
+        return;
+    }
+    r->presence = 1;
+    c->relay_inflight++;
+    c->gw->relay.presence(c->gw->relay.ctx, c->auth.app_id, ch->name, ev, n, relay_answered, r);
 }
 
 int rta__gw_relay_defer_reply(rta_conn *c, const rta_protocol_message *m, int code, const char *msg)
@@ -211,6 +226,7 @@ int rta__gw_relay_attach_ready(rta_conn *c, rta_channel *ch, const rta_protocol_
     rta_gateway *gw = c->gw;
     if (!ch->relay_open) {
         ch->relay_open = 1;
+        if (gw->relay.presence) rta__gw_presence_seed_begin(ch); /* open reads the members */
         uint64_t serial = 0;
         ch->relay_waiting = !gw->relay.open(gw->relay.ctx, c->auth.app_id, ch->name, &serial);
         if (!ch->relay_waiting && serial > ch->serial) ch->serial = serial;

@@ -24,6 +24,11 @@
 
 #define PRESENCE_GRACE_MS 15000 /* a detached connection's members stay this long (RTP17) */
 
+static int64_t presence_grace(const rta_gateway *gw)
+{
+    return gw->limits.presence_grace > 0 ? gw->limits.presence_grace : PRESENCE_GRACE_MS;
+}
+
 static void presence_leave_all(rta_conn *c)
 {
     for (size_t k = 0; k < c->attached_count; k++) {
@@ -144,7 +149,7 @@ void rta__gw_conn_transport_closed(rta_conn *c)
     if (c->revoked)
         presence_leave_all(c);
     else
-        rta__gw_schedule(gw, &c->notice_timer, on_presence_grace, gw->now() + PRESENCE_GRACE_MS);
+        rta__gw_schedule(gw, &c->notice_timer, on_presence_grace, gw->now() + presence_grace(gw));
 }
 
 /* Why `old` may not be resumed by `fresh`, or NULL when it may. */
