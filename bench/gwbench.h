@@ -55,7 +55,10 @@ typedef int (*gw_on_raw)(gw_fleet *f, gw_client *c, const void *data, size_t len
 struct gw_fleet {
     struct lws_context *ctx;
     const char *host;
-    const char *iface; /* NULL, or the source address every connection binds to */
+    /* NULL, or the source addresses the connections bind to, in turn: the kernel's search for
+     * a free port in bind() slows down as one address's ports fill up */
+    char **ifaces;
+    size_t n_ifaces;
     int ports[2];
     gw_client *clients;
     size_t n;
@@ -76,6 +79,9 @@ void gw_fleet_free(gw_fleet *f);
 void gw_fleet_pump(gw_fleet *f);
 /* Starts c's connection now (c idle, or closed: a reconnect with c->path). */
 void gw_fleet_connect_one(gw_fleet *f, gw_client *c);
+/* Starts again every connection still connecting: libwebsockets 4.1.6 now and then loses a
+ * client connection in a storm (no socket, no callback, ever). Returns how many. */
+size_t gw_fleet_retry_stalled(gw_fleet *f);
 /* Services the loop until pred(f) is true or timeout_ms passes; returns 1 if pred held. */
 int gw_fleet_run_until(gw_fleet *f, int (*pred)(gw_fleet *f), double timeout_ms);
 /* Services the loop for ms. */

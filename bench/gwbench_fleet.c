@@ -36,6 +36,8 @@ void gw_die(const char *fmt, ...)
 /* The generator runs lws on a libuv loop (epoll) of its own: with poll(), every loop turn
  * would scan 10,000 descriptors and the generator's own cost would swamp the latencies. */
 static uv_loop_t loop;
+static uv_timer_t tick; /* gw_fleet_run_until's wake-up */
+static int tick_ready;
 
 /* Per-connection reassembly buffers live beside the clients (index-parallel). */
 static rta_buf *rx_bufs;
@@ -112,6 +114,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     gw_client *c = user;
     gw_fleet *f = lws_context_user(lws_get_context(wsi));
     if (!c || !f) return 0;
+    if (c->wsi && wsi != c->wsi) return -1; /* a connection given up on (gw_fleet_retry_stalled) */
     switch (reason) {
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         if (c->out_head) lws_callback_on_writable(wsi);
@@ -198,6 +201,8 @@ void gw_fleet_init(gw_fleet *f, const char *host, size_t n, size_t max_in_flight
 void gw_fleet_free(gw_fleet *f)
 {
     lws_context_destroy(f->ctx); /* closes every connection: CLIENT_CLOSED for each */
+    if (tick_ready) uv_close((uv_handle_t *)&tick, NULL);
+    tick_ready = 0;
     uv_run(&loop, UV_RUN_NOWAIT); /* lets lws's handles finish closing */
     uv_loop_close(&loop);
     for (size_t i = 0; i < f->n; i++) {
@@ -221,7 +226,7 @@ void gw_fleet_connect_one(gw_fleet *f, gw_client *c)
     ci.path = c->path;
     ci.host = f->host;
     ci.origin = f->host;
-    ci.iface = f->iface; /* the source address, when the generator spreads over several */
+    ci.iface = f->n_ifaces ? f->ifaces[(size_t)c->index % f->n_ifaces] : NULL;
     ci.ietf_version_or_minus_one = -1;
     ci.local_protocol_name = "gwbench";
     ci.userdata = c;
@@ -242,24 +247,46 @@ void gw_fleet_pump(gw_fleet *f)
         gw_fleet_connect_one(f, &f->clients[f->next_to_connect++]);
 }
 
-/* Wakes the loop at least this often so deadlines are checked. */
-static lws_sorted_usec_list_t tick;
-static void on_tick(lws_sorted_usec_list_t *sul)
+size_t gw_fleet_retry_stalled(gw_fleet *f)
 {
-    (void)sul; /* nothing to do: returning from lws_service() is the point */
+    size_t n = 0;
+    for (size_t i = 0; i < f->next_to_connect; i++) {
+        gw_client *c = &f->clients[i];
+        if (c->state != GW_CONNECTING) continue;
+        c->wsi = NULL; /* whatever lws still holds for it is closed on its next event */
+        f->connecting--;
+        f->closed++;
+        c->state = GW_CLOSED;
+        gw_fleet_connect_one(f, c);
+        n++;
+    }
+    return n;
+}
+
+/* Wakes the loop at least every 5 ms so deadlines and the caller's predicate are checked: a
+ * libuv timer of our own (an lws sul scheduled from outside lws's service was not always
+ * armed on the loop: an idle generator took up to 20 s to notice a command on stdin). */
+static void on_tick(uv_timer_t *t)
+{
+    (void)t; /* nothing to do: returning from uv_run() is the point */
 }
 
 int gw_fleet_run_until(gw_fleet *f, int (*pred)(gw_fleet *f), double timeout_ms)
 {
+    if (!tick_ready && !uv_timer_init(&loop, &tick)) tick_ready = 1;
     double end = gw_now_ms() + timeout_ms;
+    if (tick_ready) uv_timer_start(&tick, on_tick, 5, 5);
+    int held = 1;
     while (!(pred && pred(f))) {
-        if (gw_now_ms() >= end) return 0;
+        if (gw_now_ms() >= end) {
+            held = 0;
+            break;
+        }
         if (f->started && f->next_to_connect < f->n) gw_fleet_pump(f); /* a slot may be free */
-        lws_sul_schedule(f->ctx, 0, &tick, on_tick, 5 * LWS_US_PER_MS);
         uv_run(&loop, UV_RUN_ONCE);
     }
-    lws_sul_cancel(&tick);
-    return 1;
+    if (tick_ready) uv_timer_stop(&tick);
+    return held;
 }
 
 void gw_fleet_run_for(gw_fleet *f, double ms)

@@ -2,10 +2,11 @@
  * GET /time prober beside it. bench/scale.mjs starts several of each kind and drives them over
  * stdin/stdout, one command or reply per line: a process holds fewer descriptors than 100,000
  * sockets need (20,000 here), and one source address has about 28,000 ephemeral ports, so
- * each generator holds its share of the connections bound to a source address of its own.
+ * each generator holds its share of the connections bound to source addresses of its own (in
+ * turn: the kernel's bind() searches longer for a free port as an address's ports fill up).
  * Every process reads CLOCK_MONOTONIC, so times printed by different processes compare.
  *
- *   bench_gateway scale HOST PORT KEY --conns N --id G [--src ADDR] [--revoke R]
+ *   bench_gateway scale HOST PORT KEY --conns N --id G [--src ADDR,...] [--revoke R]
  *                       [--handshakes H]
  *     On start, mints a token per connection (printing "MINTED <s>"), by role, spread evenly
  *     (every (N / R)-th connection, offset 0, 1, 2):
@@ -15,8 +16,10 @@
  *       token set:         R rtauth tokens with clientId "t<G>-<i>", revoked by token;
  *       plain:             the rest, rtauth tokens with clientId "c<G>-<i>".
  *     Commands (replies in capitals):
- *       connect           open every connection, H handshakes at a time ->
+ *       connect           open every connection, H handshakes at a time (those still
+ *                         connecting after STALL_MS without progress are started again) ->
  *                         CONNECTED <connected> <failed> <closed> <t_first_ms> <t_last_ms>
+ *                                   <retried>
  *       status            STATUS connected=<n> plain_down=<n> slow_down=<n> set_down=<n>
  *       auth S K          S in-band AUTHs with fresh tokens on distinct plain connections, K in
  *                         flight -> AUTH <wrong> <ms>,<ms>,... (write of AUTH to CONNECTED)
@@ -45,6 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +62,7 @@
 #define SLOW_CHANNEL "bench:slow"
 #define REVOCATION_KEY "rk-bench"
 #define TARGETS_PER_REQUEST 100 /* S-67 */
+#define STALL_MS 15000 /* connect: this long without progress, the ones left are retried */
 
 enum role { R_PLAIN = 0, R_CLIENT_ID, R_REVOCATION_KEY, R_TOKEN };
 static const char *const role_names[] = {"plain", "clientId", "revocationKey", "token"};
@@ -258,11 +264,22 @@ static int all_slow_attached(gw_fleet *f) { (void)f; return S.slow_attached >= S
 static void cmd_connect(size_t handshakes)
 {
     S.f.max_in_flight = handshakes;
-    double t0 = gw_now_ms();
+    double t0 = gw_now_ms(), t_progress = t0;
+    size_t seen = 0, retried = 0;
     gw_fleet_pump(&S.f);
-    gw_fleet_run_until(&S.f, settled, 900000);
-    reply("CONNECTED %zu %zu %zu %.3f %.3f", S.f.connected, S.f.failed, S.f.closed, t0,
-          S.f.t_last_connected);
+    while (!settled(&S.f) && gw_now_ms() - t0 < 900000) {
+        gw_fleet_run_until(&S.f, settled, 1000);
+        size_t done = S.f.connected + S.f.failed + S.f.closed;
+        if (done != seen) {
+            seen = done;
+            t_progress = gw_now_ms();
+        } else if (gw_now_ms() - t_progress > STALL_MS && S.f.next_to_connect >= S.f.n) {
+            retried += gw_fleet_retry_stalled(&S.f); /* no progress: the rest are lost */
+            t_progress = gw_now_ms();
+        }
+    }
+    reply("CONNECTED %zu %zu %zu %.3f %.3f %zu", S.f.connected, S.f.failed, S.f.closed, t0,
+          S.f.t_last_connected, retried);
 }
 
 static void cmd_status(void)
@@ -488,13 +505,21 @@ int gw_scale_main(int argc, char **argv)
     size_t handshakes = (size_t)atol(gw_arg(argc, argv, "--handshakes", "256"));
     S.id = atoi(gw_arg(argc, argv, "--id", "0"));
     if (!n) gw_die("--conns must be positive");
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* a coordinator that dies takes its generators along */
     raise_fd_limit(n + 64);
     stdin_nonblocking();
 
     S.http = gw_http_new(host, atoi(argv[3]));
     gw_fleet_init(&S.f, host, n, handshakes);
     S.f.ports[0] = atoi(argv[3]);
-    S.f.iface = gw_arg(argc, argv, "--src", NULL);
+    char *src = strdup(gw_arg(argc, argv, "--src", ""));
+    if (!src) gw_die("out of memory");
+    for (char *save = NULL, *a = strtok_r(src, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+        char **grown = realloc(S.f.ifaces, (S.f.n_ifaces + 1) * sizeof(char *));
+        if (!grown) gw_die("out of memory");
+        S.f.ifaces = grown;
+        S.f.ifaces[S.f.n_ifaces++] = a; /* points into src, kept to the end */
+    }
     S.f.on_message = on_message;
     S.role = calloc(n, 1);
     S.slow = calloc(n, 1);
@@ -530,6 +555,8 @@ int gw_scale_main(int argc, char **argv)
     }
     if (S.sender_started) pthread_join(S.sender, NULL);
     if (S.f.n) gw_fleet_free(&S.f);
+    free(S.f.ifaces);
+    free(src);
     gw_http_free(S.http);
     free(S.role);
     free(S.slow);
@@ -553,6 +580,7 @@ int gw_timeprobe_main(int argc, char **argv)
 {
     if (argc < 4) gw_die("usage: bench_gateway timeprobe HOST PORT [--interval-ms MS]");
     double interval = atof(gw_arg(argc, argv, "--interval-ms", "10"));
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     char url[128];
     snprintf(url, sizeof(url), "http://%s:%s/time", argv[2], argv[3]);
     stdin_nonblocking();

@@ -514,10 +514,10 @@ static void purge_done(rta_store_job *job)
  * arena): after a storm of 10,000 connections closes, RSS would stay at its peak (make
  * bench-scale, issue 19). Once a wave of closes is over (the count stopped falling) and it
  * took at least TRIM_MIN connections away from the high-water mark, or history expiry freed
- * TRIM_MIN_BYTES, give the free pages back: malloc_trim walks the heaps, so once per wave,
+ * TRIM_MIN_BYTES (1 MiB), give the free pages back: malloc_trim walks the heaps, so once per wave,
  * never on every tick. */
 #define TRIM_MIN 1000
-#define TRIM_MIN_BYTES (4u << 20)
+#define TRIM_MIN_BYTES (1u << 20)
 static void return_memory(rta_server *srv, size_t history_freed)
 {
     size_t conns = srv->gateway.live_count + srv->gateway.detached_count;
