@@ -242,7 +242,9 @@ static int write_reply(rta_http_session *s)
 
 static int dispatch(rta_http_session *s)
 {
+    s->in_dispatch = 1;
     rta_route_dispatch(s); /* which also answers a body over the limit, by route */
+    s->in_dispatch = 0;
     if (s->pending) return 0; /* async: written when it finishes */
     if (!s->status) rta_http_reply_code(s, RTA_ERR_INTERNAL, "No reply");
     return write_reply(s);
@@ -455,7 +457,17 @@ void rta_http_finish(rta_http_pending *p)
     if (s) {
         s->pending = NULL;
         if (!s->status) rta_http_reply_code(s, RTA_ERR_INTERNAL, "No reply");
-        lws_callback_on_writable(s->wsi);
+        struct lws *wsi = s->wsi; /* write_reply() resets the session */
+        if (s->in_dispatch) {
+            /* finished before the route returned: dispatch() writes it */
+        } else if (write_reply(s)) {
+            /* Written at once rather than on POLLOUT: with libuv, lws turns POLLOUT on and
+             * off as an epoll DEL and ADD each, and that round was a fifth of an async
+             * requestToken's CPU (docs/performance.md). A socket that would block keeps the
+             * rest in lws's own buffer, which lws flushes on POLLOUT. -1: the connection
+             * cannot go on; closed from the loop, since this is not its callback. */
+            lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        }
     }
     free(p);
 }
