@@ -458,16 +458,15 @@ void rta_http_finish(rta_http_pending *p)
         s->pending = NULL;
         if (!s->status) rta_http_reply_code(s, RTA_ERR_INTERNAL, "No reply");
         struct lws *wsi = s->wsi; /* write_reply() resets the session */
-        if (s->in_dispatch) {
-            /* finished before the route returned: dispatch() writes it */
-        } else if (write_reply(s)) {
-            /* Written at once rather than on POLLOUT: with libuv, lws turns POLLOUT on and
-             * off as an epoll DEL and ADD each, and that round was a fifth of an async
-             * requestToken's CPU (docs/performance.md). A socket that would block keeps the
-             * rest in lws's own buffer, which lws flushes on POLLOUT. -1: the connection
-             * cannot go on; closed from the loop, since this is not its callback. */
+        /* Written now rather than on the next POLLOUT: lws on libuv turns POLLOUT on and off
+         * as an epoll DEL and ADD each: 8 us of an async requestToken's 63 in cluster mode
+         * (docs/performance.md). What the socket does not take stays in lws's buffer,
+         * which lws flushes on POLLOUT itself. Finished before the route returned: dispatch()
+         * writes it. */
+        if (!s->in_dispatch && write_reply(s))
+            /* the connection cannot go on; this is not its callback, so lws closes it from
+             * the loop */
             lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
-        }
     }
     free(p);
 }
