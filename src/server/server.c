@@ -159,12 +159,16 @@ static void wire_rest(rta_server *srv)
 /* libuv runs prepare handles just before it polls for I/O and check handles just after. */
 static void io_phase_start(uv_prepare_t *h)
 {
-    ((rta_server *)h->data)->in_io_phase = 1;
+    rta_server *srv = h->data;
+    srv->in_io_phase = 1;
+    rta_store_thread_kick(&srv->store_thread); /* what the timers and idle handlers queued */
 }
 
 static void io_phase_end(uv_check_t *h)
 {
-    ((rta_server *)h->data)->in_io_phase = 0;
+    rta_server *srv = h->data;
+    srv->in_io_phase = 0;
+    rta_store_thread_kick(&srv->store_thread); /* the turn's nonces, as one batch */
 }
 
 static void watch_io_phase(rta_server *srv)

@@ -39,6 +39,10 @@ describe('Redis emptied under running nodes (FLUSHALL)', () => {
 
     const t0 = Date.now();
     assert.equal(await cluster.redis.cmd('FLUSHALL'), 'OK');
+    // at once, before the nodes' once-a-second epoch check: the nonce batch itself sees the
+    // epoch gone (a GET of it, then the Function that makes it anew) and refuses the replay
+    // (on n1: n2's own memory of the nonce would refuse it there anyway)
+    assertErrorReply(await raw(n1, 'POST', `/keys/${key.keyName}/requestToken`, { body: used }), { status: 401, code: 40105 });
     // a new epoch, with the loss flag, and the nodes' state back in Redis
     const epoch = await eventually(async () => {
       const e = await cluster.redis.cmd('GET', 'rt:{g}:epoch');

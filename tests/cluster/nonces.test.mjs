@@ -3,6 +3,7 @@
 // Redis restarts from its AOF; sent to all nodes at once, exactly one accepts it; with Redis
 // unreachable a TokenRequest fails closed (5xx ErrorInfo, never a token). Both formats.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 
 import { FORMATS, assertErrorReply, raw, restClient, signTokenRequest } from '../interop/lib/helpers.mjs';
@@ -49,6 +50,59 @@ for (const { name } of FORMATS) {
     });
   });
 }
+
+// HTTP/1.1 exchanges on one socket: sends each request once the previous reply is complete,
+// returns [{status, body}] and whether the server closed the socket within 2 s of the last.
+function exchange(port, requests) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    const replies = [];
+    let buf = '';
+    let closed = false;
+    const send = () => s.write(requests[replies.length]);
+    const timer = setTimeout(() => { s.destroy(); resolve({ replies, closed }); }, 2000);
+    s.on('connect', send);
+    s.on('error', reject);
+    s.on('end', () => { closed = true; clearTimeout(timer); resolve({ replies, closed }); });
+    s.on('data', (d) => {
+      buf += d;
+      for (;;) {
+        const head = buf.indexOf('\r\n\r\n');
+        if (head < 0) return;
+        const len = Number(/content-length: *(\d+)/i.exec(buf.slice(0, head))?.[1] ?? 0);
+        if (buf.length < head + 4 + len) return;
+        replies.push({ status: Number(buf.slice(9, 12)), body: JSON.parse(buf.slice(head + 4, head + 4 + len)) });
+        buf = buf.slice(head + 4 + len);
+        if (replies.length < requests.length) send();
+      }
+    });
+  });
+}
+
+describe('the reply after the nonce check', () => {
+  // Written at once when Redis answers, not on the socket's next POLLOUT (rest/http.c): the
+  // keep-alive connection serves the next request, and "Connection: close" still closes it.
+  it('keep-alive connections go on, Connection: close and HTTP/1.0 end after the reply', async () => {
+    const n = cluster.nodes[0];
+    const post = (req, extra = '', version = '1.1') => {
+      const body = JSON.stringify(req);
+      return `POST /keys/${req.keyName}/requestToken HTTP/${version}\r\nHost: x\r\n` +
+        `Content-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+    };
+    const reqs = [1, 2, 3].map(() => signTokenRequest(key, {}));
+    const kept = await exchange(n.port, [post(reqs[0]), post(reqs[1]), post(reqs[0])]);
+    assert.deepEqual(kept.replies.map((r) => r.status), [200, 200, 401]);
+    assert.equal(kept.replies[2].body.error.code, 40105);
+    assert.equal(kept.closed, false, 'a keep-alive connection stays open');
+    const closing = await exchange(n.port, [post(reqs[2], 'Connection: close\r\n')]);
+    assert.deepEqual(closing.replies.map((r) => r.status), [200]);
+    assert.ok(closing.replies[0].body.token);
+    assert.equal(closing.closed, true, 'closed after the reply');
+    const old = await exchange(n.port, [post(signTokenRequest(key, {}), '', '1.0')]);
+    assert.deepEqual(old.replies.map((r) => r.status), [200]);
+    assert.equal(old.closed, true, 'an HTTP/1.0 connection is closed after the reply');
+  });
+});
 
 describe('nonces survive restarts', () => {
   it('refused after the node that minted restarts, and after Redis restarts from its AOF', async () => {

@@ -29,12 +29,13 @@
 #include "core/base64.h"
 #include "core/crypto.h"
 #include "server/auth/token_service.h"
+#include "server/gateway/conn_key.h"
 #include "server/gateway/internal.h"
 #include "server/log.h"
 
-#define ID_LEN  12 /* connectionIds: 12 alphanumerics (conn.c) */
-#define SID_LEN 8  /* the secret id, hex */
-#define TAG_LEN 22 /* 16 bytes, base64url without padding */
+#define ID_LEN  RTA__GW_CK_ID_LEN
+#define SID_LEN RTA__GW_CK_SID_LEN
+#define TAG_LEN RTA__GW_CK_TAG_LEN
 
 static rta_hmac *secret_mac(rta_gateway *gw, uint32_t id)
 {
@@ -73,15 +74,16 @@ void rta__gw_conn_key_assign(rta_conn *c)
     snprintf(c->key, sizeof(c->key), "%s!%08x%s", c->id, (unsigned)sid, tag);
 }
 
-/* "<12 alnum>!<8 hex><22 base64url>": the id and the secret id, or -1. */
-static int parse_key(const char *key, char *id, uint32_t *sid)
+static int alnum(char ch)
 {
-    if (strlen(key) != ID_LEN + 1 + SID_LEN + TAG_LEN || key[ID_LEN] != '!') return -1;
-    for (int i = 0; i < ID_LEN; i++) {
-        char ch = key[i];
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')))
-            return -1;
-    }
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+int rta__gw_conn_key_parse(const char *key, char id[ID_LEN + 1], uint32_t *sid)
+{
+    if (strlen(key) != RTA__GW_CK_LEN || key[ID_LEN] != '!') return -1;
+    for (int i = 0; i < ID_LEN; i++)
+        if (!alnum(key[i])) return -1;
     uint32_t v = 0;
     for (int i = 0; i < SID_LEN; i++) {
         char ch = key[ID_LEN + 1 + i];
@@ -89,6 +91,10 @@ static int parse_key(const char *key, char *id, uint32_t *sid)
         if (d < 0) return -1;
         v = v << 4 | (uint32_t)d;
     }
+    /* the MAC check would refuse any other byte as well; refused here, the parser's contract
+     * (conn_key.h) does not lean on it */
+    for (int i = ID_LEN + 1 + SID_LEN; i < RTA__GW_CK_LEN; i++)
+        if (!alnum(key[i]) && key[i] != '-' && key[i] != '_') return -1;
     memcpy(id, key, ID_LEN);
     id[ID_LEN] = '\0';
     *sid = v;
@@ -100,8 +106,8 @@ int rta__gw_conn_adopt(rta_conn *fresh, const char *key)
     rta_gateway *gw = fresh->gw;
     char id[ID_LEN + 1], tag[TAG_LEN + 1];
     uint32_t sid;
-    if (!gw->relay.claim || parse_key(key, id, &sid) || rta_hmap_get(&gw->by_id, id, ID_LEN) ||
-        make_tag(gw, sid, id, fresh, tag) ||
+    if (!gw->relay.claim || rta__gw_conn_key_parse(key, id, &sid) ||
+        rta_hmap_get(&gw->by_id, id, ID_LEN) || make_tag(gw, sid, id, fresh, tag) ||
         !rta_ct_equal(tag, TAG_LEN, key + ID_LEN + 1 + SID_LEN, TAG_LEN))
         return 0; /* not one of the cluster's, or not for these credentials */
     /* fresh becomes the connection: its id and key are the client's */

@@ -72,6 +72,7 @@ struct rta_http_session {
     int replied;
     int close_after; /* the connection ends after this reply */
     rta_http_pending *pending; /* set while an async operation runs */
+    int in_dispatch;           /* the route is running: an async finish leaves the write to it */
     void *route_state;         /* route-private, freed by route_state_free */
     void (*route_state_free)(void *state);
     struct rta_conn *ws;       /* after a WebSocket upgrade: the gateway's connection */

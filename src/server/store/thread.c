@@ -103,8 +103,21 @@ void rta_store_thread_submit(rta_store_thread *t, rta_store_job *job)
     pthread_mutex_lock(&t->lock);
     push(&t->queue, &t->queue_tail, job);
     /* Only a sleeping thread needs waking; a busy one takes the whole queue when it loops
-     * round (saves a futex wake per request under load). */
-    if (t->idle) pthread_cond_signal(&t->cond);
+     * round (saves a futex wake per request under load). A nonce job waits for the turn's
+     * kick (thread.h). */
+    if (job->is_nonce)
+        t->kick_pending = 1;
+    else if (t->idle)
+        pthread_cond_signal(&t->cond);
+    pthread_mutex_unlock(&t->lock);
+}
+
+void rta_store_thread_kick(rta_store_thread *t)
+{
+    if (!t->started || !t->kick_pending) return;
+    pthread_mutex_lock(&t->lock);
+    t->kick_pending = 0;
+    if (t->idle && t->queue) pthread_cond_signal(&t->cond);
     pthread_mutex_unlock(&t->lock);
 }
 

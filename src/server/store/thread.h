@@ -4,7 +4,10 @@
  * rta_store_thread_drain() to run each job's `done` on the loop thread.
  *
  * Group commit: consecutive nonce jobs in the queue are written with one add_nonces call,
- * one transaction, so a burst of requestToken calls costs one commit, not one each.
+ * one transaction, so a burst of requestToken calls costs one commit, not one each. A nonce
+ * job does not wake the thread itself: the loop calls rta_store_thread_kick() once per turn,
+ * so that every nonce of one turn goes into one batch (for Redis: one round trip and one
+ * fsync), not the first alone and the rest in the next.
  */
 #ifndef RTA_SERVER_STORE_THREAD_H
 #define RTA_SERVER_STORE_THREAD_H
@@ -40,6 +43,7 @@ typedef struct rta_store_thread {
     int stopping;
     int started;
     int idle; /* waiting on cond: submit must signal */
+    int kick_pending; /* loop thread only: a nonce job was queued since the last kick */
     void (*wake)(void *ctx);
     void *wake_ctx;
 } rta_store_thread;
@@ -47,6 +51,9 @@ typedef struct rta_store_thread {
 int rta_store_thread_start(rta_store_thread *t, rta_store *store, void (*wake)(void *),
                            void *wake_ctx);
 void rta_store_thread_submit(rta_store_thread *t, rta_store_job *job);
+/* Loop thread, once per loop turn (before it polls, and after): wakes the thread for the
+ * nonce jobs submitted since the last kick. Cheap when there were none. */
+void rta_store_thread_kick(rta_store_thread *t);
 /* Loop thread: runs `done` for every finished job. Returns how many. */
 int rta_store_thread_drain(rta_store_thread *t);
 /* Runs every queued job, then stops the thread and drains. */
