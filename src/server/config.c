@@ -113,7 +113,7 @@ static void store(void *field, size_t size, long long n)
 void rta_config_usage(void)
 {
     printf("usage: rtauthd [options]\n"
-           "  --listen HOST:PORT      address to serve REST and WebSocket on (127.0.0.1:8080)\n"
+           "  --listen HOST:PORT      IP address to serve REST and WebSocket on (127.0.0.1:8080)\n"
            "  --data-dir DIR          SQLite store directory (./var)\n"
            "  --tls-cert FILE         PEM certificate: serve HTTPS and WSS\n"
            "  --tls-key FILE          PEM private key for --tls-cert\n"
