@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "gwbench.h"
 
@@ -49,17 +48,6 @@ double gw_percentile(double *v, size_t n, double p)
     return v[i < n ? i : n - 1];
 }
 
-static void raise_fd_limit(size_t need)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl)) return;
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    if (rl.rlim_cur < need)
-        gw_die("need %zu file descriptors, the hard limit is %llu", need,
-               (unsigned long long)rl.rlim_max);
-}
-
 /* ---- the load run ------------------------------------------------------------------------ */
 
 typedef enum { PH_CONNECT, PH_AUTH, PH_REVOKE } phase;
@@ -68,13 +56,7 @@ typedef struct load {
     phase ph;
     size_t n, revoke_n;
     char *is_revoked;      /* per client: its token has clientId GW_REVOKED_CLIENT_ID */
-    /* AUTH */
-    char **auth_tokens;    /* per sample */
-    int *auth_clients;     /* per sample: the client index */
-    double *auth_ms;       /* per sample: round trip */
-    size_t samples, next_sample, auth_done, auth_in_flight, auth_max_in_flight;
-    size_t auth_wrong;     /* replies that were not CONNECTED with the same connectionId */
-    int *auth_pending;     /* per client: sample index + 1 while an AUTH is out */
+    gw_auth_sampler auth;
     /* revoke */
     size_t revoked_seen, other_dropped;
     double t_last_revoked;
@@ -82,32 +64,10 @@ typedef struct load {
 
 static load L;
 
-static void auth_start_next(gw_fleet *f)
-{
-    while (L.next_sample < L.samples && L.auth_in_flight < L.auth_max_in_flight) {
-        size_t s = L.next_sample++;
-        gw_client *c = &f->clients[L.auth_clients[s]];
-        rta_protocol_message m = {.action = RTA_ACTION_AUTH, .has = RTA_PM_HAS_AUTH,
-                                  .auth_access_token = L.auth_tokens[s]};
-        L.auth_pending[c->index] = (int)s + 1;
-        L.auth_in_flight++;
-        gw_send(c, &m);
-    }
-}
-
 static void on_message(gw_fleet *f, gw_client *c, const rta_protocol_message *m)
 {
-    if (L.ph == PH_AUTH && L.auth_pending[c->index]) {
-        size_t s = (size_t)L.auth_pending[c->index] - 1;
-        L.auth_ms[s] = gw_now_ms() - c->t_sent;
-        if (m->action != RTA_ACTION_CONNECTED || !m->connection_id ||
-            strcmp(m->connection_id, c->conn_id))
-            L.auth_wrong++;
-        L.auth_pending[c->index] = 0;
-        L.auth_in_flight--;
-        L.auth_done++;
-        auth_start_next(f);
-    } else if (m->action == RTA_ACTION_DISCONNECTED || m->action == RTA_ACTION_ERROR) {
+    if (L.ph == PH_AUTH && gw_auth_on_message(&L.auth, f, c, m)) return; /* next one sent */
+    if (m->action == RTA_ACTION_DISCONNECTED || m->action == RTA_ACTION_ERROR) {
         if (m->channel) return;
         if (L.ph == PH_REVOKE && L.is_revoked[c->index] && m->error.code == 40141) {
             L.revoked_seen++;
@@ -122,7 +82,7 @@ static void on_message(gw_fleet *f, gw_client *c, const rta_protocol_message *m)
 }
 
 static int all_settled(gw_fleet *f) { return f->connected + f->closed >= f->n; }
-static int auth_finished(gw_fleet *f) { (void)f; return L.auth_done >= L.samples; }
+static int auth_finished(gw_fleet *f) { (void)f; return gw_auth_finished(&L.auth); }
 static int revoke_finished(gw_fleet *f) { (void)f; return L.revoked_seen >= L.revoke_n; }
 
 typedef struct revoker {
@@ -147,12 +107,12 @@ static int load_main(int argc, char **argv)
     int port = atoi(argv[3]), pid = atoi(argv[4]);
     L.n = (size_t)atol(gw_arg(argc, argv, "--conns", "10000"));
     L.revoke_n = (size_t)atol(gw_arg(argc, argv, "--revoke", "1000"));
-    L.samples = (size_t)atol(gw_arg(argc, argv, "--samples", "5000"));
-    L.auth_max_in_flight = (size_t)atol(gw_arg(argc, argv, "--inflight", "4"));
+    size_t samples = (size_t)atol(gw_arg(argc, argv, "--samples", "5000"));
+    size_t in_flight = (size_t)atol(gw_arg(argc, argv, "--inflight", "4"));
     size_t handshakes = (size_t)atol(gw_arg(argc, argv, "--handshakes", "256"));
-    if (!L.n || !L.revoke_n || L.revoke_n > L.n || L.samples > L.n - L.revoke_n)
+    if (!L.n || !L.revoke_n || L.revoke_n > L.n || samples > L.n - L.revoke_n)
         gw_die("need 0 < revoke <= conns and samples <= conns - revoke");
-    raise_fd_limit(L.n + 64);
+    gw_raise_fd_limit(L.n + 64);
 
     gw_http *http = gw_http_new(host, port);
     char *key = gw_http_create_app(http);
@@ -165,24 +125,20 @@ static int load_main(int argc, char **argv)
     f.ports[0] = port;
     f.on_message = on_message;
     L.is_revoked = calloc(L.n, 1);
-    L.auth_pending = calloc(L.n, sizeof(int));
-    L.auth_tokens = calloc(L.samples + 1, sizeof(char *));
-    L.auth_clients = calloc(L.samples + 1, sizeof(int));
-    L.auth_ms = calloc(L.samples + 1, sizeof(double));
-    if (!L.is_revoked || !L.auth_pending || !L.auth_tokens || !L.auth_clients || !L.auth_ms)
-        gw_die("out of memory");
+    gw_auth_init(&L.auth, L.n, samples, in_flight);
+    char *chosen = calloc(L.n, 1);
+    if (!L.is_revoked || !chosen) gw_die("out of memory");
     double t_mint = gw_now_ms();
     gw_fleet_token_paths(&f, http, key, CAPABILITY, L.revoke_n, L.is_revoked);
-    for (size_t s = 0, i = 0; s < L.samples; i++) { /* distinct connections, spread out */
+    for (size_t i = 0; L.auth.samples < samples; i++) { /* distinct connections, spread out */
         size_t ci = (i * 7919) % L.n;
-        if (L.is_revoked[ci] || L.auth_pending[ci]) continue;
-        L.auth_pending[ci] = 1; /* marks "chosen" while picking */
-        L.auth_clients[s] = (int)ci;
+        if (L.is_revoked[ci] || chosen[ci]) continue;
+        chosen[ci] = 1;
         char cid[32];
         snprintf(cid, sizeof(cid), "c%zu", ci);
-        L.auth_tokens[s++] = gw_http_request_token(http, key, cid, CAPABILITY);
+        gw_auth_add(&L.auth, (int)ci, gw_http_request_token(http, key, cid, CAPABILITY));
     }
-    memset(L.auth_pending, 0, L.n * sizeof(int));
+    free(chosen);
     t_mint = gw_now_ms() - t_mint;
 
     /* 1. connect everything */
@@ -204,14 +160,15 @@ static int load_main(int argc, char **argv)
     /* 2. in-band AUTH round trips under that load */
     L.ph = PH_AUTH;
     double ta = gw_now_ms();
-    auth_start_next(&f);
+    gw_auth_start(&L.auth, &f);
     if (!gw_fleet_run_until(&f, auth_finished, 120000))
-        gw_die("AUTH: %zu of %zu answered within 120 s", L.auth_done, L.samples);
+        gw_die("AUTH: %zu of %zu answered within 120 s", L.auth.done, L.auth.samples);
     ta = gw_now_ms() - ta;
-    double p50 = gw_percentile(L.auth_ms, L.samples, 0.50);
-    double p99 = gw_percentile(L.auth_ms, L.samples, 0.99);
-    double pmax = L.auth_ms[L.samples ? L.samples - 1 : 0];
-    if (L.auth_wrong) gw_die("AUTH: %zu replies were not CONNECTED on the same connection", L.auth_wrong);
+    double p50 = gw_percentile(L.auth.ms, L.auth.samples, 0.50);
+    double p99 = gw_percentile(L.auth.ms, L.auth.samples, 0.99);
+    double pmax = L.auth.ms[L.auth.samples ? L.auth.samples - 1 : 0];
+    if (L.auth.wrong)
+        gw_die("AUTH: %zu replies were not CONNECTED on the same connection", L.auth.wrong);
 
     /* 3. revokeTokens by clientId, matching revoke_n connections */
     L.ph = PH_REVOKE;
@@ -241,7 +198,7 @@ static int load_main(int argc, char **argv)
            rss0, rss1, L.n, rss_fresh, (double)(rss1 - rss_fresh) / (double)L.n);
     printf("  auth: %zu AUTH with fresh tokens on distinct connections, %zu in flight, over %.2f "
            "s; write of AUTH to CONNECTED (same connectionId); max %.2f ms\n",
-           L.samples, L.auth_max_in_flight, ta / 1000, pmax);
+           L.auth.samples, L.auth.max_in_flight, ta / 1000, pmax);
     printf("  revoke: POST revokeTokens clientId:%s (SQLite-durable before enforcement), "
            "%zu/%zu DISCONNECTED 40141; %zu others still connected 1 s later, %zu others "
            "dropped (%zu closes during the phase)\n",
@@ -258,11 +215,7 @@ static int load_main(int argc, char **argv)
     gw_fleet_free(&f);
     gw_http_free(r.http);
     gw_http_free(http);
-    for (size_t s = 0; s < L.samples; s++) free(L.auth_tokens[s]);
-    free(L.auth_tokens);
-    free(L.auth_clients);
-    free(L.auth_ms);
-    free(L.auth_pending);
+    gw_auth_free(&L.auth);
     free(L.is_revoked);
     free(key);
     return 0;

@@ -114,6 +114,29 @@ long gw_http_revoke_many(gw_http *h, const char *key, const char *const *targets
 /* VmRSS of pid in KiB, from /proc/<pid>/status; -1 if unreadable. */
 long gw_vmrss_kib(int pid);
 
+/* ---- in-band AUTH round trips (gwbench_auth.c) ---- */
+typedef struct gw_auth_sampler {
+    char **tokens;  /* per sample, owned */
+    int *clients;   /* per sample: the client index */
+    double *ms;     /* per sample: write of AUTH to its reply */
+    int *pending;   /* per client: sample index + 1 while its AUTH is out */
+    size_t cap, samples, next, done, in_flight, max_in_flight;
+    size_t wrong;   /* replies that were not CONNECTED with the same connectionId */
+} gw_auth_sampler;
+/* Room for `samples` over a fleet of n_clients, max_in_flight at once. */
+void gw_auth_init(gw_auth_sampler *a, size_t n_clients, size_t samples, size_t max_in_flight);
+/* A sample: AUTH with token (taken) on client. */
+void gw_auth_add(gw_auth_sampler *a, int client, char *token);
+/* Sends as many as the in-flight bound allows. */
+void gw_auth_start(gw_auth_sampler *a, gw_fleet *f);
+/* 1 if m answered c's AUTH (recorded, and the next sent), else 0. */
+int gw_auth_on_message(gw_auth_sampler *a, gw_fleet *f, gw_client *c,
+                       const rta_protocol_message *m);
+int gw_auth_finished(const gw_auth_sampler *a);
+void gw_auth_free(gw_auth_sampler *a);
+/* Raises the soft descriptor limit to the hard one; exits if that is below need. */
+void gw_raise_fd_limit(size_t need);
+
 /* ---- fan-out (gwbench_fanout.c) ---- */
 int gw_fanout_main(int argc, char **argv);
 

@@ -50,7 +50,6 @@
 #include <string.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -78,12 +77,7 @@ static struct {
     char in[4096];
     size_t in_len;
     int in_eof;
-    /* AUTH */
-    int *auth_pending; /* per client: sample index + 1 while an AUTH is out */
-    char **auth_tokens;
-    int *auth_clients;
-    double *auth_ms;
-    size_t samples, next_sample, auth_done, auth_in_flight, auth_max, auth_wrong;
+    gw_auth_sampler auth;
     /* a revocation round */
     int armed, round;
     size_t armed_n, seen, others;
@@ -97,17 +91,6 @@ static struct {
     /* slow consumers */
     size_t slow_n, slow_attached;
 } S;
-
-static void raise_fd_limit(size_t need)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl)) return;
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    if (rl.rlim_cur < need)
-        gw_die("need %zu file descriptors, the hard limit is %llu", need,
-               (unsigned long long)rl.rlim_max);
-}
 
 static void reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void reply(const char *fmt, ...)
@@ -211,33 +194,9 @@ static void mint_all(size_t revoke_n)
 
 /* ---- frames from the server ---------------------------------------------------------------- */
 
-static void auth_start_next(gw_fleet *f)
-{
-    while (S.next_sample < S.samples && S.auth_in_flight < S.auth_max) {
-        size_t s = S.next_sample++;
-        gw_client *c = &f->clients[S.auth_clients[s]];
-        rta_protocol_message m = {.action = RTA_ACTION_AUTH, .has = RTA_PM_HAS_AUTH,
-                                  .auth_access_token = S.auth_tokens[s]};
-        S.auth_pending[c->index] = (int)s + 1;
-        S.auth_in_flight++;
-        gw_send(c, &m);
-    }
-}
-
 static void on_message(gw_fleet *f, gw_client *c, const rta_protocol_message *m)
 {
-    if (S.auth_pending[c->index]) {
-        size_t s = (size_t)S.auth_pending[c->index] - 1;
-        S.auth_ms[s] = gw_now_ms() - c->t_sent;
-        if (m->action != RTA_ACTION_CONNECTED || !m->connection_id ||
-            strcmp(m->connection_id, c->conn_id))
-            S.auth_wrong++;
-        S.auth_pending[c->index] = 0;
-        S.auth_in_flight--;
-        S.auth_done++;
-        auth_start_next(f);
-        return;
-    }
+    if (gw_auth_on_message(&S.auth, f, c, m)) return; /* the next one went out */
     if (m->action == RTA_ACTION_ATTACHED && m->channel && !strcmp(m->channel, SLOW_CHANNEL)) {
         S.slow_attached++;
         return;
@@ -258,7 +217,7 @@ static void on_message(gw_fleet *f, gw_client *c, const rta_protocol_message *m)
 /* ---- commands ------------------------------------------------------------------------------- */
 
 static int settled(gw_fleet *f) { return f->connecting == 0 && f->next_to_connect >= f->n; }
-static int auth_finished(gw_fleet *f) { (void)f; return S.auth_done >= S.samples; }
+static int auth_finished(gw_fleet *f) { (void)f; return gw_auth_finished(&S.auth); }
 static int all_slow_attached(gw_fleet *f) { (void)f; return S.slow_attached >= S.slow_n; }
 
 static void cmd_connect(size_t handshakes)
@@ -297,32 +256,21 @@ static void cmd_status(void)
 
 static void cmd_auth(size_t samples, size_t in_flight)
 {
-    free(S.auth_tokens);
-    free(S.auth_clients);
-    free(S.auth_ms);
-    S.samples = samples;
-    S.auth_max = in_flight ? in_flight : 1;
-    S.next_sample = S.auth_done = S.auth_in_flight = S.auth_wrong = 0;
-    S.auth_tokens = calloc(samples + 1, sizeof(char *));
-    S.auth_clients = calloc(samples + 1, sizeof(int));
-    S.auth_ms = calloc(samples + 1, sizeof(double));
-    if (!S.auth_tokens || !S.auth_clients || !S.auth_ms) gw_die("out of memory");
-    size_t s = 0;
-    for (size_t k = 0; k < S.f.n && s < samples; k++) { /* distinct connections, spread out */
+    gw_auth_free(&S.auth);
+    gw_auth_init(&S.auth, S.f.n, samples, in_flight);
+    for (size_t k = 0; k < S.f.n && S.auth.samples < samples; k++) { /* distinct, spread out */
         size_t i = (k * 7919) % S.f.n;
         if (S.role[i] != R_PLAIN || S.slow[i] || S.f.clients[i].state != GW_CONNECTED) continue;
         char cid[64];
         snprintf(cid, sizeof(cid), "c%d-%zu", S.id, i);
-        S.auth_clients[s] = (int)i;
-        S.auth_tokens[s++] = gw_http_request_token(S.http, S.key, cid, CAPABILITY);
+        gw_auth_add(&S.auth, (int)i, gw_http_request_token(S.http, S.key, cid, CAPABILITY));
     }
-    S.samples = s;
-    auth_start_next(&S.f);
+    gw_auth_start(&S.auth, &S.f);
     gw_fleet_run_until(&S.f, auth_finished, 120000);
-    printf("AUTH %zu ", S.auth_wrong + (S.samples - S.auth_done));
-    for (size_t i = 0; i < S.auth_done; i++) printf(i ? ",%.3f" : "%.3f", S.auth_ms[i]);
+    printf("AUTH %zu ", S.auth.wrong + (S.auth.samples - S.auth.done));
+    for (size_t i = 0, n = 0; i < S.auth.samples; i++) /* the answered ones */
+        if (!S.auth.pending[S.auth.clients[i]]) printf(n++ ? ",%.3f" : "%.3f", S.auth.ms[i]);
     reply("%s", "");
-    for (size_t i = 0; i < s; i++) free(S.auth_tokens[i]);
 }
 
 static void cmd_arm(const char *set)
@@ -506,7 +454,7 @@ int gw_scale_main(int argc, char **argv)
     S.id = atoi(gw_arg(argc, argv, "--id", "0"));
     if (!n) gw_die("--conns must be positive");
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* a coordinator that dies takes its generators along */
-    raise_fd_limit(n + 64);
+    gw_raise_fd_limit(n + 64);
     stdin_nonblocking();
 
     S.http = gw_http_new(host, atoi(argv[3]));
@@ -523,8 +471,7 @@ int gw_scale_main(int argc, char **argv)
     S.f.on_message = on_message;
     S.role = calloc(n, 1);
     S.slow = calloc(n, 1);
-    S.auth_pending = calloc(n, sizeof(int));
-    if (!S.role || !S.slow || !S.auth_pending) gw_die("out of memory");
+    if (!S.role || !S.slow) gw_die("out of memory");
     double t = gw_now_ms();
     mint_all(revoke_n);
     reply("MINTED %.1f", (gw_now_ms() - t) / 1000);
@@ -560,10 +507,7 @@ int gw_scale_main(int argc, char **argv)
     gw_http_free(S.http);
     free(S.role);
     free(S.slow);
-    free(S.auth_pending);
-    free(S.auth_tokens);
-    free(S.auth_clients);
-    free(S.auth_ms);
+    gw_auth_free(&S.auth);
     return 0;
 }
 

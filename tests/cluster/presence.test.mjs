@@ -7,13 +7,12 @@
 // that resumes elsewhere keeps its members there (no LEAVE, no second ENTER).
 // Real redis-server and rtauthd nodes; ably-js 2.28.0 in msgpack and JSON.
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe } from 'node:test';
+import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { FORMATS, randomId } from '../interop/lib/helpers.mjs';
 import { Clients, boundedIt, waitConnection } from '../interop/lib/realtime.mjs';
-import { provisionApp } from '../interop/lib/server.mjs';
-import { Cluster, TcpProxy, waitForKey } from './lib/cluster.mjs';
+import { TcpProxy, useCluster, waitFor, waitForKey } from './lib/cluster.mjs';
 
 const it = boundedIt(60000);
 // a dead node's members leave this long (plus a heartbeat) after it was last heard: shorter
@@ -23,22 +22,8 @@ const NODE_ARGS = ['--presence-grace', String(GRACE_MS)];
 
 let cluster;
 let app;
-let clients = [];
-
-before(async () => {
-  cluster = await Cluster.start({ nodes: 3, nodeArgs: NODE_ARGS });
-  app = await provisionApp(cluster.nodes[0]);
-  await waitForKey(cluster.nodes, app.keys[0].keyStr);
-});
-
-after(async () => {
-  await cluster?.stop();
-});
-
-afterEach(async () => {
-  for (const c of clients) await c.closeAll();
-  clients = [];
-});
+const clients = [];
+useCluster({ nodeArgs: NODE_ARGS, clients, use: (c) => ({ cluster, app } = c) });
 
 /** A connected ably-js Realtime on `server` (a node or a proxy). */
 async function realtime(server, binary, opts = {}) {
@@ -59,14 +44,6 @@ async function watch(rt, name) {
 }
 
 const summary = (events) => events.map((p) => `${p.action}:${p.clientId}:${p.data ?? ''}`);
-
-async function waitFor(pred, ms, what) {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 for (const fmt of FORMATS) {
   describe(`presence across nodes (${fmt.name})`, () => {
@@ -128,8 +105,7 @@ for (const fmt of FORMATS) {
         await sleep(300);
         assert.deepEqual(summary(onD), ['leave:x:one']);
       } finally {
-        for (const c of clients) await c.closeAll();
-        clients = [];
+        for (const c of clients.splice(0)) await c.closeAll();
         await late.stop();
         cluster.nodes.splice(cluster.nodes.indexOf(late), 1);
       }
@@ -208,8 +184,7 @@ describe('presence across nodes: a node killed -9', () => {
       await sleep(300);
       assert.deepEqual(summary(on1.slice(before1)), ['leave:mover:m']);
     } finally {
-      for (const c of clients) await c.closeAll();
-      clients = [];
+      for (const c of clients.splice(0)) await c.closeAll();
       await front.close();
       cluster.nodes.splice(cluster.nodes.indexOf(doomed), 1);
       await doomed.stop();

@@ -7,35 +7,27 @@
 // nothing acknowledged is lost; a node with another shard list is refused at start.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import { after, afterEach, before, describe } from 'node:test';
+import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { randomId, restClient } from '../interop/lib/helpers.mjs';
 import { Clients, boundedIt, waitConnection } from '../interop/lib/realtime.mjs';
-import { provisionApp } from '../interop/lib/server.mjs';
-import { Cluster, Node, eventually, waitForKey } from './lib/cluster.mjs';
+import { Node, collect, eventually, useCluster, waitFor } from './lib/cluster.mjs';
 
 const it = boundedIt(90000);
 
 let cluster;
 let app;
 let appId;
-let clients = [];
-
-before(async () => {
-  cluster = await Cluster.start({ nodes: 3, shards: 2, nodeArgs: ['--channel-linger', '1000'] });
-  app = await provisionApp(cluster.nodes[0]);
-  appId = app.keys[0].keyStr.split('.')[0];
-  await waitForKey(cluster.nodes, app.keys[0].keyStr);
-});
-
-after(async () => {
-  await cluster?.stop();
-});
-
-afterEach(async () => {
-  for (const c of clients) await c.closeAll();
-  clients = [];
+const clients = [];
+useCluster({
+  shards: 2,
+  nodeArgs: ['--channel-linger', '1000'],
+  clients,
+  use: (c) => {
+    ({ cluster, app } = c);
+    appId = app.keys[0].keyStr.split('.')[0];
+  },
 });
 
 // ---- the documented placement, computed independently of the server ----------------------------
@@ -87,20 +79,6 @@ async function realtime(i, opts = {}) {
   const rt = c.realtime({ key: app.keys[0].keyStr, ...opts });
   await waitConnection(rt, 'connected');
   return rt;
-}
-
-async function collect(rt, name) {
-  const got = [];
-  await rt.channels.get(name).subscribe((m) => got.push(m));
-  return got;
-}
-
-async function waitFor(pred, ms, what) {
-  const t0 = Date.now();
-  while (!pred()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 async function keysOf(redis, pattern) {

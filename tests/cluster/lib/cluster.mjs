@@ -458,6 +458,42 @@ export async function eventually(fn, ms = 5000, what = 'condition', step = 50) {
   }
 }
 
+// ---- one cluster for a test file ----------------------------------------------------------------
+
+/**
+ * The hooks of a file that runs one cluster with one app: before, `nodes` nodes (and `shards`
+ * Redis shards) with `nodeArgs`, an app every node knows, then `use({ cluster, app })`; after,
+ * the cluster stops; after each test, the ably-js clients it opened (`clients`, an array the
+ * file pushes its `Clients` to) are closed.
+ */
+export function useCluster({ nodes = 3, shards, nodeArgs = [], clients, use }) {
+  let cluster;
+  before(async () => {
+    cluster = await Cluster.start({ nodes, shards, nodeArgs });
+    const app = await provisionApp(cluster.nodes[0]);
+    await waitForKey(cluster.nodes, app.keys[0].keyStr);
+    use({ cluster, app });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) await c.closeAll();
+  });
+}
+
+/** Polls the synchronous pred every 20 ms until it holds; throws after ms. */
+export async function waitFor(pred, ms, what) {
+  return eventually(pred, ms, what, 20);
+}
+
+/** Subscribes rt to channel `name` (attached when this returns): the messages it receives. */
+export async function collect(rt, name) {
+  const got = [];
+  await rt.channels.get(name).subscribe((m) => got.push(m));
+  return got;
+}
+
 // ---- a client's node going away -----------------------------------------------------------------
 
 /**
