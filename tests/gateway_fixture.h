@@ -478,4 +478,20 @@ static inline int fx_pop(rta_conn *c, int held, rta_protocol_message *m)
     return rc;
 }
 
+/* A JSON frame from c's client, handled as if it arrived (a bare connection). */
+static inline void fx_send_json(rta_conn *c, const char *json)
+{
+    rta__gw_conn_handle_message(c, json, strlen(json));
+}
+
+/* Drops everything queued and held for c. */
+static inline void fx_drain(rta_conn *c)
+{
+    rta_protocol_message m;
+    while (!fx_pop(c, 0, &m))
+        rta_protocol_message_clear(&m);
+    while (!fx_pop(c, 1, &m))
+        rta_protocol_message_clear(&m);
+}
+
 #endif

@@ -12,11 +12,6 @@
 
 #include "../gateway_fixture.h"
 
-static void send_json(rta_conn *c, const char *json)
-{
-    rta__gw_conn_handle_message(c, json, strlen(json));
-}
-
 /* The next reply must have this action (and, if code, this error code). */
 static void expect(rta_conn *c, int action, int code)
 {
@@ -45,10 +40,10 @@ static void malformed_json_is_a_fatal_error(void **state)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         rta_conn *c = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
         assert_non_null(c);
-        send_json(c, bad[i]);
+        fx_send_json(c, bad[i]);
         expect(c, RTA_ACTION_ERROR, 40001);
         assert_true(c->closing && c->final); /* not resumable */
-        send_json(c, "{\"action\":0,\"id\":\"x\"}");
+        fx_send_json(c, "{\"action\":0,\"id\":\"x\"}");
         expect_nothing(c); /* nothing after the ending */
         rta__gw_conn_free(c);
     }
@@ -70,10 +65,10 @@ static void unknown_actions_are_ignored_heartbeat_echoed(void **state)
 {
     (void)state;
     rta_conn *c = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
-    send_json(c, "{\"action\":18}");
-    send_json(c, "{\"action\":99,\"channel\":\"x\"}");
+    fx_send_json(c, "{\"action\":18}");
+    fx_send_json(c, "{\"action\":99,\"channel\":\"x\"}");
     expect_nothing(c);
-    send_json(c, "{\"action\":0,\"id\":\"1234\"}");
+    fx_send_json(c, "{\"action\":0,\"id\":\"1234\"}");
     rta_protocol_message m;
     assert_int_equal(fx_pop(c, 0, &m), 0);
     assert_int_equal(m.action, RTA_ACTION_HEARTBEAT);
@@ -95,13 +90,13 @@ static void frame_and_message_size_limits(void **state)
     /* one message over maxMessageSize: NACK 40009, the connection stays */
     snprintf(buf, sizeof(buf), "{\"action\":15,\"channel\":\"a\",\"msgSerial\":0,\"messages\":"
                                "[{\"name\":\"n\",\"data\":\"%01100d\"}]}", 0);
-    send_json(c, buf);
+    fx_send_json(c, buf);
     expect(c, RTA_ACTION_NACK, 40009);
     assert_false(c->closing);
     /* just under it: ACK */
     snprintf(buf, sizeof(buf), "{\"action\":15,\"channel\":\"a\",\"msgSerial\":1,\"messages\":"
                                "[{\"name\":\"n\",\"data\":\"%01000d\"}]}", 0);
-    send_json(c, buf);
+    fx_send_json(c, buf);
     expect(c, RTA_ACTION_ACK, 0);
     /* a WebSocket message over maxFrameSize: ERROR 40009, closed */
     memset(buf, ' ', 4097);
@@ -125,7 +120,7 @@ static void inbound_rate(void **state)
     int acks = 0, nacks = 0;
     for (int s = 0; s < 6; s++) {
         snprintf(buf, sizeof(buf), "{\"action\":15,\"channel\":\"r\",\"msgSerial\":%d,\"messages\":[{}]}", s);
-        send_json(c, buf);
+        fx_send_json(c, buf);
         rta_protocol_message m;
         assert_int_equal(fx_pop(c, 0, &m), 0);
         assert_int_equal(m.msg_serial, s);
@@ -143,7 +138,7 @@ static void inbound_rate(void **state)
     /* a flood: a second's worth over the rate ends the connection, retryably */
     for (int s = 6; s < 20 && !c->closing; s++) {
         snprintf(buf, sizeof(buf), "{\"action\":15,\"channel\":\"r\",\"msgSerial\":%d,\"messages\":[{}]}", s);
-        send_json(c, buf);
+        fx_send_json(c, buf);
     }
     assert_true(c->closing);
     assert_false(c->final);
@@ -165,14 +160,14 @@ static void resent_msg_serial_is_acked_not_delivered(void **state)
     (void)state;
     rta_conn *pub = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
     rta_conn *sub = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
-    send_json(sub, "{\"action\":10,\"channel\":\"d\"}");
+    fx_send_json(sub, "{\"action\":10,\"channel\":\"d\"}");
     expect(sub, RTA_ACTION_ATTACHED, 0);
     const char *m0 = "{\"action\":15,\"channel\":\"d\",\"msgSerial\":0,\"messages\":[{\"data\":\"a\"}]}";
-    send_json(pub, m0);
+    fx_send_json(pub, m0);
     expect(pub, RTA_ACTION_ACK, 0);
-    send_json(pub, m0);
+    fx_send_json(pub, m0);
     expect(pub, RTA_ACTION_ACK, 0);
-    send_json(pub, "{\"action\":15,\"channel\":\"d\",\"msgSerial\":1,\"messages\":[{\"data\":\"b\"}]}");
+    fx_send_json(pub, "{\"action\":15,\"channel\":\"d\",\"msgSerial\":1,\"messages\":[{\"data\":\"b\"}]}");
     expect(pub, RTA_ACTION_ACK, 0);
     /* sub has no transport: its channel messages are held, exactly two of them */
     const char *want[] = {"a", "b"};
@@ -198,13 +193,13 @@ static void bounded_queue_drops_a_slow_connection(void **state)
     rta_conn *pub = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
     rta_conn *slow = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
     pub->rate_tokens = 1000000000;
-    send_json(slow, "{\"action\":10,\"channel\":\"q\"}");
+    fx_send_json(slow, "{\"action\":10,\"channel\":\"q\"}");
     expect(slow, RTA_ACTION_ATTACHED, 0);
     char buf[4200];
     for (int s = 0; s < 40 && !slow->final; s++) {
         snprintf(buf, sizeof(buf), "{\"action\":15,\"channel\":\"q\",\"msgSerial\":%d,"
                                    "\"messages\":[{\"data\":\"%04000d\"}]}", s, 0);
-        send_json(pub, buf);
+        fx_send_json(pub, buf);
         expect(pub, RTA_ACTION_ACK, 0);
     }
     assert_true(slow->final); /* over 64 KiB: dropped for good, never resumable */
@@ -223,13 +218,13 @@ static void held_messages_follow_reattach(void **state)
     (void)state;
     rta_conn *pub = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
     rta_conn *sub = fx_conn("app.all", "secret-all", NULL, RTA_FORMAT_JSON);
-    send_json(sub, "{\"action\":10,\"channel\":\"h\"}");
+    fx_send_json(sub, "{\"action\":10,\"channel\":\"h\"}");
     expect(sub, RTA_ACTION_ATTACHED, 0);
-    send_json(pub, "{\"action\":15,\"channel\":\"h\",\"msgSerial\":0,\"messages\":[{\"data\":\"x\"}]}");
+    fx_send_json(pub, "{\"action\":15,\"channel\":\"h\",\"msgSerial\":0,\"messages\":[{\"data\":\"x\"}]}");
     expect(pub, RTA_ACTION_ACK, 0);
     assert_non_null(sub->held_head);
     rta__gw_conn_await_reattach(sub); /* as after a resume */
-    send_json(sub, "{\"action\":10,\"channel\":\"h\"}");
+    fx_send_json(sub, "{\"action\":10,\"channel\":\"h\"}");
     rta_protocol_message m;
     assert_int_equal(fx_pop(sub, 0, &m), 0);
     assert_int_equal(m.action, RTA_ACTION_ATTACHED);
@@ -248,16 +243,16 @@ static void capability_checks_on_the_bare_path(void **state)
 {
     (void)state;
     rta_conn *c = fx_conn("app.limited", "secret-lim", NULL, RTA_FORMAT_JSON);
-    send_json(c, "{\"action\":10,\"channel\":\"other\"}");
+    fx_send_json(c, "{\"action\":10,\"channel\":\"other\"}");
     expect(c, RTA_ACTION_ERROR, 40160);
-    send_json(c, "{\"action\":15,\"channel\":\"other\",\"msgSerial\":0,\"messages\":[{}]}");
+    fx_send_json(c, "{\"action\":15,\"channel\":\"other\",\"msgSerial\":0,\"messages\":[{}]}");
     expect(c, RTA_ACTION_NACK, 40160);
-    send_json(c, "{\"action\":10,\"channel\":\":bad\"}");
+    fx_send_json(c, "{\"action\":10,\"channel\":\":bad\"}");
     expect(c, RTA_ACTION_ERROR, 40010);
-    send_json(c, "{\"action\":14,\"channel\":\"chan:1\",\"msgSerial\":1,\"presence\":[{\"action\":2,\"clientId\":\"x\"}]}");
+    fx_send_json(c, "{\"action\":14,\"channel\":\"chan:1\",\"msgSerial\":1,\"presence\":[{\"action\":2,\"clientId\":\"x\"}]}");
     expect(c, RTA_ACTION_NACK, 40160);
     assert_false(c->closing); /* channel errors and NACKs leave the connection up */
-    send_json(c, "{\"action\":17,\"auth\":{\"accessToken\":\"not-a-token\"}}");
+    fx_send_json(c, "{\"action\":17,\"auth\":{\"accessToken\":\"not-a-token\"}}");
     rta_protocol_message m;
     assert_int_equal(fx_pop(c, 0, &m), 0);
     assert_int_equal(m.action, RTA_ACTION_ERROR);
@@ -279,10 +274,10 @@ static void channels_per_connection_cap(void **state)
     char buf[96];
     for (int i = 0; i < 3; i++) {
         snprintf(buf, sizeof(buf), "{\"action\":10,\"channel\":\"cap%d\"}", i);
-        send_json(c, buf);
+        fx_send_json(c, buf);
         expect(c, RTA_ACTION_ATTACHED, 0);
     }
-    send_json(c, "{\"action\":10,\"channel\":\"cap3\"}");
+    fx_send_json(c, "{\"action\":10,\"channel\":\"cap3\"}");
     rta_protocol_message m;
     assert_int_equal(fx_pop(c, 0, &m), 0);
     assert_int_equal(m.action, RTA_ACTION_ERROR);
@@ -293,11 +288,11 @@ static void channels_per_connection_cap(void **state)
     rta_protocol_message_clear(&m);
     assert_false(c->closing);
     assert_null(rta__gw_channel_find(gw, "app", "cap3")); /* refused before it existed */
-    send_json(c, "{\"action\":10,\"channel\":\"cap1\"}"); /* already attached: fine */
+    fx_send_json(c, "{\"action\":10,\"channel\":\"cap1\"}"); /* already attached: fine */
     expect(c, RTA_ACTION_ATTACHED, 0);
-    send_json(c, "{\"action\":12,\"channel\":\"cap0\"}");
+    fx_send_json(c, "{\"action\":12,\"channel\":\"cap0\"}");
     expect(c, RTA_ACTION_DETACHED, 0);
-    send_json(c, "{\"action\":10,\"channel\":\"cap3\"}");
+    fx_send_json(c, "{\"action\":10,\"channel\":\"cap3\"}");
     expect(c, RTA_ACTION_ATTACHED, 0);
     assert_int_equal(c->attached_count, 3);
     rta__gw_conn_free(c);
@@ -338,7 +333,7 @@ static void membership_stays_consistent(void **state)
         rta_conn *c = cs[rand() % CONNS];
         int ch = rand() % CHANNELS, detach = rand() % 3 == 0;
         snprintf(buf, sizeof(buf), "{\"action\":%d,\"channel\":\"m%d\"}", detach ? 12 : 10, ch);
-        send_json(c, buf);
+        fx_send_json(c, buf);
         rta_protocol_message m;
         while (fx_pop(c, 0, &m) == 0) rta_protocol_message_clear(&m);
         if (step % 200 == 0) check_links(cs, CONNS);

@@ -103,24 +103,10 @@ static int teardown(void **state)
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static void send_json(rta_conn *c, const char *json)
-{
-    rta__gw_conn_handle_message(c, json, strlen(json));
-}
-
-static void drain(rta_conn *c)
-{
-    rta_protocol_message m;
-    while (!fx_pop(c, 0, &m))
-        rta_protocol_message_clear(&m);
-    while (!fx_pop(c, 1, &m))
-        rta_protocol_message_clear(&m);
-}
-
 static void attach(rta_conn *c)
 {
-    send_json(c, "{\"action\":10,\"channel\":\"ch\"}");
-    drain(c);
+    fx_send_json(c, "{\"action\":10,\"channel\":\"ch\"}");
+    fx_drain(c);
 }
 
 static rta_channel *channel(void)
@@ -248,7 +234,7 @@ static void resumed_connection_takes_its_members_silently(void **state)
     assert_int_equal(c->presence_members, 1);
     assert_int_equal(relay.owned_calls, 1);
     assert_int_equal(relay.owned_members, 1);
-    drain(w); /* the attach's own frames */
+    fx_drain(w); /* the attach's own frames */
     expect_nothing(w);
 }
 
@@ -260,7 +246,7 @@ static void connection_resumed_elsewhere_leaves_its_members_in_place(void **stat
     seed(NULL, NULL, NULL, 0);
     rta_conn *c = fx_conn("app.all", "secret-all", "dave", RTA_FORMAT_JSON);
     attach(c);
-    send_json(c, "{\"action\":14,\"channel\":\"ch\",\"msgSerial\":0,\"presence\":[{\"action\":2}]}");
+    fx_send_json(c, "{\"action\":14,\"channel\":\"ch\",\"msgSerial\":0,\"presence\":[{\"action\":2}]}");
     assert_int_equal(relay.presence_calls, 1); /* told to the other nodes; ACK once they know */
     expect_event(w, 2, "dave", NULL);
     char id[24];

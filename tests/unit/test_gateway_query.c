@@ -14,20 +14,6 @@
 #include "../gateway_fixture.h"
 #include "server/gateway/query.h"
 
-static void send_json(rta_conn *c, const char *json)
-{
-    rta__gw_conn_handle_message(c, json, strlen(json));
-}
-
-static void drain(rta_conn *c)
-{
-    rta_protocol_message m;
-    while (!fx_pop(c, 0, &m))
-        rta_protocol_message_clear(&m);
-    while (!fx_pop(c, 1, &m))
-        rta_protocol_message_clear(&m);
-}
-
 /* Attaches c to "ch" with mode flags (0: the default modes). */
 static void attach(rta_conn *c, unsigned flags)
 {
@@ -36,8 +22,8 @@ static void attach(rta_conn *c, unsigned flags)
         snprintf(buf, sizeof(buf), "{\"action\":10,\"channel\":\"ch\",\"flags\":%u}", flags);
     else
         snprintf(buf, sizeof(buf), "{\"action\":10,\"channel\":\"ch\"}");
-    send_json(c, buf);
-    drain(c);
+    fx_send_json(c, buf);
+    fx_drain(c);
 }
 
 static void enter(rta_conn *c, int serial, const char *client_id, const char *data)
@@ -47,8 +33,8 @@ static void enter(rta_conn *c, int serial, const char *client_id, const char *da
              "{\"action\":14,\"channel\":\"ch\",\"msgSerial\":%d,\"presence\":[{\"action\":2,"
              "\"clientId\":\"%s\",\"data\":\"%s\"}]}",
              serial, client_id, data);
-    send_json(c, buf);
-    drain(c);
+    fx_send_json(c, buf);
+    fx_drain(c);
 }
 
 static void occupancy_counts_granted_modes(void **state)

@@ -185,6 +185,17 @@ int rta__redis_append_epoch(rta_redis_store *s, rta_error *err)
     return rta_redis_conn_append(s->conn, 6, argv, NULL, err);
 }
 
+int rta__redis_run_epoch(rta_redis_store *s, rta_error *err)
+{
+    int rc = rta__redis_append_epoch(s, err);
+    if (rc) return rc;
+    redisReply *r = rta_redis_conn_read(s->conn, err);
+    if (!r) return RTA_ERR_INTERNAL;
+    rc = rta__redis_take_epoch(s, r, err);
+    freeReplyObject(r);
+    return rc;
+}
+
 int rta__redis_take_epoch(rta_redis_store *s, const redisReply *r, rta_error *err)
 {
     rta_rk_epoch e;
@@ -305,12 +316,7 @@ static int on_connect(void *ctx, rta_redis_conn *c, rta_error *err)
     if ((rc = rta__redis_check_settings(s, s->conn, "Redis", err)) ||
         (rc = read_replicas(s, err)))
         return rc;
-    if ((rc = rta__redis_append_epoch(s, err))) return rc;
-    r = rta_redis_conn_read(s->conn, err);
-    if (!r) return RTA_ERR_INTERNAL;
-    rc = rta__redis_take_epoch(s, r, err);
-    freeReplyObject(r);
-    return rc;
+    return rta__redis_run_epoch(s, err);
 }
 
 /* ---- the KEK mode -------------------------------------------------------------------------- */

@@ -91,6 +91,8 @@ int rta__redis_reply_fail(const redisReply *r, const char *what, rta_error *err)
 
 /* The epoch from an rt_epoch reply: updates the store (epoch change, loss floor). */
 int rta__redis_take_epoch(rta_redis_store *s, const redisReply *r, rta_error *err);
+/* FCALL rt_epoch now, its reply taken in: the two below in one round trip of its own. */
+int rta__redis_run_epoch(rta_redis_store *s, rta_error *err);
 /* Appends FCALL rt_epoch (its reply then goes to rta__redis_take_epoch). */
 int rta__redis_append_epoch(rta_redis_store *s, rta_error *err);
 

@@ -80,13 +80,7 @@ int rta__redis_add_nonces(rta_store *st, const rta_nonce_record *n, size_t count
         /* The epoch is gone or another: the Function takes the change in (a new epoch made
          * now, with the loss flag, if none is there yet) and sets the floor, which then
          * covers this batch too: its markers were written after the loss either way. */
-        rc = rta__redis_append_epoch(s, err);
-        redisReply *e = rc ? NULL : rta_redis_conn_read(s->conn, err);
-        if (!rc && !e) rc = RTA_ERR_INTERNAL;
-        if (e) {
-            rc = rta__redis_take_epoch(s, e, err);
-            freeReplyObject(e);
-        }
+        rc = rta__redis_run_epoch(s, err);
     }
     if (rc) {
         /* the rest of the pipeline is unread: drop the connection rather than misread it */

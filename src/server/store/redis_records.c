@@ -441,13 +441,7 @@ int rta__redis_poll_changes(rta_store *st, int *changed, rta_error *err)
     *changed = 0;
     int rc = rta_redis_conn_ensure(s->conn, err);
     if (!rc && s->o.node_id[0]) {
-        rc = rta__redis_append_epoch(s, err);
-        redisReply *e = rc ? NULL : rta_redis_conn_read(s->conn, err);
-        if (!rc && !e) rc = RTA_ERR_INTERNAL;
-        if (e) {
-            rc = rta__redis_take_epoch(s, e, err);
-            freeReplyObject(e);
-        }
+        rc = rta__redis_run_epoch(s, err);
     }
     char v[32];
     if (!rc) rc = rta__redis_read_version(s, v, err);
