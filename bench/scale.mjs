@@ -19,7 +19,9 @@
 // Prints how each figure was measured, then `BENCH scale_* <value> <unit>` lines.
 // Environment: RTA_BUILD_DIR (build), RTA_SCALE_CONNS (100000), RTA_SCALE_WORKERS (6),
 // RTA_SCALE_GENERATORS (6), RTA_SCALE_HOLD_S (60), RTA_SCALE_AUTH_SAMPLES (4000),
-// RTA_SCALE_SLOW_S (20), RTA_SCALE_SLOW_RATE (20 msg/s), RTA_SCALE_SLOW_SIZE (16384 bytes).
+// RTA_SCALE_SLOW_S (20), RTA_SCALE_SLOW_RATE (20 msg/s), RTA_SCALE_SLOW_SIZE (16384 bytes);
+// RTA_SCALE_PERF=DIR: a system-wide `perf record -g` of the AUTH phase and of each revocation
+// round, into DIR/<phase>.data (read with `perf report -i`), to see where their time goes.
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -46,6 +48,22 @@ const MAX_QUEUE_TOTAL = 64 * 1024 * 1024; // per worker, all connections togethe
 const KEPT_MS = 10000;
 const SRC_PER_GEN = 4;
 
+const PERF_DIR = process.env.RTA_SCALE_PERF;
+// perf record over fn(), when asked for: its own process group, stopped with SIGINT (perf
+// then writes its file).
+async function profiled(phase, fn) {
+  if (!PERF_DIR) return fn();
+  mkdirSync(PERF_DIR, { recursive: true });
+  const perf = spawn('perf', ['record', '-a', '-g', '-q', '-o', join(PERF_DIR, `${phase}.data`)], { stdio: 'ignore' });
+  await sleep(500);
+  try {
+    return await fn();
+  } finally {
+    const done = new Promise((ok) => perf.once('exit', ok));
+    perf.kill('SIGINT');
+    await done;
+  }
+}
 const nowMs = () => Number(process.hrtime.bigint()) / 1e6; // CLOCK_MONOTONIC, as the C side
 const children = [];
 const work = mkdtempSync(join(tmpdir(), 'rta-scale-'));
@@ -113,15 +131,28 @@ function rtauthdPids(sup) {
   return [sup, ...kids.map(Number)];
 }
 function rssKib(pids) {
-  let sum = 0;
+  return memKib(pids).rss;
+}
+// The same, by kind (kiB, summed over the processes): VmRSS counts a page shared by the
+// supervisor and its workers (the binary's and libraries' code, copy-on-write data from
+// before the fork) once in every process; Pss divides each shared page among its sharers,
+// so its sum is what the processes occupy together.
+function memKib(pids) {
+  const sum = { rss: 0, anon: 0, file: 0, pss: 0 };
   for (const pid of pids) {
     try {
-      const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (m) sum += Number(m[1]);
+      const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const kb = (re) => Number(re.exec(st)?.[1] ?? 0);
+      sum.rss += kb(/VmRSS:\s+(\d+)/);
+      sum.anon += kb(/RssAnon:\s+(\d+)/);
+      sum.file += kb(/RssFile:\s+(\d+)/);
+      sum.pss += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
     } catch { /* gone */ }
   }
   return sum;
 }
+const memStr = (m) => `VmRSS ${(m.rss / 1024).toFixed(1)} MiB (anonymous ${(m.anon / 1024).toFixed(1)}, file ${(m.file / 1024).toFixed(1)}), Pss ${(m.pss / 1024).toFixed(1)} MiB`;
+
 // Kernel memory of TCP sockets: buffer pages (sockstat) and the slab objects a socket holds.
 const SLABS = ['TCP', 'sock_inode_cache', 'filp', 'eventpoll_epi', 'eventpoll_pwq'];
 function kernelBytes() {
@@ -191,7 +222,7 @@ async function main() {
   const minted = await all(gens, (g) => g.next('MINTED'));
   console.log(`tokens: ${CONNS} minted by ${GENS} generators in ${Math.max(...minted.map((l) => Number(l.split(' ')[1])))} s (not timed)`);
   await sleep(2000);
-  const rssStart = rssKib(pids), kStart = kernelBytes();
+  const memStart = memKib(pids), rssStart = memStart.rss, kStart = kernelBytes();
 
   // 1. the storm, with GET /time probed on fresh connections
   const probe = lineChild('timeprobe', bench, ['timeprobe', '127.0.0.1', String(port), '--interval-ms', '10']);
@@ -233,7 +264,7 @@ async function main() {
 
   // 3. AUTH round trips at full load
   const per = Math.ceil(AUTH_SAMPLES / GENS);
-  const auth = await all(gens, async (g) => { g.send(`auth ${per} 2`); return g.next('AUTH'); });
+  const auth = await profiled('auth', () => all(gens, async (g) => { g.send(`auth ${per} 2`); return g.next('AUTH'); }));
   let wrong = 0; const ms = [];
   for (const l of auth) { const [, w, list] = l.split(' '); wrong += Number(w); if (list) ms.push(...list.split(',').map(Number)); }
   console.log(`auth: ${ms.length} AUTH with fresh tokens on distinct connections (2 in flight per generator, ${GENS * 2} in all), ` +
@@ -246,10 +277,13 @@ async function main() {
   for (const set of ['clientId', 'revocationKey', 'token']) {
     const armed = (await all(gens, async (g) => { g.send(`arm ${set}`); return g.next('ARMED'); })).reduce((s, l) => s + Number(l.split(' ')[1]), 0);
     const senders = set === 'token' ? gens : [gens[0]];
-    for (const g of senders) g.send('send-revoke');
-    const sent = (await all(senders, (g) => g.next('SENT'))).map((l) => l.split(' ').slice(1).map(Number));
-    const revoked = await all(gens, async (g) => {
-      try { return await g.next('REVOKED', 15000); } catch { g.send('report'); return g.next('REVOKED'); }
+    const [sent, revoked] = await profiled(`revoke-${set}`, async () => {
+      for (const g of senders) g.send('send-revoke');
+      const sent = (await all(senders, (g) => g.next('SENT'))).map((l) => l.split(' ').slice(1).map(Number));
+      const revoked = await all(gens, async (g) => {
+        try { return await g.next('REVOKED', 15000); } catch { g.send('report'); return g.next('REVOKED'); }
+      });
+      return [sent, revoked];
     });
     const r = revoked.map((l) => l.split(' ').slice(1).map(Number));
     const seen = r.reduce((s, x) => s + x[0], 0), others = r.reduce((s, x) => s + x[2], 0);
@@ -300,9 +334,9 @@ async function main() {
   // 6. close everything
   await all(gens, async (g) => { g.send('close'); return g.next('CLOSED'); });
   await sleep(KEPT_MS + 5000);
-  const rssEnd = rssKib(pids);
-  console.log(`close: rtauthd VmRSS ${(rssEnd / 1024).toFixed(1)} MiB ${(KEPT_MS + 5000) / 1000} s after every connection closed (CLOSE, as a client's close() sends), ` +
-    `${(rssStart / 1024).toFixed(1)} MiB before the storm`);
+  const memEnd = memKib(pids), rssEnd = memEnd.rss;
+  console.log(`close: rtauthd ${memStr(memEnd)} ${(KEPT_MS + 5000) / 1000} s after every connection closed (CLOSE, as a client's close() sends); ` +
+    `before the storm ${memStr(memStart)}`);
   for (const g of gens) g.send('quit');
 
   console.log(`method: rtauthd --workers ${WORKERS} on one redis-server (AOF always), ${GENS} generator processes ` +

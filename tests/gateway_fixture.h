@@ -34,8 +34,8 @@ typedef struct fx_transport {
     char *query;                   /* "key=...&format=msgpack" (a copy) */
     int tls, loopback;
     int want_write;                /* a rta_gateway_writeable() is wanted */
+    int choked;                    /* direct writes: can_write_now says no while set */
     int kill;                      /* close_now: closed at the next fx_loop() */
-    int64_t linger_until;          /* close_after: closed once the clock passes it; 0 none */
     int closed;                    /* rta_gateway_closed() was called: nothing more */
     int close_normal;              /* it closed with RTA_GATEWAY_WRITE_CLOSE */
     int pings;
@@ -77,6 +77,12 @@ static inline void fx_want_write(void *data, rta_gateway_transport *t)
     fx_t(t)->want_write = 1;
 }
 
+static inline int fx_can_write_now(void *data, rta_gateway_transport *t)
+{
+    (void)data;
+    return !fx_t(t)->choked;
+}
+
 static inline int fx_write(void *data, rta_gateway_transport *t, unsigned char *bytes, size_t len,
                            int binary)
 {
@@ -111,12 +117,6 @@ static inline void fx_close_now(void *data, rta_gateway_transport *t)
 {
     (void)data;
     fx_t(t)->kill = 1;
-}
-
-static inline void fx_close_after(void *data, rta_gateway_transport *t, int seconds)
-{
-    (void)data;
-    fx_t(t)->linger_until = fx.now + seconds * 1000LL;
 }
 
 /* As lws_get_urlarg_by_name: the first '&'-separated argument starting with name (which ends
@@ -214,7 +214,6 @@ static inline int fx_init(void)
                   .write = fx_write,
                   .ping = fx_ping,
                   .close_now = fx_close_now,
-                  .close_after = fx_close_after,
                   .query_arg = fx_query_arg,
                   .is_tls = fx_is_tls,
                   .is_loopback = fx_is_loopback,
@@ -274,6 +273,16 @@ static inline int fx_setup(void **state)
 {
     (void)state;
     return fx_init();
+}
+
+/* As fx_setup, with direct writes (hooks.can_write_now, as rtauthd): fx_loop() ends each turn
+ * with rta_gateway_flush(), as rtauthd's loop does. */
+static inline int fx_setup_direct(void **state)
+{
+    (void)state;
+    if (fx_init()) return -1;
+    fx.gateway.hooks.can_write_now = fx_can_write_now;
+    return 0;
 }
 
 static inline int fx_teardown(void **state)
@@ -397,9 +406,13 @@ static inline void fx_loop(void)
     for (int again = 1, turns = 0; again && turns < 1000; turns++) {
         again = 0;
         fx_fire();
+        if (fx.gateway.flush_head) { /* direct writes (fx_setup_direct) */
+            rta_gateway_flush(&fx.gateway);
+            again = 1;
+        }
         for (fx_transport *t = fx.transports; t; t = t->next) {
             if (t->closed) continue;
-            if (t->kill || (t->linger_until && fx.now >= t->linger_until)) {
+            if (t->kill) {
                 fx_close(t);
                 again = 1;
                 continue;
@@ -418,6 +431,10 @@ static inline void fx_loop(void)
                     break;
                 }
             }
+        }
+        if (fx.gateway.flush_head) { /* what this turn queued: the end of rtauthd's loop turn */
+            rta_gateway_flush(&fx.gateway);
+            again = 1;
         }
     }
 }

@@ -160,6 +160,7 @@ static void wire_rest(rta_server *srv)
 static void io_phase_start(uv_prepare_t *h)
 {
     rta_server *srv = h->data;
+    rta_gateway_flush(&srv->gateway); /* what the timers queued, before the loop sleeps */
     srv->in_io_phase = 1;
     rta_store_thread_kick(&srv->store_thread); /* what the timers and idle handlers queued */
 }
@@ -168,6 +169,7 @@ static void io_phase_end(uv_check_t *h)
 {
     rta_server *srv = h->data;
     srv->in_io_phase = 0;
+    rta_gateway_flush(&srv->gateway); /* the frames this turn's I/O queued */
     rta_store_thread_kick(&srv->store_thread); /* the turn's nonces, as one batch */
 }
 
@@ -208,6 +210,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
     case LWS_CALLBACK_RECEIVE:
     case LWS_CALLBACK_RECEIVE_PONG:
     case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
     case LWS_CALLBACK_CLOSED:
         if (!user) return reason == LWS_CALLBACK_SERVER_WRITEABLE ? -1 : 0;
         return rta_gateway_lws_callback(&srv->gateway, wsi, reason,

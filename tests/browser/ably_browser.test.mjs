@@ -4,7 +4,8 @@
 // bodies, Authorization with credentials) as on a real site. Covers docs/server.md "CORS":
 // connect through authUrl, publish and receive, REST with token auth (Link paging) and with
 // a key, 40101 readable for a wrong secret, 40141 on revocation, authorize() upgrading the
-// same connection, and an origin rtauthd refuses. Fails when Chromium cannot start
+// same connection, an idle connection kept up by HEARTBEAT messages (a browser cannot see
+// WebSocket pings), and an origin rtauthd refuses. Fails when Chromium cannot start
 // (RTA_ALLOW_BROWSER_SKIP=1: skips). Run: RTA_BUILD_DIR=$PWD/build node --test tests/browser/
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -222,6 +223,36 @@ describe('ably-js in Chromium, page, auth server and rtauthd on three origins', 
         `authUrl asked for the new capability: ${JSON.stringify(q)}`,
       );
     }));
+
+  // RTN23b, wire doc 2.5: ably-js in a browser asks for heartbeats=true and drops a transport
+  // silent for maxIdleInterval + realtimeRequestTimeout (1.5 + 1 s here); it cannot see
+  // WebSocket pings, so only the server's HEARTBEAT messages keep an idle connection up.
+  it('stays connected through 6 s of silence on HEARTBEAT messages (maxIdleInterval 1.5 s)', TEST, async () => {
+    const idle = await startServer({ args: ['--max-idle-interval', '1500'] });
+    try {
+      const app = await provisionApp(idle, [{}]);
+      await inPage(async ({ page }) => {
+        const r = await page.evaluate(async (c) => {
+          const rt = new Ably.Realtime({ ...c.opts, key: c.key, realtimeRequestTimeout: 1000 });
+          const states = [];
+          rt.connection.on((s) => states.push(s.current));
+          try {
+            await connectionState(rt.connection, ['connected'], 15000);
+            const maxIdle = rt.connection.connectionManager.connectionDetails?.maxIdleInterval;
+            await new Promise((ok) => setTimeout(ok, 6000));
+            return { maxIdle, states: [...states], state: rt.connection.state };
+          } finally {
+            rt.close();
+          }
+        }, { ...cfg, key: app.keys[0].keyStr, opts: { ...cfg.opts, port: idle.port } });
+        assert.equal(r.maxIdle, 1500);
+        assert.equal(r.state, 'connected');
+        assert.deepEqual(r.states, ['connecting', 'connected'], 'never dropped for inactivity');
+      });
+    } finally {
+      await idle.stop();
+    }
+  });
 
   it('cannot read replies from an rtauthd whose --cors-origins leaves its origin out', TEST, async () => {
     const refusing = await startServer({ args: ['--cors-origins', 'https://app.example.com'] });

@@ -4,7 +4,9 @@
 //    NACKed on publish (40160); only a server started with the switch grants both, and it
 //    says so loudly at start;
 //  - liveness (wire doc 2.5): a silent connection gets WebSocket pings (the gateway's sweep,
-//    gateway/timers.c, replaced lws's per-connection validity timers).
+//    gateway/timers.c, replaced lws's per-connection validity timers), after 10 s of silence
+//    (bench-scale, issue 19); one that asked for heartbeats=true (a browser) also a HEARTBEAT
+//    message (RTN23b).
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
 
@@ -34,11 +36,11 @@ after(async () => {
 });
 
 /** A raw connection with a token that may only subscribe on "sub:*". */
-async function subscribeOnlyPeer(server) {
+async function subscribeOnlyPeer(server, params = {}) {
   const app = await provisionApp(server, [{}]);
   const rest = restClient(server, { key: app.keys[0].keyStr });
   const td = await rest.auth.requestToken({ capability: { 'sub:*': ['subscribe'] } });
-  const peer = await RawPeer.open(server, { access_token: td.token }, 'json');
+  const peer = await RawPeer.open(server, { access_token: td.token, ...params }, 'json');
   await peer.waitAction(ACTION.CONNECTED);
   return peer;
 }
@@ -73,19 +75,24 @@ describe('benchmark switches', () => {
     }
   });
 
-  it('a silent connection is pinged within about 5 s (liveness, 2.5)', async () => {
-    const peer = await subscribeOnlyPeer(normal);
+  it('a silent connection is pinged after about 10 s; heartbeats=true also gets HEARTBEAT (2.5, RTN23b)', async () => {
+    const [node, browser] = await Promise.all([subscribeOnlyPeer(normal), subscribeOnlyPeer(normal, { heartbeats: 'true' })]);
     try {
-      const pinged = new Promise((resolve) => peer.ws.once('ping', () => resolve(Date.now())));
+      const pinged = (peer) => new Promise((resolve) => peer.ws.once('ping', () => resolve(Date.now())));
       const t0 = Date.now();
       let timer;
-      const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve(null), 9000)));
-      const at = await Promise.race([pinged, timeout]);
+      const timeout = new Promise((resolve) => (timer = setTimeout(() => resolve(null), 14000)));
+      const [at, atB] = await Promise.all([node, browser].map((p) => Promise.race([pinged(p), timeout])));
       clearTimeout(timer);
-      assert.ok(at, 'no WebSocket ping within 9 s');
-      assert.ok(at - t0 >= 3000, `pinged after ${at - t0} ms: only silence should cause a ping`);
+      assert.ok(at && atB, 'no WebSocket ping within 14 s');
+      assert.ok(at - t0 >= 8000, `pinged after ${at - t0} ms: only 10 s of silence should cause a ping`);
+      // the browser's idle timer sees the HEARTBEAT; a Node client's the ping alone
+      const hb = await browser.waitAction(ACTION.HEARTBEAT, 2000);
+      assert.equal(hb.id, undefined, 'a server HEARTBEAT answers no connection.ping()');
+      assert.ok(!node.frames.items.some((m) => m.action === ACTION.HEARTBEAT), 'heartbeats=false got a HEARTBEAT');
     } finally {
-      peer.close();
+      node.close();
+      browser.close();
     }
   });
 });

@@ -77,9 +77,10 @@ static void heap_order_cancel_and_future(void **state)
     assert_int_equal(gw->timers.len, 0);
 }
 
-/* Wire doc 2.5: pings after 5 s of silence (max_idle_interval / 3 when shorter), at most one
- * per interval; a pong (any frame) counts as life; 60 s of silence closes the transport, and
- * the connection stays resumable. */
+/* Wire doc 2.5: pings after 10 s of silence (two thirds of max_idle_interval when shorter),
+ * at most one per interval; a pong (any frame) counts as life; 60 s of silence closes the
+ * transport, and the connection stays resumable. A heartbeats=false client (ably-js in Node)
+ * gets no HEARTBEAT message: the ping is its activity. */
 static void liveness_pings_then_hangs_up(void **state)
 {
     (void)state;
@@ -91,16 +92,17 @@ static void liveness_pings_then_hangs_up(void **state)
     assert_int_equal(fx_next(t, &m), 0);
     assert_int_equal(m.action, RTA_ACTION_CONNECTED);
     rta_protocol_message_clear(&m);
-    fx_advance(4900);
+    fx_advance(9900);
     assert_int_equal(t->pings, 0);
     fx_advance(200);
     assert_int_equal(t->pings, 1);
-    fx_advance(4000);
+    fx_advance(9000);
     assert_int_equal(t->pings, 1); /* one per interval */
     fx_advance(1100);
     assert_int_equal(t->pings, 2);
+    assert_int_equal(fx_next(t, &m), -1); /* pings only */
     rta_gateway_pong(t->conn);
-    fx_advance(4800);
+    fx_advance(9800);
     assert_int_equal(t->pings, 2); /* the pong reset the silence */
     fx_advance(60000);
     assert_true(t->closed); /* 60 s without a word */
@@ -129,18 +131,18 @@ static void liveness_order_over_many(void **state)
     fx_loop();
     fx_close(t[M - 1]); /* its transport drops: the sweep must skip it from now on */
     fx_loop();
-    for (int step = 0; step < 30; step++) { /* t[1] talks every 200 ms: never pinged */
+    for (int step = 0; step < 55; step++) { /* t[1] talks every 200 ms: never pinged */
         rta_gateway_pong(t[1]->conn);
         fx_advance(200);
     }
-    /* 6 s in: each silent one was pinged once (at 5 s of silence), t[1] never */
+    /* 11 s in: each silent one was pinged once (at 10 s of silence), t[1] never */
     assert_int_equal(t[1]->pings, 0);
     for (int i = 0; i < M - 1; i++)
         if (i != 1) assert_int_equal(t[i]->pings, 1);
-    fx_advance(4000); /* 10 s: their second ping is due 5 s after the first */
+    fx_advance(9000); /* 20 s: their second ping is due 10 s after the first */
     for (int i = 0; i < M - 1; i++)
         if (i != 1) assert_int_equal(t[i]->pings, 2);
-    assert_int_equal(t[1]->pings, 0); /* silent for only 4 s */
+    assert_int_equal(t[1]->pings, 0); /* silent for only 9 s */
     fx_advance(1100);
     assert_int_equal(t[1]->pings, 1);
     for (int i = 0; i < M - 1; i++) fx_close(t[i]);
@@ -151,12 +153,48 @@ static void liveness_order_over_many(void **state)
     fx_reap();
 }
 
+/* RTN23b, wire doc 2.5: a heartbeats=true client (ably-js in a browser, which cannot see
+ * WebSocket pings) gets a HEARTBEAT message with each ping; with a short maxIdleInterval both
+ * come at two thirds of it. */
+static void liveness_heartbeats_true(void **state)
+{
+    (void)state;
+    fx.gateway.limits.max_idle_interval = 1500;
+    fx_transport *t = fx_open("key=app.all:secret-all&heartbeats=true");
+    assert_non_null(t->conn);
+    fx_loop();
+    rta_protocol_message m;
+    assert_int_equal(fx_next(t, &m), 0);
+    assert_int_equal(m.action, RTA_ACTION_CONNECTED);
+    rta_protocol_message_clear(&m);
+    fx_advance(900);
+    assert_int_equal(t->pings, 0);
+    assert_int_equal(fx_next(t, &m), -1);
+    fx_advance(200); /* 1.1 s: past two thirds of 1.5 s */
+    assert_int_equal(t->pings, 1);
+    assert_int_equal(fx_next(t, &m), 0);
+    assert_int_equal(m.action, RTA_ACTION_HEARTBEAT);
+    assert_null(m.id); /* not an answer to a connection.ping() */
+    rta_protocol_message_clear(&m);
+    fx_advance(1050);
+    assert_int_equal(t->pings, 2);
+    assert_int_equal(fx_next(t, &m), 0);
+    assert_int_equal(m.action, RTA_ACTION_HEARTBEAT);
+    rta_protocol_message_clear(&m);
+    assert_int_equal(fx_next(t, &m), -1); /* one per interval */
+    fx_close(t);
+    fx_loop();
+    fx_advance(fx.gateway.limits.connection_state_ttl);
+    fx_reap();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(heap_order_cancel_and_future, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(liveness_pings_then_hangs_up, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(liveness_order_over_many, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(liveness_heartbeats_true, fx_setup, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -158,6 +158,11 @@ static void conn_open(rta_gateway *gw, rta_gateway_transport *t, rta_conn **slot
     char *echo = query_arg(gw, t, "echo=");
     c->echo = !(echo && !strcmp(echo, "false"));
     free(echo);
+    /* RTN23b, wire doc 2.5: a browser cannot see WebSocket pings, so ably-js there asks for
+     * HEARTBEAT messages (heartbeats=true); in Node it asks for pings (heartbeats=false). */
+    char *heartbeats = query_arg(gw, t, "heartbeats=");
+    c->heartbeats = heartbeats && !strcmp(heartbeats, "true");
+    free(heartbeats);
     rta_error e;
     int action = 0;
     if (gw->live_count > (size_t)gw->limits.max_connections) {
@@ -225,6 +230,7 @@ void rta__gw_conn_free(rta_conn *c)
     rta__gw_timer_cancel(c->gw, &c->notice_timer);
     rta__gw_detached_remove(c);
     rta__gw_liveness_forget(c);
+    rta__gw_flush_forget(c);
     rta__gw_revindex_remove(c);
     rta__gw_channels_leave_all(c);
     if (c->prev)

@@ -20,7 +20,7 @@
 #include "server/metrics.h"
 #include "server/log.h"
 
-#define LINGER_SECONDS 1 /* after an ending frame, for the client to read it and close */
+#define LINGER_MS 1000 /* after an ending frame, for the client to read it and close */
 #define SLOW_SHARE(gw) ((size_t)(gw)->limits.max_queue / 16)
 
 /* Every change to a connection's queued bytes goes through here: the server-wide total. */
@@ -138,9 +138,80 @@ static void take_send(rta_conn *c, rta_frame *f)
 #define OUT(c) ((frame_list){&(c)->out_head, &(c)->out_tail})
 
 /* Asks c's transport (there must be one) for rta_gateway_writeable(). */
+/* ---- writing: at the end of the loop turn, or on the writeable callback ---------------- */
+
+void rta__gw_want_write(rta_conn *c)
+{
+    rta_gateway *gw = c->gw;
+    if (!gw->hooks.can_write_now || c->peer_closing) {
+        gw->hooks.want_write(gw->hooks.data, c->transport);
+        return;
+    }
+    if (c->flush_linked) return;
+    c->flush_prev = gw->flush_tail;
+    c->flush_next = NULL;
+    if (gw->flush_tail) gw->flush_tail->flush_next = c;
+    else gw->flush_head = c;
+    gw->flush_tail = c;
+    c->flush_linked = 1;
+}
+
+void rta__gw_flush_forget(rta_conn *c)
+{
+    if (!c->flush_linked) return;
+    rta_gateway *gw = c->gw;
+    if (c->flush_prev) c->flush_prev->flush_next = c->flush_next;
+    else gw->flush_head = c->flush_next;
+    if (c->flush_next) c->flush_next->flush_prev = c->flush_prev;
+    else gw->flush_tail = c->flush_prev;
+    c->flush_prev = c->flush_next = NULL;
+    c->flush_linked = 0;
+}
+
+void rta_gateway_peer_closing(rta_conn *c)
+{
+    c->peer_closing = 1;
+    if (c->flush_linked && c->transport) { /* what it still takes, lws offers */
+        rta__gw_flush_forget(c);
+        c->gw->hooks.want_write(c->gw->hooks.data, c->transport);
+    }
+}
+
+/* Why the writeable callback rather than a write now: lingering (nothing to write), or
+ * closing with nothing left to write, which lws does from its callback (a close frame with
+ * status 1000, then the socket). */
+static int write_now_possible(const rta_conn *c)
+{
+    return !c->lingering && !(c->closing && !c->close_after) && !c->peer_closing;
+}
+
+/* Written here rather than on POLLOUT: lws on libuv turns POLLOUT on and off for each
+ * callback_on_writable as an epoll_ctl each (the HTTP replies' reason too, rest/http.c). A
+ * revocation of 10,000 connections, an AUTH's CONNECTED and every liveness ping went through
+ * that dance (make bench-scale, issue 19). Each connection writes one frame per pass and goes
+ * to the back of the list while it has more, so one with a long queue does not hold up the
+ * others; once its transport buffered part of a frame (the socket is full), the rest waits
+ * for the writeable callback. */
+void rta_gateway_flush(rta_gateway *gw)
+{
+    const rta_gateway_hooks *h = &gw->hooks;
+    rta_conn *c;
+    while ((c = gw->flush_head)) {
+        rta__gw_flush_forget(c);
+        if (!c->transport) continue;
+        if (!write_now_possible(c) || !h->can_write_now(h->data, c->transport)) {
+            h->want_write(h->data, c->transport);
+            continue;
+        }
+        /* lists c again itself when it has more (want_write below and in writeable) */
+        if (rta_gateway_writeable(c) == RTA_GATEWAY_WRITE_FAILED && c->transport)
+            h->close_now(h->data, c->transport);
+    }
+}
+
 static void want_write(rta_conn *c)
 {
-    c->gw->hooks.want_write(c->gw->hooks.data, c->transport);
+    rta__gw_want_write(c);
 }
 #define HELD(c) ((frame_list){&(c)->held_head, &(c)->held_tail})
 
@@ -362,6 +433,28 @@ void rta__gw_conn_close_when_flushed(rta_conn *c)
     if (c->transport) want_write(c);
 }
 
+/* The linger is over and the client has not closed: close. */
+static void linger_over(rta_timer *t)
+{
+    rta_conn *c = rta__gw_container_of(t, rta_conn, end_timer);
+    if (c->transport && c->lingering) c->gw->hooks.close_now(c->gw->hooks.data, c->transport);
+}
+
+/* The ending frame is out: the socket closes when the client closes it, or after LINGER_MS.
+ * The deadline is the gateway's (end_timer: the token's expiry no longer matters), not
+ * lws_set_timeout: lws keeps its timeouts in a sorted list that each insert walks from the
+ * head, and a revocation makes thousands of connections linger at once (16% of rtauthd's CPU
+ * revoking 10,000 of 100,000 connections, make bench-scale, issue 19). */
+static void linger(rta_conn *c)
+{
+    rta_gateway *gw = c->gw;
+    c->close_after = NULL;
+    c->lingering = 1;
+    rta__gw_timer_cancel(gw, &c->notice_timer);
+    rta__gw_schedule(gw, &c->end_timer, linger_over, gw->now() + LINGER_MS);
+    if (!c->end_timer.pos) gw->hooks.close_now(gw->hooks.data, c->transport); /* no memory */
+}
+
 int rta_gateway_writeable(rta_conn *c)
 {
     const rta_gateway_hooks *h = &c->gw->hooks;
@@ -388,9 +481,7 @@ int rta_gateway_writeable(rta_conn *c)
         /* Let the client read it and close (ably-js does on DISCONNECTED, ERROR and
          * CLOSED): closing now with unread input in our socket would make the kernel send
          * a RST, and the client's kernel drop this very frame. Input is ignored meanwhile. */
-        c->close_after = NULL;
-        c->lingering = 1;
-        h->close_after(h->data, c->transport, LINGER_SECONDS);
+        linger(c);
         return RTA_GATEWAY_WRITE_OK;
     }
     if (c->out_head) want_write(c);

@@ -44,6 +44,11 @@ typedef struct rta_gateway_hooks {
     size_t headroom; /* bytes the transport needs before each frame it writes (LWS_PRE) */
     /* t may be written: call rta_gateway_writeable(c) for it when it is. */
     void (*want_write)(void *data, rta_gateway_transport *t);
+    /* Optional: whether t takes a write now, outside its writeable callback (nothing of an
+     * earlier write is still buffered in the transport). When set, the gateway writes at the
+     * end of each loop turn (rta_gateway_flush), and asks want_write only when this says
+     * no: a libwebsockets on libuv turns POLLOUT on and off with an epoll_ctl each. */
+    int (*can_write_now)(void *data, rta_gateway_transport *t);
     /* Writes one whole frame (binary or text); `headroom` writable bytes precede bytes.
      * Only from rta_gateway_writeable. Returns 0, or -1 when the transport failed. */
     int (*write)(void *data, rta_gateway_transport *t, unsigned char *bytes, size_t len,
@@ -52,9 +57,6 @@ typedef struct rta_gateway_hooks {
     int (*ping)(void *data, rta_gateway_transport *t);
     /* Closes t soon, from the loop, without a word (rta_gateway_closed follows). */
     void (*close_now)(void *data, rta_gateway_transport *t);
-    /* Closes t in `seconds` unless the client closes first: the linger after an ending frame,
-     * so that the client reads it before the socket goes. */
-    void (*close_after)(void *data, rta_gateway_transport *t, int seconds);
     /* At open only: query argument `name` ("key=") of the upgrade, into buf; NULL if absent. */
     const char *(*query_arg)(void *data, rta_gateway_transport *t, const char *name, char *buf,
                              size_t size);
@@ -210,6 +212,7 @@ struct rta_gateway {
     rta_history presence_history; /* recent presence events, same limits (RSP4, query.h) */
     rta_dedup dedup;     /* client-supplied message ids seen lately (RSL1k, RTL6a1) */
     rta_timers timers;
+    rta_conn *flush_head, *flush_tail; /* connections with frames for rta_gateway_flush */
     rta_gateway_relay relay; /* cluster mode only (rta_gateway_set_relay) */
     struct rta_catch_up *catch_ups;    /* re-attaches reading their backlog (gateway/catch_up.c) */
     size_t catch_up_count;             /* how many (bounded) */
@@ -248,6 +251,12 @@ enum {
 int rta_gateway_writeable(rta_conn *c);
 /* c's transport has closed: c is kept for a resume, or freed. */
 void rta_gateway_closed(rta_conn *c);
+/* The client started the WebSocket closing handshake: nothing more is written at once on c
+ * (only what the transport's writeable callback still takes). */
+void rta_gateway_peer_closing(rta_conn *c);
+/* With hooks.can_write_now: writes what this loop turn queued, to every transport that takes
+ * it now (the rest through want_write). The host calls it at the end of each loop turn. */
+void rta_gateway_flush(rta_gateway *gw);
 /* The hooks' timer fired. */
 void rta_gateway_timers_due(rta_gateway *gw);
 

@@ -93,6 +93,7 @@ struct rta_conn {
     char key[64];
     rta_format fmt;
     int echo;
+    int heartbeats; /* heartbeats=true (RTN23b): HEARTBEAT messages, not WebSocket pings */
     rta_auth_context auth;
     char *client_id; /* the connection's resolved clientId: NULL, "*" or an id */
     rta_frame *out_head, *out_tail;
@@ -127,6 +128,9 @@ struct rta_conn {
     rta_revlink revlinks[RTA_REVLINKS];
     unsigned idle_linked : 1;
     unsigned ping_due : 1;  /* a ping waits for the next WRITEABLE */
+    unsigned flush_linked : 1; /* in gw->flush_head's list (rta_gateway_flush) */
+    unsigned peer_closing : 1; /* the client's WebSocket close arrived: no direct writes */
+    rta_conn *flush_prev, *flush_next;
     int64_t revoke_at; /* pending revocation with reauth margin, 0 if none */
     size_t presence_members; /* presence members this connection holds, all channels */
     size_t relay_inflight;   /* cluster mode: publishes the relay has not answered yet */
@@ -152,6 +156,11 @@ void rta__gw_conn_send_first(rta_conn *c, const rta_protocol_message *m);
  * Held back while c is detached, and after a resume until the client re-attaches the
  * channel: ably-js drops messages for a channel that is not attached (2.6, RTN15c6). */
 void rta__gw_conn_send_encoded(rta_conn *c, const char *channel, const void *bytes, size_t len);
+/* c (with a transport) has something to write: at the end of the loop turn when the
+ * transport can write at once (rta_gateway_flush), else on its writeable callback. */
+void rta__gw_want_write(rta_conn *c);
+/* c leaves the flush list (its transport closed, or it is freed). */
+void rta__gw_flush_forget(rta_conn *c);
 void rta__gw_conn_send_error(rta_conn *c, int action, const char *channel, const rta_error *e);
 /* rta__gw_conn_reply without waiting behind publishes with the relay (gateway/relay.c). */
 void rta__gw_conn_reply_now(rta_conn *c, const rta_protocol_message *m, int code, const char *msg);

@@ -125,6 +125,7 @@ void rta__gw_conn_transport_closed(rta_conn *c)
     c->slot = NULL;
     c->transport = NULL;
     rta__gw_liveness_forget(c);
+    rta__gw_flush_forget(c);
     gw->live_count--;
     int code = c->end_code;
     clear_transport_state(c);
@@ -230,6 +231,7 @@ rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, int recover, rta
     rta__gw_revindex_remove(fresh); /* on its way out, with old's former credentials */
     int unindexed = rta__gw_revindex_update(old);
     old->echo = fresh->echo;
+    old->heartbeats = fresh->heartbeats;
     old->revoke_at = fresh->revoke_at;
     rta__gw_conn_free(fresh); /* the transport, counted in live_count, is old's now */
 
@@ -243,7 +245,7 @@ rta_conn *rta__gw_conn_resume(rta_conn *fresh, const char *key, int recover, rta
     rta__gw_conn_arm_timers(old);
     rta__gw_channels_recheck(old); /* the new token may allow less */
     rta__gw_conn_await_reattach(old); /* held messages follow each channel's ATTACHED */
-    if (old->out_head) gw->hooks.want_write(gw->hooks.data, old->transport);
+    if (old->out_head) rta__gw_want_write(old);
     rta_log_event(RTA_LOG_INFO, "connection.resumed", RTA__GW_LOG_FIELDS(old, .code = 0),
                   "connection %s resumed", old->id);
     return old;

@@ -32,6 +32,12 @@ static void want_write(void *data, rta_gateway_transport *t)
     lws_callback_on_writable(wsi_of(t));
 }
 
+static int can_write_now(void *data, rta_gateway_transport *t)
+{
+    (void)data;
+    return !lws_partial_buffered(wsi_of(t)); /* else lws_write would continue that frame */
+}
+
 static int write_frame(void *data, rta_gateway_transport *t, unsigned char *bytes, size_t len,
                        int binary)
 {
@@ -53,12 +59,6 @@ static void close_now(void *data, rta_gateway_transport *t)
 {
     (void)data;
     lws_set_timeout(wsi_of(t), PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
-}
-
-static void close_after(void *data, rta_gateway_transport *t, int seconds)
-{
-    (void)data;
-    lws_set_timeout(wsi_of(t), PENDING_TIMEOUT_USER_OK, seconds);
 }
 
 static const char *query_arg(void *data, rta_gateway_transport *t, const char *name, char *buf,
@@ -115,10 +115,10 @@ int rta_gateway_lws_hooks(rta_gateway_hooks *hooks, rta_gateway *gw, struct lws_
         .data = a,
         .headroom = LWS_PRE,
         .want_write = want_write,
+        .can_write_now = can_write_now,
         .write = write_frame,
         .ping = ping,
         .close_now = close_now,
-        .close_after = close_after,
         .query_arg = query_arg,
         .is_tls = is_tls,
         .is_loopback = is_loopback,
@@ -153,6 +153,9 @@ int rta_gateway_lws_callback(rta_gateway *gw, struct lws *wsi, int reason, rta_c
             return -1;
         default: return -1;
         }
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        if (c) rta_gateway_peer_closing(c);
+        return 0; /* lws answers the close */
     case LWS_CALLBACK_CLOSED:
         if (c) rta_gateway_closed(c);
         return 0;

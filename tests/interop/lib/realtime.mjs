@@ -265,12 +265,13 @@ export function tokenCallback(rest, { override = {}, params: paramsOf, tokens } 
 // ---- raw WebSocket peer ------------------------------------------------------------------------
 
 /**
- * A raw protocol-v6 WebSocket peer. `params` go into the query string (format, heartbeats,
- * v added). Records every decoded frame with its framing (binary or text).
+ * A raw protocol-v6 WebSocket peer. `params` go into the query string (format and v added,
+ * heartbeats=false unless params say). Records every decoded frame with its framing (binary
+ * or text).
  */
 export class RawPeer {
   static async open(server, params, format = 'json', ms = 5000) {
-    const q = new URLSearchParams({ ...params, format, heartbeats: 'false', v: '6' });
+    const q = new URLSearchParams({ heartbeats: 'false', ...params, format, v: '6' });
     const peer = new RawPeer(new WebSocket(`ws://127.0.0.1:${server.port}/?${q}`), format);
     await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`WebSocket open timed out after ${ms} ms`)), ms);
