@@ -26,8 +26,9 @@
  *       arm SET           SET = clientId | revocationKey | token: count DISCONNECTED 40141 on
  *                         that set from now on -> ARMED <n>; when all n are seen, or on
  *                         `report`: REVOKED <seen> <t_last_ms> <others_dropped>
- *       send-revoke       revokeTokens for the armed set from a thread (clientId:revoke-me,
- *                         revocationKey:rk-bench, or this generator's tokens 100 per request)
+ *       send-revoke       revokeTokens for the armed set (clientId:revoke-me,
+ *                         revocationKey:rk-bench, or this generator's tokens 100 per request,
+ *                         SENDERS requests in flight from threads of their own)
  *                         -> SENT <t0_ms> <t1_ms> <requests> <failed>
  *       refill            the armed set's closed connections get fresh plain tokens and
  *                         reconnect -> REFILLED <connected>
@@ -61,6 +62,7 @@
 #define SLOW_CHANNEL "bench:slow"
 #define REVOCATION_KEY "rk-bench"
 #define TARGETS_PER_REQUEST 100 /* S-67 */
+#define SENDERS 4 /* revokeTokens requests in flight per generator (send-revoke) */
 #define STALL_MS 15000 /* connect: this long without progress, the ones left are retried */
 
 enum role { R_PLAIN = 0, R_CLIENT_ID, R_REVOCATION_KEY, R_TOKEN };
@@ -83,7 +85,8 @@ static struct {
     size_t armed_n, seen, others;
     double t_last;
     int report_due;
-    pthread_t sender;
+    pthread_t sender[SENDERS];
+    size_t senders; /* started, 0 when none */
     int sender_started;
     atomic_int sender_done;
     double sent_t0, sent_t1;
@@ -288,52 +291,106 @@ static void cmd_arm(const char *set)
     reply("ARMED %zu", S.armed_n);
 }
 
+/* The armed set's revokeTokens requests, built before the clock starts: one target for the
+ * clientId and revocationKey sets, this generator's tokens 100 per request (S-67) for the
+ * token set. SENDERS threads send them, each over its own keep-alive connection, the way a
+ * backend revoking 10,000 tokens sends its 100 requests at once rather than one by one. */
+static struct {
+    char ***targets; /* per request: its targets ("type:value", owned) */
+    size_t *counts;
+    size_t n;
+    atomic_size_t next; /* the next request to send */
+    atomic_size_t failed;
+    atomic_int running;
+} R;
+
+static void requests_add(char **targets, size_t n)
+{
+    char ***t = realloc(R.targets, (R.n + 1) * sizeof(*t));
+    size_t *c = t ? realloc(R.counts, (R.n + 1) * sizeof(*c)) : NULL;
+    if (t) R.targets = t;
+    if (!t || !c) gw_die("out of memory");
+    R.counts = c;
+    R.targets[R.n] = targets;
+    R.counts[R.n++] = n;
+}
+
+static char *target_dup(const char *type, const char *value)
+{
+    size_t len = strlen(type) + strlen(value) + 1;
+    char *s = malloc(len);
+    if (!s) gw_die("out of memory");
+    snprintf(s, len, "%s%s", type, value);
+    return s;
+}
+
+static void requests_build(void)
+{
+    if (S.armed == R_CLIENT_ID || S.armed == R_REVOCATION_KEY) {
+        char **one = calloc(1, sizeof(char *));
+        if (!one) gw_die("out of memory");
+        one[0] = S.armed == R_CLIENT_ID ? target_dup("clientId:", GW_REVOKED_CLIENT_ID)
+                                        : target_dup("revocationKey:", REVOCATION_KEY);
+        requests_add(one, 1);
+        return;
+    }
+    char **batch = NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < S.f.n; i++) {
+        if (S.role[i] != R_TOKEN) continue;
+        if (!batch && !(batch = calloc(TARGETS_PER_REQUEST, sizeof(char *)))) gw_die("out of memory");
+        batch[n++] = target_dup("token:", token_of(&S.f.clients[i]));
+        if (n == TARGETS_PER_REQUEST) {
+            requests_add(batch, n);
+            batch = NULL;
+            n = 0;
+        }
+    }
+    if (n) requests_add(batch, n);
+}
+
+static void requests_free(void)
+{
+    for (size_t i = 0; i < R.n; i++) {
+        for (size_t k = 0; k < R.counts[i]; k++) free(R.targets[i][k]);
+        free(R.targets[i]);
+    }
+    free(R.targets);
+    free(R.counts);
+    R.targets = NULL;
+    R.counts = NULL;
+    R.n = 0;
+}
+
 static void *send_revoke(void *arg)
 {
     (void)arg;
     gw_http *h = gw_http_new(S.f.host, S.f.ports[0]);
-    const char *targets[TARGETS_PER_REQUEST];
-    size_t n = 0;
-    S.sent_t0 = gw_now_ms(); /* the clock starts as the first request is sent */
-    if (S.armed == R_CLIENT_ID || S.armed == R_REVOCATION_KEY) {
-        targets[0] = S.armed == R_CLIENT_ID ? "clientId:" GW_REVOKED_CLIENT_ID
-                                            : "revocationKey:" REVOCATION_KEY;
-        S.sent_requests = 1;
-        S.sent_failed = gw_http_revoke(h, S.key, targets[0]) != 201;
-    } else {
-        char **owned = calloc(TARGETS_PER_REQUEST, sizeof(char *));
-        if (!owned) gw_die("out of memory");
-        for (size_t i = 0; i <= S.f.n; i++) {
-            if (i < S.f.n && S.role[i] == R_TOKEN) {
-                const char *tok = token_of(&S.f.clients[i]);
-                size_t len = strlen("token:") + strlen(tok) + 1;
-                owned[n] = malloc(len);
-                if (!owned[n]) gw_die("out of memory");
-                snprintf(owned[n], len, "token:%s", tok);
-                targets[n] = owned[n];
-                n++;
-            }
-            if (n == TARGETS_PER_REQUEST || (i == S.f.n && n)) {
-                S.sent_requests++;
-                S.sent_failed += gw_http_revoke_many(h, S.key, targets, n) != 201;
-                for (size_t k = 0; k < n; k++) free(owned[k]);
-                n = 0;
-            }
-        }
-        free(owned);
-    }
-    S.sent_t1 = gw_now_ms();
+    for (size_t i; (i = atomic_fetch_add(&R.next, 1)) < R.n;)
+        if (gw_http_revoke_many(h, S.key, (const char *const *)R.targets[i], R.counts[i]) != 201)
+            atomic_fetch_add(&R.failed, 1);
     gw_http_free(h);
-    atomic_store(&S.sender_done, 1);
+    if (atomic_fetch_sub(&R.running, 1) == 1) { /* the last sender out */
+        S.sent_t1 = gw_now_ms();
+        atomic_store(&S.sender_done, 1);
+    }
     return NULL;
 }
 
 static void cmd_send_revoke(void)
 {
     if (!S.armed) gw_die("send-revoke before arm");
-    S.sent_requests = S.sent_failed = 0;
+    requests_free();
+    requests_build();
+    S.sent_requests = R.n;
+    atomic_store(&R.next, 0);
+    atomic_store(&R.failed, 0);
     atomic_store(&S.sender_done, 0);
-    if (pthread_create(&S.sender, NULL, send_revoke, NULL)) gw_die("pthread_create");
+    S.senders = R.n < SENDERS ? R.n : SENDERS;
+    atomic_store(&R.running, (int)S.senders);
+    S.sent_t0 = gw_now_ms(); /* the clock starts as the first request is sent */
+    for (size_t k = 0; k < S.senders; k++)
+        if (pthread_create(&S.sender[k], NULL, send_revoke, NULL)) gw_die("pthread_create");
     S.sender_started = 1;
 }
 
@@ -432,8 +489,9 @@ static int wake(gw_fleet *f)
 static void flush_reports(void)
 {
     if (S.sender_started && atomic_load(&S.sender_done)) {
-        pthread_join(S.sender, NULL);
+        for (size_t k = 0; k < S.senders; k++) pthread_join(S.sender[k], NULL);
         S.sender_started = 0;
+        S.sent_failed = atomic_load(&R.failed);
         reply("SENT %.3f %.3f %zu %zu", S.sent_t0, S.sent_t1, S.sent_requests, S.sent_failed);
     }
     if (S.report_due) {
@@ -500,7 +558,9 @@ int gw_scale_main(int argc, char **argv)
         }
         if (S.in_eof && !memchr(S.in, '\n', S.in_len)) break;
     }
-    if (S.sender_started) pthread_join(S.sender, NULL);
+    if (S.sender_started)
+        for (size_t k = 0; k < S.senders; k++) pthread_join(S.sender[k], NULL);
+    requests_free();
     if (S.f.n) gw_fleet_free(&S.f);
     free(S.f.ifaces);
     free(src);

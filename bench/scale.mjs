@@ -8,7 +8,8 @@
 //   2. hold for RTA_SCALE_HOLD_S (60) seconds, then count who is still connected, and the
 //      memory: rtauthd's RSS (supervisor and workers) and the kernel's (/proc/net/sockstat,
 //      /proc/slabinfo);
-//   3. in-band AUTH round trips at that load;
+//   3. in-band AUTH round trips at that load, timed by a generator of its own at normal
+//      priority (as the prober: a latency probe should not wait for a core behind the load);
 //   4. three revocations, each matching 10% of the connections (10,000 of 100,000), spread
 //      over every generator and worker: by clientId, by revocationKey (Ably JWTs), by token
 //      (100 per request, each generator revoking its own); between rounds the revoked
@@ -20,10 +21,11 @@
 // Environment: RTA_BUILD_DIR (build), RTA_SCALE_CONNS (100000), RTA_SCALE_WORKERS (6),
 // RTA_SCALE_GENERATORS (6), RTA_SCALE_HOLD_S (60), RTA_SCALE_AUTH_SAMPLES (4000),
 // RTA_SCALE_SLOW_S (20), RTA_SCALE_SLOW_RATE (20 msg/s), RTA_SCALE_SLOW_SIZE (16384 bytes);
-// RTA_SCALE_PERF=DIR: a system-wide `perf record -g` of the AUTH phase and of each revocation
-// round, into DIR/<phase>.data (read with `perf report -i`), to see where their time goes.
+// RTA_SCALE_PERF=DIR: a system-wide `perf record -g` of the AUTH phase, of each revocation
+// round and of the close, into DIR/<phase>.data (read with `perf report -i`), to see where their time goes;
+// RTA_SCALE_LOG=FILE: rtauthd logs at level info into FILE.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -39,6 +41,10 @@ const WORKERS = env('RTA_SCALE_WORKERS', 6);
 const GENS = env('RTA_SCALE_GENERATORS', 6);
 const HOLD_S = env('RTA_SCALE_HOLD_S', 60);
 const AUTH_SAMPLES = env('RTA_SCALE_AUTH_SAMPLES', 4000);
+const AUTH_IN_FLIGHT = 12;
+// the AUTH prober's connections: 70% of them are plain (the other 30% are the revocation
+// sets), and each sample takes a distinct plain connection
+const AUTH_CONNS = Math.ceil(AUTH_SAMPLES / 0.65);
 const SLOW_S = env('RTA_SCALE_SLOW_S', 20);
 const SLOW_RATE = env('RTA_SCALE_SLOW_RATE', 20);
 const SLOW_SIZE = env('RTA_SCALE_SLOW_SIZE', 16384);
@@ -49,6 +55,7 @@ const KEPT_MS = 10000;
 const SRC_PER_GEN = 4;
 
 const PERF_DIR = process.env.RTA_SCALE_PERF;
+const LOG_FILE = process.env.RTA_SCALE_LOG; // rtauthd's log at level info, appended there
 // perf record over fn(), when asked for: its own process group, stopped with SIGINT (perf
 // then writes its file).
 async function profiled(phase, fn) {
@@ -151,6 +158,17 @@ function memKib(pids) {
   }
   return sum;
 }
+// CPU time (ms) of the processes, every thread (/proc/PID/task/TID/schedstat: ns on a CPU).
+function cpuMs(pids) {
+  let ns = 0;
+  for (const pid of pids) {
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`))
+        ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch { /* gone */ }
+  }
+  return ns / 1e6;
+}
 const memStr = (m) => `VmRSS ${(m.rss / 1024).toFixed(1)} MiB (anonymous ${(m.anon / 1024).toFixed(1)}, file ${(m.file / 1024).toFixed(1)}), Pss ${(m.pss / 1024).toFixed(1)} MiB`;
 
 // Kernel memory of TCP sockets: buffer pages (sockstat) and the slab objects a socket holds.
@@ -183,7 +201,7 @@ async function main() {
     try { execFileSync('redis-cli', ['-p', String(rport), 'ping'], { stdio: 'pipe' }); break; } catch { await sleep(100); }
   }
   const rtauthdArgs = ['--listen', `127.0.0.1:${port}`, '--redis', `redis://127.0.0.1:${rport}`, '--node-id', 'scale',
-    '--workers', String(WORKERS), '--sandbox', '--log-level', 'error', '--max-connections-per-client', '0',
+    '--workers', String(WORKERS), '--sandbox', '--log-level', LOG_FILE ? 'info' : 'error', '--max-connections-per-client', '0',
     '--max-queue', String(MAX_QUEUE), '--max-queue-total', String(MAX_QUEUE_TOTAL),
     // Kept by design after the connections close: channel history (--history-max-age, 2 min
     // by default) and the revoked connections, detached for a resume with a new token
@@ -193,7 +211,7 @@ async function main() {
   const server = spawn(join(BUILD, 'rtauthd'), rtauthdArgs, { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(server);
   let serverErr = '';
-  server.stderr.on('data', (d) => { serverErr = (serverErr + d).slice(-4000); });
+  server.stderr.on('data', (d) => { serverErr = (serverErr + d).slice(-4000); if (LOG_FILE) appendFileSync(LOG_FILE, d); });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try { if ((await fetch(`${base}/ready`)).ok) break; } catch { /* not yet */ }
@@ -209,24 +227,31 @@ async function main() {
 
   // Generators: each its share, source addresses of its own (SRC_PER_GEN, in turn: one
   // address has ~28,000 ephemeral ports, and bind() searches longer as they fill up), a
-  // tenth of its share per revocation set.
+  // tenth of its share per revocation set. GENS of them at a lower priority hold the load: on
+  // a real deployment the clients are other machines; here they share the 2 cores, and the
+  // server's latencies should not wait behind their work. One more, at normal priority, holds
+  // AUTH_CONNS of the connections and times the AUTH round trips, as the /time prober does
+  // for HTTP: a probe waiting for a core behind 100,000 clients' pongs would time itself.
   const srcs = (g) => Array.from({ length: SRC_PER_GEN }, (_, k) => `127.0.0.${10 + g * SRC_PER_GEN + k}`).join(',');
   const gens = [];
-  for (let g = 0; g < GENS; g++) {
-    const n = Math.floor(CONNS / GENS) + (g < CONNS % GENS ? 1 : 0);
-    // at a lower priority: on a real deployment the clients are other machines; here they
-    // share the 2 cores, and the server's latencies should not wait behind their work
-    gens.push(lineChild(`generator ${g}`, 'nice', ['-n', '10', bench, 'scale', '127.0.0.1', String(port), key, '--conns', String(n),
-      '--id', String(g), '--src', srcs(g), '--revoke', String(Math.round(n / 10)), '--handshakes', '128']));
+  const bulk = CONNS - AUTH_CONNS;
+  for (let g = 0; g <= GENS; g++) {
+    const prober = g === GENS;
+    const n = prober ? AUTH_CONNS : Math.floor(bulk / GENS) + (g < bulk % GENS ? 1 : 0);
+    const args = [bench, 'scale', '127.0.0.1', String(port), key, '--conns', String(n),
+      '--id', String(g), '--src', srcs(g), '--revoke', String(Math.round(n / 10)), '--handshakes', '128'];
+    gens.push(prober ? lineChild('AUTH prober', args[0], args.slice(1)) : lineChild(`generator ${g}`, 'nice', ['-n', '10', ...args]));
   }
+  const authProber = gens[GENS];
   const minted = await all(gens, (g) => g.next('MINTED'));
-  console.log(`tokens: ${CONNS} minted by ${GENS} generators in ${Math.max(...minted.map((l) => Number(l.split(' ')[1])))} s (not timed)`);
+  console.log(`tokens: ${CONNS} minted by ${GENS + 1} generators in ${Math.max(...minted.map((l) => Number(l.split(' ')[1])))} s (not timed)`);
   await sleep(2000);
   const memStart = memKib(pids), rssStart = memStart.rss, kStart = kernelBytes();
 
   // 1. the storm, with GET /time probed on fresh connections
   const probe = lineChild('timeprobe', bench, ['timeprobe', '127.0.0.1', String(port), '--interval-ms', '10']);
   await probe.next('PROBING');
+  const stormCpu0 = cpuMs(pids);
   for (const g of gens) g.send('connect');
   const t0 = Date.now();
   const progress = setInterval(() => {
@@ -234,6 +259,7 @@ async function main() {
     console.log(`  storm: ${Math.round((Date.now() - t0) / 1000)} s, ${est} TCP sockets in use (both ends)`);
   }, 10000);
   const conn = (await all(gens, (g) => g.next('CONNECTED'))).map((l) => l.split(' ').slice(1).map(Number));
+  const stormCpu = cpuMs(pids) - stormCpu0;
   clearInterval(progress);
   probe.send('stop');
   const [, probes, probeFailed, p50t, p99t, maxt] = (await probe.next('TIMEPROBE')).split(' ').map(Number);
@@ -242,7 +268,8 @@ async function main() {
   const stormS = (Math.max(...conn.map((c) => c[4])) - Math.min(...conn.map((c) => c[3]))) / 1000;
   console.log(`storm: ${connected} of ${CONNS} CONNECTED in ${stormS.toFixed(1)} s (${Math.round(connected / stormS)} conn/s), ${failed} failed or closed ` +
     `(${retried} lost by the generators' libwebsockets without a callback and started again); ` +
-    `GET /time on a fresh connection every 10 ms meanwhile: ${probes} answered, ${probeFailed} failed, p50 ${p50t} ms, p99 ${p99t} ms, max ${maxt} ms`);
+    `GET /time on a fresh connection every 10 ms meanwhile: ${probes} answered, ${probeFailed} failed, p50 ${p50t} ms, p99 ${p99t} ms, max ${maxt} ms; ` +
+    `rtauthd CPU ${(stormCpu / 1000).toFixed(1)} s (${(stormCpu * 1000 / CONNS).toFixed(0)} us per connection)`);
   if (connected !== CONNS) throw new Error(`only ${connected} of ${CONNS} connected: ${gens.map((g) => g.stderr()).join('')}`);
 
   // 2. hold
@@ -263,11 +290,10 @@ async function main() {
     `slab ${kib(kSlab)} KiB (${SLABS.join(', ')} from /proc/slabinfo)`);
 
   // 3. AUTH round trips at full load
-  const per = Math.ceil(AUTH_SAMPLES / GENS);
-  const auth = await profiled('auth', () => all(gens, async (g) => { g.send(`auth ${per} 2`); return g.next('AUTH'); }));
+  const auth = await profiled('auth', async () => { authProber.send(`auth ${AUTH_SAMPLES} ${AUTH_IN_FLIGHT}`); return [await authProber.next('AUTH')]; });
   let wrong = 0; const ms = [];
   for (const l of auth) { const [, w, list] = l.split(' '); wrong += Number(w); if (list) ms.push(...list.split(',').map(Number)); }
-  console.log(`auth: ${ms.length} AUTH with fresh tokens on distinct connections (2 in flight per generator, ${GENS * 2} in all), ` +
+  console.log(`auth: ${ms.length} AUTH with fresh tokens on distinct connections of the prober (${AUTH_IN_FLIGHT} in flight), ` +
     `write to CONNECTED: p50 ${pct(ms, 0.5).toFixed(3)} ms, p99 ${pct(ms, 0.99).toFixed(3)} ms, max ${pct(ms, 1).toFixed(3)} ms; ${wrong} wrong or missing`);
   if (wrong) throw new Error('AUTH replies were wrong');
 
@@ -277,6 +303,7 @@ async function main() {
   for (const set of ['clientId', 'revocationKey', 'token']) {
     const armed = (await all(gens, async (g) => { g.send(`arm ${set}`); return g.next('ARMED'); })).reduce((s, l) => s + Number(l.split(' ')[1]), 0);
     const senders = set === 'token' ? gens : [gens[0]];
+    const genPids = gens.map((g) => g.proc.pid), cpu0 = [cpuMs(pids), cpuMs(genPids), cpuMs([redis.pid])];
     const [sent, revoked] = await profiled(`revoke-${set}`, async () => {
       for (const g of senders) g.send('send-revoke');
       const sent = (await all(senders, (g) => g.next('SENT'))).map((l) => l.split(' ').slice(1).map(Number));
@@ -288,12 +315,16 @@ async function main() {
     const r = revoked.map((l) => l.split(' ').slice(1).map(Number));
     const seen = r.reduce((s, x) => s + x[0], 0), others = r.reduce((s, x) => s + x[2], 0);
     const t0 = Math.min(...sent.map((s) => s[0])), last = Math.max(...r.map((x) => x[1]));
+    // CPU spent until every generator reported (a little after the last DISCONNECTED): how
+    // much of the round's wall time the server's work alone needs on these 2 cores
+    const cpu = [cpuMs(pids), cpuMs(genPids), cpuMs([redis.pid])].map((v, i) => v - cpu0[i]);
     const st = await status();
     otherDropped += others + st.plain_down;
-    rounds[set] = { ms: last - t0, seen, armed };
+    rounds[set] = { ms: last - t0, seen, armed, serverCpu: cpu[0] };
     console.log(`revoke by ${set}: ${seen} of ${armed} matching connections got DISCONNECTED 40141, the last ${(last - t0).toFixed(1)} ms after ` +
       `the first of ${sent.reduce((s, x) => s + x[2], 0)} revokeTokens requests was sent (${sent.reduce((s, x) => s + x[3], 0)} not 201; ` +
-      `the last acknowledged after ${(Math.max(...sent.map((s) => s[1])) - t0).toFixed(1)} ms); ${others + st.plain_down} others dropped`);
+      `the last acknowledged after ${(Math.max(...sent.map((s) => s[1])) - t0).toFixed(1)} ms); ${others + st.plain_down} others dropped; ` +
+      `CPU meanwhile: rtauthd ${cpu[0].toFixed(0)} ms, generators ${cpu[1].toFixed(0)} ms, redis ${cpu[2].toFixed(0)} ms`);
     if (seen !== armed) throw new Error(`revoke by ${set}: ${seen} of ${armed}`);
     const refilled = await all(gens, async (g) => { g.send('refill'); return g.next('REFILLED'); });
     const back = refilled.reduce((s, l) => s + Number(l.split(' ')[1]), 0);
@@ -332,7 +363,10 @@ async function main() {
     `kernel TCP buffers peak ${(kPeak / 1048576).toFixed(1)} MiB (from ${(kBefore.buffers / 1048576).toFixed(1)})`);
 
   // 6. close everything
-  await all(gens, async (g) => { g.send('close'); return g.next('CLOSED'); });
+  const closeCpu0 = cpuMs(pids);
+  await profiled('close', () => all(gens, async (g) => { g.send('close'); return g.next('CLOSED'); }));
+  const closeCpu = cpuMs(pids) - closeCpu0;
+  console.log(`close: ${CONNS} connections closed; rtauthd CPU ${(closeCpu / 1000).toFixed(1)} s (${(closeCpu * 1000 / CONNS).toFixed(0)} us per connection)`);
   await sleep(KEPT_MS + 5000);
   const memEnd = memKib(pids), rssEnd = memEnd.rss;
   console.log(`close: rtauthd ${memStr(memEnd)} ${(KEPT_MS + 5000) / 1000} s after every connection closed (CLOSE, as a client's close() sends); ` +
@@ -340,7 +374,8 @@ async function main() {
   for (const g of gens) g.send('quit');
 
   console.log(`method: rtauthd --workers ${WORKERS} on one redis-server (AOF always), ${GENS} generator processes ` +
-    `(bench_gateway scale at nice 10, source addresses 127.0.0.10-${9 + GENS * SRC_PER_GEN}), ${CONNS} rtauth/JWT token connections (format=json)`);
+    `(bench_gateway scale at nice 10) and an AUTH prober at normal priority holding ${AUTH_CONNS} of the connections, ` +
+    `source addresses 127.0.0.10-${9 + (GENS + 1) * SRC_PER_GEN}, ${CONNS} rtauth/JWT token connections (format=json)`);
   const bench_ = (name, v, unit) => console.log(`BENCH ${name} ${v} ${unit}`);
   bench_('scale_connected_at_end', held.connected, 'conns');
   bench_('scale_rss_per_connection_kib', perConn.toFixed(2), 'KiB');

@@ -515,6 +515,7 @@ typedef struct tick_job {
     rta_store_job job;
     rta_cluster *c;
     rta_redis_head head;
+    uint64_t applied; /* the cursor when the head was asked for */
 } tick_job;
 
 static void tick_run(rta_store_job *job, rta_store *store)
@@ -549,7 +550,7 @@ static void tick_done(rta_store_job *job)
     }
     if (c->reseed_needed && !c->reseed_in_flight) start_reseed(c);
     if (!c->reseed_in_flight) {
-        switch (rta_ctl_cursor_head(&c->cursor, t->head.seq)) {
+        switch (rta_ctl_cursor_head(&c->cursor, t->head.seq, t->applied)) {
         case RTA_CTL_HEAD_BEHIND: /* the log went back: a failover or an emptied Redis */
             c->want_full = 1;
             request_sync(c);
@@ -571,6 +572,7 @@ static void submit_tick(rta_cluster *c, int64_t now)
     tick_job *t = calloc(1, sizeof(*t));
     if (!t) return;
     t->c = c;
+    t->applied = c->cursor.applied;
     t->job.run = tick_run;
     t->job.done = tick_done;
     c->tick_in_flight = 1;

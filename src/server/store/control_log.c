@@ -122,11 +122,11 @@ rta_ctl_verdict rta_ctl_cursor_doorbell(rta_ctl_cursor *c, const rta_ctl_entry *
     return RTA_CTL_NEXT;
 }
 
-rta_ctl_head rta_ctl_cursor_head(const rta_ctl_cursor *c, uint64_t head)
+rta_ctl_head rta_ctl_cursor_head(const rta_ctl_cursor *c, uint64_t head,
+                                 uint64_t applied_when_read)
 {
-    return head == c->applied ? RTA_CTL_HEAD_SYNCED
-           : head > c->applied ? RTA_CTL_HEAD_AHEAD
-                               : RTA_CTL_HEAD_BEHIND;
+    if (head < applied_when_read) return RTA_CTL_HEAD_BEHIND;
+    return head > c->applied ? RTA_CTL_HEAD_AHEAD : RTA_CTL_HEAD_SYNCED;
 }
 
 int rta_ctl_cursor_continues(const rta_ctl_cursor *c, const rta_ctl_entry *first)

@@ -77,7 +77,13 @@ typedef enum {
     RTA_CTL_HEAD_BEHIND, /* head < applied: the log went back: full reload */
 } rta_ctl_head;
 
-rta_ctl_head rta_ctl_cursor_head(const rta_ctl_cursor *c, uint64_t head);
+/* What the log's head, read from Redis while the cursor was at applied_when_read, says about
+ * the cursor c now. The read takes a round trip, and doorbells may move the cursor past the
+ * head meanwhile: that head is only stale. The log went back only when the head is below
+ * what was applied before it was read (a full reload of every revocation then, and a walk of
+ * every connection). */
+rta_ctl_head rta_ctl_cursor_head(const rta_ctl_cursor *c, uint64_t head,
+                                 uint64_t applied_when_read);
 
 /* A catch-up reads the log from the cursor's own entry (from the start when applied is 0):
  * 1 when `first` (NULL: the range was empty) proves the log continues from the cursor, 0
