@@ -11,9 +11,10 @@
 //   3. in-band AUTH round trips at that load, timed by a generator of its own at normal
 //      priority (as the prober: a latency probe should not wait for a core behind the load);
 //   4. three revocations, each matching 10% of the connections (10,000 of 100,000), spread
-//      over every generator and worker: by clientId, by revocationKey (Ably JWTs), by token
-//      (100 per request, each generator revoking its own); between rounds the revoked
-//      connections come back with fresh tokens, so every round starts at full strength;
+//      over every generator and worker: by clientId and by revocationKey (Ably JWTs), one
+//      request sent by the prober, by token (100 per request, each generator revoking its
+//      own, 4 requests in flight each); between rounds the revoked connections come back with
+//      fresh tokens, so every round starts at full strength;
 //   5. slow consumers: 10% of the connections attach a channel and stop reading while a
 //      REST publisher keeps publishing to it; peak RSS, and how many were dropped;
 //   6. every connection closes; RSS against its value before the storm.
@@ -302,7 +303,9 @@ async function main() {
   let otherDropped = 0;
   for (const set of ['clientId', 'revocationKey', 'token']) {
     const armed = (await all(gens, async (g) => { g.send(`arm ${set}`); return g.next('ARMED'); })).reduce((s, l) => s + Number(l.split(' ')[1]), 0);
-    const senders = set === 'token' ? gens : [gens[0]];
+    // the one request of a clientId or revocationKey round comes from the prober (at normal
+    // priority, as a backend on a machine of its own); each generator revokes its own tokens
+    const senders = set === 'token' ? gens : [authProber];
     const genPids = gens.map((g) => g.proc.pid), cpu0 = [cpuMs(pids), cpuMs(genPids), cpuMs([redis.pid])];
     const [sent, revoked] = await profiled(`revoke-${set}`, async () => {
       for (const g of senders) g.send('send-revoke');
