@@ -28,7 +28,7 @@ bench: deps build
 	@scripts/bench
 
 # 100,000 connections on this machine (issue 19, docs/performance.md): part of neither
-# `make test` nor `make bench`; about 6 minutes and most of the machine.
+# `make test` nor `make bench`; about 8 minutes and most of the machine.
 bench-scale: deps build
 	@scripts/bench-scale
 
