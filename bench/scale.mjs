@@ -22,8 +22,8 @@
 // Environment: RTA_BUILD_DIR (build), RTA_SCALE_CONNS (100000), RTA_SCALE_WORKERS (6),
 // RTA_SCALE_GENERATORS (6), RTA_SCALE_HOLD_S (60), RTA_SCALE_AUTH_SAMPLES (4000),
 // RTA_SCALE_SLOW_S (20), RTA_SCALE_SLOW_RATE (20 msg/s), RTA_SCALE_SLOW_SIZE (16384 bytes);
-// RTA_SCALE_PERF=DIR: a system-wide `perf record -g` of the AUTH phase, of each revocation
-// round and of the close, into DIR/<phase>.data (read with `perf report -i`), to see where their time goes;
+// RTA_SCALE_PERF=DIR: a system-wide `perf record -g` of the storm, the AUTH phase, each
+// revocation round and the close, into DIR/<phase>.data (read with `perf report -i`), to see where their time goes;
 // RTA_SCALE_LOG=FILE: rtauthd logs at level info into FILE.
 import { spawn, execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
@@ -259,7 +259,7 @@ async function main() {
     const est = Number(/TCP:.* inuse (\d+)/.exec(readFileSync('/proc/net/sockstat', 'utf8'))[1]);
     console.log(`  storm: ${Math.round((Date.now() - t0) / 1000)} s, ${est} TCP sockets in use (both ends)`);
   }, 10000);
-  const conn = (await all(gens, (g) => g.next('CONNECTED'))).map((l) => l.split(' ').slice(1).map(Number));
+  const conn = (await profiled('storm', () => all(gens, (g) => g.next('CONNECTED')))).map((l) => l.split(' ').slice(1).map(Number));
   const stormCpu = cpuMs(pids) - stormCpu0;
   clearInterval(progress);
   probe.send('stop');
