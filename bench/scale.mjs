@@ -24,7 +24,8 @@
 // RTA_SCALE_SLOW_S (20), RTA_SCALE_SLOW_RATE (20 msg/s), RTA_SCALE_SLOW_SIZE (16384 bytes);
 // RTA_SCALE_PERF=DIR: a system-wide `perf record -g` of the storm, the AUTH phase, each
 // revocation round and the close, into DIR/<phase>.data (read with `perf report -i`), to see where their time goes;
-// RTA_SCALE_LOG=FILE: rtauthd logs at level info into FILE.
+// RTA_SCALE_LOG=FILE: rtauthd logs at level info into FILE; RTA_SCALE_ROUNDS: the revocation
+// rounds to run (clientId,revocationKey,token).
 import { spawn, execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -55,6 +56,8 @@ const MAX_QUEUE_TOTAL = 64 * 1024 * 1024; // per worker, all connections togethe
 const KEPT_MS = 10000;
 const SRC_PER_GEN = 4;
 
+const ROUNDS = (process.env.RTA_SCALE_ROUNDS ?? 'clientId,revocationKey,token').split(',');
+if (ROUNDS.some((r) => !['clientId', 'revocationKey', 'token'].includes(r))) throw new Error(`RTA_SCALE_ROUNDS: ${ROUNDS}`);
 const PERF_DIR = process.env.RTA_SCALE_PERF;
 const LOG_FILE = process.env.RTA_SCALE_LOG; // rtauthd's log at level info, appended there
 // perf record over fn(), when asked for: its own process group, stopped with SIGINT (perf
@@ -301,7 +304,7 @@ async function main() {
   // 4. revocations
   const rounds = {};
   let otherDropped = 0;
-  for (const set of ['clientId', 'revocationKey', 'token']) {
+  for (const set of ROUNDS) {
     const armed = (await all(gens, async (g) => { g.send(`arm ${set}`); return g.next('ARMED'); })).reduce((s, l) => s + Number(l.split(' ')[1]), 0);
     // the one request of a clientId or revocationKey round comes from the prober (at normal
     // priority, as a backend on a machine of its own); each generator revokes its own tokens
@@ -386,9 +389,9 @@ async function main() {
   bench_('scale_storm_time_p99_ms', p99t.toFixed(1), 'ms');
   bench_('scale_storm_connect_rate', Math.round(connected / stormS), 'conn/s');
   bench_('scale_auth_rtt_p99_ms', pct(ms, 0.99).toFixed(3), 'ms');
-  bench_(`scale_revoke_${REVOKE}_of_${CONNS}_ms`, rounds.clientId.ms.toFixed(1), 'ms');
-  bench_(`scale_revoke_${REVOKE}_of_${CONNS}_by_revocation_key_ms`, rounds.revocationKey.ms.toFixed(1), 'ms');
-  bench_(`scale_revoke_${REVOKE}_of_${CONNS}_by_token_ms`, rounds.token.ms.toFixed(1), 'ms');
+  if (rounds.clientId) bench_(`scale_revoke_${REVOKE}_of_${CONNS}_ms`, rounds.clientId.ms.toFixed(1), 'ms');
+  if (rounds.revocationKey) bench_(`scale_revoke_${REVOKE}_of_${CONNS}_by_revocation_key_ms`, rounds.revocationKey.ms.toFixed(1), 'ms');
+  if (rounds.token) bench_(`scale_revoke_${REVOKE}_of_${CONNS}_by_token_ms`, rounds.token.ms.toFixed(1), 'ms');
   bench_('scale_revoke_other_dropped', otherDropped, 'conns');
   bench_('scale_rss_after_close_ratio', (rssEnd / rssStart).toFixed(2), 'x');
   bench_('scale_slow_consumer_peak_rss_mib', (slowPeak / 1024).toFixed(1), 'MiB');
