@@ -137,9 +137,9 @@ static void take_send(rta_conn *c, rta_frame *f)
 
 #define OUT(c) ((frame_list){&(c)->out_head, &(c)->out_tail})
 
-/* Asks c's transport (there must be one) for rta_gateway_writeable(). */
 /* ---- writing: at the end of the loop turn, or on the writeable callback ---------------- */
 
+/* c's transport (there must be one) has something to write. */
 void rta__gw_want_write(rta_conn *c)
 {
     rta_gateway *gw = c->gw;
@@ -171,7 +171,7 @@ void rta__gw_flush_forget(rta_conn *c)
 void rta_gateway_peer_closing(rta_conn *c)
 {
     c->peer_closing = 1;
-    if (c->flush_linked && c->transport) { /* what it still takes, lws offers */
+    if (c->flush_linked) { /* what it still takes, lws offers */
         rta__gw_flush_forget(c);
         c->gw->hooks.want_write(c->gw->hooks.data, c->transport);
     }
@@ -179,10 +179,11 @@ void rta_gateway_peer_closing(rta_conn *c)
 
 /* Why the writeable callback rather than a write now: lingering (nothing to write), or
  * closing with nothing left to write, which lws does from its callback (a close frame with
- * status 1000, then the socket). */
+ * status 1000, then the socket). A connection whose client began closing is never listed
+ * (rta__gw_want_write, rta_gateway_peer_closing). */
 static int write_now_possible(const rta_conn *c)
 {
-    return !c->lingering && !(c->closing && !c->close_after) && !c->peer_closing;
+    return !c->lingering && !(c->closing && !c->close_after);
 }
 
 /* Written here rather than on POLLOUT: lws on libuv turns POLLOUT on and off for each
@@ -203,16 +204,12 @@ void rta_gateway_flush(rta_gateway *gw)
             h->want_write(h->data, c->transport);
             continue;
         }
-        /* lists c again itself when it has more (want_write below and in writeable) */
+        /* rta_gateway_writeable lists c again when it has more to write */
         if (rta_gateway_writeable(c) == RTA_GATEWAY_WRITE_FAILED && c->transport)
             h->close_now(h->data, c->transport);
     }
 }
 
-static void want_write(rta_conn *c)
-{
-    rta__gw_want_write(c);
-}
 #define HELD(c) ((frame_list){&(c)->held_head, &(c)->held_tail})
 
 static void reattach_clear(rta_conn *c)
@@ -279,7 +276,7 @@ void rta__gw_conn_release_held(rta_conn *c, const char *channel, int deliver)
             break;
         }
     list_take(HELD(c), pick_channel, channel, deliver ? take_send : take_free, c);
-    if (deliver && c->out_head && c->transport) want_write(c);
+    if (deliver && c->out_head && c->transport) rta__gw_want_write(c);
 }
 
 /* The client is not keeping up: drop everything and end the connection for good. Runs
@@ -336,7 +333,7 @@ static void queue(rta_conn *c, rta_frame *f, int first)
     } else {
         take_send(c, f);
     }
-    if (c->transport) want_write(c);
+    if (c->transport) rta__gw_want_write(c);
 }
 
 static rta_frame *encode(rta_conn *c, const rta_protocol_message *m)
@@ -422,7 +419,7 @@ void rta__gw_conn_fail(rta_conn *c, int action, const rta_error *e)
     rta__gw_conn_send_error(c, action, NULL, e);
     c->closing = 1;
     c->close_after = c->out_tail; /* NULL if it could not be queued: close at once */
-    if (c->transport) want_write(c);
+    if (c->transport) rta__gw_want_write(c);
 }
 
 void rta__gw_conn_close_when_flushed(rta_conn *c)
@@ -430,7 +427,7 @@ void rta__gw_conn_close_when_flushed(rta_conn *c)
     if (c->closing) return;
     c->closing = 1;
     c->close_after = c->out_tail;
-    if (c->transport) want_write(c);
+    if (c->transport) rta__gw_want_write(c);
 }
 
 /* The linger is over and the client has not closed: close. */
@@ -463,7 +460,7 @@ int rta_gateway_writeable(rta_conn *c)
     if (c->ping_due && !c->closing) { /* liveness (gateway/timers.c) */
         c->ping_due = 0;
         if (h->ping(h->data, c->transport)) return RTA_GATEWAY_WRITE_FAILED;
-        if (c->out_head) want_write(c);
+        if (c->out_head) rta__gw_want_write(c);
         return RTA_GATEWAY_WRITE_OK;
     }
     rta_frame *f = c->out_head;
@@ -484,6 +481,6 @@ int rta_gateway_writeable(rta_conn *c)
         linger(c);
         return RTA_GATEWAY_WRITE_OK;
     }
-    if (c->out_head) want_write(c);
+    if (c->out_head) rta__gw_want_write(c);
     return RTA_GATEWAY_WRITE_OK;
 }
