@@ -15,8 +15,8 @@ import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { FORMATS, randomId } from '../interop/lib/helpers.mjs';
-import { Clients, boundedIt, recordChannel, waitConnection } from '../interop/lib/realtime.mjs';
-import { useFronted } from './lib/cluster.mjs';
+import { boundedIt, recordChannel, waitConnection } from '../interop/lib/realtime.mjs';
+import { connectRealtime, useFronted } from './lib/cluster.mjs';
 
 const it = boundedIt(60000);
 const HISTORY_MAX = 100; // the stream keeps about this many (MAXLEN ~: whole nodes of 100)
@@ -28,12 +28,8 @@ const clients = [];
 
 useFronted({ nodeArgs: ['--history-max-messages', String(HISTORY_MAX), '--max-inbound-rate', '10000'], clients, use: (f) => ({ cluster, app, front } = f) });
 
-async function realtime(server, binary, opts = {}) {
-  const c = new Clients(server, binary);
-  clients.push(c);
-  const rt = c.realtime({ key: app.keys[0].keyStr, disconnectedRetryTimeout: 300, ...opts });
-  await waitConnection(rt, 'connected');
-  return rt;
+function realtime(server, binary, opts = {}) {
+  return connectRealtime(clients, server, binary, app.keys[0].keyStr, { disconnectedRetryTimeout: 300, ...opts });
 }
 
 async function waitFor(pred, ms, what) {

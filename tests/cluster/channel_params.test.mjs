@@ -12,9 +12,9 @@ import { after, afterEach, before, describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { FORMATS, randomId, restClient } from '../interop/lib/helpers.mjs';
-import { Clients, boundedIt, waitConnection } from '../interop/lib/realtime.mjs';
+import { boundedIt } from '../interop/lib/realtime.mjs';
 import { provisionApp } from '../interop/lib/server.mjs';
-import { Cluster, waitForKey } from './lib/cluster.mjs';
+import { Cluster, connectRealtime, waitForKey } from './lib/cluster.mjs';
 
 const it = boundedIt(60000);
 
@@ -43,12 +43,8 @@ async function recordAll(ch) {
   return got;
 }
 
-async function realtime(i, binary) {
-  const c = new Clients(cluster.nodes[i], binary);
-  clients.push(c);
-  const rt = c.realtime({ key: app.keys[0].keyStr });
-  await waitConnection(rt, 'connected');
-  return rt;
+function realtime(i, binary) {
+  return connectRealtime(clients, cluster.nodes[i], binary, app.keys[0].keyStr);
 }
 
 async function waitFor(pred, ms, what) {

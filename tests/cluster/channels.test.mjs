@@ -10,9 +10,9 @@ import { after, afterEach, before, describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { FORMATS, randomId, restClient } from '../interop/lib/helpers.mjs';
-import { Clients, boundedIt, waitConnection } from '../interop/lib/realtime.mjs';
+import { boundedIt } from '../interop/lib/realtime.mjs';
 import { provisionApp } from '../interop/lib/server.mjs';
-import { Cluster, waitForKey } from './lib/cluster.mjs';
+import { Cluster, connectRealtime, waitForKey } from './lib/cluster.mjs';
 
 const it = boundedIt(60000);
 const LINGER_MS = 1000; // short, so the unsubscribe can be seen (and churns more)
@@ -37,12 +37,8 @@ afterEach(async () => {
 });
 
 /** A connected ably-js Realtime on node i. */
-async function realtime(i, binary, opts = {}) {
-  const c = new Clients(cluster.nodes[i], binary);
-  clients.push(c);
-  const rt = c.realtime({ key: app.keys[0].keyStr, ...opts });
-  await waitConnection(rt, 'connected');
-  return rt;
+function realtime(i, binary, opts = {}) {
+  return connectRealtime(clients, cluster.nodes[i], binary, app.keys[0].keyStr, opts);
 }
 
 /** Subscribes to `name` on rt (attached when this returns); messages land in the array. */

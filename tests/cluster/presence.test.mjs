@@ -11,8 +11,8 @@ import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { FORMATS, randomId } from '../interop/lib/helpers.mjs';
-import { Clients, boundedIt, waitConnection } from '../interop/lib/realtime.mjs';
-import { TcpProxy, useCluster, waitFor, waitForKey } from './lib/cluster.mjs';
+import { boundedIt } from '../interop/lib/realtime.mjs';
+import { TcpProxy, connectRealtime, useCluster, waitFor, waitForKey } from './lib/cluster.mjs';
 
 const it = boundedIt(60000);
 // a dead node's members leave this long (plus a heartbeat) after it was last heard: shorter
@@ -26,12 +26,8 @@ const clients = [];
 useCluster({ nodeArgs: NODE_ARGS, clients, use: (c) => ({ cluster, app } = c) });
 
 /** A connected ably-js Realtime on `server` (a node or a proxy). */
-async function realtime(server, binary, opts = {}) {
-  const c = new Clients(server, binary);
-  clients.push(c);
-  const rt = c.realtime({ key: app.keys[0].keyStr, disconnectedRetryTimeout: 300, ...opts });
-  await waitConnection(rt, 'connected');
-  return rt;
+function realtime(server, binary, opts = {}) {
+  return connectRealtime(clients, server, binary, app.keys[0].keyStr, { disconnectedRetryTimeout: 300, ...opts });
 }
 
 /** Subscribes to presence on `name` (attached when this returns); enter/update/leave events. */

@@ -9,9 +9,9 @@ import { after, afterEach, before, describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { FORMATS, randomId, rejectsWith, restClient } from '../interop/lib/helpers.mjs';
-import { Clients, boundedIt, waitConnection } from '../interop/lib/realtime.mjs';
+import { boundedIt } from '../interop/lib/realtime.mjs';
 import { provisionApp } from '../interop/lib/server.mjs';
-import { Cluster, waitForKey } from './lib/cluster.mjs';
+import { Cluster, connectRealtime, waitForKey } from './lib/cluster.mjs';
 
 const it = boundedIt(60000);
 
@@ -34,12 +34,8 @@ afterEach(async () => {
   clients = [];
 });
 
-async function realtime(i, binary, opts = {}) {
-  const c = new Clients(cluster.nodes[i], binary);
-  clients.push(c);
-  const rt = c.realtime({ key: app.keys[0].keyStr, ...opts });
-  await waitConnection(rt, 'connected');
-  return rt;
+function realtime(i, binary, opts = {}) {
+  return connectRealtime(clients, cluster.nodes[i], binary, app.keys[0].keyStr, opts);
 }
 
 async function collect(rt, name) {

@@ -11,8 +11,8 @@ import { describe } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { randomId, restClient } from '../interop/lib/helpers.mjs';
-import { Clients, boundedIt, waitConnection } from '../interop/lib/realtime.mjs';
-import { Node, collect, eventually, useCluster, waitFor } from './lib/cluster.mjs';
+import { boundedIt } from '../interop/lib/realtime.mjs';
+import { Node, collect, connectRealtime, eventually, useCluster, waitFor } from './lib/cluster.mjs';
 
 const it = boundedIt(90000);
 
@@ -73,12 +73,8 @@ function namesOn(shard, count, prefix) {
 
 // ---- clients -------------------------------------------------------------------------------------
 
-async function realtime(i, opts = {}) {
-  const c = new Clients(cluster.nodes[i], true);
-  clients.push(c);
-  const rt = c.realtime({ key: app.keys[0].keyStr, ...opts });
-  await waitConnection(rt, 'connected');
-  return rt;
+function realtime(i, opts = {}) {
+  return connectRealtime(clients, cluster.nodes[i], true, app.keys[0].keyStr, opts);
 }
 
 async function keysOf(redis, pattern) {

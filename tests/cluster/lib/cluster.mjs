@@ -13,6 +13,7 @@ import { after, afterEach, before } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
+import { Clients, waitConnection } from '../../interop/lib/realtime.mjs';
 import { freePort, provisionApp } from '../../interop/lib/server.mjs';
 
 const run = promisify(execFile);
@@ -480,6 +481,18 @@ export function useCluster({ nodes = 3, shards, nodeArgs = [], clients, use }) {
   afterEach(async () => {
     for (const c of clients.splice(0)) await c.closeAll();
   });
+}
+
+/**
+ * A connected ably-js Realtime on `server` (a node or a proxy) with `key`, its Clients pushed
+ * to `clients` (closed after each test by useCluster / useFronted).
+ */
+export async function connectRealtime(clients, server, binary, key, opts = {}) {
+  const c = new Clients(server, binary);
+  clients.push(c);
+  const rt = c.realtime({ key, ...opts });
+  await waitConnection(rt, 'connected');
+  return rt;
 }
 
 /** Polls the synchronous pred every 20 ms until it holds; throws after ms. */
