@@ -86,8 +86,8 @@ static struct {
     double t_last;
     int report_due;
     pthread_t sender[SENDERS];
-    size_t senders; /* started, 0 when none */
-    int sender_started;
+    size_t senders; /* threads started by send-revoke */
+    int sender_started; /* a send-revoke whose SENT is not reported yet */
     atomic_int sender_done;
     double sent_t0, sent_t1;
     size_t sent_requests, sent_failed;
@@ -391,6 +391,10 @@ static void cmd_send_revoke(void)
     S.sent_t0 = gw_now_ms(); /* the clock starts as the first request is sent */
     for (size_t k = 0; k < S.senders; k++)
         if (pthread_create(&S.sender[k], NULL, send_revoke, NULL)) gw_die("pthread_create");
+    if (!S.senders) { /* nothing of the armed set here: SENT at once */
+        S.sent_t1 = S.sent_t0;
+        atomic_store(&S.sender_done, 1);
+    }
     S.sender_started = 1;
 }
 
