@@ -41,19 +41,34 @@ uint64_t rta_siphash13(uint64_t k0, uint64_t k1, const void *data, size_t len)
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
-int rta_hmap_init(rta_hmap *m)
+int rta_hmap_init_pooled(rta_hmap *m, rta_pool *pool)
 {
     memset(m, 0, sizeof(*m));
+    m->pool = pool;
     uint64_t k[2];
     if (rta_random_bytes(k, sizeof(k))) return RTA_ERR_INTERNAL;
     m->k0 = k[0], m->k1 = k[1];
     return 0;
 }
 
+int rta_hmap_init(rta_hmap *m) { return rta_hmap_init_pooled(m, NULL); }
+
+static void *mem_alloc(const rta_hmap *m, size_t n, int zeroed)
+{
+    if (m->pool) return zeroed ? rta_pool_calloc(m->pool, n) : rta_pool_alloc(m->pool, n);
+    return zeroed ? calloc(1, n) : malloc(n);
+}
+
+static void mem_free(const rta_hmap *m, void *p)
+{
+    if (m->pool) rta_pool_free(m->pool, p);
+    else free(p);
+}
+
 void rta_hmap_free(rta_hmap *m)
 {
-    for (size_t i = 0; i < m->cap; i++) free(m->slots[i].key);
-    free(m->slots);
+    for (size_t i = 0; i < m->cap; i++) mem_free(m, m->slots[i].key);
+    mem_free(m, m->slots);
     m->slots = NULL;
     m->cap = m->count = 0;
 }
@@ -84,7 +99,8 @@ void *rta_hmap_get(const rta_hmap *m, const void *key, size_t key_len)
 
 static int resize(rta_hmap *m, size_t cap)
 {
-    rta_hmap_slot *slots = calloc(cap, sizeof(*slots));
+    if (cap > SIZE_MAX / sizeof(rta_hmap_slot)) return RTA_ERR_INTERNAL;
+    rta_hmap_slot *slots = mem_alloc(m, cap * sizeof(*slots), 1);
     if (!slots) return RTA_ERR_INTERNAL;
     rta_hmap old = *m;
     m->slots = slots;
@@ -94,7 +110,7 @@ static int resize(rta_hmap *m, size_t cap)
         size_t j = find(m, old.slots[i].key, old.slots[i].key_len, old.slots[i].hash);
         m->slots[j] = old.slots[i];
     }
-    free(old.slots);
+    mem_free(m, old.slots);
     return 0;
 }
 
@@ -121,7 +137,7 @@ int rta_hmap_put(rta_hmap *m, const void *key, size_t key_len, void *value, void
         s->value = value;
         return 0;
     }
-    char *copy = malloc(key_len + 1);
+    char *copy = mem_alloc(m, key_len + 1, 0);
     if (!copy) return RTA_ERR_INTERNAL;
     memcpy(copy, key, key_len);
     copy[key_len] = '\0';
@@ -137,7 +153,7 @@ int rta_hmap_put(rta_hmap *m, const void *key, size_t key_len, void *value, void
 static void remove_at(rta_hmap *m, size_t i)
 {
     size_t mask = m->cap - 1;
-    free(m->slots[i].key);
+    mem_free(m, m->slots[i].key);
     m->slots[i].key = NULL;
     m->count--;
     for (size_t j = (i + 1) & mask; m->slots[j].key; j = (j + 1) & mask) {

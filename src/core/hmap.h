@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pool.h"
+
 typedef struct rta_hmap_slot {
     char *key; /* NULL = empty slot */
     size_t key_len;
@@ -24,10 +26,14 @@ typedef struct rta_hmap {
     size_t cap; /* power of two, or 0 before the first insert */
     size_t count;
     uint64_t k0, k1; /* SipHash key */
+    rta_pool *pool;  /* where its keys and table live; NULL: malloc */
 } rta_hmap;
 
 /* Returns 0, or 50000 if the CSPRNG fails. */
 int rta_hmap_init(rta_hmap *m);
+/* The same, for a map whose keys and table come from `pool` (core/pool.h: long-lived state
+ * kept out of malloc's heap); the pool must outlive the map. */
+int rta_hmap_init_pooled(rta_hmap *m, rta_pool *pool);
 /* Frees the map's own memory (keys, slots), not the values. */
 void rta_hmap_free(rta_hmap *m);
 

@@ -78,13 +78,13 @@ static void test_ref(void **state)
     rta_hmap_free(&m);
 }
 
-static void test_against_reference(void **state)
+static void against_reference(rta_pool *pool)
 {
-    (void)state;
     enum { N = 3000 };
     static intptr_t ref[N]; /* 0 = absent, else value */
+    memset(ref, 0, sizeof(ref));
     rta_hmap m;
-    rta_hmap_init(&m);
+    rta_hmap_init_pooled(&m, pool);
     srand(7);
     char key[16];
     for (int step = 0; step < 60000; step++) {
@@ -116,6 +116,24 @@ static void test_against_reference(void **state)
         assert_int_equal((intptr_t)rta_hmap_get(&m, key, (size_t)n), want);
     }
     rta_hmap_free(&m);
+}
+
+static void test_against_reference(void **state)
+{
+    (void)state;
+    against_reference(NULL);
+}
+
+/* The same with keys and table in a pool (revocations, issue 19): all of it given back. */
+static void test_pooled_against_reference(void **state)
+{
+    (void)state;
+    rta_pool pool;
+    rta_pool_init(&pool);
+    against_reference(&pool);
+    assert_int_equal(pool.live, 0);
+    assert_true(pool.mapped <= RTA_POOL_CHUNK);
+    rta_pool_destroy(&pool);
 }
 
 /* A map that grew for many keys gives its table back once most are gone (issue 19), by del
@@ -160,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_ref),
         cmocka_unit_test(test_against_reference),
+        cmocka_unit_test(test_pooled_against_reference),
         cmocka_unit_test(test_shrinks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,14 +19,16 @@ typedef struct rev_list {
 int rta_revocations_init(rta_revocations *r)
 {
     r->count = 0;
-    return rta_hmap_init(&r->map);
+    rta_pool_init(&r->pool);
+    return rta_hmap_init_pooled(&r->map, &r->pool);
 }
 
 void rta_revocations_free(rta_revocations *r)
 {
     for (size_t i = 0; i < r->map.cap; i++)
-        if (r->map.slots[i].key) free(r->map.slots[i].value);
+        if (r->map.slots[i].key) rta_pool_free(&r->pool, r->map.slots[i].value);
     rta_hmap_free(&r->map);
+    rta_pool_destroy(&r->pool);
 }
 
 static size_t make_key(char *buf, size_t size, const char *key_name, const char *target)
@@ -50,14 +52,16 @@ int rta_revocations_add(rta_revocations *r, const char *key_name, const char *ta
     for (size_t i = 0; i < n; i++) /* the same revocation loaded twice: nothing to add */
         if (old->items[i].issued_before == issued_before && old->items[i].applies_at == applies_at)
             return 0;
-    rev_list *l = realloc(old, sizeof(rev_list) + (n + 1) * sizeof(rev_item));
+    rev_list *l = rta_pool_alloc(&r->pool, sizeof(rev_list) + (n + 1) * sizeof(rev_item));
     if (!l) return RTA_ERR_INTERNAL;
+    if (n) memcpy(l->items, old->items, n * sizeof(rev_item));
     l->items[n] = (rev_item){issued_before, applies_at, expires};
     l->n = n + 1;
-    if (rta_hmap_put(&r->map, key, len, l, NULL)) {
-        if (!old) free(l); /* a grown `old` stays in the map under its old pointer otherwise */
+    if (rta_hmap_put(&r->map, key, len, l, NULL)) { /* `old` stays in the map */
+        rta_pool_free(&r->pool, l);
         return RTA_ERR_INTERNAL;
     }
+    rta_pool_free(&r->pool, old);
     r->count++;
     return 0;
 }
@@ -99,6 +103,7 @@ int rta_revocations_check(const rta_revocations *r, const char *key_name,
 }
 
 typedef struct {
+    rta_pool *pool;
     int64_t now;
     size_t dropped;
 } purge_ctx;
@@ -114,13 +119,13 @@ static int keep_live(void *ctx, const char *key, size_t len, void *value)
     p->dropped += l->n - j;
     l->n = j;
     if (j) return 1;
-    free(l);
+    rta_pool_free(p->pool, l);
     return 0;
 }
 
 size_t rta_revocations_purge(rta_revocations *r, int64_t now)
 {
-    purge_ctx p = {now, 0};
+    purge_ctx p = {&r->pool, now, 0};
     rta_hmap_filter(&r->map, keep_live, &p);
     r->count -= p.dropped;
     return p.dropped;

@@ -15,11 +15,15 @@
 
 #include "core/hmap.h"
 
+/* Records live in a pool of their own (core/pool.h): kept for up to an hour, they would pin
+ * the heap pages of the connections around them once those close (issue 19). */
 typedef struct rta_revocations {
-    rta_hmap map; /* keyName '\0' target -> struct rev_list* */
+    rta_pool pool; /* the map's keys and table, and every rev_list */
+    rta_hmap map;  /* keyName '\0' target -> struct rev_list* */
     size_t count;
 } rta_revocations;
 
+/* r must not move afterwards (its map points at its pool). */
 int rta_revocations_init(rta_revocations *r);
 void rta_revocations_free(rta_revocations *r);
 
