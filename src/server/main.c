@@ -5,6 +5,7 @@
 
 #include "server/config.h"
 #include "server/log.h"
+#include "server/malloc_tuning.h"
 #include "server/server.h"
 #include "server/workers.h"
 
@@ -18,6 +19,7 @@ static void on_signal(int sig)
 
 int main(int argc, char **argv)
 {
+    rta_malloc_tuning_apply(argv); /* may start rtauthd again: first */
     rta_config cfg;
     rta_error err;
     rta_config_defaults(&cfg);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -75,6 +76,29 @@ static void heap_order_cancel_and_future(void **state)
     assert_int_equal(fx.timer_at, -1); /* fired, and nothing left to arm it for */
     for (int i = 0; i < N; i++) rta__gw_timer_cancel(gw, &items[i].t);
     assert_int_equal(gw->timers.len, 0);
+}
+
+/* The heap's array follows the deadlines down once most are gone (RSS after a storm closes,
+ * issue 19), and what remains still fires in order. */
+static void heap_shrinks(void **state)
+{
+    (void)state;
+    rta_gateway *gw = &fx.gateway;
+    int64_t now = fx.now;
+    memset(items, 0, sizeof(items));
+    fired = 0;
+    for (int i = 0; i < N; i++) rta__gw_schedule(gw, &items[i].t, on_fire, now + 1 + (N - i));
+    size_t peak = gw->timers.cap;
+    assert_true(peak >= N);
+    for (int i = 0; i < N; i++)
+        if (i % 100) rta__gw_timer_cancel(gw, &items[i].t);
+    assert_int_equal(gw->timers.len, N / 100);
+    assert_true(gw->timers.cap <= peak / 8 && gw->timers.cap >= gw->timers.len);
+    fx_advance(N + 1);
+    assert_int_equal(fired, N / 100);
+    for (int k = 1; k < fired; k++) assert_true(order[k - 1] <= order[k]);
+    assert_int_equal(gw->timers.len, 0);
+    assert_true(gw->timers.cap <= 64);
 }
 
 /* A connection whose client has gone quiet (answers no ping), its CONNECTED read. */
@@ -195,6 +219,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(heap_order_cancel_and_future, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(heap_shrinks, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(liveness_pings_then_hangs_up, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(liveness_order_over_many, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(liveness_heartbeats_true, fx_setup, fx_teardown),

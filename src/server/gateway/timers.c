@@ -71,6 +71,20 @@ static void sift_down(rta_timers *ts, size_t i)
     place(ts, t, i);
 }
 
+/* A heap that held the deadlines of 16,000 connections (two each) gives its array back once
+ * they are gone: 256 KiB per worker after make bench-scale's close (issue 19). Halves at
+ * load 1/8, as core/hmap.c does, so a heap hovering around one size never resizes back and
+ * forth; a failed realloc keeps the larger array. */
+#define HEAP_MIN_CAP 64
+static void maybe_shrink(rta_timers *ts)
+{
+    if (ts->cap <= HEAP_MIN_CAP || ts->len * 8 >= ts->cap) return;
+    rta_timer **h = realloc(ts->heap, ts->cap / 2 * sizeof(*h));
+    if (!h) return;
+    ts->heap = h;
+    ts->cap /= 2;
+}
+
 void rta__gw_timer_cancel(rta_gateway *gw, rta_timer *t)
 {
     rta_timers *ts = &gw->timers;
@@ -78,6 +92,7 @@ void rta__gw_timer_cancel(rta_gateway *gw, rta_timer *t)
     size_t i = t->pos - 1;
     t->pos = 0;
     rta_timer *last = ts->heap[--ts->len];
+    maybe_shrink(ts);
     if (i == ts->len) return;
     place(ts, last, i);
     sift_down(ts, i);
