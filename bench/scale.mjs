@@ -25,7 +25,8 @@
 // RTA_SCALE_PERF=DIR: a system-wide `perf record -g` of the storm, the AUTH phase, each
 // revocation round and the close, into DIR/<phase>.data (read with `perf report -i`), to see where their time goes;
 // RTA_SCALE_LOG=FILE: rtauthd logs at level info into FILE; RTA_SCALE_ROUNDS: the revocation
-// rounds to run (clientId,revocationKey,token).
+// rounds to run (clientId,revocationKey,token); RTA_SCALE_PAUSE_S=N: wait N s after the close,
+// every process still running, to inspect rtauthd's workers (their pids are printed).
 import { spawn, execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -60,6 +61,7 @@ const ROUNDS = (process.env.RTA_SCALE_ROUNDS ?? 'clientId,revocationKey,token').
 if (ROUNDS.some((r) => !['clientId', 'revocationKey', 'token'].includes(r))) throw new Error(`RTA_SCALE_ROUNDS: ${ROUNDS}`);
 const PERF_DIR = process.env.RTA_SCALE_PERF;
 const LOG_FILE = process.env.RTA_SCALE_LOG; // rtauthd's log at level info, appended there
+const PAUSE_S = env('RTA_SCALE_PAUSE_S', 0); // after the close, before the teardown
 // perf record over fn(), when asked for: its own process group, stopped with SIGINT (perf
 // then writes its file).
 async function profiled(phase, fn) {
@@ -148,6 +150,18 @@ function rssKib(pids) {
 // supervisor and its workers (the binary's and libraries' code, copy-on-write data from
 // before the fork) once in every process; Pss divides each shared page among its sharers,
 // so its sum is what the processes occupy together.
+// The largest rtauthd_revocation_index_{records,bytes} of 12 scrapes on fresh connections.
+async function revocationIndex(port) {
+  const out = { records: 0, bytes: 0 };
+  for (let i = 0; i < 12; i++) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { connection: 'close' } })).text();
+    const v = (name) => Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+    out.records = Math.max(out.records, v('rtauthd_revocation_index_records'));
+    out.bytes = Math.max(out.bytes, v('rtauthd_revocation_index_bytes'));
+  }
+  return out;
+}
+
 function memKib(pids) {
   const sum = { rss: 0, anon: 0, file: 0, pss: 0 };
   for (const pid of pids) {
@@ -378,6 +392,19 @@ async function main() {
   const memEnd = memKib(pids), rssEnd = memEnd.rss;
   console.log(`close: rtauthd ${memStr(memEnd)} ${(KEPT_MS + 5000) / 1000} s after every connection closed (CLOSE, as a client's close() sends); ` +
     `before the storm ${memStr(memStart)}`);
+  console.log(`close: anonymous RSS per process (MiB, supervisor first): ${pids.map((p) => (memKib([p]).anon / 1024).toFixed(1)).join(' ')}`);
+  // Of which the revocation index, held by design until the revoked tokens expire (an hour):
+  // every worker holds every record. /metrics answers for whichever worker the kernel gives
+  // the connection; the workers hold the same records, so the largest seen, times the workers.
+  const index = await revocationIndex(port);
+  const indexMiB = (index.bytes * WORKERS) / 1048576;
+  console.log(`close: the revocation index holds ${index.records} records per worker in ${(index.bytes / 1048576).toFixed(2)} MiB ` +
+    `(${indexMiB.toFixed(1)} MiB in all, rtauthd_revocation_index_bytes); without it RSS would be ` +
+    `${((rssEnd / 1024 - indexMiB) / (rssStart / 1024)).toFixed(2)}x its start`);
+  if (PAUSE_S) { // everything still running, for gdb or /proc/PID/smaps
+    console.log(`pause: ${PAUSE_S} s before the teardown; rtauthd pids ${pids.join(' ')}`);
+    await sleep(PAUSE_S * 1000);
+  }
   for (const g of gens) g.send('quit');
 
   console.log(`method: rtauthd --workers ${WORKERS} on one redis-server (AOF always), ${GENS} generator processes ` +
@@ -395,6 +422,7 @@ async function main() {
   if (rounds.token) bench_(`scale_revoke_${REVOKE}_of_${CONNS}_by_token_ms`, rounds.token.ms.toFixed(1), 'ms');
   bench_('scale_revoke_other_dropped', otherDropped, 'conns');
   bench_('scale_rss_after_close_ratio', (rssEnd / rssStart).toFixed(2), 'x');
+  bench_('scale_revocation_index_mib', indexMiB.toFixed(1), 'MiB');
   bench_('scale_slow_consumer_peak_rss_mib', (slowPeak / 1024).toFixed(1), 'MiB');
   bench_('scale_slow_consumers_dropped', afterSlow.slow_down, 'conns');
 }

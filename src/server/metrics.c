@@ -55,18 +55,24 @@ static struct {
     double start_time;
     rta_metrics_conn_source source;
     void *source_ctx;
+    rta_metrics_gauge_source gauge_source;
+    void *gauge_ctx;
 } M;
 
 void rta_metrics_reset(void)
 {
     rta_metrics_conn_source src = M.source;
     void *ctx = M.source_ctx;
+    rta_metrics_gauge_source gsrc = M.gauge_source;
+    void *gctx = M.gauge_ctx;
     char version[32];
     double start = M.start_time;
     memcpy(version, M.version, sizeof(version));
     memset(&M, 0, sizeof(M));
     M.source = src;
     M.source_ctx = ctx;
+    M.gauge_source = gsrc;
+    M.gauge_ctx = gctx;
     M.start_time = start;
     memcpy(M.version, version, sizeof(version));
 }
@@ -165,6 +171,12 @@ void rta_metrics_set_conn_source(rta_metrics_conn_source source, void *ctx)
 {
     M.source = source;
     M.source_ctx = ctx;
+}
+
+void rta_metrics_set_gauge_source(rta_metrics_gauge_source source, void *ctx)
+{
+    M.gauge_source = source;
+    M.gauge_ctx = ctx;
 }
 
 /* ---- rendering ------------------------------------------------------------------------------ */
@@ -303,6 +315,16 @@ int rta_metrics_render(rta_buf *b)
            "Live connections ended (DISCONNECTED 40141) by a revocation.");
     rta_buf_printf(b, "rtauthd_revocation_disconnects_total %llu\n",
                    (unsigned long long)get(&M.counters[RTA_M_REVOCATION_DISCONNECTS]));
+    uint64_t gauges[RTA_G_COUNT] = {0};
+    if (M.gauge_source) M.gauge_source(M.gauge_ctx, gauges);
+    family(b, "rtauthd_revocation_index_records", "gauge",
+           "Revocations held in memory, each until every token it covers has expired.");
+    rta_buf_printf(b, "rtauthd_revocation_index_records %llu\n",
+                   (unsigned long long)gauges[RTA_G_REVOCATION_RECORDS]);
+    family(b, "rtauthd_revocation_index_bytes", "gauge",
+           "Memory the revocation index takes (mapped for it, apart from the heap).");
+    rta_buf_printf(b, "rtauthd_revocation_index_bytes %llu\n",
+                   (unsigned long long)gauges[RTA_G_REVOCATION_BYTES]);
     render_histogram(b, "rtauthd_revocation_apply_duration_seconds",
                      "Revocation latency, from the revokeTokens request to the last affected "
                      "connection told and closing.",

@@ -39,6 +39,13 @@ typedef enum rta_metric_counter {
     RTA_M_COUNTER_COUNT
 } rta_metric_counter;
 
+/* Gauges without labels, read at render time from their owner (rta_metrics_set_gauge_source). */
+typedef enum rta_metric_gauge {
+    RTA_G_REVOCATION_RECORDS = 0, /* rtauthd_revocation_index_records: revocations held */
+    RTA_G_REVOCATION_BYTES,       /* rtauthd_revocation_index_bytes: the memory they take */
+    RTA_G_COUNT
+} rta_metric_gauge;
+
 /* Latency histograms, in seconds on the wire, recorded in nanoseconds. */
 typedef enum rta_metric_histogram {
     RTA_H_REQUEST_TOKEN = 0, /* rtauthd_request_token_duration_seconds: request to reply */
@@ -84,6 +91,10 @@ void rta_metrics_connection_refused(int code);
 typedef void (*rta_metrics_conn_emit)(void *arg, const char *app_id, int awaiting_resume);
 typedef void (*rta_metrics_conn_source)(void *ctx, rta_metrics_conn_emit emit, void *arg);
 void rta_metrics_set_conn_source(rta_metrics_conn_source source, void *ctx);
+/* The label-less gauges, likewise: source(ctx, out) fills out[RTA_G_COUNT] (zeroed before).
+ * Set once at start (loop thread); NULL unsets. */
+typedef void (*rta_metrics_gauge_source)(void *ctx, uint64_t out[RTA_G_COUNT]);
+void rta_metrics_set_gauge_source(rta_metrics_gauge_source source, void *ctx);
 
 /* Renders every family in text format 0.0.4 (# HELP and # TYPE for each) onto out.
  * Returns 0, or -1 when out ran out of memory. Loop thread. */

@@ -22,6 +22,7 @@
 #include "server/gateway/transport_lws.h"
 #include "server/rest/http.h"
 #include "server/log.h"
+#include "server/metrics.h"
 #include "server/stats.h"
 #include "server/store/private_files.h"
 #include "server/auth/provision.h"
@@ -123,6 +124,14 @@ static int open_console(rta_server *srv, rta_error *err)
 static void count_connections(void *ctx, rta_metrics_conn_emit emit, void *arg)
 {
     rta_gateway_count_connections(&((rta_server *)ctx)->gateway, emit, arg);
+}
+
+/* The label-less gauges: the revocation index's size (it lives in a pool of its own). */
+static void read_gauges(void *ctx, uint64_t out[RTA_G_COUNT])
+{
+    const rta_revocations *r = &((rta_server *)ctx)->tokens.revocations;
+    out[RTA_G_REVOCATION_RECORDS] = r->count;
+    out[RTA_G_REVOCATION_BYTES] = r->pool.mapped;
 }
 
 static void wire_rest(rta_server *srv)
@@ -739,6 +748,7 @@ int rta_server_init(rta_server *srv, const rta_config *cfg, rta_error *err)
                                       cfg->metrics_token_file, err)))
         return rc;
     rta_metrics_set_conn_source(count_connections, srv);
+    rta_metrics_set_gauge_source(read_gauges, srv);
     rta_stats_init();
     wire_rest(srv);
     if (cfg->console && (rc = open_console(srv, err))) return rc;
@@ -902,6 +912,7 @@ void rta_server_free(rta_server *srv)
         srv->loop_ready = 0;
     }
     rta_metrics_set_conn_source(NULL, NULL);
+    rta_metrics_set_gauge_source(NULL, NULL);
     rta_stats_free();
     rta_metrics_access_free(&srv->metrics_access);
     rta_gateway_free(&srv->gateway);

@@ -31,6 +31,8 @@ const FAMILIES = {
   rtauthd_revocations_total: 'counter',
   rtauthd_revocation_disconnects_total: 'counter',
   rtauthd_revocation_apply_duration_seconds: 'histogram',
+  rtauthd_revocation_index_records: 'gauge',
+  rtauthd_revocation_index_bytes: 'gauge',
   rtauthd_nonce_check_duration_seconds: 'histogram',
   rtauthd_store_op_duration_seconds: 'histogram',
   rtauthd_gateway_queue_drops_total: 'counter',
@@ -199,6 +201,9 @@ describe('GET /metrics on a loopback listener', () => {
         );
         const sum = sampleValue(m1, 'rtauthd_revocation_apply_duration_seconds_sum') - sampleValue(m0, 'rtauthd_revocation_apply_duration_seconds_sum');
         assert.ok(sum >= 0 && sum < 2, `apply took ${sum} s`);
+        // the index holds it (until its tokens expire) in memory of its own (issue 19)
+        assert.equal(sampleValue(m1, 'rtauthd_revocation_index_records'), sampleValue(m0, 'rtauthd_revocation_index_records') + 1);
+        assert.ok(sampleValue(m1, 'rtauthd_revocation_index_bytes') >= 64 * 1024, 'at least one pool chunk');
       });
     });
   }
