@@ -40,8 +40,14 @@ void rta_malloc_tuning_apply(char **argv)
     if (n < 0 || (size_t)n >= sizeof(value)) return;
     char *before = tunables ? strdup(tunables) : NULL;
     if (tunables && !before) return;
-    if (!setenv("GLIBC_TUNABLES", value, 1) && !setenv(RESTARTED, "1", 1))
-        execv("/proc/self/exe", argv);
+    /* Its own path, not /proc/self/exe: the process's name (ps, top, pgrep) comes from the
+     * path exec'd. A binary replaced since start reads "... (deleted)": no restart then. */
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (len > 0 && (size_t)len < sizeof(self) - 1) {
+        self[len] = '\0';
+        if (!setenv("GLIBC_TUNABLES", value, 1) && !setenv(RESTARTED, "1", 1)) execv(self, argv);
+    }
     /* no /proc, or the binary is gone: run as we are, with the environment as it was */
     unsetenv(RESTARTED);
     if (before) setenv("GLIBC_TUNABLES", before, 1);

@@ -34,6 +34,8 @@ async function started(env) {
   servers.push(s);
   // the process spawned is the one serving: the restart is an exec, not a child
   assert.equal(fs.realpathSync(`/proc/${s.proc.pid}/exe`), fs.realpathSync(RTAUTHD));
+  // and keeps its name for ps, top and pgrep (an exec of /proc/self/exe would read "exe")
+  assert.equal(fs.readFileSync(`/proc/${s.proc.pid}/comm`, 'utf8').trim(), 'rtauthd');
   return s;
 }
 
