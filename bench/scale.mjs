@@ -23,7 +23,8 @@
 // RTA_SCALE_GENERATORS (6), RTA_SCALE_HOLD_S (60), RTA_SCALE_AUTH_SAMPLES (4000),
 // RTA_SCALE_SLOW_S (20), RTA_SCALE_SLOW_RATE (20 msg/s), RTA_SCALE_SLOW_SIZE (16384 bytes);
 // RTA_SCALE_PERF=DIR: a system-wide `perf record -g` of the storm, the AUTH phase, each
-// revocation round and the close, into DIR/<phase>.data (read with `perf report -i`), to see where their time goes;
+// revocation round and the close, into DIR/<phase>.data (read with `perf report -i`), to see where their time goes
+// (RTA_SCALE_PERF_CALLGRAPH=dwarf for stacks through code without frame pointers: libc, rtauthd);
 // RTA_SCALE_LOG=FILE: rtauthd logs at level info into FILE; RTA_SCALE_ROUNDS: the revocation
 // rounds to run (clientId,revocationKey,token); RTA_SCALE_PAUSE_S=N: wait N s after the close,
 // every process still running, to inspect rtauthd's workers (their pids are printed).
@@ -67,7 +68,8 @@ const PAUSE_S = env('RTA_SCALE_PAUSE_S', 0); // after the close, before the tear
 async function profiled(phase, fn) {
   if (!PERF_DIR) return fn();
   mkdirSync(PERF_DIR, { recursive: true });
-  const perf = spawn('perf', ['record', '-a', '-g', '-q', '-o', join(PERF_DIR, `${phase}.data`)], { stdio: 'ignore' });
+  const graph = process.env.RTA_SCALE_PERF_CALLGRAPH; // e.g. dwarf: stacks through code built without frame pointers
+  const perf = spawn('perf', ['record', '-a', ...(graph ? ['--call-graph', graph] : ['-g']), '-q', '-o', join(PERF_DIR, `${phase}.data`)], { stdio: 'ignore' });
   await sleep(500);
   try {
     return await fn();
