@@ -24,7 +24,8 @@
 // RTA_SCALE_SLOW_S (20), RTA_SCALE_SLOW_RATE (20 msg/s), RTA_SCALE_SLOW_SIZE (16384 bytes);
 // RTA_SCALE_PERF=DIR: a system-wide `perf record -g` of the storm, the AUTH phase, each
 // revocation round and the close, into DIR/<phase>.data (read with `perf report -i`), to see where their time goes
-// (RTA_SCALE_PERF_CALLGRAPH=dwarf for stacks through code without frame pointers: libc, rtauthd);
+// (RTA_SCALE_PERF_CALLGRAPH=dwarf for stacks through code without frame pointers: libc, rtauthd;
+// RTA_SCALE_PERF_PHASES=storm,auth,revoke-clientId,revoke-revocationKey,revoke-token,close: only those);
 // RTA_SCALE_LOG=FILE: rtauthd logs at level info into FILE; RTA_SCALE_ROUNDS: the revocation
 // rounds to run (clientId,revocationKey,token); RTA_SCALE_PAUSE_S=N: wait N s after the close,
 // every process still running, to inspect rtauthd's workers (their pids are printed).
@@ -65,8 +66,9 @@ const LOG_FILE = process.env.RTA_SCALE_LOG; // rtauthd's log at level info, appe
 const PAUSE_S = env('RTA_SCALE_PAUSE_S', 0); // after the close, before the teardown
 // perf record over fn(), when asked for: its own process group, stopped with SIGINT (perf
 // then writes its file).
+const PERF_PHASES = process.env.RTA_SCALE_PERF_PHASES?.split(','); // e.g. revoke-token: only those
 async function profiled(phase, fn) {
-  if (!PERF_DIR) return fn();
+  if (!PERF_DIR || (PERF_PHASES && !PERF_PHASES.includes(phase))) return fn();
   mkdirSync(PERF_DIR, { recursive: true });
   const graph = process.env.RTA_SCALE_PERF_CALLGRAPH; // e.g. dwarf: stacks through code built without frame pointers
   const perf = spawn('perf', ['record', '-a', ...(graph ? ['--call-graph', graph] : ['-g']), '-q', '-o', join(PERF_DIR, `${phase}.data`)], { stdio: 'ignore' });
