@@ -97,7 +97,12 @@ void *rta_pool_alloc(rta_pool *p, size_t n)
 void *rta_pool_calloc(rta_pool *p, size_t n)
 {
     void *m = rta_pool_alloc(p, n);
-    if (m) memset(m, 0, n);
+    /* A mapping of its own is fresh from mmap, so already zero: writing it would only fault
+     * in every page of a map's new table at once (a profile of make bench-scale's token
+     * round, issue 19). Carved memory may have been used before. */
+    if (!m) return NULL;
+    int fresh = sizeof(alloc_header) + ROUND(n ? n : 1) > OWN_MAPPING_ABOVE; /* n <= SIZE_MAX/2 */
+    if (!fresh) memset(m, 0, n);
     return m;
 }
 
