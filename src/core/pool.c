@@ -36,6 +36,9 @@ _Static_assert(sizeof(alloc_header) % ALIGN == 0, "allocations stay 16-byte alig
 
 void rta_pool_init(rta_pool *p) { memset(p, 0, sizeof(*p)); }
 
+/* What an allocation of n bytes takes, its header included (n <= SIZE_MAX / 2). */
+static size_t carved(size_t n) { return sizeof(alloc_header) + ROUND(n ? n : 1); }
+
 static void unlink_chunk(rta_pool *p, rta_pool_chunk *c)
 {
     if (c->prev) c->prev->next = c->next;
@@ -75,7 +78,7 @@ static rta_pool_chunk *map_chunk(rta_pool *p, size_t need, int current)
 void *rta_pool_alloc(rta_pool *p, size_t n)
 {
     if (n > SIZE_MAX / 2) return NULL;
-    size_t need = sizeof(alloc_header) + ROUND(n ? n : 1);
+    size_t need = carved(n);
     rta_pool_chunk *c = p->chunks;
     if (need > OWN_MAPPING_ABOVE) {
         c = map_chunk(p, need, 0);
@@ -100,9 +103,7 @@ void *rta_pool_calloc(rta_pool *p, size_t n)
     /* A mapping of its own is fresh from mmap, so already zero: writing it would only fault
      * in every page of a map's new table at once (a profile of make bench-scale's token
      * round, issue 19). Carved memory may have been used before. */
-    if (!m) return NULL;
-    int fresh = sizeof(alloc_header) + ROUND(n ? n : 1) > OWN_MAPPING_ABOVE; /* n <= SIZE_MAX/2 */
-    if (!fresh) memset(m, 0, n);
+    if (m && carved(n) <= OWN_MAPPING_ABOVE) memset(m, 0, n);
     return m;
 }
 
