@@ -31,6 +31,11 @@ static void test_doorbell(void **state)
                                       "1 2 averyveryverylongtype b", NULL};
     for (size_t i = 0; bad[i]; i++)
         assert_int_equal(rta_ctl_doorbell_parse(bad[i], strlen(bad[i]), &e), -1);
+    /* a NUL or a control character in the stamp or the type (found by the fuzzer) */
+    static const char nul_type[] = "12 0 rev\0x b", nul_stamp[] = "12 0\0 rev b", ctl[] = "12 0 r\tv b";
+    assert_int_equal(rta_ctl_doorbell_parse(nul_type, sizeof(nul_type) - 1, &e), -1);
+    assert_int_equal(rta_ctl_doorbell_parse(nul_stamp, sizeof(nul_stamp) - 1, &e), -1);
+    assert_int_equal(rta_ctl_doorbell_parse(ctl, sizeof(ctl) - 1, &e), -1);
 }
 
 static void test_rev_body(void **state)
@@ -70,6 +75,74 @@ static void test_rev_body(void **state)
         NULL,
     };
     for (size_t i = 0; bad[i]; i++) assert_int_equal(rta_ctl_rev_body_decode(bad[i], strlen(bad[i]), &b), -1);
+}
+
+/* The encoder's compact form is read by the scanner, the rest by jansson, with the same
+ * results (fuzz/fuzz_control_log.c tries far more inputs). */
+static void test_rev_body_fast_path(void **state)
+{
+    (void)state;
+    rta_revocation_record r[3] = {{"app.key", "token:AbC-_x", 1700000000001LL, 1700000000002LL, 1700003600000LL},
+                                  {"app.key", "clientId:bob", -5, 0, 7},
+                                  {"app.key", "revocationKey:k", 999999999999999999LL, 1, 2}};
+    char *body;
+    assert_int_equal(rta_ctl_rev_body_encode("app.key", r, 3, &body), 0);
+    rta_ctl_rev_body fast, slow;
+    assert_int_equal(rta__ctl_rev_body_decode_fast(body, strlen(body), &fast), 0);
+    assert_int_equal(rta__ctl_rev_body_decode_json(body, strlen(body), &slow), 0);
+    assert_int_equal(fast.n, 3);
+    assert_int_equal(slow.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_string_equal(fast.recs[i].target, r[i].target);
+        assert_string_equal(slow.recs[i].target, r[i].target);
+        assert_ptr_equal(fast.recs[i].key_name, fast.key_name);
+        assert_int_equal(fast.recs[i].issued_before, r[i].issued_before);
+        assert_int_equal(fast.recs[i].applies_at, r[i].applies_at);
+        assert_int_equal(fast.recs[i].expires, r[i].expires);
+    }
+    rta_ctl_rev_body_free(&fast);
+    rta_ctl_rev_body_free(&slow);
+    free(body);
+
+    /* declined by the scanner, decided by jansson */
+    static const struct { const char *body; int ok; } cases[] = {
+        {"{\"k\":\"a.b\",\"r\":[[\"clientId:b\\\"o\",1,2,3]]}", 1},  /* an escape */
+        {"{\"k\":\"a.b\",\"r\":[[\"clientId:\xc3\xa9\",1,2,3]]}", 1}, /* non-ASCII */
+        {"{ \"k\":\"a.b\",\"r\":[]}", 1},                            /* whitespace */
+        {"{\"r\":[],\"k\":\"a.b\"}", 1},                             /* member order */
+        {"{\"k\":\"a.b\",\"r\":[[\"t\",1234567890123456789,2,3]]}", 1}, /* 19 digits */
+        {"{\"k\":\"a.b\",\"r\":[[\"t\",01,2,3]]}", 0},
+        {"{\"k\":\"a.b\",\"r\":[[\"t\",1.0,2,3]]}", 0},
+        {"{\"k\":\"a.b\",\"r\":[[\"t\",99999999999999999999,2,3]]}", 0},
+        {"{\"k\":\"a.b\",\"r\":[[\"t\",1,2,3],]}", 0},
+        {"{\"k\":\"a.b\",\"r\":[]} x", 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *b = cases[i].body;
+        assert_int_equal(rta__ctl_rev_body_decode_fast(b, strlen(b), &fast), -1);
+        int rc = rta_ctl_rev_body_decode(b, strlen(b), &slow);
+        assert_int_equal(rc, cases[i].ok ? 0 : -1);
+        if (!rc) rta_ctl_rev_body_free(&slow);
+    }
+
+    /* at most RTA_CTL_REV_MAX records, on both paths */
+    for (size_t n = RTA_CTL_REV_MAX; n <= RTA_CTL_REV_MAX + 1; n++) {
+        rta_revocation_record *many = calloc(n, sizeof(*many));
+        assert_non_null(many);
+        for (size_t i = 0; i < n; i++) many[i] = (rta_revocation_record){"a.b", "token:t", 1, 2, 3};
+        assert_int_equal(rta_ctl_rev_body_encode("a.b", many, n, &body), 0);
+        int want = n <= RTA_CTL_REV_MAX ? 0 : -1;
+        assert_int_equal(rta__ctl_rev_body_decode_fast(body, strlen(body), &fast), want);
+        assert_int_equal(rta__ctl_rev_body_decode_json(body, strlen(body), &slow), want);
+        if (!want) {
+            assert_int_equal(fast.n, n);
+            assert_string_equal(fast.recs[n - 1].target, "token:t");
+            rta_ctl_rev_body_free(&fast);
+            rta_ctl_rev_body_free(&slow);
+        }
+        free(body);
+        free(many);
+    }
 }
 
 static rta_ctl_entry entry(uint64_t seq, const char *stamp)
@@ -134,6 +207,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_doorbell),
         cmocka_unit_test(test_rev_body),
+        cmocka_unit_test(test_rev_body_fast_path),
         cmocka_unit_test(test_cursor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

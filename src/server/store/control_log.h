@@ -45,15 +45,23 @@ int rta_ctl_doorbell_parse(const char *msg, size_t len, rta_ctl_entry *out);
 int rta_ctl_rev_body_encode(const char *key_name, const rta_revocation_record *r, size_t n,
                             char **out);
 
+#define RTA_CTL_REV_MAX 10000 /* records in one entry */
+
 typedef struct rta_ctl_rev_body {
     char key_name[RTA_KEY_NAME_MAX + 1];
-    rta_revocation_record *recs; /* key_name points at the struct's; targets owned */
+    rta_revocation_record *recs; /* one block with the targets; key_name points at the struct's */
     size_t n;
 } rta_ctl_rev_body;
 
-/* Returns 0, or -1 for a malformed body (nothing to free then). */
+/* Returns 0, or -1 for a malformed body (nothing to free then). The encoder's own compact form
+ * is read in place; anything else goes through jansson. */
 int rta_ctl_rev_body_decode(const char *body, size_t len, rta_ctl_rev_body *out);
 void rta_ctl_rev_body_free(rta_ctl_rev_body *b);
+
+/* The two paths, for the differential fuzzer (fuzz/fuzz_control_log.c) and tests: the fast
+ * one returns -1 for what it declines as well as for what is malformed. */
+int rta__ctl_rev_body_decode_fast(const char *body, size_t len, rta_ctl_rev_body *out);
+int rta__ctl_rev_body_decode_json(const char *body, size_t len, rta_ctl_rev_body *out);
 
 /* What a node has applied: every entry up to `applied`, whose stamp is `stamp`. */
 typedef struct rta_ctl_cursor {
