@@ -305,10 +305,13 @@ static void sync_done(rta_store_job *job)
             rta_ctl_entry e = {s->seq, {0}, {0}, s->body, s->body_len};
             memcpy(e.stamp, s->stamp, sizeof(e.stamp));
             memcpy(e.type, s->type, sizeof(e.type));
-            if (s->seq == j->from.applied) continue; /* the cursor's own entry: applied */
+            /* The cursor's own entry, and those its doorbells applied in order while this
+             * read was in flight (a tick that saw the head ahead of doorbells still queued
+             * asks for a catch-up under load): applied already. Applying them again was
+             * harmless but cost a second decode and index pass of each (issue 19). */
+            if (s->seq <= c->cursor.applied) continue;
             apply_entry(c, &e);
-            /* doorbells may have moved the cursor meanwhile: only ever forward */
-            if (s->seq > c->cursor.applied) rta_ctl_cursor_set(&c->cursor, s->seq, s->stamp);
+            rta_ctl_cursor_set(&c->cursor, s->seq, s->stamp);
         }
     }
     if (c->sub_up && j->gen == c->sub_gen && !c->caught_up) {
