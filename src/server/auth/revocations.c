@@ -1,7 +1,6 @@
 /* auth/revocations.c: the revocation index; see auth/revocations.h. */
 #include "server/auth/revocations.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,12 +69,16 @@ static int match_one(const rta_revocations *r, const char *key_name, const char 
                      const char *value, int64_t issued, int64_t now, int64_t *pending_at)
 {
     if (!value) return 0;
-    char target[2048];
-    int n = snprintf(target, sizeof(target), "%s:%s", prefix, value);
-    if (n < 0 || (size_t)n >= sizeof(target)) return 0;
+    /* keyName '\0' prefix ':' value, as make_key() lays it out, built in one go: this runs
+     * for every connection a revocation names */
     char key[4096];
-    size_t len = make_key(key, sizeof(key), key_name, target);
-    if (!len) return 0;
+    size_t kl = strlen(key_name), pl = strlen(prefix), vl = strlen(value);
+    if (pl + 1 + vl >= 2048 || kl + 1 + pl + 1 + vl > sizeof(key)) return 0;
+    memcpy(key, key_name, kl + 1);
+    memcpy(key + kl + 1, prefix, pl);
+    key[kl + 1 + pl] = ':';
+    memcpy(key + kl + 2 + pl, value, vl);
+    size_t len = kl + 2 + pl + vl;
     const rev_list *l = rta_hmap_get(&r->map, key, len);
     if (!l) return 0;
     int revoked = 0;

@@ -105,14 +105,15 @@ void rta_gateway_revoked_targets(rta_gateway *gw, const char *key_name,
     size_t count = 0, cap = 0;
     rta_conn **found = NULL;
     size_t kl = strlen(key_name);
+    char small[512]; /* the usual key: no allocation per target */
     for (size_t i = 0; i < n; i++) {
         size_t tl = strlen(targets[i]);
-        char *key = malloc(kl + 1 + tl + 1);
+        char *key = kl + 1 + tl + 1 <= sizeof(small) ? small : malloc(kl + 1 + tl + 1);
         if (!key) goto walk_all;
         memcpy(key, key_name, kl + 1);
         memcpy(key + kl + 1, targets[i], tl + 1);
         rta_revlink *l = rta_hmap_get(&gw->revindex, key, kl + 1 + tl);
-        free(key);
+        if (key != small) free(key);
         for (; l; l = l->next) {
             if (count == cap) {
                 size_t ncap = cap ? 2 * cap : 64;
