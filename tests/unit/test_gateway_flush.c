@@ -129,7 +129,7 @@ static void a_closed_transport_leaves_the_list(void **state)
 }
 
 /* RTN22, S-64: revoking many connections writes every DISCONNECTED 40141 in one flush; each
- * socket closes LINGER (1 s) later on the gateway's heap unless its client closed first, and
+ * socket closes LINGER (1 s) later (the gateway's linger list) unless its client closed first, and
  * the others stay. */
 static void a_revocation_writes_every_ending_then_lingers(void **state)
 {
@@ -174,6 +174,98 @@ static void a_revocation_writes_every_ending_then_lingers(void **state)
     assert_null(fx.gateway.conns);
 }
 
+/* Connections revoked in two waves half a second apart each close a second after their own
+ * ending frame, and all the lingering ones take a single entry on the gateway's deadline heap
+ * (gateway/timers.c), where each used to take one of its own. */
+static void lingers_close_in_waves_with_one_heap_entry(void **state)
+{
+    (void)state;
+    enum { N = 40 };
+    fx_transport *t[N];
+    for (int i = 0; i < N; i++) {
+        char *tok = fx_token("app.rev", "secret-rev", i % 2 ? "bob" : "alice", 3600000);
+        assert_non_null(tok);
+        char *q;
+        assert_true(asprintf(&q, "access_token=%s", tok) > 0);
+        free(tok);
+        t[i] = open_kept(q);
+        free(q);
+    }
+    fx_loop();
+    for (int i = 0; i < N; i++) expect_action(t[i], RTA_ACTION_CONNECTED);
+    size_t heap_before = fx.gateway.timers.len;
+    assert_int_equal(fx_revoke("app.rev", "secret-rev", "clientId:alice", 0), 0);
+    rta_gateway_flush(&fx.gateway);
+    /* each revoked one gave up its expiry and its AUTH hint; one entry stands for all lingers */
+    assert_int_equal(fx.gateway.timers.len, heap_before - 2 * (N / 2) + 1);
+    fx_advance(500);
+    assert_int_equal(fx_revoke("app.rev", "secret-rev", "clientId:bob", 0), 0);
+    rta_gateway_flush(&fx.gateway);
+    assert_int_equal(fx.gateway.timers.len, heap_before - 2 * N + 1);
+    for (int i = 0; i < N; i++) {
+        rta_protocol_message m;
+        assert_int_equal(fx_next(t[i], &m), 0);
+        assert_int_equal(m.action, RTA_ACTION_DISCONNECTED);
+        assert_int_equal(m.error.code, 40141);
+        rta_protocol_message_clear(&m);
+    }
+    fx_close(t[2]); /* closes first: leaves the list, the others keep their deadlines */
+    fx_advance(499);
+    for (int i = 0; i < N; i++) assert_int_equal(t[i]->closed, i == 2);
+    fx_advance(2); /* alice's wave: a second after its DISCONNECTED */
+    for (int i = 0; i < N; i++) assert_int_equal(t[i]->closed, i % 2 == 0);
+    fx_advance(498);
+    for (int i = 1; i < N; i += 2) assert_false(t[i]->closed);
+    fx_advance(2); /* bob's */
+    for (int i = 0; i < N; i++) assert_true(t[i]->closed);
+    assert_null(fx.gateway.timers.linger_head);
+    assert_int_equal(fx.gateway.timers.linger.pos, 0);
+    assert_int_equal(fx.gateway.live_count, 0);
+    fx_advance(fx.gateway.limits.connection_state_ttl);
+    fx_reap();
+    assert_null(fx.gateway.conns);
+}
+
+/* Endings are encoded once per format and reused (gateway/frames.c): connections in JSON and
+ * msgpack revoked together each get a DISCONNECTED 40141 they can read, and a later ending
+ * with another code (an expiry, RTN22a) is not served from the cache. */
+static void endings_are_right_in_each_format(void **state)
+{
+    (void)state;
+    enum { N = 20 };
+    fx_transport *t[N + 2];
+    for (int i = 0; i < N + 2; i++) {
+        char *tok = fx_token("app.rev", "secret-rev", i < N ? "alice" : "carol", i < N ? 3600000 : 60000);
+        assert_non_null(tok);
+        char *q;
+        assert_true(asprintf(&q, "access_token=%s%s", tok, i % 2 ? "&format=msgpack" : "") > 0);
+        free(tok);
+        t[i] = open_kept(q);
+        free(q);
+    }
+    fx_loop();
+    for (int i = 0; i < N + 2; i++) expect_action(t[i], RTA_ACTION_CONNECTED);
+    assert_int_equal(fx_revoke("app.rev", "secret-rev", "clientId:alice", 0), 0);
+    rta_gateway_flush(&fx.gateway);
+    fx_advance(60000); /* carol's tokens expire */
+    for (int i = 0; i < N + 2; i++) {
+        rta_protocol_message m;
+        if (i >= N) expect_action(t[i], RTA_ACTION_AUTH); /* RTN22: the hint 30 s before */
+        assert_int_equal(t[i]->head->binary, i % 2);
+        assert_int_equal(fx_next(t[i], &m), 0);
+        assert_int_equal(m.action, RTA_ACTION_DISCONNECTED);
+        assert_int_equal(m.error.code, i < N ? 40141 : 40142);
+        assert_int_equal(m.error.status_code, 401);
+        assert_string_equal(m.error.message, rta_strerror(i < N ? 40141 : 40142));
+        rta_protocol_message_clear(&m);
+    }
+    fx_advance(1001); /* carol's linger */
+    for (int i = 0; i < N + 2; i++) assert_true(t[i]->closed);
+    fx_advance(fx.gateway.limits.connection_state_ttl);
+    fx_reap();
+    assert_null(fx.gateway.conns);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +275,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(no_direct_write_once_the_peer_closes, fx_setup_direct, fx_teardown),
         cmocka_unit_test_setup_teardown(a_closed_transport_leaves_the_list, fx_setup_direct, fx_teardown),
         cmocka_unit_test_setup_teardown(a_revocation_writes_every_ending_then_lingers, fx_setup_direct, fx_teardown),
+        cmocka_unit_test_setup_teardown(lingers_close_in_waves_with_one_heap_entry, fx_setup_direct, fx_teardown),
+        cmocka_unit_test_setup_teardown(endings_are_right_in_each_format, fx_setup_direct, fx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,6 +58,8 @@ void rta_gateway_free(rta_gateway *gw)
     rta_history_free(&gw->presence_history);
     rta_dedup_free(&gw->dedup);
     rta__gw_timers_free(gw);
+    for (size_t i = 0; i < sizeof(gw->ending) / sizeof(gw->ending[0]); i++)
+        rta_buf_free(&gw->ending[i].bytes);
     if (gw->hooks.cleanup) gw->hooks.cleanup(gw->hooks.data);
     memset(&gw->hooks, 0, sizeof(gw->hooks));
 }
@@ -231,6 +233,7 @@ void rta__gw_conn_free(rta_conn *c)
     rta__gw_detached_remove(c);
     rta__gw_liveness_forget(c);
     rta__gw_flush_forget(c);
+    rta__gw_linger_forget(c);
     rta__gw_revindex_remove(c);
     rta__gw_channels_leave_all(c);
     if (c->prev)

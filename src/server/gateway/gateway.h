@@ -179,6 +179,10 @@ typedef struct rta_timers {
     /* Connections with a transport, least recently active first (gateway/timers.c): the
      * sweep visits only those due a ping or a hang-up, not every connection. */
     struct rta_conn *idle_head, *idle_tail;
+    /* Connections lingering after their ending frame, in deadline order, with one deadline on
+     * the heap for the first of them (gateway/timers.c). */
+    struct rta_conn *linger_head, *linger_tail;
+    rta_timer linger;
 } rta_timers;
 
 /* Connections each app and each (app, clientId) holds, live or detached, for the per-app and
@@ -213,6 +217,13 @@ struct rta_gateway {
     rta_dedup dedup;     /* client-supplied message ids seen lately (RSL1k, RTL6a1) */
     rta_timers timers;
     rta_conn *flush_head, *flush_tail; /* connections with frames for rta_gateway_flush */
+    /* The last connection ending (DISCONNECTED or ERROR, no channel) encoded, per format [JSON,
+     * msgpack]: a revocation sends the same one to thousands (gateway/frames.c). */
+    struct rta_gateway_ending {
+        int action;
+        rta_error error;
+        rta_buf bytes; /* empty: none yet */
+    } ending[2];
     rta_gateway_relay relay; /* cluster mode only (rta_gateway_set_relay) */
     struct rta_catch_up *catch_ups;    /* re-attaches reading their backlog (gateway/catch_up.c) */
     size_t catch_up_count;             /* how many (bounded) */

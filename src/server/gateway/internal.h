@@ -131,6 +131,9 @@ struct rta_conn {
     unsigned flush_linked : 1; /* in gw->flush_head's list (rta_gateway_flush) */
     unsigned peer_closing : 1; /* the client's WebSocket close arrived: no direct writes */
     rta_conn *flush_prev, *flush_next;
+    rta_conn *linger_prev, *linger_next; /* in gw->timers' linger list, while linger_linked */
+    int64_t linger_until;
+    unsigned linger_linked : 1;
     int64_t revoke_at; /* pending revocation with reauth margin, 0 if none */
     size_t presence_members; /* presence members this connection holds, all channels */
     size_t relay_inflight;   /* cluster mode: publishes the relay has not answered yet */
@@ -210,6 +213,13 @@ void rta__gw_conn_check_revoked(rta_conn *c, int64_t now);
 
 /* Takes c out of the liveness sweep (its transport is gone, or c is freed). */
 void rta__gw_liveness_forget(rta_conn *c);
+/* c (its ending frame written) waits until `until` for its client to close, then
+ * rta__gw_linger_over(c) runs. Returns 0, or -1 when out of memory (close it now). */
+int rta__gw_linger(rta_conn *c, int64_t until);
+/* c stops lingering (its transport closed, or it is freed): no-op when it is not. */
+void rta__gw_linger_forget(rta_conn *c);
+/* The linger is over and the client has not closed (gateway/frames.c). */
+void rta__gw_linger_over(rta_conn *c);
 void rta__gw_timers_stop(rta_gateway *gw); /* rta_gateway_stop */
 void rta__gw_timers_free(rta_gateway *gw);
 void rta__gw_conn_send_connected(rta_conn *c, const rta_error *err, int first);

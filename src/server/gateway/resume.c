@@ -114,6 +114,7 @@ static void clear_transport_state(rta_conn *c)
     rta__gw_timer_cancel(c->gw, &c->notice_timer);
     c->closing = 0;
     c->lingering = 0;
+    rta__gw_linger_forget(c);
     c->close_after = NULL;
     c->end_code = 0;
 }
