@@ -396,7 +396,15 @@ async function main() {
   const memEnd = memKib(pids), rssEnd = memEnd.rss;
   console.log(`close: rtauthd ${memStr(memEnd)} ${(KEPT_MS + 5000) / 1000} s after every connection closed (CLOSE, as a client's close() sends); ` +
     `before the storm ${memStr(memStart)}`);
-  console.log(`close: anonymous RSS per process (MiB, supervisor first): ${pids.map((p) => (memKib([p]).anon / 1024).toFixed(1)).join(' ')}`);
+  const anonPerProcess = () => pids.map((p) => (memKib([p]).anon / 1024).toFixed(1)).join(' ');
+  const anonEnd = pids.slice(1).map((p) => memKib([p]).anon).sort((a, b) => a - b);
+  console.log(`close: anonymous RSS per process (MiB, supervisor first): ${anonPerProcess()}`);
+  if (anonEnd[anonEnd.length - 1] > 3 * anonEnd[anonEnd.length >> 1]) {
+    // Some runs leave a few workers several times larger than the others (not understood
+    // yet): is it still there later, or only not returned yet?
+    await sleep(15000);
+    console.log(`close: a worker holds over 3x the median; 15 s later: ${anonPerProcess()} (not in the figure)`);
+  }
   // Of which the revocation index, held by design until the revoked tokens expire (an hour):
   // every worker holds every record. /metrics answers for whichever worker the kernel gives
   // the connection; the workers hold the same records, so the largest seen, times the workers.
