@@ -13,6 +13,7 @@
  *     gwbench_cluster.c.
  *   bench_gateway scale ... / timeprobe ...   one generator of make bench-scale (100,000
  *     connections over several processes), and its GET /time prober: gwbench_scale.c.
+ *   bench_gateway floor N ...   the loopback floor under a revocation round: gwbench_floor.c.
  *
  * Prints how each figure was measured, then `BENCH <name> <value> <unit>` lines.
  */
@@ -229,6 +230,7 @@ int main(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "revoke")) return gw_cluster_revoke_main(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "scale")) return gw_scale_main(argc, argv);
     if (argc >= 2 && !strcmp(argv[1], "timeprobe")) return gw_timeprobe_main(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "floor")) return gw_floor_main(argc, argv);
     fprintf(stderr, "usage: bench_gateway load HOST PORT PID [--conns N] [--revoke R] "
                     "[--samples S] [--inflight K]\n"
                     "       bench_gateway fanout HOST PORT_CHECKED PORT_UNCHECKED [options]\n");

@@ -147,6 +147,8 @@ int gw_cluster_revoke_main(int argc, char **argv);
 /* ---- 100,000 connections over several processes (gwbench_scale.c, make bench-scale) ---- */
 int gw_scale_main(int argc, char **argv);
 int gw_timeprobe_main(int argc, char **argv);
+/* the kernel's cost of one small frame to each of N loopback connections (gwbench_floor.c) */
+int gw_floor_main(int argc, char **argv);
 
 /* ---- small helpers shared by the phases ---- */
 const char *gw_arg(int argc, char **argv, const char *name, const char *def);

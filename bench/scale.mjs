@@ -14,7 +14,9 @@
 //      over every generator and worker: by clientId and by revocationKey (Ably JWTs), one
 //      request sent by the prober, by token (100 per request, each generator revoking its
 //      own, 4 requests in flight each); between rounds the revoked connections come back with
-//      fresh tokens, so every round starts at full strength;
+//      fresh tokens, so every round starts at full strength; before them, the floor: the
+//      same number of frames of a DISCONNECTED's size over bare loopback sockets, one per
+//      connection (bench_gateway floor), the least CPU the rounds could take on this machine;
 //   5. slow consumers: 10% of the connections attach a channel and stop reading while a
 //      REST publisher keeps publishing to it; peak RSS, and how many were dropped;
 //   6. every connection closes; RSS against its value before the storm.
@@ -32,7 +34,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -54,6 +56,10 @@ const SLOW_S = env('RTA_SCALE_SLOW_S', 20);
 const SLOW_RATE = env('RTA_SCALE_SLOW_RATE', 20);
 const SLOW_SIZE = env('RTA_SCALE_SLOW_SIZE', 16384);
 const REVOKE = Math.round(CONNS / 10);
+// rtauthd's DISCONNECTED 40141 as it goes on the wire: 120 bytes of JSON
+// ({"action":6,"error":{"message":"Token revoked","code":40141,...,"href":...}}) behind a
+// 2-byte WebSocket header
+const FLOOR_BYTES = 122;
 const MAX_QUEUE = 262144; // per connection: a slow consumer is dropped past this
 const MAX_QUEUE_TOTAL = 64 * 1024 * 1024; // per worker, all connections together
 const KEPT_MS = 10000;
@@ -319,7 +325,16 @@ async function main() {
     `write to CONNECTED: p50 ${pct(ms, 0.5).toFixed(3)} ms, p99 ${pct(ms, 0.99).toFixed(3)} ms, max ${pct(ms, 1).toFixed(3)} ms; ${wrong} wrong or missing`);
   if (wrong) throw new Error('AUTH replies were wrong');
 
-  // 4. revocations
+  // 4. revocations, after the floor under them: what the kernel alone takes to deliver one
+  // small frame on each of REVOKE loopback connections, both ends on this machine as here
+  // (bench_gateway floor, gwbench_floor.c), measured now, beside the rounds
+  const floorOut = execFileSync(bench, ['floor', String(REVOKE), '--rounds', '5', '--bytes', String(FLOOR_BYTES)], { encoding: 'utf8' });
+  const [floorMs, floorSendUs, floorRecvUs] = floorOut.split('\n').find((l) => l.startsWith('FLOOR ')).split(' ').slice(1).map(Number);
+  // the least wall time this machine's cores need for that CPU, however it is spread
+  const floorCpuMs = ((floorSendUs + floorRecvUs) * REVOKE) / 1000 / cpus().length;
+  console.log(`floor: ${REVOKE} frames of ${FLOOR_BYTES} bytes, one per loopback TCP connection, sent by one process and read by ` +
+    `another in epoll, nothing else (median of 5): ${floorMs.toFixed(1)} ms; send ${floorSendUs.toFixed(2)} us and epoll + recv ` +
+    `${floorRecvUs.toFixed(2)} us of CPU per connection, so at least ${floorCpuMs.toFixed(1)} ms of ${cpus().length} cores`);
   const rounds = {};
   let otherDropped = 0;
   const genPids = gens.map((g) => g.proc.pid);
@@ -432,6 +447,8 @@ async function main() {
   if (rounds.clientId) bench_(`scale_revoke_${REVOKE}_of_${CONNS}_ms`, rounds.clientId.ms.toFixed(1), 'ms');
   if (rounds.revocationKey) bench_(`scale_revoke_${REVOKE}_of_${CONNS}_by_revocation_key_ms`, rounds.revocationKey.ms.toFixed(1), 'ms');
   if (rounds.token) bench_(`scale_revoke_${REVOKE}_of_${CONNS}_by_token_ms`, rounds.token.ms.toFixed(1), 'ms');
+  bench_('scale_revoke_floor_ms', floorCpuMs.toFixed(1), 'ms');
+  if (rounds.clientId) bench_('scale_revoke_vs_floor', (rounds.clientId.ms / floorCpuMs).toFixed(2), 'x');
   bench_('scale_revoke_other_dropped', otherDropped, 'conns');
   bench_('scale_rss_after_close_ratio', (rssEnd / rssStart).toFixed(2), 'x');
   bench_('scale_revocation_index_mib', indexMiB.toFixed(1), 'MiB');
