@@ -26,6 +26,20 @@ static fx_transport *open_kept(const char *query)
     return t;
 }
 
+/* A kept connection with a token of app.rev for client_id, valid ttl_ms; `extra` is appended
+ * to its query ("" or "&format=msgpack"). */
+static fx_transport *open_token(const char *client_id, int64_t ttl_ms, const char *extra)
+{
+    char *tok = fx_token("app.rev", "secret-rev", client_id, ttl_ms);
+    assert_non_null(tok);
+    char *q;
+    assert_true(asprintf(&q, "access_token=%s%s", tok, extra) > 0);
+    free(tok);
+    fx_transport *t = open_kept(q);
+    free(q);
+    return t;
+}
+
 static void expect_action(fx_transport *t, int action)
 {
     rta_protocol_message m;
@@ -136,15 +150,7 @@ static void a_revocation_writes_every_ending_then_lingers(void **state)
     (void)state;
     enum { N = 50 };
     fx_transport *t[N];
-    for (int i = 0; i < N; i++) {
-        char *tok = fx_token("app.rev", "secret-rev", i % 2 ? "bob" : "alice", 3600000);
-        assert_non_null(tok);
-        char *q;
-        assert_true(asprintf(&q, "access_token=%s", tok) > 0);
-        free(tok);
-        t[i] = open_kept(q);
-        free(q);
-    }
+    for (int i = 0; i < N; i++) t[i] = open_token(i % 2 ? "bob" : "alice", 3600000, "");
     fx_loop();
     for (int i = 0; i < N; i++) expect_action(t[i], RTA_ACTION_CONNECTED);
     assert_int_equal(fx_revoke("app.rev", "secret-rev", "clientId:alice", 0), 0);
@@ -182,15 +188,7 @@ static void lingers_close_in_waves_with_one_heap_entry(void **state)
     (void)state;
     enum { N = 40 };
     fx_transport *t[N];
-    for (int i = 0; i < N; i++) {
-        char *tok = fx_token("app.rev", "secret-rev", i % 2 ? "bob" : "alice", 3600000);
-        assert_non_null(tok);
-        char *q;
-        assert_true(asprintf(&q, "access_token=%s", tok) > 0);
-        free(tok);
-        t[i] = open_kept(q);
-        free(q);
-    }
+    for (int i = 0; i < N; i++) t[i] = open_token(i % 2 ? "bob" : "alice", 3600000, "");
     fx_loop();
     for (int i = 0; i < N; i++) expect_action(t[i], RTA_ACTION_CONNECTED);
     size_t heap_before = fx.gateway.timers.len;
@@ -234,15 +232,8 @@ static void endings_are_right_in_each_format(void **state)
     (void)state;
     enum { N = 20 };
     fx_transport *t[N + 2];
-    for (int i = 0; i < N + 2; i++) {
-        char *tok = fx_token("app.rev", "secret-rev", i < N ? "alice" : "carol", i < N ? 3600000 : 60000);
-        assert_non_null(tok);
-        char *q;
-        assert_true(asprintf(&q, "access_token=%s%s", tok, i % 2 ? "&format=msgpack" : "") > 0);
-        free(tok);
-        t[i] = open_kept(q);
-        free(q);
-    }
+    for (int i = 0; i < N + 2; i++)
+        t[i] = open_token(i < N ? "alice" : "carol", i < N ? 3600000 : 60000, i % 2 ? "&format=msgpack" : "");
     fx_loop();
     for (int i = 0; i < N + 2; i++) expect_action(t[i], RTA_ACTION_CONNECTED);
     assert_int_equal(fx_revoke("app.rev", "secret-rev", "clientId:alice", 0), 0);
