@@ -186,6 +186,21 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+typedef struct {
+    size_t n;
+    long long dup_applies, dup_expires;
+} rev_count;
+
+static void count_rev(void *ctx, const rta_revocation_record *r)
+{
+    rev_count *c = ctx;
+    c->n++;
+    if (!strcmp(r->target, "token:dup")) {
+        c->dup_applies = r->applies_at;
+        c->dup_expires = r->expires;
+    }
+}
+
 /* ---- tests ---- */
 
 static void test_records_across_handles(void **state)
@@ -333,6 +348,45 @@ static void see_entry(void *ctx, const rta_ctl_entry *e)
     (void)ctx;
     last_seq = e->seq;
     snprintf(last_body, sizeof(last_body), "%.*s", (int)e->body_len, e->body);
+}
+
+/* One call with more records than rt_rev_apply writes at once (it batches 1,000 fields per
+ * HMGET, HSET and ZADD), among them the same (key, target, issuedBefore) twice: all stored,
+ * in the expiry index, and the twice-named one merged (the earlier appliesAt, the later
+ * expiry) as across calls. */
+static void test_revocations_many_in_one_call(void **state)
+{
+    (void)state;
+    redis_proc r = {0};
+    redis_start(&r, "yes");
+    rta_store *a = must_open(&r, "n1", NULL);
+    rta_error err;
+    rta_app_record app = {"app1", "acct", 1000, 0, 0, 0};
+    rta_key_record key = {"app1.k1", "app1", "sec", "{\"*\":[\"*\"]}", 1, 1, 1};
+    assert_int_equal(a->ops->create_app(a, &app, &key, 1, &err), 0);
+    enum { N = 1500 };
+    static rta_revocation_record rv[N + 2];
+    static char targets[N][24];
+    long long now = now_ms();
+    for (int i = 0; i < N; i++) {
+        snprintf(targets[i], sizeof(targets[i]), "token:t%d", i);
+        rv[i] = (rta_revocation_record){"app1.k1", targets[i], now, now, now + 60000 + (i % 2) * 60000};
+    }
+    rv[N] = (rta_revocation_record){"app1.k1", "token:dup", now, now + 20000, now + 70000};
+    rv[N + 1] = (rta_revocation_record){"app1.k1", "token:dup", now, now + 5000, now + 65000};
+    assert_int_equal(a->ops->add_revocations(a, rv, N + 2, &err), 0);
+    rev_count c = {0};
+    assert_int_equal(a->ops->list_revocations(a, now, count_rev, &c, &err), 0);
+    assert_int_equal(c.n, N + 1);
+    assert_int_equal(c.dup_applies, now + 5000);
+    assert_int_equal(c.dup_expires, now + 70000);
+    /* the expiry index has every one: a purge takes exactly those expired */
+    assert_int_equal(a->ops->purge(a, now + 90000, &err), 0);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(a->ops->list_revocations(a, 0, count_rev, &c, &err), 0);
+    assert_int_equal(c.n, N / 2);
+    a->ops->close(a);
+    redis_cleanup(&r);
 }
 
 static void test_revocations_and_log(void **state)
@@ -542,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_records_across_handles),
         cmocka_unit_test(test_nonces_across_nodes),
         cmocka_unit_test(test_revocations_and_log),
+        cmocka_unit_test(test_revocations_many_in_one_call),
         cmocka_unit_test(test_kek),
         cmocka_unit_test(test_epoch_loss),
         cmocka_unit_test(test_settings_refused),
