@@ -241,7 +241,14 @@ static void blocking_from_callback(const rta_connection_state_change *c, void *u
 static void test_blocking_call_from_callback(void **state)
 {
     (void)state;
-    rta_realtime *rt = key_client(0, NULL, NULL);
+    rta_client_options o;
+    sdk_options(&o);
+    o.auth.key = keys[0];
+    /* connect() only once the listener is on: with auto_connect the client could reach
+     * CONNECTED before rta_realtime_on(), and the callback would never see it (failed once
+     * under TSan with the machine loaded: the test waited its 10 s) */
+    o.realtime.auto_connect = 0;
+    rta_realtime *rt = rt_client(&o, NULL);
     struct blocking_ctx ctx = {.rt = rt};
     atomic_init(&ctx.attach_rc, -1);
     atomic_init(&ctx.authorize_rc, -1);
