@@ -30,21 +30,25 @@ void rta_revocations_free(rta_revocations *r)
     rta_pool_destroy(&r->pool);
 }
 
-static size_t make_key(char *buf, size_t size, const char *key_name, const char *target)
+/* The map's key: keyName '\0' target, the target given as type and value ("clientId:", "bob")
+ * or whole (type ""), so a check builds it without joining the two first. 0 when it does
+ * not fit. */
+static size_t make_key(char *buf, size_t size, const char *key_name, const char *type,
+                       const char *value)
 {
-    size_t kl = strlen(key_name), tl = strlen(target);
-    if (kl + 1 + tl > size) return 0;
-    memcpy(buf, key_name, kl);
-    buf[kl] = '\0';
-    memcpy(buf + kl + 1, target, tl);
-    return kl + 1 + tl;
+    size_t kl = strlen(key_name), tl = strlen(type), vl = strlen(value);
+    if (kl + 1 + tl + vl > size) return 0;
+    memcpy(buf, key_name, kl + 1); /* with its NUL: the separator */
+    memcpy(buf + kl + 1, type, tl);
+    memcpy(buf + kl + 1 + tl, value, vl);
+    return kl + 1 + tl + vl;
 }
 
 int rta_revocations_add(rta_revocations *r, const char *key_name, const char *target,
                         int64_t issued_before, int64_t applies_at, int64_t expires)
 {
     char key[4096];
-    size_t len = make_key(key, sizeof(key), key_name, target);
+    size_t len = make_key(key, sizeof(key), key_name, "", target);
     if (!len) return RTA_ERR_INVALID_PARAMETER;
     rev_list *old = rta_hmap_get(&r->map, key, len);
     size_t n = old ? old->n : 0;
@@ -65,20 +69,15 @@ int rta_revocations_add(rta_revocations *r, const char *key_name, const char *ta
     return 0;
 }
 
-static int match_one(const rta_revocations *r, const char *key_name, const char *prefix,
+static int match_one(const rta_revocations *r, const char *key_name, const char *type,
                      const char *value, int64_t issued, int64_t now, int64_t *pending_at)
 {
     if (!value) return 0;
-    /* keyName '\0' prefix ':' value, as make_key() lays it out, built in one go: this runs
-     * for every connection a revocation names */
+    /* targets are under 2048 bytes, as a plan stores them (token_service.c) */
+    if (strlen(type) + strlen(value) >= 2048) return 0;
     char key[4096];
-    size_t kl = strlen(key_name), pl = strlen(prefix), vl = strlen(value);
-    if (pl + 1 + vl >= 2048 || kl + 1 + pl + 1 + vl > sizeof(key)) return 0;
-    memcpy(key, key_name, kl + 1);
-    memcpy(key + kl + 1, prefix, pl);
-    key[kl + 1 + pl] = ':';
-    memcpy(key + kl + 2 + pl, value, vl);
-    size_t len = kl + 2 + pl + vl;
+    size_t len = make_key(key, sizeof(key), key_name, type, value);
+    if (!len) return 0;
     const rev_list *l = rta_hmap_get(&r->map, key, len);
     if (!l) return 0;
     int revoked = 0;
@@ -99,9 +98,9 @@ int rta_revocations_check(const rta_revocations *r, const char *key_name,
 {
     if (pending_at) *pending_at = 0;
     if (!r->count) return 0;
-    int a = match_one(r, key_name, "clientId", t->client_id, issued, now, pending_at);
-    int b = match_one(r, key_name, "revocationKey", t->revocation_key, issued, now, pending_at);
-    int c = match_one(r, key_name, "token", t->token_ref, issued, now, pending_at);
+    int a = match_one(r, key_name, "clientId:", t->client_id, issued, now, pending_at);
+    int b = match_one(r, key_name, "revocationKey:", t->revocation_key, issued, now, pending_at);
+    int c = match_one(r, key_name, "token:", t->token_ref, issued, now, pending_at);
     return a || b || c;
 }
 
