@@ -144,8 +144,9 @@ static int plain_int(scanner *s, int64_t *v)
     return 0;
 }
 
-/* One pass: counts records and target bytes, and fills `out` when it has room (the second
- * pass). Returns 0, or -1 to decline. */
+/* One pass. The first (out->recs NULL) counts records and target bytes into *n and *bytes;
+ * the second, once out->recs has room for them, fills it, reading *n to find where the
+ * targets begin (after the records). Returns 0, or -1 to decline. */
 static int scan(const char *body, size_t len, rta_ctl_rev_body *out, size_t *n, size_t *bytes)
 {
     scanner s = {body, body + len};
